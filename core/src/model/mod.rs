@@ -1,0 +1,115 @@
+//! Typed, borrowed views of the service's JSON documents.
+//!
+//! Every string is a [`Text`] borrowed from the body; lists are `heapless::Vec`
+//! with the capacities documented on each type (a longer list is a
+//! [`BodyError`]); unknown fields are ignored, since IBM adds fields over time.
+//! Field names are IBM's own; `type` is spelled `r#type`.
+
+use heapless::Vec;
+use serde::{Deserialize, Serialize};
+
+use crate::error::BodyError;
+use crate::text::Text;
+
+mod certificate;
+mod error_body;
+mod initialization;
+mod instance;
+mod key;
+mod network;
+mod page;
+mod placement;
+mod time;
+mod token;
+mod volume;
+
+pub use certificate::IdentityCertificate;
+pub use error_body::{ErrorBody, ErrorItem, ErrorTarget};
+pub use initialization::{DefaultTrustedProfile, Initialization, Password, TrustedProfileRef};
+pub use instance::{
+    Availability, AvailabilityPolicy, Burst, CatalogOffering, Disk, Gpu, Instance, MetadataService,
+    NetworkAttachmentRef, NetworkInterfaceRef, ReservationAffinity, Vcpu, VolumeAttachmentRef,
+};
+pub use key::{Key, KeyCollection, KeyRef};
+pub use network::{FloatingIp, NetworkInterface, NetworkInterfaceCollection};
+pub use page::{Href, PageLinks};
+pub use placement::{PlacementGroup, PlacementGroupCollection};
+pub use time::parse_rfc3339;
+pub use token::{AccessToken, SecretText};
+pub use volume::{Deleted, Device, VolumeAttachment, VolumeAttachmentCollection, VolumeRef};
+
+/// Most items in one page of a paginated list (the service's default page size).
+pub const PAGE_CAPACITY: usize = 50;
+/// Most network interfaces, network attachments or volume attachments per instance.
+pub const ATTACHMENT_CAPACITY: usize = 16;
+/// Most entries in reason lists, disks, security groups, floating IPs and other small lists.
+pub const SMALL_LIST_CAPACITY: usize = 8;
+/// Most SSH keys listed in the initialization document.
+pub const INIT_KEYS_CAPACITY: usize = 16;
+
+/// Parses a JSON document into a model; `what` names it in errors.
+pub(crate) fn parse<'a, T: Deserialize<'a>>(
+    body: &'a [u8],
+    what: &'static str,
+) -> Result<T, BodyError> {
+    serde_json_core::from_slice::<T>(body)
+        .map(|(v, _)| v)
+        .map_err(|e| BodyError::from_json(what, e))
+}
+
+macro_rules! parse_fn {
+    ($t:ident, $what:literal) => {
+        impl<'a> $t<'a> {
+            #[doc = concat!("Parses a ", $what, " document.")]
+            pub fn parse(body: &'a [u8]) -> Result<Self, crate::error::BodyError> {
+                crate::model::parse(body, $what)
+            }
+        }
+    };
+}
+pub(crate) use parse_fn;
+
+/// A reference to another resource: `{crn, id, name, resource_type}` (no `href` in IMDS).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reference<'a> {
+    /// CRN.
+    #[serde(borrow, default)]
+    pub crn: Option<Text<'a>>,
+    /// Id.
+    #[serde(borrow, default)]
+    pub id: Option<Text<'a>>,
+    /// Name.
+    #[serde(borrow, default)]
+    pub name: Option<Text<'a>>,
+    /// Resource type, e.g. `vpc`, `subnet`, `image`.
+    #[serde(borrow, default)]
+    pub resource_type: Option<Text<'a>>,
+}
+
+/// A reference by name only, e.g. `zone`, `profile`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NameRef<'a> {
+    /// Name.
+    #[serde(borrow)]
+    pub name: Text<'a>,
+    /// Resource type, if given.
+    #[serde(borrow, default)]
+    pub resource_type: Option<Text<'a>>,
+}
+
+/// A status, lifecycle or health reason: `{code, message, more_info}`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reason<'a> {
+    /// Machine-readable code.
+    #[serde(borrow, default)]
+    pub code: Option<Text<'a>>,
+    /// Human-readable message.
+    #[serde(borrow, default)]
+    pub message: Option<Text<'a>>,
+    /// Link to more information.
+    #[serde(borrow, default)]
+    pub more_info: Option<Text<'a>>,
+}
+
+/// A list of references with a capacity.
+pub type References<'a, const N: usize> = Vec<Reference<'a>, N>;

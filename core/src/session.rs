@@ -1,0 +1,803 @@
+//! The session: one operation at a time, driven by the host.
+//!
+//! ```text
+//!   start(op, now) ──► poll(now) ──► Send(request) ──► host does I/O ──┐
+//!                        ▲   │                                         │
+//!                        │   └─► Wait(until) ─► host sleeps ─┐         │
+//!                        │                                   │         ▼
+//!                        └───────────── Pending ◄──── on_response / on_transport_error
+//!                                        Page(out)           │
+//!                                                            ├─► Done(out)
+//!                                                            └─► Failed(err)
+//! ```
+//!
+//! Token acquisition, refresh after a 401 (exactly once), retries with backoff,
+//! `Retry-After`, the operation deadline and pagination all happen inside; the
+//! host only moves bytes and sleeps.
+//!
+//! See the crate documentation for a complete host loop over a `TcpStream`.
+
+use core::fmt::Write as _;
+
+use heapless::String;
+
+use crate::config::Config;
+use crate::error::{ApiError, BodyError, Cause, Error, ErrorKind, InputError, TransportError};
+use crate::model::{
+    AccessToken, IdentityCertificate, Initialization, Instance, Key, KeyCollection,
+    NetworkInterface, NetworkInterfaceCollection, PageLinks, PlacementGroup,
+    PlacementGroupCollection, VolumeAttachment, VolumeAttachmentCollection,
+};
+use crate::request::{Method, Request};
+use crate::response::{Response, ResponseError};
+use crate::retry::Jitter;
+use crate::text::Text;
+use crate::time::Instant;
+use crate::token::{Freshness, Secret, TokenCache};
+use crate::validate;
+
+pub use crate::operation::{Operation, TrustedProfile};
+
+/// Longest request target (path and query) kept, in bytes.
+pub const TARGET_CAPACITY: usize = 1024;
+/// Longest request body kept, in bytes.
+pub const BODY_CAPACITY: usize = 4096;
+/// Most pages followed in one list operation before the service is judged to loop.
+pub const MAX_PAGES: u32 = 1000;
+
+/// What the host should do next.
+#[derive(Debug)]
+pub enum Action<'s> {
+    /// Send this request and feed back its response or transport error.
+    Send(Request<'s>),
+    /// Call [`Session::poll`] again at this time (a backoff, or the deadline of the
+    /// request in flight).
+    Wait(Instant),
+    /// The operation failed (its deadline passed).
+    Failed(Error),
+    /// No operation is running.
+    Idle,
+}
+
+/// The outcome of feeding a response or a transport error.
+#[derive(Debug)]
+pub enum Event<'b> {
+    /// Nothing for the caller yet; call [`Session::poll`].
+    Pending,
+    /// One page of a list; more follow, so call [`Session::poll`].
+    Page(Output<'b>),
+    /// The operation finished with this result.
+    Done(Output<'b>),
+    /// The operation failed.
+    Failed(Error),
+}
+
+/// An operation's result, borrowing the response body.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Output<'b> {
+    /// A new identity token.
+    IdentityToken(AccessToken<'b>),
+    /// An IAM token.
+    IamToken(AccessToken<'b>),
+    /// The instance.
+    Instance(Instance<'b>),
+    /// The initialization document.
+    Initialization(Initialization<'b>),
+    /// All network interfaces.
+    NetworkInterfaces(NetworkInterfaceCollection<'b>),
+    /// One network interface.
+    NetworkInterface(NetworkInterface<'b>),
+    /// All volume attachments.
+    VolumeAttachments(VolumeAttachmentCollection<'b>),
+    /// One volume attachment.
+    VolumeAttachment(VolumeAttachment<'b>),
+    /// One page of keys.
+    Keys(KeyCollection<'b>),
+    /// One key.
+    Key(Key<'b>),
+    /// One page of placement groups.
+    PlacementGroups(PlacementGroupCollection<'b>),
+    /// One placement group.
+    PlacementGroup(PlacementGroup<'b>),
+    /// An identity certificate.
+    IdentityCertificate(IdentityCertificate<'b>),
+    /// The raw JSON body of a generic GET (one page of it when following pages).
+    Raw(&'b [u8]),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    IdentityToken,
+    IamToken,
+    Instance,
+    Initialization,
+    NetworkInterfaces,
+    NetworkInterface,
+    VolumeAttachments,
+    VolumeAttachment,
+    Keys,
+    Key,
+    PlacementGroups,
+    PlacementGroup,
+    Certificate,
+    Get { all_pages: bool },
+}
+
+impl Kind {
+    fn follows_pages(self) -> bool {
+        matches!(
+            self,
+            Kind::Keys | Kind::PlacementGroups | Kind::Get { all_pages: true }
+        )
+    }
+
+    fn method(self) -> Method {
+        match self {
+            Kind::IdentityToken => Method::Put,
+            Kind::IamToken | Kind::Certificate => Method::Post,
+            _ => Method::Get,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Ready to send the next request.
+    Ready,
+    /// A token request is in flight.
+    AwaitingToken,
+    /// The operation's own request is in flight.
+    AwaitingMain,
+    /// Backing off until then.
+    Waiting(Instant),
+}
+
+#[derive(Clone, Debug)]
+struct Running {
+    kind: Kind,
+    phase: Phase,
+    deadline: Instant,
+    request_deadline: Instant,
+    /// Attempts of the request currently being tried.
+    attempts: u8,
+    /// The one refresh a 401 may force has been used.
+    refreshed_after_401: bool,
+    /// A stale token is being refreshed; on failure the stale one may still serve.
+    refreshing_stale: bool,
+    /// Refreshing the stale token failed; use it while it lasts.
+    use_stale: bool,
+    pages: u32,
+    /// Lifetime asked for in the pending token request.
+    token_lifetime: u32,
+}
+
+/// A client session: configuration, the cached identity token, and at most one
+/// running operation. See the [module docs](self).
+#[derive(Debug)]
+pub struct Session {
+    config: Config,
+    tokens: TokenCache,
+    jitter: Jitter,
+    run: Option<Running>,
+    target: String<TARGET_CAPACITY>,
+    body: String<BODY_CAPACITY>,
+    has_body: bool,
+    token_target: String<64>,
+    token_body: String<32>,
+}
+
+impl Session {
+    /// A session with `config`; `seed` feeds retry jitter (use host entropy).
+    pub fn new(config: Config, seed: u64) -> Self {
+        let mut s = Session {
+            config,
+            tokens: TokenCache::new(),
+            jitter: Jitter::new(seed),
+            run: None,
+            target: String::new(),
+            body: String::new(),
+            has_body: false,
+            token_target: String::new(),
+            token_body: String::new(),
+        };
+        s.build_token_request(s.config.token_lifetime());
+        s
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The cached identity token (to share with other sessions).
+    pub fn tokens(&self) -> &TokenCache {
+        &self.tokens
+    }
+
+    /// The cached identity token, mutably (to seed it from a host's shared cache).
+    pub fn tokens_mut(&mut self) -> &mut TokenCache {
+        &mut self.tokens
+    }
+
+    /// Whether an operation is running.
+    pub fn is_busy(&self) -> bool {
+        self.run.is_some()
+    }
+
+    /// Abandons the running operation, if any.
+    pub fn cancel(&mut self) {
+        self.run = None;
+    }
+
+    /// Starts `op` at `now`. Input is validated here; nothing is sent yet.
+    pub fn start(&mut self, op: Operation<'_>, now: Instant) -> Result<(), Error> {
+        if self.run.is_some() {
+            return Err(InputError::Busy.into());
+        }
+        op.validate()?;
+        let kind = self.build_main_request(op)?;
+        let token_lifetime = match op {
+            Operation::IdentityToken {
+                expires_in: Some(s),
+            } => s,
+            _ => self.config.token_lifetime(),
+        };
+        self.build_token_request(token_lifetime);
+        self.run = Some(Running {
+            kind,
+            phase: Phase::Ready,
+            deadline: now.add(self.config.timeouts.operation),
+            request_deadline: now,
+            attempts: 0,
+            refreshed_after_401: false,
+            refreshing_stale: false,
+            use_stale: false,
+            pages: 0,
+            token_lifetime,
+        });
+        Ok(())
+    }
+
+    /// What to do next at `now`.
+    pub fn poll(&mut self, now: Instant) -> Action<'_> {
+        let Some(run) = self.run.as_mut() else {
+            return Action::Idle;
+        };
+        match run.phase {
+            Phase::AwaitingToken | Phase::AwaitingMain => {
+                return Action::Wait(run.request_deadline)
+            }
+            Phase::Waiting(until) if now < until => return Action::Wait(until),
+            Phase::Waiting(_) | Phase::Ready => {}
+        }
+        if now >= run.deadline {
+            self.run = None;
+            return Action::Failed(Error::new(ErrorKind::TimedOut, Cause::DeadlineExceeded));
+        }
+        let wants_token = match run.kind {
+            Kind::IdentityToken => true,
+            _ => match self.tokens.freshness(now) {
+                Freshness::Fresh => false,
+                Freshness::Stale => {
+                    run.refreshing_stale = true;
+                    true
+                }
+                Freshness::Missing | Freshness::Expired => true,
+            },
+        };
+        // After a failed refresh of a stale token, the stale token serves until it expires.
+        let wants_token = wants_token && !(run.use_stale && self.tokens.token(now).is_some());
+        run.request_deadline = now.add(self.config.timeouts.request).min(run.deadline);
+        run.attempts = run.attempts.saturating_add(1);
+        let deadline = run.request_deadline;
+        if wants_token {
+            run.phase = Phase::AwaitingToken;
+            Action::Send(Request {
+                method: Method::Put,
+                endpoint: self.config.endpoint(),
+                target: &self.token_target,
+                authorization: None,
+                metadata_flavor: true,
+                body: Some(&self.token_body),
+                deadline,
+            })
+        } else {
+            run.phase = Phase::AwaitingMain;
+            let authorization = if run.kind == Kind::IdentityToken {
+                None
+            } else {
+                self.tokens.token(now)
+            };
+            let kind = run.kind;
+            Action::Send(Request {
+                method: kind.method(),
+                endpoint: self.config.endpoint(),
+                target: &self.target,
+                authorization,
+                metadata_flavor: kind == Kind::IamToken,
+                body: self.has_body.then_some(self.body.as_str()),
+                deadline,
+            })
+        }
+    }
+
+    /// Feeds the response to the request last sent.
+    pub fn on_response<'b>(&mut self, response: &Response<'b>, now: Instant) -> Event<'b> {
+        let Some(run) = self.run.as_ref() else {
+            return Event::Failed(misuse());
+        };
+        match run.phase {
+            Phase::AwaitingToken => self.on_token_response(response, now),
+            Phase::AwaitingMain => self.on_main_response(response, now),
+            _ => Event::Failed(misuse()),
+        }
+    }
+
+    /// Reports that the request last sent failed in transport.
+    pub fn on_transport_error(&mut self, error: TransportError, now: Instant) -> Event<'static> {
+        let Some(run) = self.run.as_ref() else {
+            return Event::Failed(misuse());
+        };
+        if !matches!(run.phase, Phase::AwaitingToken | Phase::AwaitingMain) {
+            return Event::Failed(misuse());
+        }
+        let err = Error::new(error.kind(), Cause::Transport(error));
+        if error.is_retryable() {
+            self.retry_or_fail(err, None, now)
+        } else {
+            self.fail_or_fall_back(err, now)
+        }
+    }
+
+    /// Reports that the response to the request last sent could not be read.
+    ///
+    /// A connection lost mid-response is retried like a transport error; a malformed
+    /// or oversized response fails the operation.
+    pub fn on_response_error(&mut self, error: ResponseError, now: Instant) -> Event<'static> {
+        if error.is_connection_loss() {
+            return self.on_transport_error(TransportError::ConnectionLost, now);
+        }
+        if self.run.is_none() {
+            return Event::Failed(misuse());
+        }
+        self.finish_failed(Error::new(ErrorKind::BadResponse, Cause::Http(error)))
+    }
+
+    fn on_token_response<'b>(&mut self, response: &Response<'b>, now: Instant) -> Event<'b> {
+        let status = response.status();
+        if !(200..300).contains(&status) {
+            return self.on_error_status(response, now);
+        }
+        let token = match AccessToken::parse(response.body()) {
+            Ok(t) => t,
+            Err(e) => {
+                return self.finish_failed(Error::new(ErrorKind::BadResponse, Cause::Body(e)))
+            }
+        };
+        let Some(secret) = token.access_token.expose().filter(|s| !s.is_empty()) else {
+            return self.finish_failed(protocol("the token response holds no usable access_token"));
+        };
+        let Some(run) = self.run.as_mut() else {
+            return Event::Failed(misuse());
+        };
+        // A lifetime under 2 s would expire before it could be used.
+        let lifetime = token.lifetime_secs().unwrap_or(run.token_lifetime);
+        if lifetime < 2 {
+            return self.finish_failed(protocol("the token's lifetime is too short to use"));
+        }
+        if self.tokens.store(secret.expose(), lifetime, now).is_err() {
+            return self.finish_failed(protocol("the token is longer than the token capacity"));
+        }
+        if run.kind == Kind::IdentityToken {
+            self.run = None;
+            return Event::Done(Output::IdentityToken(token));
+        }
+        run.phase = Phase::Ready;
+        run.attempts = 0;
+        run.refreshing_stale = false;
+        Event::Pending
+    }
+
+    fn on_main_response<'b>(&mut self, response: &Response<'b>, now: Instant) -> Event<'b> {
+        let status = response.status();
+        let Some(run) = self.run.as_mut() else {
+            return Event::Failed(misuse());
+        };
+        if status == 401 && !run.refreshed_after_401 {
+            run.refreshed_after_401 = true;
+            run.phase = Phase::Ready;
+            run.attempts = 0;
+            self.tokens.clear();
+            return Event::Pending;
+        }
+        if !(200..300).contains(&status) {
+            return self.on_error_status(response, now);
+        }
+        let body = response.body();
+        let kind = run.kind;
+        let output = match parse_output(kind, body) {
+            Ok(o) => o,
+            Err(e) => {
+                return self.finish_failed(Error::new(ErrorKind::BadResponse, Cause::Body(e)))
+            }
+        };
+        if kind.follows_pages() {
+            match self.next_page(body) {
+                Ok(true) => return Event::Page(output),
+                Ok(false) => {}
+                Err(e) => return self.finish_failed(e),
+            }
+        }
+        self.run = None;
+        Event::Done(output)
+    }
+
+    /// Prepares the next page's request; `Ok(false)` on the last page.
+    fn next_page(&mut self, body: &[u8]) -> Result<bool, Error> {
+        let links = PageLinks::parse(body)
+            .map_err(|e| Error::new(ErrorKind::BadResponse, Cause::Body(e)))?;
+        let Some(next) = links.next else {
+            return Ok(false);
+        };
+        let Some(run) = self.run.as_mut() else {
+            return Err(misuse());
+        };
+        run.pages += 1;
+        if run.pages >= MAX_PAGES {
+            return Err(protocol("pagination did not end"));
+        }
+        let mut target: String<TARGET_CAPACITY> = String::new();
+        next_target(next.href, &self.config, &mut target)?;
+        if target == self.target {
+            return Err(protocol("the next page is the page just read"));
+        }
+        self.target = target;
+        run.phase = Phase::Ready;
+        run.attempts = 0;
+        Ok(true)
+    }
+
+    fn on_error_status<'b>(&mut self, response: &Response<'b>, now: Instant) -> Event<'b> {
+        let status = response.status();
+        let mut api = ApiError::from_body(status, response.body());
+        api.retry_after = response.retry_after();
+        let kind = match status {
+            401 | 403 => ErrorKind::Unauthorized,
+            404 => ErrorKind::NotFound,
+            429 => ErrorKind::RateLimited,
+            500..=599 => ErrorKind::ServerError,
+            400..=499 => ErrorKind::Rejected,
+            _ => ErrorKind::BadResponse,
+        };
+        let err = Error::new(kind, Cause::Api(api));
+        match kind {
+            ErrorKind::RateLimited | ErrorKind::ServerError => {
+                let floor = response
+                    .retry_after()
+                    .map(|s| core::time::Duration::from_secs(s.into()));
+                self.retry_or_fail(err, floor, now)
+            }
+            _ => self.fail_or_fall_back(err, now),
+        }
+    }
+
+    /// Schedules another attempt after a backoff (at least `floor`), or fails when
+    /// attempts or time run out.
+    fn retry_or_fail<'b>(
+        &mut self,
+        err: Error,
+        floor: Option<core::time::Duration>,
+        now: Instant,
+    ) -> Event<'b> {
+        let Some(run) = self.run.as_mut() else {
+            return Event::Failed(misuse());
+        };
+        if !self.config.retry.allows_another(run.attempts) {
+            return self.fail_or_fall_back(err, now);
+        }
+        let retry = u32::from(run.attempts.saturating_sub(1));
+        let mut delay = self.config.retry.backoff(retry, self.jitter.next_u32());
+        if let Some(floor) = floor {
+            delay = delay.max(floor);
+        }
+        let until = now.add(delay);
+        if until >= run.deadline {
+            return self.fail_or_fall_back(err, now);
+        }
+        run.phase = Phase::Waiting(until);
+        Event::Pending
+    }
+
+    /// Fails, unless a failed refresh of a stale (still valid) token can be
+    /// shrugged off by using the stale token.
+    fn fail_or_fall_back<'b>(&mut self, err: Error, now: Instant) -> Event<'b> {
+        if let Some(run) = self.run.as_mut() {
+            let stale_usable = run.phase == Phase::AwaitingToken
+                && run.refreshing_stale
+                && run.kind != Kind::IdentityToken
+                && self.tokens.token(now).is_some();
+            if stale_usable {
+                run.refreshing_stale = false;
+                run.use_stale = true;
+                run.phase = Phase::Ready;
+                run.attempts = 0;
+                return Event::Pending;
+            }
+        }
+        self.finish_failed(err)
+    }
+
+    fn finish_failed<'b>(&mut self, err: Error) -> Event<'b> {
+        self.run = None;
+        Event::Failed(err)
+    }
+
+    fn build_token_request(&mut self, lifetime: u32) {
+        let api = self.config.version().identity_api();
+        self.token_target.clear();
+        self.token_body.clear();
+        // Both fit: the longest path is 27 bytes plus 19 of query; the body is at most 20.
+        let _ = write!(
+            self.token_target,
+            "{}?version={}",
+            api.token_path(),
+            self.config.version()
+        );
+        let _ = write!(self.token_body, "{{\"expires_in\":{lifetime}}}");
+    }
+
+    fn build_main_request(&mut self, op: Operation<'_>) -> Result<Kind, Error> {
+        let api = self.config.version().identity_api();
+        let version = self.config.version();
+        let mut target: String<TARGET_CAPACITY> = String::new();
+        let mut body: String<BODY_CAPACITY> = String::new();
+        let mut has_body = false;
+        let too_long = || {
+            Error::from(InputError::TooLong {
+                what: "request",
+                max: TARGET_CAPACITY,
+            })
+        };
+        let (kind, path, id): (Kind, &str, Option<&str>) = match op {
+            Operation::IdentityToken { .. } => (Kind::IdentityToken, api.token_path(), None),
+            Operation::IamToken { profile } => {
+                match profile {
+                    TrustedProfile::Default => {}
+                    TrustedProfile::Id(v) | TrustedProfile::Crn(v) => {
+                        let field = if matches!(profile, TrustedProfile::Id(_)) {
+                            "id"
+                        } else {
+                            "crn"
+                        };
+                        has_body = true;
+                        push_all(&mut body, &["{\"trusted_profile\":{\"", field, "\":"])
+                            .map_err(|_| too_long())?;
+                        push_json_string(&mut body, v).map_err(|_| too_long())?;
+                        body.push_str("}}").map_err(|_| too_long())?;
+                    }
+                }
+                (Kind::IamToken, api.iam_token_path(), None)
+            }
+            Operation::Instance => (Kind::Instance, "/metadata/v1/instance", None),
+            Operation::Initialization => (
+                Kind::Initialization,
+                "/metadata/v1/instance/initialization",
+                None,
+            ),
+            Operation::NetworkInterfaces => (
+                Kind::NetworkInterfaces,
+                "/metadata/v1/instance/network_interfaces",
+                None,
+            ),
+            Operation::NetworkInterface { id } => (
+                Kind::NetworkInterface,
+                "/metadata/v1/instance/network_interfaces",
+                Some(id),
+            ),
+            Operation::VolumeAttachments => (
+                Kind::VolumeAttachments,
+                "/metadata/v1/instance/volume_attachments",
+                None,
+            ),
+            Operation::VolumeAttachment { id } => (
+                Kind::VolumeAttachment,
+                "/metadata/v1/instance/volume_attachments",
+                Some(id),
+            ),
+            Operation::Keys => (Kind::Keys, "/metadata/v1/keys", None),
+            Operation::Key { id } => (Kind::Key, "/metadata/v1/keys", Some(id)),
+            Operation::PlacementGroups => {
+                (Kind::PlacementGroups, "/metadata/v1/placement_groups", None)
+            }
+            Operation::PlacementGroup { id } => (
+                Kind::PlacementGroup,
+                "/metadata/v1/placement_groups",
+                Some(id),
+            ),
+            Operation::IdentityCertificate { csr, expires_in } => {
+                has_body = true;
+                body.push_str("{\"csr\":").map_err(|_| too_long())?;
+                push_json_string(&mut body, csr).map_err(|_| too_long())?;
+                if let Some(s) = expires_in {
+                    write!(body, ",\"expires_in\":{s}").map_err(|_| too_long())?;
+                }
+                body.push('}').map_err(|_| too_long())?;
+                (Kind::Certificate, api.certificates_path(), None)
+            }
+            Operation::Get { path, all_pages } => {
+                let (rel, query) = validate::metadata_path(path)?;
+                write!(target, "/metadata/v1/{rel}?version={version}").map_err(|_| too_long())?;
+                if let Some(q) = query {
+                    write!(target, "&{q}").map_err(|_| too_long())?;
+                }
+                self.target = target;
+                self.body.clear();
+                self.has_body = false;
+                return Ok(Kind::Get { all_pages });
+            }
+        };
+        target.push_str(path).map_err(|_| too_long())?;
+        if let Some(id) = id {
+            push_all(&mut target, &["/", validate::resource_id(id)?]).map_err(|_| too_long())?;
+        }
+        write!(target, "?version={version}").map_err(|_| too_long())?;
+        self.target = target;
+        self.body = body;
+        self.has_body = has_body;
+        Ok(kind)
+    }
+}
+
+fn misuse() -> Error {
+    Error::new(
+        ErrorKind::InvalidInput,
+        Cause::Misuse("no request of this session is awaiting a response"),
+    )
+}
+
+fn protocol(what: &'static str) -> Error {
+    Error::new(ErrorKind::BadResponse, Cause::Protocol(what))
+}
+
+fn push_all<const N: usize>(s: &mut String<N>, parts: &[&str]) -> Result<(), ()> {
+    parts.iter().try_for_each(|p| s.push_str(p).map_err(drop))
+}
+
+/// Appends `v` as a JSON string literal.
+fn push_json_string<const N: usize>(s: &mut String<N>, v: &str) -> Result<(), ()> {
+    s.push('"').map_err(drop)?;
+    for c in v.chars() {
+        match c {
+            '"' => s.push_str("\\\"").map_err(drop)?,
+            '\\' => s.push_str("\\\\").map_err(drop)?,
+            '\n' => s.push_str("\\n").map_err(drop)?,
+            '\r' => s.push_str("\\r").map_err(drop)?,
+            '\t' => s.push_str("\\t").map_err(drop)?,
+            c if c.is_control() => write!(s, "\\u{:04x}", c as u32).map_err(drop)?,
+            c => s.push(c).map_err(drop)?,
+        }
+    }
+    s.push('"').map_err(drop)
+}
+
+/// Turns a `next.href` into a request target on the configured endpoint.
+///
+/// Only the path and query are used, so a page link can never send the token to
+/// another host. A path missing the `/metadata` prefix (as in one IBM doc example)
+/// gets it back; a missing `version` is added.
+fn next_target(
+    href: Text<'_>,
+    config: &Config,
+    out: &mut String<TARGET_CAPACITY>,
+) -> Result<(), Error> {
+    let bad = || protocol("next.href is not a usable metadata link");
+    let mut decoded = [0u8; TARGET_CAPACITY];
+    let href = href.decode_into(&mut decoded).ok_or_else(bad)?;
+    let path_and_query = match href.find("://") {
+        Some(i) => {
+            let after = &href[i + 3..];
+            &after[after.find('/').ok_or_else(bad)?..]
+        }
+        None if href.starts_with('/') => href,
+        None => return Err(bad()),
+    };
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let rel = path
+        .strip_prefix("/metadata/v1/")
+        .or_else(|| path.strip_prefix("/v1/"))
+        .ok_or_else(bad)?;
+    let mut has_version = false;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        has_version |= name == "version";
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+            || validate::percent_encoded(value).is_err()
+        {
+            return Err(bad());
+        }
+    }
+    validate::metadata_path(rel).map_err(|_| bad())?;
+    out.clear();
+    write!(out, "/metadata/v1/{rel}").map_err(|_| bad())?;
+    let mut sep = '?';
+    if !has_version {
+        write!(out, "?version={}", config.version()).map_err(|_| bad())?;
+        sep = '&';
+    }
+    if !query.is_empty() {
+        write!(out, "{sep}{query}").map_err(|_| bad())?;
+    }
+    Ok(())
+}
+
+fn parse_output(kind: Kind, body: &[u8]) -> Result<Output<'_>, BodyError> {
+    Ok(match kind {
+        Kind::IdentityToken => Output::IdentityToken(AccessToken::parse(body)?),
+        Kind::IamToken => {
+            let token = AccessToken::parse(body)?;
+            if token.access_token.expose().is_none_or(|s| s.is_empty()) {
+                return Err(BodyError {
+                    what: "token",
+                    reason: "access_token is empty or escaped",
+                });
+            }
+            Output::IamToken(token)
+        }
+        Kind::Instance => Output::Instance(Instance::parse(body)?),
+        Kind::Initialization => Output::Initialization(Initialization::parse(body)?),
+        Kind::NetworkInterfaces => {
+            Output::NetworkInterfaces(NetworkInterfaceCollection::parse(body)?)
+        }
+        Kind::NetworkInterface => Output::NetworkInterface(NetworkInterface::parse(body)?),
+        Kind::VolumeAttachments => {
+            Output::VolumeAttachments(VolumeAttachmentCollection::parse(body)?)
+        }
+        Kind::VolumeAttachment => Output::VolumeAttachment(VolumeAttachment::parse(body)?),
+        Kind::Keys => Output::Keys(KeyCollection::parse(body)?),
+        Kind::Key => Output::Key(Key::parse(body)?),
+        Kind::PlacementGroups => Output::PlacementGroups(PlacementGroupCollection::parse(body)?),
+        Kind::PlacementGroup => Output::PlacementGroup(PlacementGroup::parse(body)?),
+        Kind::Certificate => Output::IdentityCertificate(IdentityCertificate::parse(body)?),
+        Kind::Get { .. } => {
+            // Shallow check that the body is one JSON object.
+            PageLinks::parse(body)?;
+            Output::Raw(body)
+        }
+    })
+}
+
+impl Output<'_> {
+    /// A stable snake_case name of the output's type, as used in test vectors.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Output::IdentityToken(_) => "identity_token",
+            Output::IamToken(_) => "iam_token",
+            Output::Instance(_) => "instance",
+            Output::Initialization(_) => "initialization",
+            Output::NetworkInterfaces(_) => "network_interfaces",
+            Output::NetworkInterface(_) => "network_interface",
+            Output::VolumeAttachments(_) => "volume_attachments",
+            Output::VolumeAttachment(_) => "volume_attachment",
+            Output::Keys(_) => "keys",
+            Output::Key(_) => "key",
+            Output::PlacementGroups(_) => "placement_groups",
+            Output::PlacementGroup(_) => "placement_group",
+            Output::IdentityCertificate(_) => "identity_certificate",
+            Output::Raw(_) => "raw",
+        }
+    }
+
+    /// The token of a token output.
+    pub fn token(&self) -> Option<Secret<'_>> {
+        match self {
+            Output::IdentityToken(t) | Output::IamToken(t) => t.access_token.expose(),
+            _ => None,
+        }
+    }
+}

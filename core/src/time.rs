@@ -1,0 +1,36 @@
+//! Monotonic time supplied by the host.
+//!
+//! The core never reads a clock. Hosts pass `now` as milliseconds from any fixed
+//! origin of their choosing (boot, process start); only differences matter.
+
+use core::time::Duration;
+
+/// A point on the host's monotonic clock, in milliseconds from an arbitrary origin.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Instant(u64);
+
+impl Instant {
+    /// The origin of the host's clock.
+    pub const ZERO: Instant = Instant(0);
+
+    /// A point `millis` milliseconds after the origin.
+    pub const fn from_millis(millis: u64) -> Self {
+        Instant(millis)
+    }
+
+    /// Milliseconds since the origin.
+    pub const fn as_millis(self) -> u64 {
+        self.0
+    }
+
+    /// `self + duration`, saturating at the end of time.
+    pub fn add(self, duration: Duration) -> Instant {
+        let ms = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+        Instant(self.0.saturating_add(ms))
+    }
+
+    /// Time from `earlier` to `self`, zero if `earlier` is later.
+    pub fn since(self, earlier: Instant) -> Duration {
+        Duration::from_millis(self.0.saturating_sub(earlier.0))
+    }
+}
