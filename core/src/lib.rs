@@ -1,6 +1,8 @@
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+// Without an allocator, errors and outputs travel by value; their size is the price.
+#![allow(clippy::result_large_err, clippy::large_enum_variant)]
 //! Sans-IO core of a client for the IBM Cloud VPC Instance Metadata Service (IMDS).
 //!
 //! The core builds requests, parses responses, keeps the identity token fresh,

@@ -247,7 +247,7 @@ impl Session {
         self.run = Some(Running {
             kind,
             phase: Phase::Ready,
-            deadline: now.add(self.config.timeouts.operation),
+            deadline: now + self.config.timeouts.operation,
             request_deadline: now,
             attempts: 0,
             refreshed_after_401: false,
@@ -288,7 +288,7 @@ impl Session {
         };
         // After a failed refresh of a stale token, the stale token serves until it expires.
         let wants_token = wants_token && !(run.use_stale && self.tokens.token(now).is_some());
-        run.request_deadline = now.add(self.config.timeouts.request).min(run.deadline);
+        run.request_deadline = (now + self.config.timeouts.request).min(run.deadline);
         run.attempts = run.attempts.saturating_add(1);
         let deadline = run.request_deadline;
         if wants_token {
@@ -501,7 +501,7 @@ impl Session {
         if let Some(floor) = floor {
             delay = delay.max(floor);
         }
-        let until = now.add(delay);
+        let until = now + delay;
         if until >= run.deadline {
             return self.fail_or_fall_back(err, now);
         }

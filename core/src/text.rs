@@ -134,8 +134,11 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let escaped = EscapedStr::deserialize(deserializer)?;
         let text = Text { raw: escaped.0 };
-        text.validate()
-            .map_err(|_| serde::de::Error::custom("invalid escape sequence"))?;
+        // Most strings have no escapes; only those need the char-by-char check.
+        if text.raw.contains('\\') {
+            text.validate()
+                .map_err(|_| serde::de::Error::custom("invalid escape sequence"))?;
+        }
         Ok(text)
     }
 }

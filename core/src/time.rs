@@ -23,14 +23,18 @@ impl Instant {
         self.0
     }
 
-    /// `self + duration`, saturating at the end of time.
-    pub fn add(self, duration: Duration) -> Instant {
-        let ms = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
-        Instant(self.0.saturating_add(ms))
-    }
-
     /// Time from `earlier` to `self`, zero if `earlier` is later.
     pub fn since(self, earlier: Instant) -> Duration {
         Duration::from_millis(self.0.saturating_sub(earlier.0))
+    }
+}
+
+impl core::ops::Add<Duration> for Instant {
+    type Output = Instant;
+
+    /// Saturates at the end of time rather than wrapping.
+    fn add(self, duration: Duration) -> Instant {
+        let ms = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+        Instant(self.0.saturating_add(ms))
     }
 }

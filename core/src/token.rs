@@ -182,18 +182,14 @@ impl TokenCache {
 
     /// When a refresh should start, if a token is cached.
     pub fn refresh_at(&self) -> Option<Instant> {
-        (!self.token.is_empty()).then(|| {
-            self.received_at
-                .add(Schedule::for_lifetime(self.lifetime_secs).refresh_after)
-        })
+        (!self.token.is_empty())
+            .then(|| self.received_at + Schedule::for_lifetime(self.lifetime_secs).refresh_after)
     }
 
     /// When the token stops being usable, if one is cached.
     pub fn expires_at(&self) -> Option<Instant> {
-        (!self.token.is_empty()).then(|| {
-            self.received_at
-                .add(Schedule::for_lifetime(self.lifetime_secs).expire_after)
-        })
+        (!self.token.is_empty())
+            .then(|| self.received_at + Schedule::for_lifetime(self.lifetime_secs).expire_after)
     }
 
     /// Whether a refresh is in flight.

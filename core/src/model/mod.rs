@@ -42,8 +42,12 @@ pub use volume::{Deleted, Device, VolumeAttachment, VolumeAttachmentCollection, 
 pub const PAGE_CAPACITY: usize = 50;
 /// Most network interfaces, network attachments or volume attachments per instance.
 pub const ATTACHMENT_CAPACITY: usize = 16;
-/// Most entries in reason lists, disks, security groups, floating IPs and other small lists.
+/// Most entries in reason lists, disks and other small lists.
 pub const SMALL_LIST_CAPACITY: usize = 8;
+/// Most security groups on one network interface (the VPC limit is 5).
+pub const SECURITY_GROUP_CAPACITY: usize = 5;
+/// Most floating IPs on one network interface.
+pub const FLOATING_IP_CAPACITY: usize = 4;
 /// Most SSH keys listed in the initialization document.
 pub const INIT_KEYS_CAPACITY: usize = 16;
 

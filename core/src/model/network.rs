@@ -1,7 +1,7 @@
 use heapless::Vec;
 use serde::{Deserialize, Serialize};
 
-use super::{Reference, ATTACHMENT_CAPACITY, SMALL_LIST_CAPACITY};
+use super::{Reference, ATTACHMENT_CAPACITY, FLOATING_IP_CAPACITY, SECURITY_GROUP_CAPACITY};
 use crate::text::Text;
 
 /// A floating IP: `{address, crn, id, name}`.
@@ -54,12 +54,12 @@ pub struct NetworkInterface<'a> {
     /// Subnet.
     #[serde(borrow, default)]
     pub subnet: Option<Reference<'a>>,
-    /// Security groups (at most [`ATTACHMENT_CAPACITY`]).
+    /// Security groups (at most [`SECURITY_GROUP_CAPACITY`]).
     #[serde(borrow, default)]
-    pub security_groups: Vec<Reference<'a>, ATTACHMENT_CAPACITY>,
-    /// Floating IPs (at most [`SMALL_LIST_CAPACITY`]).
+    pub security_groups: Vec<Reference<'a>, SECURITY_GROUP_CAPACITY>,
+    /// Floating IPs (at most [`FLOATING_IP_CAPACITY`]).
     #[serde(borrow, default)]
-    pub floating_ips: Vec<FloatingIp<'a>, SMALL_LIST_CAPACITY>,
+    pub floating_ips: Vec<FloatingIp<'a>, FLOATING_IP_CAPACITY>,
 }
 
 super::parse_fn!(NetworkInterface, "network interface");
