@@ -156,7 +156,8 @@ fn allocations_per_parse(f: impl Fn()) -> usize {
 }
 
 fn bench(c: &mut Criterion) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors/fixtures/instance.json");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/vectors/fixtures/instance.json");
     let body = std::fs::read(path).expect("instance fixture");
     let ours = || {
         let i = Instance::parse(black_box(&body)).expect("parses");
@@ -188,10 +189,22 @@ fn bench(c: &mut Criterion) {
     }
     let mut group = c.benchmark_group("parse token response");
     group.bench_function("vpc-imds-core (borrowed, no alloc)", |b| {
-        b.iter(|| black_box(vpc_imds_core::model::AccessToken::parse(black_box(token)).expect("parses").lifetime_secs()))
+        b.iter(|| {
+            black_box(
+                vpc_imds_core::model::AccessToken::parse(black_box(token))
+                    .expect("parses")
+                    .lifetime_secs(),
+            )
+        })
     });
     group.bench_function("serde_json (owned struct)", |b| {
-        b.iter(|| black_box(serde_json::from_slice::<OwnedToken>(black_box(token)).expect("parses").expires_in))
+        b.iter(|| {
+            black_box(
+                serde_json::from_slice::<OwnedToken>(black_box(token))
+                    .expect("parses")
+                    .expires_in,
+            )
+        })
     });
     group.finish();
 }

@@ -343,16 +343,6 @@ impl ResponseReader {
                 if self.filled < len {
                     return Ok(Progress::NeedMore);
                 }
-                if self.filled > len {
-                    // Bytes past the body: the connection cannot be trusted again.
-                    self.state = State::Body {
-                        head: Head {
-                            keep_alive: false,
-                            ..head
-                        },
-                        framing,
-                    };
-                }
                 len
             }
             Framing::UntilClose => return Ok(Progress::NeedMore),
@@ -361,10 +351,8 @@ impl ResponseReader {
                 None => return Ok(Progress::NeedMore),
             },
         };
-        let keep_alive = match self.state {
-            State::Body { head, .. } => head.keep_alive && self.filled == body_len,
-            _ => false,
-        };
+        // Bytes past the body mean the connection cannot be trusted again.
+        let keep_alive = head.keep_alive && self.filled == body_len;
         self.state = State::Done;
         let body = buf.get(..body_len).ok_or(ResponseError::Truncated)?;
         Ok(Progress::Complete(Response {

@@ -375,7 +375,12 @@ impl Session {
                 return self.finish_failed(Error::new(ErrorKind::BadResponse, Cause::Body(e)))
             }
         };
-        let Some(secret) = token.access_token.expose().filter(|s| !s.is_empty()) else {
+        // The token goes into a header: only visible ASCII may pass (JWTs are base64url).
+        let Some(secret) = token
+            .access_token
+            .expose()
+            .filter(|s| !s.is_empty() && s.expose().bytes().all(|b| b.is_ascii_graphic()))
+        else {
             return self.finish_failed(protocol("the token response holds no usable access_token"));
         };
         let Some(run) = self.run.as_mut() else {

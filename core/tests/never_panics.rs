@@ -27,12 +27,31 @@ fn parse_every_model(body: &[u8]) {
 /// JSON-ish bytes reach deeper into the parsers than uniform noise.
 fn jsonish() -> impl Strategy<Value = Vec<u8>> {
     let token = prop_oneof![
-        Just(&b"{"[..]), Just(&b"}"[..]), Just(&b"["[..]), Just(&b"]"[..]), Just(&b","[..]), Just(&b":"[..]),
-        Just(&b"\""[..]), Just(&b"\\u"[..]), Just(&b"\\ud83d"[..]), Just(&b"\\"[..]), Just(&b"null"[..]),
-        Just(&b"true"[..]), Just(&b"-1e999"[..]), Just(&b"42"[..]), Just(&b"\"id\""[..]), Just(&b"\"next\""[..]),
-        Just(&b"\"href\""[..]), Just(&b"\"errors\""[..]), Just(&b"\"keys\""[..]), Just(&b"\"access_token\""[..]),
-        Just(&b"\"expires_in\""[..]), Just(&b"\"user_data\""[..]), Just(&b"\"placement_groups\""[..]),
-        Just(&b"\"http://h/metadata/v1/keys?start=1\""[..]), Just(&b"\xff"[..]),
+        Just(&b"{"[..]),
+        Just(&b"}"[..]),
+        Just(&b"["[..]),
+        Just(&b"]"[..]),
+        Just(&b","[..]),
+        Just(&b":"[..]),
+        Just(&b"\""[..]),
+        Just(&b"\\u"[..]),
+        Just(&b"\\ud83d"[..]),
+        Just(&b"\\"[..]),
+        Just(&b"null"[..]),
+        Just(&b"true"[..]),
+        Just(&b"-1e999"[..]),
+        Just(&b"42"[..]),
+        Just(&b"\"id\""[..]),
+        Just(&b"\"next\""[..]),
+        Just(&b"\"href\""[..]),
+        Just(&b"\"errors\""[..]),
+        Just(&b"\"keys\""[..]),
+        Just(&b"\"access_token\""[..]),
+        Just(&b"\"expires_in\""[..]),
+        Just(&b"\"user_data\""[..]),
+        Just(&b"\"placement_groups\""[..]),
+        Just(&b"\"http://h/metadata/v1/keys?start=1\""[..]),
+        Just(&b"\xff"[..]),
     ];
     prop::collection::vec(token, 0..64).prop_map(|parts| parts.concat())
 }
@@ -107,7 +126,9 @@ fn read_all(raw: &[u8], step: usize, cap: usize) {
     let mut reader = ResponseReader::new();
     let mut fed = 0;
     loop {
-        let Ok(space) = reader.unfilled(&mut buf) else { return };
+        let Ok(space) = reader.unfilled(&mut buf) else {
+            return;
+        };
         let n = step.min(raw.len() - fed).min(space.len());
         space[..n].copy_from_slice(&raw[fed..fed + n]);
         fed += n;

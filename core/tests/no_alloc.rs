@@ -25,7 +25,11 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 fn http(body: &str) -> Vec<u8> {
-    format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
 }
 
 /// What the loop saw, counted without allocating.
@@ -37,7 +41,15 @@ struct Seen {
     groups: usize,
 }
 
-fn run(session: &mut Session, op: Operation<'_>, script: &[Vec<u8>], next: &mut usize, buf: &mut [u8], wire: &mut [u8], seen: &mut Seen) {
+fn run(
+    session: &mut Session,
+    op: Operation<'_>,
+    script: &[Vec<u8>],
+    next: &mut usize,
+    buf: &mut [u8],
+    wire: &mut [u8],
+    seen: &mut Seen,
+) {
     let now = Instant::from_millis(1);
     session.start(op, now).expect("start");
     loop {
@@ -79,7 +91,8 @@ fn run(session: &mut Session, op: Operation<'_>, script: &[Vec<u8>], next: &mut 
 
 #[test]
 fn a_whole_session_allocates_nothing() {
-    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors/fixtures");
+    let fixtures =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors/fixtures");
     let instance = std::fs::read_to_string(fixtures.join("instance.json")).expect("fixture");
     let token = r#"{"access_token":"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln","expires_in":300}"#;
     let page1 = r#"{"placement_groups":[{"id":"pg-1","name":"a"},{"id":"pg-2","name":"b"}],"next":{"href":"http://169.254.169.254/metadata/v1/placement_groups?limit=2\u0026start=P2"},"limit":2,"total_count":3}"#;
@@ -92,10 +105,34 @@ fn a_whole_session_allocates_nothing() {
     let mut next = 0;
 
     let before = ALLOCATIONS.load(Ordering::SeqCst);
-    run(&mut session, Operation::Instance, &script, &mut next, &mut buf, &mut wire, &mut seen);
-    run(&mut session, Operation::PlacementGroups, &script, &mut next, &mut buf, &mut wire, &mut seen);
+    run(
+        &mut session,
+        Operation::Instance,
+        &script,
+        &mut next,
+        &mut buf,
+        &mut wire,
+        &mut seen,
+    );
+    run(
+        &mut session,
+        Operation::PlacementGroups,
+        &script,
+        &mut next,
+        &mut buf,
+        &mut wire,
+        &mut seen,
+    );
     let after = ALLOCATIONS.load(Ordering::SeqCst);
 
-    assert_eq!(seen, Seen { sends: 4, instances: 1, pages: 2, groups: 3 });
+    assert_eq!(
+        seen,
+        Seen {
+            sends: 4,
+            instances: 1,
+            pages: 2,
+            groups: 3
+        }
+    );
     assert_eq!(after - before, 0, "heap allocations during the session");
 }

@@ -420,6 +420,11 @@ toks.append(case("token response without access_token is a bad response", [
     {"start": {"op": "instance"}, "at": 0}, token_send(0),
     {"respond": {"status": 200, "body": '{"expires_in":300}'}, "at": 1, "expect": failed("bad_response", cause="body")},
 ]))
+toks.append(case("a token with CR LF inside is refused before it reaches a header", [
+    {"start": {"op": "instance"}, "at": 0}, token_send(0),
+    {"respond": {"status": 200, "body": '{"access_token":"eyJ\r\nX-Evil: 1","expires_in":300}'}, "at": 1,
+     "expect": failed("bad_response", cause="protocol")},
+]))
 toks.append(case("token with a lifetime too short to use is a bad response", [
     {"start": {"op": "instance"}, "at": 0}, token_send(0),
     {"respond": {"status": 200, "body": token_body(jwt(1), 1)}, "at": 1, "expect": failed("bad_response", cause="protocol")},
