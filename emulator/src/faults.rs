@@ -1,0 +1,236 @@
+//! Injected failures: latency, error statuses, dropped connections, black holes
+//! and a disabled service.
+
+use serde::{Deserialize, Serialize};
+
+/// The complete fault configuration. `Faults::default()` is a healthy service.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Faults {
+    /// Added delay before every metadata-service request is handled, in milliseconds.
+    #[serde(default)]
+    pub latency_ms: u64,
+    /// When true every request gets 403 `unauthorized` "metadata service not enabled".
+    #[serde(default)]
+    pub disabled: bool,
+    /// Rules tried in order; the first one that matches a request and still has
+    /// uses left is applied (and one use is spent).
+    #[serde(default)]
+    pub rules: Vec<FaultRule>,
+}
+
+/// One injected failure, for the next `count` requests whose path starts with
+/// `route_prefix`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultRule {
+    /// What happens to a matching request.
+    pub action: FaultAction,
+    /// How many matching requests it applies to; `None` means every one until cleared.
+    #[serde(default)]
+    pub count: Option<u32>,
+    /// Only requests whose path (without query) starts with this, e.g. `/identity/`.
+    #[serde(default)]
+    pub route_prefix: Option<String>,
+}
+
+/// What a fault rule does to a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum FaultAction {
+    /// Answer with this status (400..=599) and an IBM error body; with
+    /// `retry_after` also a `Retry-After: <seconds>` header.
+    Status {
+        /// HTTP status code.
+        status: u16,
+        /// Seconds for the `Retry-After` header.
+        #[serde(default)]
+        retry_after: Option<u32>,
+    },
+    /// Write part of the response, then close the connection.
+    Drop {
+        /// Where the response is cut.
+        stage: DropStage,
+    },
+    /// Accept the request and never answer; the connection is held open.
+    BlackHole,
+}
+
+/// Where a dropped response is cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DropStage {
+    /// Inside the status line and headers.
+    MidHeaders,
+    /// After the complete head and half of the body.
+    MidBody,
+}
+
+/// A fault configuration that cannot be applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FaultError {
+    /// An injected status must be an error status, 400..=599.
+    InvalidStatus(u16),
+    /// A route prefix must start with `/`.
+    InvalidPrefix(String),
+}
+
+impl std::fmt::Display for FaultError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FaultError::InvalidStatus(s) => {
+                write!(f, "injected status {s} is not an error status (400..=599)")
+            }
+            FaultError::InvalidPrefix(p) => write!(f, "route prefix {p:?} must start with '/'"),
+        }
+    }
+}
+
+impl std::error::Error for FaultError {}
+
+impl FaultRule {
+    /// Fail every matching request with `status` (use [`FaultRule::times`] to limit).
+    pub fn status(status: u16) -> Self {
+        Self::new(FaultAction::Status {
+            status,
+            retry_after: None,
+        })
+    }
+
+    /// 429 with `Retry-After: retry_after_secs`.
+    pub fn rate_limited(retry_after_secs: u32) -> Self {
+        Self::new(FaultAction::Status {
+            status: 429,
+            retry_after: Some(retry_after_secs),
+        })
+    }
+
+    /// Cut the response at `stage` and close the connection.
+    pub fn drop_connection(stage: DropStage) -> Self {
+        Self::new(FaultAction::Drop { stage })
+    }
+
+    /// Hold the connection and never answer.
+    pub fn black_hole() -> Self {
+        Self::new(FaultAction::BlackHole)
+    }
+
+    /// A rule with no count and no prefix.
+    pub fn new(action: FaultAction) -> Self {
+        FaultRule {
+            action,
+            count: None,
+            route_prefix: None,
+        }
+    }
+
+    /// Apply to the next `n` matching requests only.
+    pub fn times(mut self, n: u32) -> Self {
+        self.count = Some(n);
+        self
+    }
+
+    /// Apply only to paths starting with `prefix`, e.g. `/metadata/v1/keys`.
+    pub fn on_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.route_prefix = Some(prefix.into());
+        self
+    }
+
+    /// Add a `Retry-After` header (only meaningful for [`FaultAction::Status`]).
+    pub fn retry_after(mut self, secs: u32) -> Self {
+        if let FaultAction::Status { retry_after, .. } = &mut self.action {
+            *retry_after = Some(secs);
+        }
+        self
+    }
+
+    /// Checks the rule can be applied.
+    pub fn validate(&self) -> Result<(), FaultError> {
+        if let FaultAction::Status { status, .. } = self.action {
+            if !(400..=599).contains(&status) {
+                return Err(FaultError::InvalidStatus(status));
+            }
+        }
+        match &self.route_prefix {
+            Some(p) if !p.starts_with('/') => Err(FaultError::InvalidPrefix(p.clone())),
+            _ => Ok(()),
+        }
+    }
+
+    fn matches(&self, path: &str) -> bool {
+        self.count != Some(0)
+            && self
+                .route_prefix
+                .as_deref()
+                .is_none_or(|prefix| path.starts_with(prefix))
+    }
+}
+
+impl Faults {
+    /// Checks every rule.
+    pub fn validate(&self) -> Result<(), FaultError> {
+        self.rules.iter().try_for_each(FaultRule::validate)
+    }
+
+    /// Finds the rule for `path`, spends one use of it, and drops used-up rules.
+    pub(crate) fn take(&mut self, path: &str) -> Option<FaultAction> {
+        let i = self.rules.iter().position(|r| r.matches(path))?;
+        let rule = &mut self.rules[i];
+        let action = rule.action;
+        if let Some(n) = &mut rule.count {
+            *n -= 1;
+            if *n == 0 {
+                self.rules.remove(i);
+            }
+        }
+        Some(action)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_are_spent_in_order_and_by_prefix() {
+        let mut f = Faults {
+            rules: vec![
+                FaultRule::status(503).times(1).on_prefix("/identity/"),
+                FaultRule::rate_limited(2).times(2),
+            ],
+            ..Faults::default()
+        };
+        let s503 = FaultAction::Status {
+            status: 503,
+            retry_after: None,
+        };
+        let s429 = FaultAction::Status {
+            status: 429,
+            retry_after: Some(2),
+        };
+        assert_eq!(f.take("/metadata/v1/instance"), Some(s429));
+        assert_eq!(f.take("/identity/v1/token"), Some(s503));
+        assert_eq!(f.take("/identity/v1/token"), Some(s429));
+        assert_eq!(f.take("/identity/v1/token"), None);
+        assert!(f.rules.is_empty());
+    }
+
+    #[test]
+    fn json_shape_and_validation() {
+        let rule: FaultRule = serde_json::from_str(
+            r#"{"action":{"kind":"drop","stage":"mid_body"},"count":1,"route_prefix":"/metadata/"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            rule,
+            FaultRule::drop_connection(DropStage::MidBody)
+                .times(1)
+                .on_prefix("/metadata/")
+        );
+        assert_eq!(
+            FaultRule::status(200).validate(),
+            Err(FaultError::InvalidStatus(200))
+        );
+        assert!(FaultRule::black_hole().on_prefix("x").validate().is_err());
+    }
+}

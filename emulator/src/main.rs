@@ -1,0 +1,194 @@
+//! `vpc-imds-emulator`: run the emulator as a process.
+//!
+//! Prints `listening on <base URL>` then `control on <control URL>` as its first
+//! two stdout lines, and stops cleanly on SIGINT or SIGTERM.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, ValueEnum};
+use vpc_imds_emulator::{DropStage, Emulator, FaultRule, Faults, Fixture, DEFAULT_FIXTURE_JSON};
+
+/// A faithful IBM Cloud VPC Instance Metadata Service for tests, demos and CI.
+#[derive(Parser, Debug)]
+#[command(name = "vpc-imds-emulator", version, about)]
+struct Args {
+    /// Address of the metadata service.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// Address of the control API (JSON over HTTP).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    control_listen: SocketAddr,
+    /// Serve this fixture file instead of the built-in one (format: emulator/README.md).
+    #[arg(long, value_name = "FILE")]
+    fixture: Option<PathBuf>,
+    /// Print the built-in fixture (a starting point for your own) and exit.
+    #[arg(long)]
+    print_fixture: bool,
+    /// Serve HTTPS with a self-signed certificate generated at start.
+    #[arg(long)]
+    tls: bool,
+    /// With --tls: write the certificate (PEM) here.
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    cert_out: Option<PathBuf>,
+    /// Permissive CORS for browser clients.
+    #[arg(long)]
+    cors: bool,
+    /// Start with this fault configuration (JSON, as for the control API's PUT /faults).
+    #[arg(long, value_name = "FILE")]
+    faults: Option<PathBuf>,
+    /// Add this many milliseconds of latency to every request.
+    #[arg(long, value_name = "MS")]
+    latency_ms: Option<u64>,
+    /// The next N requests fail with --fail-status.
+    #[arg(long, value_name = "N")]
+    fail_next: Option<u32>,
+    /// Status for --fail-next (400..=599).
+    #[arg(
+        long,
+        value_name = "CODE",
+        default_value_t = 503,
+        requires = "fail_next"
+    )]
+    fail_status: u16,
+    /// With --fail-next: send `Retry-After: SECS`.
+    #[arg(long, value_name = "SECS", requires = "fail_next")]
+    retry_after: Option<u32>,
+    /// The next N responses are cut short and the connection closed.
+    #[arg(long, value_name = "N")]
+    drop_next: Option<u32>,
+    /// Where --drop-next cuts the response.
+    #[arg(long, value_enum, default_value = "mid-body", requires = "drop_next")]
+    drop_stage: Stage,
+    /// Never answer any request (hold every connection open).
+    #[arg(long)]
+    black_hole: bool,
+    /// Apply --fail-next, --drop-next and --black-hole only to paths starting with PREFIX.
+    #[arg(long, value_name = "PREFIX")]
+    fault_route: Option<String>,
+    /// Start with the service disabled (403 "metadata service not enabled").
+    #[arg(long)]
+    disabled: bool,
+    /// Tokio worker threads (default: CPUs, at most 4).
+    #[arg(long, value_name = "N")]
+    workers: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Stage {
+    MidHeaders,
+    MidBody,
+}
+
+fn faults(args: &Args) -> Result<Faults, String> {
+    let mut faults = match &args.faults {
+        None => Faults::default(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            serde_json::from_str(&text)
+                .map_err(|e| format!("{} is not a fault configuration: {e}", path.display()))?
+        }
+    };
+    if let Some(ms) = args.latency_ms {
+        faults.latency_ms = ms;
+    }
+    faults.disabled |= args.disabled;
+    let scoped = |rule: FaultRule| match &args.fault_route {
+        Some(prefix) => rule.on_prefix(prefix.clone()),
+        None => rule,
+    };
+    if let Some(n) = args.fail_next {
+        let mut rule = FaultRule::status(args.fail_status).times(n);
+        if let Some(secs) = args.retry_after {
+            rule = rule.retry_after(secs);
+        }
+        faults.rules.push(scoped(rule));
+    }
+    if let Some(n) = args.drop_next {
+        let stage = match args.drop_stage {
+            Stage::MidHeaders => DropStage::MidHeaders,
+            Stage::MidBody => DropStage::MidBody,
+        };
+        faults
+            .rules
+            .push(scoped(FaultRule::drop_connection(stage).times(n)));
+    }
+    if args.black_hole {
+        faults.rules.push(scoped(FaultRule::black_hole()));
+    }
+    faults.validate().map_err(|e| e.to_string())?;
+    Ok(faults)
+}
+
+fn run(args: Args) -> Result<(), String> {
+    if args.print_fixture {
+        print!("{DEFAULT_FIXTURE_JSON}");
+        return Ok(());
+    }
+    let mut builder = Emulator::builder()
+        .listen(args.listen)
+        .control_listen(args.control_listen)
+        .tls(args.tls)
+        .cors(args.cors)
+        .faults(faults(&args)?);
+    if let Some(path) = &args.fixture {
+        let fixture = Fixture::from_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        builder = builder.fixture(fixture);
+    }
+    if let Some(path) = &args.cert_out {
+        builder = builder.cert_out(path);
+    }
+    if let Some(n) = args.workers {
+        builder = builder.worker_threads(n);
+    }
+    let emu = builder.start().map_err(|e| format!("cannot start: {e}"))?;
+    {
+        let mut out = std::io::stdout().lock();
+        // Scripts wait for these lines; a closed stdout must not stop the server.
+        let _ = writeln!(out, "listening on {}", emu.base_url());
+        let _ = writeln!(out, "control on {}", emu.control_url());
+        let _ = out.flush();
+    }
+    wait_for_signal()?;
+    eprintln!("vpc-imds-emulator: shutting down");
+    emu.shutdown();
+    Ok(())
+}
+
+fn wait_for_signal() -> Result<(), String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot wait for signals: {e}"))?;
+    rt.block_on(async {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let mut term = signal(SignalKind::terminate())
+                .map_err(|e| format!("cannot handle SIGTERM: {e}"))?;
+            tokio::select! {
+                r = tokio::signal::ctrl_c() => r.map_err(|e| format!("cannot handle SIGINT: {e}")),
+                _ = term.recv() => Ok(()),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c()
+                .await
+                .map_err(|e| format!("cannot handle Ctrl-C: {e}"))
+        }
+    })
+}
+
+fn main() -> ExitCode {
+    match run(Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vpc-imds-emulator: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

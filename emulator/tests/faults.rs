@@ -1,0 +1,463 @@
+//! Fault injection (library and control API), counters and the request log.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use vpc_imds_emulator::{DropStage, Emulator, FaultRule, Faults, HEAD_CUT_BYTES};
+
+fn instance_path() -> String {
+    format!("/metadata/v1/instance?version={V_NEW}")
+}
+
+#[test]
+fn next_n_requests_fail_then_recover() {
+    let emu = start();
+    let tok = token(&emu);
+    emu.control().fail_next(2, 503).unwrap();
+    for _ in 0..2 {
+        let e = get(&emu, &instance_path(), &tok).ibm_error(503, "service_error");
+        assert!(e["message"].as_str().unwrap().contains("503"));
+    }
+    assert_eq!(get(&emu, &instance_path(), &tok).status, 200);
+    assert!(
+        emu.control().faults().rules.is_empty(),
+        "used-up rules are removed"
+    );
+    let c = emu.control().counters();
+    assert_eq!(c.faults_injected, 2);
+    assert_eq!(c.metadata_gets, 1);
+    assert_eq!(c.by_status.get(&503), Some(&2));
+    let log = emu.control().requests();
+    assert_eq!(log[1].fault.as_deref(), Some("status 503"));
+    assert_eq!(log[1].status, Some(503));
+}
+
+#[test]
+fn rate_limit_with_retry_after_on_a_route_prefix() {
+    let emu = start();
+    let tok = token(&emu);
+    emu.control()
+        .add_fault(FaultRule::rate_limited(7).times(1).on_prefix("/identity/"))
+        .unwrap();
+    // Other routes are untouched.
+    assert_eq!(get(&emu, &instance_path(), &tok).status, 200);
+    let r = token_with(&emu, V_NEW, "{}");
+    r.ibm_error(429, "too_many_requests");
+    assert_eq!(r.header("retry-after"), Some("7"));
+    assert_eq!(token_with(&emu, V_NEW, "{}").status, 200);
+    // Validation.
+    assert!(emu.control().fail_next(1, 200).is_err());
+    assert!(emu
+        .control()
+        .add_fault(FaultRule::status(500).on_prefix("identity"))
+        .is_err());
+}
+
+#[test]
+fn added_latency() {
+    let emu = start();
+    let tok = token(&emu);
+    emu.control().set_latency(Duration::from_millis(300));
+    let t = Instant::now();
+    assert_eq!(get(&emu, &instance_path(), &tok).status, 200);
+    assert!(t.elapsed() >= Duration::from_millis(300));
+    emu.control().set_latency(Duration::ZERO);
+    assert_eq!(emu.control().faults().latency_ms, 0);
+}
+
+#[test]
+fn drop_mid_headers_closes_the_socket_inside_the_head() {
+    let emu = start();
+    let tok = token(&emu);
+    emu.control()
+        .add_fault(FaultRule::drop_connection(DropStage::MidHeaders).times(1))
+        .unwrap();
+    let req = build(
+        "x",
+        "GET",
+        &instance_path(),
+        &[("Authorization", &format!("Bearer {tok}"))],
+        None,
+    );
+    let out = raw(emu.addr(), &req, Duration::from_secs(5)).expect("closed, not hung");
+    assert_eq!(
+        out.len(),
+        HEAD_CUT_BYTES,
+        "{:?}",
+        String::from_utf8_lossy(&out)
+    );
+    assert!(out.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    assert!(!out.windows(4).any(|w| w == b"\r\n\r\n"));
+    // The next request is whole again.
+    assert_eq!(get(&emu, &instance_path(), &tok).status, 200);
+    let log = emu.control().requests();
+    let entry = log.iter().find(|e| e.fault.is_some()).unwrap();
+    assert_eq!(entry.fault.as_deref(), Some("drop mid_headers"));
+    assert_eq!(entry.status, None);
+}
+
+#[test]
+fn drop_mid_body_sends_the_head_and_part_of_the_body() {
+    let emu = start();
+    let tok = token(&emu);
+    emu.control()
+        .add_fault(
+            FaultRule::drop_connection(DropStage::MidBody)
+                .times(1)
+                .on_prefix("/metadata/"),
+        )
+        .unwrap();
+    let req = build(
+        "x",
+        "GET",
+        &instance_path(),
+        &[("Authorization", &format!("Bearer {tok}"))],
+        None,
+    );
+    let out = raw(emu.addr(), &req, Duration::from_secs(5)).expect("closed, not hung");
+    let head_end = out
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("complete head")
+        + 4;
+    let head = String::from_utf8_lossy(&out[..head_end]).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200"));
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let body = &out[head_end..];
+    assert_eq!(body.len(), len / 2, "half the body, then EOF");
+    assert!(serde_json::from_slice::<Value>(body).is_err());
+    // Token creation is not under /metadata/ and is unaffected.
+    assert_eq!(token_with(&emu, V_NEW, "{}").status, 200);
+    assert_eq!(get(&emu, &instance_path(), &tok).status, 200);
+}
+
+#[test]
+fn black_hole_holds_the_connection_until_cleared_or_shutdown() {
+    let emu = start();
+    let tok = token(&emu);
+    emu.control()
+        .add_fault(FaultRule::black_hole().times(1))
+        .unwrap();
+    let req = build(
+        "x",
+        "GET",
+        &instance_path(),
+        &[("Authorization", &format!("Bearer {tok}"))],
+        None,
+    );
+    let t = Instant::now();
+    let err = raw(emu.addr(), &req, Duration::from_millis(700)).expect_err("no answer");
+    assert!(
+        matches!(
+            err.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+        "{err}"
+    );
+    assert!(t.elapsed() >= Duration::from_millis(700));
+    assert_eq!(get(&emu, &instance_path(), &tok).status, 200);
+    assert_eq!(
+        emu.control()
+            .requests()
+            .iter()
+            .filter(|e| e.fault.as_deref() == Some("black_hole"))
+            .count(),
+        1
+    );
+
+    // An open black-holed connection does not stop a prompt shutdown.
+    emu.control().add_fault(FaultRule::black_hole()).unwrap();
+    let addr = emu.addr();
+    let held = std::thread::spawn(move || raw(addr, &req, Duration::from_secs(20)));
+    std::thread::sleep(Duration::from_millis(300));
+    let t = Instant::now();
+    emu.shutdown();
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    let got = held.join().unwrap().expect("closed by shutdown");
+    assert!(got.is_empty());
+    assert!(std::net::TcpStream::connect(addr).is_err(), "port closed");
+}
+
+#[test]
+fn disabled_service_is_403_unauthorized() {
+    let emu = start();
+    let tok = token(&emu);
+    emu.control().set_enabled(false);
+    let e = token_with(&emu, V_NEW, "{}").ibm_error(403, "unauthorized");
+    assert_eq!(e["message"], "metadata service not enabled");
+    get(&emu, &instance_path(), &tok).ibm_error(403, "unauthorized");
+    emu.control().set_enabled(true);
+    assert_eq!(get(&emu, &instance_path(), &tok).status, 200);
+}
+
+#[test]
+fn faults_given_at_start() {
+    let faults = Faults {
+        latency_ms: 0,
+        disabled: false,
+        rules: vec![FaultRule::status(500).times(1)],
+    };
+    let emu = Emulator::builder().faults(faults).start().unwrap();
+    token_with(&emu, V_NEW, "{}").ibm_error(500, "service_error");
+    assert_eq!(token_with(&emu, V_NEW, "{}").status, 200);
+    let bad = Faults {
+        rules: vec![FaultRule::status(302)],
+        ..Faults::default()
+    };
+    assert!(Emulator::builder().faults(bad).start().is_err());
+}
+
+#[test]
+fn counters_by_route_and_outcome() {
+    let emu = start();
+    let tok = token(&emu);
+    let auth = format!("Bearer {tok}");
+    get(&emu, &instance_path(), &tok);
+    get(&emu, &instance_path(), "bad");
+    get(
+        &emu,
+        &format!("/metadata/v1/keys/r000-99999999-0000-4000-8000-000000000001?version={V_NEW}"),
+        &tok,
+    );
+    request(
+        emu.addr(),
+        "POST",
+        &format!("/identity/v1/iam_tokens?version={V_NEW}"),
+        &[("Authorization", &auth)],
+        None,
+    );
+    request(
+        emu.addr(),
+        "PUT",
+        &format!("/instance_identity/v1/token?version={V_OLD}"),
+        &[("Metadata-Flavor", "ibm")],
+        None,
+    );
+    let c = emu.control().counters();
+    assert_eq!(c.requests, 6);
+    assert_eq!(c.token_creations, 2);
+    assert_eq!(c.iam_token_exchanges, 1);
+    assert_eq!(c.metadata_gets, 2);
+    assert_eq!(c.unauthenticated, 1);
+    assert_eq!(c.by_route["GET /metadata/v1/instance"], 2);
+    assert_eq!(c.by_route["GET /metadata/v1/keys/{id}"], 1);
+    assert_eq!(c.by_route["PUT /identity/v1/token"], 1);
+    assert_eq!(c.by_route["PUT /instance_identity/v1/token"], 1);
+    assert_eq!(c.by_route["POST /identity/v1/iam_tokens"], 1);
+    assert_eq!(c.by_status[&200], 5);
+    emu.control().reset_counters();
+    assert_eq!(emu.control().counters().requests, 0);
+}
+
+#[test]
+fn request_log_never_contains_tokens() {
+    let emu = start();
+    let tok = token(&emu);
+    get(
+        &emu,
+        &format!("/metadata/v1/instance?version={V_NEW}&access_token={tok}"),
+        &tok,
+    );
+    get(
+        &emu,
+        &format!("/metadata/v1/keys/{tok}?version={V_NEW}"),
+        &tok,
+    );
+    let log = emu.control().requests();
+    assert_eq!(log.len(), 3);
+    assert_eq!(log[0].method, "PUT");
+    assert_eq!(log[0].path, format!("/identity/v1/token?version={V_NEW}"));
+    assert_eq!(log[0].authorization, None);
+    assert_eq!(log[1].authorization.as_deref(), Some("Bearer [REDACTED]"));
+    assert_eq!(log[2].status, Some(404));
+    let text = serde_json::to_string(&log).unwrap();
+    assert!(!text.contains(&tok));
+    // Not even the signature or payload part.
+    for part in tok.split('.') {
+        assert!(!text.contains(part));
+    }
+    let over_http = control(&emu, "GET", "/requests", None);
+    assert!(!String::from_utf8_lossy(&over_http.body).contains(&tok));
+    emu.control().clear_requests();
+    assert!(emu.control().requests().is_empty());
+}
+
+#[test]
+fn control_api_over_http() {
+    let emu = start();
+    let tok = token(&emu);
+    let ok = |r: Resp| -> Value {
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        assert_eq!(r.header("content-type"), Some("application/json"));
+        r.json()
+    };
+    assert_eq!(ok(control(&emu, "GET", "/health", None))["ok"], true);
+    assert!(
+        ok(control(&emu, "GET", "/", None))["endpoints"]
+            .as_array()
+            .unwrap()
+            .len()
+            > 10
+    );
+
+    // Latency.
+    let f = ok(control(
+        &emu,
+        "PUT",
+        "/faults/latency",
+        Some(r#"{"ms":250}"#),
+    ));
+    assert_eq!(f["latency_ms"], 250);
+    let t = Instant::now();
+    get(&emu, &instance_path(), &tok);
+    assert!(t.elapsed() >= Duration::from_millis(250));
+    ok(control(&emu, "PUT", "/faults/latency", Some(r#"{"ms":0}"#)));
+
+    // Fail next N, with Retry-After and a prefix.
+    let f = ok(control(
+        &emu,
+        "POST",
+        "/faults/fail",
+        Some(r#"{"status":429,"count":1,"retry_after":3,"route_prefix":"/metadata/"}"#),
+    ));
+    assert_eq!(
+        f["rules"][0]["action"],
+        json!({"kind":"status","status":429,"retry_after":3})
+    );
+    let r = get(&emu, &instance_path(), &tok);
+    assert_eq!(r.status, 429);
+    assert_eq!(r.header("retry-after"), Some("3"));
+    assert_eq!(get(&emu, &instance_path(), &tok).status, 200);
+
+    // Drop.
+    ok(control(
+        &emu,
+        "POST",
+        "/faults/drop",
+        Some(r#"{"stage":"mid_headers","count":1}"#),
+    ));
+    let req = build(
+        "x",
+        "GET",
+        &instance_path(),
+        &[("Authorization", &format!("Bearer {tok}"))],
+        None,
+    );
+    assert_eq!(
+        raw(emu.addr(), &req, Duration::from_secs(5)).unwrap().len(),
+        HEAD_CUT_BYTES
+    );
+
+    // Black hole, then clear it.
+    ok(control(
+        &emu,
+        "POST",
+        "/faults/black_hole",
+        Some(r#"{"route_prefix":"/metadata/"}"#),
+    ));
+    assert!(raw(emu.addr(), &req, Duration::from_millis(300)).is_err());
+    assert_eq!(
+        ok(control(&emu, "DELETE", "/faults", None)),
+        json!({"latency_ms":0,"disabled":false,"rules":[]})
+    );
+    assert_eq!(get(&emu, &instance_path(), &tok).status, 200);
+
+    // Generic rule and whole-config replacement.
+    ok(control(
+        &emu,
+        "POST",
+        "/faults/rules",
+        Some(r#"{"action":{"kind":"status","status":502},"count":1}"#),
+    ));
+    get(&emu, &instance_path(), &tok).ibm_error(502, "service_error");
+    let cfg = r#"{"latency_ms":0,"disabled":true,"rules":[]}"#;
+    ok(control(&emu, "PUT", "/faults", Some(cfg)));
+    get(&emu, &instance_path(), &tok).ibm_error(403, "unauthorized");
+    assert_eq!(ok(control(&emu, "GET", "/faults", None))["disabled"], true);
+    ok(control(
+        &emu,
+        "PUT",
+        "/service",
+        Some(r#"{"enabled":true}"#),
+    ));
+    assert_eq!(get(&emu, &instance_path(), &tok).status, 200);
+
+    // Tokens and clock.
+    ok(control(&emu, "POST", "/tokens/expire", None));
+    get(&emu, &instance_path(), &tok).ibm_error(401, "unauthenticated");
+    let tok2 = token_with(&emu, V_NEW, r#"{"expires_in":60}"#).json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let now = ok(control(
+        &emu,
+        "POST",
+        "/clock/advance",
+        Some(r#"{"seconds":61}"#),
+    ));
+    assert!(now["now"].as_str().unwrap().ends_with('Z'));
+    get(&emu, &instance_path(), &tok2).ibm_error(401, "unauthenticated");
+
+    // Counters and log.
+    let c = ok(control(&emu, "GET", "/counters", None));
+    assert!(c["requests"].as_u64().unwrap() >= 10);
+    assert!(c["unauthenticated"].as_u64().unwrap() >= 2);
+    assert!(c["by_route"]["GET /metadata/v1/instance"].as_u64().unwrap() >= 8);
+    assert_eq!(
+        ok(control(&emu, "DELETE", "/counters", None))["requests"],
+        0
+    );
+    assert!(!ok(control(&emu, "GET", "/requests", None))
+        .as_array()
+        .unwrap()
+        .is_empty());
+    ok(control(&emu, "DELETE", "/requests", None));
+    assert!(ok(control(&emu, "GET", "/requests", None))
+        .as_array()
+        .unwrap()
+        .is_empty());
+    ok(control(
+        &emu,
+        "POST",
+        "/faults/fail",
+        Some(r#"{"status":500}"#),
+    ));
+    ok(control(&emu, "POST", "/reset", None));
+    assert!(emu.control().faults().rules.is_empty());
+
+    // Bad input.
+    for (m, p, body, status) in [
+        ("POST", "/faults/fail", Some(r#"{"status":200}"#), 400),
+        (
+            "POST",
+            "/faults/fail",
+            Some(r#"{"status":500,"route_prefix":"metadata"}"#),
+            400,
+        ),
+        (
+            "POST",
+            "/faults/fail",
+            Some(r#"{"status":500,"colour":1}"#),
+            400,
+        ),
+        ("POST", "/faults/fail", None, 400),
+        ("POST", "/faults/drop", Some(r#"{"stage":"sideways"}"#), 400),
+        ("PUT", "/faults", Some("{"), 400),
+        ("PUT", "/faults/latency", Some(r#"{"ms":-1}"#), 400),
+        ("GET", "/nope", None, 404),
+        ("GET", "/faults/fail", None, 405),
+        ("POST", "/counters", None, 405),
+    ] {
+        let r = control(&emu, m, p, body);
+        assert_eq!(r.status, status, "{m} {p} {body:?}");
+        assert!(r.json()["error"].is_string());
+    }
+}
