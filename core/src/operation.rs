@@ -12,6 +12,8 @@ pub enum TrustedProfile<'a> {
     Id(&'a str),
     /// A linked profile by CRN.
     Crn(&'a str),
+    /// A linked profile by name (IBM's Python, Node and Go SDK cores send this form too).
+    Name(&'a str),
 }
 
 /// An operation a [`Session`](crate::session::Session) carries out.
@@ -92,6 +94,9 @@ impl Operation<'_> {
             Operation::IamToken {
                 profile: TrustedProfile::Crn(crn),
             } => validate::profile_value(crn, "trusted profile crn").map(drop),
+            Operation::IamToken {
+                profile: TrustedProfile::Name(name),
+            } => validate::profile_value(name, "trusted profile name").map(drop),
             Operation::NetworkInterface { id }
             | Operation::VolumeAttachment { id }
             | Operation::Key { id }

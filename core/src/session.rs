@@ -230,6 +230,19 @@ impl Session {
         self.run = None;
     }
 
+    /// Tells the running operation that another holder of a host's shared token
+    /// cache is already refreshing the token (its [`lease`](TokenCache::lease) said
+    /// [`Lease::Use`](crate::token::Lease::Use) for a stale token): send the cached
+    /// token while it is still valid instead of refreshing it too. An expired or
+    /// missing token is still fetched, and a 401 still forces its one refresh.
+    ///
+    /// Does nothing when no operation is running.
+    pub fn defer_refresh(&mut self) {
+        if let Some(run) = self.run.as_mut() {
+            run.use_stale = true;
+        }
+    }
+
     /// Starts `op` at `now`. Input is validated here; nothing is sent yet.
     pub fn start(&mut self, op: Operation<'_>, now: Instant) -> Result<(), Error> {
         if self.run.is_some() {
@@ -569,11 +582,11 @@ impl Session {
             Operation::IamToken { profile } => {
                 match profile {
                     TrustedProfile::Default => {}
-                    TrustedProfile::Id(v) | TrustedProfile::Crn(v) => {
-                        let field = if matches!(profile, TrustedProfile::Id(_)) {
-                            "id"
-                        } else {
-                            "crn"
+                    TrustedProfile::Id(v) | TrustedProfile::Crn(v) | TrustedProfile::Name(v) => {
+                        let field = match profile {
+                            TrustedProfile::Id(_) => "id",
+                            TrustedProfile::Crn(_) => "crn",
+                            _ => "name",
                         };
                         has_body = true;
                         push_all(&mut body, &["{\"trusted_profile\":{\"", field, "\":"])
@@ -804,5 +817,47 @@ impl Output<'_> {
             Output::IdentityToken(t) | Output::IamToken(t) => t.access_token.expose(),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::response::Response;
+
+    fn at(ms: u64) -> Instant {
+        Instant::from_millis(ms)
+    }
+
+    fn sends_token_request(session: &mut Session, now: Instant) -> bool {
+        match session.poll(now) {
+            Action::Send(r) => r.method() == Method::Put,
+            other => panic!("expected a request, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defer_refresh_uses_a_stale_token_until_it_expires() {
+        let mut session = Session::new(Config::default(), 1);
+        session.tokens_mut().store("tok", 60, at(0)).unwrap();
+        // At 50 s the 60 s token is stale (refresh after 48 s) but valid until 59 s.
+        session.start(Operation::Instance, at(50_000)).unwrap();
+        session.defer_refresh();
+        assert!(!sends_token_request(&mut session, at(50_000)));
+        let done = session.on_response(
+            &Response::from_parts(200, None, b"{\"id\":\"i\"}"),
+            at(50_001),
+        );
+        assert!(matches!(done, Event::Done(Output::Instance(_))));
+
+        // Without it, the stale token is refreshed first.
+        session.start(Operation::Instance, at(50_000)).unwrap();
+        assert!(sends_token_request(&mut session, at(50_000)));
+        session.cancel();
+
+        // An expired token is fetched even when deferring.
+        session.start(Operation::Instance, at(59_500)).unwrap();
+        session.defer_refresh();
+        assert!(sends_token_request(&mut session, at(59_500)));
     }
 }

@@ -55,9 +55,10 @@ fn op_from(v: &Value) -> Operation<'_> {
             expires_in: n("expires_in"),
         },
         "iam_token" => Operation::IamToken {
-            profile: match (s("profile_id"), s("profile_crn")) {
-                (Some(id), _) => TrustedProfile::Id(id),
-                (_, Some(crn)) => TrustedProfile::Crn(crn),
+            profile: match (s("profile_id"), s("profile_crn"), s("profile_name")) {
+                (Some(id), _, _) => TrustedProfile::Id(id),
+                (_, Some(crn), _) => TrustedProfile::Crn(crn),
+                (_, _, Some(name)) => TrustedProfile::Name(name),
                 _ => TrustedProfile::Default,
             },
         },

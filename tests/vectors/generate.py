@@ -269,7 +269,8 @@ for version in (CUR, OLD):
          "expect": done("iam_token", access_token=jwt(900), expires_in=3600)},
     ], version=version))
     for kind, value in (("id", "Profile-8dd84246-7df4-4667-94e4-8cecee1f6e04"),
-                        ("crn", "crn:v1:bluemix:public:iam-identity::a/123456::profile:Profile-8dd84246")):
+                        ("crn", "crn:v1:bluemix:public:iam-identity::a/123456::profile:Profile-8dd84246"),
+                        ("name", "my-trusted-profile")):
         body = json.dumps({"trusted_profile": {kind: value}}, separators=(",", ":"))
         reqs.append(case(f"IAM token for a profile by {kind}, {gen} paths", [
             {"start": {"op": "iam_token", f"profile_{kind}": value}, "at": 0},
@@ -731,6 +732,7 @@ BAD = [
     ("key", {"id": ""}), ("key", {"id": ".."}), ("key", {"id": "x" * 129}), ("network_interface", {"id": "a%2Fb"}),
     ("volume_attachment", {"id": "a b"}), ("placement_group", {"id": "ü"}),
     ("iam_token", {"profile_id": "Profile-1\nX"}), ("iam_token", {"profile_crn": ""}), ("iam_token", {"profile_id": "p" * 513}),
+    ("iam_token", {"profile_name": "a\u0000b"}),
     ("identity_token", {"expires_in": 4}), ("identity_token", {"expires_in": 3601}),
     ("get", {"path": "../instance"}), ("get", {"path": "keys?version=2020-01-01"}), ("get", {"path": "instance#frag"}),
     ("get", {"path": "instance\r\nX: y"}), ("get", {"path": ""}), ("get", {"path": "a//b"}),
