@@ -375,7 +375,13 @@ pub struct Config {
     pub timeouts: Timeouts,
     /// Retry limits and backoff.
     pub retry: RetryPolicy,
+    /// Largest response body accepted (default 1 MiB), also for responses a host's
+    /// own HTTP stack read and handed over as parts.
+    pub max_body_bytes: usize,
 }
+
+/// The default [`Config::max_body_bytes`]: 1 MiB (user data is at most 64 KiB).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
 impl Default for Config {
     fn default() -> Self {
@@ -385,6 +391,7 @@ impl Default for Config {
             token_lifetime: DEFAULT_TOKEN_LIFETIME,
             timeouts: Timeouts::default(),
             retry: RetryPolicy::default(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         }
     }
 }

@@ -33,7 +33,7 @@ use crate::response::{Response, ResponseError};
 use crate::retry::Jitter;
 use crate::text::Text;
 use crate::time::Instant;
-use crate::token::{Freshness, Secret, TokenCache};
+use crate::token::{Freshness, Lease, Secret, TokenCache};
 use crate::validate;
 
 pub use crate::operation::{Operation, TrustedProfile};
@@ -185,6 +185,24 @@ pub struct Session {
     has_body: bool,
     token_target: String<64>,
     token_body: String<32>,
+    /// Expiry of the token last exchanged with a shared cache (seeded or published).
+    shared_seen: Option<Instant>,
+    /// This session holds the shared cache's refresh lease.
+    holds_lease: bool,
+}
+
+/// What [`Session::seed_from`] decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Seed {
+    /// Go on: the session has the shared token, or refreshes nothing.
+    Proceed,
+    /// Go on: this session fetches the token for everyone; call
+    /// [`Session::publish_to`] when it has one and [`Session::release_lease`] when
+    /// the operation ends.
+    ProceedLeased,
+    /// Another session is fetching the token and none is usable: wait until the
+    /// shared cache changes (or a short timeout), then call `seed_from` again.
+    Wait,
 }
 
 impl Session {
@@ -200,6 +218,8 @@ impl Session {
             has_body: false,
             token_target: String::new(),
             token_body: String::new(),
+            shared_seen: None,
+            holds_lease: false,
         };
         s.build_token_request(s.config.token_lifetime());
         s
@@ -241,6 +261,87 @@ impl Session {
         if let Some(run) = self.run.as_mut() {
             run.use_stale = true;
         }
+    }
+
+    /// Seeds the started operation from a cache shared by several sessions (threads,
+    /// tasks), single-flight: at most one session refreshes the shared token while
+    /// the others wait, or use the stale token while it is still valid.
+    ///
+    /// Call after [`start`](Self::start) and before the first [`poll`](Self::poll);
+    /// after each event call [`publish_to`](Self::publish_to), and when the operation
+    /// ends [`release_lease`](Self::release_lease). The host only adds the lock and
+    /// the waiting.
+    pub fn seed_from(&mut self, shared: &mut TokenCache, now: Instant) -> Seed {
+        let needs_token = self
+            .run
+            .as_ref()
+            .is_some_and(|r| r.kind != Kind::IdentityToken);
+        if !needs_token {
+            return Seed::Proceed;
+        }
+        if shared.freshness(now) == Freshness::Fresh {
+            self.adopt(shared);
+            return Seed::Proceed;
+        }
+        match shared.lease(now) {
+            Lease::Refresh => {
+                // A stale token still serves if the refresh fails; an expired one is
+                // replaced by the session.
+                self.adopt(shared);
+                self.holds_lease = true;
+                Seed::ProceedLeased
+            }
+            Lease::Use => {
+                self.adopt(shared);
+                self.defer_refresh();
+                Seed::Proceed
+            }
+            Lease::Wait => Seed::Wait,
+        }
+    }
+
+    fn adopt(&mut self, shared: &TokenCache) {
+        self.tokens.copy_from(shared);
+        self.shared_seen = self.tokens.expires_at();
+    }
+
+    /// Copies a token this session obtained since it was seeded (or last published)
+    /// into `shared`, if it outlives the shared one, and ends this session's lease.
+    ///
+    /// Returns whether `shared` changed, i.e. whether waiters should be woken.
+    pub fn publish_to(&mut self, shared: &mut TokenCache, now: Instant) -> bool {
+        let expires = self.tokens.expires_at();
+        if expires == self.shared_seen {
+            return false;
+        }
+        self.shared_seen = expires;
+        if self.tokens.token(now).is_none() {
+            // Cleared after a 401: the replacement is published when it arrives.
+            return false;
+        }
+        if shared.expires_at() < expires {
+            shared.copy_from(&self.tokens);
+        }
+        if core::mem::take(&mut self.holds_lease) {
+            shared.abandon_refresh();
+        }
+        true
+    }
+
+    /// Ends a lease whose refresh failed or was abandoned (call when an operation
+    /// ends; harmless otherwise). Returns whether waiters should be woken.
+    pub fn release_lease(&mut self, shared: &mut TokenCache) -> bool {
+        if core::mem::take(&mut self.holds_lease) {
+            shared.abandon_refresh();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Whether this session holds a shared cache's refresh lease.
+    pub fn holds_lease(&self) -> bool {
+        self.holds_lease
     }
 
     /// Starts `op` at `now`. Input is validated here; nothing is sent yet.
@@ -340,6 +441,9 @@ impl Session {
         let Some(run) = self.run.as_ref() else {
             return Event::Failed(misuse());
         };
+        if response.body().len() > self.config.max_body_bytes {
+            return self.on_response_error(ResponseError::BodyTooLarge, now);
+        }
         match run.phase {
             Phase::AwaitingToken => self.on_token_response(response, now),
             Phase::AwaitingMain => self.on_main_response(response, now),
@@ -834,6 +938,100 @@ mod tests {
             Action::Send(r) => r.method() == Method::Put,
             other => panic!("expected a request, got {other:?}"),
         }
+    }
+
+    fn token_response(session: &mut Session, token: &[u8], now: Instant) {
+        let event = session.on_response(&Response::from_parts(200, None, token), now);
+        assert!(matches!(event, Event::Pending), "{event:?}");
+    }
+
+    #[test]
+    fn shared_cache_is_single_flight() {
+        let mut shared = TokenCache::new();
+        let (mut a, mut b) = (
+            Session::new(Config::default(), 1),
+            Session::new(Config::default(), 2),
+        );
+        a.start(Operation::Instance, at(0)).unwrap();
+        b.start(Operation::Instance, at(0)).unwrap();
+        assert_eq!(a.seed_from(&mut shared, at(0)), Seed::ProceedLeased);
+        assert_eq!(b.seed_from(&mut shared, at(0)), Seed::Wait);
+        assert!(sends_token_request(&mut a, at(0)));
+        assert!(
+            !a.publish_to(&mut shared, at(1)),
+            "nothing new before the token arrives"
+        );
+        token_response(
+            &mut a,
+            br#"{"access_token":"eyJa","expires_in":300}"#,
+            at(1),
+        );
+        assert!(a.publish_to(&mut shared, at(1)));
+        assert!(!a.holds_lease() && !shared.is_refreshing());
+        assert_eq!(b.seed_from(&mut shared, at(2)), Seed::Proceed);
+        assert!(
+            !sends_token_request(&mut b, at(2)),
+            "b uses the published token"
+        );
+        assert!(!a.release_lease(&mut shared));
+    }
+
+    #[test]
+    fn stale_shared_token_serves_while_one_session_refreshes() {
+        let mut shared = TokenCache::new();
+        shared.store("eyJold", 60, at(0)).unwrap();
+        let (mut a, mut b) = (
+            Session::new(Config::default(), 1),
+            Session::new(Config::default(), 2),
+        );
+        a.start(Operation::Instance, at(50_000)).unwrap();
+        b.start(Operation::Instance, at(50_000)).unwrap();
+        assert_eq!(a.seed_from(&mut shared, at(50_000)), Seed::ProceedLeased);
+        assert_eq!(b.seed_from(&mut shared, at(50_000)), Seed::Proceed);
+        assert!(sends_token_request(&mut a, at(50_000)));
+        assert!(!sends_token_request(&mut b, at(50_000)));
+        // a's refresh fails: its lease ends so another session may try.
+        a.cancel();
+        assert!(a.release_lease(&mut shared));
+        assert!(!shared.is_refreshing());
+    }
+
+    #[test]
+    fn a_token_cleared_by_a_401_is_not_published() {
+        let mut shared = TokenCache::new();
+        shared.store("eyJold", 300, at(0)).unwrap();
+        let mut a = Session::new(Config::default(), 1);
+        a.start(Operation::Instance, at(10)).unwrap();
+        assert_eq!(a.seed_from(&mut shared, at(10)), Seed::Proceed);
+        assert!(!sends_token_request(&mut a, at(10)));
+        let event = a.on_response(&Response::from_parts(401, None, b""), at(11));
+        assert!(matches!(event, Event::Pending), "{event:?}");
+        assert!(
+            !a.publish_to(&mut shared, at(11)),
+            "a cleared token is not published"
+        );
+        assert!(
+            shared.token(at(11)).is_some(),
+            "the shared cache keeps its token"
+        );
+        assert!(sends_token_request(&mut a, at(11)));
+        token_response(
+            &mut a,
+            br#"{"access_token":"eyJnew","expires_in":300}"#,
+            at(12),
+        );
+        assert!(a.publish_to(&mut shared, at(12)));
+        assert_eq!(shared.token(at(12)).map(|t| t.expose()), Some("eyJnew"));
+    }
+
+    #[test]
+    fn identity_token_operations_never_lease() {
+        let mut shared = TokenCache::new();
+        let mut a = Session::new(Config::default(), 1);
+        a.start(Operation::IdentityToken { expires_in: None }, at(0))
+            .unwrap();
+        assert_eq!(a.seed_from(&mut shared, at(0)), Seed::Proceed);
+        assert!(!shared.is_refreshing());
     }
 
     #[test]

@@ -84,6 +84,37 @@ impl<'a> Text<'a> {
         core::str::from_utf8(buf.get(..len)?).ok()
     }
 
+    /// The bytes user data stands for, decoded into `buf`.
+    ///
+    /// JSON carries only text, so binary user data (gzip) arrives with each byte as
+    /// one character U+0000..U+00FF. A string made only of such characters that
+    /// starts with the gzip magic (`1f 8b`) becomes those bytes; anything else is
+    /// text and becomes its UTF-8 bytes. `None` if `buf` is too small or an escape
+    /// is invalid.
+    ///
+    /// ```
+    /// use vpc_imds_core::text::Text;
+    /// let mut buf = [0u8; 16];
+    /// assert_eq!(Text::from_raw(r"\u001f\u008b\u0008").user_data_into(&mut buf), Some(&[0x1f, 0x8b, 8][..]));
+    /// assert_eq!(Text::from_raw("é").user_data_into(&mut buf), Some("é".as_bytes()));
+    /// ```
+    pub fn user_data_into<'b>(&self, buf: &'b mut [u8]) -> Option<&'b [u8]> {
+        let mut chars = self.chars();
+        let gzip = matches!(
+            (chars.next(), chars.next()),
+            (Some(Ok('\u{1f}')), Some(Ok('\u{8b}')))
+        ) && self.chars().all(|c| c.is_ok_and(|c| u32::from(c) <= 0xFF));
+        if !gzip {
+            return self.decode_into(buf).map(str::as_bytes);
+        }
+        let mut len = 0;
+        for c in self.chars() {
+            *buf.get_mut(len)? = u8::try_from(u32::from(c.ok()?)).ok()?;
+            len += 1;
+        }
+        buf.get(..len)
+    }
+
     /// Compares the decoded string with `other`.
     pub fn eq_str(&self, other: &str) -> bool {
         if let Some(plain) = self.as_plain() {
@@ -243,6 +274,25 @@ mod tests {
         for raw in [r"\x", r"\u12", r"\ud83d", r"\ud83d\u0041", "\\"] {
             assert_eq!(Text::from_raw(raw).validate(), Err(InvalidEscape), "{raw}");
         }
+    }
+
+    #[test]
+    fn user_data_bytes() {
+        let mut buf = [0u8; 16];
+        // Latin-1 text without the gzip magic stays UTF-8 text.
+        assert_eq!(
+            Text::from_raw(r"\u00ff").user_data_into(&mut buf),
+            Some("ÿ".as_bytes())
+        );
+        // The magic followed by a character above U+00FF is text, not binary.
+        assert_eq!(
+            Text::from_raw(r"\u001f\u008b\u0100").user_data_into(&mut buf),
+            Some("\u{1f}\u{8b}\u{100}".as_bytes())
+        );
+        assert_eq!(
+            Text::from_raw(r"\u001f\u008b").user_data_into(&mut [0u8; 1]),
+            None
+        );
     }
 
     #[test]
