@@ -1,0 +1,107 @@
+"""A client for the IBM Cloud VPC Instance Metadata Service (IMDS).
+
+``Client`` (blocking, sockets) and ``AsyncClient`` (asyncio) drive the Rust core of
+`vpc-imds` (``vpc_imds._core``): the core builds every request, keeps the identity
+token fresh (single flight), retries with backoff, honours ``Retry-After``, follows
+pages, parses and validates responses; this package supplies sockets, sleeping and
+the clock. Never a proxy.
+
+    >>> import vpc_imds
+    >>> client = vpc_imds.Client()            # http://169.254.169.254, or $VPC_IMDS_ENDPOINT
+    >>> client.instance().name                # doctest: +SKIP
+    'my-vsi'
+"""
+
+from __future__ import annotations
+
+from . import _core
+from ._client import ENDPOINT_ENV, Client
+from ._errors import (
+    BY_KIND as _BY_KIND,
+    BadResponse,
+    ConnectionLost,
+    ConnectionRefused,
+    ImdsError,
+    ImdsTimeout,
+    InvalidArgument,
+    NotFound,
+    RateLimited,
+    Rejected,
+    ServerError,
+    TransportError,
+    Unauthorized,
+)
+from ._iam import IamTokenCache
+from ._models import REGISTRY as _REGISTRY
+from ._models import (
+    IdentityCertificate,
+    Initialization,
+    Instance,
+    Key,
+    Model,
+    NetworkInterface,
+    PlacementGroup,
+    Token,
+    VolumeAttachment,
+)
+from ._transport import AsyncTransport, Request, Response, Transport
+from ._userdata import UserData, UserDataPart
+
+_core._register(_REGISTRY, _BY_KIND)
+
+__version__: str = _core.__version__
+
+#: Default endpoint, ``http://169.254.169.254``.
+DEFAULT_ENDPOINT: str = _core.DEFAULT_ENDPOINT
+#: Endpoint for secure access, ``https://api.metadata.cloud.ibm.com``.
+SECURE_ENDPOINT: str = _core.SECURE_ENDPOINT
+
+__all__ = [
+    "AsyncClient",
+    "AsyncTransport",
+    "BadResponse",
+    "Client",
+    "ConnectionLost",
+    "ConnectionRefused",
+    "DEFAULT_ENDPOINT",
+    "ENDPOINT_ENV",
+    "IamTokenCache",
+    "IdentityCertificate",
+    "ImdsError",
+    "ImdsTimeout",
+    "Initialization",
+    "Instance",
+    "InvalidArgument",
+    "Key",
+    "Model",
+    "NetworkInterface",
+    "NotFound",
+    "PlacementGroup",
+    "RateLimited",
+    "Rejected",
+    "Request",
+    "Response",
+    "SECURE_ENDPOINT",
+    "ServerError",
+    "Token",
+    "Transport",
+    "TransportError",
+    "Unauthorized",
+    "UserData",
+    "UserDataPart",
+    "VolumeAttachment",
+]
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ._async import AsyncClient
+else:
+
+    def __getattr__(name: str) -> object:
+        # asyncio costs tens of milliseconds to import: only AsyncClient's users pay it.
+        if name == "AsyncClient":
+            from ._async import AsyncClient
+
+            globals()["AsyncClient"] = AsyncClient
+            return AsyncClient
+        raise AttributeError(f"module 'vpc_imds' has no attribute {name!r}")

@@ -1,0 +1,123 @@
+"""User data: bytes, with helpers for gzip and MIME multi-part documents."""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing is imported by type checkers only: it costs milliseconds at import
+    from typing import List, Optional
+
+__all__ = ["UserData", "UserDataPart"]
+
+_GZIP_MAGIC = b"\x1f\x8b"
+#: Limit on decompressed user data, in bytes (IBM accepts at most 64 KiB of it).
+GUNZIP_LIMIT = 16 * 1024 * 1024
+
+
+class UserData(bytes):
+    """The instance's user data as given at creation: ``bytes`` (it may be a
+    cloud-config, a script, a MIME multi-part document, or gzip data).
+
+    Helpers: :attr:`is_gzip` / :meth:`decompress`, :attr:`is_multipart` /
+    :meth:`parts`, and :meth:`text` (decoding happens only when asked).
+    """
+
+    @classmethod
+    def from_text(cls, text: Optional[str]) -> UserData:
+        """The user data of an initialization document's ``user_data`` (the service
+        returns it as a JSON string; ``None`` when there is none)."""
+        if not text:
+            return cls(b"")
+        # JSON carries only text, so binary user data (gzip) arrives with each byte as
+        # one character U+0000..U+00FF: such a string starting with the gzip magic is
+        # turned back into those bytes; anything else is text, kept as UTF-8 (the rule
+        # of the Rust client's UserData::from_json_string).
+        if text.startswith("\x1f\x8b"):
+            try:
+                return cls(text.encode("latin-1"))
+            except UnicodeEncodeError:
+                pass
+        return cls(text.encode("utf-8", "surrogatepass"))
+
+    @property
+    def is_gzip(self) -> bool:
+        """Whether the data is gzip-compressed (starts with the gzip magic bytes)."""
+        return self.startswith(_GZIP_MAGIC)
+
+    def decompress(self) -> UserData:
+        """The data with gzip compression removed (itself when not compressed)."""
+        if not self.is_gzip:
+            return self
+        import zlib
+
+        # Bounded, unlike gzip.decompress: a small bomb must not eat the memory.
+        inflater = zlib.decompressobj(wbits=31)
+        out = inflater.decompress(bytes(self), GUNZIP_LIMIT + 1)
+        if len(out) > GUNZIP_LIMIT or inflater.unconsumed_tail:
+            raise ValueError(f"decompressed user data exceeds {GUNZIP_LIMIT} bytes")
+        return UserData(out)
+
+    @property
+    def is_multipart(self) -> bool:
+        """Whether the (decompressed) data is a MIME multi-part document."""
+        head = self.decompress()[:4096].lstrip().lower()
+        for line in head.splitlines():
+            if line.startswith(b"content-type:"):
+                return b"multipart/" in line
+            if not line.strip():
+                break
+        return False
+
+    def parts(self) -> List[UserDataPart]:
+        """The leaf parts of a MIME multi-part document, in order (the whole data as
+        one part when it is not multi-part)."""
+        data = self.decompress()
+        if not data.is_multipart:
+            return [UserDataPart(None, None, bytes(data))]
+        from email import message_from_bytes, policy
+
+        message = message_from_bytes(bytes(data), policy=policy.compat32)
+        parts: List[UserDataPart] = []
+        for part in message.walk():
+            if part.is_multipart():
+                continue
+            payload = part.get_payload(decode=True)
+            if not isinstance(payload, bytes):
+                payload = b""
+            parts.append(UserDataPart(part.get_content_type(), part.get_filename(), payload, part.get_content_charset()))
+        return parts
+
+    def text(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        """The (decompressed) data decoded as text."""
+        return bytes(self.decompress()).decode(encoding, errors)
+
+    def __repr__(self) -> str:
+        return f"UserData({len(self)} bytes{', gzip' if self.is_gzip else ''})"
+
+
+class UserDataPart:
+    """One part of a multi-part user data document."""
+
+    __slots__ = ("content_type", "filename", "payload", "charset")
+
+    def __init__(
+        self,
+        content_type: Optional[str],
+        filename: Optional[str],
+        payload: bytes,
+        charset: Optional[str] = None,
+    ) -> None:
+        #: e.g. ``text/cloud-config``, ``text/x-shellscript``; ``None`` when not MIME.
+        self.content_type = content_type
+        #: The ``Content-Disposition`` file name, if any.
+        self.filename = filename
+        #: The decoded payload (transfer encodings such as base64 undone).
+        self.payload = payload
+        #: The declared charset, if any.
+        self.charset = charset
+
+    def text(self, errors: str = "strict") -> str:
+        """The payload decoded with its charset (UTF-8 when none is declared)."""
+        return self.payload.decode(self.charset or "utf-8", errors)
+
+    def __repr__(self) -> str:
+        return f"UserDataPart(content_type={self.content_type!r}, filename={self.filename!r}, {len(self.payload)} bytes)"

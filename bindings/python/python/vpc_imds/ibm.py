@@ -1,0 +1,85 @@
+"""An authenticator for IBM Cloud's Python SDKs (``ibm-cloud-sdk-core``).
+
+Use it wherever an IBM SDK takes an authenticator, in place of the SDK's own
+``VPCInstanceAuthenticator``::
+
+    from ibm_vpc import VpcV1
+    from vpc_imds.ibm import VpcImdsAuthenticator
+
+    service = VpcV1(authenticator=VpcImdsAuthenticator(iam_profile_id="Profile-..."))
+
+The IAM token comes from the metadata service through :class:`vpc_imds.Client` and is
+cached by the core's policy (see :class:`vpc_imds.IamTokenCache`). Requires the
+``ibm-cloud-sdk-core`` package (``pip install vpc-imds[ibm]``).
+"""
+
+from __future__ import annotations
+
+from ibm_cloud_sdk_core.authenticators import Authenticator  # type: ignore[import-untyped]
+
+from ._client import Client
+from ._iam import IamTokenCache
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, Optional
+
+__all__ = ["VpcImdsAuthenticator"]
+
+
+class VpcImdsAuthenticator(Authenticator):  # type: ignore[misc]
+    """``Authenticator`` for IBM SDK clients, backed by vpc-imds.
+
+    Arguments match ibm-cloud-sdk-core's ``VPCInstanceAuthenticator`` (at most one of
+    ``iam_profile_crn``, ``iam_profile_id`` and ``iam_profile_name``; none means the
+    instance's default trusted profile; ``url`` is the metadata service endpoint).
+    ``client`` is an existing :class:`vpc_imds.Client` to use instead; other keyword
+    arguments configure a new one (``timeout``, ``version``, ...).
+    """
+
+    def __init__(
+        self,
+        iam_profile_crn: Optional[str] = None,
+        iam_profile_id: Optional[str] = None,
+        iam_profile_name: Optional[str] = None,
+        url: Optional[str] = None,
+        *,
+        client: Optional[Client] = None,
+        **client_options: Any,
+    ) -> None:
+        self.iam_profile_crn = iam_profile_crn
+        self.iam_profile_id = iam_profile_id
+        self.iam_profile_name = iam_profile_name
+        self.validate()
+        if client is None:
+            client = Client(url, **client_options)
+        self.cache = IamTokenCache(
+            client,
+            profile_id=iam_profile_id,
+            profile_crn=iam_profile_crn,
+            profile_name=iam_profile_name,
+        )
+
+    def authentication_type(self) -> str:
+        """``vpc``, like the SDK's own VPC instance authenticator."""
+        return Authenticator.AUTHTYPE_VPC  # type: ignore[no-any-return]
+
+    def validate(self) -> None:
+        """Raises ``ValueError`` if more than one trusted profile is given."""
+        given = [p for p in (self.iam_profile_crn, self.iam_profile_id, self.iam_profile_name) if p]
+        if len(given) > 1:
+            raise ValueError('At most one of "iam_profile_id", "iam_profile_crn" or "iam_profile_name" may be specified.')
+
+    def authenticate(self, req: Dict[str, Any]) -> None:
+        """Sets ``req['headers']['Authorization']`` to ``Bearer <IAM token>``."""
+        headers = req.get("headers")
+        if headers is None:
+            headers = req["headers"] = {}
+        headers["Authorization"] = "Bearer " + self.cache.token()
+
+    def token(self) -> str:
+        """The current IAM access token."""
+        return self.cache.token()
+
+    def __repr__(self) -> str:
+        return f"VpcImdsAuthenticator({self.cache!r})"

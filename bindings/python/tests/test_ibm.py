@@ -1,0 +1,113 @@
+"""The IBM SDK adapter: a real IBM SDK client authenticated by vpc-imds.
+
+The SDK talks to a stub of the regional VPC API on 127.0.0.1 (never the internet);
+the IAM token comes from the emulator through vpc-imds."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Iterator, List
+
+import pytest
+
+import vpc_imds
+
+from conftest import Emulator
+
+sdk_core = pytest.importorskip("ibm_cloud_sdk_core")
+from vpc_imds.ibm import VpcImdsAuthenticator  # noqa: E402
+
+
+class _Stub(BaseHTTPRequestHandler):
+    seen: List[str] = []
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        type(self).seen.append(self.headers.get("Authorization", ""))
+        body = json.dumps({"instances": [{"id": "i-1", "name": "stub-vsi"}], "limit": 50, "total_count": 1}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def vpc_api() -> Iterator[str]:
+    _Stub.seen = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Stub)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_authenticator_interface(emulator: Emulator) -> None:
+    auth = VpcImdsAuthenticator(url=emulator.url, use_env=False)
+    assert isinstance(auth, sdk_core.authenticators.Authenticator)
+    assert auth.authentication_type() == "vpc"
+    req = {"headers": {}}
+    auth.authenticate(req)
+    assert req["headers"]["Authorization"].startswith("Bearer eyJ")
+    assert "eyJ" not in repr(auth)
+    with pytest.raises(ValueError):
+        VpcImdsAuthenticator(iam_profile_id="a", iam_profile_crn="b", url=emulator.url)
+
+
+def test_with_base_service(emulator: Emulator, vpc_api: str) -> None:
+    auth = VpcImdsAuthenticator(url=emulator.url, use_env=False)
+    service = sdk_core.BaseService(service_url=vpc_api, authenticator=auth)
+    for _ in range(3):
+        request = service.prepare_request(method="GET", url="/instances", params={"version": "2025-01-01"})
+        assert service.send(request).get_result()["instances"][0]["name"] == "stub-vsi"
+    assert len(_Stub.seen) == 3 and len(set(_Stub.seen)) == 1 and _Stub.seen[0].startswith("Bearer eyJ")
+    counters = emulator.counters()
+    assert counters["iam_token_exchanges"] == 1 and counters["token_creations"] == 1, counters
+
+
+def test_with_ibm_vpc_client(emulator: Emulator, vpc_api: str) -> None:
+    ibm_vpc = pytest.importorskip("ibm_vpc")
+    profile = "Profile-00000000-0000-4000-8000-0000000000a1"
+    auth = VpcImdsAuthenticator(iam_profile_id=profile, url=emulator.url, use_env=False)
+    service = ibm_vpc.VpcV1(authenticator=auth)
+    service.set_service_url(vpc_api)
+    result = service.list_instances().get_result()
+    assert result["instances"][0]["id"] == "i-1"
+    assert service.list_instances().get_result()["total_count"] == 1
+    assert _Stub.seen[0] == _Stub.seen[1] and _Stub.seen[0].startswith("Bearer eyJ")
+    assert emulator.counters()["iam_token_exchanges"] == 1
+
+
+def test_iam_cache_single_flight_across_threads(emulator: Emulator) -> None:
+    emulator.call("PUT", "/faults/latency", {"ms": 150})
+    cache = vpc_imds.IamTokenCache(vpc_imds.Client(emulator.url, use_env=False))
+    tokens: List[str] = []
+    threads = [threading.Thread(target=lambda: tokens.append(cache.token())) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(tokens) == 8 and len(set(tokens)) == 1
+    assert emulator.counters()["iam_token_exchanges"] == 1
+    assert cache.freshness == "fresh"
+
+
+def test_iam_cache_serves_stale_token_when_refresh_fails(emulator: Emulator) -> None:
+    client = vpc_imds.Client(emulator.url, use_env=False, max_attempts=1)
+    cache = vpc_imds.IamTokenCache(client)
+    first = cache.token()
+    # Pretend 3400 s passed: the 3600 s token is stale (refresh after 3300 s) but valid.
+    client._origin -= 3400
+    emulator.call("POST", "/faults/fail", {"status": 500, "route_prefix": "/identity/"})
+    assert cache.freshness == "stale"
+    assert cache.token() == first
+    emulator.call("DELETE", "/faults")
+    assert cache.token() != first  # refreshed now that the service answers
+    assert cache.freshness == "fresh"

@@ -1,0 +1,150 @@
+"""User-defined transports: the documented interface, sync and asyncio."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Any, List
+
+import pytest
+
+import vpc_imds
+
+from conftest import EXAMPLES, Emulator
+
+TOKEN_BODY = json.dumps({"access_token": "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln", "expires_in": 300}).encode()
+KEY_BODY = json.dumps({"id": "k1", "public_key": "ssh-ed25519 AAAA k1", "type": "ed25519", "name": "k1"}).encode()
+
+
+class Scripted:
+    """A fake transport answering from a script, recording what it was asked."""
+
+    def __init__(self, *answers: Any) -> None:
+        self.answers = list(answers)
+        self.requests: List[vpc_imds.Request] = []
+
+    def next(self, request: vpc_imds.Request) -> vpc_imds.Response:
+        self.requests.append(request)
+        answer = self.answers.pop(0)
+        if isinstance(answer, BaseException):
+            raise answer
+        status, body, headers = answer
+        return vpc_imds.Response(status, body, headers)
+
+    def send(self, request: vpc_imds.Request) -> vpc_imds.Response:
+        return self.next(request)
+
+
+class AsyncScripted(Scripted):
+    async def send(self, request: vpc_imds.Request) -> vpc_imds.Response:  # type: ignore[override]
+        await asyncio.sleep(0)
+        return self.next(request)
+
+
+def test_request_parts_and_redaction() -> None:
+    t = Scripted((200, TOKEN_BODY, None), (200, KEY_BODY, None))
+    c = vpc_imds.Client("http://127.0.0.1:1", transport=t, use_env=False)
+    key = c.key("k1")
+    assert key.id == "k1" and key.type == "ed25519"
+    put, get = t.requests
+    assert put.method == "PUT" and put.url == "http://127.0.0.1:1/identity/v1/token?version=2025-08-26"
+    assert ("Metadata-Flavor", "ibm") in put.headers and put.body == b'{"expires_in":300}'
+    assert get.method == "GET" and get.target == "/metadata/v1/keys/k1?version=2025-08-26"
+    auth = dict(get.headers)["Authorization"]
+    assert auth == "Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"
+    assert "eyJ" not in repr(get) and "<redacted>" in repr(get)
+    assert get.wire.startswith(b"GET /metadata/v1/keys/k1?version=2025-08-26 HTTP/1.1\r\nHost: 127.0.0.1:1\r\n")
+    assert 0 < get.timeout <= 5.0 and 0 < get.connect_timeout <= 1.0
+
+
+def test_retries_and_retry_after_through_a_custom_transport() -> None:
+    t = Scripted(
+        (200, TOKEN_BODY, None),
+        (503, b'{"errors":[{"code":"service_error","message":"busy"}],"trace":"t-1"}', None),
+        (429, b"{}", [("Retry-After", "1")]),
+        (200, KEY_BODY, {"Content-Type": "application/json"}),
+    )
+    c = vpc_imds.Client("http://127.0.0.1:1", transport=t, use_env=False)
+    import time
+
+    started = time.monotonic()
+    assert c.key("k1").name == "k1"
+    assert time.monotonic() - started >= 1.0  # Retry-After, parsed by the core
+    assert len(t.requests) == 4
+
+
+@pytest.mark.parametrize(
+    "raised,kind",
+    [
+        (ConnectionRefusedError(), vpc_imds.ConnectionRefused),
+        (vpc_imds.TransportError("refused"), vpc_imds.ConnectionRefused),
+        (vpc_imds.TransportError("tls"), vpc_imds.ConnectionRefused),
+    ],
+)
+def test_final_transport_errors(raised: BaseException, kind: type) -> None:
+    c = vpc_imds.Client("http://127.0.0.1:1", transport=Scripted(raised), use_env=False)
+    with pytest.raises(kind):
+        c.instance()
+
+
+def test_retryable_transport_errors() -> None:
+    errors = [TimeoutError(), ConnectionResetError(), vpc_imds.TransportError("connection_lost")]
+    t = Scripted(*errors, (200, TOKEN_BODY, None), (200, KEY_BODY, None))
+    assert vpc_imds.Client("http://127.0.0.1:1", transport=t, use_env=False).key("k1").id == "k1"
+    t = Scripted(*[ConnectionResetError()] * 4)
+    with pytest.raises(vpc_imds.ConnectionLost):
+        vpc_imds.Client("http://127.0.0.1:1", transport=t, use_env=False).instance()
+    with pytest.raises(ValueError):
+        vpc_imds.TransportError("no-such-name")
+
+
+def test_oversized_body_is_a_bad_response() -> None:
+    t = Scripted((200, TOKEN_BODY, None), (200, b"{" + b" " * 5000 + b"}", None))
+    c = vpc_imds.Client("http://127.0.0.1:1", transport=t, max_response_bytes=4096, use_env=False)
+    with pytest.raises(vpc_imds.BadResponse):
+        c.instance()
+
+
+def test_async_custom_transport() -> None:
+    t = AsyncScripted((200, TOKEN_BODY, None), (503, b"", None), (200, KEY_BODY, None))
+
+    async def body() -> str:
+        async with vpc_imds.AsyncClient("http://127.0.0.1:1", transport=t, use_env=False) as c:
+            return (await c.key("k1")).id
+
+    assert asyncio.run(body()) == "k1"
+    assert len(t.requests) == 3
+
+
+def test_async_custom_transport_deadline() -> None:
+    class Hang:
+        async def send(self, request: vpc_imds.Request) -> vpc_imds.Response:
+            await asyncio.sleep(60)
+            raise AssertionError("unreachable")
+
+    async def body() -> None:
+        c = vpc_imds.AsyncClient("http://127.0.0.1:1", transport=Hang(), timeout=0.6, request_timeout=0.2, use_env=False)
+        await c.instance()
+
+    import time
+
+    started = time.monotonic()
+    with pytest.raises(vpc_imds.ImdsTimeout):
+        asyncio.run(body())
+    assert time.monotonic() - started < 1.5
+
+
+def test_example_transport_against_the_emulator(emulator: Emulator) -> None:
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        import custom_transport
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    transport = custom_transport.HttpClientTransport()
+    c = vpc_imds.Client(emulator.url, transport=transport, use_env=False)
+    assert c.instance().name == "emu-vsi-1"
+    assert [m for m, _ in transport.sent] == ["PUT", "GET"]
+    assert len(list(c.keys())) >= 1
+    emulator.call("POST", "/faults/fail", {"status": 503, "count": 1, "route_prefix": "/metadata/"})
+    assert c.instance().name == "emu-vsi-1"
