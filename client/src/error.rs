@@ -1,0 +1,195 @@
+//! Errors: the core's kinds and causes, plus what only a std host can get wrong
+//! (its configuration, and `wait` running out of time).
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use vpc_imds_core::error::{ApiError, Cause, InputError};
+pub use vpc_imds_core::ErrorKind;
+
+/// An operation failed, or the client could not be built.
+///
+/// [`kind`](Self::kind) is the coarse class (the command line's exit code is
+/// [`ErrorKind::exit_code`]); `Display` is one line and never holds a token.
+#[derive(Debug)]
+pub struct Error {
+    // Boxed: the core's error carries IBM's message inline (no allocator there).
+    repr: Box<Repr>,
+}
+
+#[derive(Debug)]
+enum Repr {
+    Core(vpc_imds_core::Error),
+    NotReady {
+        waited: Duration,
+        last: Option<vpc_imds_core::Error>,
+    },
+    Config(ConfigError),
+}
+
+/// A client configuration that cannot be used.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The endpoint URL (argument or `VPC_IMDS_ENDPOINT`) is malformed.
+    Endpoint {
+        /// Where it came from: `"endpoint"` or `"VPC_IMDS_ENDPOINT"`.
+        source: &'static str,
+        /// What is wrong with it.
+        error: InputError,
+    },
+    /// The API version date is malformed.
+    Version(InputError),
+    /// The identity token lifetime is out of range.
+    TokenLifetime(InputError),
+    /// An `https://` endpoint was chosen but this build has no HTTPS support
+    /// (cargo feature `https`).
+    HttpsUnsupported,
+    /// The CA certificate file could not be read.
+    CaFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// The CA certificate file holds no usable PEM certificate.
+    CaCertificates {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The TLS configuration could not be built.
+    Tls(String),
+    /// A timeout of zero was given.
+    ZeroTimeout(&'static str),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Endpoint { source, error } => write!(f, "invalid {source}: {error}"),
+            ConfigError::Version(e) => write!(f, "invalid --version: {e}"),
+            ConfigError::TokenLifetime(e) => write!(f, "invalid token lifetime: {e}"),
+            ConfigError::HttpsUnsupported => f.write_str(
+                "this build of vpc-imds has no HTTPS support (rebuild with the cargo feature `https`)",
+            ),
+            ConfigError::CaFile { path, error } => {
+                write!(f, "cannot read CA file {}: {error}", path.display())
+            }
+            ConfigError::CaCertificates { path, reason } => {
+                write!(f, "no usable CA certificate in {}: {reason}", path.display())
+            }
+            ConfigError::Tls(why) => write!(f, "cannot set up TLS: {why}"),
+            ConfigError::ZeroTimeout(what) => write!(f, "the {what} timeout must be above zero"),
+        }
+    }
+}
+
+impl Error {
+    /// What went wrong, coarsely.
+    pub fn kind(&self) -> ErrorKind {
+        match &*self.repr {
+            Repr::Core(e) => e.kind(),
+            Repr::NotReady { .. } => ErrorKind::TimedOut,
+            Repr::Config(_) => ErrorKind::InvalidInput,
+        }
+    }
+
+    /// The core's error, when the operation itself failed.
+    pub fn core(&self) -> Option<&vpc_imds_core::Error> {
+        match &*self.repr {
+            Repr::Core(e) => Some(e),
+            Repr::NotReady { last, .. } => last.as_ref(),
+            Repr::Config(_) => None,
+        }
+    }
+
+    /// The configuration problem, if that is what this is.
+    pub fn config(&self) -> Option<&ConfigError> {
+        match &*self.repr {
+            Repr::Config(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The service's error answer (status, IBM code, message, trace), if there was one.
+    pub fn api(&self) -> Option<&ApiError> {
+        match self.core()?.cause() {
+            Cause::Api(api) => Some(api),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status the service answered with, if any.
+    pub fn status(&self) -> Option<u16> {
+        self.api().map(|a| a.status)
+    }
+
+    pub(crate) fn not_ready(waited: Duration, last: Option<vpc_imds_core::Error>) -> Self {
+        Error {
+            repr: Box::new(Repr::NotReady { waited, last }),
+        }
+    }
+
+    pub(crate) fn bad_response(what: &'static str) -> Self {
+        vpc_imds_core::Error::new(ErrorKind::BadResponse, Cause::Protocol(what)).into()
+    }
+}
+
+impl From<vpc_imds_core::Error> for Error {
+    fn from(e: vpc_imds_core::Error) -> Self {
+        Error {
+            repr: Box::new(Repr::Core(e)),
+        }
+    }
+}
+
+impl From<InputError> for Error {
+    fn from(e: InputError) -> Self {
+        vpc_imds_core::Error::from(e).into()
+    }
+}
+
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Self {
+        Error {
+            repr: Box::new(Repr::Config(e)),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &*self.repr {
+            Repr::Core(e) => write!(f, "{e}"),
+            Repr::NotReady { waited, last } => {
+                // Integer arithmetic: float formatting would cost the binary 30 KB.
+                let tenths = waited.as_millis() / 100;
+                write!(
+                    f,
+                    "the metadata service did not answer within {}.{} s",
+                    tenths / 10,
+                    tenths % 10
+                )?;
+                if let Some(last) = last {
+                    write!(f, " (last attempt: {last})")?;
+                }
+                Ok(())
+            }
+            Repr::Config(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &*self.repr {
+            Repr::Core(e) => Some(e),
+            Repr::NotReady { last, .. } => last.as_ref().map(|e| e as _),
+            Repr::Config(ConfigError::CaFile { error, .. }) => Some(error),
+            Repr::Config(_) => None,
+        }
+    }
+}

@@ -1,0 +1,69 @@
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+//! Client for the IBM Cloud VPC Instance Metadata Service (IMDS).
+//!
+//! The reference std transport for the sans-IO [`vpc_imds_core`]: blocking TCP with
+//! connect, request and operation deadlines, kept-alive connections, IPv4 and IPv6,
+//! optional HTTPS (cargo feature `https`), and **never a proxy** — the `*_PROXY`
+//! environment variables are ignored on purpose, since the service answers only on
+//! the instance's own link and a proxy could only see the token.
+//!
+//! Every protocol decision (tokens and their refresh, retries, `Retry-After`,
+//! pagination, error kinds) is the core's; this crate moves bytes and sleeps.
+//!
+//! ```no_run
+//! use vpc_imds::{Client, TrustedProfile};
+//!
+//! // http://169.254.169.254, or $VPC_IMDS_ENDPOINT when set.
+//! let client = Client::new()?;
+//! let instance = client.instance()?; // fetches and caches an identity token first
+//! let view = instance.get();         // the core's borrowed model
+//! if let (Some(name), Some(zone)) = (view.name, view.zone) {
+//!     println!("{name} ({}) in {}", view.id, zone.name);
+//! }
+//!
+//! for page in client.keys() {
+//!     for key in page?.get().keys.iter() {
+//!         println!("{}", key.public_key);
+//!     }
+//! }
+//!
+//! let user_data = client.user_data()?; // bytes
+//! let bytes = user_data.decompressed()?; // gunzipped if it was gzip
+//! if let Ok(parts) = vpc_imds::mime_parts(&bytes) {
+//!     println!("{} MIME parts", parts.len());
+//! }
+//!
+//! let iam = client.iam_token(TrustedProfile::Default)?;
+//! let bearer = iam.token(); // redacted in Debug/Display; .expose() to use it
+//! # let _ = bearer;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! A [`Client`] is `Send + Sync` and cheap to clone: threads share one identity
+//! token, fetched by one of them at a time.
+
+mod client;
+mod document;
+mod error;
+mod json;
+#[cfg(feature = "https")]
+mod tls;
+mod trace;
+mod transport;
+mod user_data;
+
+pub use client::{Client, ClientBuilder, Pages, DEFAULT_MAX_RESPONSE, ENDPOINT_ENV};
+pub use document::{kind, Document, Model};
+pub use error::{ConfigError, Error, ErrorKind};
+pub use trace::{Trace, TraceHook};
+pub use user_data::{
+    gunzip, is_gzip, mime_parts, MimePart, UserData, UserDataError, DEFAULT_GUNZIP_LIMIT,
+};
+pub use vpc_imds_core::config::Timeouts;
+pub use vpc_imds_core::model;
+pub use vpc_imds_core::retry::RetryPolicy;
+pub use vpc_imds_core::session::TrustedProfile;
+pub use vpc_imds_core::token::Secret;
+/// The sans-IO core this client drives.
+pub use vpc_imds_core;

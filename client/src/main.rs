@@ -1,0 +1,441 @@
+//! `vpc-imds`: the command-line program. See `vpc-imds --help`.
+
+#![forbid(unsafe_code)]
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use vpc_imds::{Client, ClientBuilder, Error, TrustedProfile};
+
+#[cfg(feature = "demo")]
+mod demo;
+
+const HELP: &str = "\
+vpc-imds: read the IBM Cloud VPC Instance Metadata Service from inside an instance
+
+Usage: vpc-imds [OPTIONS] <COMMAND> [ARGS]
+
+Commands:
+  token [--expires-in N]     Print a new instance identity token (N seconds, 5..3600,
+                             default 300)
+  iam-token [--profile-id ID | --profile-crn CRN]
+                             Print an IAM token for a trusted profile (default: the
+                             instance's default trusted profile)
+  get PATH [--all]           Print the JSON of GET /metadata/v1/PATH; PATH may carry a
+                             query (keys?limit=10). --all follows pagination and prints
+                             one merged document
+  user-data                  Write the raw user data bytes to stdout (no newline added)
+  ssh-keys                   Print one authorized_keys line per SSH key
+  wait [--max SECS]          Exit 0 once the service answers (tries for SECS, default 60)
+  demo                       Start an embedded emulator and tour every command
+                             (needs a build with --features demo)
+
+Options (before or after the command):
+      --endpoint URL   Service base URL [env: VPC_IMDS_ENDPOINT]
+                       [default: http://169.254.169.254, or
+                       https://api.metadata.cloud.ibm.com with --https]
+      --timeout SECS   Deadline of each operation, retries included [default: 15]
+      --version DATE   API version date YYYY-MM-DD [default: 2025-08-26]; dates before
+                       2025-08-26 use the /instance_identity/v1 token paths
+      --https          Secure access over HTTPS (instance metadata protocol `https`);
+                       an http:// endpoint is upgraded to https://
+      --cacert FILE    Trust only the PEM CA certificates in FILE for HTTPS
+  -v, --verbose        Log each request and response to stderr (tokens redacted)
+  -h, --help           Print this help
+  -V                   Print the program version (--version is the API date)
+
+Proxies: HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY (any case) are ignored on
+purpose: the metadata service answers only on the instance's own link, and a proxy
+could only see the token.
+
+Examples:
+  vpc-imds token --expires-in 600
+  curl -H \"Authorization: Bearer $(vpc-imds token)\" ...
+  vpc-imds iam-token --profile-id Profile-8dd84246-7df4-4667-94e4-8cecee7b6ea0
+  vpc-imds iam-token --profile-crn crn:v1:bluemix:public:iam-identity::a/123::profile:Profile-1
+  vpc-imds get instance | jq -r .name
+  vpc-imds get instance/network_interfaces
+  vpc-imds get placement_groups --all
+  vpc-imds user-data > /run/user-data
+  vpc-imds ssh-keys >> ~/.ssh/authorized_keys
+  vpc-imds wait --max 120 && vpc-imds get instance
+  vpc-imds --endpoint http://127.0.0.1:8080 --verbose get keys
+  vpc-imds --https --cacert emulator.pem --endpoint https://127.0.0.1:8443 token
+  vpc-imds demo
+
+Exit status:
+   0  success               6  unauthorized (HTTP 401/403)
+   1  output not written    7  not_found (HTTP 404)
+   2  invalid_input, usage  8  rate_limited (HTTP 429 until out of retries)
+   3  refused/unreachable   9  server_error (HTTP 5xx until out of retries)
+   4  timed_out            10  rejected (other HTTP 4xx)
+   5  connection_lost      11  bad_response (malformed, truncated, oversized)
+On failure exactly one line goes to stderr: `vpc-imds: KIND: message`.
+";
+
+/// Exit status when stdout could not be written (no error kind covers it).
+const EXIT_OUTPUT: u8 = 1;
+/// Exit status of usage errors (the same as `invalid_input`).
+const EXIT_USAGE: u8 = 2;
+
+#[derive(Debug)]
+enum Command {
+    Token { expires_in: Option<u32> },
+    IamToken { profile: Profile },
+    Get { path: String, all: bool },
+    UserData,
+    SshKeys,
+    Wait { max: Duration },
+    Demo,
+}
+
+#[derive(Debug)]
+enum Profile {
+    Default,
+    Id(String),
+    Crn(String),
+}
+
+#[derive(Debug, Default)]
+struct Globals {
+    endpoint: Option<String>,
+    timeout: Option<Duration>,
+    version: Option<String>,
+    https: bool,
+    cacert: Option<PathBuf>,
+    verbose: bool,
+}
+
+enum Parsed {
+    Run(Globals, Command),
+    Help,
+    ProgramVersion,
+}
+
+fn main() -> ExitCode {
+    let (globals, command) = match parse(std::env::args_os().skip(1)) {
+        Ok(Parsed::Run(g, c)) => (g, c),
+        Ok(Parsed::Help) => return write_out(HELP.as_bytes()),
+        Ok(Parsed::ProgramVersion) => {
+            return write_out(concat!("vpc-imds ", env!("CARGO_PKG_VERSION"), "\n").as_bytes())
+        }
+        Err(msg) => {
+            eprintln!("vpc-imds: usage: {} (see vpc-imds --help)", one_line(&msg));
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    if let Command::Demo = command {
+        return run_demo(&globals);
+    }
+    let client = match builder(&globals).build() {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
+    match run(&client, command) {
+        Ok(output) => write_out(&output),
+        Err(e) => fail(&e),
+    }
+}
+
+/// The client the global options describe.
+fn builder(g: &Globals) -> ClientBuilder {
+    let mut b = Client::builder();
+    if let Some(url) = &g.endpoint {
+        b = b.endpoint(url.clone());
+    }
+    if let Some(t) = g.timeout {
+        b = b.timeout(t);
+    }
+    if let Some(v) = &g.version {
+        b = b.version(v.clone());
+    }
+    if let Some(path) = &g.cacert {
+        b = b.ca_file(path.clone());
+    }
+    b = b.https(g.https);
+    if g.verbose {
+        b = b.trace(|t| eprintln!("vpc-imds: {t}"));
+    }
+    b
+}
+
+/// Runs a command; returns what goes to stdout.
+fn run(client: &Client, command: Command) -> Result<Vec<u8>, Error> {
+    Ok(match command {
+        Command::Token { expires_in } => {
+            let doc = match expires_in {
+                Some(s) => client.identity_token_for(s)?,
+                None => client.identity_token()?,
+            };
+            line(doc.token().expose())
+        }
+        Command::IamToken { profile } => {
+            let profile = match &profile {
+                Profile::Default => TrustedProfile::Default,
+                Profile::Id(id) => TrustedProfile::Id(id),
+                Profile::Crn(crn) => TrustedProfile::Crn(crn),
+            };
+            line(client.iam_token(profile)?.token().expose())
+        }
+        Command::Get { path, all } => {
+            let mut body = if all {
+                client.get_all(&path)?
+            } else {
+                client.get(&path)?.into_json()
+            };
+            if !body.ends_with(b"\n") {
+                body.push(b'\n');
+            }
+            body
+        }
+        Command::UserData => client.user_data()?.into_bytes(),
+        Command::SshKeys => client
+            .ssh_keys()?
+            .into_iter()
+            .flat_map(|k| line(&k))
+            .collect(),
+        Command::Wait { max } => {
+            client.wait_until_ready(max)?;
+            Vec::new()
+        }
+        Command::Demo => Vec::new(),
+    })
+}
+
+fn line(s: &str) -> Vec<u8> {
+    let mut v = Vec::with_capacity(s.len() + 1);
+    v.extend_from_slice(s.as_bytes());
+    v.push(b'\n');
+    v
+}
+
+fn write_out(bytes: &[u8]) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vpc-imds: cannot write to stdout: {e}");
+            ExitCode::from(EXIT_OUTPUT)
+        }
+    }
+}
+
+fn fail(e: &Error) -> ExitCode {
+    let kind = e.kind();
+    eprintln!("vpc-imds: {kind}: {}", one_line(&e.to_string()));
+    ExitCode::from(kind.exit_code())
+}
+
+/// The message with any line break or control character turned into a space:
+/// failures are one line, whatever the service put in its error message.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+#[cfg(feature = "demo")]
+fn run_demo(g: &Globals) -> ExitCode {
+    match demo::run(g.verbose) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vpc-imds: demo: {}", one_line(&e));
+            ExitCode::from(EXIT_OUTPUT)
+        }
+    }
+}
+
+#[cfg(not(feature = "demo"))]
+fn run_demo(_: &Globals) -> ExitCode {
+    eprintln!(
+        "vpc-imds: usage: this build has no demo; run: \
+         cargo run --release -p vpc-imds --features demo -- demo"
+    );
+    ExitCode::from(EXIT_USAGE)
+}
+
+fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String> {
+    use lexopt::prelude::*;
+
+    let mut p = lexopt::Parser::from_args(args);
+    let mut g = Globals::default();
+    let mut command: Option<String> = None;
+    let mut path: Option<String> = None;
+    let mut expires_in: Option<u32> = None;
+    let mut profile_id: Option<String> = None;
+    let mut profile_crn: Option<String> = None;
+    let mut all = false;
+    let mut max: Option<Duration> = None;
+    // Which command-specific options were given, to reject them on other commands.
+    let mut specific: Vec<&'static str> = Vec::new();
+    let err = |e: lexopt::Error| e.to_string();
+
+    while let Some(arg) = p.next().map_err(err)? {
+        match arg {
+            Long("endpoint") => g.endpoint = Some(string(p.value().map_err(err)?)?),
+            Long("timeout") => g.timeout = Some(seconds("--timeout", p.value().map_err(err)?)?),
+            Long("version") => g.version = Some(string(p.value().map_err(err)?)?),
+            Long("https") => g.https = true,
+            Long("cacert") => g.cacert = Some(PathBuf::from(p.value().map_err(err)?)),
+            Long("verbose") | Short('v') => g.verbose = true,
+            Long("help") | Short('h') => return Ok(Parsed::Help),
+            Short('V') => return Ok(Parsed::ProgramVersion),
+            Long("expires-in") => {
+                let v = string(p.value().map_err(err)?)?;
+                let n = v
+                    .parse::<u32>()
+                    .map_err(|_| format!("--expires-in wants whole seconds, not {v:?}"))?;
+                expires_in = Some(n);
+                specific.push("--expires-in");
+            }
+            Long("profile-id") => {
+                profile_id = Some(string(p.value().map_err(err)?)?);
+                specific.push("--profile-id");
+            }
+            Long("profile-crn") => {
+                profile_crn = Some(string(p.value().map_err(err)?)?);
+                specific.push("--profile-crn");
+            }
+            Long("all") => {
+                all = true;
+                specific.push("--all");
+            }
+            Long("max") => {
+                max = Some(seconds("--max", p.value().map_err(err)?)?);
+                specific.push("--max");
+            }
+            Value(v) if command.is_none() => command = Some(string(v)?),
+            Value(v) if command.as_deref() == Some("get") && path.is_none() => {
+                path = Some(string(v)?)
+            }
+            Value(v) => return Err(format!("unexpected argument {:?}", v.to_string_lossy())),
+            _ => return Err(err(arg.unexpected())),
+        }
+    }
+
+    let Some(name) = command else {
+        return Err("no command given".to_owned());
+    };
+    let allowed: &[&str] = match name.as_str() {
+        "token" => &["--expires-in"],
+        "iam-token" => &["--profile-id", "--profile-crn"],
+        "get" => &["--all"],
+        "wait" => &["--max"],
+        _ => &[],
+    };
+    if let Some(bad) = specific.iter().find(|o| !allowed.contains(o)) {
+        return Err(format!("{bad} is not an option of `{name}`"));
+    }
+    let command = match name.as_str() {
+        "token" => Command::Token { expires_in },
+        "iam-token" => Command::IamToken {
+            profile: match (profile_id, profile_crn) {
+                (Some(_), Some(_)) => {
+                    return Err("give --profile-id or --profile-crn, not both".to_owned())
+                }
+                (Some(id), None) => Profile::Id(id),
+                (None, Some(crn)) => Profile::Crn(crn),
+                (None, None) => Profile::Default,
+            },
+        },
+        "get" => Command::Get {
+            path: path.ok_or("get needs a PATH, e.g. `vpc-imds get instance`")?,
+            all,
+        },
+        "user-data" => Command::UserData,
+        "ssh-keys" => Command::SshKeys,
+        "wait" => Command::Wait {
+            max: max.unwrap_or(Duration::from_secs(60)),
+        },
+        "demo" => Command::Demo,
+        "help" => return Ok(Parsed::Help),
+        other => return Err(format!("unknown command {other:?}")),
+    };
+    Ok(Parsed::Run(g, command))
+}
+
+fn string(v: OsString) -> Result<String, String> {
+    v.into_string()
+        .map_err(|v| format!("{:?} is not valid UTF-8", v.to_string_lossy()))
+}
+
+/// Seconds, with up to three decimals: above zero, at most a day. (Parsed by
+/// hand: float parsing and printing would cost the binary about 30 KB.)
+fn seconds(flag: &str, v: OsString) -> Result<Duration, String> {
+    let s = string(v)?;
+    let bad = || format!("{flag} wants seconds above 0 and at most 86400, not {s:?}");
+    let (whole, frac) = s.split_once('.').unwrap_or((&s, ""));
+    let digits = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
+    if !(digits(whole) || whole.is_empty() && digits(frac)) || !(frac.is_empty() || digits(frac)) {
+        return Err(bad());
+    }
+    if frac.len() > 3 || whole.len() > 5 {
+        return Err(bad());
+    }
+    let whole: u64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| bad())? };
+    let millis: u64 = format!("{frac:0<3}").parse().map_err(|_| bad())?;
+    let total = whole * 1000 + millis;
+    if total == 0 || total > 86_400_000 {
+        return Err(bad());
+    }
+    Ok(Duration::from_millis(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Result<Parsed, String> {
+        parse(s.split_whitespace().map(OsString::from))
+    }
+
+    #[test]
+    fn globals_go_anywhere() {
+        let Ok(Parsed::Run(g, Command::Get { path, all })) =
+            args("get --endpoint http://127.0.0.1:1 keys --all --timeout 0.5 -v")
+        else {
+            panic!("not parsed")
+        };
+        assert_eq!(g.endpoint.as_deref(), Some("http://127.0.0.1:1"));
+        assert_eq!(g.timeout, Some(Duration::from_millis(500)));
+        assert!(g.verbose && all);
+        assert_eq!(path, "keys");
+    }
+
+    #[test]
+    fn usage_errors() {
+        for bad in [
+            "",
+            "frobnicate",
+            "get",
+            "get a b",
+            "token --all",
+            "user-data --max 3",
+            "iam-token --profile-id a --profile-crn b",
+            "token --expires-in x",
+            "--timeout 0 token",
+            "--timeout nan token",
+            "--timeout 1e3 token",
+            "--timeout 0.0001 token",
+            "--timeout -1 token",
+            "--timeout 86401 token",
+            "wait --max .",
+            "--version",
+            "token --bogus",
+        ] {
+            assert!(args(bad).is_err(), "{bad:?}");
+        }
+        assert!(matches!(args("--help"), Ok(Parsed::Help)));
+        for (text, ms) in [("2", 2000), ("0.5", 500), (".25", 250), ("1.", 1000), ("86400", 86_400_000)] {
+            let Ok(Parsed::Run(g, _)) = args(&format!("token --timeout {text}")) else {
+                panic!("{text}")
+            };
+            assert_eq!(g.timeout, Some(Duration::from_millis(ms)), "{text}");
+        }
+        assert!(matches!(args("token -h"), Ok(Parsed::Help)));
+        assert!(matches!(args("-V"), Ok(Parsed::ProgramVersion)));
+    }
+}

@@ -1,0 +1,393 @@
+//! Blocking std transport: TCP (optionally TLS), deadlines, kept-alive connections.
+//!
+//! Never a proxy: connections go straight to the endpoint's addresses, and no
+//! proxy environment variable is read (the service answers only on the instance's
+//! own link, so a proxy could only leak the token).
+
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use vpc_imds_core::config::Endpoint;
+use vpc_imds_core::error::TransportError;
+use vpc_imds_core::response::{Progress, Response, ResponseError, ResponseReader};
+
+use crate::trace::Trace;
+
+/// Most idle connections kept for reuse.
+const POOL_CAPACITY: usize = 4;
+/// An idle connection older than this is not reused (servers close idle ones).
+const POOL_IDLE_LIMIT: Duration = Duration::from_secs(30);
+
+/// Why one request got no usable response.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// Connect, send or receive failed; `io` is the underlying error, if any.
+    Transport(TransportError, Option<io::Error>),
+    /// The bytes received were not a whole, well-formed response.
+    Response(ResponseError),
+}
+
+pub(crate) enum Conn {
+    Plain(TcpStream),
+    #[cfg(feature = "https")]
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Conn {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Conn::Plain(s) => s,
+            #[cfg(feature = "https")]
+            Conn::Tls(s) => &s.sock,
+        }
+    }
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.read(buf),
+            #[cfg(feature = "https")]
+            Conn::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.write(buf),
+            #[cfg(feature = "https")]
+            Conn::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Conn::Plain(s) => s.flush(),
+            #[cfg(feature = "https")]
+            Conn::Tls(s) => s.flush(),
+        }
+    }
+}
+
+struct Idle {
+    conn: Conn,
+    since: Instant,
+}
+
+pub(crate) struct Transport {
+    connect_timeout: Duration,
+    #[cfg(feature = "https")]
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    pool: Mutex<Vec<Idle>>,
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transport")
+            .field("connect_timeout", &self.connect_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a request's connection was.
+enum Origin {
+    Fresh,
+    Reused,
+}
+
+impl Transport {
+    pub(crate) fn new(
+        connect_timeout: Duration,
+        #[cfg(feature = "https")] tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    ) -> Self {
+        Transport {
+            connect_timeout,
+            #[cfg(feature = "https")]
+            tls,
+            pool: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Sends `wire` to `endpoint` and reads the response into `buf` (its length is the
+    /// size limit), all before `deadline`; `on_response` sees the response.
+    ///
+    /// A kept-alive connection that turns out to be closed before any byte of the
+    /// response arrives is replaced by a fresh one once, without counting as a failure.
+    pub(crate) fn exchange<R>(
+        &self,
+        endpoint: &Endpoint,
+        wire: &[u8],
+        deadline: Instant,
+        buf: &mut [u8],
+        trace: &dyn Fn(&Trace<'_>),
+        on_response: impl FnOnce(&Response<'_>) -> R,
+    ) -> Result<R, Failure> {
+        let (mut conn, mut origin) = match self.take_idle() {
+            Some(conn) => (conn, Origin::Reused),
+            None => (self.connect(endpoint, deadline, trace)?, Origin::Fresh),
+        };
+        loop {
+            match send(&mut conn, wire, deadline) {
+                Ok(()) => {}
+                Err(Failure::Transport(TransportError::ConnectionLost, _))
+                    if matches!(origin, Origin::Reused) =>
+                {
+                    conn = self.connect(endpoint, deadline, trace)?;
+                    origin = Origin::Fresh;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+            let mut reader = ResponseReader::new();
+            let mut received = false;
+            loop {
+                let space = reader.unfilled(buf).map_err(Failure::Response)?;
+                let (n, reset) = read(&mut conn, space, deadline)?;
+                if n == 0 && !received && matches!(origin, Origin::Reused) {
+                    break; // a stale kept-alive connection: retry on a fresh one
+                }
+                if reset {
+                    // A reset is never a clean end, even of a read-to-close body.
+                    return Err(match reader.advance(buf, 0) {
+                        Err(e) => Failure::Response(e),
+                        Ok(_) => Failure::Transport(TransportError::ConnectionLost, None),
+                    });
+                }
+                received = true;
+                match reader.advance(buf, n) {
+                    Ok(Progress::NeedMore) => continue,
+                    Ok(Progress::Complete(response)) => {
+                        let keep = response.keep_alive();
+                        let out = on_response(&response);
+                        if keep {
+                            self.put_idle(conn);
+                        }
+                        return Ok(out);
+                    }
+                    Err(e) => return Err(Failure::Response(e)),
+                }
+            }
+            conn = self.connect(endpoint, deadline, trace)?;
+            origin = Origin::Fresh;
+        }
+    }
+
+    fn take_idle(&self) -> Option<Conn> {
+        let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+        while let Some(idle) = pool.pop() {
+            if idle.since.elapsed() < POOL_IDLE_LIMIT {
+                return Some(idle.conn);
+            }
+        }
+        None
+    }
+
+    fn put_idle(&self, conn: Conn) {
+        let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+        if pool.len() < POOL_CAPACITY {
+            pool.push(Idle {
+                conn,
+                since: Instant::now(),
+            });
+        }
+    }
+
+    fn connect(
+        &self,
+        endpoint: &Endpoint,
+        deadline: Instant,
+        trace: &dyn Fn(&Trace<'_>),
+    ) -> Result<Conn, Failure> {
+        let started = Instant::now();
+        let host = endpoint.host();
+        let bare = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
+        let addrs: Vec<SocketAddr> = match bare.parse::<IpAddr>() {
+            Ok(ip) => vec![SocketAddr::new(ip, endpoint.port())],
+            // Only a host name gets here (the default endpoint is an address).
+            Err(_) => (bare, endpoint.port())
+                .to_socket_addrs()
+                .map_err(|e| Failure::Transport(TransportError::Unreachable, Some(e)))?
+                .collect(),
+        };
+        let mut last = Failure::Transport(TransportError::Unreachable, None);
+        for addr in addrs {
+            let Some(budget) = remaining(deadline).map(|left| left.min(self.connect_timeout))
+            else {
+                return Err(Failure::Transport(TransportError::ConnectTimeout, None));
+            };
+            match TcpStream::connect_timeout(&addr, budget) {
+                Ok(tcp) => {
+                    // Requests are one small write; don't let Nagle hold them back.
+                    tcp.set_nodelay(true)
+                        .map_err(|e| Failure::Transport(TransportError::ConnectionLost, Some(e)))?;
+                    let conn = self.secure(endpoint, tcp, deadline)?;
+                    trace(&Trace::Connected {
+                        addr,
+                        elapsed: started.elapsed(),
+                    });
+                    return Ok(conn);
+                }
+                Err(e) => last = Failure::Transport(connect_error(&e), Some(e)),
+            }
+        }
+        Err(last)
+    }
+
+    #[cfg(not(feature = "https"))]
+    fn secure(&self, _: &Endpoint, tcp: TcpStream, _: Instant) -> Result<Conn, Failure> {
+        Ok(Conn::Plain(tcp))
+    }
+
+    #[cfg(feature = "https")]
+    fn secure(&self, endpoint: &Endpoint, tcp: TcpStream, deadline: Instant) -> Result<Conn, Failure> {
+        use vpc_imds_core::config::Scheme;
+        let Some(config) = self.tls.as_ref().filter(|_| endpoint.scheme() == Scheme::Https) else {
+            return Ok(Conn::Plain(tcp));
+        };
+        let tls_failure =
+            |e: io::Error| Failure::Transport(TransportError::Tls, Some(e));
+        let host = endpoint.host();
+        let bare = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
+        let name = rustls::pki_types::ServerName::try_from(bare.to_owned())
+            .map_err(|e| tls_failure(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
+        let session = rustls::ClientConnection::new(config.clone(), name)
+            .map_err(|e| tls_failure(io::Error::other(e)))?;
+        let mut stream = rustls::StreamOwned::new(session, tcp);
+        // The handshake is part of connecting, and gets the connect timeout.
+        while stream.conn.is_handshaking() {
+            let budget = remaining(deadline)
+                .map(|left| left.min(self.connect_timeout))
+                .ok_or(Failure::Transport(TransportError::ConnectTimeout, None))?;
+            let timeouts = stream
+                .sock
+                .set_read_timeout(Some(budget))
+                .and_then(|()| stream.sock.set_write_timeout(Some(budget)));
+            if let Err(e) = timeouts {
+                return Err(Failure::Transport(TransportError::ConnectionLost, Some(e)));
+            }
+            if let Err(e) = stream.conn.complete_io(&mut stream.sock) {
+                let error = match e.kind() {
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+                        TransportError::ConnectTimeout
+                    }
+                    io::ErrorKind::InvalidData => TransportError::Tls,
+                    _ => TransportError::ConnectionLost,
+                };
+                return Err(Failure::Transport(error, Some(e)));
+            }
+        }
+        Ok(Conn::Tls(Box::new(stream)))
+    }
+}
+
+/// Time left until `deadline`, or `None` once it has passed.
+fn remaining(deadline: Instant) -> Option<Duration> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    // Socket timeouts of zero mean "forever"; below a millisecond is over.
+    (left >= Duration::from_millis(1)).then_some(left)
+}
+
+fn send(conn: &mut Conn, wire: &[u8], deadline: Instant) -> Result<(), Failure> {
+    let left =
+        remaining(deadline).ok_or(Failure::Transport(TransportError::ResponseTimeout, None))?;
+    let result = conn
+        .tcp()
+        .set_write_timeout(Some(left))
+        .and_then(|()| conn.write_all(wire))
+        .and_then(|()| conn.flush());
+    result.map_err(|e| {
+        let error = match e.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => TransportError::ResponseTimeout,
+            #[cfg(feature = "https")]
+            io::ErrorKind::InvalidData => TransportError::Tls,
+            _ => TransportError::ConnectionLost,
+        };
+        Failure::Transport(error, Some(e))
+    })
+}
+
+/// Reads once before `deadline`. Returns the count and whether the connection was
+/// reset or cut without a clean end (then the count is 0).
+fn read(conn: &mut Conn, space: &mut [u8], deadline: Instant) -> Result<(usize, bool), Failure> {
+    loop {
+        let left = remaining(deadline)
+            .ok_or(Failure::Transport(TransportError::ResponseTimeout, None))?;
+        if let Err(e) = conn.tcp().set_read_timeout(Some(left)) {
+            return Err(Failure::Transport(TransportError::ConnectionLost, Some(e)));
+        }
+        match conn.read(space) {
+            Ok(n) => return Ok((n, false)),
+            Err(e) => match e.kind() {
+                io::ErrorKind::Interrupted => continue,
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+                    return Err(Failure::Transport(TransportError::ResponseTimeout, Some(e)))
+                }
+                io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::BrokenPipe
+                // TLS peers that close without close_notify.
+                | io::ErrorKind::UnexpectedEof => return Ok((0, true)),
+                #[cfg(feature = "https")]
+                io::ErrorKind::InvalidData => {
+                    return Err(Failure::Transport(TransportError::Tls, Some(e)))
+                }
+                _ => return Err(Failure::Transport(TransportError::ConnectionLost, Some(e))),
+            },
+        }
+    }
+}
+
+/// Maps a failed connect to what the session is told.
+fn connect_error(e: &io::Error) -> TransportError {
+    use io::ErrorKind as K;
+    match e.kind() {
+        K::ConnectionRefused => TransportError::Refused,
+        K::TimedOut | K::WouldBlock => TransportError::ConnectTimeout,
+        K::HostUnreachable | K::NetworkUnreachable | K::NetworkDown | K::AddrNotAvailable => {
+            TransportError::Unreachable
+        }
+        K::ConnectionReset | K::ConnectionAborted => TransportError::ConnectionLost,
+        // Anything else (a firewall's EPERM/EACCES, an odd errno) still means
+        // the service cannot be reached by this route.
+        _ => TransportError::Unreachable,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn os_errors_map_to_transport_errors() {
+        let cases = [
+            (libc_errno::ECONNREFUSED, TransportError::Refused),
+            (libc_errno::ENETUNREACH, TransportError::Unreachable),
+            (libc_errno::EHOSTUNREACH, TransportError::Unreachable),
+            (libc_errno::ETIMEDOUT, TransportError::ConnectTimeout),
+            (libc_errno::ECONNRESET, TransportError::ConnectionLost),
+        ];
+        for (errno, expected) in cases {
+            let e = io::Error::from_raw_os_error(errno);
+            assert_eq!(connect_error(&e), expected, "errno {errno}");
+        }
+    }
+
+    /// Linux errno values (the tests run on Linux).
+    mod libc_errno {
+        pub const ECONNREFUSED: i32 = 111;
+        pub const ENETUNREACH: i32 = 101;
+        pub const EHOSTUNREACH: i32 = 113;
+        pub const ETIMEDOUT: i32 = 110;
+        pub const ECONNRESET: i32 = 104;
+    }
+}
