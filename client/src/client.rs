@@ -10,9 +10,9 @@ use std::time::{Duration, Instant as StdInstant};
 use vpc_imds_core::config::{ApiVersion, Config, Endpoint, Scheme, Timeouts};
 use vpc_imds_core::error::Cause;
 use vpc_imds_core::retry::RetryPolicy;
-use vpc_imds_core::session::{Action, Event, Operation, Session, TrustedProfile};
+use vpc_imds_core::session::{Action, Event, Operation, Seed, Session, TrustedProfile};
 use vpc_imds_core::time::Instant;
-use vpc_imds_core::token::{Freshness, Lease, TokenCache};
+use vpc_imds_core::token::TokenCache;
 use vpc_imds_core::ErrorKind;
 
 use crate::document::{kind, Document, Model};
@@ -302,10 +302,7 @@ impl Client {
     }
 
     /// Creates a new identity token living `seconds` (5..=3600).
-    pub fn identity_token_for(
-        &self,
-        seconds: u32,
-    ) -> Result<Document<kind::AccessToken>, Error> {
+    pub fn identity_token_for(&self, seconds: u32) -> Result<Document<kind::AccessToken>, Error> {
         self.one(Operation::IdentityToken {
             expires_in: Some(seconds),
         })
@@ -336,11 +333,13 @@ impl Client {
         let Some(text) = view.user_data else {
             return Ok(UserData::new(Vec::new()));
         };
-        let decoded: Result<String, _> = text.chars().collect();
-        // The session validated every escape when it parsed the document.
-        let decoded =
-            decoded.map_err(|_| Error::bad_response("user_data holds an invalid escape"))?;
-        Ok(UserData::from_json_string(decoded))
+        // Decoded text is never longer than its escaped form, and the core's rule
+        // decides whether it stands for binary (gzip) bytes or UTF-8 text.
+        let mut buf = vec![0u8; text.raw().len()];
+        let bytes = text
+            .user_data_into(&mut buf)
+            .ok_or_else(|| Error::bad_response("user_data holds an invalid escape"))?;
+        Ok(UserData::new(bytes.to_vec()))
     }
 
     /// `GET /metadata/v1/instance/network_interfaces`.
@@ -550,10 +549,6 @@ struct Run {
     session: Box<Session>,
     buf: Vec<u8>,
     wire: Vec<u8>,
-    /// This run was told to refresh the shared token and has not reported back.
-    holds_lease: bool,
-    /// The session's token expiry last compared with the shared cache.
-    seen: Option<Instant>,
 }
 
 impl Inner {
@@ -578,28 +573,14 @@ impl Inner {
         self.tokens.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Seeds `session` from the shared cache, single-flight: returns whether this
-    /// caller must fetch the token (it then holds the lease until it reports back).
-    fn acquire(&self, session: &mut Session, deadline: StdInstant) -> Result<bool, Error> {
+    /// Seeds `session` from the shared cache; the core decides, single-flight, who
+    /// refreshes and who uses a stale token. Waits while another caller fetches.
+    fn acquire(&self, session: &mut Session, deadline: StdInstant) -> Result<(), Error> {
         let mut shared = self.lock_tokens();
         loop {
-            let now = self.now();
-            if shared.freshness(now) == Freshness::Fresh {
-                session.tokens_mut().copy_from(&shared);
-                return Ok(false);
-            }
-            match shared.lease(now) {
-                Lease::Refresh => {
-                    // A stale token still serves if the refresh fails.
-                    if shared.token(now).is_some() {
-                        session.tokens_mut().copy_from(&shared);
-                    }
-                    return Ok(true);
-                }
-                // `Use` here means "stale, and someone else is refreshing": a session
-                // handed a stale token refreshes it itself, so wait for the refresh
-                // instead (see CORE_REQUESTS.md).
-                Lease::Use | Lease::Wait => {
+            match session.seed_from(&mut shared, self.now()) {
+                Seed::Proceed | Seed::ProceedLeased => return Ok(()),
+                Seed::Wait => {
                     let left = deadline.saturating_duration_since(StdInstant::now());
                     if left.is_zero() {
                         return Err(vpc_imds_core::Error::new(
@@ -622,22 +603,17 @@ impl Inner {
 impl Run {
     fn start(inner: &Arc<Inner>, op: Operation<'_>, config: Config) -> Result<Run, Error> {
         let deadline = StdInstant::now() + config.timeouts.operation;
-        let seed = inner.seeds.hash_one((StdInstant::now(), std::thread::current().id()));
+        let seed = inner
+            .seeds
+            .hash_one((StdInstant::now(), std::thread::current().id()));
         let mut session = Box::new(Session::new(config, seed));
         session.start(op, inner.now())?;
-        let holds_lease = if op.needs_token() {
-            inner.acquire(&mut session, deadline)?
-        } else {
-            false
-        };
-        let seen = session.tokens().expires_at();
+        inner.acquire(&mut session, deadline)?;
         Ok(Run {
             inner: inner.clone(),
             session,
             buf: vec![0; inner.max_response],
             wire: Vec::new(),
-            holds_lease,
-            seen,
         })
     }
 
@@ -724,35 +700,22 @@ impl Run {
         }
     }
 
-    /// Publishes a token the session obtained to the shared cache, and ends this
-    /// run's refresh lease.
+    /// Publishes a token the session obtained to the shared cache (ending this
+    /// run's lease) and wakes the callers waiting for it.
     fn sync_tokens(&mut self) {
-        let mine = self.session.tokens();
-        let expires = mine.expires_at();
-        if expires == self.seen {
-            return;
+        let changed = self
+            .session
+            .publish_to(&mut self.inner.lock_tokens(), self.inner.now());
+        if changed {
+            self.inner.token_changed.notify_all();
         }
-        self.seen = expires;
-        if mine.token(self.inner.now()).is_none() {
-            return; // cleared after a 401; the replacement is published when it arrives
-        }
-        let mut shared = self.inner.lock_tokens();
-        if shared.expires_at() < expires {
-            shared.copy_from(mine);
-        }
-        if std::mem::take(&mut self.holds_lease) {
-            shared.abandon_refresh();
-        }
-        drop(shared);
-        self.inner.token_changed.notify_all();
     }
 }
 
 impl Drop for Run {
     fn drop(&mut self) {
-        if self.holds_lease {
-            // The refresh this run was trusted with failed or was abandoned.
-            self.inner.lock_tokens().abandon_refresh();
+        // A refresh this run was trusted with and did not finish ends here.
+        if self.session.release_lease(&mut self.inner.lock_tokens()) {
             self.inner.token_changed.notify_all();
         }
     }

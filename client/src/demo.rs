@@ -62,7 +62,10 @@ pub(crate) fn run(verbose: bool) -> Result<(), String> {
     let step = |n: u32, title: &str, cli: &str| {
         println!();
         println!("{}", s.head(&format!("{n}. {title}")));
-        println!("   {}", s.dim(&format!("$ vpc-imds --endpoint {base} {cli}")));
+        println!(
+            "   {}",
+            s.dim(&format!("$ vpc-imds --endpoint {base} {cli}"))
+        );
     };
 
     out(&s.head("vpc-imds demo"));

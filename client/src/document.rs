@@ -135,10 +135,7 @@ impl Document<kind::AccessToken> {
     /// [`Secret::expose`] only to send it or hand it to the user.
     pub fn token(&self) -> Secret<'_> {
         // The session refused token documents without a plain, non-empty access_token.
-        self.get()
-            .access_token
-            .expose()
-            .unwrap_or(Secret::new(""))
+        self.get().access_token.expose().unwrap_or(Secret::new(""))
     }
 
     /// The token's lifetime in seconds, as the service stated it.

@@ -180,7 +180,8 @@ mod tests {
             String::from_utf8(merged).unwrap(),
             r#"{"first":{"href": "a"},"keys":[{"id":"1","s":"x]}\"y"},{"id":"2"}],"limit":1,"total_count":2}"#
         );
-        let v: serde_json::Value = serde_json::from_slice(&merge_pages(&[p1, p2]).unwrap()).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_slice(&merge_pages(&[p1, p2]).unwrap()).unwrap();
         assert_eq!(v["keys"].as_array().unwrap().len(), 2);
     }
 
@@ -188,7 +189,14 @@ mod tests {
     fn empty_and_malformed() {
         assert_eq!(merge_pages(&[b" {} "]).unwrap(), b"{}");
         assert_eq!(merge_pages(&[br#"{"a":[]}"#]).unwrap(), br#"{"a":[]}"#);
-        for bad in [&b"{"[..], b"[1]", br#"{"a" 1}"#, br#"{"a":[1,}"#, br#"{"a":"x}"#, b"{}}"] {
+        for bad in [
+            &b"{"[..],
+            b"[1]",
+            br#"{"a" 1}"#,
+            br#"{"a":[1,}"#,
+            br#"{"a":"x}"#,
+            b"{}}",
+        ] {
             if let Ok(v) = merge_pages(&[bad]) {
                 // Trailing bytes after a complete object are ignored, nothing else.
                 assert_eq!(v, b"{}", "{:?}", String::from_utf8_lossy(bad));

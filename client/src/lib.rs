@@ -60,10 +60,10 @@ pub use trace::{Trace, TraceHook};
 pub use user_data::{
     gunzip, is_gzip, mime_parts, MimePart, UserData, UserDataError, DEFAULT_GUNZIP_LIMIT,
 };
+/// The sans-IO core this client drives.
+pub use vpc_imds_core;
 pub use vpc_imds_core::config::Timeouts;
 pub use vpc_imds_core::model;
 pub use vpc_imds_core::retry::RetryPolicy;
 pub use vpc_imds_core::session::TrustedProfile;
 pub use vpc_imds_core::token::Secret;
-/// The sans-IO core this client drives.
-pub use vpc_imds_core;

@@ -375,7 +375,11 @@ fn seconds(flag: &str, v: OsString) -> Result<Duration, String> {
     if frac.len() > 3 || whole.len() > 5 {
         return Err(bad());
     }
-    let whole: u64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| bad())? };
+    let whole: u64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| bad())?
+    };
     let millis: u64 = format!("{frac:0<3}").parse().map_err(|_| bad())?;
     let total = whole * 1000 + millis;
     if total == 0 || total > 86_400_000 {
@@ -429,7 +433,13 @@ mod tests {
             assert!(args(bad).is_err(), "{bad:?}");
         }
         assert!(matches!(args("--help"), Ok(Parsed::Help)));
-        for (text, ms) in [("2", 2000), ("0.5", 500), (".25", 250), ("1.", 1000), ("86400", 86_400_000)] {
+        for (text, ms) in [
+            ("2", 2000),
+            ("0.5", 500),
+            (".25", 250),
+            ("1.", 1000),
+            ("86400", 86_400_000),
+        ] {
             let Ok(Parsed::Run(g, _)) = args(&format!("token --timeout {text}")) else {
                 panic!("{text}")
             };

@@ -246,13 +246,21 @@ impl Transport {
     }
 
     #[cfg(feature = "https")]
-    fn secure(&self, endpoint: &Endpoint, tcp: TcpStream, deadline: Instant) -> Result<Conn, Failure> {
+    fn secure(
+        &self,
+        endpoint: &Endpoint,
+        tcp: TcpStream,
+        deadline: Instant,
+    ) -> Result<Conn, Failure> {
         use vpc_imds_core::config::Scheme;
-        let Some(config) = self.tls.as_ref().filter(|_| endpoint.scheme() == Scheme::Https) else {
+        let Some(config) = self
+            .tls
+            .as_ref()
+            .filter(|_| endpoint.scheme() == Scheme::Https)
+        else {
             return Ok(Conn::Plain(tcp));
         };
-        let tls_failure =
-            |e: io::Error| Failure::Transport(TransportError::Tls, Some(e));
+        let tls_failure = |e: io::Error| Failure::Transport(TransportError::Tls, Some(e));
         let host = endpoint.host();
         let bare = host
             .strip_prefix('[')
@@ -320,8 +328,8 @@ fn send(conn: &mut Conn, wire: &[u8], deadline: Instant) -> Result<(), Failure> 
 /// reset or cut without a clean end (then the count is 0).
 fn read(conn: &mut Conn, space: &mut [u8], deadline: Instant) -> Result<(usize, bool), Failure> {
     loop {
-        let left = remaining(deadline)
-            .ok_or(Failure::Transport(TransportError::ResponseTimeout, None))?;
+        let left =
+            remaining(deadline).ok_or(Failure::Transport(TransportError::ResponseTimeout, None))?;
         if let Err(e) = conn.tcp().set_read_timeout(Some(left)) {
             return Err(Failure::Transport(TransportError::ConnectionLost, Some(e)));
         }

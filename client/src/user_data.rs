@@ -60,20 +60,6 @@ impl UserData {
         UserData { bytes }
     }
 
-    /// The bytes of the decoded `user_data` JSON string.
-    ///
-    /// JSON can only carry text, so binary user data (e.g. gzip) arrives with each
-    /// byte as one character U+0000..U+00FF. A string made only of such characters
-    /// that starts with the gzip magic is turned back into those bytes; anything
-    /// else is UTF-8 text and kept as its UTF-8 bytes.
-    pub fn from_json_string(s: String) -> Self {
-        let mut latin1 = s.chars().map(|c| u8::try_from(u32::from(c)).ok());
-        if latin1.clone().take(2).eq([Some(0x1f), Some(0x8b)]) && latin1.all(|b| b.is_some()) {
-            return UserData::new(s.chars().map(|c| c as u8).collect());
-        }
-        UserData::new(s.into_bytes())
-    }
-
     /// The bytes.
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes
@@ -176,7 +162,10 @@ impl<'a> MimePart<'a> {
     pub fn content_type(&self) -> String {
         self.header("content-type")
             .and_then(|v| v.split(';').next())
-            .map_or_else(|| "text/plain".to_owned(), |t| t.trim().to_ascii_lowercase())
+            .map_or_else(
+                || "text/plain".to_owned(),
+                |t| t.trim().to_ascii_lowercase(),
+            )
     }
 
     /// The file name, from `Content-Disposition: ...; filename=` or `Content-Type: ...; name=`.
@@ -218,10 +207,12 @@ fn param(value: &str, name: &str) -> Option<String> {
             return None;
         }
         let v = v.trim();
-        Some(match v.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
-            Some(quoted) => quoted.replace("\\\"", "\"").replace("\\\\", "\\"),
-            None => v.to_owned(),
-        })
+        Some(
+            match v.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+                Some(quoted) => quoted.replace("\\\"", "\"").replace("\\\\", "\\"),
+                None => v.to_owned(),
+            },
+        )
     })
 }
 
@@ -249,7 +240,8 @@ fn parse_headers(b: &[u8]) -> Result<(Vec<(String, String)>, usize), UserDataErr
         if line.is_empty() {
             return Ok((headers, next));
         }
-        let line = std::str::from_utf8(line).map_err(|_| UserDataError::Mime("a header is not text"))?;
+        let line =
+            std::str::from_utf8(line).map_err(|_| UserDataError::Mime("a header is not text"))?;
         if line.starts_with([' ', '\t']) {
             let (_, value) = headers
                 .last_mut()
@@ -375,13 +367,5 @@ mod tests {
         assert!(base64(b"a").is_err());
         assert!(base64(b"aG=Vs").is_err());
         assert!(base64(b"a*bc").is_err());
-    }
-
-    #[test]
-    fn latin1_gzip_is_turned_back_into_bytes() {
-        let s: String = [0x1f_u8, 0x8b, 0x08, 0xff].iter().map(|&b| char::from(b)).collect();
-        assert_eq!(UserData::from_json_string(s).as_bytes(), [0x1f, 0x8b, 0x08, 0xff]);
-        let text = "héllo".to_owned();
-        assert_eq!(UserData::from_json_string(text).as_bytes(), "héllo".as_bytes());
     }
 }

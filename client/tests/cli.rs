@@ -32,7 +32,11 @@ fn token_expires_in_is_sent_and_validated() {
     let emu = emulator();
     let run = at(&emu, &["--verbose", "token", "--expires-in", "600"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stderr.contains(r#"body {"expires_in":600}"#), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(r#"body {"expires_in":600}"#),
+        "{}",
+        run.stderr
+    );
     // Out of range is refused before anything is sent.
     at(&emu, &["token", "--expires-in", "7200"]).failed(2, "invalid_input");
     assert_eq!(emu.control().counters().token_creations, 1);
@@ -144,7 +148,11 @@ fn wait_succeeds_at_once_and_times_out_on_a_dead_port() {
     let url = format!("http://127.0.0.1:{}", dead_port());
     let run = common::run(&["--endpoint", &url, "wait", "--max", "0.5"]);
     run.failed(4, "timed_out");
-    assert!(run.stderr.contains("did not answer within"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("did not answer within"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("refused"), "{}", run.stderr);
     assert!(run.elapsed < Duration::from_secs(3), "{:?}", run.elapsed);
 }
@@ -185,17 +193,30 @@ fn help_and_program_version() {
     ] {
         assert!(help.contains(needle), "--help lacks {needle:?}");
     }
-    for cmd in ["token", "iam-token", "get ", "user-data", "ssh-keys", "wait", "demo"] {
+    for cmd in [
+        "token",
+        "iam-token",
+        "get ",
+        "user-data",
+        "ssh-keys",
+        "wait",
+        "demo",
+    ] {
         assert!(
             help.contains(&format!("  vpc-imds {cmd}"))
-                || help.lines().any(|l| l.trim_start().starts_with("vpc-imds") && l.contains(cmd)),
+                || help
+                    .lines()
+                    .any(|l| l.trim_start().starts_with("vpc-imds") && l.contains(cmd)),
             "no example of {cmd}"
         );
     }
     assert_eq!(common::run(&["get", "--help"]).stdout_text(), help);
     let v = common::run(&["-V"]);
     v.ok();
-    assert_eq!(v.stdout_text(), format!("vpc-imds {}\n", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        v.stdout_text(),
+        format!("vpc-imds {}\n", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 #[test]
@@ -224,7 +245,10 @@ fn usage_errors_exit_2_with_one_line() {
 #[test]
 fn endpoint_from_the_environment() {
     let emu = emulator();
-    let run = run_env(&["get", "instance"], &[("VPC_IMDS_ENDPOINT", emu.base_url())]);
+    let run = run_env(
+        &["get", "instance"],
+        &[("VPC_IMDS_ENDPOINT", emu.base_url())],
+    );
     run.ok();
     // The flag wins over the variable.
     let dead = format!("http://127.0.0.1:{}", dead_port());
@@ -268,7 +292,11 @@ fn persistent_5xx_is_server_error() {
     let run = at(&emu, &["get", "instance"]);
     run.failed(9, "server_error");
     assert!(run.stderr.contains("HTTP 500"), "{}", run.stderr);
-    assert_eq!(route_count(&emu, "GET /metadata/v1/instance"), 4, "4 attempts");
+    assert_eq!(
+        route_count(&emu, "GET /metadata/v1/instance"),
+        4,
+        "4 attempts"
+    );
 }
 
 #[test]
@@ -326,7 +354,11 @@ fn a_black_hole_times_out_within_the_deadline() {
     let run = at(&emu, &["--timeout", "1.5", "get", "instance"]);
     eprintln!("black hole, --timeout 1.5: failed after {:?}", run.elapsed);
     run.failed(4, "timed_out");
-    assert!(run.elapsed >= Duration::from_millis(1400), "{:?}", run.elapsed);
+    assert!(
+        run.elapsed >= Duration::from_millis(1400),
+        "{:?}",
+        run.elapsed
+    );
     assert!(run.elapsed < Duration::from_secs(4), "{:?}", run.elapsed);
 }
 
@@ -336,7 +368,11 @@ fn a_refused_port_fails_at_once_with_its_own_code() {
     let run = common::run(&["--endpoint", &url, "get", "instance"]);
     eprintln!("refused port: failed after {:?}", run.elapsed);
     run.failed(3, "refused");
-    assert!(run.elapsed < Duration::from_secs(2), "no retry loop: {:?}", run.elapsed);
+    assert!(
+        run.elapsed < Duration::from_secs(2),
+        "no retry loop: {:?}",
+        run.elapsed
+    );
 }
 
 #[test]
@@ -348,7 +384,10 @@ fn an_expired_token_is_refreshed_exactly_once() {
         .expect("fault");
     at(&emu, &["get", "instance"]).ok();
     let c = emu.control().counters();
-    assert_eq!(c.token_creations, 2, "the first token and exactly one refresh");
+    assert_eq!(
+        c.token_creations, 2,
+        "the first token and exactly one refresh"
+    );
     assert_eq!(route_count(&emu, "GET /metadata/v1/instance"), 2);
 
     // Rejected again after the refresh: unauthorized, no refresh loop.
@@ -399,10 +438,17 @@ fn no_token_in_stderr_even_verbose() {
     assert!(run.stderr.contains("> PUT "), "{}", run.stderr);
     assert!(run.stderr.contains("< HTTP 200"), "{}", run.stderr);
 
-    for args in [&["--verbose", "iam-token"][..], &["-v", "get", "keys?limit=1", "--all"]] {
+    for args in [
+        &["--verbose", "iam-token"][..],
+        &["-v", "get", "keys?limit=1", "--all"],
+    ] {
         let run = at(&emu, args);
         assert_eq!(run.code, 0, "{}", run.stderr);
-        assert!(run.stderr.contains("Authorization: Bearer <redacted>"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("Authorization: Bearer <redacted>"),
+            "{}",
+            run.stderr
+        );
         assert!(!run.stderr.contains("eyJ"), "{}", run.stderr);
     }
 
@@ -421,8 +467,13 @@ fn ipv6_loopback() {
         eprintln!("skipped: no IPv6 loopback on this machine");
         return;
     }
-    let emu = start(vpc_imds_emulator::Emulator::builder().listen("[::1]:0".parse().expect("addr")));
-    assert!(emu.base_url().starts_with("http://[::1]:"), "{}", emu.base_url());
+    let emu =
+        start(vpc_imds_emulator::Emulator::builder().listen("[::1]:0".parse().expect("addr")));
+    assert!(
+        emu.base_url().starts_with("http://[::1]:"),
+        "{}",
+        emu.base_url()
+    );
     let run = at(&emu, &["get", "instance"]);
     run.ok();
 }
@@ -441,7 +492,15 @@ fn https_with_cacert_against_a_tls_emulator() {
     let url = emu.base_url().to_owned();
     assert!(url.starts_with("https://"));
     let cert = cert.to_str().expect("path");
-    let run = common::run(&["--https", "--cacert", cert, "--endpoint", &url, "get", "instance"]);
+    let run = common::run(&[
+        "--https",
+        "--cacert",
+        cert,
+        "--endpoint",
+        &url,
+        "get",
+        "instance",
+    ]);
     run.ok();
     assert_eq!(run.json()["name"], "emu-vsi-1");
     // --https upgrades an http:// endpoint on the same port.
@@ -454,8 +513,15 @@ fn https_with_cacert_against_a_tls_emulator() {
     // Plain HTTP to a TLS-only service is not a valid response.
     let run = common::run(&["--endpoint", &plain, "--timeout", "3", "token"]);
     assert_ne!(run.code, 0);
-    common::run(&["--https", "--cacert", "/nonexistent.pem", "--endpoint", &url, "token"])
-        .failed(2, "invalid_input");
+    common::run(&[
+        "--https",
+        "--cacert",
+        "/nonexistent.pem",
+        "--endpoint",
+        &url,
+        "token",
+    ])
+    .failed(2, "invalid_input");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

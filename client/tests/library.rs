@@ -7,9 +7,7 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
-use vpc_imds::{
-    Client, ErrorKind, Trace, TrustedProfile, UserData, UserDataError,
-};
+use vpc_imds::{Client, ErrorKind, Trace, TrustedProfile, UserData, UserDataError};
 use vpc_imds_emulator::{Emulator, FaultRule, Fixture, DEFAULT_FIXTURE_JSON};
 
 fn client(emu: &vpc_imds_emulator::RunningEmulator) -> Client {
@@ -48,7 +46,9 @@ fn concurrent_threads_share_one_token() {
                 if i % 2 == 0 {
                     client.instance().map(|d| d.get().id.to_string())
                 } else {
-                    client.initialization().map(|d| d.get().keys.len().to_string())
+                    client
+                        .initialization()
+                        .map(|d| d.get().keys.len().to_string())
                 }
             })
         })
@@ -99,7 +99,10 @@ fn expired_tokens_are_refreshed_exactly_once() {
     assert_eq!(emu.control().counters().token_creations, 1);
     emu.control().expire_tokens();
     let instance = client.instance().expect("after expiry");
-    assert_eq!(instance.get().name.map(|n| n.to_string()).as_deref(), Some("emu-vsi-1"));
+    assert_eq!(
+        instance.get().name.map(|n| n.to_string()).as_deref(),
+        Some("emu-vsi-1")
+    );
     let c = emu.control().counters();
     assert_eq!(c.token_creations, 2, "exactly one refresh: {c:?}");
     assert_eq!(c.unauthenticated, 1);
@@ -127,11 +130,17 @@ fn typed_documents_for_every_operation() {
 
     let nics = client.network_interfaces().expect("nics");
     let first = nics.get().network_interfaces[0].id.to_string();
-    assert_eq!(client.network_interface(&first).expect("nic").get().id, first.as_str());
+    assert_eq!(
+        client.network_interface(&first).expect("nic").get().id,
+        first.as_str()
+    );
 
     let vas = client.volume_attachments().expect("vas");
     let first = vas.get().volume_attachments[0].id.to_string();
-    assert_eq!(client.volume_attachment(&first).expect("va").get().id, first.as_str());
+    assert_eq!(
+        client.volume_attachment(&first).expect("va").get().id,
+        first.as_str()
+    );
 
     let key_id = f["keys"][0]["id"].as_str().expect("key id");
     assert_eq!(client.key(key_id).expect("key").get().id, key_id);
@@ -184,7 +193,9 @@ fn identity_certificate() {
     let view = cert.get();
     assert_eq!(view.expires_in, Some(600));
     assert!(view.certificates.len() >= 2, "leaf and intermediate");
-    let bad = client.identity_certificate("not a csr", None).expect_err("input");
+    let bad = client
+        .identity_certificate("not a csr", None)
+        .expect_err("input");
     assert_eq!(bad.kind(), ErrorKind::InvalidInput);
 }
 
@@ -214,7 +225,10 @@ fn pagination_iterators() {
 
     // An error ends the iteration after being yielded once.
     let mut it = client.get_pages("no_such_collection");
-    assert_eq!(it.next().map(|r| r.map(drop).map_err(|e| e.kind())), Some(Err(ErrorKind::NotFound)));
+    assert_eq!(
+        it.next().map(|r| r.map(drop).map_err(|e| e.kind())),
+        Some(Err(ErrorKind::NotFound))
+    );
     assert!(it.next().is_none());
     let mut it = client.get_pages("a//b");
     assert!(matches!(it.next(), Some(Err(e)) if e.kind() == ErrorKind::InvalidInput));
@@ -271,7 +285,9 @@ fn config_errors_are_invalid_input() {
         Client::builder().endpoint("http://"),
         Client::builder().endpoint("http://h").version("yesterday"),
         Client::builder().endpoint("http://h").token_lifetime(4),
-        Client::builder().endpoint("http://h").timeout(Duration::ZERO),
+        Client::builder()
+            .endpoint("http://h")
+            .timeout(Duration::ZERO),
     ] {
         let e = b.build().expect_err("bad config");
         assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
@@ -305,11 +321,17 @@ fn gzip_helpers() {
     assert!(matches!(gz.gunzip(10), Err(UserDataError::TooLarge(10))));
     let plain = UserData::new(text.clone());
     assert!(!plain.is_gzip());
-    assert!(matches!(plain.decompressed(), Ok(std::borrow::Cow::Borrowed(_))));
+    assert!(matches!(
+        plain.decompressed(),
+        Ok(std::borrow::Cow::Borrowed(_))
+    ));
     assert_eq!(plain.text().expect("utf-8").len(), text.len());
     let mut two = gzip(b"one ");
     two.extend(gzip(b"two"));
-    assert_eq!(vpc_imds::gunzip(&two, 100).expect("multi-member"), b"one two");
+    assert_eq!(
+        vpc_imds::gunzip(&two, 100).expect("multi-member"),
+        b"one two"
+    );
     let mut corrupt = gzip(&text);
     corrupt.truncate(corrupt.len() / 2);
     assert!(matches!(
@@ -369,7 +391,10 @@ fn mime_split_edge_cases() {
     ));
     let bad64 = "Content-Type: multipart/mixed; boundary=x\n\n--x\nContent-Transfer-Encoding: base64\n\n!!!\n--x--\n";
     let parts = vpc_imds::mime_parts(bad64.as_bytes()).expect("split");
-    assert!(matches!(parts[0].decoded_body(), Err(UserDataError::Base64)));
+    assert!(matches!(
+        parts[0].decoded_body(),
+        Err(UserDataError::Base64)
+    ));
 }
 
 /// Binary user data travels as one JSON character per byte; the client gives the bytes back.
@@ -384,7 +409,10 @@ fn gzip_user_data_end_to_end() {
     let emu = start(Emulator::builder().fixture(fixture));
     let user_data = client(&emu).user_data().expect("user data");
     assert_eq!(user_data.as_bytes(), &gz[..]);
-    assert_eq!(user_data.decompressed().expect("gunzip").as_ref(), &original[..]);
+    assert_eq!(
+        user_data.decompressed().expect("gunzip").as_ref(),
+        &original[..]
+    );
     // The command line writes the same bytes.
     let run = at(&emu, &["user-data"]);
     run.ok();

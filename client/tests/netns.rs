@@ -50,7 +50,9 @@ impl Drop for Namespace {
             let _ = host.kill();
             let _ = host.wait();
         }
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
     }
 }
 
@@ -98,7 +100,16 @@ fn default_endpoint_inside_a_network_namespace() {
     let name = ns.name.clone();
     ip(&["-n", &name, "link", "set", "lo", "up"]).expect("loopback up");
     // The service's link-local address, on this namespace's loopback only.
-    ip(&["-n", &name, "addr", "add", "169.254.169.254/32", "dev", "lo"]).expect("address");
+    ip(&[
+        "-n",
+        &name,
+        "addr",
+        "add",
+        "169.254.169.254/32",
+        "dev",
+        "lo",
+    ])
+    .expect("address");
 
     let exe = std::env::current_exe().expect("test binary");
     let mut host = Command::new("ip")
@@ -139,7 +150,9 @@ fn default_endpoint_inside_a_network_namespace() {
     vpc_imds_inside(&name, &["ssh-keys"]).ok();
     let user_data = vpc_imds_inside(&name, &["user-data"]);
     user_data.ok();
-    assert!(user_data.stdout.starts_with(b"Content-Type: multipart/mixed"));
+    assert!(user_data
+        .stdout
+        .starts_with(b"Content-Type: multipart/mixed"));
     vpc_imds_inside(&name, &["wait", "--max", "5"]).ok();
     drop(ns);
 }

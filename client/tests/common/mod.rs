@@ -62,8 +62,17 @@ impl Run {
     /// naming `kind`.
     pub fn failed(&self, code: i32, kind: &str) -> &Self {
         assert_eq!(self.code, code, "stderr: {}", self.stderr);
-        assert!(self.stdout.is_empty(), "stdout of a failure: {:?}", self.stdout_text());
-        assert_eq!(self.stderr.lines().count(), 1, "one stderr line: {:?}", self.stderr);
+        assert!(
+            self.stdout.is_empty(),
+            "stdout of a failure: {:?}",
+            self.stdout_text()
+        );
+        assert_eq!(
+            self.stderr.lines().count(),
+            1,
+            "one stderr line: {:?}",
+            self.stderr
+        );
         assert!(self.stderr.ends_with('\n'));
         assert!(
             self.stderr.starts_with(&format!("vpc-imds: {kind}")),
