@@ -80,8 +80,9 @@ impl fmt::Display for ResponseError {
     }
 }
 
-/// A complete response; the body borrows the caller's buffer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A complete response; the body borrows the caller's buffer. `Debug` shows the
+/// body's length only, since a body may hold a token.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Response<'b> {
     status: u16,
     retry_after: Option<u32>,
@@ -119,6 +120,17 @@ impl<'b> Response<'b> {
     /// The (de-chunked) body.
     pub const fn body(&self) -> &'b [u8] {
         self.body
+    }
+}
+
+impl fmt::Debug for Response<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("retry_after", &self.retry_after)
+            .field("keep_alive", &self.keep_alive)
+            .field("body_len", &self.body.len())
+            .finish()
     }
 }
 
@@ -425,6 +437,9 @@ impl ResponseReader {
                     raw += eol + 2;
                     if eol == 0 {
                         break Some(self.decoded);
+                    }
+                    if seen + eol + 2 > MAX_TRAILER_BYTES {
+                        return Err(ResponseError::BadFraming("trailers too long"));
                     }
                     chunk = Chunk::Trailers(seen + eol + 2);
                 }

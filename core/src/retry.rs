@@ -52,8 +52,9 @@ impl RetryPolicy {
         let step = base.saturating_mul(1u64 << retry.min(32)).min(cap);
         let half = step / 2;
         let spread = step - half;
-        let extra = (u64::from(random) * (spread + 1)) >> 32;
-        Duration::from_millis(half + extra)
+        // u128: a huge configured max_delay must not overflow.
+        let extra = ((u128::from(random) * (u128::from(spread) + 1)) >> 32) as u64;
+        Duration::from_millis(half.saturating_add(extra))
     }
 }
 
@@ -95,6 +96,17 @@ mod tests {
             let hi = p.backoff(i as u32, u32::MAX).as_millis() as u64;
             assert_eq!((lo, hi), (step / 2, *step), "retry {i}");
         }
+    }
+
+    #[test]
+    fn huge_delays_do_not_overflow() {
+        let p = RetryPolicy {
+            max_attempts: 2,
+            base_delay: Duration::from_secs(10_000_000),
+            max_delay: Duration::MAX,
+        };
+        assert!(p.backoff(0, u32::MAX) >= Duration::from_secs(5_000_000));
+        assert!(p.backoff(40, u32::MAX) > Duration::ZERO);
     }
 
     #[test]

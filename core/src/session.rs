@@ -258,7 +258,7 @@ impl Session {
     ///
     /// Does nothing when no operation is running.
     pub fn defer_refresh(&mut self) {
-        if let Some(run) = self.run.as_mut() {
+        if let Some(run) = self.run.as_mut().filter(|r| r.kind != Kind::IdentityToken) {
             run.use_stale = true;
         }
     }
@@ -379,8 +379,16 @@ impl Session {
             return Action::Idle;
         };
         match run.phase {
-            Phase::AwaitingToken | Phase::AwaitingMain => {
+            Phase::AwaitingToken | Phase::AwaitingMain if now < run.request_deadline => {
                 return Action::Wait(run.request_deadline)
+            }
+            Phase::AwaitingToken | Phase::AwaitingMain => {
+                // The host let the request outlive its deadline: count it as a timeout.
+                let timeout = TransportError::ResponseTimeout;
+                if let Event::Failed(e) = self.on_transport_error(timeout, now) {
+                    return Action::Failed(e);
+                }
+                return self.poll(now);
             }
             Phase::Waiting(until) if now < until => return Action::Wait(until),
             Phase::Waiting(_) | Phase::Ready => {}
@@ -504,7 +512,11 @@ impl Session {
             return Event::Failed(misuse());
         };
         // A lifetime under 2 s would expire before it could be used.
-        let lifetime = token.lifetime_secs().unwrap_or(run.token_lifetime);
+        // Never trust a lifetime beyond the service's maximum.
+        let lifetime = token
+            .lifetime_secs()
+            .unwrap_or(run.token_lifetime)
+            .min(crate::config::MAX_TOKEN_LIFETIME);
         if lifetime < 2 {
             return self.finish_failed(protocol("the token's lifetime is too short to use"));
         }
@@ -816,10 +828,22 @@ fn next_target(
     let bad = || protocol("next.href is not a usable metadata link");
     let mut decoded = [0u8; TARGET_CAPACITY];
     let href = href.decode_into(&mut decoded).ok_or_else(bad)?;
-    let path_and_query = match href.find("://") {
-        Some(i) => {
-            let after = &href[i + 3..];
-            &after[after.find('/').ok_or_else(bad)?..]
+    // Only a leading scheme and authority are dropped; "://" inside the query is data.
+    let scheme_len = ["http://", "https://"]
+        .iter()
+        .find(|p| {
+            href.get(..p.len())
+                .is_some_and(|h| h.eq_ignore_ascii_case(p))
+        })
+        .map(|p| p.len());
+    let path_and_query = match scheme_len {
+        Some(n) => {
+            let after = &href[n..];
+            let rest = &after[after.find(['/', '?']).ok_or_else(bad)?..];
+            if !rest.starts_with('/') {
+                return Err(bad());
+            }
+            rest
         }
         None if href.starts_with('/') => href,
         None => return Err(bad()),
@@ -839,7 +863,7 @@ fn next_target(
             || !name
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-            || validate::percent_encoded(value).is_err()
+            || validate::query_value(value).is_err()
         {
             return Err(bad());
         }

@@ -139,6 +139,12 @@ pub(crate) fn percent_encoded(s: &str) -> Result<(), ()> {
     Ok(())
 }
 
+/// A query value from the service (e.g. an opaque `start` token): what
+/// [`percent_encoded`] allows plus `=`, `/`, `?` and `:`, which RFC 3986 permits there.
+pub(crate) fn query_value(s: &str) -> Result<(), ()> {
+    s.split(['=', '/', '?', ':']).try_for_each(percent_encoded)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -446,6 +446,13 @@ toks.append(case("an expired token is never sent", [
     {"respond": {"status": 403, "body": error_body(403, "unauthorized", "metadata service not enabled")}, "at": expire60 + 1,
      "expect": failed("unauthorized", status=403, code="unauthorized")},
 ], token_lifetime=60))
+toks.append(case("a token lifetime beyond 3600 s is capped at 3600 s", [
+    {"start": {"op": "instance"}, "at": 0}, token_send(0),
+    {"respond": {"status": 200, "body": json.dumps({"access_token": jwt(1), "expires_in": 4294967295})}, "at": 0, "expect": "pending"},
+    get_send(0, "instance", 1),
+    {"respond": body_file("instance.json"), "at": 1, "expect": done("instance")},
+    {"start": {"op": "instance"}, "at": schedule(3600)[0]}, token_send(schedule(3600)[0]),
+]))
 files["tokens.json"] = ("Token lifetime from receipt, refresh margin for 5/60/300/3600 s, reuse, 401 refresh exactly once, stale fallback.", toks)
 
 # retry.json: backoff, Retry-After, transport failures, deadlines.
@@ -542,6 +549,18 @@ rets.append(case("the request deadline is the request timeout capped by the oper
     {"start": {"op": "instance"}, "at": 0}, token_send(0),
     {"wait": 400, "at": 1},
 ], request_timeout_ms=5000, operation_timeout_ms=400))
+rets.append(case("polling past the request deadline counts as a response timeout", [
+    {"start": {"op": "instance"}, "at": 0}, token_send(0), token_ok(0, 1), get_send(0, "instance", 1),
+    {"wait": 5000, "at": 4999},
+    {"wait": 5000 + backoff(0, Jitter(1).next()), "at": 5000},
+    get_send(5000 + backoff(0, Jitter(1).next()), "instance", 1),
+]))
+rets.append(case("503 with Retry-After 1 over the wire waits at least a second", [
+    {"start": {"op": "instance"}, "at": 0}, token_send(0), token_ok(0, 1), get_send(0, "instance", 1),
+    {"respond": {"raw": "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 2\r\n\r\n{}"}, "at": 10, "expect": "pending"},
+    {"wait": 10 + max(1000, backoff(0, Jitter(1).next())), "at": 10},
+    get_send(10 + max(1000, backoff(0, Jitter(1).next())), "instance", 1),
+]))
 files["retry.json"] = ("Retries with seeded jittered backoff on 429/5xx and transport failures, Retry-After, attempt limits and deadlines.", rets)
 
 # pagination.json
@@ -609,6 +628,12 @@ pags.append(case("generic GET without all_pages stops at the first page", [
     get_send(0, "keys", 1, query="&limit=1"),
     {"respond": {"status": 200, "body": gp1}, "at": 1, "expect": {"done": {"type": "raw", "json": json.loads(gp1)}}},
     {"idle": True, "at": 1},
+]))
+odd = json.dumps({"keys": [], "next": {"href": "/metadata/v1/keys?start=a==&x=http://evil/metadata/v1/instance"}})
+pags.append(case("a next.href with :// and = inside its query keeps its path", [
+    {"start": {"op": "keys"}, "at": 0}, token_send(0), token_ok(0, 1), get_send(0, "keys", 1),
+    {"respond": {"status": 200, "body": odd}, "at": 1, "expect": page("keys")},
+    {"send": request("GET", f"/metadata/v1/keys?version={CUR}&start=a==&x=http://evil/metadata/v1/instance", token=jwt(1)), "at": 1},
 ]))
 files["pagination.json"] = ("Following next.href: escapes decoded, version kept or added, host never changed, loops and bad links refused.", pags)
 
@@ -722,6 +747,11 @@ frs.append(case("initialization without user data", [
 frs.append(case("a JSON array where an object belongs is a bad response", [
     {"start": {"op": "get", "path": "instance"}, "at": 0}, token_send(0), token_ok(0, 1), get_send(0, "instance", 1),
     {"respond": {"status": 200, "body": '[1,2]'}, "at": 1, "expect": failed("bad_response", cause="body")},
+]))
+deep = '{"id":"x","f":' + "[" * 100 + "]" * 100 + "}"
+frs.append(case("JSON nested deeper than 64 levels is a bad response", [
+    {"start": {"op": "instance"}, "at": 0}, token_send(0), token_ok(0, 1), get_send(0, "instance", 1),
+    {"respond": {"status": 200, "body": deep}, "at": 1, "expect": failed("bad_response", cause="body")},
 ]))
 files["framing.json"] = ("Raw HTTP/1.1 responses: chunked, read-to-close, truncation, size limits, bad framing, malformed or oversized JSON, escapes.", frs)
 

@@ -50,11 +50,11 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("EVENT_PAGE", session::EVENT_PAGE)?;
     m.add("EVENT_DONE", session::EVENT_DONE)?;
     m.add("EVENT_FAILED", session::EVENT_FAILED)?;
-    m.add("PROCEED", 0u8)?;
-    m.add("PROCEED_LEASED", 1u8)?;
-    m.add("WAIT", 2u8)?;
-    m.add("USE", 0u8)?;
-    m.add("REFRESH", 1u8)?;
+    m.add("PROCEED", tokens::PROCEED)?;
+    m.add("PROCEED_LEASED", tokens::PROCEED_LEASED)?;
+    m.add("WAIT", tokens::WAIT)?;
+    m.add("USE", tokens::USE)?;
+    m.add("REFRESH", tokens::REFRESH)?;
     m.add("DEFAULT_MAX_RESPONSE", session::DEFAULT_MAX_RESPONSE)?;
     let kinds: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
     m.add("ERROR_KINDS", kinds)?;

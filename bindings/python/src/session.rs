@@ -20,6 +20,7 @@ use vpc_imds_core::response::{
 use vpc_imds_core::session::{
     Action, Event, Operation, Output, Session as CoreSession, TrustedProfile,
 };
+use vpc_imds_core::text::Text;
 use vpc_imds_core::time::Instant;
 
 use crate::convert::{json_to_python, to_python};
@@ -44,8 +45,8 @@ pub(crate) const EVENT_DONE: u8 = 2;
 /// Event: the operation failed with the exception in the second item.
 pub(crate) const EVENT_FAILED: u8 = 3;
 
-/// Default limit on one response, in bytes (the reader's buffer).
-pub(crate) const DEFAULT_MAX_RESPONSE: usize = 1024 * 1024;
+/// Default limit on one response, in bytes (the core's default `max_body_bytes`).
+pub(crate) const DEFAULT_MAX_RESPONSE: usize = vpc_imds_core::config::DEFAULT_MAX_BODY_BYTES;
 /// Bodies at least this large are parsed with the GIL released.
 const DETACH_BODY_LEN: usize = 64 * 1024;
 
@@ -58,10 +59,7 @@ pub struct Session {
     pub(crate) core: Box<CoreSession>,
     reader: ResponseReader,
     buf: Vec<u8>,
-    max_response: usize,
     keep_alive: bool,
-    /// The session's token expiry last published to a `TokenStore`.
-    pub(crate) seen: Option<Instant>,
     /// The core's type name of the last output (`instance`, `iam_token`, ...).
     output_type: &'static str,
 }
@@ -71,14 +69,12 @@ fn ms(d: Option<u64>, default: Duration) -> Duration {
 }
 
 impl Session {
-    fn with_config(config: Config, seed: u64, max_response: usize) -> Self {
+    fn with_config(config: Config, seed: u64) -> Self {
         Session {
             core: Box::new(CoreSession::new(config, seed)),
             reader: ResponseReader::new(),
             buf: Vec::new(),
-            max_response,
             keep_alive: false,
-            seen: None,
             output_type: "",
         }
     }
@@ -115,7 +111,11 @@ fn output<'py>(py: Python<'py>, out: &Output<'_>) -> PyResult<Bound<'py, PyAny>>
             token
         }
         Output::Instance(x) => to_python(py, r, x)?,
-        Output::Initialization(x) => to_python(py, r, x)?,
+        Output::Initialization(x) => {
+            let init = to_python(py, r, x)?;
+            init.setattr("_user_data", user_data(py, x.user_data.as_ref())?)?;
+            init
+        }
         Output::NetworkInterfaces(x) => to_python(py, r, x)?,
         Output::NetworkInterface(x) => to_python(py, r, x)?,
         Output::VolumeAttachments(x) => to_python(py, r, x)?,
@@ -133,6 +133,20 @@ fn output<'py>(py: Python<'py>, out: &Output<'_>) -> PyResult<Bound<'py, PyAny>>
             ))
         }
     })
+}
+
+/// The bytes of an initialization document's `user_data`, as the core's
+/// `Text::user_data_into` decides them (empty when absent).
+fn user_data<'py>(py: Python<'py>, text: Option<&Text<'_>>) -> PyResult<Bound<'py, PyBytes>> {
+    let Some(text) = text else {
+        return Ok(PyBytes::new(py, b""));
+    };
+    // The UTF-8 length bounds the Latin-1 one (one byte per character).
+    let mut buf = vec![0u8; text.decoded_len().unwrap_or(0)];
+    match text.user_data_into(&mut buf) {
+        Some(bytes) => Ok(PyBytes::new(py, bytes)),
+        None => Err(misuse(py, "the core could not decode the user data")),
+    }
 }
 
 /// Feeds a complete response to the core, with the GIL released for large bodies.
@@ -214,12 +228,13 @@ impl Session {
         if max_response_bytes == 0 {
             return Err(misuse_value(py, "max_response_bytes must be positive"));
         }
-        Ok(Session::with_config(config, seed, max_response_bytes))
+        config.max_body_bytes = max_response_bytes;
+        Ok(Session::with_config(config, seed))
     }
 
     /// A new, idle session with this one's configuration and the jitter `seed`.
     fn fork(&self, seed: u64) -> Session {
-        Session::with_config(self.core.config().clone(), seed, self.max_response)
+        Session::with_config(self.core.config().clone(), seed)
     }
 
     /// `(scheme, host, port)`; an IPv6 host keeps its brackets.
@@ -253,10 +268,17 @@ impl Session {
         duration_ms(self.core.config().timeouts.operation)
     }
 
-    /// Limit on one response in bytes.
+    /// Limit on one response in bytes (the core's `max_body_bytes`, and the size of
+    /// the reader's buffer).
     #[getter]
     fn max_response_bytes(&self) -> usize {
-        self.max_response
+        self.core.config().max_body_bytes
+    }
+
+    /// Whether this session holds a `TokenStore`'s refresh lease.
+    #[getter]
+    fn holds_lease(&self) -> bool {
+        self.core.holds_lease()
     }
 
     /// Whether an operation is running.
@@ -345,9 +367,7 @@ impl Session {
         };
         self.core
             .start(operation, Instant::from_millis(now_ms))
-            .map_err(|e| crate::errors::to_pyerr(py, &e))?;
-        self.seen = self.core.tokens().expires_at();
-        Ok(())
+            .map_err(|e| crate::errors::to_pyerr(py, &e))
     }
 
     /// What to do next at `now_ms`: `(ACTION_SEND, Request)`,
@@ -403,8 +423,9 @@ impl Session {
         now_ms: u64,
     ) -> PyResult<Option<Bound<'py, PyTuple>>> {
         let now = Instant::from_millis(now_ms);
-        if self.buf.len() != self.max_response {
-            self.buf = vec![0u8; self.max_response];
+        let max_response = self.core.config().max_body_bytes;
+        if self.buf.len() != max_response {
+            self.buf = vec![0u8; max_response];
         }
         let Session {
             core,
@@ -447,8 +468,8 @@ impl Session {
     }
 
     /// Feeds a response a host's own HTTP stack parsed: status, the de-chunked body
-    /// and the `Retry-After` header (its raw value, or seconds). A body over
-    /// `max_response_bytes` is a bad response, as with `feed`.
+    /// and the `Retry-After` header (its raw value, or seconds). The core rejects a
+    /// body over `max_response_bytes` as a bad response, as with `feed`.
     #[pyo3(signature = (status, body, now_ms, retry_after=None))]
     fn on_response<'py>(
         &mut self,
@@ -460,12 +481,6 @@ impl Session {
     ) -> PyResult<Bound<'py, PyTuple>> {
         let now = Instant::from_millis(now_ms);
         self.keep_alive = false;
-        if body.len() > self.max_response {
-            let event = self
-                .core
-                .on_response_error(ResponseError::BodyTooLarge, now);
-            return event_tuple(py, event, &mut self.output_type);
-        }
         let retry_after = match retry_after {
             None => None,
             Some(v) if v.is_none() => None,

@@ -2,9 +2,9 @@
 //! (and every thread), with the core's single-flight lease deciding who fetches.
 //!
 //! Two uses:
-//! - the identity token of a client's sessions: `acquire` seeds a session before
-//!   its first `poll`, `publish` copies a token the session obtained back, and
-//!   `release` ends a lease whose refresh failed;
+//! - the identity token of a client's sessions: `acquire`, `publish` and `release`
+//!   lock the cache and call the core session's `seed_from`, `publish_to` and
+//!   `release_lease` (all the policy is the core's), waking waiters when it says so;
 //! - any other token (the IAM token of the IBM SDK adapter): `lease`, `token`,
 //!   `store`, `abandon`.
 //!
@@ -15,21 +15,22 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use pyo3::prelude::*;
+use vpc_imds_core::session::Seed;
 use vpc_imds_core::time::Instant;
 use vpc_imds_core::token::{Freshness, Lease, TokenCache};
 
 use crate::session::Session;
 
 /// `acquire`: the session may run; it holds no lease.
-const PROCEED: u8 = 0;
+pub(crate) const PROCEED: u8 = 0;
 /// `acquire`: the session may run and must refresh the token (it holds the lease).
-const PROCEED_LEASED: u8 = 1;
+pub(crate) const PROCEED_LEASED: u8 = 1;
 /// `acquire` and `lease`: another caller is fetching the token; wait, then retry.
-const WAIT: u8 = 2;
+pub(crate) const WAIT: u8 = 2;
 /// `lease`: use the cached token.
-const USE: u8 = 0;
+pub(crate) const USE: u8 = 0;
 /// `lease`: fetch a new token, then `store` it (or `abandon`).
-const REFRESH: u8 = 1;
+pub(crate) const REFRESH: u8 = 1;
 
 /// A token cache shared by threads; see the module docs.
 #[pyclass(frozen, module = "vpc_imds._core")]
@@ -54,80 +55,42 @@ impl TokenStore {
         }
     }
 
-    /// Seeds `session` (whose operation has started) with the shared token at `now_ms`.
+    /// Seeds `session` (whose operation has started) with the shared token at `now_ms`
+    /// (the core's `Session::seed_from`).
     ///
-    /// Returns `PROCEED` (0), `PROCEED_LEASED` (1: this session must refresh the token
-    /// and later `publish` or `release` it) or `WAIT` (2: wait, then call again).
+    /// Returns `PROCEED` (0), `PROCEED_LEASED` (1: this session fetches the token for
+    /// everyone; `publish` after each exchange, `release` when the operation ends) or
+    /// `WAIT` (2: `wait`, then call again).
     fn acquire(&self, mut session: PyRefMut<'_, Session>, now_ms: u64) -> u8 {
         let now = Instant::from_millis(now_ms);
-        let mut shared = self.lock();
-        let session = &mut *session;
-        if shared.freshness(now) == Freshness::Fresh {
-            session.core.tokens_mut().copy_from(&shared);
-            session.seen = session.core.tokens().expires_at();
-            return PROCEED;
-        }
-        match shared.lease(now) {
-            Lease::Refresh => {
-                // A stale token still serves if the refresh fails; an expired or
-                // missing one is replaced (copied too, so no older token lingers).
-                session.core.tokens_mut().copy_from(&shared);
-                session.seen = session.core.tokens().expires_at();
-                PROCEED_LEASED
-            }
-            Lease::Use => {
-                // Stale, and someone else is refreshing: use it while it lasts.
-                session.core.tokens_mut().copy_from(&shared);
-                session.seen = session.core.tokens().expires_at();
-                session.core.defer_refresh();
-                PROCEED
-            }
-            Lease::Wait => WAIT,
+        match session.core.seed_from(&mut self.lock(), now) {
+            Seed::Proceed => PROCEED,
+            Seed::ProceedLeased => PROCEED_LEASED,
+            Seed::Wait => WAIT,
         }
     }
 
     /// Publishes a token `session` obtained since it was seeded or last published,
-    /// ending its lease (`holds`). Returns `(holds_after, changed)`; waiters are woken
-    /// when `changed`.
-    fn publish(
-        &self,
-        mut session: PyRefMut<'_, Session>,
-        now_ms: u64,
-        holds: bool,
-    ) -> (bool, bool) {
+    /// ending its lease (the core's `Session::publish_to`). Returns whether the
+    /// shared token changed (waiters are woken).
+    fn publish(&self, mut session: PyRefMut<'_, Session>, now_ms: u64) -> bool {
         let now = Instant::from_millis(now_ms);
-        let session = &mut *session;
-        let mine = session.core.tokens();
-        let expires = mine.expires_at();
-        if expires == session.seen {
-            return (holds, false);
+        let changed = session.core.publish_to(&mut self.lock(), now);
+        if changed {
+            self.changed.notify_all();
         }
-        session.seen = expires;
-        if mine.token(now).is_none() {
-            // Cleared after a 401; the replacement is published when it arrives.
-            return (holds, false);
-        }
-        let mut shared = self.lock();
-        if shared.expires_at() < expires {
-            shared.copy_from(mine);
-        }
-        if holds {
-            shared.abandon_refresh();
-        }
-        drop(shared);
-        self.changed.notify_all();
-        (false, true)
+        changed
     }
 
-    /// Ends a lease whose refresh failed or was abandoned. Returns whether waiters
-    /// were woken.
-    fn release(&self, holds: bool) -> bool {
-        if !holds {
-            return false;
+    /// Ends `session`'s lease, if it still holds one (its refresh failed or was
+    /// abandoned; the core's `Session::release_lease`). Returns whether waiters were
+    /// woken.
+    fn release(&self, mut session: PyRefMut<'_, Session>) -> bool {
+        let released = session.core.release_lease(&mut self.lock());
+        if released {
+            self.changed.notify_all();
         }
-        self.lock().abandon_refresh();
-        self.changed.notify_all();
-        true
+        released
     }
 
     /// Blocks (without the GIL) until the token changes or `timeout` seconds pass.

@@ -110,22 +110,33 @@ def test_lifetime_from_timestamps() -> None:
     assert token.expires_in is None and token.lifetime == 3600
 
 
+def _user_data(text: Any) -> vpc_imds.UserData:
+    """User data as the clients build it: the bytes the core decodes from the JSON string."""
+    init = _drive("initialization", json.dumps({"keys": [], "user_data": text}).encode())
+    assert isinstance(init, vpc_imds.Initialization) and init.user_data == text
+    return vpc_imds.UserData(init._user_data)
+
+
 def test_user_data_helpers() -> None:
-    plain = vpc_imds.UserData.from_text("#cloud-config\nruncmd: [ls]\n")
+    plain = _user_data("#cloud-config\nruncmd: [ls]\n")
     assert plain == b"#cloud-config\nruncmd: [ls]\n" and not plain.is_gzip and not plain.is_multipart
     assert plain.parts()[0].payload == bytes(plain) and "bytes" in repr(plain)
+    assert _user_data("Grüße 😀") == "Grüße 😀".encode()
+    assert _user_data("\x1f\x8bnot latin-1 😀") == "\x1f\x8bnot latin-1 😀".encode()
     packed = gzip.compress(b"#!/bin/sh\necho hi\n")
     as_json_text = packed.decode("latin-1")  # how binary arrives in a JSON string
-    data = vpc_imds.UserData.from_text(as_json_text)
-    assert data.is_gzip and data.decompress() == b"#!/bin/sh\necho hi\n"
+    data = _user_data(as_json_text)
+    assert data == packed and data.is_gzip and data.decompress() == b"#!/bin/sh\necho hi\n"
     assert data.text() == "#!/bin/sh\necho hi\n"
-    assert vpc_imds.UserData.from_text(None) == b""
+    assert _user_data(None) == b"" and _user_data("") == b""
+    init = _drive("initialization", b'{"keys": []}')
+    assert init._user_data == b"" and init.to_dict()["user_data"] is None and "_user_data" not in init.__dict__
     mime = (
         'Content-Type: multipart/mixed; boundary="b"\nMIME-Version: 1.0\n\n--b\n'
         'Content-Type: text/x-shellscript\nContent-Transfer-Encoding: base64\n\nZWNobyBoaQo=\n'
         "--b\nContent-Type: text/cloud-config\n\n#cloud-config\n--b--\n"
     )
-    parts = vpc_imds.UserData.from_text(mime).parts()
+    parts = _user_data(mime).parts()
     assert [p.content_type for p in parts] == ["text/x-shellscript", "text/cloud-config"]
     assert parts[0].payload == b"echo hi\n" and parts[1].text().startswith("#cloud-config")
     bomb = vpc_imds.UserData(gzip.compress(b"\0" * (17 * 1024 * 1024)))

@@ -102,8 +102,9 @@ def test_retryable_transport_errors() -> None:
 def test_oversized_body_is_a_bad_response() -> None:
     t = Scripted((200, TOKEN_BODY, None), (200, b"{" + b" " * 5000 + b"}", None))
     c = vpc_imds.Client("http://127.0.0.1:1", transport=t, max_response_bytes=4096, use_env=False)
-    with pytest.raises(vpc_imds.BadResponse):
+    with pytest.raises(vpc_imds.BadResponse) as e:
         c.instance()
+    assert e.value.cause == "http"  # the core's max_body_bytes (BodyTooLarge)
 
 
 def test_async_custom_transport() -> None:

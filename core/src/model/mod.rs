@@ -51,11 +51,66 @@ pub const FLOATING_IP_CAPACITY: usize = 4;
 /// Most SSH keys listed in the initialization document.
 pub const INIT_KEYS_CAPACITY: usize = 16;
 
+/// Deepest nesting of arrays and objects accepted; IMDS documents nest about 5 deep.
+pub const MAX_DEPTH: usize = 64;
+
+/// The deepest nesting of `[` and `{` outside strings.
+fn nesting_depth(body: &[u8]) -> usize {
+    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &b in body {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn deep_nesting_is_refused_not_recursed() {
+        let mut body = heapless::Vec::<u8, 4096>::new();
+        body.extend_from_slice(b"{\"id\":\"x\",\"f\":").unwrap();
+        for _ in 0..1000 {
+            body.push(b'[').unwrap();
+        }
+        for _ in 0..1000 {
+            body.push(b']').unwrap();
+        }
+        body.push(b'}').unwrap();
+        let err = super::Instance::parse(&body).unwrap_err();
+        assert_eq!(err.reason, "the JSON nests deeper than 64 levels");
+        assert_eq!(super::nesting_depth(br#"{"a":"[[[{{{\"[["}"#), 1);
+    }
+}
+
 /// Parses a JSON document into a model; `what` names it in errors.
 pub(crate) fn parse<'a, T: Deserialize<'a>>(
     body: &'a [u8],
     what: &'static str,
 ) -> Result<T, BodyError> {
+    // The JSON parser recurses into skipped values; bound the depth before it does.
+    if nesting_depth(body) > MAX_DEPTH {
+        return Err(BodyError {
+            what,
+            reason: "the JSON nests deeper than 64 levels",
+        });
+    }
     serde_json_core::from_slice::<T>(body)
         .map(|(v, _)| v)
         .map_err(|e| BodyError::from_json(what, e))

@@ -7,7 +7,7 @@ import sys
 import time
 
 from . import _core
-from ._client import _Run, _seed, make_session, merge_pages
+from ._client import _seed, make_session, merge_pages
 from ._errors import TransportError
 from ._transport import classify
 from ._userdata import UserData
@@ -39,7 +39,6 @@ _ACTION_FAILED = _core.ACTION_FAILED
 _PENDING = _core.EVENT_PENDING
 _DONE = _core.EVENT_DONE
 _FAILED = _core.EVENT_FAILED
-_LEASED = _core.PROCEED_LEASED
 _TOKEN_WAIT = _core.WAIT
 
 #: An idle connection older than this is not reused.
@@ -285,7 +284,7 @@ class AsyncClient:
             self._changed.set()
             self._changed = None
 
-    async def _begin(self, op: str, kw: Dict[str, Any]) -> _Run:
+    async def _begin(self, op: str, kw: Dict[str, Any]) -> _core.Session:
         try:
             session = self._free.pop()
         except IndexError:
@@ -296,17 +295,10 @@ class AsyncClient:
         except BaseException:
             self._free.append(session)
             raise
-        run = _Run(session, False)
-        if op == "identity_token":
-            return run
         deadline = now + session.operation_timeout_ms
-        while True:
-            verdict = self._tokens.acquire(session, now)
-            if verdict != _TOKEN_WAIT:
-                run.holds = verdict == _LEASED
-                return run
+        while self._tokens.acquire(session, now) == _TOKEN_WAIT:
             if now >= deadline:
-                return run  # the session fails with its deadline error at its first poll
+                break  # the session fails with its deadline error at its first poll
             loop = asyncio.get_running_loop()
             if self._changed is None or self._changed_loop is not loop:
                 self._changed = asyncio.Event()
@@ -316,12 +308,12 @@ class AsyncClient:
             except asyncio.TimeoutError:
                 pass
             except BaseException:
-                self._end(run)
+                self._end(session)
                 raise
             now = self._now()
+        return session
 
-    async def _advance(self, run: _Run) -> Tuple[int, Any]:
-        session = run.session
+    async def _advance(self, session: _core.Session) -> Tuple[int, Any]:
         tokens = self._tokens
         exchange = self._transport.exchange
         clock = self._now
@@ -329,8 +321,7 @@ class AsyncClient:
             action, value = session.poll(clock())
             if action == _SEND:
                 event, out = await exchange(session, value, clock)
-                run.holds, changed = tokens.publish(session, clock(), run.holds)
-                if changed:
+                if tokens.publish(session, clock()):
                     self._notify()
                 if event == _PENDING:
                     continue
@@ -346,33 +337,30 @@ class AsyncClient:
             else:
                 raise RuntimeError("the session has no operation running")
 
-    def _end(self, run: _Run) -> None:
-        if run.holds:
-            run.holds = False
-            self._tokens.release(True)
+    def _end(self, session: _core.Session) -> None:
+        if self._tokens.release(session):
             self._notify()
-        session = run.session
         if session.busy:
             session.cancel()
         self._free.append(session)
 
     async def _one(self, op: str, **kw: Any) -> Any:
-        run = await self._begin(op, kw)
+        session = await self._begin(op, kw)
         try:
-            return (await self._advance(run))[1]
+            return (await self._advance(session))[1]
         finally:
-            self._end(run)
+            self._end(session)
 
     async def _pages(self, op: str, **kw: Any) -> AsyncIterator[Any]:
-        run = await self._begin(op, kw)
+        session = await self._begin(op, kw)
         try:
             while True:
-                event, page = await self._advance(run)
+                event, page = await self._advance(session)
                 yield page
                 if event == _DONE:
                     return
         finally:
-            self._end(run)
+            self._end(session)
 
     async def aclose(self) -> None:
         """Closes idle connections (the client stays usable)."""
@@ -415,7 +403,7 @@ class AsyncClient:
 
     async def user_data(self) -> UserData:
         """The user data as bytes (empty if none), with MIME and gzip helpers."""
-        return UserData.from_text((await self.initialization()).user_data)
+        return UserData((await self.initialization())._user_data)
 
     async def network_interfaces(self) -> List[NetworkInterface]:
         """``GET /metadata/v1/instance/network_interfaces``."""

@@ -37,7 +37,6 @@ _PENDING = _core.EVENT_PENDING
 _PAGE = _core.EVENT_PAGE
 _DONE = _core.EVENT_DONE
 _FAILED = _core.EVENT_FAILED
-_LEASED = _core.PROCEED_LEASED
 _TOKEN_WAIT = _core.WAIT
 
 
@@ -78,16 +77,6 @@ def make_session(
         seed=_seed(),
         max_response_bytes=max_response_bytes,
     )
-
-
-class _Run:
-    """One operation in progress: its session and whether it holds the token lease."""
-
-    __slots__ = ("session", "holds")
-
-    def __init__(self, session: _core.Session, holds: bool) -> None:
-        self.session = session
-        self.holds = holds
 
 
 def merge_pages(pages: List[Dict[str, Any]]) -> Dict[str, Any]:
@@ -175,7 +164,7 @@ class Client:
     def _now(self) -> int:
         return int((time.monotonic() - self._origin) * 1000)
 
-    def _begin(self, op: str, kw: Dict[str, Any]) -> _Run:
+    def _begin(self, op: str, kw: Dict[str, Any]) -> _core.Session:
         try:
             session = self._free.pop()
         except IndexError:
@@ -186,25 +175,18 @@ class Client:
         except BaseException:
             self._free.append(session)
             raise
-        run = _Run(session, False)
-        if op == "identity_token":
-            return run
         deadline = now + session.operation_timeout_ms
         tokens = self._tokens
-        while True:
-            verdict = tokens.acquire(session, now)
-            if verdict != _TOKEN_WAIT:
-                run.holds = verdict == _LEASED
-                return run
+        while tokens.acquire(session, now) == _TOKEN_WAIT:
             if now >= deadline:
                 # The session fails the operation with its deadline error at its first poll.
-                return run
+                break
             tokens.wait((deadline - now) / 1000)
             now = self._now()
+        return session
 
-    def _advance(self, run: _Run) -> Tuple[int, Any]:
+    def _advance(self, session: _core.Session) -> Tuple[int, Any]:
         """Drives the session until a page or the result; raises its error."""
-        session = run.session
         tokens = self._tokens
         exchange = self._transport.exchange
         clock = self._now
@@ -212,7 +194,7 @@ class Client:
             action, value = session.poll(clock())
             if action == _SEND:
                 event, out = exchange(session, value, clock)
-                run.holds = tokens.publish(session, clock(), run.holds)[0]
+                tokens.publish(session, clock())
                 if event == _PENDING:
                     continue
                 if event == _FAILED:
@@ -227,32 +209,29 @@ class Client:
             else:
                 raise RuntimeError("the session has no operation running")
 
-    def _end(self, run: _Run) -> None:
-        if run.holds:
-            run.holds = False
-            self._tokens.release(True)
-        session = run.session
+    def _end(self, session: _core.Session) -> None:
+        self._tokens.release(session)
         if session.busy:
             session.cancel()
         self._free.append(session)
 
     def _one(self, op: str, **kw: Any) -> Any:
-        run = self._begin(op, kw)
+        session = self._begin(op, kw)
         try:
-            return self._advance(run)[1]
+            return self._advance(session)[1]
         finally:
-            self._end(run)
+            self._end(session)
 
     def _pages(self, op: str, **kw: Any) -> Iterator[Any]:
-        run = self._begin(op, kw)
+        session = self._begin(op, kw)
         try:
             while True:
-                event, page = self._advance(run)
+                event, page = self._advance(session)
                 yield page
                 if event == _DONE:
                     return
         finally:
-            self._end(run)
+            self._end(session)
 
     def close(self) -> None:
         """Closes idle connections (the client stays usable)."""
@@ -297,7 +276,7 @@ class Client:
 
     def user_data(self) -> UserData:
         """The user data as bytes (empty if none), with MIME and gzip helpers."""
-        return UserData.from_text(self.initialization().user_data)
+        return UserData(self.initialization()._user_data)
 
     def network_interfaces(self) -> List[NetworkInterface]:
         """``GET /metadata/v1/instance/network_interfaces``."""

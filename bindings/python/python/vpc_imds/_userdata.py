@@ -21,23 +21,6 @@ class UserData(bytes):
     :meth:`parts`, and :meth:`text` (decoding happens only when asked).
     """
 
-    @classmethod
-    def from_text(cls, text: Optional[str]) -> UserData:
-        """The user data of an initialization document's ``user_data`` (the service
-        returns it as a JSON string; ``None`` when there is none)."""
-        if not text:
-            return cls(b"")
-        # JSON carries only text, so binary user data (gzip) arrives with each byte as
-        # one character U+0000..U+00FF: such a string starting with the gzip magic is
-        # turned back into those bytes; anything else is text, kept as UTF-8 (the rule
-        # of the Rust client's UserData::from_json_string).
-        if text.startswith("\x1f\x8b"):
-            try:
-                return cls(text.encode("latin-1"))
-            except UnicodeEncodeError:
-                pass
-        return cls(text.encode("utf-8", "surrogatepass"))
-
     @property
     def is_gzip(self) -> bool:
         """Whether the data is gzip-compressed (starts with the gzip magic bytes)."""
