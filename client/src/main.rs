@@ -21,7 +21,7 @@ Usage: vpc-imds [OPTIONS] <COMMAND> [ARGS]
 Commands:
   token [--expires-in N]     Print a new instance identity token (N seconds, 5..3600,
                              default 300)
-  iam-token [--profile-id ID | --profile-crn CRN]
+  iam-token [--profile-id ID | --profile-crn CRN | --profile-name NAME]
                              Print an IAM token for a trusted profile (default: the
                              instance's default trusted profile)
   get PATH [--all]           Print the JSON of GET /metadata/v1/PATH; PATH may carry a
@@ -97,6 +97,7 @@ enum Profile {
     Default,
     Id(String),
     Crn(String),
+    Name(String),
 }
 
 #[derive(Debug, Default)]
@@ -177,6 +178,7 @@ fn run(client: &Client, command: Command) -> Result<Vec<u8>, Error> {
                 Profile::Default => TrustedProfile::Default,
                 Profile::Id(id) => TrustedProfile::Id(id),
                 Profile::Crn(crn) => TrustedProfile::Crn(crn),
+                Profile::Name(name) => TrustedProfile::Name(name),
             };
             line(client.iam_token(profile)?.token().expose())
         }
@@ -267,6 +269,7 @@ fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String> {
     let mut expires_in: Option<u32> = None;
     let mut profile_id: Option<String> = None;
     let mut profile_crn: Option<String> = None;
+    let mut profile_name: Option<String> = None;
     let mut all = false;
     let mut max: Option<Duration> = None;
     // Which command-specific options were given, to reject them on other commands.
@@ -299,6 +302,10 @@ fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String> {
                 profile_crn = Some(string(p.value().map_err(err)?)?);
                 specific.push("--profile-crn");
             }
+            Long("profile-name") => {
+                profile_name = Some(string(p.value().map_err(err)?)?);
+                specific.push("--profile-name");
+            }
             Long("all") => {
                 all = true;
                 specific.push("--all");
@@ -321,7 +328,7 @@ fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String> {
     };
     let allowed: &[&str] = match name.as_str() {
         "token" => &["--expires-in"],
-        "iam-token" => &["--profile-id", "--profile-crn"],
+        "iam-token" => &["--profile-id", "--profile-crn", "--profile-name"],
         "get" => &["--all"],
         "wait" => &["--max"],
         _ => &[],
@@ -332,13 +339,16 @@ fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String> {
     let command = match name.as_str() {
         "token" => Command::Token { expires_in },
         "iam-token" => Command::IamToken {
-            profile: match (profile_id, profile_crn) {
-                (Some(_), Some(_)) => {
-                    return Err("give --profile-id or --profile-crn, not both".to_owned())
+            profile: match (profile_id, profile_crn, profile_name) {
+                (Some(id), None, None) => Profile::Id(id),
+                (None, Some(crn), None) => Profile::Crn(crn),
+                (None, None, Some(name)) => Profile::Name(name),
+                (None, None, None) => Profile::Default,
+                _ => {
+                    return Err(
+                        "give one of --profile-id, --profile-crn or --profile-name".to_owned()
+                    )
                 }
-                (Some(id), None) => Profile::Id(id),
-                (None, Some(crn)) => Profile::Crn(crn),
-                (None, None) => Profile::Default,
             },
         },
         "get" => Command::Get {

@@ -43,23 +43,25 @@ fn token_expires_in_is_sent_and_validated() {
 }
 
 #[test]
-fn iam_token_default_id_crn_and_unlinked() {
+fn iam_token_default_id_crn_name_and_unlinked() {
     let emu = emulator();
     let f = fixture();
     let profiles = f["trusted_profiles"].as_array().expect("profiles");
     let id = profiles[1]["id"].as_str().expect("id");
     let crn = profiles[1]["crn"].as_str().expect("crn");
+    let name = profiles[1]["name"].as_str().expect("name");
     let unlinked = profiles[2]["id"].as_str().expect("id");
     for args in [
         vec!["iam-token"],
         vec!["iam-token", "--profile-id", id],
         vec!["iam-token", "--profile-crn", crn],
+        vec!["iam-token", "--profile-name", name],
     ] {
         let run = at(&emu, &args);
         run.ok();
         assert!(looks_like_jwt(run.stdout_text().trim_end()), "{args:?}");
     }
-    assert_eq!(emu.control().counters().iam_token_exchanges, 3);
+    assert_eq!(emu.control().counters().iam_token_exchanges, 4);
     at(&emu, &["iam-token", "--profile-id", unlinked]).failed(10, "rejected");
     at(&emu, &["iam-token", "--profile-id", "a\nb"]).failed(2, "invalid_input");
     run(&["iam-token", "--profile-id", "a", "--profile-crn", "b"]).failed(2, "usage");
@@ -173,7 +175,7 @@ fn help_and_program_version() {
     let help = run.stdout_text();
     for needle in [
         "token [--expires-in N]",
-        "iam-token [--profile-id ID | --profile-crn CRN]",
+        "iam-token [--profile-id ID | --profile-crn CRN | --profile-name NAME]",
         "get PATH [--all]",
         "user-data",
         "ssh-keys",
