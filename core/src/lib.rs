@@ -14,7 +14,9 @@
 //! | module | concept |
 //! |---|---|
 //! | [`config`] | endpoint, API version date, token lifetime, timeouts |
-//! | [`operation`] | what can be asked, with input validation |
+//! | [`operation`] | what can be asked: names, input rules, one table of requests and outputs |
+//! | [`output`] | what an operation returns |
+//! | [`paging`] | following `next.href` on the configured endpoint only |
 //! | [`session`] | the state machine: `start` → `poll` → `on_response` → ... |
 //! | [`request`] | requests as parts or HTTP/1.1 bytes |
 //! | [`response`] | incremental HTTP/1.1 response reader over a caller's buffer |
@@ -24,6 +26,9 @@
 //! | [`error`] | error kinds and causes; never a token inside |
 //!
 //! # Driving a session over a `TcpStream`
+//!
+//! Most hosts should use the `vpc-imds-driver` crate, which runs this loop (with
+//! buffers, the shared token and paging) once for every binding. The bare loop:
 //!
 //! ```no_run
 //! use std::io::{Read, Write};
@@ -46,26 +51,27 @@
 //! let mut wire = [0u8; 8 * 1024];
 //! let mut buf = vec![0u8; 256 * 1024];
 //! loop {
+//!     // Every failure, including one fed back below, comes out of `poll`.
 //!     let event = match session.poll(now()) {
-//!         Action::Send(request) => {
+//!         Action::Send(request) => 'exchange: {
+//!             let id = request.id();
 //!             let len = request.write_into(&mut wire).ok_or("request too large")?;
 //!             let endpoint = request.endpoint();
 //!             let Ok(mut stream) = TcpStream::connect((endpoint.host(), endpoint.port())) else {
-//!                 session.on_transport_error(TransportError::Refused, now());
-//!                 continue;
+//!                 break 'exchange session.on_transport_error(id, TransportError::Refused, now());
 //!             };
 //!             stream.write_all(&wire[..len])?;
 //!             let mut reader = ResponseReader::new();
 //!             loop {
 //!                 let space = match reader.unfilled(&mut buf) {
 //!                     Ok(space) => space,
-//!                     Err(e) => break session.on_response_error(e, now()),
+//!                     Err(e) => break session.on_response_error(id, e, now()),
 //!                 };
 //!                 let n = stream.read(space).unwrap_or(0);
 //!                 match reader.advance(&mut buf, n) {
 //!                     Ok(Progress::NeedMore) => continue,
-//!                     Ok(Progress::Complete(response)) => break session.on_response(&response, now()),
-//!                     Err(e) => break session.on_response_error(e, now()),
+//!                     Ok(Progress::Complete(response)) => break session.on_response(id, &response, now()),
+//!                     Err(e) => break session.on_response_error(id, e, now()),
 //!                 }
 //!             }
 //!         }
@@ -75,7 +81,7 @@
 //!             continue;
 //!         }
 //!         Action::Failed(e) => return Err(e.into()),
-//!         Action::Idle => break,
+//!         Action::Idle => return Err("the session has no operation running".into()),
 //!     };
 //!     match event {
 //!         Event::Done(Output::Instance(instance)) => {
@@ -83,7 +89,7 @@
 //!             break;
 //!         }
 //!         Event::Failed(e) => return Err(e.into()),
-//!         _ => {}
+//!         _ => {} // pending, a page, or a stale answer: poll again
 //!     }
 //! }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -93,6 +99,8 @@ pub mod config;
 pub mod error;
 pub mod model;
 pub mod operation;
+pub mod output;
+pub mod paging;
 pub mod request;
 pub mod response;
 pub mod retry;

@@ -1,6 +1,22 @@
-//! What a caller can ask of the service.
+//! What a caller can ask of the service: the operations, their names, their input
+//! rules, and one table that says how each becomes a request and what it returns.
+//!
+//! Adding an operation is one [`Operation`] variant, one [`SPECS`] entry and its
+//! model; the session only sequences.
 
-use crate::error::InputError;
+use core::fmt::Write as _;
+
+use heapless::String;
+
+use crate::config::Config;
+use crate::error::{BodyError, Error, InputError};
+use crate::model::{
+    AccessToken, IdentityCertificate, Initialization, Instance, Key, KeyCollection,
+    NetworkInterface, NetworkInterfaceCollection, PageLinks, PlacementGroup,
+    PlacementGroupCollection, VolumeAttachment, VolumeAttachmentCollection,
+};
+use crate::output::Output;
+use crate::request::{Method, BODY_CAPACITY, TARGET_CAPACITY};
 use crate::validate;
 
 /// Which trusted profile an IAM token is for.
@@ -14,6 +30,32 @@ pub enum TrustedProfile<'a> {
     Crn(&'a str),
     /// A linked profile by name (IBM's Python, Node and Go SDK cores send this form too).
     Name(&'a str),
+}
+
+impl<'a> TrustedProfile<'a> {
+    /// The profile named by at most one of an id, a CRN and a name (none: the default).
+    ///
+    /// ```
+    /// use vpc_imds_core::operation::TrustedProfile;
+    /// assert_eq!(TrustedProfile::from_parts(None, Some("crn:x"), None), Ok(TrustedProfile::Crn("crn:x")));
+    /// assert!(TrustedProfile::from_parts(Some("a"), Some("b"), None).is_err());
+    /// ```
+    pub fn from_parts(
+        id: Option<&'a str>,
+        crn: Option<&'a str>,
+        name: Option<&'a str>,
+    ) -> Result<Self, InputError> {
+        match (id, crn, name) {
+            (None, None, None) => Ok(TrustedProfile::Default),
+            (Some(v), None, None) => Ok(TrustedProfile::Id(v)),
+            (None, Some(v), None) => Ok(TrustedProfile::Crn(v)),
+            (None, None, Some(v)) => Ok(TrustedProfile::Name(v)),
+            _ => Err(InputError::Malformed {
+                what: "trusted profile",
+                expected: "at most one of profile_id, profile_crn and profile_name",
+            }),
+        }
+    }
 }
 
 /// An operation a [`Session`](crate::session::Session) carries out.
@@ -78,10 +120,292 @@ pub enum Operation<'a> {
     },
 }
 
+/// Where an operation's request goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resource {
+    /// The identity token path of the configured API generation.
+    IdentityToken,
+    /// The IAM token path of the configured API generation.
+    IamToken,
+    /// The identity certificates path of the configured API generation.
+    Certificates,
+    /// A fixed path below `/metadata/v1/`.
+    Metadata(&'static str),
+    /// A path below `/metadata/v1/` followed by `/{id}`.
+    MetadataItem(&'static str),
+    /// The caller's path below `/metadata/v1/`.
+    Generic,
+}
+
+/// How one operation maps to the wire, and what it returns.
+#[derive(Clone, Copy, Debug)]
+pub struct Spec {
+    /// The stable snake_case name, the same in every binding and in test vectors.
+    pub name: &'static str,
+    /// The HTTP method.
+    pub method: Method,
+    /// Where the request goes.
+    pub resource: Resource,
+    /// Whether `next.href` is followed (for [`Operation::Get`], only with `all_pages`).
+    pub paged: bool,
+    /// The type name of the output ([`Output::type_name`]).
+    pub output: &'static str,
+    /// Parses a successful response body into the output.
+    pub parse: for<'b> fn(&'b [u8]) -> Result<Output<'b>, BodyError>,
+}
+
+macro_rules! spec {
+    ($name:literal, $method:ident, $resource:expr, $paged:literal, $output:literal, $parse:expr) => {
+        Spec {
+            name: $name,
+            method: Method::$method,
+            resource: $resource,
+            paged: $paged,
+            output: $output,
+            parse: $parse,
+        }
+    };
+}
+
+/// Every operation, in the order of [`Operation`]'s variants.
+pub const SPECS: [Spec; 14] = [
+    spec!(
+        "identity_token",
+        Put,
+        Resource::IdentityToken,
+        false,
+        "identity_token",
+        |b| AccessToken::parse(b).map(Output::IdentityToken)
+    ),
+    spec!(
+        "iam_token",
+        Post,
+        Resource::IamToken,
+        false,
+        "iam_token",
+        parse_iam_token
+    ),
+    spec!(
+        "instance",
+        Get,
+        Resource::Metadata("instance"),
+        false,
+        "instance",
+        |b| Instance::parse(b).map(Output::Instance)
+    ),
+    spec!(
+        "initialization",
+        Get,
+        Resource::Metadata("instance/initialization"),
+        false,
+        "initialization",
+        |b| Initialization::parse(b).map(Output::Initialization)
+    ),
+    spec!(
+        "network_interfaces",
+        Get,
+        Resource::Metadata("instance/network_interfaces"),
+        false,
+        "network_interfaces",
+        |b| NetworkInterfaceCollection::parse(b).map(Output::NetworkInterfaces)
+    ),
+    spec!(
+        "network_interface",
+        Get,
+        Resource::MetadataItem("instance/network_interfaces"),
+        false,
+        "network_interface",
+        |b| NetworkInterface::parse(b).map(Output::NetworkInterface)
+    ),
+    spec!(
+        "volume_attachments",
+        Get,
+        Resource::Metadata("instance/volume_attachments"),
+        false,
+        "volume_attachments",
+        |b| VolumeAttachmentCollection::parse(b).map(Output::VolumeAttachments)
+    ),
+    spec!(
+        "volume_attachment",
+        Get,
+        Resource::MetadataItem("instance/volume_attachments"),
+        false,
+        "volume_attachment",
+        |b| VolumeAttachment::parse(b).map(Output::VolumeAttachment)
+    ),
+    spec!("keys", Get, Resource::Metadata("keys"), true, "keys", |b| {
+        KeyCollection::parse(b).map(Output::Keys)
+    }),
+    spec!(
+        "key",
+        Get,
+        Resource::MetadataItem("keys"),
+        false,
+        "key",
+        |b| Key::parse(b).map(Output::Key)
+    ),
+    spec!(
+        "placement_groups",
+        Get,
+        Resource::Metadata("placement_groups"),
+        true,
+        "placement_groups",
+        |b| PlacementGroupCollection::parse(b).map(Output::PlacementGroups)
+    ),
+    spec!(
+        "placement_group",
+        Get,
+        Resource::MetadataItem("placement_groups"),
+        false,
+        "placement_group",
+        |b| PlacementGroup::parse(b).map(Output::PlacementGroup)
+    ),
+    spec!(
+        "identity_certificate",
+        Post,
+        Resource::Certificates,
+        false,
+        "identity_certificate",
+        |b| IdentityCertificate::parse(b).map(Output::IdentityCertificate)
+    ),
+    spec!("get", Get, Resource::Generic, false, "raw", parse_raw),
+];
+
+fn parse_iam_token(body: &[u8]) -> Result<Output<'_>, BodyError> {
+    let token = AccessToken::parse(body)?;
+    if token.access_token.expose().is_none_or(|s| s.is_empty()) {
+        return Err(BodyError {
+            what: "token",
+            reason: "access_token is empty or escaped",
+        });
+    }
+    Ok(Output::IamToken(token))
+}
+
+fn parse_raw(body: &[u8]) -> Result<Output<'_>, BodyError> {
+    // Shallow check that the body is one JSON object.
+    PageLinks::parse(body)?;
+    Ok(Output::Raw(body))
+}
+
+/// The arguments an operation may take, by name, for hosts that name operations
+/// with strings (bindings, the command line, test vectors).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Args<'a> {
+    /// `id` of the single-resource reads.
+    pub id: Option<&'a str>,
+    /// `expires_in` of `identity_token` and `identity_certificate`.
+    pub expires_in: Option<u32>,
+    /// `profile_id` of `iam_token`.
+    pub profile_id: Option<&'a str>,
+    /// `profile_crn` of `iam_token`.
+    pub profile_crn: Option<&'a str>,
+    /// `profile_name` of `iam_token`.
+    pub profile_name: Option<&'a str>,
+    /// `csr` of `identity_certificate`.
+    pub csr: Option<&'a str>,
+    /// `path` of `get`.
+    pub path: Option<&'a str>,
+    /// `all_pages` of `get`.
+    pub all_pages: bool,
+}
+
 /// Longest CSR accepted, in bytes.
 pub const MAX_CSR_LEN: usize = 3072;
+/// Longest identity certificate lifetime accepted, in seconds (a year).
+pub const MAX_CERTIFICATE_LIFETIME: u32 = 86_400 * 365;
 
-impl Operation<'_> {
+impl<'a> Operation<'a> {
+    /// The operation named `name` ([`Spec::name`]) with `args`. An argument the
+    /// operation does not take is ignored; a missing required one is an empty value
+    /// (which [`validate`](Self::validate) refuses).
+    ///
+    /// ```
+    /// use vpc_imds_core::operation::{Args, Operation};
+    /// let op = Operation::from_name("key", &Args { id: Some("r006-1"), ..Args::default() }).unwrap();
+    /// assert_eq!(op, Operation::Key { id: "r006-1" });
+    /// assert_eq!(op.name(), "key");
+    /// assert!(Operation::from_name("frobnicate", &Args::default()).is_err());
+    /// ```
+    pub fn from_name(name: &str, args: &Args<'a>) -> Result<Self, InputError> {
+        let id = args.id.unwrap_or("");
+        Ok(match name {
+            "identity_token" => Operation::IdentityToken {
+                expires_in: args.expires_in,
+            },
+            "iam_token" => Operation::IamToken {
+                profile: TrustedProfile::from_parts(
+                    args.profile_id,
+                    args.profile_crn,
+                    args.profile_name,
+                )?,
+            },
+            "instance" => Operation::Instance,
+            "initialization" => Operation::Initialization,
+            "network_interfaces" => Operation::NetworkInterfaces,
+            "network_interface" => Operation::NetworkInterface { id },
+            "volume_attachments" => Operation::VolumeAttachments,
+            "volume_attachment" => Operation::VolumeAttachment { id },
+            "keys" => Operation::Keys,
+            "key" => Operation::Key { id },
+            "placement_groups" => Operation::PlacementGroups,
+            "placement_group" => Operation::PlacementGroup { id },
+            "identity_certificate" => Operation::IdentityCertificate {
+                csr: args.csr.unwrap_or(""),
+                expires_in: args.expires_in,
+            },
+            "get" => Operation::Get {
+                path: args.path.unwrap_or(""),
+                all_pages: args.all_pages,
+            },
+            _ => {
+                return Err(InputError::Malformed {
+                    what: "operation",
+                    expected:
+                        "one of the operation names (identity_token, iam_token, instance, ...)",
+                })
+            }
+        })
+    }
+
+    /// How this operation maps to the wire.
+    pub const fn spec(&self) -> &'static Spec {
+        let i = match self {
+            Operation::IdentityToken { .. } => 0,
+            Operation::IamToken { .. } => 1,
+            Operation::Instance => 2,
+            Operation::Initialization => 3,
+            Operation::NetworkInterfaces => 4,
+            Operation::NetworkInterface { .. } => 5,
+            Operation::VolumeAttachments => 6,
+            Operation::VolumeAttachment { .. } => 7,
+            Operation::Keys => 8,
+            Operation::Key { .. } => 9,
+            Operation::PlacementGroups => 10,
+            Operation::PlacementGroup { .. } => 11,
+            Operation::IdentityCertificate { .. } => 12,
+            Operation::Get { .. } => 13,
+        };
+        &SPECS[i]
+    }
+
+    /// The stable snake_case name.
+    pub const fn name(&self) -> &'static str {
+        self.spec().name
+    }
+
+    /// Whether the operation follows `next.href` and delivers every page.
+    pub const fn follows_pages(&self) -> bool {
+        self.spec().paged
+            || matches!(
+                self,
+                Operation::Get {
+                    all_pages: true,
+                    ..
+                }
+            )
+    }
+
     /// Checks the operation's input without building anything.
     pub fn validate(&self) -> Result<(), InputError> {
         match *self {
@@ -103,11 +427,11 @@ impl Operation<'_> {
             | Operation::PlacementGroup { id } => validate::resource_id(id).map(drop),
             Operation::IdentityCertificate { csr, expires_in } => {
                 if let Some(s) = expires_in {
-                    if !(1..=86_400 * 365).contains(&s) {
+                    if !(1..=MAX_CERTIFICATE_LIFETIME).contains(&s) {
                         return Err(InputError::OutOfRange {
                             what: "certificate expires_in",
                             min: 1,
-                            max: 86_400 * 365,
+                            max: MAX_CERTIFICATE_LIFETIME.into(),
                         });
                     }
                 }
@@ -139,5 +463,153 @@ impl Operation<'_> {
     /// Whether the operation needs a bearer token.
     pub const fn needs_token(&self) -> bool {
         !matches!(self, Operation::IdentityToken { .. })
+    }
+
+    /// Writes the request target and JSON body (if any) of this operation under
+    /// `config`; returns whether there is a body. Validates the input first.
+    pub fn write_request(
+        &self,
+        config: &Config,
+        target: &mut String<TARGET_CAPACITY>,
+        body: &mut String<BODY_CAPACITY>,
+    ) -> Result<bool, Error> {
+        self.validate()?;
+        target.clear();
+        body.clear();
+        let too_long = |what| {
+            Error::from(InputError::TooLong {
+                what,
+                max: match what {
+                    "request body" => BODY_CAPACITY,
+                    _ => TARGET_CAPACITY,
+                },
+            })
+        };
+        let api = config.version().identity_api();
+        let version = config.version();
+        let (path, id) = match self.spec().resource {
+            Resource::IdentityToken => (api.token_path(), None),
+            Resource::IamToken => (api.iam_token_path(), None),
+            Resource::Certificates => (api.certificates_path(), None),
+            Resource::Metadata(p) => (p, None),
+            Resource::MetadataItem(p) => (p, self.id()),
+            Resource::Generic => {
+                let Operation::Get { path, .. } = *self else {
+                    return Err(InputError::Empty { what: "path" }.into());
+                };
+                let (rel, query) = validate::metadata_path(path)?;
+                write!(target, "/metadata/v1/{rel}?version={version}")
+                    .map_err(|_| too_long("request"))?;
+                if let Some(q) = query {
+                    write!(target, "&{q}").map_err(|_| too_long("request"))?;
+                }
+                return Ok(false);
+            }
+        };
+        if matches!(
+            self.spec().resource,
+            Resource::Metadata(_) | Resource::MetadataItem(_)
+        ) {
+            target
+                .push_str("/metadata/v1/")
+                .map_err(|_| too_long("request"))?;
+        }
+        target.push_str(path).map_err(|_| too_long("request"))?;
+        if let Some(id) = id {
+            write!(target, "/{}", validate::resource_id(id)?).map_err(|_| too_long("request"))?;
+        }
+        write!(target, "?version={version}").map_err(|_| too_long("request"))?;
+        self.write_body(body).map_err(|()| too_long("request body"))
+    }
+
+    fn id(&self) -> Option<&'a str> {
+        match *self {
+            Operation::NetworkInterface { id }
+            | Operation::VolumeAttachment { id }
+            | Operation::Key { id }
+            | Operation::PlacementGroup { id } => Some(id),
+            _ => None,
+        }
+    }
+
+    /// Writes the JSON body; `Ok(false)` when the operation sends none.
+    fn write_body(&self, body: &mut String<BODY_CAPACITY>) -> Result<bool, ()> {
+        match *self {
+            Operation::IamToken { profile } => {
+                let (field, value) = match profile {
+                    TrustedProfile::Default => return Ok(false),
+                    TrustedProfile::Id(v) => ("id", v),
+                    TrustedProfile::Crn(v) => ("crn", v),
+                    TrustedProfile::Name(v) => ("name", v),
+                };
+                write!(body, "{{\"trusted_profile\":{{\"{field}\":").map_err(drop)?;
+                push_json_string(body, value)?;
+                body.push_str("}}").map_err(drop)?;
+                Ok(true)
+            }
+            Operation::IdentityCertificate { csr, expires_in } => {
+                body.push_str("{\"csr\":").map_err(drop)?;
+                push_json_string(body, csr)?;
+                if let Some(s) = expires_in {
+                    write!(body, ",\"expires_in\":{s}").map_err(drop)?;
+                }
+                body.push('}').map_err(drop)?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}
+
+/// Appends `v` as a JSON string literal.
+fn push_json_string<const N: usize>(s: &mut String<N>, v: &str) -> Result<(), ()> {
+    s.push('"').map_err(drop)?;
+    for c in v.chars() {
+        match c {
+            '"' => s.push_str("\\\"").map_err(drop)?,
+            '\\' => s.push_str("\\\\").map_err(drop)?,
+            '\n' => s.push_str("\\n").map_err(drop)?,
+            '\r' => s.push_str("\\r").map_err(drop)?,
+            '\t' => s.push_str("\\t").map_err(drop)?,
+            c if c.is_control() => write!(s, "\\u{:04x}", c as u32).map_err(drop)?,
+            c => s.push(c).map_err(drop)?,
+        }
+    }
+    s.push('"').map_err(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_order_matches_names() {
+        let args = Args {
+            id: Some("x"),
+            csr: Some("-----BEGIN CERTIFICATE REQUEST-----"),
+            path: Some("instance"),
+            ..Args::default()
+        };
+        for spec in &SPECS {
+            let op = Operation::from_name(spec.name, &args).unwrap();
+            assert_eq!(op.name(), spec.name);
+            assert!(op.validate().is_ok(), "{}", spec.name);
+        }
+    }
+
+    #[test]
+    fn at_most_one_profile() {
+        let args = Args {
+            profile_id: Some("a"),
+            profile_name: Some("b"),
+            ..Args::default()
+        };
+        assert!(matches!(
+            Operation::from_name("iam_token", &args),
+            Err(InputError::Malformed {
+                what: "trusted profile",
+                ..
+            })
+        ));
     }
 }

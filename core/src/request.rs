@@ -6,6 +6,17 @@ use crate::config::Endpoint;
 use crate::time::Instant;
 use crate::token::Secret;
 
+/// Longest request target (path and query) kept, in bytes.
+pub const TARGET_CAPACITY: usize = 1024;
+/// Longest request body kept, in bytes.
+pub const BODY_CAPACITY: usize = 4096;
+
+/// Which request of a session a response answers: the session numbers its
+/// requests, and refuses a response to any but the one it awaits (a late answer to
+/// a request it already gave up on must not pass for the answer to the next).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RequestId(pub u64);
+
 /// HTTP method.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Method {
@@ -32,6 +43,7 @@ impl Method {
 /// the response back.
 #[derive(Clone, Copy)]
 pub struct Request<'s> {
+    pub(crate) id: RequestId,
     pub(crate) method: Method,
     pub(crate) endpoint: &'s Endpoint,
     pub(crate) target: &'s str,
@@ -111,6 +123,11 @@ impl Decimal {
 }
 
 impl<'s> Request<'s> {
+    /// Which request this is; feed its response back with this id.
+    pub const fn id(&self) -> RequestId {
+        self.id
+    }
+
     /// The method.
     pub const fn method(&self) -> Method {
         self.method

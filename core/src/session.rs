@@ -5,11 +5,17 @@
 //!                        ▲   │                                         │
 //!                        │   └─► Wait(until) ─► host sleeps ─┐         │
 //!                        │                                   │         ▼
-//!                        └───────────── Pending ◄──── on_response / on_transport_error
+//!                        └───────────── Pending ◄──── on_response(id, ..) / on_transport_error(id, ..)
 //!                                        Page(out)           │
 //!                                                            ├─► Done(out)
 //!                                                            └─► Failed(err)
 //! ```
+//!
+//! Every request carries a [`RequestId`]; a response or error fed back for any
+//! other id is [`Event::Stale`] and changes nothing. A failure is reported where it
+//! happens *and* by the next [`Session::poll`], so a host that overlooks an
+//! [`Event::Failed`] still meets it in its loop. Most hosts use the
+//! `vpc-imds-driver` crate, which runs this loop once for all of them.
 //!
 //! Token acquisition, refresh after a 401 (exactly once), retries with backoff,
 //! `Retry-After`, the operation deadline and pagination all happen inside; the
@@ -22,31 +28,24 @@ use core::fmt::Write as _;
 use heapless::String;
 
 use crate::config::Config;
-use crate::error::{ApiError, BodyError, Cause, Error, ErrorKind, InputError, TransportError};
-use crate::model::{
-    AccessToken, IdentityCertificate, Initialization, Instance, Key, KeyCollection,
-    NetworkInterface, NetworkInterfaceCollection, PageLinks, PlacementGroup,
-    PlacementGroupCollection, VolumeAttachment, VolumeAttachmentCollection,
-};
-use crate::request::{Method, Request};
+use crate::error::{ApiError, Cause, Error, ErrorKind, InputError, TransportError};
+use crate::model::{AccessToken, PageLinks};
+use crate::operation::{Resource, Spec};
+use crate::paging::next_target;
+use crate::request::{Method, Request, RequestId};
 use crate::response::{Response, ResponseError};
 use crate::retry::Jitter;
-use crate::text::Text;
 use crate::time::Instant;
-use crate::token::{Freshness, Lease, Secret, TokenCache};
-use crate::validate;
+use crate::token::{Freshness, Lease, TokenCache};
 
 pub use crate::operation::{Operation, TrustedProfile};
-
-/// Longest request target (path and query) kept, in bytes.
-pub const TARGET_CAPACITY: usize = 1024;
-/// Longest request body kept, in bytes.
-pub const BODY_CAPACITY: usize = 4096;
-/// Most pages followed in one list operation before the service is judged to loop.
-pub const MAX_PAGES: u32 = 1000;
+pub use crate::output::Output;
+pub use crate::paging::MAX_PAGES;
+pub use crate::request::{BODY_CAPACITY, TARGET_CAPACITY};
 
 /// What the host should do next.
 #[derive(Debug)]
+#[must_use = "an action may be a failure, which must not be dropped"]
 pub enum Action<'s> {
     /// Send this request and feed back its response or transport error.
     Send(Request<'s>),
@@ -61,6 +60,7 @@ pub enum Action<'s> {
 
 /// The outcome of feeding a response or a transport error.
 #[derive(Debug)]
+#[must_use = "an event may be the result or a failure, which must not be dropped"]
 pub enum Event<'b> {
     /// Nothing for the caller yet; call [`Session::poll`].
     Pending,
@@ -68,77 +68,11 @@ pub enum Event<'b> {
     Page(Output<'b>),
     /// The operation finished with this result.
     Done(Output<'b>),
-    /// The operation failed.
+    /// The operation failed (the next [`Session::poll`] reports it once more).
     Failed(Error),
-}
-
-/// An operation's result, borrowing the response body.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Output<'b> {
-    /// A new identity token.
-    IdentityToken(AccessToken<'b>),
-    /// An IAM token.
-    IamToken(AccessToken<'b>),
-    /// The instance.
-    Instance(Instance<'b>),
-    /// The initialization document.
-    Initialization(Initialization<'b>),
-    /// All network interfaces.
-    NetworkInterfaces(NetworkInterfaceCollection<'b>),
-    /// One network interface.
-    NetworkInterface(NetworkInterface<'b>),
-    /// All volume attachments.
-    VolumeAttachments(VolumeAttachmentCollection<'b>),
-    /// One volume attachment.
-    VolumeAttachment(VolumeAttachment<'b>),
-    /// One page of keys.
-    Keys(KeyCollection<'b>),
-    /// One key.
-    Key(Key<'b>),
-    /// One page of placement groups.
-    PlacementGroups(PlacementGroupCollection<'b>),
-    /// One placement group.
-    PlacementGroup(PlacementGroup<'b>),
-    /// An identity certificate.
-    IdentityCertificate(IdentityCertificate<'b>),
-    /// The raw JSON body of a generic GET (one page of it when following pages).
-    Raw(&'b [u8]),
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    IdentityToken,
-    IamToken,
-    Instance,
-    Initialization,
-    NetworkInterfaces,
-    NetworkInterface,
-    VolumeAttachments,
-    VolumeAttachment,
-    Keys,
-    Key,
-    PlacementGroups,
-    PlacementGroup,
-    Certificate,
-    Get { all_pages: bool },
-}
-
-impl Kind {
-    fn follows_pages(self) -> bool {
-        matches!(
-            self,
-            Kind::Keys | Kind::PlacementGroups | Kind::Get { all_pages: true }
-        )
-    }
-
-    fn method(self) -> Method {
-        match self {
-            Kind::IdentityToken => Method::Put,
-            Kind::IamToken | Kind::Certificate => Method::Post,
-            _ => Method::Get,
-        }
-    }
+    /// The response or error answers a request that is not the one awaited (it
+    /// timed out, or another operation started since); it was ignored.
+    Stale,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -155,7 +89,9 @@ enum Phase {
 
 #[derive(Clone, Debug)]
 struct Running {
-    kind: Kind,
+    spec: &'static Spec,
+    /// Follows `next.href`.
+    paged: bool,
     phase: Phase,
     deadline: Instant,
     request_deadline: Instant,
@@ -189,6 +125,12 @@ pub struct Session {
     shared_seen: Option<Instant>,
     /// This session holds the shared cache's refresh lease.
     holds_lease: bool,
+    /// The id the next request gets.
+    next_id: u64,
+    /// The request whose response is awaited.
+    awaiting: Option<RequestId>,
+    /// A failure not yet reported by `poll`.
+    failed: Option<Error>,
 }
 
 /// What [`Session::seed_from`] decided.
@@ -220,6 +162,9 @@ impl Session {
             token_body: String::new(),
             shared_seen: None,
             holds_lease: false,
+            next_id: 0,
+            awaiting: None,
+            failed: None,
         };
         s.build_token_request(s.config.token_lifetime());
         s
@@ -248,6 +193,13 @@ impl Session {
     /// Abandons the running operation, if any.
     pub fn cancel(&mut self) {
         self.run = None;
+        self.awaiting = None;
+        self.failed = None;
+    }
+
+    /// The request whose response the session awaits, if any.
+    pub fn awaiting(&self) -> Option<RequestId> {
+        self.awaiting
     }
 
     /// Tells the running operation that another holder of a host's shared token
@@ -258,7 +210,7 @@ impl Session {
     ///
     /// Does nothing when no operation is running.
     pub fn defer_refresh(&mut self) {
-        if let Some(run) = self.run.as_mut().filter(|r| r.kind != Kind::IdentityToken) {
+        if let Some(run) = self.run.as_mut().filter(|r| !r.is_identity_token()) {
             run.use_stale = true;
         }
     }
@@ -272,10 +224,7 @@ impl Session {
     /// ends [`release_lease`](Self::release_lease). The host only adds the lock and
     /// the waiting.
     pub fn seed_from(&mut self, shared: &mut TokenCache, now: Instant) -> Seed {
-        let needs_token = self
-            .run
-            .as_ref()
-            .is_some_and(|r| r.kind != Kind::IdentityToken);
+        let needs_token = self.run.as_ref().is_some_and(|r| !r.is_identity_token());
         if !needs_token {
             return Seed::Proceed;
         }
@@ -349,8 +298,9 @@ impl Session {
         if self.run.is_some() {
             return Err(InputError::Busy.into());
         }
-        op.validate()?;
-        let kind = self.build_main_request(op)?;
+        self.has_body = op.write_request(&self.config, &mut self.target, &mut self.body)?;
+        self.failed = None;
+        self.awaiting = None;
         let token_lifetime = match op {
             Operation::IdentityToken {
                 expires_in: Some(s),
@@ -359,7 +309,8 @@ impl Session {
         };
         self.build_token_request(token_lifetime);
         self.run = Some(Running {
-            kind,
+            spec: op.spec(),
+            paged: op.follows_pages(),
             phase: Phase::Ready,
             deadline: now + self.config.timeouts.operation,
             request_deadline: now,
@@ -376,7 +327,10 @@ impl Session {
     /// What to do next at `now`.
     pub fn poll(&mut self, now: Instant) -> Action<'_> {
         let Some(run) = self.run.as_mut() else {
-            return Action::Idle;
+            return match self.failed.take() {
+                Some(e) => Action::Failed(e),
+                None => Action::Idle,
+            };
         };
         match run.phase {
             Phase::AwaitingToken | Phase::AwaitingMain if now < run.request_deadline => {
@@ -385,7 +339,9 @@ impl Session {
             Phase::AwaitingToken | Phase::AwaitingMain => {
                 // The host let the request outlive its deadline: count it as a timeout.
                 let timeout = TransportError::ResponseTimeout;
-                if let Event::Failed(e) = self.on_transport_error(timeout, now) {
+                let id = self.awaiting.unwrap_or(RequestId(u64::MAX));
+                if let Event::Failed(e) = self.on_transport_error(id, timeout, now) {
+                    self.failed = None;
                     return Action::Failed(e);
                 }
                 return self.poll(now);
@@ -397,8 +353,8 @@ impl Session {
             self.run = None;
             return Action::Failed(Error::new(ErrorKind::TimedOut, Cause::DeadlineExceeded));
         }
-        let wants_token = match run.kind {
-            Kind::IdentityToken => true,
+        let wants_token = match run.spec.resource {
+            Resource::IdentityToken => true,
             _ => match self.tokens.freshness(now) {
                 Freshness::Fresh => false,
                 Freshness::Stale => {
@@ -413,9 +369,13 @@ impl Session {
         run.request_deadline = (now + self.config.timeouts.request).min(run.deadline);
         run.attempts = run.attempts.saturating_add(1);
         let deadline = run.request_deadline;
+        let id = RequestId(self.next_id);
+        self.next_id = self.next_id.wrapping_add(1);
+        self.awaiting = Some(id);
         if wants_token {
             run.phase = Phase::AwaitingToken;
             Action::Send(Request {
+                id,
                 method: Method::Put,
                 endpoint: self.config.endpoint(),
                 target: &self.token_target,
@@ -426,31 +386,40 @@ impl Session {
             })
         } else {
             run.phase = Phase::AwaitingMain;
-            let authorization = if run.kind == Kind::IdentityToken {
+            let authorization = if run.is_identity_token() {
                 None
             } else {
                 self.tokens.token(now)
             };
-            let kind = run.kind;
+            let spec = run.spec;
             Action::Send(Request {
-                method: kind.method(),
+                id,
+                method: spec.method,
                 endpoint: self.config.endpoint(),
                 target: &self.target,
                 authorization,
-                metadata_flavor: kind == Kind::IamToken,
+                metadata_flavor: spec.resource == Resource::IamToken,
                 body: self.has_body.then_some(self.body.as_str()),
                 deadline,
             })
         }
     }
 
-    /// Feeds the response to the request last sent.
-    pub fn on_response<'b>(&mut self, response: &Response<'b>, now: Instant) -> Event<'b> {
+    /// Feeds the response to request `id`.
+    pub fn on_response<'b>(
+        &mut self,
+        id: RequestId,
+        response: &Response<'b>,
+        now: Instant,
+    ) -> Event<'b> {
+        if !self.take_awaited(id) {
+            return Event::Stale;
+        }
         let Some(run) = self.run.as_ref() else {
             return Event::Failed(misuse());
         };
         if response.body().len() > self.config.max_body_bytes {
-            return self.on_response_error(ResponseError::BodyTooLarge, now);
+            return self.response_error(ResponseError::BodyTooLarge, now);
         }
         match run.phase {
             Phase::AwaitingToken => self.on_token_response(response, now),
@@ -459,8 +428,30 @@ impl Session {
         }
     }
 
-    /// Reports that the request last sent failed in transport.
-    pub fn on_transport_error(&mut self, error: TransportError, now: Instant) -> Event<'static> {
+    /// Reports that request `id` failed in transport.
+    pub fn on_transport_error(
+        &mut self,
+        id: RequestId,
+        error: TransportError,
+        now: Instant,
+    ) -> Event<'static> {
+        if !self.take_awaited(id) {
+            return Event::Stale;
+        }
+        self.transport_error(error, now)
+    }
+
+    /// The session counts `id` answered; false if it was not the one awaited.
+    fn take_awaited(&mut self, id: RequestId) -> bool {
+        if self.awaiting == Some(id) {
+            self.awaiting = None;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn transport_error(&mut self, error: TransportError, now: Instant) -> Event<'static> {
         let Some(run) = self.run.as_ref() else {
             return Event::Failed(misuse());
         };
@@ -475,13 +466,25 @@ impl Session {
         }
     }
 
-    /// Reports that the response to the request last sent could not be read.
+    /// Reports that the response to request `id` could not be read.
     ///
     /// A connection lost mid-response is retried like a transport error; a malformed
     /// or oversized response fails the operation.
-    pub fn on_response_error(&mut self, error: ResponseError, now: Instant) -> Event<'static> {
+    pub fn on_response_error(
+        &mut self,
+        id: RequestId,
+        error: ResponseError,
+        now: Instant,
+    ) -> Event<'static> {
+        if !self.take_awaited(id) {
+            return Event::Stale;
+        }
+        self.response_error(error, now)
+    }
+
+    fn response_error(&mut self, error: ResponseError, now: Instant) -> Event<'static> {
         if error.is_connection_loss() {
-            return self.on_transport_error(TransportError::ConnectionLost, now);
+            return self.transport_error(TransportError::ConnectionLost, now);
         }
         if self.run.is_none() {
             return Event::Failed(misuse());
@@ -523,7 +526,7 @@ impl Session {
         if self.tokens.store(secret.expose(), lifetime, now).is_err() {
             return self.finish_failed(protocol("the token is longer than the token capacity"));
         }
-        if run.kind == Kind::IdentityToken {
+        if run.is_identity_token() {
             self.run = None;
             return Event::Done(Output::IdentityToken(token));
         }
@@ -549,14 +552,14 @@ impl Session {
             return self.on_error_status(response, now);
         }
         let body = response.body();
-        let kind = run.kind;
-        let output = match parse_output(kind, body) {
+        let (spec, paged) = (run.spec, run.paged);
+        let output = match (spec.parse)(body) {
             Ok(o) => o,
             Err(e) => {
                 return self.finish_failed(Error::new(ErrorKind::BadResponse, Cause::Body(e)))
             }
         };
-        if kind.follows_pages() {
+        if paged {
             match self.next_page(body) {
                 Ok(true) => return Event::Page(output),
                 Ok(false) => {}
@@ -649,7 +652,7 @@ impl Session {
         if let Some(run) = self.run.as_mut() {
             let stale_usable = run.phase == Phase::AwaitingToken
                 && run.refreshing_stale
-                && run.kind != Kind::IdentityToken
+                && !run.is_identity_token()
                 && self.tokens.token(now).is_some();
             if stale_usable {
                 run.refreshing_stale = false;
@@ -664,6 +667,8 @@ impl Session {
 
     fn finish_failed<'b>(&mut self, err: Error) -> Event<'b> {
         self.run = None;
+        self.awaiting = None;
+        self.failed = Some(err.clone());
         Event::Failed(err)
     }
 
@@ -680,106 +685,11 @@ impl Session {
         );
         let _ = write!(self.token_body, "{{\"expires_in\":{lifetime}}}");
     }
+}
 
-    fn build_main_request(&mut self, op: Operation<'_>) -> Result<Kind, Error> {
-        let api = self.config.version().identity_api();
-        let version = self.config.version();
-        let mut target: String<TARGET_CAPACITY> = String::new();
-        let mut body: String<BODY_CAPACITY> = String::new();
-        let mut has_body = false;
-        let too_long = || {
-            Error::from(InputError::TooLong {
-                what: "request",
-                max: TARGET_CAPACITY,
-            })
-        };
-        let (kind, path, id): (Kind, &str, Option<&str>) = match op {
-            Operation::IdentityToken { .. } => (Kind::IdentityToken, api.token_path(), None),
-            Operation::IamToken { profile } => {
-                match profile {
-                    TrustedProfile::Default => {}
-                    TrustedProfile::Id(v) | TrustedProfile::Crn(v) | TrustedProfile::Name(v) => {
-                        let field = match profile {
-                            TrustedProfile::Id(_) => "id",
-                            TrustedProfile::Crn(_) => "crn",
-                            _ => "name",
-                        };
-                        has_body = true;
-                        push_all(&mut body, &["{\"trusted_profile\":{\"", field, "\":"])
-                            .map_err(|_| too_long())?;
-                        push_json_string(&mut body, v).map_err(|_| too_long())?;
-                        body.push_str("}}").map_err(|_| too_long())?;
-                    }
-                }
-                (Kind::IamToken, api.iam_token_path(), None)
-            }
-            Operation::Instance => (Kind::Instance, "/metadata/v1/instance", None),
-            Operation::Initialization => (
-                Kind::Initialization,
-                "/metadata/v1/instance/initialization",
-                None,
-            ),
-            Operation::NetworkInterfaces => (
-                Kind::NetworkInterfaces,
-                "/metadata/v1/instance/network_interfaces",
-                None,
-            ),
-            Operation::NetworkInterface { id } => (
-                Kind::NetworkInterface,
-                "/metadata/v1/instance/network_interfaces",
-                Some(id),
-            ),
-            Operation::VolumeAttachments => (
-                Kind::VolumeAttachments,
-                "/metadata/v1/instance/volume_attachments",
-                None,
-            ),
-            Operation::VolumeAttachment { id } => (
-                Kind::VolumeAttachment,
-                "/metadata/v1/instance/volume_attachments",
-                Some(id),
-            ),
-            Operation::Keys => (Kind::Keys, "/metadata/v1/keys", None),
-            Operation::Key { id } => (Kind::Key, "/metadata/v1/keys", Some(id)),
-            Operation::PlacementGroups => {
-                (Kind::PlacementGroups, "/metadata/v1/placement_groups", None)
-            }
-            Operation::PlacementGroup { id } => (
-                Kind::PlacementGroup,
-                "/metadata/v1/placement_groups",
-                Some(id),
-            ),
-            Operation::IdentityCertificate { csr, expires_in } => {
-                has_body = true;
-                body.push_str("{\"csr\":").map_err(|_| too_long())?;
-                push_json_string(&mut body, csr).map_err(|_| too_long())?;
-                if let Some(s) = expires_in {
-                    write!(body, ",\"expires_in\":{s}").map_err(|_| too_long())?;
-                }
-                body.push('}').map_err(|_| too_long())?;
-                (Kind::Certificate, api.certificates_path(), None)
-            }
-            Operation::Get { path, all_pages } => {
-                let (rel, query) = validate::metadata_path(path)?;
-                write!(target, "/metadata/v1/{rel}?version={version}").map_err(|_| too_long())?;
-                if let Some(q) = query {
-                    write!(target, "&{q}").map_err(|_| too_long())?;
-                }
-                self.target = target;
-                self.body.clear();
-                self.has_body = false;
-                return Ok(Kind::Get { all_pages });
-            }
-        };
-        target.push_str(path).map_err(|_| too_long())?;
-        if let Some(id) = id {
-            push_all(&mut target, &["/", validate::resource_id(id)?]).map_err(|_| too_long())?;
-        }
-        write!(target, "?version={version}").map_err(|_| too_long())?;
-        self.target = target;
-        self.body = body;
-        self.has_body = has_body;
-        Ok(kind)
+impl Running {
+    fn is_identity_token(&self) -> bool {
+        self.spec.resource == Resource::IdentityToken
     }
 }
 
@@ -792,160 +702,6 @@ fn misuse() -> Error {
 
 fn protocol(what: &'static str) -> Error {
     Error::new(ErrorKind::BadResponse, Cause::Protocol(what))
-}
-
-fn push_all<const N: usize>(s: &mut String<N>, parts: &[&str]) -> Result<(), ()> {
-    parts.iter().try_for_each(|p| s.push_str(p).map_err(drop))
-}
-
-/// Appends `v` as a JSON string literal.
-fn push_json_string<const N: usize>(s: &mut String<N>, v: &str) -> Result<(), ()> {
-    s.push('"').map_err(drop)?;
-    for c in v.chars() {
-        match c {
-            '"' => s.push_str("\\\"").map_err(drop)?,
-            '\\' => s.push_str("\\\\").map_err(drop)?,
-            '\n' => s.push_str("\\n").map_err(drop)?,
-            '\r' => s.push_str("\\r").map_err(drop)?,
-            '\t' => s.push_str("\\t").map_err(drop)?,
-            c if c.is_control() => write!(s, "\\u{:04x}", c as u32).map_err(drop)?,
-            c => s.push(c).map_err(drop)?,
-        }
-    }
-    s.push('"').map_err(drop)
-}
-
-/// Turns a `next.href` into a request target on the configured endpoint.
-///
-/// Only the path and query are used, so a page link can never send the token to
-/// another host. A path missing the `/metadata` prefix (as in one IBM doc example)
-/// gets it back; a missing `version` is added.
-fn next_target(
-    href: Text<'_>,
-    config: &Config,
-    out: &mut String<TARGET_CAPACITY>,
-) -> Result<(), Error> {
-    let bad = || protocol("next.href is not a usable metadata link");
-    let mut decoded = [0u8; TARGET_CAPACITY];
-    let href = href.decode_into(&mut decoded).ok_or_else(bad)?;
-    // Only a leading scheme and authority are dropped; "://" inside the query is data.
-    let scheme_len = ["http://", "https://"]
-        .iter()
-        .find(|p| {
-            href.get(..p.len())
-                .is_some_and(|h| h.eq_ignore_ascii_case(p))
-        })
-        .map(|p| p.len());
-    let path_and_query = match scheme_len {
-        Some(n) => {
-            let after = &href[n..];
-            let rest = &after[after.find(['/', '?']).ok_or_else(bad)?..];
-            if !rest.starts_with('/') {
-                return Err(bad());
-            }
-            rest
-        }
-        None if href.starts_with('/') => href,
-        None => return Err(bad()),
-    };
-    let (path, query) = path_and_query
-        .split_once('?')
-        .unwrap_or((path_and_query, ""));
-    let rel = path
-        .strip_prefix("/metadata/v1/")
-        .or_else(|| path.strip_prefix("/v1/"))
-        .ok_or_else(bad)?;
-    let mut has_version = false;
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        has_version |= name == "version";
-        if name.is_empty()
-            || !name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-            || validate::query_value(value).is_err()
-        {
-            return Err(bad());
-        }
-    }
-    validate::metadata_path(rel).map_err(|_| bad())?;
-    out.clear();
-    write!(out, "/metadata/v1/{rel}").map_err(|_| bad())?;
-    let mut sep = '?';
-    if !has_version {
-        write!(out, "?version={}", config.version()).map_err(|_| bad())?;
-        sep = '&';
-    }
-    if !query.is_empty() {
-        write!(out, "{sep}{query}").map_err(|_| bad())?;
-    }
-    Ok(())
-}
-
-fn parse_output(kind: Kind, body: &[u8]) -> Result<Output<'_>, BodyError> {
-    Ok(match kind {
-        Kind::IdentityToken => Output::IdentityToken(AccessToken::parse(body)?),
-        Kind::IamToken => {
-            let token = AccessToken::parse(body)?;
-            if token.access_token.expose().is_none_or(|s| s.is_empty()) {
-                return Err(BodyError {
-                    what: "token",
-                    reason: "access_token is empty or escaped",
-                });
-            }
-            Output::IamToken(token)
-        }
-        Kind::Instance => Output::Instance(Instance::parse(body)?),
-        Kind::Initialization => Output::Initialization(Initialization::parse(body)?),
-        Kind::NetworkInterfaces => {
-            Output::NetworkInterfaces(NetworkInterfaceCollection::parse(body)?)
-        }
-        Kind::NetworkInterface => Output::NetworkInterface(NetworkInterface::parse(body)?),
-        Kind::VolumeAttachments => {
-            Output::VolumeAttachments(VolumeAttachmentCollection::parse(body)?)
-        }
-        Kind::VolumeAttachment => Output::VolumeAttachment(VolumeAttachment::parse(body)?),
-        Kind::Keys => Output::Keys(KeyCollection::parse(body)?),
-        Kind::Key => Output::Key(Key::parse(body)?),
-        Kind::PlacementGroups => Output::PlacementGroups(PlacementGroupCollection::parse(body)?),
-        Kind::PlacementGroup => Output::PlacementGroup(PlacementGroup::parse(body)?),
-        Kind::Certificate => Output::IdentityCertificate(IdentityCertificate::parse(body)?),
-        Kind::Get { .. } => {
-            // Shallow check that the body is one JSON object.
-            PageLinks::parse(body)?;
-            Output::Raw(body)
-        }
-    })
-}
-
-impl Output<'_> {
-    /// A stable snake_case name of the output's type, as used in test vectors.
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            Output::IdentityToken(_) => "identity_token",
-            Output::IamToken(_) => "iam_token",
-            Output::Instance(_) => "instance",
-            Output::Initialization(_) => "initialization",
-            Output::NetworkInterfaces(_) => "network_interfaces",
-            Output::NetworkInterface(_) => "network_interface",
-            Output::VolumeAttachments(_) => "volume_attachments",
-            Output::VolumeAttachment(_) => "volume_attachment",
-            Output::Keys(_) => "keys",
-            Output::Key(_) => "key",
-            Output::PlacementGroups(_) => "placement_groups",
-            Output::PlacementGroup(_) => "placement_group",
-            Output::IdentityCertificate(_) => "identity_certificate",
-            Output::Raw(_) => "raw",
-        }
-    }
-
-    /// The token of a token output.
-    pub fn token(&self) -> Option<Secret<'_>> {
-        match self {
-            Output::IdentityToken(t) | Output::IamToken(t) => t.access_token.expose(),
-            _ => None,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -965,7 +721,11 @@ mod tests {
     }
 
     fn token_response(session: &mut Session, token: &[u8], now: Instant) {
-        let event = session.on_response(&Response::from_parts(200, None, token), now);
+        let event = session.on_response(
+            session.awaiting().expect("a request is awaited"),
+            &Response::from_parts(200, None, token),
+            now,
+        );
         assert!(matches!(event, Event::Pending), "{event:?}");
     }
 
@@ -1028,7 +788,11 @@ mod tests {
         a.start(Operation::Instance, at(10)).unwrap();
         assert_eq!(a.seed_from(&mut shared, at(10)), Seed::Proceed);
         assert!(!sends_token_request(&mut a, at(10)));
-        let event = a.on_response(&Response::from_parts(401, None, b""), at(11));
+        let event = a.on_response(
+            a.awaiting().expect("a request is awaited"),
+            &Response::from_parts(401, None, b""),
+            at(11),
+        );
         assert!(matches!(event, Event::Pending), "{event:?}");
         assert!(
             !a.publish_to(&mut shared, at(11)),
@@ -1067,6 +831,7 @@ mod tests {
         session.defer_refresh();
         assert!(!sends_token_request(&mut session, at(50_000)));
         let done = session.on_response(
+            session.awaiting().expect("a request is awaited"),
             &Response::from_parts(200, None, b"{\"id\":\"i\"}"),
             at(50_001),
         );
@@ -1081,5 +846,58 @@ mod tests {
         session.start(Operation::Instance, at(59_500)).unwrap();
         session.defer_refresh();
         assert!(sends_token_request(&mut session, at(59_500)));
+    }
+
+    #[test]
+    fn a_late_answer_to_a_timed_out_request_is_stale() {
+        let mut s = Session::new(Config::default(), 1);
+        s.start(Operation::IdentityToken { expires_in: None }, at(0))
+            .unwrap();
+        let first = match s.poll(at(0)) {
+            Action::Send(r) => r.id(),
+            other => panic!("expected a request, got {other:?}"),
+        };
+        // Past the 5 s request deadline the session counts a timeout and backs off.
+        let until = match s.poll(at(5_000)) {
+            Action::Wait(until) => until,
+            other => panic!("expected a backoff, got {other:?}"),
+        };
+        let second = match s.poll(until) {
+            Action::Send(r) => r.id(),
+            other => panic!("expected a retry, got {other:?}"),
+        };
+        assert_ne!(first, second);
+        let token = br#"{"access_token":"eyJlate","expires_in":300}"#;
+        let late = s.on_response(first, &Response::from_parts(200, None, token), until);
+        assert!(matches!(late, Event::Stale), "{late:?}");
+        assert_eq!(s.awaiting(), Some(second), "still waiting for the retry");
+        assert!(
+            s.tokens().token(until).is_none(),
+            "the late token was not taken"
+        );
+        let done = s.on_response(second, &Response::from_parts(200, None, token), until);
+        assert!(matches!(done, Event::Done(Output::IdentityToken(_))));
+    }
+
+    #[test]
+    fn a_failure_fed_back_is_reported_again_by_poll() {
+        let mut s = Session::new(Config::default(), 1);
+        s.start(Operation::Instance, at(0)).unwrap();
+        let id = match s.poll(at(0)) {
+            Action::Send(r) => r.id(),
+            other => panic!("expected a request, got {other:?}"),
+        };
+        // A host that drops this event (as a careless loop would) ...
+        let dropped = s.on_transport_error(id, TransportError::Refused, at(1));
+        assert!(matches!(dropped, Event::Failed(_)));
+        // ... still meets the failure at its next poll, once.
+        match s.poll(at(2)) {
+            Action::Failed(e) => assert_eq!(e.kind(), ErrorKind::Refused),
+            other => panic!("expected the failure, got {other:?}"),
+        }
+        assert!(matches!(s.poll(at(3)), Action::Idle));
+        // Answers for a request of a finished operation are stale.
+        let again = s.on_transport_error(id, TransportError::Refused, at(4));
+        assert!(matches!(again, Event::Stale));
     }
 }

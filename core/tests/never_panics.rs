@@ -98,8 +98,9 @@ proptest! {
             for i in 0..6u64 {
                 let now = Instant::from_millis(i * 3000);
                 match s.poll(now) {
-                    Action::Send(_) => {
-                        let _ = s.on_response(&Response::from_parts(status, retry_after, &body), now);
+                    Action::Send(req) => {
+                        let id = req.id();
+                        let _ = s.on_response(id, &Response::from_parts(status, retry_after, &body), now);
                     }
                     Action::Wait(_) => {}
                     Action::Failed(_) | Action::Idle => break,

@@ -53,21 +53,22 @@ fn run(
     let now = Instant::from_millis(1);
     session.start(op, now).expect("start");
     loop {
-        match session.poll(now) {
+        let id = match session.poll(now) {
             Action::Send(req) => {
                 req.write_into(wire).expect("request fits");
                 seen.sends += 1;
+                req.id()
             }
             Action::Idle => return,
             other => panic!("unexpected {other:?}"),
-        }
+        };
         let raw = &script[*next];
         *next += 1;
         let mut reader = ResponseReader::new();
         let space = reader.unfilled(buf).expect("space");
         space[..raw.len()].copy_from_slice(raw);
         let event = match reader.advance(buf, raw.len()).expect("parse") {
-            Progress::Complete(resp) => session.on_response(&resp, now),
+            Progress::Complete(resp) => session.on_response(id, &resp, now),
             Progress::NeedMore => panic!("incomplete"),
         };
         match event {

@@ -6,8 +6,10 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use vpc_imds_core::config::{ApiVersion, Config, Endpoint};
 use vpc_imds_core::error::{Cause, Error, TransportError};
+use vpc_imds_core::operation::Args;
+use vpc_imds_core::request::RequestId;
 use vpc_imds_core::response::{Progress, Response, ResponseReader};
-use vpc_imds_core::session::{Action, Event, Operation, Output, Session, TrustedProfile};
+use vpc_imds_core::session::{Action, Event, Operation, Output, Session};
 use vpc_imds_core::time::Instant;
 
 fn vectors_dir() -> PathBuf {
@@ -49,47 +51,25 @@ fn config_from(v: &Value) -> (Config, u64, usize) {
 
 fn op_from(v: &Value) -> Operation<'_> {
     let s = |k: &str| v.get(k).and_then(Value::as_str);
-    let n = |k: &str| v.get(k).and_then(Value::as_u64).map(|x| x as u32);
-    match s("op").expect("op name") {
-        "identity_token" => Operation::IdentityToken {
-            expires_in: n("expires_in"),
-        },
-        "iam_token" => Operation::IamToken {
-            profile: match (s("profile_id"), s("profile_crn"), s("profile_name")) {
-                (Some(id), _, _) => TrustedProfile::Id(id),
-                (_, Some(crn), _) => TrustedProfile::Crn(crn),
-                (_, _, Some(name)) => TrustedProfile::Name(name),
-                _ => TrustedProfile::Default,
-            },
-        },
-        "instance" => Operation::Instance,
-        "initialization" => Operation::Initialization,
-        "network_interfaces" => Operation::NetworkInterfaces,
-        "network_interface" => Operation::NetworkInterface {
-            id: s("id").unwrap_or(""),
-        },
-        "volume_attachments" => Operation::VolumeAttachments,
-        "volume_attachment" => Operation::VolumeAttachment {
-            id: s("id").unwrap_or(""),
-        },
-        "keys" => Operation::Keys,
-        "key" => Operation::Key {
-            id: s("id").unwrap_or(""),
-        },
-        "placement_groups" => Operation::PlacementGroups,
-        "placement_group" => Operation::PlacementGroup {
-            id: s("id").unwrap_or(""),
-        },
-        "identity_certificate" => Operation::IdentityCertificate {
-            csr: s("csr").unwrap_or(""),
-            expires_in: n("expires_in"),
-        },
-        "get" => Operation::Get {
-            path: s("path").unwrap_or(""),
-            all_pages: v.get("all_pages").and_then(Value::as_bool).unwrap_or(false),
-        },
-        other => panic!("unknown op {other}"),
-    }
+    let args = Args {
+        id: s("id"),
+        expires_in: v
+            .get("expires_in")
+            .and_then(Value::as_u64)
+            .map(|x| x as u32),
+        profile_id: s("profile_id"),
+        profile_crn: s("profile_crn"),
+        profile_name: s("profile_name"),
+        csr: s("csr"),
+        path: s("path"),
+        all_pages: v.get("all_pages").and_then(Value::as_bool).unwrap_or(false),
+    };
+    Operation::from_name(s("op").expect("op name"), &args).expect("known operation")
+}
+
+/// The id a response is fed back for: the request the session awaits.
+fn awaited(session: &Session) -> RequestId {
+    session.awaiting().unwrap_or(RequestId(u64::MAX))
 }
 
 fn output_json(out: &Output<'_>) -> Value {
@@ -241,7 +221,13 @@ fn feed_raw(
     loop {
         let space = match reader.unfilled(buf) {
             Ok(s) => s,
-            Err(e) => return check_event(ctx, session.on_response_error(e, now), expected),
+            Err(e) => {
+                return check_event(
+                    ctx,
+                    session.on_response_error(awaited(session), e, now),
+                    expected,
+                )
+            }
         };
         let n = chunk.min(raw.len() - fed).min(space.len());
         space[..n].copy_from_slice(&raw[fed..fed + n]);
@@ -249,9 +235,19 @@ fn feed_raw(
         match reader.advance(buf, n) {
             Ok(Progress::NeedMore) => continue,
             Ok(Progress::Complete(response)) => {
-                return check_event(ctx, session.on_response(&response, now), expected)
+                return check_event(
+                    ctx,
+                    session.on_response(awaited(session), &response, now),
+                    expected,
+                )
             }
-            Err(e) => return check_event(ctx, session.on_response_error(e, now), expected),
+            Err(e) => {
+                return check_event(
+                    ctx,
+                    session.on_response_error(awaited(session), e, now),
+                    expected,
+                )
+            }
         }
     }
 }
@@ -337,12 +333,14 @@ fn run_case(case: &Value, chunk: usize) {
                     .and_then(Value::as_u64)
                     .map(|s| s as u32);
                 let response = Response::from_parts(status, retry_after, &body);
-                let event = session.on_response(&response, now);
+                let id = awaited(&session);
+                let event = session.on_response(id, &response, now);
                 check_event(&ctx, event, expected);
             }
         } else if let Some(name) = step.get("transport_error").and_then(Value::as_str) {
             let err = TransportError::from_name(name).expect("transport error name");
-            let event = session.on_transport_error(err, now);
+            let id = awaited(&session);
+            let event = session.on_transport_error(id, err, now);
             check_event(&ctx, event, &step["expect"]);
         } else {
             panic!("{ctx}: unknown step {step}");

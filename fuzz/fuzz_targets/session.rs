@@ -22,9 +22,10 @@ fuzz_target!(|data: &[u8]| {
     for i in 0..8u64 {
         let now = Instant::from_millis(i * 2500);
         match session.poll(now) {
-            Action::Send(_) => {
+            Action::Send(req) => {
+                let id = req.id();
                 let status = statuses[(usize::from(selector) + i as usize) % statuses.len()];
-                let _ = session.on_response(&Response::from_parts(status, Some(1), body), now);
+                let _ = session.on_response(id, &Response::from_parts(status, Some(1), body), now);
             }
             Action::Wait(_) => {}
             Action::Failed(_) | Action::Idle => break,

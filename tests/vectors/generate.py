@@ -409,7 +409,9 @@ toks.append(case("a second 401 after the refresh fails as unauthorized", [
     token_send(2), token_ok(3, 2), get_send(3, "instance", 2),
     {"respond": {"status": 401, "body": UNAUTH}, "at": 4,
      "expect": failed("unauthorized", status=401, code="unauthenticated", message="The token is expired.")},
-    {"idle": True, "at": 5},
+    # A failure fed back is reported by the next poll too, so a host cannot lose it.
+    {"poll_failed": {"kind": "unauthorized", "status": 401}, "at": 5},
+    {"idle": True, "at": 6},
 ]))
 toks.append(case("token creation without Metadata-Flavor is rejected", [
     {"start": {"op": "instance"}, "at": 0}, token_send(0),
@@ -514,7 +516,8 @@ rets.append(case("Retry-After beyond the deadline fails at once", [
 rets.append(case("refused is final and not retried", [
     {"start": {"op": "instance"}, "at": 0}, token_send(0),
     {"transport_error": "refused", "at": 1, "expect": failed("refused", cause="transport")},
-    {"idle": True, "at": 2},
+    {"poll_failed": {"kind": "refused", "cause": "transport"}, "at": 2},
+    {"idle": True, "at": 3},
 ]))
 rets.append(case("TLS failure is final", [
     {"start": {"op": "instance"}, "at": 0}, token_send(0, host="api.metadata.cloud.ibm.com"),
