@@ -1,30 +1,32 @@
-//! [`Client`]: the core session driven over the std transport, one token shared by
+//! [`Client`]: the driver's loop over the std transport, one token shared by
 //! every thread.
 
 use std::hash::{BuildHasher, RandomState};
 use std::marker::PhantomData;
 use std::path::PathBuf;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant as StdInstant};
 
-use vpc_imds_core::config::{ApiVersion, Config, Endpoint, Scheme, Timeouts};
+use vpc_imds_core::config::{Config, Scheme, Timeouts};
 use vpc_imds_core::error::Cause;
 use vpc_imds_core::retry::RetryPolicy;
-use vpc_imds_core::session::{Action, Event, Operation, Seed, Session, TrustedProfile};
+use vpc_imds_core::session::{Operation, TrustedProfile};
 use vpc_imds_core::time::Instant;
-use vpc_imds_core::token::TokenCache;
 use vpc_imds_core::ErrorKind;
+use vpc_imds_driver::{
+    Answer, Driver, DriverConfig, Input, PageMerger, Settings, Step, ThreadTokens,
+};
 
 use crate::document::{kind, Document, Model};
 use crate::error::{ConfigError, Error};
 use crate::trace::{Trace, TraceHook};
-use crate::transport::{Failure, Transport};
+use crate::transport::Transport;
 use crate::user_data::UserData;
 
-/// The environment variable that overrides the endpoint.
-pub const ENDPOINT_ENV: &str = "VPC_IMDS_ENDPOINT";
+pub use vpc_imds_driver::ENDPOINT_ENV;
+
 /// Default limit on one response body, in bytes.
-pub const DEFAULT_MAX_RESPONSE: usize = 1024 * 1024;
+pub const DEFAULT_MAX_RESPONSE: usize = vpc_imds_driver::settings::DEFAULT_RESPONSE_BYTES;
 
 /// A client of the instance metadata service.
 ///
@@ -45,23 +47,19 @@ pub struct Client {
 }
 
 struct Inner {
-    config: Config,
-    endpoint: Endpoint,
+    config: DriverConfig,
     origin: StdInstant,
     transport: Transport,
-    tokens: Mutex<TokenCache>,
-    token_changed: Condvar,
+    tokens: Arc<ThreadTokens>,
     trace: Option<TraceHook>,
-    max_response: usize,
     seeds: RandomState,
 }
 
 impl std::fmt::Debug for Inner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("config", &self.config)
+            .field("config", self.config.core())
             .field("transport", &self.transport)
-            .field("max_response", &self.max_response)
             .finish_non_exhaustive()
     }
 }
@@ -71,45 +69,21 @@ impl std::fmt::Debug for Inner {
 /// The endpoint is, in order: [`endpoint`](Self::endpoint), else the
 /// `VPC_IMDS_ENDPOINT` environment variable (unless [`ignore_env`](Self::ignore_env)),
 /// else `http://169.254.169.254` (or `https://api.metadata.cloud.ibm.com` with
-/// [`https`](Self::https)). Proxy variables are never read.
-#[derive(Clone)]
+/// [`https`](Self::https)). Proxy variables are never read. Every value is checked
+/// by [`build`](Self::build), with the same limits as every binding.
+#[derive(Clone, Default)]
 pub struct ClientBuilder {
-    endpoint: Option<String>,
-    use_env: bool,
-    https: bool,
-    version: Option<String>,
-    token_lifetime: Option<u32>,
-    timeouts: Timeouts,
-    retry: RetryPolicy,
+    settings: Settings,
+    ignore_env: bool,
     ca_file: Option<PathBuf>,
     trace: Option<TraceHook>,
-    max_response: usize,
-}
-
-impl Default for ClientBuilder {
-    fn default() -> Self {
-        ClientBuilder {
-            endpoint: None,
-            use_env: true,
-            https: false,
-            version: None,
-            token_lifetime: None,
-            timeouts: Timeouts::default(),
-            retry: RetryPolicy::default(),
-            ca_file: None,
-            trace: None,
-            max_response: DEFAULT_MAX_RESPONSE,
-        }
-    }
 }
 
 impl std::fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClientBuilder")
-            .field("endpoint", &self.endpoint)
-            .field("https", &self.https)
-            .field("version", &self.version)
-            .field("timeouts", &self.timeouts)
+            .field("settings", &self.settings)
+            .field("ca_file", &self.ca_file)
             .finish_non_exhaustive()
     }
 }
@@ -117,13 +91,13 @@ impl std::fmt::Debug for ClientBuilder {
 impl ClientBuilder {
     /// The service's base URL, `http://HOST[:PORT]` or `https://HOST[:PORT]`.
     pub fn endpoint(mut self, url: impl Into<String>) -> Self {
-        self.endpoint = Some(url.into());
+        self.settings.endpoint = Some(url.into());
         self
     }
 
     /// Don't read `VPC_IMDS_ENDPOINT`.
     pub fn ignore_env(mut self) -> Self {
-        self.use_env = false;
+        self.ignore_env = true;
         self
     }
 
@@ -131,41 +105,43 @@ impl ClientBuilder {
     /// and an `http://` endpoint is upgraded to `https://` on the same host and port.
     /// Needs the cargo feature `https`.
     pub fn https(mut self, on: bool) -> Self {
-        self.https = on;
+        self.settings.secure = on;
         self
     }
 
     /// The API version date, `YYYY-MM-DD` (default 2025-08-26). It also picks the
     /// identity path family (`/instance_identity/v1` before 2025-08-26).
     pub fn version(mut self, date: impl Into<String>) -> Self {
-        self.version = Some(date.into());
+        self.settings.version = Some(date.into());
         self
     }
 
     /// The identity token lifetime to ask for, 5..=3600 seconds (default 300).
     pub fn token_lifetime(mut self, seconds: u32) -> Self {
-        self.token_lifetime = Some(seconds);
+        self.settings.token_lifetime = Some(seconds);
         self
     }
 
     /// All deadlines at once (defaults: connect 1 s, request 5 s, operation 15 s).
     pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
-        self.timeouts = timeouts;
+        self.settings.timeout = Some(timeouts.operation);
+        self.settings.request_timeout = Some(timeouts.request);
+        self.settings.connect_timeout = Some(timeouts.connect);
         self
     }
 
-    /// The deadline of a whole operation, retries included; also caps the connect
-    /// and request timeouts.
+    /// The deadline of a whole operation, retries included (1 ms..=1 day); also
+    /// caps the connect and request timeouts.
     pub fn timeout(mut self, operation: Duration) -> Self {
-        self.timeouts.operation = operation;
-        self.timeouts.request = self.timeouts.request.min(operation);
-        self.timeouts.connect = self.timeouts.connect.min(operation);
+        self.settings.timeout = Some(operation);
         self
     }
 
     /// Retry limits and backoff.
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
-        self.retry = policy;
+        self.settings.max_attempts = Some(policy.max_attempts.into());
+        self.settings.base_delay = Some(policy.base_delay);
+        self.settings.max_delay = Some(policy.max_delay);
         self
     }
 
@@ -182,102 +158,50 @@ impl ClientBuilder {
         self
     }
 
-    /// Largest response accepted, in bytes (default 1 MiB); larger ones fail as
-    /// `bad_response`.
+    /// Largest response accepted, in bytes (1 KiB..=256 MiB, default 1 MiB); larger
+    /// ones fail as `bad_response`.
     pub fn max_response_bytes(mut self, bytes: usize) -> Self {
-        self.max_response = bytes.max(1024);
+        self.settings.max_response_bytes = Some(bytes);
         self
     }
 
     /// Builds the client. Nothing is sent yet.
     pub fn build(self) -> Result<Client, Error> {
-        let mut endpoint = match (&self.endpoint, self.use_env) {
-            (Some(url), _) => parse_endpoint(url, "endpoint")?,
-            (None, true) => match std::env::var(ENDPOINT_ENV) {
-                Ok(url) if !url.is_empty() => parse_endpoint(&url, ENDPOINT_ENV)?,
-                _ => default_endpoint(self.https),
-            },
-            (None, false) => default_endpoint(self.https),
-        };
-        if self.https && endpoint.scheme() == Scheme::Http {
-            endpoint = upgrade(&endpoint)?;
+        let mut settings = self.settings;
+        if !self.ignore_env {
+            settings.env_endpoint = std::env::var(ENDPOINT_ENV).ok();
         }
-        let mut config = Config::default();
-        config.set_endpoint(endpoint.clone());
-        if let Some(v) = &self.version {
-            config.set_version(ApiVersion::parse(v).map_err(ConfigError::Version)?);
-        }
-        if let Some(s) = self.token_lifetime {
-            config
-                .set_token_lifetime(s)
-                .map_err(ConfigError::TokenLifetime)?;
-        }
-        for (what, d) in [
-            ("connect", self.timeouts.connect),
-            ("request", self.timeouts.request),
-            ("operation", self.timeouts.operation),
-        ] {
-            if d < Duration::from_millis(1) {
-                return Err(ConfigError::ZeroTimeout(what).into());
-            }
-        }
-        config.timeouts = self.timeouts;
-        config.retry = self.retry;
-        let transport = self.transport(&endpoint)?;
+        let config = settings.build().map_err(ConfigError::Invalid)?;
+        let transport = transport(&config, self.ca_file.as_deref())?;
         Ok(Client {
             inner: Arc::new(Inner {
                 config,
-                endpoint,
                 origin: StdInstant::now(),
                 transport,
-                tokens: Mutex::new(TokenCache::new()),
-                token_changed: Condvar::new(),
+                tokens: Arc::new(ThreadTokens::new()),
                 trace: self.trace,
-                max_response: self.max_response,
                 seeds: RandomState::new(),
             }),
         })
     }
-
-    #[cfg(not(feature = "https"))]
-    fn transport(&self, endpoint: &Endpoint) -> Result<Transport, Error> {
-        if endpoint.scheme() == Scheme::Https {
-            return Err(ConfigError::HttpsUnsupported.into());
-        }
-        Ok(Transport::new(self.timeouts.connect))
-    }
-
-    #[cfg(feature = "https")]
-    fn transport(&self, endpoint: &Endpoint) -> Result<Transport, Error> {
-        let tls = if endpoint.scheme() == Scheme::Https {
-            Some(crate::tls::client_config(self.ca_file.as_deref())?)
-        } else {
-            None
-        };
-        Ok(Transport::new(self.timeouts.connect, tls))
-    }
 }
 
-fn parse_endpoint(url: &str, source: &'static str) -> Result<Endpoint, Error> {
-    Endpoint::parse(url).map_err(|error| ConfigError::Endpoint { source, error }.into())
+#[cfg(not(feature = "https"))]
+fn transport(config: &DriverConfig, _: Option<&std::path::Path>) -> Result<Transport, Error> {
+    if config.endpoint().scheme() == Scheme::Https {
+        return Err(ConfigError::HttpsUnsupported.into());
+    }
+    Ok(Transport::new(config.endpoint().clone()))
 }
 
-fn default_endpoint(https: bool) -> Endpoint {
-    if https {
-        Endpoint::secure()
+#[cfg(feature = "https")]
+fn transport(config: &DriverConfig, ca_file: Option<&std::path::Path>) -> Result<Transport, Error> {
+    let tls = if config.endpoint().scheme() == Scheme::Https {
+        Some(crate::tls::client_config(ca_file)?)
     } else {
-        Endpoint::plain()
-    }
-}
-
-/// `http://h:p` to `https://h:p`; the default port 80 becomes 443.
-fn upgrade(endpoint: &Endpoint) -> Result<Endpoint, Error> {
-    let url = if endpoint.has_default_port() {
-        format!("https://{}", endpoint.host())
-    } else {
-        format!("https://{}:{}", endpoint.host(), endpoint.port())
+        None
     };
-    parse_endpoint(&url, "endpoint")
+    Ok(Transport::new(config.endpoint().clone(), tls))
 }
 
 impl Client {
@@ -291,9 +215,9 @@ impl Client {
         ClientBuilder::default()
     }
 
-    /// The configuration in force (endpoint, version, deadlines, retries).
+    /// The configuration in force (endpoint, version, deadlines, retries, size limit).
     pub fn config(&self) -> &Config {
-        &self.inner.config
+        self.inner.config.core()
     }
 
     /// Creates a new identity token (and caches it for the other operations).
@@ -330,16 +254,7 @@ impl Client {
     pub fn user_data(&self) -> Result<UserData, Error> {
         let init = self.initialization()?;
         let view = init.get();
-        let Some(text) = view.user_data else {
-            return Ok(UserData::new(Vec::new()));
-        };
-        // Decoded text is never longer than its escaped form, and the core's rule
-        // decides whether it stands for binary (gzip) bytes or UTF-8 text.
-        let mut buf = vec![0u8; text.raw().len()];
-        let bytes = text
-            .user_data_into(&mut buf)
-            .ok_or_else(|| Error::bad_response("user_data holds an invalid escape"))?;
-        Ok(UserData::new(bytes.to_vec()))
+        Ok(UserData::new(vpc_imds_driver::user_data(&view)?))
     }
 
     /// `GET /metadata/v1/instance/network_interfaces`.
@@ -379,20 +294,8 @@ impl Client {
     pub fn ssh_keys(&self) -> Result<Vec<String>, Error> {
         let mut lines = Vec::new();
         for page in self.keys() {
-            let page = page?;
-            for key in page.get().keys.iter() {
-                let line: String = key
-                    .public_key
-                    .chars()
-                    .collect::<Result<_, _>>()
-                    .map_err(|_| Error::bad_response("a public key holds an invalid escape"))?;
-                let line = line.trim();
-                if line.is_empty() || line.chars().any(char::is_control) {
-                    return Err(Error::bad_response(
-                        "a public key is empty or holds a control character",
-                    ));
-                }
-                lines.push(line.to_owned());
+            for key in page?.get().keys.iter() {
+                lines.push(vpc_imds_driver::authorized_key(key.public_key)?);
             }
         }
         Ok(lines)
@@ -435,67 +338,55 @@ impl Client {
 
     /// Like [`get`](Self::get), following every page and merging them into one
     /// document: the first page's members, every list concatenated, no `next`.
+    /// To write a long list out as it arrives, feed [`get_pages`](Self::get_pages)
+    /// to a [`PageMerger`] (as `vpc-imds get --all` does).
     pub fn get_all(&self, path: &str) -> Result<Vec<u8>, Error> {
-        let pages = self.get_pages(path).collect::<Result<Vec<_>, _>>()?;
-        let bodies: Vec<&[u8]> = pages.iter().map(Document::json).collect();
-        crate::json::merge_pages(&bodies)
-            .map_err(|_| Error::bad_response("a page is not a JSON object"))
+        let mut merger = PageMerger::new();
+        let mut out = Vec::new();
+        for page in self.get_pages(path) {
+            merger
+                .push(page?.json(), &mut out)
+                .map_err(|_| Error::bad_response("a page is not a JSON object"))?;
+        }
+        merger.finish(&mut out);
+        Ok(out)
     }
 
     /// Waits until the service answers, for at most `max`: tries to create an
-    /// identity token until one arrives (then it is cached).
+    /// identity token until one arrives (then it is shared by every call).
     ///
     /// Refusals, timeouts, dropped connections, 5xx and 429 mean "not yet" and are
-    /// tried again with a growing pause (100 ms to 1 s); any other error is returned at
+    /// tried again after the configured backoff; any other error is returned at
     /// once. Running out of time is `timed_out`.
     pub fn wait_until_ready(&self, max: Duration) -> Result<(), Error> {
         let started = StdInstant::now();
-        let end = started + max;
-        let mut pause = Duration::from_millis(100);
-        let mut last = None;
-        loop {
-            let left = end.saturating_duration_since(StdInstant::now());
-            if left < Duration::from_millis(1) {
-                return Err(Error::not_ready(started.elapsed(), last));
-            }
-            let mut config = self.inner.config.clone();
-            let t = &mut config.timeouts;
-            t.operation = t.operation.min(left);
-            t.request = t.request.min(left);
-            t.connect = t.connect.min(left);
-            let op = Operation::IdentityToken { expires_in: None };
-            match Run::start(&self.inner, op, config).and_then(|mut run| run.finish()) {
-                Ok(_) => return Ok(()),
-                Err(e) => match e.kind() {
-                    ErrorKind::Refused
-                    | ErrorKind::TimedOut
-                    | ErrorKind::ConnectionLost
-                    | ErrorKind::ServerError
-                    | ErrorKind::RateLimited => last = e.core().cloned(),
-                    _ => return Err(e),
-                },
-            }
-            let left = end.saturating_duration_since(StdInstant::now());
-            std::thread::sleep(pause.min(left));
-            pause = (pause * 2).min(Duration::from_secs(1));
+        let mut run = Run::new(&self.inner);
+        run.driver.start_wait_until_ready(max, self.inner.now())?;
+        match run.finish() {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::TimedOut => Err(Error::not_ready(
+                started.elapsed(),
+                run.driver.last_attempt_error().cloned(),
+            )),
+            Err(e) => Err(e),
         }
     }
 
     fn one<M: Model>(&self, op: Operation<'_>) -> Result<Document<M>, Error> {
-        let mut run = Run::start(&self.inner, op, self.inner.config.clone())?;
+        let mut run = Run::new(&self.inner);
+        run.driver.start(op, self.inner.now())?;
         Ok(Document::new(run.finish()?))
     }
 
     fn pages<M: Model>(&self, op: Operation<'_>) -> Pages<M> {
-        match Run::start(&self.inner, op, self.inner.config.clone()) {
-            Ok(run) => Pages {
-                state: PagesState::Running(Box::new(run)),
-                model: PhantomData,
-            },
-            Err(e) => Pages {
-                state: PagesState::Failed(e),
-                model: PhantomData,
-            },
+        let mut run = Run::new(&self.inner);
+        let state = match run.driver.start(op, self.inner.now()) {
+            Ok(()) => PagesState::Running(Box::new(run)),
+            Err(e) => PagesState::Failed(e.into()),
+        };
+        Pages {
+            state,
+            model: PhantomData,
         }
     }
 }
@@ -526,28 +417,52 @@ impl<M: Model> Iterator for Pages<M> {
         match std::mem::replace(&mut self.state, PagesState::Finished) {
             PagesState::Finished => None,
             PagesState::Failed(e) => Some(Err(e)),
-            PagesState::Running(mut run) => match run.step() {
-                Ok(Step::Page(body)) => {
+            PagesState::Running(mut run) => match run.next() {
+                Ok(Outcome::Page(body)) => {
                     self.state = PagesState::Running(run);
                     Some(Ok(Document::new(body)))
                 }
-                Ok(Step::Done(body)) => Some(Ok(Document::new(body))),
+                Ok(Outcome::Done(body)) => Some(Ok(Document::new(body))),
                 Err(e) => Some(Err(e)),
             },
         }
     }
 }
 
-enum Step {
+/// A page or the result, owned.
+enum Outcome {
     Page(Vec<u8>),
     Done(Vec<u8>),
 }
 
-/// One operation in progress: its session, buffers and token lease.
+/// What a step asks the host to do, detached from the driver's borrow.
+enum Next {
+    Send,
+    Wait(Instant),
+    WaitForToken(Instant, u64),
+    Tick,
+    Outcome(Outcome),
+    Failed(Error),
+}
+
+fn detach(step: Step<'_>) -> Next {
+    match step {
+        Step::Send(_) => Next::Send,
+        Step::Wait(until) => Next::Wait(until),
+        Step::WaitForToken { until, generation } => Next::WaitForToken(until, generation),
+        Step::Page(reply) => Next::Outcome(Outcome::Page(reply.body().to_vec())),
+        Step::Done(reply) => Next::Outcome(Outcome::Done(reply.body().to_vec())),
+        Step::Failed(e) => Next::Failed(e.into()),
+        Step::Read | Step::Stale => Next::Tick,
+        Step::Idle => Next::Failed(misuse("the driver has no operation running").into()),
+    }
+}
+
+/// One operation in progress: the driver and the connection's reads.
 struct Run {
     inner: Arc<Inner>,
-    session: Box<Session>,
-    buf: Vec<u8>,
+    driver: Driver<Arc<ThreadTokens>>,
+    /// The request's bytes, kept while the driver is fed its answer.
     wire: Vec<u8>,
 }
 
@@ -568,166 +483,124 @@ impl Inner {
             hook(event);
         }
     }
-
-    fn lock_tokens(&self) -> MutexGuard<'_, TokenCache> {
-        self.tokens.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Seeds `session` from the shared cache; the core decides, single-flight, who
-    /// refreshes and who uses a stale token. Waits while another caller fetches.
-    fn acquire(&self, session: &mut Session, deadline: StdInstant) -> Result<(), Error> {
-        let mut shared = self.lock_tokens();
-        loop {
-            match session.seed_from(&mut shared, self.now()) {
-                Seed::Proceed | Seed::ProceedLeased => return Ok(()),
-                Seed::Wait => {
-                    let left = deadline.saturating_duration_since(StdInstant::now());
-                    if left.is_zero() {
-                        return Err(vpc_imds_core::Error::new(
-                            ErrorKind::TimedOut,
-                            Cause::DeadlineExceeded,
-                        )
-                        .into());
-                    }
-                    shared = self
-                        .token_changed
-                        .wait_timeout(shared, left)
-                        .unwrap_or_else(|p| p.into_inner())
-                        .0;
-                }
-            }
-        }
-    }
 }
 
 impl Run {
-    fn start(inner: &Arc<Inner>, op: Operation<'_>, config: Config) -> Result<Run, Error> {
-        let deadline = StdInstant::now() + config.timeouts.operation;
+    fn new(inner: &Arc<Inner>) -> Run {
         let seed = inner
             .seeds
             .hash_one((StdInstant::now(), std::thread::current().id()));
-        let mut session = Box::new(Session::new(config, seed));
-        session.start(op, inner.now())?;
-        inner.acquire(&mut session, deadline)?;
-        Ok(Run {
+        Run {
             inner: inner.clone(),
-            session,
-            buf: vec![0; inner.max_response],
+            driver: Driver::new(inner.config.clone(), inner.tokens.clone(), seed),
             wire: Vec::new(),
-        })
+        }
     }
 
     /// Runs to the end; a single-document operation.
     fn finish(&mut self) -> Result<Vec<u8>, Error> {
         loop {
-            if let Step::Done(body) = self.step()? {
+            if let Outcome::Done(body) = self.next()? {
                 return Ok(body);
             }
         }
     }
 
-    /// Drives the session until a page, the result, or an error.
-    fn step(&mut self) -> Result<Step, Error> {
+    /// Drives the operation until a page, the result, or an error.
+    fn next(&mut self) -> Result<Outcome, Error> {
+        let inner = self.inner.clone();
+        let mut next = detach(self.driver.step(inner.now(), Input::Tick));
         loop {
-            let now = self.inner.now();
-            let deadline = match self.session.poll(now) {
-                Action::Send(request) => {
-                    self.inner.trace(&Trace::Request(&request));
-                    self.wire.clear();
-                    self.wire.resize(request.encoded_len(), 0);
-                    if request.write_into(&mut self.wire).is_none() {
-                        return Err(misuse("request did not fit its own length"));
-                    }
-                    self.inner.to_std(request.deadline())
-                }
-                Action::Wait(until) => {
-                    let pause = self
-                        .inner
+            next = match next {
+                Next::Send => self.exchange(),
+                Next::Wait(until) => {
+                    let pause = inner
                         .to_std(until)
                         .saturating_duration_since(StdInstant::now());
                     if !pause.is_zero() {
-                        self.inner.trace(&Trace::Backoff(pause));
+                        inner.trace(&Trace::Backoff(pause));
                         std::thread::sleep(pause);
                     }
-                    continue;
+                    detach(self.driver.step(inner.now(), Input::Tick))
                 }
-                Action::Failed(e) => return Err(e.into()),
-                Action::Idle => return Err(misuse("the session has no operation running")),
+                Next::WaitForToken(until, generation) => {
+                    let left = inner
+                        .to_std(until)
+                        .saturating_duration_since(StdInstant::now());
+                    inner.tokens.wait(generation, left);
+                    detach(self.driver.step(inner.now(), Input::Tick))
+                }
+                Next::Tick => detach(self.driver.step(inner.now(), Input::Tick)),
+                Next::Outcome(outcome) => return Ok(outcome),
+                Next::Failed(e) => return Err(e),
             };
-            let inner = &*self.inner;
-            let session = &mut self.session;
-            let sent = StdInstant::now();
-            let result = inner.transport.exchange(
-                &inner.endpoint,
-                &self.wire,
-                deadline,
-                &mut self.buf,
-                &|t: &Trace<'_>| inner.trace(t),
-                |response| {
-                    inner.trace(&Trace::Response {
-                        status: response.status(),
-                        body_len: response.body().len(),
-                        elapsed: sent.elapsed(),
-                    });
-                    match session.on_response(response, inner.now()) {
-                        Event::Pending => Ok(None),
-                        Event::Page(_) => Ok(Some(Step::Page(response.body().to_vec()))),
-                        Event::Done(_) => Ok(Some(Step::Done(response.body().to_vec()))),
-                        Event::Failed(e) => Err(Error::from(e)),
-                    }
-                },
-            );
-            let outcome = match result {
-                Ok(outcome) => outcome,
-                Err(Failure::Transport(error, detail)) => {
-                    inner.trace(&Trace::TransportError {
-                        error,
-                        detail: detail.as_ref(),
-                    });
-                    pending(session.on_transport_error(error, inner.now()))
-                }
-                Err(Failure::Response(error)) => {
-                    inner.trace(&Trace::ResponseError(error));
-                    pending(session.on_response_error(error, inner.now()))
-                }
+        }
+    }
+
+    /// Sends the request in flight and feeds back what comes of it.
+    fn exchange(&mut self) -> Next {
+        let Run {
+            inner,
+            driver,
+            wire,
+        } = self;
+        let inner = &**inner;
+        let Some(request) = driver.in_flight() else {
+            return Next::Failed(misuse("no request in flight").into());
+        };
+        inner.trace(&Trace::Request(request));
+        let id = request.id();
+        let deadline = inner.to_std(request.deadline());
+        let connect_timeout = request.connect_timeout();
+        wire.clear();
+        wire.extend_from_slice(request.wire());
+        let sent = StdInstant::now();
+        let trace = |t: &Trace<'_>| inner.trace(t);
+        let mut exchange = match inner
+            .transport
+            .send(wire, connect_timeout, deadline, &trace)
+        {
+            Ok(exchange) => exchange,
+            Err(failure) => return failed(inner, driver, id, failure),
+        };
+        loop {
+            let data = match exchange.read(deadline) {
+                Ok(data) => data,
+                Err(failure) => return failed(inner, driver, id, failure),
             };
-            self.sync_tokens();
-            match outcome {
-                Ok(None) => continue,
-                Ok(Some(step)) => return Ok(step),
-                Err(e) => return Err(e),
+            let next = match driver.step(inner.now(), Input::Bytes(id, data)) {
+                Step::Read => continue,
+                step => detach(step),
+            };
+            match driver.last_answer() {
+                Some(Answer::Response { status, body_len }) => inner.trace(&Trace::Response {
+                    status,
+                    body_len,
+                    elapsed: sent.elapsed(),
+                }),
+                Some(Answer::Unreadable(e)) => inner.trace(&Trace::ResponseError(e)),
+                None => {}
             }
-        }
-    }
-
-    /// Publishes a token the session obtained to the shared cache (ending this
-    /// run's lease) and wakes the callers waiting for it.
-    fn sync_tokens(&mut self) {
-        let changed = self
-            .session
-            .publish_to(&mut self.inner.lock_tokens(), self.inner.now());
-        if changed {
-            self.inner.token_changed.notify_all();
+            exchange.finish(driver.keep_alive());
+            return next;
         }
     }
 }
 
-impl Drop for Run {
-    fn drop(&mut self) {
-        // A refresh this run was trusted with and did not finish ends here.
-        if self.session.release_lease(&mut self.inner.lock_tokens()) {
-            self.inner.token_changed.notify_all();
-        }
-    }
+/// Tells the driver that request `id` failed in transport.
+fn failed(
+    inner: &Inner,
+    driver: &mut Driver<Arc<ThreadTokens>>,
+    id: vpc_imds_driver::RequestId,
+    failure: crate::transport::Failure,
+) -> Next {
+    inner.trace(&Trace::TransportError {
+        error: failure.error,
+        detail: failure.detail.as_ref(),
+    });
+    detach(driver.step(inner.now(), Input::TransportError(id, failure.error)))
 }
 
-fn pending(event: Event<'static>) -> Result<Option<Step>, Error> {
-    match event {
-        Event::Failed(e) => Err(e.into()),
-        _ => Ok(None),
-    }
-}
-
-fn misuse(what: &'static str) -> Error {
-    vpc_imds_core::Error::new(ErrorKind::InvalidInput, Cause::Misuse(what)).into()
+fn misuse(what: &'static str) -> vpc_imds_core::Error {
+    vpc_imds_core::Error::new(ErrorKind::InvalidInput, Cause::Misuse(what))
 }

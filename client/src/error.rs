@@ -32,17 +32,9 @@ enum Repr {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum ConfigError {
-    /// The endpoint URL (argument or `VPC_IMDS_ENDPOINT`) is malformed.
-    Endpoint {
-        /// Where it came from: `"endpoint"` or `"VPC_IMDS_ENDPOINT"`.
-        source: &'static str,
-        /// What is wrong with it.
-        error: InputError,
-    },
-    /// The API version date is malformed.
-    Version(InputError),
-    /// The identity token lifetime is out of range.
-    TokenLifetime(InputError),
+    /// A setting is out of range or malformed (the endpoint, from the argument or
+    /// `VPC_IMDS_ENDPOINT`, the version date, a timeout, a limit); says which.
+    Invalid(InputError),
     /// An `https://` endpoint was chosen but this build has no HTTPS support
     /// (cargo feature `https`).
     HttpsUnsupported,
@@ -62,16 +54,12 @@ pub enum ConfigError {
     },
     /// The TLS configuration could not be built.
     Tls(String),
-    /// A timeout of zero was given.
-    ZeroTimeout(&'static str),
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ConfigError::Endpoint { source, error } => write!(f, "invalid {source}: {error}"),
-            ConfigError::Version(e) => write!(f, "invalid --version: {e}"),
-            ConfigError::TokenLifetime(e) => write!(f, "invalid token lifetime: {e}"),
+            ConfigError::Invalid(e) => write!(f, "invalid setting: {e}"),
             ConfigError::HttpsUnsupported => f.write_str(
                 "this build of vpc-imds has no HTTPS support (rebuild with the cargo feature `https`)",
             ),
@@ -82,7 +70,6 @@ impl fmt::Display for ConfigError {
                 write!(f, "no usable CA certificate in {}: {reason}", path.display())
             }
             ConfigError::Tls(why) => write!(f, "cannot set up TLS: {why}"),
-            ConfigError::ZeroTimeout(what) => write!(f, "the {what} timeout must be above zero"),
         }
     }
 }

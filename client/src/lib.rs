@@ -9,7 +9,9 @@
 //! the instance's own link and a proxy could only see the token.
 //!
 //! Every protocol decision (tokens and their refresh, retries, `Retry-After`,
-//! pagination, error kinds) is the core's; this crate moves bytes and sleeps.
+//! pagination, error kinds) is the core's, and the loop around it (request ids,
+//! the shared token, deadlines, page merging) is [`vpc_imds_driver`]'s, as in every
+//! binding; this crate moves bytes and sleeps.
 //!
 //! ```no_run
 //! use vpc_imds::{Client, TrustedProfile};
@@ -46,7 +48,6 @@
 mod client;
 mod document;
 mod error;
-mod json;
 #[cfg(feature = "https")]
 mod tls;
 mod trace;
@@ -67,3 +68,6 @@ pub use vpc_imds_core::model;
 pub use vpc_imds_core::retry::RetryPolicy;
 pub use vpc_imds_core::session::TrustedProfile;
 pub use vpc_imds_core::token::Secret;
+/// The host loop this client runs the core with.
+pub use vpc_imds_driver;
+pub use vpc_imds_driver::{merge_pages, PageMerger};

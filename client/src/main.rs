@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use vpc_imds::{Client, ClientBuilder, Error, TrustedProfile};
+use vpc_imds::{Client, ClientBuilder, Error, PageMerger, TrustedProfile};
 
 #[cfg(feature = "demo")]
 mod demo;
@@ -26,7 +26,9 @@ Commands:
                              instance's default trusted profile)
   get PATH [--all]           Print the JSON of GET /metadata/v1/PATH; PATH may carry a
                              query (keys?limit=10). --all follows pagination and prints
-                             one merged document
+                             one merged document, written as the pages arrive (if a
+                             later page fails, the output ends early and the exit
+                             status says why)
   user-data                  Write the raw user data bytes to stdout (no newline added)
   ssh-keys                   Print one authorized_keys line per SSH key
   wait [--max SECS]          Exit 0 once the service answers (tries for SECS, default 60)
@@ -135,10 +137,48 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(&e),
     };
+    if let Command::Get { path, all: true } = &command {
+        return get_all(&client, path);
+    }
     match run(&client, command) {
         Ok(output) => write_out(&output),
         Err(e) => fail(&e),
     }
+}
+
+/// `get PATH --all`: the merged document written as the pages arrive, so memory
+/// holds about one page whatever the number of pages.
+fn get_all(client: &Client, path: &str) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    let mut merger = PageMerger::new();
+    let mut chunk = Vec::new();
+    for page in client.get_pages(path) {
+        let page = match page {
+            Ok(page) => page,
+            Err(e) => return fail(&e),
+        };
+        if merger.push(page.json(), &mut chunk).is_err() {
+            return fail(&Error::from(vpc_imds::vpc_imds_core::Error::new(
+                vpc_imds::ErrorKind::BadResponse,
+                vpc_imds::vpc_imds_core::error::Cause::Protocol("a page is not a JSON object"),
+            )));
+        }
+        if let Err(e) = out.write_all(&chunk) {
+            return output_failed(&e);
+        }
+        chunk.clear();
+    }
+    merger.finish(&mut chunk);
+    chunk.push(b'\n');
+    match out.write_all(&chunk).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => output_failed(&e),
+    }
+}
+
+fn output_failed(e: &std::io::Error) -> ExitCode {
+    eprintln!("vpc-imds: cannot write to stdout: {e}");
+    ExitCode::from(EXIT_OUTPUT)
 }
 
 /// The client the global options describe.
@@ -182,12 +222,8 @@ fn run(client: &Client, command: Command) -> Result<Vec<u8>, Error> {
             };
             line(client.iam_token(profile)?.token().expose())
         }
-        Command::Get { path, all } => {
-            let mut body = if all {
-                client.get_all(&path)?
-            } else {
-                client.get(&path)?.into_json()
-            };
+        Command::Get { path, .. } => {
+            let mut body = client.get(&path)?.into_json();
             if !body.ends_with(b"\n") {
                 body.push(b'\n');
             }
@@ -218,10 +254,7 @@ fn write_out(bytes: &[u8]) -> ExitCode {
     let mut out = std::io::stdout().lock();
     match out.write_all(bytes).and_then(|()| out.flush()) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("vpc-imds: cannot write to stdout: {e}");
-            ExitCode::from(EXIT_OUTPUT)
-        }
+        Err(e) => output_failed(&e),
     }
 }
 

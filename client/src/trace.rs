@@ -9,15 +9,15 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use vpc_imds_core::error::TransportError;
-use vpc_imds_core::request::Request;
 use vpc_imds_core::response::ResponseError;
+use vpc_imds_driver::OwnedRequest;
 
 /// One step of an operation. `Display` renders it as one line.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Trace<'a> {
     /// A request is about to be sent.
-    Request(&'a Request<'a>),
+    Request(&'a OwnedRequest),
     /// A new connection was established (kept-alive connections are reused silently).
     Connected {
         /// The peer.
@@ -51,8 +51,7 @@ impl fmt::Display for Trace<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Trace::Request(r) => {
-                write!(f, "> {} ", r.method().as_str())?;
-                r.write_url(f)?;
+                write!(f, "> {} {}", r.method().as_str(), r.url())?;
                 for h in r.headers() {
                     // Header's Debug shows `Name: value`, with secrets redacted.
                     write!(f, " | {h:?}")?;

@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use vpc_imds_core::config::Endpoint;
 use vpc_imds_core::error::TransportError;
-use vpc_imds_core::response::{Progress, Response, ResponseError, ResponseReader};
 
 use crate::trace::Trace;
 
@@ -20,13 +19,18 @@ const POOL_CAPACITY: usize = 4;
 /// An idle connection older than this is not reused (servers close idle ones).
 const POOL_IDLE_LIMIT: Duration = Duration::from_secs(30);
 
-/// Why one request got no usable response.
+/// Why one request got no response: what the driver is told, and the operating
+/// system's or TLS library's error, if any.
 #[derive(Debug)]
-pub(crate) enum Failure {
-    /// Connect, send or receive failed; `io` is the underlying error, if any.
-    Transport(TransportError, Option<io::Error>),
-    /// The bytes received were not a whole, well-formed response.
-    Response(ResponseError),
+pub(crate) struct Failure {
+    pub(crate) error: TransportError,
+    pub(crate) detail: Option<io::Error>,
+}
+
+impl Failure {
+    fn new(error: TransportError, detail: Option<io::Error>) -> Self {
+        Failure { error, detail }
+    }
 }
 
 pub(crate) enum Conn {
@@ -79,7 +83,7 @@ struct Idle {
 }
 
 pub(crate) struct Transport {
-    connect_timeout: Duration,
+    endpoint: Endpoint,
     #[cfg(feature = "https")]
     tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     pool: Mutex<Vec<Idle>>,
@@ -88,92 +92,74 @@ pub(crate) struct Transport {
 impl std::fmt::Debug for Transport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Transport")
-            .field("connect_timeout", &self.connect_timeout)
+            .field("endpoint", &self.endpoint)
             .finish_non_exhaustive()
     }
 }
 
 /// What a request's connection was.
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Origin {
     Fresh,
     Reused,
 }
 
+/// One request on its way: the connection it was written to, and its reads.
+pub(crate) struct Exchange<'t> {
+    transport: &'t Transport,
+    conn: Conn,
+    origin: Origin,
+    received: bool,
+    wire: &'t [u8],
+    connect_timeout: Duration,
+    trace: &'t dyn Fn(&Trace<'_>),
+    buf: Box<[u8; READ_CHUNK]>,
+}
+
+/// Bytes asked of the socket per read.
+const READ_CHUNK: usize = 64 * 1024;
+
 impl Transport {
     pub(crate) fn new(
-        connect_timeout: Duration,
+        endpoint: Endpoint,
         #[cfg(feature = "https")] tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     ) -> Self {
         Transport {
-            connect_timeout,
+            endpoint,
             #[cfg(feature = "https")]
             tls,
             pool: Mutex::new(Vec::new()),
         }
     }
 
-    /// Sends `wire` to `endpoint` and reads the response into `buf` (its length is the
-    /// size limit), all before `deadline`; `on_response` sees the response.
-    ///
-    /// A kept-alive connection that turns out to be closed before any byte of the
-    /// response arrives is replaced by a fresh one once, without counting as a failure.
-    pub(crate) fn exchange<R>(
-        &self,
-        endpoint: &Endpoint,
-        wire: &[u8],
+    /// Writes `wire` on a kept-alive connection or a new one (connected within
+    /// `connect_timeout`), all before `deadline`.
+    pub(crate) fn send<'t>(
+        &'t self,
+        wire: &'t [u8],
+        connect_timeout: Duration,
         deadline: Instant,
-        buf: &mut [u8],
-        trace: &dyn Fn(&Trace<'_>),
-        on_response: impl FnOnce(&Response<'_>) -> R,
-    ) -> Result<R, Failure> {
-        let (mut conn, mut origin) = match self.take_idle() {
+        trace: &'t dyn Fn(&Trace<'_>),
+    ) -> Result<Exchange<'t>, Failure> {
+        let (conn, origin) = match self.take_idle() {
             Some(conn) => (conn, Origin::Reused),
-            None => (self.connect(endpoint, deadline, trace)?, Origin::Fresh),
+            None => (
+                self.connect(connect_timeout, deadline, trace)?,
+                Origin::Fresh,
+            ),
         };
-        loop {
-            match send(&mut conn, wire, deadline) {
-                Ok(()) => {}
-                Err(Failure::Transport(TransportError::ConnectionLost, _))
-                    if matches!(origin, Origin::Reused) =>
-                {
-                    conn = self.connect(endpoint, deadline, trace)?;
-                    origin = Origin::Fresh;
-                    continue;
-                }
-                Err(e) => return Err(e),
-            }
-            let mut reader = ResponseReader::new();
-            let mut received = false;
-            loop {
-                let space = reader.unfilled(buf).map_err(Failure::Response)?;
-                let (n, reset) = read(&mut conn, space, deadline)?;
-                if n == 0 && !received && matches!(origin, Origin::Reused) {
-                    break; // a stale kept-alive connection: retry on a fresh one
-                }
-                if reset {
-                    // A reset is never a clean end, even of a read-to-close body.
-                    return Err(match reader.advance(buf, 0) {
-                        Err(e) => Failure::Response(e),
-                        Ok(_) => Failure::Transport(TransportError::ConnectionLost, None),
-                    });
-                }
-                received = true;
-                match reader.advance(buf, n) {
-                    Ok(Progress::NeedMore) => continue,
-                    Ok(Progress::Complete(response)) => {
-                        let keep = response.keep_alive();
-                        let out = on_response(&response);
-                        if keep {
-                            self.put_idle(conn);
-                        }
-                        return Ok(out);
-                    }
-                    Err(e) => return Err(Failure::Response(e)),
-                }
-            }
-            conn = self.connect(endpoint, deadline, trace)?;
-            origin = Origin::Fresh;
-        }
+        let mut exchange = Exchange {
+            transport: self,
+            conn,
+            origin,
+            received: false,
+            wire,
+            connect_timeout,
+            trace,
+            buf: Box::new([0; READ_CHUNK]),
+        };
+        exchange.write(deadline)?;
+        Ok(exchange)
     }
 
     fn take_idle(&self) -> Option<Conn> {
@@ -198,10 +184,11 @@ impl Transport {
 
     fn connect(
         &self,
-        endpoint: &Endpoint,
+        connect_timeout: Duration,
         deadline: Instant,
         trace: &dyn Fn(&Trace<'_>),
     ) -> Result<Conn, Failure> {
+        let endpoint = &self.endpoint;
         let started = Instant::now();
         let host = endpoint.host();
         let bare = host
@@ -213,46 +200,46 @@ impl Transport {
             // Only a host name gets here (the default endpoint is an address).
             Err(_) => (bare, endpoint.port())
                 .to_socket_addrs()
-                .map_err(|e| Failure::Transport(TransportError::Unreachable, Some(e)))?
+                .map_err(|e| Failure::new(TransportError::Unreachable, Some(e)))?
                 .collect(),
         };
-        let mut last = Failure::Transport(TransportError::Unreachable, None);
+        let mut last = Failure::new(TransportError::Unreachable, None);
         for addr in addrs {
-            let Some(budget) = remaining(deadline).map(|left| left.min(self.connect_timeout))
-            else {
-                return Err(Failure::Transport(TransportError::ConnectTimeout, None));
+            let Some(budget) = remaining(deadline).map(|left| left.min(connect_timeout)) else {
+                return Err(Failure::new(TransportError::ConnectTimeout, None));
             };
             match TcpStream::connect_timeout(&addr, budget) {
                 Ok(tcp) => {
                     // Requests are one small write; don't let Nagle hold them back.
                     tcp.set_nodelay(true)
-                        .map_err(|e| Failure::Transport(TransportError::ConnectionLost, Some(e)))?;
-                    let conn = self.secure(endpoint, tcp, deadline)?;
+                        .map_err(|e| Failure::new(TransportError::ConnectionLost, Some(e)))?;
+                    let conn = self.secure(tcp, connect_timeout, deadline)?;
                     trace(&Trace::Connected {
                         addr,
                         elapsed: started.elapsed(),
                     });
                     return Ok(conn);
                 }
-                Err(e) => last = Failure::Transport(connect_error(&e), Some(e)),
+                Err(e) => last = Failure::new(connect_error(&e), Some(e)),
             }
         }
         Err(last)
     }
 
     #[cfg(not(feature = "https"))]
-    fn secure(&self, _: &Endpoint, tcp: TcpStream, _: Instant) -> Result<Conn, Failure> {
+    fn secure(&self, tcp: TcpStream, _: Duration, _: Instant) -> Result<Conn, Failure> {
         Ok(Conn::Plain(tcp))
     }
 
     #[cfg(feature = "https")]
     fn secure(
         &self,
-        endpoint: &Endpoint,
         tcp: TcpStream,
+        connect_timeout: Duration,
         deadline: Instant,
     ) -> Result<Conn, Failure> {
         use vpc_imds_core::config::Scheme;
+        let endpoint = &self.endpoint;
         let Some(config) = self
             .tls
             .as_ref()
@@ -260,7 +247,7 @@ impl Transport {
         else {
             return Ok(Conn::Plain(tcp));
         };
-        let tls_failure = |e: io::Error| Failure::Transport(TransportError::Tls, Some(e));
+        let tls_failure = |e: io::Error| Failure::new(TransportError::Tls, Some(e));
         let host = endpoint.host();
         let bare = host
             .strip_prefix('[')
@@ -274,14 +261,14 @@ impl Transport {
         // The handshake is part of connecting, and gets the connect timeout.
         while stream.conn.is_handshaking() {
             let budget = remaining(deadline)
-                .map(|left| left.min(self.connect_timeout))
-                .ok_or(Failure::Transport(TransportError::ConnectTimeout, None))?;
+                .map(|left| left.min(connect_timeout))
+                .ok_or(Failure::new(TransportError::ConnectTimeout, None))?;
             let timeouts = stream
                 .sock
                 .set_read_timeout(Some(budget))
                 .and_then(|()| stream.sock.set_write_timeout(Some(budget)));
             if let Err(e) = timeouts {
-                return Err(Failure::Transport(TransportError::ConnectionLost, Some(e)));
+                return Err(Failure::new(TransportError::ConnectionLost, Some(e)));
             }
             if let Err(e) = stream.conn.complete_io(&mut stream.sock) {
                 let error = match e.kind() {
@@ -291,10 +278,63 @@ impl Transport {
                     io::ErrorKind::InvalidData => TransportError::Tls,
                     _ => TransportError::ConnectionLost,
                 };
-                return Err(Failure::Transport(error, Some(e)));
+                return Err(Failure::new(error, Some(e)));
             }
         }
         Ok(Conn::Tls(Box::new(stream)))
+    }
+}
+
+impl Exchange<'_> {
+    /// Writes the request; a kept-alive connection found closed is replaced once.
+    fn write(&mut self, deadline: Instant) -> Result<(), Failure> {
+        loop {
+            match send(&mut self.conn, self.wire, deadline) {
+                Err(f)
+                    if f.error == TransportError::ConnectionLost
+                        && self.origin == Origin::Reused =>
+                {
+                    self.reconnect(deadline)?;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn reconnect(&mut self, deadline: Instant) -> Result<(), Failure> {
+        self.conn = self
+            .transport
+            .connect(self.connect_timeout, deadline, self.trace)?;
+        self.origin = Origin::Fresh;
+        Ok(())
+    }
+
+    /// The next bytes of the response, before `deadline`; empty at a clean end of
+    /// the connection. A kept-alive connection that closes before any byte of the
+    /// response arrives is replaced (and the request resent) once, without counting
+    /// as a failure; a reset is never a clean end.
+    pub(crate) fn read(&mut self, deadline: Instant) -> Result<&[u8], Failure> {
+        loop {
+            let (n, reset) = read(&mut self.conn, &mut self.buf[..], deadline)?;
+            if n == 0 && !self.received && self.origin == Origin::Reused {
+                self.reconnect(deadline)?;
+                self.write(deadline)?;
+                continue;
+            }
+            if reset {
+                return Err(Failure::new(TransportError::ConnectionLost, None));
+            }
+            self.received = true;
+            return Ok(self.buf.get(..n).unwrap_or_default());
+        }
+    }
+
+    /// Ends the exchange; the connection is kept for the next request if the
+    /// response allows it.
+    pub(crate) fn finish(self, keep_alive: bool) {
+        if keep_alive {
+            self.transport.put_idle(self.conn);
+        }
     }
 }
 
@@ -306,8 +346,7 @@ fn remaining(deadline: Instant) -> Option<Duration> {
 }
 
 fn send(conn: &mut Conn, wire: &[u8], deadline: Instant) -> Result<(), Failure> {
-    let left =
-        remaining(deadline).ok_or(Failure::Transport(TransportError::ResponseTimeout, None))?;
+    let left = remaining(deadline).ok_or(Failure::new(TransportError::ResponseTimeout, None))?;
     let result = conn
         .tcp()
         .set_write_timeout(Some(left))
@@ -320,7 +359,7 @@ fn send(conn: &mut Conn, wire: &[u8], deadline: Instant) -> Result<(), Failure> 
             io::ErrorKind::InvalidData => TransportError::Tls,
             _ => TransportError::ConnectionLost,
         };
-        Failure::Transport(error, Some(e))
+        Failure::new(error, Some(e))
     })
 }
 
@@ -329,16 +368,16 @@ fn send(conn: &mut Conn, wire: &[u8], deadline: Instant) -> Result<(), Failure> 
 fn read(conn: &mut Conn, space: &mut [u8], deadline: Instant) -> Result<(usize, bool), Failure> {
     loop {
         let left =
-            remaining(deadline).ok_or(Failure::Transport(TransportError::ResponseTimeout, None))?;
+            remaining(deadline).ok_or(Failure::new(TransportError::ResponseTimeout, None))?;
         if let Err(e) = conn.tcp().set_read_timeout(Some(left)) {
-            return Err(Failure::Transport(TransportError::ConnectionLost, Some(e)));
+            return Err(Failure::new(TransportError::ConnectionLost, Some(e)));
         }
         match conn.read(space) {
             Ok(n) => return Ok((n, false)),
             Err(e) => match e.kind() {
                 io::ErrorKind::Interrupted => continue,
                 io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
-                    return Err(Failure::Transport(TransportError::ResponseTimeout, Some(e)))
+                    return Err(Failure::new(TransportError::ResponseTimeout, Some(e)))
                 }
                 io::ErrorKind::ConnectionReset
                 | io::ErrorKind::ConnectionAborted
@@ -347,9 +386,9 @@ fn read(conn: &mut Conn, space: &mut [u8], deadline: Instant) -> Result<(usize, 
                 | io::ErrorKind::UnexpectedEof => return Ok((0, true)),
                 #[cfg(feature = "https")]
                 io::ErrorKind::InvalidData => {
-                    return Err(Failure::Transport(TransportError::Tls, Some(e)))
+                    return Err(Failure::new(TransportError::Tls, Some(e)))
                 }
-                _ => return Err(Failure::Transport(TransportError::ConnectionLost, Some(e))),
+                _ => return Err(Failure::new(TransportError::ConnectionLost, Some(e))),
             },
         }
     }

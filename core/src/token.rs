@@ -180,6 +180,11 @@ impl TokenCache {
         }
     }
 
+    /// When the token was received, if one is cached (on the clock of whoever stored it).
+    pub fn received_at(&self) -> Option<Instant> {
+        (!self.token.is_empty()).then_some(self.received_at)
+    }
+
     /// When a refresh should start, if a token is cached.
     pub fn refresh_at(&self) -> Option<Instant> {
         (!self.token.is_empty())

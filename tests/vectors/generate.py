@@ -788,6 +788,61 @@ ins.append(case("a second start while busy is refused", [
 ]))
 files["input.json"] = ("Input validation: anything that could smuggle into the request line, headers or body is refused before sending.", ins)
 
+# ---------------------------------------------------------------- merging pages
+# `get --all` / `get_all`: the driver's PageMerger, run by every host of the driver.
+
+
+def compact(doc):
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+
+
+def merged(pages):
+    """The documented rule: the first page's members in order except `next`; each
+    list member holds that member's items from every page, in page order."""
+    out = {}
+    for key, value in pages[0].items():
+        if key == "next":
+            continue
+        out[key] = [item for page in pages for item in page.get(key, [])] if isinstance(value, list) else value
+    return out
+
+
+def merge_case(name, pages, expect=None):
+    raw = [p if isinstance(p, str) else compact(p) for p in pages]
+    if expect is None:
+        expect = compact(merged([json.loads(p) for p in raw]))
+    return {"name": name, "merge": raw, "expect": expect}
+
+
+KEY = lambda i: {"id": f"r006-key-{i}", "name": f"key-{i}", "public_key": f"ssh-ed25519 AAAA{i} k{i}"}
+merges = [
+    merge_case("three pages of keys merge into one list without next", [
+        {"first": {"href": "http://169.254.169.254/metadata/v1/keys?limit=2"}, "keys": [KEY(0), KEY(1)], "limit": 2,
+         "next": {"href": "http://169.254.169.254/metadata/v1/keys?limit=2&start=2"}, "total_count": 5},
+        {"first": {"href": "http://169.254.169.254/metadata/v1/keys?limit=2"}, "keys": [KEY(2), KEY(3)], "limit": 2,
+         "next": {"href": "http://169.254.169.254/metadata/v1/keys?limit=2&start=4"}, "total_count": 5},
+        {"first": {"href": "http://169.254.169.254/metadata/v1/keys?limit=2"}, "keys": [KEY(4)], "limit": 2, "total_count": 5},
+    ]),
+    merge_case("one page is itself without next", [{"keys": [KEY(0)], "limit": 50, "next": {"href": "x"}}]),
+    merge_case("members after the list keep their place", [
+        {"limit": 1, "placement_groups": [{"id": "a"}], "total_count": 2, "next": {"href": "n"}, "zone": "z"},
+        {"limit": 1, "placement_groups": [{"id": "b"}], "total_count": 2, "zone": "other"},
+    ]),
+    merge_case("a second list gathers its items too; keys only on later pages are dropped", [
+        {"a": [], "b": [1], "c": True},
+        {"a": [2], "b": [], "d": [9]},
+        {"a": [3], "b": [4, 5]},
+    ]),
+    merge_case("empty lists and a page without the list", [{"keys": []}, {"limit": 1}, {"keys": []}]),
+    merge_case("an empty first page", [{}, {"keys": [1]}]),
+    merge_case("values are copied byte for byte, escapes and spaces kept",
+               ['{ "keys" : [ {"s": "x]}\\"y\\u00e9"} , 1.50 ], "n": null }', '{"keys":[ "\\ud83d\\ude00" ]}'],
+               expect='{"keys":[{"s": "x]}\\"y\\u00e9"},1.50,"\\ud83d\\ude00"],"n":null}'),
+    merge_case("a page that is not an object is a bad response", ['{"keys":[1]}', '[1]'], expect={"error": "bad_response"}),
+    merge_case("a first page that is not an object is a bad response", ['"text"'], expect={"error": "bad_response"}),
+]
+files["merge.json"] = ("Merging a list's pages into one document (get --all): run by every host of the driver, not by the bare core.", merges)
+
 # ---------------------------------------------------------------- output
 
 

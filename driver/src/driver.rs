@@ -1,0 +1,529 @@
+//! [`Driver`]: one operation at a time, from start to its result, over any host's I/O.
+
+use alloc::boxed::Box;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::time::Duration;
+
+use vpc_imds_core::error::{Cause, Error, ErrorKind, InputError, TransportError};
+use vpc_imds_core::operation::Operation;
+use vpc_imds_core::request::RequestId;
+use vpc_imds_core::response::{Progress, Response, ResponseError, ResponseReader};
+use vpc_imds_core::retry::Jitter;
+use vpc_imds_core::session::{Action, Event, Seed, Session};
+use vpc_imds_core::time::Instant;
+
+use crate::reply::Reply;
+use crate::request::OwnedRequest;
+use crate::settings::DriverConfig;
+use crate::share::TokenShare;
+
+/// What the host feeds [`Driver::step`].
+#[derive(Clone, Copy, Debug)]
+pub enum Input<'a> {
+    /// Nothing new: the time to wake has come, or the host wants the next step.
+    Tick,
+    /// Bytes received for request `id` (HTTP/1.1, as read from the connection);
+    /// empty means the peer closed the connection.
+    Bytes(RequestId, &'a [u8]),
+    /// A whole response to request `id`, from the host's own HTTP stack: status,
+    /// `Retry-After` and the de-chunked body ([`Response::from_parts`]).
+    Response(RequestId, Response<'a>),
+    /// Request `id` failed before a whole response arrived.
+    TransportError(RequestId, TransportError),
+}
+
+/// What the host does next. Every outcome comes out here, failures included.
+#[derive(Debug)]
+#[must_use = "a step may be the result or a failure, which must not be dropped"]
+pub enum Step<'a> {
+    /// Send this request (connect within its `connect_timeout`, finish by its
+    /// `deadline`), then feed back what came of it with its id.
+    Send(&'a OwnedRequest),
+    /// The response is not complete: read more bytes and feed them.
+    Read,
+    /// Sleep until then (a backoff), then step with [`Input::Tick`].
+    Wait(Instant),
+    /// Another operation is fetching the shared token: sleep until the share
+    /// changes after `generation`, or until `until`, then step with [`Input::Tick`].
+    WaitForToken {
+        /// The latest time to wake.
+        until: Instant,
+        /// The share's change count when this was decided.
+        generation: u64,
+    },
+    /// One page of a list; more follow: step with [`Input::Tick`] for the next.
+    Page(Reply<'a>),
+    /// The operation's result; the driver is idle again.
+    Done(Reply<'a>),
+    /// The operation failed; the driver is idle again.
+    Failed(Error),
+    /// The input answered a request that is no longer awaited (it timed out, or
+    /// another operation started since); it was ignored. Carry on.
+    Stale,
+    /// No operation is running.
+    Idle,
+}
+
+/// The answer to the last request, as far as it was read (for hosts that trace).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// A whole response: its status and body length (the body itself may hold a
+    /// token and is never reported).
+    Response {
+        /// HTTP status.
+        status: u16,
+        /// Body length in bytes.
+        body_len: usize,
+    },
+    /// The bytes could not be read as a response (cut off, too large, not HTTP).
+    Unreadable(ResponseError),
+}
+
+/// Runs one operation at a time (a host keeps several drivers for concurrent
+/// operations) over a [`TokenShare`] that every driver of one client shares.
+///
+/// See the crate documentation for the loop a host writes around it.
+pub struct Driver<S: TokenShare> {
+    machine: Machine<S>,
+    io: Io,
+}
+
+/// The response reader and its buffer: only the bytes path uses them.
+struct Io {
+    /// What became of the last response fed.
+    answer: Option<Answer>,
+    /// The request whose response is being read.
+    reading: Option<RequestId>,
+    reader: ResponseReader,
+    buf: Vec<u8>,
+    keep_alive: bool,
+}
+
+struct Machine<S: TokenShare> {
+    config: DriverConfig,
+    share: S,
+    session: Box<Session>,
+    request: OwnedRequest,
+    state: State,
+    /// The operation's deadline (the core keeps its own; the driver needs it to
+    /// bound waiting for the shared token).
+    deadline: Instant,
+    jitter: Jitter,
+    ready: Option<Ready>,
+    /// The latest time seen, to catch a clock that runs backwards (debug builds).
+    last_now: Instant,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Idle,
+    /// Started; the shared token's lease is not settled yet.
+    Seeding,
+    Running,
+    /// `wait_until_ready`: backing off until then before the next attempt.
+    Retrying(Instant),
+}
+
+/// `wait_until_ready` in progress.
+#[derive(Clone, Debug)]
+struct Ready {
+    end: Instant,
+    attempts: u32,
+    /// Why the last attempt failed.
+    last: Option<Error>,
+}
+
+impl<S: TokenShare> Driver<S> {
+    /// An idle driver; `seed` feeds retry jitter (use host entropy).
+    pub fn new(config: DriverConfig, share: S, seed: u64) -> Self {
+        let session = Box::new(Session::new(config.core().clone(), seed));
+        Driver {
+            machine: Machine {
+                config,
+                share,
+                session,
+                request: OwnedRequest::new(),
+                state: State::Idle,
+                deadline: Instant::ZERO,
+                jitter: Jitter::new(seed ^ 0x9E37_79B9_7F4A_7C15),
+                ready: None,
+                last_now: Instant::ZERO,
+            },
+            io: Io {
+                answer: None,
+                reading: None,
+                reader: ResponseReader::new(),
+                buf: Vec::new(),
+                keep_alive: false,
+            },
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &DriverConfig {
+        &self.machine.config
+    }
+
+    /// The shared token this driver uses.
+    pub fn share(&self) -> &S {
+        &self.machine.share
+    }
+
+    /// Whether an operation is running.
+    pub fn is_busy(&self) -> bool {
+        self.machine.state != State::Idle
+    }
+
+    /// Whether the connection that carried the last complete response (fed as
+    /// bytes) may carry another request.
+    pub fn keep_alive(&self) -> bool {
+        self.io.keep_alive
+    }
+
+    /// The request whose answer is awaited, if any.
+    pub fn awaiting(&self) -> Option<RequestId> {
+        self.machine.session.awaiting()
+    }
+
+    /// What became of the last response fed to the driver, for tracing.
+    pub fn last_answer(&self) -> Option<Answer> {
+        self.io.answer
+    }
+
+    /// Why the last attempt of [`start_wait_until_ready`](Self::start_wait_until_ready)
+    /// failed, once that wait has run out of time.
+    pub fn last_attempt_error(&self) -> Option<&Error> {
+        self.machine.ready.as_ref().and_then(|r| r.last.as_ref())
+    }
+
+    /// The request in flight (the last [`Step::Send`]), while its answer is awaited.
+    pub fn in_flight(&self) -> Option<&OwnedRequest> {
+        let request = &self.machine.request;
+        (self.awaiting() == Some(request.id())).then_some(request)
+    }
+
+    /// Starts `op` at `now`; its input is checked here (nothing is sent yet). An
+    /// operation still running is not disturbed: the start fails as `invalid_input`.
+    pub fn start(&mut self, op: Operation<'_>, now: Instant) -> Result<(), Error> {
+        if self.is_busy() {
+            return Err(InputError::Busy.into());
+        }
+        self.machine.ready = None;
+        self.machine.begin(op, now)
+    }
+
+    /// Starts waiting until the service answers, for at most `max`: identity
+    /// token requests, with the core's backoff between attempts, until one
+    /// succeeds (the token is then shared). A refusal, a timeout, a lost connection,
+    /// a 5xx or a 429 means "not yet"; any other failure ends the wait at once.
+    /// Running out of time fails as `timed_out` with the last attempt's cause.
+    pub fn start_wait_until_ready(&mut self, max: Duration, now: Instant) -> Result<(), Error> {
+        if self.is_busy() {
+            return Err(InputError::Busy.into());
+        }
+        let end = now + max;
+        self.machine.ready = Some(Ready {
+            end,
+            attempts: 0,
+            last: None,
+        });
+        self.machine.attempt_ready(now)
+    }
+
+    /// Abandons the running operation, if any (ending its claim on the shared token).
+    pub fn cancel(&mut self) {
+        self.machine.session.cancel();
+        self.machine.finish();
+    }
+
+    /// Advances the operation with `input` at `now` and says what to do next.
+    pub fn step<'a>(&'a mut self, now: Instant, input: Input<'a>) -> Step<'a> {
+        let Driver { machine, io } = self;
+        machine.observe(now);
+        let mut body: &[u8] = &[];
+        let event = match input {
+            Input::Tick => return machine.advance(now),
+            Input::Bytes(id, data) => {
+                if machine.session.awaiting() != Some(id) {
+                    return Step::Stale;
+                }
+                match io.feed(id, machine.config.max_response_bytes(), data) {
+                    Fed::More => return Step::Read,
+                    Fed::Complete(response) => {
+                        body = response.body();
+                        machine.session.on_response(id, &response, now)
+                    }
+                    Fed::Error(e) => machine.session.on_response_error(id, e, now),
+                }
+            }
+            Input::Response(id, response) => {
+                body = response.body();
+                io.answer = Some(Answer::Response {
+                    status: response.status(),
+                    body_len: body.len(),
+                });
+                machine.session.on_response(id, &response, now)
+            }
+            Input::TransportError(id, error) => machine.session.on_transport_error(id, error, now),
+        };
+        machine.publish(now);
+        match event {
+            Event::Pending => machine.advance(now),
+            Event::Stale => Step::Stale,
+            Event::Page(output) => Step::Page(Reply::new(output, body)),
+            Event::Done(output) => {
+                machine.finish();
+                Step::Done(Reply::new(output, body))
+            }
+            Event::Failed(e) => machine.failed(e, now),
+        }
+    }
+}
+
+impl<S: TokenShare> Drop for Driver<S> {
+    fn drop(&mut self) {
+        self.machine.finish();
+    }
+}
+
+impl<S: TokenShare> core::fmt::Debug for Driver<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Driver")
+            .field("endpoint", self.machine.config.endpoint())
+            .field("state", &self.machine.state)
+            .finish_non_exhaustive()
+    }
+}
+
+enum Fed<'b> {
+    More,
+    Complete(Response<'b>),
+    Error(ResponseError),
+}
+
+impl Io {
+    /// Copies `data` for request `id` into the reader's buffer (sized to the
+    /// response limit once); the first bytes of a request start a new response.
+    fn feed(&mut self, id: RequestId, limit: usize, data: &[u8]) -> Fed<'_> {
+        if self.reading != Some(id) {
+            self.answer = None;
+            self.reading = Some(id);
+            self.reader = ResponseReader::new();
+            self.keep_alive = false;
+        }
+        if self.buf.len() != limit {
+            // Zeroed pages are mapped lazily: only the bytes received are resident.
+            self.buf = vec![0; limit];
+        }
+        let Io {
+            reader,
+            buf,
+            keep_alive,
+            answer,
+            ..
+        } = self;
+        if data.is_empty() {
+            let fed = match reader.advance(buf, 0) {
+                Ok(Progress::Complete(r)) => Fed::Complete(r),
+                Ok(Progress::NeedMore) => Fed::Error(ResponseError::Truncated),
+                Err(e) => Fed::Error(e),
+            };
+            *answer = Some(match &fed {
+                Fed::Complete(r) => Answer::Response {
+                    status: r.status(),
+                    body_len: r.body().len(),
+                },
+                Fed::Error(e) => Answer::Unreadable(*e),
+                Fed::More => return fed,
+            });
+            return fed;
+        }
+        let mut rest = data;
+        let complete = loop {
+            let space = match reader.unfilled(buf) {
+                Ok(space) => space,
+                Err(e) => {
+                    *answer = Some(Answer::Unreadable(e));
+                    return Fed::Error(e);
+                }
+            };
+            let n = space.len().min(rest.len());
+            space[..n].copy_from_slice(&rest[..n]);
+            rest = &rest[n..];
+            match reader.advance(buf, n) {
+                Ok(Progress::NeedMore) if rest.is_empty() => return Fed::More,
+                Ok(Progress::NeedMore) => continue,
+                Ok(Progress::Complete(r)) => {
+                    // The reader puts the body at the buffer's start.
+                    break (r.status(), r.retry_after(), r.body().len(), r.keep_alive());
+                }
+                Err(e) => {
+                    *answer = Some(Answer::Unreadable(e));
+                    return Fed::Error(e);
+                }
+            }
+        };
+        let (status, retry_after, len, keep) = complete;
+        *answer = Some(Answer::Response {
+            status,
+            body_len: len,
+        });
+        // Bytes past the response: the connection cannot be trusted again.
+        *keep_alive = keep && rest.is_empty();
+        Fed::Complete(Response::from_parts(
+            status,
+            retry_after,
+            buf.get(..len).unwrap_or_default(),
+        ))
+    }
+}
+
+impl<S: TokenShare> Machine<S> {
+    fn observe(&mut self, now: Instant) {
+        debug_assert!(
+            now >= self.last_now,
+            "the host's clock ran backwards: every driver of one share must use one monotonic clock with one origin"
+        );
+        self.last_now = self.last_now.max(now);
+    }
+
+    fn begin(&mut self, op: Operation<'_>, now: Instant) -> Result<(), Error> {
+        self.observe(now);
+        self.session.start(op, now)?;
+        self.deadline = now + self.config.timeouts().operation;
+        self.state = State::Seeding;
+        Ok(())
+    }
+
+    /// One `wait_until_ready` attempt: an identity token, within what is left.
+    fn attempt_ready(&mut self, now: Instant) -> Result<(), Error> {
+        let Some(end) = self.ready.as_ref().map(|r| r.end) else {
+            return Ok(());
+        };
+        let left = end.since(now);
+        let capped = self.config.capped(left);
+        let seed = u64::from(self.jitter.next_u32()) << 32 | u64::from(self.jitter.next_u32());
+        *self.session = Session::new(capped.core().clone(), seed);
+        self.session
+            .start(Operation::IdentityToken { expires_in: None }, now)?;
+        self.deadline = now + capped.timeouts().operation;
+        self.state = State::Seeding;
+        Ok(())
+    }
+
+    fn advance(&mut self, now: Instant) -> Step<'_> {
+        loop {
+            match self.state {
+                State::Idle => return Step::Idle,
+                State::Retrying(until) if now < until => return Step::Wait(until),
+                State::Retrying(_) => {
+                    let out_of_time = self.ready.as_ref().filter(|r| now >= r.end);
+                    if let Some(ready) = out_of_time {
+                        let cause = ready
+                            .last
+                            .as_ref()
+                            .map_or(Cause::DeadlineExceeded, |e| e.cause().clone());
+                        self.finish();
+                        return Step::Failed(Error::new(ErrorKind::TimedOut, cause));
+                    }
+                    if let Err(e) = self.attempt_ready(now) {
+                        self.finish();
+                        return Step::Failed(e);
+                    }
+                }
+                State::Seeding => {
+                    let Machine { session, share, .. } = self;
+                    let (seed, generation) = share.with(|cache, generation| {
+                        debug_assert!(
+                            cache.received_at().is_none_or(|at| at <= now),
+                            "the shared token was received after `now`: the drivers sharing it use different clock origins"
+                        );
+                        (session.seed_from(cache, now), generation)
+                    });
+                    if seed != Seed::Wait {
+                        self.state = State::Running;
+                        continue;
+                    }
+                    if now >= self.deadline {
+                        self.session.cancel();
+                        self.finish();
+                        return Step::Failed(Error::new(
+                            ErrorKind::TimedOut,
+                            Cause::DeadlineExceeded,
+                        ));
+                    }
+                    return Step::WaitForToken {
+                        until: self.deadline,
+                        generation,
+                    };
+                }
+                State::Running => {
+                    let connect = self.config.timeouts().connect;
+                    return match self.session.poll(now) {
+                        Action::Send(request) => {
+                            self.request.fill(&request, now, connect);
+                            Step::Send(&self.request)
+                        }
+                        Action::Wait(until) => Step::Wait(until),
+                        Action::Failed(e) => return self.failed(e, now),
+                        Action::Idle => {
+                            self.finish();
+                            Step::Idle
+                        }
+                    };
+                }
+            }
+        }
+    }
+
+    /// The operation failed: `wait_until_ready` tries again if it may, else the end.
+    fn failed(&mut self, error: Error, now: Instant) -> Step<'static> {
+        if let Some(ready) = self.ready.as_mut() {
+            let not_yet = matches!(
+                error.kind(),
+                ErrorKind::Refused
+                    | ErrorKind::TimedOut
+                    | ErrorKind::ConnectionLost
+                    | ErrorKind::ServerError
+                    | ErrorKind::RateLimited
+            );
+            ready.last = Some(error.clone());
+            if not_yet && now < ready.end {
+                let retry = self.config.core().retry;
+                let delay = retry.backoff(ready.attempts, self.jitter.next_u32());
+                ready.attempts = ready.attempts.saturating_add(1);
+                let until = (now + delay).min(ready.end);
+                self.release();
+                self.state = State::Retrying(until);
+                return Step::Wait(until);
+            }
+            if not_yet {
+                self.finish();
+                return Step::Failed(Error::new(ErrorKind::TimedOut, error.cause().clone()));
+            }
+        }
+        self.finish();
+        Step::Failed(error)
+    }
+
+    /// Shares a token this operation obtained and wakes whoever waits for it.
+    fn publish(&mut self, now: Instant) {
+        let Machine { session, share, .. } = self;
+        if share.with(|cache, _| session.publish_to(cache, now)) {
+            share.changed();
+        }
+    }
+
+    fn release(&mut self) {
+        let Machine { session, share, .. } = self;
+        if share.with(|cache, _| session.release_lease(cache)) {
+            share.changed();
+        }
+    }
+
+    fn finish(&mut self) {
+        self.release();
+        self.state = State::Idle;
+    }
+}

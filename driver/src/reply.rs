@@ -1,0 +1,79 @@
+//! An operation's result as the host receives it: the core's typed output, its
+//! JSON body, and one serialized form for every host language.
+
+use core::fmt;
+
+use serde::ser::{Error as _, Serialize, Serializer};
+use vpc_imds_core::output::Output;
+
+/// A page or a result. Borrows the driver (or the host's response body) until the
+/// next step.
+///
+/// [`Serialize`] gives the document's JSON form (IBM's field names, decoded
+/// strings): hosts convert it once with their serde adapter (pyo3, napi,
+/// serde-wasm-bindgen) instead of hand-written tables. Typed outputs serialize as
+/// their model struct (its Rust name tells which class to build); a generic GET
+/// serializes as the JSON value it holds.
+pub struct Reply<'a> {
+    output: Output<'a>,
+    body: &'a [u8],
+}
+
+impl<'a> Reply<'a> {
+    pub(crate) fn new(output: Output<'a>, body: &'a [u8]) -> Self {
+        Reply { output, body }
+    }
+
+    /// The JSON body as received (de-chunked).
+    pub fn body(&self) -> &'a [u8] {
+        self.body
+    }
+
+    /// The core's typed output.
+    pub fn output(&self) -> &Output<'a> {
+        &self.output
+    }
+
+    /// The output's type name (`instance`, `keys`, `raw`, ...), as test vectors name it.
+    pub fn type_name(&self) -> &'static str {
+        self.output.type_name()
+    }
+
+    /// A token output's lifetime in seconds, as the service stated it.
+    pub fn token_lifetime(&self) -> Option<u32> {
+        match &self.output {
+            Output::IdentityToken(t) | Output::IamToken(t) => t.lifetime_secs(),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Debug for Reply<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The models' Debug redacts tokens.
+        write!(f, "Reply({:?})", self.output)
+    }
+}
+
+impl Serialize for Reply<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.output {
+            Output::IdentityToken(x) | Output::IamToken(x) => x.serialize(s),
+            Output::Instance(x) => x.serialize(s),
+            Output::Initialization(x) => x.serialize(s),
+            Output::NetworkInterfaces(x) => x.serialize(s),
+            Output::NetworkInterface(x) => x.serialize(s),
+            Output::VolumeAttachments(x) => x.serialize(s),
+            Output::VolumeAttachment(x) => x.serialize(s),
+            Output::Keys(x) => x.serialize(s),
+            Output::Key(x) => x.serialize(s),
+            Output::PlacementGroups(x) => x.serialize(s),
+            Output::PlacementGroup(x) => x.serialize(s),
+            Output::IdentityCertificate(x) => x.serialize(s),
+            Output::Raw(body) => serde_json::from_slice::<serde_json::Value>(body)
+                .map_err(|_| S::Error::custom("the JSON document cannot be represented"))?
+                .serialize(s),
+            _ => Err(S::Error::custom("an output this driver does not know")),
+        }
+    }
+}
