@@ -5,6 +5,7 @@
 //! generation (404), authentication (401), then the operation's own rules.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -380,23 +381,62 @@ fn authenticate(state: &State, headers: &HeaderMap, now: i64) -> Result<(), ApiE
     }
 }
 
-/// Reads a JSON object body; an empty or absent body is `{}`.
-async fn read_object(body: Incoming) -> Result<Map<String, Value>, ApiError> {
-    let bytes = match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(c) => c.to_bytes(),
-        Err(e) if e.is::<LengthLimitError>() => {
-            return Err(ApiError::bad_request(
+/// Why a request body could not be read.
+pub(crate) enum BodyError {
+    /// Longer than the limit.
+    TooLarge,
+    /// Not complete within the body timeout (a stalled or trickling client).
+    TimedOut(Duration),
+    /// The connection failed or the framing was broken.
+    Unreadable(String),
+}
+
+/// Reads a whole request body of at most `limit` bytes within the body timeout.
+pub(crate) async fn read_body(
+    state: &State,
+    body: Incoming,
+    limit: usize,
+) -> Result<Bytes, BodyError> {
+    let timeout = state.body_timeout;
+    match tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await {
+        Err(_) => Err(BodyError::TimedOut(timeout)),
+        Ok(Ok(c)) => Ok(c.to_bytes()),
+        Ok(Err(e)) if e.is::<LengthLimitError>() => Err(BodyError::TooLarge),
+        Ok(Err(e)) => Err(BodyError::Unreadable(e.to_string())),
+    }
+}
+
+impl BodyError {
+    /// The IBM-style answer; a timed-out or unreadable body also ends the connection.
+    pub(crate) fn into_api_error(self, limit: usize) -> ApiError {
+        match self {
+            BodyError::TooLarge => ApiError::bad_request(
                 "invalid_request",
-                format!("The request body is larger than {MAX_BODY_BYTES} bytes."),
-            ))
-        }
-        Err(e) => {
-            return Err(ApiError::bad_request(
+                format!("The request body is larger than {limit} bytes."),
+            ),
+            BodyError::TimedOut(t) => ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                format!(
+                    "The request body was not received within {} ms.",
+                    t.as_millis()
+                ),
+            )
+            .closing(),
+            BodyError::Unreadable(e) => ApiError::bad_request(
                 "invalid_request",
                 format!("The request body could not be read: {e}."),
-            ))
+            )
+            .closing(),
         }
-    };
+    }
+}
+
+/// Reads a JSON object body; an empty or absent body is `{}`.
+async fn read_object(state: &State, body: Incoming) -> Result<Map<String, Value>, ApiError> {
+    let bytes = read_body(state, body, MAX_BODY_BYTES)
+        .await
+        .map_err(|e| e.into_api_error(MAX_BODY_BYTES))?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());
     }
@@ -471,7 +511,7 @@ async fn create_token(
         }
         Some(_) => {}
     }
-    let body = read_object(body).await?;
+    let body = read_object(state, body).await?;
     reject_unknown(&body, &["expires_in", "nonce"], "")?;
     let expires_in = seconds_field(&body, "expires_in", TOKEN_EXPIRES_IN)?;
     let nonce = match body.get("nonce") {
@@ -494,7 +534,7 @@ async fn create_token(
         }
     };
 
-    let expires_at = now + (expires_in as i64) * 1000;
+    let expires_at = now.saturating_add((expires_in as i64) * 1000);
     let p = &state.prepared;
     let mut extra = vec![
         ("iat", Value::from(now.div_euclid(1000))),
@@ -620,10 +660,10 @@ async fn create_iam_token(
     body: Incoming,
     now: i64,
 ) -> Result<(Resp, Outcome), ApiError> {
-    let body = read_object(body).await?;
+    let body = read_object(state, body).await?;
     let profile = resolve_profile(state, &body)?;
     let p = &state.prepared;
-    let expires_at = now + (IAM_EXPIRES_IN as i64) * 1000;
+    let expires_at = now.saturating_add((IAM_EXPIRES_IN as i64) * 1000);
     let iam_id = format!("iam-{}", profile.id);
     let claims = json!({
         "iam_id": iam_id,
@@ -669,7 +709,7 @@ async fn create_certificate(
     body: Incoming,
     now: i64,
 ) -> Result<(Resp, Outcome), ApiError> {
-    let body = read_object(body).await?;
+    let body = read_object(state, body).await?;
     reject_unknown(&body, &["csr", "expires_in"], "")?;
     let expires_in = seconds_field(&body, "expires_in", CERT_EXPIRES_IN)?;
     let csr = match body.get("csr") {
@@ -718,7 +758,7 @@ async fn create_certificate(
                 format!("Signing failed: {why}."),
             ),
         })?;
-    let expires_at = now + (expires_in as i64) * 1000;
+    let expires_at = now.saturating_add((expires_in as i64) * 1000);
     let resp = json!({
         "certificates": chain,
         "created_at": clock::rfc3339_ms(now),

@@ -35,6 +35,7 @@ pub(crate) struct ApiError {
     target: Option<Box<(String, TargetType, Option<String>)>>,
     retry_after: Option<u32>,
     allow: Option<&'static str>,
+    close: bool,
 }
 
 impl ApiError {
@@ -46,6 +47,7 @@ impl ApiError {
             target: None,
             retry_after: None,
             allow: None,
+            close: false,
         }
     }
 
@@ -91,8 +93,23 @@ impl ApiError {
         self
     }
 
+    /// Answer with `Connection: close`: the connection is not reused.
+    pub fn closing(mut self) -> Self {
+        self.close = true;
+        self
+    }
+
     /// Renders the response with trace ID `trace`.
     pub fn into_response(self, trace: &str) -> Response<Full<Bytes>> {
+        self.render(trace, |_| {})
+    }
+
+    /// Like [`ApiError::into_response`], letting the caller add members to the body.
+    pub fn render(
+        self,
+        trace: &str,
+        extend: impl FnOnce(&mut Map<String, Value>),
+    ) -> Response<Full<Bytes>> {
         let mut error = Map::new();
         error.insert("code".into(), self.code.into());
         error.insert("message".into(), self.message.into());
@@ -106,11 +123,12 @@ impl ApiError {
             }
             error.insert("target".into(), Value::Object(t));
         }
-        let body = json!({
-            "errors": [error],
-            "status_code": self.status.as_u16(),
-            "trace": trace,
-        });
+        let mut body = Map::new();
+        body.insert("errors".into(), json!([error]));
+        body.insert("status_code".into(), self.status.as_u16().into());
+        body.insert("trace".into(), trace.into());
+        extend(&mut body);
+        let body = Value::Object(body);
         let mut resp = crate::api::json_response(self.status, Bytes::from(body.to_string()));
         if let Some(secs) = self.retry_after {
             resp.headers_mut()
@@ -119,6 +137,10 @@ impl ApiError {
         if let Some(allow) = self.allow {
             resp.headers_mut()
                 .insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        if self.close {
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         resp
     }

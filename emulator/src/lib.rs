@@ -13,6 +13,7 @@
 //! println!("IMDS at {}", emu.base_url()); // http://127.0.0.1:PORT
 //! emu.control().add_fault(FaultRule::status(503).times(2)).unwrap();
 //! emu.control().expire_tokens();
+//! emu.control().advance_clock(std::time::Duration::from_secs(600)).unwrap();
 //! let counters = emu.control().counters();
 //! # let _ = counters;
 //! # Ok::<(), std::io::Error>(())
@@ -40,6 +41,7 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicI64;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use tokio::sync::watch;
 
@@ -49,7 +51,7 @@ pub use faults::{DropStage, FaultAction, FaultError, FaultRule, Faults};
 pub use fixture::{Fixture, FixtureError, TrustedProfile, DEFAULT_FIXTURE_JSON};
 pub use record::{Counters, LoggedRequest, LOG_CAPACITY};
 pub use server::HEAD_CUT_BYTES;
-pub use state::Control;
+pub use state::{ClockError, Control, MAX_CLOCK_OFFSET};
 
 /// A lock that survives a panicked holder: the data are counters and
 /// configuration, still meaningful after a panic elsewhere.
@@ -88,7 +90,12 @@ pub struct EmulatorBuilder {
     listen: SocketAddr,
     control_listen: SocketAddr,
     worker_threads: Option<usize>,
+    head_timeout: Duration,
+    body_timeout: Duration,
 }
+
+/// Default of [`EmulatorBuilder::head_timeout`] and [`EmulatorBuilder::body_timeout`].
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 const LOOPBACK_ANY_PORT: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
 
@@ -103,6 +110,8 @@ impl Default for EmulatorBuilder {
             listen: LOOPBACK_ANY_PORT,
             control_listen: LOOPBACK_ANY_PORT,
             worker_threads: None,
+            head_timeout: DEFAULT_READ_TIMEOUT,
+            body_timeout: DEFAULT_READ_TIMEOUT,
         }
     }
 }
@@ -157,6 +166,22 @@ impl EmulatorBuilder {
         self
     }
 
+    /// How long a client may take to send a request head; an idle keep-alive
+    /// connection is closed after the same time (default 30 s, at least 1 ms).
+    pub fn head_timeout(mut self, timeout: Duration) -> Self {
+        self.head_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How long a client may take to send a request body once its head has
+    /// arrived (default 30 s, at least 1 ms). A late body is answered
+    /// 408 `request_timeout` and the connection is closed, so stalled clients
+    /// cannot hold connections (and file descriptors) for ever.
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
     /// Binds both ports and prepares everything that can fail, before any thread starts.
     fn prepare(self) -> std::io::Result<Prepared> {
         self.faults
@@ -195,6 +220,9 @@ impl EmulatorBuilder {
             cors: self.cors,
             tls: self.tls,
             base_url: base_url.clone(),
+            head_timeout: self.head_timeout,
+            body_timeout: self.body_timeout,
+            accept_log: Mutex::new(server::LogLimiter::new(server::ACCEPT_LOG_INTERVAL)),
         });
         Ok(Prepared {
             listener,

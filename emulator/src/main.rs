@@ -1,12 +1,15 @@
 //! `vpc-imds-emulator`: run the emulator as a process.
 //!
 //! Prints `listening on <base URL>` then `control on <control URL>` as its first
-//! two stdout lines, and stops cleanly on SIGINT or SIGTERM.
+//! two stdout lines, and stops cleanly on SIGINT or SIGTERM. The signal
+//! handlers are installed before those lines are printed, so a script may
+//! signal the emulator as soon as it has read them.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use vpc_imds_emulator::{DropStage, Emulator, FaultRule, Faults, Fixture, DEFAULT_FIXTURE_JSON};
@@ -74,6 +77,12 @@ struct Args {
     /// Tokio worker threads (default: CPUs, at most 4).
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
+    /// Close a connection whose request head takes longer than this (default 30000).
+    #[arg(long, value_name = "MS")]
+    head_timeout_ms: Option<u64>,
+    /// Answer 408 and close a connection whose request body takes longer than this (default 30000).
+    #[arg(long, value_name = "MS")]
+    body_timeout_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -144,7 +153,15 @@ fn run(args: Args) -> Result<(), String> {
     if let Some(n) = args.workers {
         builder = builder.worker_threads(n);
     }
+    if let Some(ms) = args.head_timeout_ms {
+        builder = builder.head_timeout(Duration::from_millis(ms));
+    }
+    if let Some(ms) = args.body_timeout_ms {
+        builder = builder.body_timeout(Duration::from_millis(ms));
+    }
     let emu = builder.start().map_err(|e| format!("cannot start: {e}"))?;
+    // Handlers first: a script may signal as soon as it has read the lines below.
+    let signals = Signals::install()?;
     {
         let mut out = std::io::stdout().lock();
         // Scripts wait for these lines; a closed stdout must not stop the server.
@@ -152,35 +169,73 @@ fn run(args: Args) -> Result<(), String> {
         let _ = writeln!(out, "control on {}", emu.control_url());
         let _ = out.flush();
     }
-    wait_for_signal()?;
+    signals.wait()?;
     eprintln!("vpc-imds-emulator: shutting down");
     emu.shutdown();
     Ok(())
 }
 
-fn wait_for_signal() -> Result<(), String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot wait for signals: {e}"))?;
-    rt.block_on(async {
+/// SIGINT and SIGTERM handlers, installed (and catching) from creation on.
+struct Signals {
+    rt: tokio::runtime::Runtime,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(windows)]
+    ctrl_c: tokio::signal::windows::CtrlC,
+}
+
+impl Signals {
+    fn install() -> Result<Signals, String> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot wait for signals: {e}"))?;
+        let _guard = rt.enter();
         #[cfg(unix)]
         {
             use tokio::signal::unix::{signal, SignalKind};
-            let mut term = signal(SignalKind::terminate())
+            let int = signal(SignalKind::interrupt())
+                .map_err(|e| format!("cannot handle SIGINT: {e}"))?;
+            let term = signal(SignalKind::terminate())
                 .map_err(|e| format!("cannot handle SIGTERM: {e}"))?;
-            tokio::select! {
-                r = tokio::signal::ctrl_c() => r.map_err(|e| format!("cannot handle SIGINT: {e}")),
-                _ = term.recv() => Ok(()),
-            }
+            drop(_guard);
+            Ok(Signals { rt, int, term })
         }
-        #[cfg(not(unix))]
+        #[cfg(windows)]
         {
-            tokio::signal::ctrl_c()
-                .await
-                .map_err(|e| format!("cannot handle Ctrl-C: {e}"))
+            let ctrl_c = tokio::signal::windows::ctrl_c()
+                .map_err(|e| format!("cannot handle Ctrl-C: {e}"))?;
+            drop(_guard);
+            Ok(Signals { rt, ctrl_c })
         }
-    })
+    }
+
+    /// Returns once SIGINT or SIGTERM (Ctrl-C on Windows) has arrived, even
+    /// if it arrived before this call.
+    fn wait(self) -> Result<(), String> {
+        #[cfg(unix)]
+        {
+            let Signals {
+                rt,
+                mut int,
+                mut term,
+            } = self;
+            rt.block_on(async {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            });
+        }
+        #[cfg(windows)]
+        {
+            let Signals { rt, mut ctrl_c } = self;
+            rt.block_on(ctrl_c.recv());
+        }
+        Ok(())
+    }
 }
 
 fn main() -> ExitCode {

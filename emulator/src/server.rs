@@ -5,7 +5,7 @@ use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{ready, Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -24,6 +24,84 @@ pub const HEAD_CUT_BYTES: usize = 20;
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long open connections get to finish once shutdown starts.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(250);
+/// First and longest pause after a failed accept.
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// At most one accept-failure line per this interval.
+pub(crate) const ACCEPT_LOG_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The pause after each failed accept: 10 ms, doubling to 1 s, back to 10 ms
+/// after a success. Accept errors (usually EMFILE: out of file descriptors)
+/// repeat until something frees up, so retrying at once would spin a core.
+#[derive(Debug)]
+pub(crate) struct AcceptBackoff {
+    next: Duration,
+}
+
+impl AcceptBackoff {
+    pub fn new() -> Self {
+        AcceptBackoff {
+            next: ACCEPT_BACKOFF_MIN,
+        }
+    }
+
+    /// A failure: how long to wait before the next accept.
+    pub fn failed(&mut self) -> Duration {
+        let wait = self.next;
+        self.next = (self.next * 2).min(ACCEPT_BACKOFF_MAX);
+        wait
+    }
+
+    pub fn succeeded(&mut self) {
+        self.next = ACCEPT_BACKOFF_MIN;
+    }
+}
+
+/// Lets one log line through per interval and counts the ones it holds back.
+#[derive(Debug)]
+pub(crate) struct LogLimiter {
+    interval: Duration,
+    last: Option<Instant>,
+    suppressed: u64,
+}
+
+impl LogLimiter {
+    pub fn new(interval: Duration) -> Self {
+        LogLimiter {
+            interval,
+            last: None,
+            suppressed: 0,
+        }
+    }
+
+    /// `Some(n)` if a line may be written at `now`, `n` being the lines held
+    /// back since the last one written; `None` (and counted) otherwise.
+    pub fn admit(&mut self, now: Instant) -> Option<u64> {
+        match self.last {
+            Some(last) if now.saturating_duration_since(last) < self.interval => {
+                self.suppressed += 1;
+                None
+            }
+            _ => {
+                self.last = Some(now);
+                Some(std::mem::take(&mut self.suppressed))
+            }
+        }
+    }
+
+    /// Lines held back and not yet reported; resets the count.
+    pub fn take_suppressed(&mut self) -> u64 {
+        std::mem::take(&mut self.suppressed)
+    }
+}
+
+fn not_shown(n: u64) -> String {
+    match n {
+        0 => String::new(),
+        1 => "; 1 more accept failure not shown".into(),
+        n => format!("; {n} more accept failures not shown"),
+    }
+}
 
 /// Where the next response on a connection is cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,6 +257,8 @@ pub(crate) async fn accept_loop(
     kind: Kind,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let mut backoff = AcceptBackoff::new();
+    let mut failing = false;
     loop {
         let accepted = tokio::select! {
             r = listener.accept() => r,
@@ -187,12 +267,29 @@ pub(crate) async fn accept_loop(
         let stream = match accepted {
             Ok((stream, _)) => stream,
             Err(e) => {
-                // Usually EMFILE: back off instead of spinning.
-                eprintln!("vpc-imds-emulator: accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
+                // Usually EMFILE: back off instead of spinning, and keep the log short.
+                failing = true;
+                let wait = backoff.failed();
+                if let Some(held) = crate::lock(&state.accept_log).admit(Instant::now()) {
+                    eprintln!(
+                        "vpc-imds-emulator: accept failed: {e} (retrying in {} ms{})",
+                        wait.as_millis(),
+                        not_shown(held)
+                    );
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => continue,
+                    () = stopped(&mut shutdown) => break,
+                }
             }
         };
+        if std::mem::take(&mut failing) {
+            backoff.succeeded();
+            let held = crate::lock(&state.accept_log).take_suppressed();
+            if held > 0 {
+                eprintln!("vpc-imds-emulator: accepting again{}", not_shown(held));
+            }
+        }
         // Latency tests measure the emulator, not Nagle.
         let _ = stream.set_nodelay(true);
         let (state, shutdown, tls) = (state.clone(), shutdown.clone(), tls.clone());
@@ -219,6 +316,7 @@ async fn serve_connection<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let head_timeout = state.head_timeout;
     let switch = Arc::new(CutSwitch::default());
     let io = TokioIo::new(CutIo {
         inner: io,
@@ -236,6 +334,7 @@ async fn serve_connection<S>(
     });
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
+        .header_read_timeout(head_timeout)
         .serve_connection(io, service);
     tokio::pin!(conn);
     tokio::select! {
@@ -269,6 +368,47 @@ mod tests {
             }
         }
         (io.inner, failed)
+    }
+
+    #[test]
+    fn accept_backoff_doubles_to_a_second_and_resets() {
+        let mut b = AcceptBackoff::new();
+        let waits: Vec<u128> = (0..10).map(|_| b.failed().as_millis()).collect();
+        assert_eq!(waits, [10, 20, 40, 80, 160, 320, 640, 1000, 1000, 1000]);
+        b.succeeded();
+        assert_eq!(b.failed(), Duration::from_millis(10));
+        // Back-to-back failures for 10 s are ~17 accepts, not 200 (the old fixed
+        // 50 ms) or millions (no pause).
+        let mut b = AcceptBackoff::new();
+        let (mut t, mut n) = (Duration::ZERO, 0);
+        while t < Duration::from_secs(10) {
+            t += b.failed();
+            n += 1;
+        }
+        assert!(n <= 20, "{n}");
+    }
+
+    #[test]
+    fn log_limiter_admits_one_line_per_interval_and_counts_the_rest() {
+        let start = Instant::now();
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        let mut l = LogLimiter::new(Duration::from_secs(1));
+        assert_eq!(l.admit(at(0)), Some(0));
+        // 20 failures a second (the reported flood) -> one line a second.
+        let admitted: Vec<(u64, u64)> = (1..=60)
+            .filter_map(|i| l.admit(at(i * 50)).map(|held| (i * 50, held)))
+            .collect();
+        assert_eq!(admitted, [(1000, 19), (2000, 19), (3000, 19)]);
+        assert_eq!(l.take_suppressed(), 0);
+        assert_eq!(l.admit(at(3100)), None);
+        assert_eq!(l.take_suppressed(), 1);
+        assert_eq!(l.take_suppressed(), 0);
+        // A clock that seems to go backwards never panics and never floods.
+        assert_eq!(l.admit(start), None);
+        assert_eq!(l.admit(at(4000)), Some(1));
+        assert_eq!(not_shown(0), "");
+        assert_eq!(not_shown(1), "; 1 more accept failure not shown");
+        assert_eq!(not_shown(7), "; 7 more accept failures not shown");
     }
 
     #[tokio::test]

@@ -281,6 +281,12 @@ pub(crate) struct State {
     pub tls: bool,
     /// `<scheme>://<bound address>`, for hrefs when a request has no usable Host header.
     pub base_url: String,
+    /// How long a request head may take to arrive (and an idle connection may wait for one).
+    pub head_timeout: Duration,
+    /// How long a request body may take to arrive once its head has.
+    pub body_timeout: Duration,
+    /// Rate limit of the accept-failure log lines, shared by both listeners.
+    pub accept_log: Mutex<crate::server::LogLimiter>,
 }
 
 impl State {
@@ -289,6 +295,35 @@ impl State {
         clock::system_now_ms().saturating_add(self.clock_offset_ms.load(Ordering::Relaxed))
     }
 }
+
+/// The farthest [`Control::advance_clock`] may move the emulator clock ahead of
+/// the system clock, in total: 36,525 days (100 years).
+pub const MAX_CLOCK_OFFSET: Duration = Duration::from_secs(36_525 * 86_400);
+
+/// A clock jump [`Control::advance_clock`] refused: it would put the emulator
+/// clock more than [`MAX_CLOCK_OFFSET`] ahead of the system clock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClockError {
+    /// The jump asked for.
+    pub requested: Duration,
+    /// How far ahead of the system clock the emulator clock already was.
+    pub ahead: Duration,
+}
+
+impl std::fmt::Display for ClockError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the emulator clock may run at most {} seconds (100 years) ahead of the system clock; \
+             it is {} seconds ahead already, so a jump of {} seconds would pass that",
+            MAX_CLOCK_OFFSET.as_secs(),
+            self.ahead.as_secs(),
+            self.requested.as_secs()
+        )
+    }
+}
+
+impl std::error::Error for ClockError {}
 
 /// Run-time control of a running emulator: faults, token expiry, clock, counters
 /// and the request log. Cheap to clone; usable from any thread.
@@ -350,14 +385,24 @@ impl Control {
     }
 
     /// Moves the emulator clock forward (token timestamps, expiry, `version` "today").
-    pub fn advance_clock(&self, by: Duration) {
-        let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
-        let _ =
-            self.state
-                .clock_offset_ms
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |o| {
-                    Some(o.saturating_add(ms))
-                });
+    ///
+    /// The clock never runs more than [`MAX_CLOCK_OFFSET`] (about 100 years)
+    /// ahead of the system clock: a jump that would take it further is refused
+    /// and changes nothing. Beyond that, tokens would be born expired and dates
+    /// would leave the four-digit years of RFC 3339.
+    pub fn advance_clock(&self, by: Duration) -> Result<(), ClockError> {
+        let max_ms = MAX_CLOCK_OFFSET.as_millis() as i64;
+        let ms = i64::try_from(by.as_millis()).ok();
+        self.state
+            .clock_offset_ms
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |o| {
+                ms.and_then(|ms| o.checked_add(ms)).filter(|n| *n <= max_ms)
+            })
+            .map(|_| ())
+            .map_err(|ahead_ms| ClockError {
+                requested: by,
+                ahead: Duration::from_millis(u64::try_from(ahead_ms).unwrap_or(0)),
+            })
     }
 
     /// The emulator clock, in milliseconds since the Unix epoch.
@@ -397,6 +442,17 @@ impl Control {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clock_error_names_the_limit() {
+        let e = ClockError {
+            requested: Duration::from_secs(u64::MAX),
+            ahead: Duration::from_secs(60),
+        };
+        let text = e.to_string();
+        assert!(text.contains("3155760000 seconds"), "{text}");
+        assert!(text.contains(&u64::MAX.to_string()), "{text}");
+    }
 
     #[test]
     fn collection_table_matches_the_fixture_order() {

@@ -459,5 +459,76 @@ fn control_api_over_http() {
         let r = control(&emu, m, p, body);
         assert_eq!(r.status, status, "{m} {p} {body:?}");
         assert!(r.json()["error"].is_string());
+        // IBM-shaped as well: errors[], status_code, trace.
+        let code = match status {
+            404 => "not_found",
+            405 => "method_not_allowed",
+            _ => "invalid_request",
+        };
+        let e = r.ibm_error(status, code);
+        assert_eq!(e["message"], r.json()["error"]);
     }
+}
+
+/// Issue 10 item 6: a jump of 2^64 s (or 2^64 - 1, which used to saturate the
+/// clock so that every new token was born expired) is refused with a 400.
+#[test]
+fn absurd_clock_jumps_are_refused() {
+    let emu = start();
+    let before = emu.control().now_ms();
+    let century = vpc_imds_emulator::MAX_CLOCK_OFFSET.as_secs();
+    assert_eq!(century, 3_155_760_000);
+    for seconds in [
+        "18446744073709551616".to_owned(), // 2^64
+        "18446744073709551615".to_owned(), // 2^64 - 1
+        "9223372036854775807".to_owned(),
+        "1e300".to_owned(),
+        (century + 1).to_string(),
+        "-1".to_owned(),
+        "1.5".to_owned(),
+    ] {
+        let body = format!(r#"{{"seconds":{seconds}}}"#);
+        let r = control(&emu, "POST", "/clock/advance", Some(&body));
+        let e = r.ibm_error(400, "invalid_value");
+        assert_eq!(e["target"]["name"], "seconds", "{seconds}");
+        assert_eq!(e["target"]["type"], "field");
+        assert!(r.json()["error"].is_string());
+    }
+    // Nothing moved, and tokens still live their full lifetime.
+    let now = emu.control().now_ms();
+    assert!(now - before < 60_000, "{before} -> {now}");
+    let tok = token(&emu);
+    assert_eq!(get(&emu, &instance_path(), &tok).status, 200);
+
+    // A century ahead is allowed, once: new tokens are valid there.
+    let r = control(
+        &emu,
+        "POST",
+        "/clock/advance",
+        Some(&format!(r#"{{"seconds":{}}}"#, century - 3600)),
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert!(
+        r.json()["now"].as_str().unwrap().starts_with("21"),
+        "{:?}",
+        r.json()
+    );
+    let tok = token(&emu);
+    assert_eq!(get(&emu, &instance_path(), &tok).status, 200);
+    // Further jumps count against the same limit.
+    let r = control(&emu, "POST", "/clock/advance", Some(r#"{"seconds":7200}"#));
+    let e = r.ibm_error(400, "invalid_value");
+    assert!(e["message"].as_str().unwrap().contains("3155760000"), "{e}");
+    assert_eq!(get(&emu, &instance_path(), &tok).status, 200);
+    assert!(control(&emu, "POST", "/clock/advance", Some(r#"{"seconds":3600}"#)).status == 200);
+
+    // The library call refuses the same way and changes nothing.
+    let c = emu.control();
+    let now = c.now_ms();
+    let err = c.advance_clock(Duration::MAX).unwrap_err();
+    assert_eq!(err.requested, Duration::MAX);
+    assert!(err.ahead.as_secs() >= century - 1, "{err:?}");
+    assert!(c.advance_clock(Duration::from_secs(1)).is_err());
+    assert!(c.now_ms() - now < 60_000);
+    assert!(c.advance_clock(Duration::ZERO).is_ok());
 }

@@ -478,7 +478,7 @@ fn expired_identity_token_cannot_be_exchanged() {
         .unwrap()
         .to_owned();
     assert_eq!(iam(&emu, &tok, None).status, 200);
-    emu.control().advance_clock(Duration::from_secs(6));
+    emu.control().advance_clock(Duration::from_secs(6)).unwrap();
     let e = iam(&emu, &tok, None).ibm_error(401, "unauthenticated");
     assert!(e["message"].as_str().unwrap().contains("expired"));
 }

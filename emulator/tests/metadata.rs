@@ -243,7 +243,7 @@ fn tokens_expire_for_real() {
         .unwrap()
         .to_owned();
     assert_eq!(get(&emu, &path, &short).status, 200);
-    emu.control().advance_clock(Duration::from_secs(5));
+    emu.control().advance_clock(Duration::from_secs(5)).unwrap();
     let e = get(&emu, &path, &short).ibm_error(401, "unauthenticated");
     assert!(e["message"].as_str().unwrap().contains("expired"));
     assert_eq!(get(&emu, &path, &long).status, 200);

@@ -346,6 +346,79 @@ fn binary_prints_addresses_serves_and_stops_on_sigterm_and_sigint() {
     assert!(p.signal("-INT").success());
 }
 
+/// Issue 9: the emulator printed its addresses before installing its signal
+/// handlers, so a SIGINT sent right after reading them could kill it. Here the
+/// emulator's stdout is a full pipe, so it blocks while printing; SIGINT sent
+/// then must still end in a clean shutdown (exit 0), never in death by signal.
+#[cfg(target_os = "linux")]
+#[test]
+fn binary_handles_a_signal_sent_while_it_prints_its_addresses() {
+    let (mut reader, mut writer) = std::io::pipe().expect("pipe");
+    // Fill the pipe (64 KiB on Linux) from a helper thread; if it is smaller,
+    // the write never finishes and the test cannot run here.
+    const FILL: usize = 65_536;
+    let filler = writer.try_clone().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut filler = filler;
+        let _ = tx.send(filler.write_all(&[b'.'; FILL]).is_ok());
+    });
+    match rx.recv_timeout(Duration::from_secs(2)) {
+        Ok(true) => {}
+        other => {
+            eprintln!("skipped: cannot fill a pipe with {FILL} bytes ({other:?})");
+            return;
+        }
+    }
+    writer.flush().unwrap();
+    let mut child = Command::new(BIN)
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    // Wait until its main thread is blocked writing the address lines.
+    let wchan = format!("/proc/{}/wchan", child.id());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let w = std::fs::read_to_string(&wchan).unwrap_or_default();
+        if w.contains("pipe_write") {
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            eprintln!("skipped: never saw the emulator block on stdout (wchan {w:?})");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let ok = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    // Unblock it: drain the filler, then read the address lines.
+    let mut junk = vec![0u8; FILL];
+    reader.read_exact(&mut junk).unwrap();
+    let mut lines = String::new();
+    reader.read_to_string(&mut lines).unwrap();
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(status.success(), "{status}; stderr: {stderr}");
+    assert!(
+        lines.starts_with("listening on http://127.0.0.1:"),
+        "{lines}"
+    );
+    assert!(lines.contains("\ncontrol on http://127.0.0.1:"), "{lines}");
+    assert!(stderr.contains("shutting down"), "{stderr}");
+}
+
 #[test]
 fn binary_fault_and_mode_flags() {
     let p = Proc::start(&[
