@@ -449,7 +449,9 @@ fn detach(step: Step<'_>) -> Next {
     match step {
         Step::Send(_) => Next::Send,
         Step::Wait(until) => Next::Wait(until),
-        Step::WaitForToken { until, generation } => Next::WaitForToken(until, generation),
+        Step::WaitForToken {
+            until, generation, ..
+        } => Next::WaitForToken(until, generation),
         Step::Page(reply) => Next::Outcome(Outcome::Page(reply.body().to_vec())),
         Step::Done(reply) => Next::Outcome(Outcome::Done(reply.body().to_vec())),
         Step::Failed(e) => Next::Failed(e.into()),

@@ -6,12 +6,16 @@ use alloc::vec::Vec;
 use core::time::Duration;
 
 use vpc_imds_core::error::{Cause, Error, ErrorKind, InputError, TransportError};
+use vpc_imds_core::model::AccessToken;
 use vpc_imds_core::operation::Operation;
+use vpc_imds_core::operation::TrustedProfile;
+use vpc_imds_core::output::Output;
 use vpc_imds_core::request::RequestId;
 use vpc_imds_core::response::{Progress, Response, ResponseError, ResponseReader};
 use vpc_imds_core::retry::Jitter;
 use vpc_imds_core::session::{Action, Event, Seed, Session};
 use vpc_imds_core::time::Instant;
+use vpc_imds_core::token::{Lease, TokenCache};
 
 use crate::reply::Reply;
 use crate::request::OwnedRequest;
@@ -51,6 +55,9 @@ pub enum Step<'a> {
         until: Instant,
         /// The share's change count when this was decided.
         generation: u64,
+        /// Which share: the IAM token cache given to
+        /// [`Driver::start_cached_iam_token`] (`true`) or the identity token's.
+        iam: bool,
     },
     /// One page of a list; more follow: step with [`Input::Tick`] for the next.
     Page(Reply<'a>),
@@ -111,6 +118,12 @@ struct Machine<S: TokenShare> {
     deadline: Instant,
     jitter: Jitter,
     ready: Option<Ready>,
+    /// The IAM token cache of a cached IAM token operation.
+    iam: Option<S>,
+    /// This operation refreshes the IAM token cache's token.
+    iam_refreshing: bool,
+    /// A cached IAM token dressed as a response body.
+    cached: Vec<u8>,
     /// The latest time seen, to catch a clock that runs backwards (debug builds).
     last_now: Instant,
 }
@@ -123,6 +136,8 @@ enum State {
     Running,
     /// `wait_until_ready`: backing off until then before the next attempt.
     Retrying(Instant),
+    /// A cached IAM token operation: the cache's lease is not settled yet.
+    IamLease,
 }
 
 /// `wait_until_ready` in progress.
@@ -148,6 +163,9 @@ impl<S: TokenShare> Driver<S> {
                 deadline: Instant::ZERO,
                 jitter: Jitter::new(seed ^ 0x9E37_79B9_7F4A_7C15),
                 ready: None,
+                iam: None,
+                iam_refreshing: false,
+                cached: Vec::new(),
                 last_now: Instant::ZERO,
             },
             io: Io {
@@ -210,7 +228,30 @@ impl<S: TokenShare> Driver<S> {
             return Err(InputError::Busy.into());
         }
         self.machine.ready = None;
+        self.machine.iam = None;
         self.machine.begin(op, now)
+    }
+
+    /// Starts an IAM token operation for `profile` answered from `cache` (an IAM
+    /// token cache every operation of a client shares, not the identity token's)
+    /// while its token is fresh, by the core's policy: refreshed after
+    /// `lifetime - clamp(lifetime/5, 1 s, 300 s)`, by one operation at a time while
+    /// the others use the still-valid token or wait when there is none; a failed
+    /// refresh falls back to the old token while it is valid.
+    pub fn start_cached_iam_token(
+        &mut self,
+        profile: TrustedProfile<'_>,
+        cache: S,
+        now: Instant,
+    ) -> Result<(), Error> {
+        if self.is_busy() {
+            return Err(InputError::Busy.into());
+        }
+        self.machine.ready = None;
+        self.machine.begin(Operation::IamToken { profile }, now)?;
+        self.machine.iam = Some(cache);
+        self.machine.state = State::IamLease;
+        Ok(())
     }
 
     /// Starts waiting until the service answers, for at most `max`: identity
@@ -273,6 +314,23 @@ impl<S: TokenShare> Driver<S> {
             Event::Stale => Step::Stale,
             Event::Page(output) => Step::Page(Reply::new(output, body)),
             Event::Done(output) => {
+                if let (true, Some(cache), Some(token)) =
+                    (machine.iam_refreshing, &machine.iam, output.token())
+                {
+                    let lifetime = match &output {
+                        Output::IamToken(t) => t.lifetime_secs(),
+                        _ => None,
+                    };
+                    // Without a lifetime the token cannot be judged: not cached.
+                    let stored = lifetime.is_some_and(|secs| {
+                        cache.with(|c, _| c.store(token.expose(), secs, now).is_ok())
+                    });
+                    if !stored {
+                        cache.with(|c, _| c.abandon_refresh());
+                    }
+                    cache.changed();
+                    machine.iam_refreshing = false;
+                }
                 machine.finish();
                 Step::Done(Reply::new(output, body))
             }
@@ -416,6 +474,34 @@ impl<S: TokenShare> Machine<S> {
         loop {
             match self.state {
                 State::Idle => return Step::Idle,
+                State::IamLease => {
+                    let Some(cache) = self.iam.as_ref() else {
+                        self.state = State::Seeding;
+                        continue;
+                    };
+                    let (lease, generation) = cache.with(|c, g| (c.lease(now), g));
+                    match lease {
+                        Lease::Use => {
+                            if self.answer_from_cache(now) {
+                                return self.cached_answer();
+                            }
+                            // Expired between the two looks: ask again.
+                        }
+                        Lease::Refresh => {
+                            self.iam_refreshing = true;
+                            self.state = State::Seeding;
+                        }
+                        // Whoever refreshes is taking too long: fetch one uncached.
+                        Lease::Wait if now >= self.deadline => self.state = State::Seeding,
+                        Lease::Wait => {
+                            return Step::WaitForToken {
+                                until: self.deadline,
+                                generation,
+                                iam: true,
+                            }
+                        }
+                    }
+                }
                 State::Retrying(until) if now < until => return Step::Wait(until),
                 State::Retrying(_) => {
                     let out_of_time = self.ready.as_ref().filter(|r| now >= r.end);
@@ -456,6 +542,7 @@ impl<S: TokenShare> Machine<S> {
                     return Step::WaitForToken {
                         until: self.deadline,
                         generation,
+                        iam: false,
                     };
                 }
                 State::Running => {
@@ -477,8 +564,41 @@ impl<S: TokenShare> Machine<S> {
         }
     }
 
+    /// Ends the IAM token operation with the cache's token, if it may still be
+    /// sent (then [`cached_answer`](Self::cached_answer) is the result).
+    fn answer_from_cache(&mut self, now: Instant) -> bool {
+        let Some(cache) = self.iam.as_ref() else {
+            return false;
+        };
+        let cached = &mut self.cached;
+        if !cache.with(|c, _| answer_body(c, now, cached)) {
+            return false;
+        }
+        self.session.cancel();
+        self.finish();
+        true
+    }
+
+    /// The cached IAM token as a token response of its remaining lifetime.
+    fn cached_answer(&self) -> Step<'_> {
+        match AccessToken::parse(&self.cached) {
+            Ok(token) => Step::Done(Reply::new(Output::IamToken(token), &self.cached)),
+            Err(e) => Step::Failed(Error::new(ErrorKind::BadResponse, Cause::Body(e))),
+        }
+    }
+
     /// The operation failed: `wait_until_ready` tries again if it may, else the end.
-    fn failed(&mut self, error: Error, now: Instant) -> Step<'static> {
+    fn failed(&mut self, error: Error, now: Instant) -> Step<'_> {
+        if core::mem::take(&mut self.iam_refreshing) {
+            if let Some(cache) = self.iam.as_ref() {
+                cache.with(|c, _| c.abandon_refresh());
+                cache.changed();
+                // A failed refresh of a still-valid token: the old token serves.
+                if self.answer_from_cache(now) {
+                    return self.cached_answer();
+                }
+            }
+        }
         if let Some(ready) = self.ready.as_mut() {
             let not_yet = matches!(
                 error.kind(),
@@ -526,4 +646,31 @@ impl<S: TokenShare> Machine<S> {
         self.release();
         self.state = State::Idle;
     }
+}
+
+/// Writes `{"access_token":..,"expires_in":..}` for the cached token into `out`,
+/// with the seconds it has left; false if no token may be sent at `now`.
+fn answer_body(cache: &TokenCache, now: Instant, out: &mut Vec<u8>) -> bool {
+    let (Some(token), Some(expires)) = (cache.token(now), cache.expires_at()) else {
+        return false;
+    };
+    out.clear();
+    out.extend_from_slice(b"{\"access_token\":\"");
+    out.extend_from_slice(token.expose().as_bytes());
+    out.extend_from_slice(b"\",\"expires_in\":");
+    let left = expires.since(now).as_secs().max(1);
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut n = left;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+    out.push(b'}');
+    true
 }

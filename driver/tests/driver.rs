@@ -6,7 +6,7 @@ use std::time::Duration;
 use vpc_imds_driver::core::response::Response;
 use vpc_imds_driver::{
     Driver, ErrorKind, Input, Instant, LocalTokens, Operation, PageMerger, Settings, Step,
-    TransportError,
+    TransportError, TrustedProfile,
 };
 
 fn at(ms: u64) -> Instant {
@@ -107,7 +107,9 @@ fn one_token_fetch_for_concurrent_operations() {
         other => panic!("{other:?}"),
     };
     let generation = match b.step(at(0), Input::Tick) {
-        Step::WaitForToken { generation, until } => {
+        Step::WaitForToken {
+            generation, until, ..
+        } => {
             assert_eq!(until, at(15_000), "bounded by the operation's deadline");
             generation
         }
@@ -305,4 +307,56 @@ fn merging_is_streamed_page_by_page() {
         peak < 4096,
         "each page's output is written as it arrives ({peak} bytes at most)"
     );
+}
+
+#[test]
+fn cached_iam_tokens_are_fetched_once_and_serve_while_fresh() {
+    let identity = LocalTokens::new();
+    let iam = LocalTokens::new();
+    let config = settings().build().unwrap();
+    let mut a = Driver::new(config.clone(), &identity, 1);
+    let mut b = Driver::new(config, &identity, 2);
+    let iam_body: &[u8] = br#"{"access_token":"eyJpYW0.e30.c2ln","expires_in":3600}"#;
+
+    a.start_cached_iam_token(TrustedProfile::Default, &iam, at(0))
+        .unwrap();
+    b.start_cached_iam_token(TrustedProfile::Default, &iam, at(0))
+        .unwrap();
+    let put = expect_send(&mut a, at(0), Input::Tick);
+    match b.step(at(0), Input::Tick) {
+        Step::WaitForToken { iam: true, .. } => {}
+        other => panic!("b waits for a's IAM token, got {other:?}"),
+    }
+    let post = expect_send(
+        &mut a,
+        at(1),
+        Input::Response(put, Response::from_parts(200, None, TOKEN)),
+    );
+    match a.step(
+        at(2),
+        Input::Response(post, Response::from_parts(200, None, iam_body)),
+    ) {
+        Step::Done(reply) => assert_eq!(reply.type_name(), "iam_token"),
+        other => panic!("{other:?}"),
+    };
+    // b is answered from the cache, without a request, with the time left.
+    match b.step(at(1_002), Input::Tick) {
+        Step::Done(reply) => {
+            assert_eq!(reply.token_lifetime(), Some(3598));
+            assert!(format!("{reply:?}").contains("redacted"));
+        }
+        other => panic!("{other:?}"),
+    };
+    // After the refresh point (3300 s) one operation refreshes; a failure falls
+    // back to the still-valid token.
+    a.start_cached_iam_token(TrustedProfile::Default, &iam, at(3_400_000))
+        .unwrap();
+    let put = expect_send(&mut a, at(3_400_000), Input::Tick);
+    assert!(matches!(
+        a.step(
+            at(3_400_001),
+            Input::TransportError(put, TransportError::Refused)
+        ),
+        Step::Done(_)
+    ));
 }
