@@ -89,6 +89,7 @@ extern crate alloc;
 
 pub mod documents;
 pub mod driver;
+mod json;
 pub mod merge;
 pub mod reply;
 pub mod request;

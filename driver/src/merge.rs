@@ -12,6 +12,8 @@
 use alloc::vec::Vec;
 use core::fmt;
 
+use crate::json::{elements, members, Member};
+
 /// A page was not a JSON object (the core has already checked each page parses,
 /// so this means a page that is valid JSON but not the shape of a collection).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,6 +26,12 @@ impl fmt::Display for MergeError {
 }
 
 impl core::error::Error for MergeError {}
+
+impl From<crate::json::Malformed> for MergeError {
+    fn from(_: crate::json::Malformed) -> Self {
+        MergeError
+    }
+}
 
 /// A member of the first page held back until the end.
 #[derive(Debug)]
@@ -193,121 +201,6 @@ fn join(items: &[&[u8]]) -> Vec<u8> {
         out.extend_from_slice(item);
     }
     out
-}
-
-type Member<'a> = (&'a [u8], &'a [u8]);
-
-fn ws(b: &[u8], mut i: usize) -> usize {
-    while matches!(b.get(i), Some(b' ' | b'\t' | b'\r' | b'\n')) {
-        i += 1;
-    }
-    i
-}
-
-fn expect(b: &[u8], i: usize, c: u8) -> Result<usize, MergeError> {
-    if b.get(i) == Some(&c) {
-        Ok(i + 1)
-    } else {
-        Err(MergeError)
-    }
-}
-
-/// End of the string starting at `i` (on its opening quote).
-fn skip_string(b: &[u8], i: usize) -> Result<usize, MergeError> {
-    let mut j = expect(b, i, b'"')?;
-    loop {
-        match b.get(j) {
-            Some(b'\\') => j += 2,
-            Some(b'"') => return Ok(j + 1),
-            Some(_) => j += 1,
-            None => return Err(MergeError),
-        }
-    }
-}
-
-/// End of the value starting at `i`.
-fn skip_value(b: &[u8], i: usize) -> Result<usize, MergeError> {
-    match b.get(i) {
-        Some(b'"') => skip_string(b, i),
-        Some(b'{' | b'[') => {
-            let mut depth = 0usize;
-            let mut j = i;
-            while let Some(&c) = b.get(j) {
-                match c {
-                    b'"' => {
-                        j = skip_string(b, j)?;
-                        continue;
-                    }
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth = depth.checked_sub(1).ok_or(MergeError)?;
-                        if depth == 0 {
-                            return Ok(j + 1);
-                        }
-                    }
-                    _ => {}
-                }
-                j += 1;
-            }
-            Err(MergeError)
-        }
-        Some(_) => {
-            let mut j = i;
-            while b
-                .get(j)
-                .is_some_and(|c| !matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n'))
-            {
-                j += 1;
-            }
-            if j == i {
-                Err(MergeError)
-            } else {
-                Ok(j)
-            }
-        }
-        None => Err(MergeError),
-    }
-}
-
-/// `(key with its quotes, value)` for each member of the object `b`.
-fn members(b: &[u8]) -> Result<Vec<Member<'_>>, MergeError> {
-    let mut out = Vec::new();
-    let mut i = ws(b, expect(b, ws(b, 0), b'{')?);
-    if b.get(i) == Some(&b'}') {
-        return Ok(out);
-    }
-    loop {
-        let key_end = skip_string(b, i)?;
-        let key = b.get(i..key_end).ok_or(MergeError)?;
-        let v = ws(b, expect(b, ws(b, key_end), b':')?);
-        let v_end = skip_value(b, v)?;
-        out.push((key, b.get(v..v_end).ok_or(MergeError)?));
-        i = ws(b, v_end);
-        match b.get(i) {
-            Some(b',') => i = ws(b, i + 1),
-            Some(b'}') => return Ok(out),
-            _ => return Err(MergeError),
-        }
-    }
-}
-
-/// The elements of the array `b`.
-fn elements(b: &[u8]) -> Result<Vec<&[u8]>, MergeError> {
-    let mut out = Vec::new();
-    let mut i = ws(b, expect(b, 0, b'[')?);
-    if b.get(i) == Some(&b']') {
-        return Ok(out);
-    }
-    loop {
-        let end = skip_value(b, i)?;
-        out.push(b.get(i..end).ok_or(MergeError)?);
-        i = ws(b, end);
-        match b.get(i) {
-            Some(b',') => i = ws(b, i + 1),
-            Some(b']') => return Ok(out),
-            _ => return Err(MergeError),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,8 @@ use core::fmt;
 use serde::ser::{Error as _, Serialize, Serializer};
 use vpc_imds_core::output::Output;
 
+use crate::json::RawJson;
+
 /// A page or a result. Borrows the driver (or the host's response body) until the
 /// next step.
 ///
@@ -70,9 +72,7 @@ impl Serialize for Reply<'_> {
             Output::PlacementGroups(x) => x.serialize(s),
             Output::PlacementGroup(x) => x.serialize(s),
             Output::IdentityCertificate(x) => x.serialize(s),
-            Output::Raw(body) => serde_json::from_slice::<serde_json::Value>(body)
-                .map_err(|_| S::Error::custom("the JSON document cannot be represented"))?
-                .serialize(s),
+            Output::Raw(body) => RawJson(body).serialize(s),
             _ => Err(S::Error::custom("an output this driver does not know")),
         }
     }

@@ -1,0 +1,213 @@
+//! Byte spans of JSON documents the core has already validated: the members of an
+//! object, the elements of an array, and a [`Serialize`] view of any value that
+//! reads it straight from the bytes (member order kept, no tree built).
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use serde::ser::{Error as _, Serialize, SerializeMap, SerializeSeq, Serializer};
+use vpc_imds_core::text::Text;
+
+/// The bytes are not the JSON expected there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Malformed;
+
+/// `(key with its quotes, value)`.
+pub(crate) type Member<'a> = (&'a [u8], &'a [u8]);
+
+fn ws(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b' ' | b'\t' | b'\r' | b'\n')) {
+        i += 1;
+    }
+    i
+}
+
+fn expect(b: &[u8], i: usize, c: u8) -> Result<usize, Malformed> {
+    if b.get(i) == Some(&c) {
+        Ok(i + 1)
+    } else {
+        Err(Malformed)
+    }
+}
+
+/// End of the string starting at `i` (on its opening quote).
+fn skip_string(b: &[u8], i: usize) -> Result<usize, Malformed> {
+    let mut j = expect(b, i, b'"')?;
+    loop {
+        match b.get(j) {
+            Some(b'\\') => j += 2,
+            Some(b'"') => return Ok(j + 1),
+            Some(_) => j += 1,
+            None => return Err(Malformed),
+        }
+    }
+}
+
+/// End of the value starting at `i`.
+pub(crate) fn skip_value(b: &[u8], i: usize) -> Result<usize, Malformed> {
+    match b.get(i) {
+        Some(b'"') => skip_string(b, i),
+        Some(b'{' | b'[') => {
+            let mut depth = 0usize;
+            let mut j = i;
+            while let Some(&c) = b.get(j) {
+                match c {
+                    b'"' => {
+                        j = skip_string(b, j)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth = depth.checked_sub(1).ok_or(Malformed)?;
+                        if depth == 0 {
+                            return Ok(j + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+            Err(Malformed)
+        }
+        Some(_) => {
+            let mut j = i;
+            while b
+                .get(j)
+                .is_some_and(|c| !matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n'))
+            {
+                j += 1;
+            }
+            if j == i {
+                Err(Malformed)
+            } else {
+                Ok(j)
+            }
+        }
+        None => Err(Malformed),
+    }
+}
+
+/// `(key with its quotes, value)` for each member of the object `b`.
+pub(crate) fn members(b: &[u8]) -> Result<Vec<Member<'_>>, Malformed> {
+    let mut out = Vec::new();
+    let mut i = ws(b, expect(b, ws(b, 0), b'{')?);
+    if b.get(i) == Some(&b'}') {
+        return Ok(out);
+    }
+    loop {
+        let key_end = skip_string(b, i)?;
+        let key = b.get(i..key_end).ok_or(Malformed)?;
+        let v = ws(b, expect(b, ws(b, key_end), b':')?);
+        let v_end = skip_value(b, v)?;
+        out.push((key, b.get(v..v_end).ok_or(Malformed)?));
+        i = ws(b, v_end);
+        match b.get(i) {
+            Some(b',') => i = ws(b, i + 1),
+            Some(b'}') => return Ok(out),
+            _ => return Err(Malformed),
+        }
+    }
+}
+
+/// The elements of the array `b`.
+pub(crate) fn elements(b: &[u8]) -> Result<Vec<&[u8]>, Malformed> {
+    let mut out = Vec::new();
+    let mut i = ws(b, expect(b, 0, b'[')?);
+    if b.get(i) == Some(&b']') {
+        return Ok(out);
+    }
+    loop {
+        let end = skip_value(b, i)?;
+        out.push(b.get(i..end).ok_or(Malformed)?);
+        i = ws(b, end);
+        match b.get(i) {
+            Some(b',') => i = ws(b, i + 1),
+            Some(b']') => return Ok(out),
+            _ => return Err(Malformed),
+        }
+    }
+}
+
+/// A JSON value (already validated by the core) serialized as what it holds:
+/// objects as maps in member order, arrays as sequences, strings decoded, integers
+/// as `u64`/`i64` (beyond those, as `f64`), other numbers as `f64`.
+pub(crate) struct RawJson<'a>(pub(crate) &'a [u8]);
+
+impl Serialize for RawJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let bad = || S::Error::custom("the JSON document cannot be represented");
+        let v = trim(self.0);
+        match v.first() {
+            Some(b'{') => {
+                let members = members(v).map_err(|_| bad())?;
+                let mut map = s.serialize_map(Some(members.len()))?;
+                for (key, value) in members {
+                    map.serialize_entry(&RawJson(key), &RawJson(value))?;
+                }
+                map.end()
+            }
+            Some(b'[') => {
+                let items = elements(v).map_err(|_| bad())?;
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(&RawJson(item))?;
+                }
+                seq.end()
+            }
+            Some(b'"') => {
+                let inner = v.get(1..v.len() - 1).ok_or_else(bad)?;
+                let raw = core::str::from_utf8(inner).map_err(|_| bad())?;
+                let text: String = Text::from_raw(raw)
+                    .chars()
+                    .collect::<Result<_, _>>()
+                    .map_err(|_| bad())?;
+                s.serialize_str(&text)
+            }
+            Some(b't') if v == b"true" => s.serialize_bool(true),
+            Some(b'f') if v == b"false" => s.serialize_bool(false),
+            Some(b'n') if v == b"null" => s.serialize_none(),
+            Some(_) => {
+                let n = core::str::from_utf8(v).map_err(|_| bad())?;
+                if !n.contains(['.', 'e', 'E']) {
+                    if let Ok(u) = n.parse::<u64>() {
+                        return s.serialize_u64(u);
+                    }
+                    if let Ok(i) = n.parse::<i64>() {
+                        return s.serialize_i64(i);
+                    }
+                }
+                match n.parse::<f64>() {
+                    Ok(f) if f.is_finite() => s.serialize_f64(f),
+                    _ => Err(bad()),
+                }
+            }
+            None => Err(bad()),
+        }
+    }
+}
+
+fn trim(b: &[u8]) -> &[u8] {
+    let start = ws(b, 0);
+    let mut end = b.len();
+    while end > start && matches!(b.get(end - 1), Some(b' ' | b'\t' | b'\r' | b'\n')) {
+        end -= 1;
+    }
+    b.get(start..end).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_json_keeps_order_and_decodes() {
+        let doc = br#" {"z": [1, -2, 1.5e3, 18446744073709551616], "a": {"s": "x\u00e9\n"}, "t": true, "n": null} "#;
+        let v = serde_json::to_string(&RawJson(doc)).unwrap();
+        assert_eq!(
+            v,
+            r#"{"z":[1,-2,1500.0,1.8446744073709552e+19],"a":{"s":"xé\n"},"t":true,"n":null}"#
+        );
+        let huge = alloc::format!("{{\"n\":1{}}}", "0".repeat(400));
+        assert!(serde_json::to_string(&RawJson(huge.as_bytes())).is_err());
+    }
+}
