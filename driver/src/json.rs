@@ -10,7 +10,7 @@ use vpc_imds_core::text::Text;
 
 /// The bytes are not the JSON expected there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Malformed;
+pub struct Malformed;
 
 /// `(key with its quotes, value)`.
 pub(crate) type Member<'a> = (&'a [u8], &'a [u8]);
@@ -128,12 +128,15 @@ pub(crate) fn elements(b: &[u8]) -> Result<Vec<&[u8]>, Malformed> {
     }
 }
 
-/// A JSON value (already validated by the core) serialized as what it holds:
-/// objects as maps in member order, arrays as sequences, strings decoded, integers
-/// as `u64`/`i64` (beyond those, as `f64`), other numbers as `f64`.
-pub(crate) struct RawJson<'a>(pub(crate) &'a [u8]);
+/// A JSON document's bytes serialized as the value they hold: objects as maps in
+/// member order, arrays as sequences, strings decoded, integers as `u64`/`i64`
+/// (beyond those, as `f64`), other numbers as `f64`. For bytes the core has
+/// already validated (a generic GET's body, a merged list): it does not re-check
+/// the JSON grammar, and fails (never panics) on what it cannot read.
+#[derive(Clone, Copy, Debug)]
+pub struct JsonValue<'a>(pub &'a [u8]);
 
-impl Serialize for RawJson<'_> {
+impl Serialize for JsonValue<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let bad = || S::Error::custom("the JSON document cannot be represented");
         let v = trim(self.0);
@@ -142,7 +145,7 @@ impl Serialize for RawJson<'_> {
                 let members = members(v).map_err(|_| bad())?;
                 let mut map = s.serialize_map(Some(members.len()))?;
                 for (key, value) in members {
-                    map.serialize_entry(&RawJson(key), &RawJson(value))?;
+                    map.serialize_entry(&JsonValue(key), &JsonValue(value))?;
                 }
                 map.end()
             }
@@ -150,7 +153,7 @@ impl Serialize for RawJson<'_> {
                 let items = elements(v).map_err(|_| bad())?;
                 let mut seq = s.serialize_seq(Some(items.len()))?;
                 for item in items {
-                    seq.serialize_element(&RawJson(item))?;
+                    seq.serialize_element(&JsonValue(item))?;
                 }
                 seq.end()
             }
@@ -202,12 +205,12 @@ mod tests {
     #[test]
     fn raw_json_keeps_order_and_decodes() {
         let doc = br#" {"z": [1, -2, 1.5e3, 18446744073709551616], "a": {"s": "x\u00e9\n"}, "t": true, "n": null} "#;
-        let v = serde_json::to_string(&RawJson(doc)).unwrap();
+        let v = serde_json::to_string(&JsonValue(doc)).unwrap();
         assert_eq!(
             v,
             r#"{"z":[1,-2,1500.0,1.8446744073709552e+19],"a":{"s":"xé\n"},"t":true,"n":null}"#
         );
         let huge = alloc::format!("{{\"n\":1{}}}", "0".repeat(400));
-        assert!(serde_json::to_string(&RawJson(huge.as_bytes())).is_err());
+        assert!(serde_json::to_string(&JsonValue(huge.as_bytes())).is_err());
     }
 }

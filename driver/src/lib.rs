@@ -24,6 +24,7 @@
 //! | [`share`] | [`TokenShare`]: how the shared token is locked and its waiters woken |
 //! | [`reply`] | [`Reply`]: a page or result, `Serialize`d once for every host |
 //! | [`merge`] | [`PageMerger`]: a list's pages merged as they arrive |
+//! | [`json`] | [`JsonValue`]: validated JSON bytes as a `Serialize` value |
 //! | [`documents`] | user data bytes, `authorized_keys` lines |
 //!
 //! # A complete blocking host
@@ -89,7 +90,7 @@ extern crate alloc;
 
 pub mod documents;
 pub mod driver;
-mod json;
+pub mod json;
 pub mod merge;
 pub mod reply;
 pub mod request;
@@ -101,6 +102,7 @@ pub use vpc_imds_core as core;
 
 pub use documents::{authorized_key, user_data};
 pub use driver::{Answer, Driver, Input, Step};
+pub use json::JsonValue;
 pub use merge::{merge_pages, MergeError, PageMerger};
 pub use reply::Reply;
 pub use request::{Header, OwnedRequest};

@@ -6,7 +6,7 @@ use core::fmt;
 use serde::ser::{Error as _, Serialize, Serializer};
 use vpc_imds_core::output::Output;
 
-use crate::json::RawJson;
+use crate::json::JsonValue;
 
 /// A page or a result. Borrows the driver (or the host's response body) until the
 /// next step.
@@ -72,7 +72,7 @@ impl Serialize for Reply<'_> {
             Output::PlacementGroups(x) => x.serialize(s),
             Output::PlacementGroup(x) => x.serialize(s),
             Output::IdentityCertificate(x) => x.serialize(s),
-            Output::Raw(body) => RawJson(body).serialize(s),
+            Output::Raw(body) => JsonValue(body).serialize(s),
             _ => Err(S::Error::custom("an output this driver does not know")),
         }
     }
