@@ -418,3 +418,75 @@ fn gzip_user_data_end_to_end() {
     run.ok();
     assert_eq!(run.stdout, gz);
 }
+
+/// A loopback server answering every request on one connection with the next of
+/// `answers` (raw HTTP/1.1), reading each request head first.
+fn scripted_server(answers: Vec<Vec<u8>>) -> (String, std::thread::JoinHandle<usize>) {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let handle = std::thread::spawn(move || {
+        let mut served = 0;
+        let Ok((mut conn, _)) = listener.accept() else {
+            return served;
+        };
+        for answer in answers {
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                if conn.read(&mut byte).unwrap_or(0) == 0 {
+                    return served;
+                }
+                head.push(byte[0]);
+            }
+            let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
+            if let Some(len) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length: "))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+            {
+                let mut body = vec![0u8; len];
+                let _ = conn.read_exact(&mut body);
+            }
+            if conn.write_all(&answer).is_err() {
+                return served;
+            }
+            served += 1;
+        }
+        served
+    });
+    (url, handle)
+}
+
+fn http_ok(body: &[u8]) -> Vec<u8> {
+    let mut out = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+#[test]
+fn max_response_bytes_sets_the_size_limit() {
+    let token = br#"{"access_token":"eyJhbGciOiJub25lIn0.e30.c2ln","expires_in":300}"#;
+    let big = format!(r#"{{"id":"i-1","name":"{}"}}"#, "x".repeat(2 << 20));
+    for (limit, ok) in [(None, false), (Some(4 << 20), true)] {
+        let (url, server) = scripted_server(vec![http_ok(token), http_ok(big.as_bytes())]);
+        let mut builder = Client::builder().endpoint(url).ignore_env();
+        if let Some(limit) = limit {
+            builder = builder.max_response_bytes(limit);
+        }
+        let result = builder.build().expect("client").instance();
+        match (ok, result) {
+            (true, Ok(doc)) => assert_eq!(doc.get().name.map(|n| n.raw().len()), Some(2 << 20)),
+            (false, Err(e)) => assert_eq!(e.kind(), ErrorKind::BadResponse, "{e}"),
+            (_, other) => panic!("limit {limit:?}: {other:?}"),
+        }
+        assert_eq!(server.join().expect("server"), 2);
+    }
+    for bad in [0, 1023, 257 << 20] {
+        let e = Client::builder()
+            .max_response_bytes(bad)
+            .build()
+            .expect_err("out of range");
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    }
+}
