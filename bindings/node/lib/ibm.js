@@ -1,0 +1,59 @@
+'use strict';
+// An authenticator for IBM Cloud's Node SDKs (npm `ibm-cloud-sdk-core`): use it
+// wherever an IBM SDK takes an authenticator, in place of the SDK's own
+// VpcInstanceAuthenticator.
+
+const { Client, IamTokenCache } = require('./client.js');
+const { invalidInput } = require('./errors.js');
+
+/**
+ * `Authenticator` for IBM SDK services (e.g. `new VpcV1({ authenticator })`),
+ * backed by vpc-imds. Options match ibm-cloud-sdk-core's VpcInstanceAuthenticator
+ * (`iamProfileCrn`, `iamProfileId`, `iamProfileName`: at most one, none means the
+ * instance's default trusted profile; `url`: the metadata service endpoint);
+ * `client` is an existing Client to use; other options configure a new one.
+ */
+class VpcImdsAuthenticator {
+  static AUTHTYPE_VPC = 'vpc';
+
+  constructor(options = {}) {
+    const { iamProfileCrn, iamProfileId, iamProfileName, url, client, ...clientOptions } = options;
+    this.iamProfileCrn = iamProfileCrn;
+    this.iamProfileId = iamProfileId;
+    this.iamProfileName = iamProfileName;
+    this.validate();
+    this.client = client instanceof Client ? client : new Client({ endpoint: url, ...clientOptions });
+    this.cache = new IamTokenCache(this.client, { profileId: iamProfileId, profileCrn: iamProfileCrn, profileName: iamProfileName });
+  }
+
+  /** `vpc`, like the SDK's own VPC instance authenticator. */
+  authenticationType() {
+    return VpcImdsAuthenticator.AUTHTYPE_VPC;
+  }
+
+  /** Throws if more than one trusted profile is given. */
+  validate() {
+    const given = [this.iamProfileCrn, this.iamProfileId, this.iamProfileName].filter((p) => p);
+    if (given.length > 1) {
+      throw invalidInput('at most one of "iamProfileId", "iamProfileCrn" or "iamProfileName" may be specified');
+    }
+  }
+
+  /** Sets `requestOptions.headers.Authorization` to `Bearer <IAM token>`. */
+  async authenticate(requestOptions) {
+    const token = await this.cache.token();
+    requestOptions.headers = requestOptions.headers || {};
+    requestOptions.headers.Authorization = `Bearer ${token.accessToken}`;
+  }
+
+  /** The IAM token (cached while fresh). */
+  async token() {
+    return (await this.cache.token()).accessToken;
+  }
+
+  toJSON() {
+    return { authenticationType: 'vpc', iamProfileId: this.iamProfileId, iamProfileCrn: this.iamProfileCrn, iamProfileName: this.iamProfileName };
+  }
+}
+
+module.exports = { VpcImdsAuthenticator };
