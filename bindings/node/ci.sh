@@ -13,6 +13,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 cd "$here"
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
+# npm's cache stays inside the checkout (target/ is ignored by git).
+export npm_config_cache="${npm_config_cache:-$root/target/npm-cache}" npm_config_update_notifier=false
 # Tests talk to 127.0.0.1 only; a proxy must never matter (one test sets these itself).
 unset HTTP_PROXY HTTPS_PROXY http_proxy https_proxy ALL_PROXY all_proxy VPC_IMDS_ENDPOINT
 target=$(cd "$root" && cargo metadata --format-version 1 --no-deps 2>/dev/null | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')

@@ -8,9 +8,9 @@ const { invalidInput } = require('./errors.js');
 
 const READ = 1;
 const EMPTY = Buffer.alloc(0);
-/** Most idle connections kept for reuse. */
-const MAX_IDLE = 8;
-/** An idle connection older than this is not reused (servers close idle ones). */
+/** Most idle connections kept for reuse (one per concurrent call). */
+const MAX_IDLE = 64;
+/** An idle connection is closed after this long (servers close idle ones too). */
 const IDLE_MS = 4000;
 
 /** The transport failure a socket error stands for. */
@@ -91,6 +91,9 @@ class SocketTransport {
     socket.on('error', (err) => {
       if (conn.handler) conn.handler.error(err);
     });
+    socket.on('timeout', () => {
+      if (!conn.handler) socket.destroy(); // idle too long
+    });
     socket.on('close', () => {
       const i = this.idle.indexOf(conn);
       if (i >= 0) this.idle.splice(i, 1);
@@ -102,7 +105,10 @@ class SocketTransport {
   takeIdle(now) {
     while (this.idle.length > 0) {
       const conn = this.idle.pop();
-      if (!conn.socket.destroyed && now - conn.idleSince < IDLE_MS) return conn;
+      if (!conn.socket.destroyed && now - conn.idleSince < IDLE_MS) {
+        conn.socket.setTimeout(0);
+        return conn;
+      }
       conn.socket.destroy();
     }
     return null;
@@ -114,6 +120,7 @@ class SocketTransport {
       return;
     }
     conn.idleSince = now;
+    conn.socket.setTimeout(IDLE_MS);
     conn.socket.unref();
     this.idle.push(conn);
   }

@@ -1,0 +1,72 @@
+'use strict';
+// A custom transport (the documented pluggable interface), without a server:
+// what it is given, how its answers and exceptions are read.
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const imds = require('../lib/index.js');
+
+const token = (s) => JSON.stringify({ access_token: `eyJhbGciOiJIUzI1NiJ9.${s}.sig`, expires_in: 300 });
+
+function scripted(answers) {
+  const seen = [];
+  const transport = async (req) => {
+    seen.push(req);
+    const next = answers.shift();
+    if (next instanceof Error) throw next;
+    return typeof next === 'function' ? next(req) : next;
+  };
+  return { transport, seen };
+}
+
+test('requests as parts: method, URL, headers without Host, body; answers as parts', async () => {
+  const { transport, seen } = scripted([
+    { status: 200, headers: { 'Content-Type': 'application/json' }, body: token('a') },
+    { status: 200, body: new TextEncoder().encode('{"id":"i-1","crn":"crn:x","name":"vsi"}') },
+  ]);
+  const c = new imds.Client({ endpoint: 'http://127.0.0.1:9', transport });
+  const inst = await c.instance();
+  assert.equal(inst.name, 'vsi');
+  assert.equal(seen[0].method, 'PUT');
+  assert.equal(seen[0].url, 'http://127.0.0.1:9/identity/v1/token?version=2025-08-26');
+  assert.equal(seen[0].headers['Metadata-Flavor'], 'ibm');
+  assert.equal(seen[0].headers.Host, undefined);
+  assert.equal(seen[0].body, '{"expires_in":300}');
+  assert.ok(seen[0].signal instanceof AbortSignal);
+  assert.ok(seen[0].timeout > 0 && seen[0].connectTimeout > 0);
+  assert.equal(seen[1].method, 'GET');
+  assert.match(seen[1].headers.Authorization, /^Bearer eyJ/);
+});
+
+test('Retry-After from a Headers object is honoured', async () => {
+  const { transport } = scripted([
+    { status: 200, body: token('b') },
+    { status: 429, headers: new Headers({ 'retry-after': '1' }), body: '{"errors":[{"code":"too_many_requests","message":"slow down"}]}' },
+    { status: 200, body: '{"id":"i","crn":"c","name":"n"}' },
+  ]);
+  const t0 = performance.now();
+  await new imds.Client({ endpoint: 'http://127.0.0.1:9', transport }).instance();
+  assert.ok(performance.now() - t0 >= 950);
+});
+
+test('exceptions map to transport failures', async () => {
+  const cases = [
+    [Object.assign(new Error('x'), { transport: 'tls' }), imds.RefusedError, 'tls'],
+    [Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } }), imds.RefusedError, 'refused'],
+    [Object.assign(new Error('reset'), { code: 'ECONNRESET' }), imds.ConnectionLostError, 'connection_lost'],
+  ];
+  for (const [err, Class, name] of cases) {
+    const { transport } = scripted([err, err, err, err]);
+    await assert.rejects(new imds.Client({ endpoint: 'http://127.0.0.1:9', transport, maxAttempts: 1 }).instance(), (e) => e instanceof Class && e.transport === name);
+  }
+});
+
+test('a transport that never answers ends at the request deadline', async () => {
+  const transport = (req) => new Promise((_, reject) => req.signal.addEventListener('abort', () => reject(new Error('aborted'))));
+  const c = new imds.Client({ endpoint: 'http://127.0.0.1:9', transport, timeout: 0.3 });
+  await assert.rejects(c.instance(), (e) => e instanceof imds.TimedOutError && e.transport === 'response_timeout');
+});
+
+test('a transport that is not a function is invalid input', () => {
+  assert.throws(() => new imds.Client({ transport: 42 }), imds.InvalidInputError);
+});
