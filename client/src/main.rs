@@ -12,6 +12,7 @@ use vpc_imds::{Client, ClientBuilder, Error, PageMerger, TrustedProfile};
 
 #[cfg(feature = "demo")]
 mod demo;
+mod doctor;
 
 const HELP: &str = "\
 vpc-imds: read the IBM Cloud VPC Instance Metadata Service from inside an instance
@@ -32,6 +33,11 @@ Commands:
   user-data                  Write the raw user data bytes to stdout (no newline added)
   ssh-keys                   Print one authorized_keys line per SSH key
   wait [--max SECS]          Exit 0 once the service answers (tries for SECS, default 60)
+  doctor [--https-endpoint URL]
+                             Find out why the service does not answer: route, connect,
+                             token (disabled? HTTPS only? hop limit in a container?),
+                             clock, instance; one line per check with what to do.
+                             --timeout is per check [default: 5]
   demo                       Start an embedded emulator and tour every command
                              (needs a build with --features demo)
 
@@ -64,6 +70,7 @@ Examples:
   vpc-imds user-data > /run/user-data
   vpc-imds ssh-keys >> ~/.ssh/authorized_keys
   vpc-imds wait --max 120 && vpc-imds get instance
+  vpc-imds doctor
   vpc-imds --endpoint http://127.0.0.1:8080 --verbose get keys
   vpc-imds --https --cacert emulator.pem --endpoint https://127.0.0.1:8443 token
   vpc-imds demo
@@ -91,6 +98,7 @@ enum Command {
     UserData,
     SshKeys,
     Wait { max: Duration },
+    Doctor(doctor::Options),
     Demo,
 }
 
@@ -132,6 +140,9 @@ fn main() -> ExitCode {
     };
     if let Command::Demo = command {
         return run_demo(&globals);
+    }
+    if let Command::Doctor(opts) = &command {
+        return doctor::run(builder(&globals), globals.timeout, opts);
     }
     let client = match builder(&globals).build() {
         Ok(c) => c,
@@ -239,7 +250,7 @@ fn run(client: &Client, command: Command) -> Result<Vec<u8>, Error> {
             client.wait_until_ready(max)?;
             Vec::new()
         }
-        Command::Demo => Vec::new(),
+        Command::Demo | Command::Doctor(_) => Vec::new(),
     })
 }
 
@@ -260,7 +271,13 @@ fn write_out(bytes: &[u8]) -> ExitCode {
 
 fn fail(e: &Error) -> ExitCode {
     let kind = e.kind();
-    eprintln!("vpc-imds: {kind}: {}", one_line(&e.to_string()));
+    let hint = match kind {
+        vpc_imds::ErrorKind::TimedOut | vpc_imds::ErrorKind::Refused => {
+            " (run `vpc-imds doctor` to find out why)"
+        }
+        _ => "",
+    };
+    eprintln!("vpc-imds: {kind}: {}{hint}", one_line(&e.to_string()));
     ExitCode::from(kind.exit_code())
 }
 
@@ -305,6 +322,7 @@ fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String> {
     let mut profile_name: Option<String> = None;
     let mut all = false;
     let mut max: Option<Duration> = None;
+    let mut https_endpoint: Option<String> = None;
     // Which command-specific options were given, to reject them on other commands.
     let mut specific: Vec<&'static str> = Vec::new();
     let err = |e: lexopt::Error| e.to_string();
@@ -343,6 +361,10 @@ fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String> {
                 all = true;
                 specific.push("--all");
             }
+            Long("https-endpoint") => {
+                https_endpoint = Some(string(p.value().map_err(err)?)?);
+                specific.push("--https-endpoint");
+            }
             Long("max") => {
                 max = Some(seconds("--max", p.value().map_err(err)?)?);
                 specific.push("--max");
@@ -364,6 +386,7 @@ fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String> {
         "iam-token" => &["--profile-id", "--profile-crn", "--profile-name"],
         "get" => &["--all"],
         "wait" => &["--max"],
+        "doctor" => &["--https-endpoint"],
         _ => &[],
     };
     if let Some(bad) = specific.iter().find(|o| !allowed.contains(o)) {
@@ -393,6 +416,7 @@ fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String> {
         "wait" => Command::Wait {
             max: max.unwrap_or(Duration::from_secs(60)),
         },
+        "doctor" => Command::Doctor(doctor::Options { https_endpoint }),
         "demo" => Command::Demo,
         "help" => return Ok(Parsed::Help),
         other => return Err(format!("unknown command {other:?}")),

@@ -217,6 +217,13 @@ pub(crate) async fn handle(state: Arc<State>, cut: Arc<CutSwitch>, req: Request<
         None => {}
     }
 
+    if !state.metadata_service().answers_arrive() {
+        // Callers farther away than the response hop limit: the answer's TTL
+        // runs out on the way, so nothing ever arrives.
+        record(route_name, None, Outcome::Other, Some("hop_limit".into()));
+        return std::future::pending().await;
+    }
+
     let result = if disabled {
         Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -287,7 +294,7 @@ async fn dispatch(
         }
         Route::Instance => {
             authenticate(state, &parts.headers, now)?;
-            Ok((ok_json(state.prepared.instance.clone()), served))
+            Ok((ok_json(state.instance_document()), served))
         }
         Route::Initialization => {
             authenticate(state, &parts.headers, now)?;

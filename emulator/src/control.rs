@@ -15,6 +15,7 @@ use crate::api::{json_response, read_body, Resp};
 use crate::clock;
 use crate::error::{ApiError, TargetType};
 use crate::faults::{DropStage, FaultAction, FaultRule, Faults};
+use crate::service::MetadataServiceUpdate;
 use crate::state::{Control, State, MAX_CLOCK_OFFSET};
 
 /// Body of `POST /faults/fail`.
@@ -158,6 +159,8 @@ const ENDPOINTS: &[&str] = &[
     "POST /faults/black_hole",
     "PUT /faults/latency",
     "PUT /service",
+    "GET /metadata_service",
+    "PUT /metadata_service",
     "POST /tokens/expire",
     "POST /clock/advance",
     "GET /counters",
@@ -239,6 +242,23 @@ pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
                 let r: ServiceReq = body_required(state, body).await?;
                 control.set_enabled(r.enabled);
                 reply(StatusCode::OK, &control.faults())
+            }
+            (&Method::GET, "/metadata_service") => {
+                reply(StatusCode::OK, &control.metadata_service())
+            }
+            (&Method::PUT, "/metadata_service") => {
+                let r: MetadataServiceUpdate = body_required(state, body).await?;
+                match control.update_metadata_service(&r) {
+                    Ok(now) => reply(StatusCode::OK, &now),
+                    Err(e) => {
+                        return Err(ApiError::invalid_value(
+                            e.field(),
+                            TargetType::Field,
+                            None,
+                            e.to_string(),
+                        ))
+                    }
+                }
             }
             (&Method::POST, "/tokens/expire") => {
                 control.expire_tokens();

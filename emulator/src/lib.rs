@@ -33,6 +33,7 @@ mod faults;
 mod fixture;
 mod record;
 mod server;
+mod service;
 mod state;
 mod token;
 
@@ -51,6 +52,7 @@ pub use faults::{DropStage, FaultAction, FaultError, FaultRule, Faults};
 pub use fixture::{Fixture, FixtureError, TrustedProfile, DEFAULT_FIXTURE_JSON};
 pub use record::{Counters, LoggedRequest, LOG_CAPACITY};
 pub use server::HEAD_CUT_BYTES;
+pub use service::{MetadataService, MetadataServiceUpdate, Protocol, ServiceError};
 pub use state::{ClockError, Control, MAX_CLOCK_OFFSET};
 
 /// A lock that survives a panicked holder: the data are counters and
@@ -92,6 +94,8 @@ pub struct EmulatorBuilder {
     worker_threads: Option<usize>,
     head_timeout: Duration,
     body_timeout: Duration,
+    metadata_service: Option<MetadataService>,
+    tls_listen: Option<SocketAddr>,
 }
 
 /// Default of [`EmulatorBuilder::head_timeout`] and [`EmulatorBuilder::body_timeout`].
@@ -112,6 +116,8 @@ impl Default for EmulatorBuilder {
             worker_threads: None,
             head_timeout: DEFAULT_READ_TIMEOUT,
             body_timeout: DEFAULT_READ_TIMEOUT,
+            metadata_service: None,
+            tls_listen: None,
         }
     }
 }
@@ -182,11 +188,34 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Start with these `metadata_service` settings (see [`MetadataService`]);
+    /// default: enabled, the protocol of the main listener, the fixture's
+    /// `response_hop_limit` (else 1), callers on the instance (`caller_hops` 0).
+    pub fn metadata_service(mut self, settings: MetadataService) -> Self {
+        self.metadata_service = Some(settings);
+        self
+    }
+
+    /// Also serve HTTPS on this address, beside the main listener (plain HTTP
+    /// unless [`tls`](Self::tls)), with the same self-signed certificate. Only the
+    /// listener whose protocol matches `metadata_service.protocol` answers; the
+    /// other accepts connections and stays silent.
+    pub fn tls_listen(mut self, addr: SocketAddr) -> Self {
+        self.tls_listen = Some(addr);
+        self
+    }
+
     /// Binds both ports and prepares everything that can fail, before any thread starts.
     fn prepare(self) -> std::io::Result<Prepared> {
         self.faults
             .validate()
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        let mut faults = self.faults;
+        if let Some(ms) = &self.metadata_service {
+            ms.validate()
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+            faults.disabled |= !ms.enabled;
+        }
         let fixture = self.fixture.unwrap_or_default();
         fixture.validate()?;
         let listener = TcpListener::bind(self.listen)?;
@@ -195,8 +224,16 @@ impl EmulatorBuilder {
         control_listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let control_addr = control_listener.local_addr()?;
+        let tls_listener = match self.tls_listen {
+            Some(a) => {
+                let l = TcpListener::bind(a)?;
+                l.set_nonblocking(true)?;
+                Some(l)
+            }
+            None => None,
+        };
 
-        let (tls, cert_pem) = if self.tls {
+        let (tls, cert_pem) = if self.tls || tls_listener.is_some() {
             let (config, pem) = certs::server_tls()?;
             if let Some(path) = &self.cert_out {
                 std::fs::write(path, &pem).map_err(|e| {
@@ -209,10 +246,14 @@ impl EmulatorBuilder {
         };
         let scheme = if self.tls { "https" } else { "http" };
         let base_url = format!("{scheme}://{}", reachable(addr));
+        let tls_addr = match &tls_listener {
+            Some(l) => Some(l.local_addr()?),
+            None => None,
+        };
         let state = Arc::new(state::State {
             prepared: state::Prepared::new(&fixture, self.tls),
             tokens: token::TokenStore::default(),
-            faults: Mutex::new(self.faults),
+            faults: Mutex::new(faults),
             recorder: Mutex::new(record::Recorder::default()),
             clock_offset_ms: AtomicI64::new(0),
             ids: token::Ids::new(),
@@ -223,10 +264,16 @@ impl EmulatorBuilder {
             head_timeout: self.head_timeout,
             body_timeout: self.body_timeout,
             accept_log: Mutex::new(server::LogLimiter::new(server::ACCEPT_LOG_INTERVAL)),
+            service: RwLock::new(state::ServiceState::new(
+                &fixture,
+                self.tls,
+                self.metadata_service,
+            )),
         });
         Ok(Prepared {
             listener,
             control_listener,
+            tls_listener,
             tls,
             state,
             info: Info {
@@ -234,6 +281,8 @@ impl EmulatorBuilder {
                 control_addr,
                 base_url,
                 control_url: format!("http://{}", reachable(control_addr)),
+                tls_url: tls_addr.map(|a| format!("https://{}", reachable(a))),
+                tls_addr,
                 cert_pem,
             },
             worker_threads: self.worker_threads,
@@ -309,12 +358,15 @@ struct Info {
     control_addr: SocketAddr,
     base_url: String,
     control_url: String,
+    tls_addr: Option<SocketAddr>,
+    tls_url: Option<String>,
     cert_pem: Option<String>,
 }
 
 struct Prepared {
     listener: TcpListener,
     control_listener: TcpListener,
+    tls_listener: Option<TcpListener>,
     tls: Option<tokio_rustls::TlsAcceptor>,
     state: Arc<state::State>,
     info: Info,
@@ -329,9 +381,26 @@ impl Prepared {
     ) -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
         let imds = tokio::net::TcpListener::from_std(self.listener.try_clone()?)?;
         let ctl = tokio::net::TcpListener::from_std(self.control_listener.try_clone()?)?;
+        let extra = match (&self.tls_listener, &self.tls) {
+            (Some(l), Some(acceptor)) => Some(server::accept_loop(
+                tokio::net::TcpListener::from_std(l.try_clone()?)?,
+                Some(acceptor.clone()),
+                self.state.clone(),
+                server::Kind::Imds,
+                shutdown.clone(),
+            )),
+            _ => None,
+        };
+        // The main listener is TLS only with `tls(true)`; the acceptor may exist
+        // for the extra HTTPS listener alone.
+        let main_tls = if self.state.tls {
+            self.tls.clone()
+        } else {
+            None
+        };
         let imds_loop = server::accept_loop(
             imds,
-            self.tls.clone(),
+            main_tls,
             self.state.clone(),
             server::Kind::Imds,
             shutdown.clone(),
@@ -344,7 +413,12 @@ impl Prepared {
             shutdown,
         );
         Ok(async move {
-            tokio::join!(imds_loop, ctl_loop);
+            let extra = async move {
+                if let Some(extra) = extra {
+                    extra.await;
+                }
+            };
+            tokio::join!(imds_loop, ctl_loop, extra);
         })
     }
 }
@@ -385,6 +459,16 @@ impl RunningEmulator {
     /// `http://127.0.0.1:PORT` of the control API.
     pub fn control_url(&self) -> &str {
         &self.info.control_url
+    }
+
+    /// The extra HTTPS listener's address ([`EmulatorBuilder::tls_listen`]).
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.info.tls_addr
+    }
+
+    /// `https://127.0.0.1:PORT` of the extra HTTPS listener, if there is one.
+    pub fn tls_url(&self) -> Option<&str> {
+        self.info.tls_url.as_deref()
     }
 
     /// Run-time control: faults, token expiry, clock, counters, request log.

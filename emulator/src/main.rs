@@ -12,7 +12,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use vpc_imds_emulator::{DropStage, Emulator, FaultRule, Faults, Fixture, DEFAULT_FIXTURE_JSON};
+use vpc_imds_emulator::{
+    DropStage, Emulator, FaultRule, Faults, Fixture, MetadataService, Protocol,
+    DEFAULT_FIXTURE_JSON,
+};
 
 /// A faithful IBM Cloud VPC Instance Metadata Service for tests, demos and CI.
 #[derive(Parser, Debug)]
@@ -34,7 +37,7 @@ struct Args {
     #[arg(long)]
     tls: bool,
     /// With --tls: write the certificate (PEM) here.
-    #[arg(long, value_name = "FILE", requires = "tls")]
+    #[arg(long, value_name = "FILE")]
     cert_out: Option<PathBuf>,
     /// Permissive CORS for browser clients.
     #[arg(long)]
@@ -74,6 +77,20 @@ struct Args {
     /// Start with the service disabled (403 "metadata service not enabled").
     #[arg(long)]
     disabled: bool,
+    /// The simulated instance's metadata_service.protocol: only listeners of this
+    /// protocol answer (default: https with --tls, else http).
+    #[arg(long, value_enum, value_name = "PROTOCOL")]
+    protocol: Option<ProtocolArg>,
+    /// The simulated metadata_service.response_hop_limit, 1..=64 (IP TTL of answers).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=64))]
+    response_hop_limit: Option<u8>,
+    /// Simulated routing hops between the service and its callers (0: the instance,
+    /// 1: a container behind a bridge); answers never arrive when >= the hop limit.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=64))]
+    caller_hops: Option<u8>,
+    /// Also serve HTTPS on this address (self-signed certificate), beside --listen.
+    #[arg(long, value_name = "ADDR")]
+    tls_listen: Option<SocketAddr>,
     /// Tokio worker threads (default: CPUs, at most 4).
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
@@ -83,6 +100,12 @@ struct Args {
     /// Answer 408 and close a connection whose request body takes longer than this (default 30000).
     #[arg(long, value_name = "MS")]
     body_timeout_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ProtocolArg {
+    Http,
+    Https,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -148,7 +171,35 @@ fn run(args: Args) -> Result<(), String> {
         builder = builder.fixture(fixture);
     }
     if let Some(path) = &args.cert_out {
+        if !args.tls && args.tls_listen.is_none() {
+            return Err("--cert-out needs --tls or --tls-listen".into());
+        }
         builder = builder.cert_out(path);
+    }
+    if args.protocol.is_some() || args.response_hop_limit.is_some() || args.caller_hops.is_some() {
+        let default = if args.tls {
+            Protocol::Https
+        } else {
+            Protocol::Http
+        };
+        let mut ms = MetadataService::new(default);
+        if let Some(p) = args.protocol {
+            ms.protocol = match p {
+                ProtocolArg::Http => Protocol::Http,
+                ProtocolArg::Https => Protocol::Https,
+            };
+        }
+        if let Some(n) = args.response_hop_limit {
+            ms.response_hop_limit = n;
+        }
+        if let Some(n) = args.caller_hops {
+            ms.caller_hops = n;
+        }
+        ms.enabled = !args.disabled;
+        builder = builder.metadata_service(ms);
+    }
+    if let Some(addr) = args.tls_listen {
+        builder = builder.tls_listen(addr);
     }
     if let Some(n) = args.workers {
         builder = builder.worker_threads(n);
@@ -167,6 +218,9 @@ fn run(args: Args) -> Result<(), String> {
         // Scripts wait for these lines; a closed stdout must not stop the server.
         let _ = writeln!(out, "listening on {}", emu.base_url());
         let _ = writeln!(out, "control on {}", emu.control_url());
+        if let Some(url) = emu.tls_url() {
+            let _ = writeln!(out, "tls on {url}");
+        }
         let _ = out.flush();
     }
     signals.wait()?;

@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
+use crate::service::Protocol;
 use crate::state::State;
 use crate::{api, control, lock};
 
@@ -292,6 +293,25 @@ pub(crate) async fn accept_loop(
         }
         // Latency tests measure the emulator, not Nagle.
         let _ = stream.set_nodelay(true);
+        if kind == Kind::Imds {
+            let service = state.metadata_service();
+            // The service's answers carry its hop limit as their IP TTL.
+            let _ = stream.set_ttl(service.response_hop_limit.into());
+            let protocol = if tls.is_some() {
+                Protocol::Https
+            } else {
+                Protocol::Http
+            };
+            if service.protocol != protocol {
+                // The other protocol: accepted, then silence (no handshake, no answer).
+                let mut shutdown = shutdown.clone();
+                tokio::spawn(async move {
+                    let _held = stream;
+                    stopped(&mut shutdown).await;
+                });
+                continue;
+            }
+        }
         let (state, shutdown, tls) = (state.clone(), shutdown.clone(), tls.clone());
         tokio::spawn(async move {
             match tls {

@@ -12,8 +12,9 @@ use crate::certs::CertAuthority;
 use crate::faults::{FaultError, FaultRule, Faults};
 use crate::fixture::{Fixture, TrustedProfile};
 use crate::record::{Counters, LoggedRequest, Recorder};
+use crate::service::{MetadataService, MetadataServiceUpdate, Protocol, ServiceError};
 use crate::token::{Ids, TokenStore};
-use crate::{clock, lock};
+use crate::{clock, lock, lock_read, lock_write};
 
 /// The metadata collections, in the order of [`Fixture::collections`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,7 +129,6 @@ pub(crate) struct PreparedColl {
 
 /// The fixture, turned into response bytes and token claim templates once.
 pub(crate) struct Prepared {
-    pub instance: Bytes,
     pub initialization: Bytes,
     pub colls: Vec<PreparedColl>,
     pub identity_claims: Map<String, Value>,
@@ -248,7 +248,6 @@ impl Prepared {
             .collect();
 
         Prepared {
-            instance: to_bytes(&instance),
             initialization: to_bytes(&fixture.initialization),
             colls,
             identity_claims,
@@ -287,12 +286,102 @@ pub(crate) struct State {
     pub body_timeout: Duration,
     /// Rate limit of the accept-failure log lines, shared by both listeners.
     pub accept_log: Mutex<crate::server::LogLimiter>,
+    /// The `metadata_service` settings acted out (`enabled` lives in `faults`)
+    /// and the instance document that shows them.
+    pub service: std::sync::RwLock<ServiceState>,
+}
+
+/// The simulated `metadata_service` settings other than `enabled`, and the
+/// instance document rendered with all of them.
+pub(crate) struct ServiceState {
+    pub protocol: Protocol,
+    pub response_hop_limit: u8,
+    pub caller_hops: u8,
+    /// The fixture's instance object, re-rendered on every change.
+    pub instance: Map<String, Value>,
+    /// `instance` with `metadata_service` filled in, as served.
+    pub rendered: Bytes,
+    /// The `enabled` the rendered document shows.
+    pub rendered_enabled: bool,
+}
+
+impl ServiceState {
+    /// Settings from the fixture's `instance.metadata_service` (hop limit) and the
+    /// listener (protocol), overridden by `start`.
+    pub fn new(fixture: &Fixture, tls: bool, start: Option<MetadataService>) -> ServiceState {
+        let instance = fixture.instance.clone();
+        let fixture_hops = instance
+            .get("metadata_service")
+            .and_then(|m| m.get("response_hop_limit"))
+            .and_then(Value::as_u64)
+            .and_then(|n| u8::try_from(n).ok())
+            .filter(|n| (1..=64).contains(n))
+            .unwrap_or(1);
+        let protocol = if tls { Protocol::Https } else { Protocol::Http };
+        let s = start.unwrap_or(MetadataService {
+            response_hop_limit: fixture_hops,
+            ..MetadataService::new(protocol)
+        });
+        let mut state = ServiceState {
+            protocol: s.protocol,
+            response_hop_limit: s.response_hop_limit,
+            caller_hops: s.caller_hops,
+            instance,
+            rendered: Bytes::new(),
+            rendered_enabled: s.enabled,
+        };
+        state.render(s.enabled);
+        state
+    }
+
+    fn render(&mut self, enabled: bool) {
+        let mut instance = self.instance.clone();
+        if instance.contains_key("metadata_service") {
+            instance.insert(
+                "metadata_service".into(),
+                json!({
+                    "enabled": enabled,
+                    "protocol": self.protocol.as_str(),
+                    "response_hop_limit": self.response_hop_limit,
+                }),
+            );
+        }
+        self.rendered = to_bytes(&instance);
+        self.rendered_enabled = enabled;
+    }
 }
 
 impl State {
     /// The emulator clock: system time plus any offset set through [`Control::advance_clock`].
     pub fn now_ms(&self) -> i64 {
         clock::system_now_ms().saturating_add(self.clock_offset_ms.load(Ordering::Relaxed))
+    }
+
+    /// The `metadata_service` settings in force.
+    pub fn metadata_service(&self) -> MetadataService {
+        let enabled = !lock(&self.faults).disabled;
+        let s = lock_read(&self.service);
+        MetadataService {
+            enabled,
+            protocol: s.protocol,
+            response_hop_limit: s.response_hop_limit,
+            caller_hops: s.caller_hops,
+        }
+    }
+
+    /// The instance document as served now (its `metadata_service` shows the
+    /// settings in force).
+    pub fn instance_document(&self) -> Bytes {
+        let enabled = !lock(&self.faults).disabled;
+        {
+            let s = lock_read(&self.service);
+            if s.rendered_enabled == enabled {
+                return s.rendered.clone();
+            }
+        }
+        let mut s = lock_write(&self.service);
+        s.render(enabled);
+        s.rendered.clone()
     }
 }
 
@@ -377,6 +466,34 @@ impl Control {
     /// Enables or disables the service; disabled answers 403 `unauthorized`.
     pub fn set_enabled(&self, enabled: bool) {
         lock(&self.state.faults).disabled = !enabled;
+    }
+
+    /// The simulated instance's `metadata_service` settings (and `caller_hops`).
+    pub fn metadata_service(&self) -> MetadataService {
+        self.state.metadata_service()
+    }
+
+    /// Replaces the `metadata_service` settings (checked: hop limit 1..=64,
+    /// caller hops 0..=64). `enabled` is the same switch as [`Control::set_enabled`].
+    pub fn set_metadata_service(&self, settings: MetadataService) -> Result<(), ServiceError> {
+        settings.validate()?;
+        lock(&self.state.faults).disabled = !settings.enabled;
+        let mut s = lock_write(&self.state.service);
+        s.protocol = settings.protocol;
+        s.response_hop_limit = settings.response_hop_limit;
+        s.caller_hops = settings.caller_hops;
+        s.render(settings.enabled);
+        Ok(())
+    }
+
+    /// Changes only the members given; answers the settings now in force.
+    pub fn update_metadata_service(
+        &self,
+        update: &MetadataServiceUpdate,
+    ) -> Result<MetadataService, ServiceError> {
+        let next = update.apply(self.metadata_service())?;
+        self.set_metadata_service(next)?;
+        Ok(next)
     }
 
     /// Every token issued so far is expired from now on.
