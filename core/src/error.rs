@@ -270,18 +270,19 @@ impl TransportError {
         }
     }
 
+    /// Every transport error, in a stable order.
+    pub const ALL: [TransportError; 6] = [
+        TransportError::Refused,
+        TransportError::Unreachable,
+        TransportError::ConnectTimeout,
+        TransportError::ResponseTimeout,
+        TransportError::ConnectionLost,
+        TransportError::Tls,
+    ];
+
     /// The error named by [`as_str`](Self::as_str).
     pub fn from_name(name: &str) -> Option<Self> {
-        [
-            TransportError::Refused,
-            TransportError::Unreachable,
-            TransportError::ConnectTimeout,
-            TransportError::ResponseTimeout,
-            TransportError::ConnectionLost,
-            TransportError::Tls,
-        ]
-        .into_iter()
-        .find(|e| e.as_str() == name)
+        TransportError::ALL.into_iter().find(|e| e.as_str() == name)
     }
 
     /// The error kind an operation ends with when this is its last failure.

@@ -5,7 +5,7 @@
 //! ([`Session::seed_from`](vpc_imds_core::session::Session::seed_from) and
 //! friends); a [`TokenShare`] only says how the cache is locked and how waiters
 //! are woken. [`LocalTokens`] serves single-threaded hosts (JavaScript, asyncio on
-//! one loop); [`ThreadTokens`] (feature `std`) serves threads.
+//! one loop); `ThreadTokens` (feature `std`) serves threads.
 //!
 //! Every operation sharing one cache must read the same clock with the same origin:
 //! token times are instants on that clock. In debug builds a driver checks that the

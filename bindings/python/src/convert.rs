@@ -4,14 +4,12 @@
 //! IBM's field names, decoded strings) into Python objects: a struct becomes an
 //! instance of the Python class registered under the struct's name (its fields set
 //! as the instance's `__dict__`), or a `dict` when no class is registered; lists
-//! become `list`, `None` stays `None`. [`json_to_python`] turns any JSON document
-//! (generic GETs) into plain Python data.
+//! become `list`, `None` stays `None`; maps (a generic GET's JSON) become `dict`.
 
 use std::fmt;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use pyo3::IntoPyObjectExt;
 use serde::ser::{self, Serialize};
@@ -376,15 +374,4 @@ impl<'py> ser::SerializeStructVariant for Struct<'py, '_> {
     fn end(self) -> Result<Self::Ok> {
         self.finish()
     }
-}
-
-/// Parses any JSON document (a generic GET's body, which the core checked is one
-/// object) with Python's own `json.loads`: `dict`, `list`, `str`, `int`, `float`,
-/// `bool`, `None`, member order kept.
-pub(crate) fn json_to_python<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Bound<'py, PyAny>> {
-    static LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    let loads = LOADS.get_or_try_init(py, || {
-        py.import("json")?.getattr("loads").map(Bound::unbind)
-    })?;
-    loads.bind(py).call1((PyBytes::new(py, body),))
 }

@@ -4,8 +4,8 @@
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
-use vpc_imds_core::error::{Cause, Error, InputError};
-use vpc_imds_core::ErrorKind;
+use vpc_imds_driver::core::error::{Cause, Error, InputError};
+use vpc_imds_driver::core::ErrorKind;
 
 use crate::registry::Registry;
 
@@ -86,12 +86,4 @@ pub(crate) fn to_pyerr(py: Python<'_>, err: &Error) -> PyErr {
 /// An invalid-input error (raised before anything is sent).
 pub(crate) fn input_error(py: Python<'_>, e: InputError) -> PyErr {
     to_pyerr(py, &Error::from(e))
-}
-
-/// A misuse of the low-level session API.
-pub(crate) fn misuse(py: Python<'_>, what: &'static str) -> PyErr {
-    to_pyerr(
-        py,
-        &Error::new(ErrorKind::InvalidInput, Cause::Misuse(what)),
-    )
 }

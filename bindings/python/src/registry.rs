@@ -9,7 +9,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString, PyType};
-use vpc_imds_core::ErrorKind;
+use vpc_imds_driver::core::ErrorKind;
 
 /// Registered classes.
 pub(crate) struct Registry {

@@ -15,17 +15,24 @@ from conftest import VECTORS
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
 
 
+def _run() -> _core.Run:
+    return _core.Run(_core.Config("http://127.0.0.1:1"), _core.Tokens(), 1)
+
+
+def _respond(run: _core.Run, step: Any, body: bytes) -> Any:
+    assert type(step) is _core.Send, step
+    return run.respond(step.request.id, 200, body, 0)
+
+
 def _drive(op: str, body: bytes, **kw: Any) -> Any:
-    s = _core.Session("http://127.0.0.1:1")
+    s = _run()
     s.start(op, 0, **kw)
-    s.poll(0)
-    s.on_response(200, json.dumps({"access_token": TOKEN, "expires_in": 300}).encode(), 0)
+    step = _respond(s, s.step(0), json.dumps({"access_token": TOKEN, "expires_in": 300}).encode())
     if op == "identity_token":
-        return s.output_type
-    s.poll(0)
-    kind, out = s.on_response(200, body, 0)
-    assert kind == _core.EVENT_DONE, out
-    return out
+        return step.type
+    done = _respond(s, step, body)
+    assert type(done) is _core.Done, done
+    return done.value
 
 
 def _walk(obj: Any, seen: Set[str]) -> None:
@@ -90,23 +97,20 @@ def test_models_are_constructible_and_compare_by_value() -> None:
 
 
 def test_token_repr_redacts() -> None:
-    s = _core.Session("http://127.0.0.1:1")
+    s = _run()
     s.start("identity_token", 0)
-    s.poll(0)
-    kind, token = s.on_response(200, json.dumps({"access_token": TOKEN, "expires_in": 60, "created_at": "x"}).encode(), 0)
+    token = _respond(s, s.step(0), json.dumps({"access_token": TOKEN, "expires_in": 60, "created_at": "x"}).encode()).value
     assert isinstance(token, vpc_imds.Token) and token.access_token == TOKEN and token.lifetime == 60
     for text in (repr(token), str(token), repr([token])):
         assert TOKEN not in text and "eyJ" not in text and "redacted" in text
 
 
 def test_lifetime_from_timestamps() -> None:
-    s = _core.Session("http://127.0.0.1:1")
+    s = _run()
     s.start("iam_token", 0)
-    s.poll(0)
-    s.on_response(200, json.dumps({"access_token": TOKEN, "expires_in": 300}).encode(), 0)
-    s.poll(0)
+    post = _respond(s, s.step(0), json.dumps({"access_token": TOKEN, "expires_in": 300}).encode())
     body = {"access_token": TOKEN, "created_at": "2025-09-01T12:00:00Z", "expires_at": "2025-09-01T13:00:00.000Z"}
-    kind, token = s.on_response(200, json.dumps(body).encode(), 0)
+    token = _respond(s, post, json.dumps(body).encode()).value
     assert token.expires_in is None and token.lifetime == 3600
 
 

@@ -149,3 +149,111 @@ def test_example_transport_against_the_emulator(emulator: Emulator) -> None:
     assert len(list(c.keys())) >= 1
     emulator.call("POST", "/faults/fail", {"status": 503, "count": 1, "route_prefix": "/metadata/"})
     assert c.instance().name == "emu-vsi-1"
+
+
+def test_max_response_bytes_sets_the_size_limit() -> None:
+    """4 MiB allowed: a 2 MiB body is read, through the socket path and a custom transport."""
+    big = json.dumps({"id": "i-1", "name": "x" * (2 << 20)}).encode()
+    for limit, ok in ((None, False), (4 << 20, True)):
+        kw: Any = {} if limit is None else {"max_response_bytes": limit}
+        t = Scripted((200, TOKEN_BODY, None), (200, big, None))
+        c = vpc_imds.Client("http://127.0.0.1:1", transport=t, use_env=False, **kw)
+        if ok:
+            assert len(c.instance().name) == 2 << 20
+        else:
+            with pytest.raises(vpc_imds.BadResponse):
+                c.instance()
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"timeout": 0},
+        {"timeout": -1},
+        {"timeout": float("nan")},
+        {"timeout": float("inf")},
+        {"timeout": 1e99},
+        {"request_timeout": 0.0001},
+        {"connect_timeout": "1"},
+        {"max_attempts": 0},
+        {"max_attempts": 10**30},
+        {"token_lifetime": -1},
+        {"token_lifetime": 99999999999},
+        {"max_response_bytes": 0},
+        {"endpoint": "ftp://x"},
+        {"endpoint": "http://h\udcff"},
+        {"version": "2025-02-30"},
+    ],
+)
+def test_bad_settings_are_invalid_arguments(kw: Any) -> None:
+    for make in (vpc_imds.Client, vpc_imds.AsyncClient):
+        with pytest.raises(vpc_imds.InvalidArgument):
+            make(**dict({"use_env": False}, **kw))
+
+
+def test_bad_call_arguments_are_invalid_arguments_and_send_nothing() -> None:
+    t = Scripted()
+    c = vpc_imds.Client("http://127.0.0.1:1", transport=t, use_env=False)
+    for call in (
+        lambda: c.identity_token(expires_in=-1),
+        lambda: c.identity_token(expires_in=99999999999),
+        lambda: c.get("\udcff"),
+        lambda: c.key("\udcff"),
+        lambda: c.iam_token(profile_id="a", profile_name="b"),
+        lambda: vpc_imds.IamTokenCache(c, profile_id="a", profile_crn="b"),
+    ):
+        with pytest.raises(vpc_imds.InvalidArgument):
+            call()
+    assert t.requests == []
+
+
+def test_secure_access_never_sends_in_clear() -> None:
+    t = Scripted((200, TOKEN_BODY, None))
+    c = vpc_imds.Client("http://127.0.0.1:8080", secure=True, transport=t, use_env=False)
+    assert c.endpoint == "https://127.0.0.1:8080"
+    c.identity_token()
+    assert t.requests[0].url.startswith("https://127.0.0.1:8080/")
+    assert vpc_imds.Client("http://169.254.169.254", secure=True, use_env=False).endpoint == "https://169.254.169.254"
+
+
+def test_a_body_python_json_could_read_but_the_driver_cannot_is_a_bad_response() -> None:
+    huge = b'{"n": 1' + b"0" * 5000 + b"}"
+    t = Scripted((200, TOKEN_BODY, None), (200, huge, None))
+    c = vpc_imds.Client("http://127.0.0.1:1", transport=t, use_env=False)
+    with pytest.raises(vpc_imds.BadResponse):
+        c.get("instance")
+    # Integers within 64 bits stay integers, member order is kept.
+    t = Scripted((200, TOKEN_BODY, None), (200, b'{"z": 18446744073709551615, "a": -9223372036854775808, "f": 1.5}', None))
+    doc = vpc_imds.Client("http://127.0.0.1:1", transport=t, use_env=False).get("instance")
+    assert list(doc) == ["z", "a", "f"] and doc["z"] == 2**64 - 1 and doc["a"] == -(2**63) and doc["f"] == 1.5
+
+
+def test_iam_token_cache_fetches_once_and_falls_back_to_a_valid_token() -> None:
+    iam = json.dumps({"access_token": "eyJpYW0.e30.c2ln", "expires_in": 3600}).encode()
+    t = Scripted((200, TOKEN_BODY, None), (200, iam, None))
+    c = vpc_imds.Client("http://127.0.0.1:1", transport=t, use_env=False)
+    cache = vpc_imds.IamTokenCache(c, profile_name="p")
+    assert cache.freshness == "missing"
+    assert cache.token() == cache.token() == "eyJpYW0.e30.c2ln"
+    assert len(t.requests) == 2 and cache.freshness == "fresh"
+    assert json.loads(t.requests[1].body or b"{}") == {"trusted_profile": {"name": "p"}}
+    cache.clear()
+    assert cache.freshness == "missing"
+
+
+def test_wait_until_ready_retries_refusals_then_times_out() -> None:
+    import time
+
+    t = Scripted(*[ConnectionRefusedError()] * 100)
+    c = vpc_imds.Client("http://127.0.0.1:1", transport=t, use_env=False)
+    started = time.monotonic()
+    with pytest.raises(vpc_imds.ImdsTimeout):
+        c.wait_until_ready(0.5)
+    assert time.monotonic() - started < 2.0
+    assert len(t.requests) >= 3, "refusals mean not yet"
+    t = Scripted(ConnectionRefusedError(), (503, b"", None), (200, TOKEN_BODY, None))
+    c = vpc_imds.Client("http://127.0.0.1:1", transport=t, use_env=False)
+    c.wait_until_ready(5)
+    assert len(t.requests) == 3
+    with pytest.raises(vpc_imds.InvalidArgument):
+        c.wait_until_ready(0)

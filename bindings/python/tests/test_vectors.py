@@ -1,9 +1,10 @@
 """Runs every case of the shared test vectors (tests/vectors/*.json) through the
-binding's low-level session, ``vpc_imds._core.Session``.
+binding's run of the shared driver, ``vpc_imds._core.Run``.
 
-Raw HTTP responses go through the core's reader via ``Session.feed``, in three
+Raw HTTP responses go through the driver's reader via ``Run.feed``, in three
 chunkings (all at once, 1 byte, 7 bytes), with end of stream signalled if the
-reader still wants more; parsed responses go through ``Session.on_response``.
+reader still wants more; parsed responses go through ``Run.respond``; page-merging
+cases through ``_core.merge_pages``.
 Outputs are checked on the binding's typed objects (``to_dict()``), errors on the
 binding's exceptions. The format is described in tests/vectors/README.md.
 """
@@ -42,24 +43,25 @@ def test_vectors_are_found() -> None:
     assert len(names) == len(set(names)), "duplicate case names"
 
 
-def _session(config: Dict[str, Any]) -> _core.Session:
-    return _core.Session(
+def _run(config: Dict[str, Any]) -> _core.Run:
+    ms = lambda key: config[key] / 1000 if key in config else None  # noqa: E731
+    cfg = _core.Config(
         config.get("endpoint"),
         version=config.get("version"),
         token_lifetime=config.get("token_lifetime"),
-        operation_timeout_ms=config.get("operation_timeout_ms"),
-        request_timeout_ms=config.get("request_timeout_ms"),
+        timeout=ms("operation_timeout_ms"),
+        request_timeout=ms("request_timeout_ms"),
         max_attempts=config.get("max_attempts"),
-        base_delay_ms=config.get("base_delay_ms"),
-        max_delay_ms=config.get("max_delay_ms"),
-        seed=config.get("seed", 1),
+        base_delay=ms("base_delay_ms"),
+        max_delay=ms("max_delay_ms"),
         max_response_bytes=config.get("buffer", 65536),
     )
+    return _core.Run(cfg, _core.Tokens(), config.get("seed", 1))
 
 
-def _start(session: _core.Session, op: Dict[str, Any], at: int) -> None:
+def _start(run: _core.Run, op: Dict[str, Any], at: int) -> None:
     args = {k: v for k, v in op.items() if k != "op"}
-    session.start(op["op"], at, **args)
+    run.start(op["op"], at, **args)
 
 
 _MISSING = object()
@@ -84,8 +86,9 @@ def _lookup(doc: Any, path: str) -> Any:
     return doc
 
 
-def _check_output(ctx: str, session: _core.Session, out: Any, want: Dict[str, Any]) -> None:
-    assert session.output_type == want["type"], f"{ctx}: output type"
+def _check_output(ctx: str, step: Any, want: Dict[str, Any]) -> None:
+    out = step.value
+    assert step.type == want["type"], f"{ctx}: output type"
     if want["type"] == "raw":
         assert isinstance(out, dict), f"{ctx}: raw output is a dict"
         doc = out
@@ -121,32 +124,36 @@ def _check_error(ctx: str, exc: BaseException, want: Dict[str, Any]) -> None:
         assert exc.cause == want["cause"], f"{ctx}: cause"
 
 
-def _check_event(ctx: str, session: _core.Session, event: Tuple[int, Any], want: Any) -> None:
-    kind, value = event
+def _check_event(ctx: str, step: Any, want: Any) -> None:
     if want == "pending":
-        assert kind == _core.EVENT_PENDING and value is None, f"{ctx}: expected pending, got {event!r}"
+        assert type(step) in (_core.Send, _core.Wait), f"{ctx}: expected pending, got {step!r}"
     elif isinstance(want, dict) and "page" in want:
-        assert kind == _core.EVENT_PAGE, f"{ctx}: expected a page, got {event!r}"
-        _check_output(ctx, session, value, want["page"])
+        assert type(step) is _core.Page, f"{ctx}: expected a page, got {step!r}"
+        _check_output(ctx, step, want["page"])
     elif isinstance(want, dict) and "done" in want:
-        assert kind == _core.EVENT_DONE, f"{ctx}: expected done, got {event!r}"
-        _check_output(ctx, session, value, want["done"])
+        assert type(step) is _core.Done, f"{ctx}: expected done, got {step!r}"
+        _check_output(ctx, step, want["done"])
     elif isinstance(want, dict) and "failed" in want:
-        assert kind == _core.EVENT_FAILED, f"{ctx}: expected failure, got {event!r}"
-        _check_error(ctx, value, want["failed"])
+        assert type(step) is _core.Failed, f"{ctx}: expected failure, got {step!r}"
+        _check_error(ctx, step.error, want["failed"])
     else:
         raise AssertionError(f"{ctx}: unknown expectation {want!r}")
 
 
-def _feed_raw(session: _core.Session, raw: bytes, chunk: int, at: int) -> Tuple[int, Any]:
+def _awaited(pending: Optional[Any], last: Optional[Any]) -> int:
+    assert last is not None, "a request was sent"
+    return last.id  # type: ignore[no-any-return]
+
+
+def _feed_raw(run: _core.Run, rid: int, raw: bytes, chunk: int, at: int) -> Any:
     size = max(len(raw), 1) if chunk == 0 else chunk
     for i in range(0, len(raw), size):
-        event: Optional[Tuple[int, Any]] = session.feed(raw[i : i + size], at)
-        if event is not None:
-            return event
-    event = session.feed(b"", at)  # end of stream
-    assert event is not None, "the reader wants more after end of stream"
-    return event
+        step = run.feed(rid, raw[i : i + size], at)
+        if type(step) is not _core.Read:
+            return step
+    step = run.feed(rid, b"", at)  # end of stream
+    assert type(step) is not _core.Read, "the reader wants more after end of stream"
+    return step
 
 
 def _body(resp: Dict[str, Any]) -> bytes:
@@ -157,21 +164,37 @@ def _body(resp: Dict[str, Any]) -> bytes:
     return b""
 
 
-def _run(case: Dict[str, Any], chunk: int) -> None:
-    session = _session(case.get("config", {}))
+def _run_case(case: Dict[str, Any], chunk: int) -> None:
+    """Driver semantics (see driver/tests/vectors.rs): the step returned after a
+    ``pending`` answer is the next vector step's; a failure is reported once, so a
+    ``poll_failed`` right after a fed failure meets an idle run."""
+    run = _run(case.get("config", {}))
+    pending: Optional[Any] = None
+    last: Optional[Any] = None
+    just_failed = False
     for i, step in enumerate(case["steps"]):
         ctx = f"{case['name']} [chunk {chunk}] step {i}"
         at = step.get("at", 0)
+
+        def next_step() -> Any:
+            nonlocal pending
+            got, pending = pending, None
+            return got if got is not None else run.step(at)
+
         if "start" in step:
+            just_failed = False
             if "error" in step:
                 with pytest.raises(vpc_imds.ImdsError) as info:
-                    _start(session, step["start"], at)
+                    _start(run, step["start"], at)
                 _check_error(ctx, info.value, step["error"])
             else:
-                _start(session, step["start"], at)
-        elif "send" in step:
-            kind, req = session.poll(at)
-            assert kind == _core.ACTION_SEND, f"{ctx}: expected send, got {(kind, req)!r}"
+                _start(run, step["start"], at)
+            continue
+        failed_before, just_failed = just_failed, False
+        if "send" in step:
+            got = next_step()
+            assert type(got) is _core.Send, f"{ctx}: expected send, got {got!r}"
+            req = last = got.request
             want = step["send"]
             if "method" in want:
                 assert req.method == want["method"], f"{ctx}: method"
@@ -187,30 +210,50 @@ def _run(case: Dict[str, Any], chunk: int) -> None:
             assert req.url.endswith(req.target)
             assert "eyJ" not in repr(req), f"{ctx}: repr leaks the token: {req!r}"
         elif "wait" in step:
-            kind, until = session.poll(at)
-            assert (kind, until) == (_core.ACTION_WAIT, step["wait"]), f"{ctx}: expected wait"
+            got = next_step()
+            assert type(got) is _core.Wait and got.until_ms == step["wait"], f"{ctx}: expected wait, got {got!r}"
         elif "poll_failed" in step:
-            kind, exc = session.poll(at)
-            assert kind == _core.ACTION_FAILED, f"{ctx}: expected failure, got {(kind, exc)!r}"
-            _check_error(ctx, exc, step["poll_failed"])
+            got = next_step()
+            if type(got) is _core.Idle and failed_before:
+                continue
+            assert type(got) is _core.Failed, f"{ctx}: expected failure, got {got!r}"
+            _check_error(ctx, got.error, step["poll_failed"])
         elif "idle" in step:
-            assert session.poll(at) == (_core.ACTION_IDLE, None), f"{ctx}: expected idle"
-        elif "respond" in step:
-            resp = step["respond"]
-            if "raw" in resp:
-                event = _feed_raw(session, resp["raw"].encode("utf-8"), chunk, at)
+            got = next_step()
+            assert type(got) is _core.Idle, f"{ctx}: expected idle, got {got!r}"
+        elif "respond" in step or "transport_error" in step:
+            rid = _awaited(pending, last)
+            if "transport_error" in step:
+                got = run.fail(rid, step["transport_error"], at)
+            elif "raw" in step["respond"]:
+                got = _feed_raw(run, rid, step["respond"]["raw"].encode("utf-8"), chunk, at)
             else:
-                event = session.on_response(resp["status"], _body(resp), at, resp.get("retry_after"))
-            _check_event(ctx, session, event, step["expect"])
-        elif "transport_error" in step:
-            event = session.on_transport_error(step["transport_error"], at)
-            _check_event(ctx, session, event, step["expect"])
+                resp = step["respond"]
+                got = run.respond(rid, resp["status"], _body(resp), at, resp.get("retry_after"))
+            _check_event(ctx, got, step["expect"])
+            just_failed = type(got) is _core.Failed
+            if step["expect"] == "pending":
+                pending = got
+                if type(got) is _core.Send:
+                    last = got.request
         else:
             raise AssertionError(f"{ctx}: unknown step {step!r}")
 
 
+def _run_merge(case: Dict[str, Any]) -> None:
+    pages = [p.encode("utf-8") for p in case["merge"]]
+    if isinstance(case["expect"], str):
+        assert _core.merge_pages(pages) == json.loads(case["expect"]), case["name"]
+    else:
+        with pytest.raises(vpc_imds.BadResponse):
+            _core.merge_pages(pages)
+
+
 @pytest.mark.parametrize("name,case", CASES, ids=[name for name, _ in CASES])
 def test_vector(name: str, case: Dict[str, Any]) -> None:
+    if "merge" in case:
+        _run_merge(case)
+        return
     has_raw = any("raw" in step.get("respond", {}) for step in case["steps"])
     for chunk in (0, 1, 7) if has_raw else (0,):
-        _run(case, chunk)
+        _run_case(case, chunk)

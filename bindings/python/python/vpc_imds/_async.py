@@ -1,4 +1,4 @@
-"""The asyncio client: the core session driven over asyncio streams (or yours)."""
+"""The asyncio client: the shared host driver over asyncio streams (or yours)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 import time
 
 from . import _core
-from ._client import _seed, make_session, merge_pages
+from ._client import Runs, make_config
 from ._errors import TransportError
 from ._transport import classify
 from ._userdata import UserData
@@ -33,13 +33,13 @@ if TYPE_CHECKING:  # typing is imported by type checkers only: it costs millisec
 
 __all__ = ["AsyncClient"]
 
-_SEND = _core.ACTION_SEND
-_WAIT = _core.ACTION_WAIT
-_ACTION_FAILED = _core.ACTION_FAILED
-_PENDING = _core.EVENT_PENDING
-_DONE = _core.EVENT_DONE
-_FAILED = _core.EVENT_FAILED
-_TOKEN_WAIT = _core.WAIT
+_Send = _core.Send
+_Read = _core.Read
+_Wait = _core.Wait
+_WaitForToken = _core.WaitForToken
+_Failed = _core.Failed
+_Page = _core.Page
+_Done = _core.Done
 
 #: An idle connection older than this is not reused.
 IDLE_LIMIT = 30.0
@@ -72,11 +72,11 @@ class _Stale(Exception):
 
 class AsyncSocketTransport:
     """The built-in asyncio transport: streams (TLS for ``https``), connect and
-    request deadlines, kept-alive connections, no proxy. Sends the core's HTTP/1.1
-    bytes and feeds what it reads to the core's response reader."""
+    request deadlines, kept-alive connections, no proxy. Sends the driver's HTTP/1.1
+    bytes and feeds what it reads back to the driver."""
 
-    def __init__(self, session: _core.Session, ca_file: Optional[str] = None) -> None:
-        scheme, host, port = session.endpoint
+    def __init__(self, config: _core.Config, ca_file: Optional[str] = None) -> None:
+        scheme, host, port = config.endpoint
         self._host = host[1:-1] if host.startswith("[") else host
         self._port = port
         self._tls = scheme == "https"
@@ -130,8 +130,8 @@ class AsyncSocketTransport:
         except OSError as e:
             raise TransportError(classify(e), str(e)) from None
 
-    async def exchange(self, session: _core.Session, request: Request, clock: Any) -> Tuple[int, Any]:
-        """Sends ``request`` for ``session`` and returns the session's event."""
+    async def exchange(self, run: _core.Run, request: Request, clock: Any) -> Any:
+        """Sends ``request`` for ``run`` and returns the run's next step."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + request.timeout
         conn = self._take()
@@ -141,38 +141,39 @@ class AsyncSocketTransport:
                 try:
                     conn = await self._connect(request.connect_timeout)
                 except TransportError as e:
-                    return session.on_transport_error(e.name, clock())
+                    return run.fail(request.id, e.name, clock())
                 reused = False
             try:
-                return await _within(self._exchange(session, conn, request.wire, reused, clock), deadline)
+                return await _within(self._exchange(run, conn, request, reused, clock), deadline)
             except _Stale:
                 conn[1].close()
                 conn = None
             except (TimeoutError, asyncio.TimeoutError):
                 conn[1].close()
-                return session.on_transport_error("response_timeout", clock())
+                return run.fail(request.id, "response_timeout", clock())
             except OSError as e:
                 conn[1].close()
-                return session.on_transport_error(classify(e), clock())
+                return run.fail(request.id, classify(e), clock())
 
     async def _exchange(
         self,
-        session: _core.Session,
+        run: _core.Run,
         conn: Tuple[asyncio.StreamReader, asyncio.StreamWriter],
-        wire: bytes,
+        request: Request,
         reused: bool,
         clock: Any,
-    ) -> Tuple[int, Any]:
+    ) -> Any:
         reader, writer = conn
         try:
-            writer.write(wire)
+            writer.write(request.wire)
             await writer.drain()
         except (BrokenPipeError, ConnectionResetError):
             if reused:
                 raise _Stale() from None
             raise
         received = False
-        feed = session.feed
+        feed = run.feed
+        rid = request.id
         while True:
             try:
                 data = await reader.read(65536)
@@ -183,13 +184,13 @@ class AsyncSocketTransport:
             if not data and reused and not received:
                 raise _Stale()
             received = True
-            event = feed(data, clock())
-            if event is not None:
-                if session.keep_alive and len(self._idle) < POOL_CAPACITY:
+            step = feed(rid, data, clock())
+            if type(step) is not _Read:
+                if run.keep_alive and len(self._idle) < POOL_CAPACITY:
                     self._idle.append((reader, writer, time.monotonic()))
                 else:
                     writer.close()
-                return event
+                return step
 
 
 class AsyncCustomTransport:
@@ -206,20 +207,18 @@ class AsyncCustomTransport:
             if asyncio.iscoroutine(result):
                 result.close()  # an async close is the user's to await
 
-    async def exchange(self, session: _core.Session, request: Request, clock: Any) -> Tuple[int, Any]:
+    async def exchange(self, run: _core.Run, request: Request, clock: Any) -> Any:
         deadline = asyncio.get_running_loop().time() + request.timeout
         try:
             response = await _within(self.transport.send(request), deadline)
         except (TimeoutError, asyncio.TimeoutError):
-            return session.on_transport_error("response_timeout", clock())
-        except Exception as e:  # noqa: BLE001 - every failure is the session's to judge
-            return session.on_transport_error(classify(e), clock())
-        return session.on_response(
-            response.status, response.body, clock(), response.retry_after
-        )
+            return run.fail(request.id, "response_timeout", clock())
+        except Exception as e:  # noqa: BLE001 - every failure is the driver's to judge
+            return run.fail(request.id, classify(e), clock())
+        return run.respond(request.id, response.status, response.body, clock(), response.retry_after)
 
 
-class AsyncClient:
+class AsyncClient(Runs):
     """An asyncio client of the VPC Instance Metadata Service.
 
     Same options and methods as :class:`vpc_imds.Client`, as coroutines (lists that
@@ -243,124 +242,94 @@ class AsyncClient:
         ca_file: Optional[str] = None,
         use_env: bool = True,
     ) -> None:
-        self._template = make_session(
-            endpoint,
-            secure,
-            version,
-            token_lifetime,
-            timeout,
-            connect_timeout,
-            request_timeout,
-            max_attempts,
-            max_response_bytes,
-            use_env,
+        super().__init__(
+            make_config(
+                endpoint,
+                secure,
+                version,
+                token_lifetime,
+                timeout,
+                connect_timeout,
+                request_timeout,
+                max_attempts,
+                max_response_bytes,
+                use_env,
+            )
         )
-        self._free: List[_core.Session] = []
-        self._tokens = _core.TokenStore()
         self._changed: Optional[asyncio.Event] = None
         self._changed_loop: Optional[asyncio.AbstractEventLoop] = None
-        self._origin = time.monotonic()
         self._transport: Any = (
-            AsyncSocketTransport(self._template, ca_file)
+            AsyncSocketTransport(self._config, ca_file)
             if transport is None
             else AsyncCustomTransport(transport)
         )
 
-    @property
-    def endpoint(self) -> str:
-        """The service's base URL."""
-        return self._template.url
-
-    @property
-    def version(self) -> str:
-        """The API version date."""
-        return self._template.version
-
-    def _now(self) -> int:
-        return int((time.monotonic() - self._origin) * 1000)
-
     def _notify(self) -> None:
+        """Wakes the tasks waiting for a token (they step again and may wait again)."""
         if self._changed is not None:
             self._changed.set()
             self._changed = None
 
-    async def _begin(self, op: str, kw: Dict[str, Any]) -> _core.Session:
+    async def _token_changed(self, timeout: float) -> None:
+        loop = asyncio.get_running_loop()
+        if self._changed is None or self._changed_loop is not loop:
+            self._changed = asyncio.Event()
+            self._changed_loop = loop
         try:
-            session = self._free.pop()
-        except IndexError:
-            session = self._template.fork(_seed())
-        now = self._now()
-        try:
-            session.start(op, now, **kw)
-        except BaseException:
-            self._free.append(session)
-            raise
-        deadline = now + session.operation_timeout_ms
-        while self._tokens.acquire(session, now) == _TOKEN_WAIT:
-            if now >= deadline:
-                break  # the session fails with its deadline error at its first poll
-            loop = asyncio.get_running_loop()
-            if self._changed is None or self._changed_loop is not loop:
-                self._changed = asyncio.Event()
-                self._changed_loop = loop
-            try:
-                await asyncio.wait_for(self._changed.wait(), (deadline - now) / 1000)
-            except asyncio.TimeoutError:
-                pass
-            except BaseException:
-                self._end(session)
-                raise
-            now = self._now()
-        return session
+            await asyncio.wait_for(self._changed.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
 
-    async def _advance(self, session: _core.Session) -> Tuple[int, Any]:
-        tokens = self._tokens
-        exchange = self._transport.exchange
+    async def _advance(self, run: _core.Run) -> Any:
         clock = self._now
+        exchange = self._transport.exchange
+        step: Any = run.step(clock())
         while True:
-            action, value = session.poll(clock())
-            if action == _SEND:
-                event, out = await exchange(session, value, clock)
-                if tokens.publish(session, clock()):
-                    self._notify()
-                if event == _PENDING:
-                    continue
-                if event == _FAILED:
-                    raise out
-                return event, out
-            if action == _WAIT:
-                pause = (value - clock()) / 1000
+            kind = type(step)
+            if kind is _Send:
+                step = await exchange(run, step.request, clock)
+                self._notify()
+            elif kind is _Page or kind is _Done:
+                return step
+            elif kind is _Wait:
+                pause = (step.until_ms - clock()) / 1000
                 if pause > 0:
                     await asyncio.sleep(pause)
-            elif action == _ACTION_FAILED:
-                raise value
-            else:
-                raise RuntimeError("the session has no operation running")
+                step = run.step(clock())
+            elif kind is _WaitForToken:
+                if step.tokens.generation == step.generation:
+                    await self._token_changed(max(step.until_ms - clock(), 0) / 1000)
+                step = run.step(clock())
+            elif kind is _Failed:
+                raise step.error
+            else:  # Read or Stale
+                step = run.step(clock())
 
-    def _end(self, session: _core.Session) -> None:
-        if self._tokens.release(session):
-            self._notify()
-        if session.busy:
-            session.cancel()
-        self._free.append(session)
+    def _end(self, run: _core.Run) -> None:
+        super()._end(run)
+        self._notify()
 
     async def _one(self, op: str, **kw: Any) -> Any:
-        session = await self._begin(op, kw)
+        run = self._begin(op, kw)
         try:
-            return (await self._advance(session))[1]
+            return (await self._advance(run)).value
         finally:
-            self._end(session)
+            self._end(run)
 
-    async def _pages(self, op: str, **kw: Any) -> AsyncIterator[Any]:
-        session = await self._begin(op, kw)
+    async def _pages(self, op: str, raw: bool = False, **kw: Any) -> AsyncIterator[Any]:
+        run = self._begin(op, kw, raw)
         try:
             while True:
-                event, page = await self._advance(session)
-                yield page
-                if event == _DONE:
+                step = await self._advance(run)
+                yield step.body if raw else step.value
+                if type(step) is _Done:
                     return
         finally:
-            self._end(session)
+            self._end(run)
+
+    async def wait_until_ready(self, max: float = 60.0) -> None:
+        """Returns once the service answers; see :meth:`vpc_imds.Client.wait_until_ready`."""
+        await self._one("wait", max=max)
 
     async def aclose(self) -> None:
         """Closes idle connections (the client stays usable)."""
@@ -371,9 +340,6 @@ class AsyncClient:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
-
-    def __repr__(self) -> str:
-        return f"AsyncClient(endpoint={self.endpoint!r}, version={self.version!r})"
 
     async def identity_token(self, expires_in: Optional[int] = None) -> Token:
         """Creates a new instance identity token; see :meth:`vpc_imds.Client.identity_token`."""
@@ -451,4 +417,5 @@ class AsyncClient:
 
     async def get_all(self, path: str) -> Dict[str, Any]:
         """Like :meth:`get`, following every page and merging them into one document."""
-        return merge_pages([page async for page in self.get_pages(path)])
+        pages = [page async for page in self._pages("get", raw=True, path=path, all_pages=True)]
+        return _core.merge_pages(pages)  # type: ignore[no-any-return]

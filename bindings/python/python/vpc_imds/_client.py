@@ -1,4 +1,4 @@
-"""The blocking client: the core session driven over the socket transport (or yours)."""
+"""The blocking client: the shared host driver over the socket transport (or yours)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from ._userdata import UserData
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is imported by type checkers only: it costs milliseconds at import
-    from typing import Any, Dict, Iterator, List, Optional, Tuple
+    from typing import Any, Dict, Iterator, List, Optional
 
     from ._models import (
         IdentityCertificate,
@@ -30,27 +30,20 @@ __all__ = ["Client", "ENDPOINT_ENV"]
 #: The environment variable that overrides the default endpoint.
 ENDPOINT_ENV = "VPC_IMDS_ENDPOINT"
 
-_SEND = _core.ACTION_SEND
-_WAIT = _core.ACTION_WAIT
-_ACTION_FAILED = _core.ACTION_FAILED
-_PENDING = _core.EVENT_PENDING
-_PAGE = _core.EVENT_PAGE
-_DONE = _core.EVENT_DONE
-_FAILED = _core.EVENT_FAILED
-_TOKEN_WAIT = _core.WAIT
+_Send = _core.Send
+_Wait = _core.Wait
+_WaitForToken = _core.WaitForToken
+_Failed = _core.Failed
+_Page = _core.Page
+_Done = _core.Done
 
 
-def _ms(seconds: Optional[float]) -> Optional[int]:
-    if seconds is None:
-        return None
-    return max(int(seconds * 1000), 1)
-
-
-def _seed() -> int:
+def seed() -> int:
+    """Entropy for a run's retry jitter."""
     return int.from_bytes(os.urandom(8), "little")
 
 
-def make_session(
+def make_config(
     endpoint: Optional[str],
     secure: bool,
     version: Optional[str],
@@ -59,56 +52,87 @@ def make_session(
     connect_timeout: Optional[float],
     request_timeout: Optional[float],
     max_attempts: Optional[int],
-    max_response_bytes: int,
+    max_response_bytes: Optional[int],
     use_env: bool,
-) -> _core.Session:
-    """The template session both clients fork per operation."""
-    if endpoint is None and use_env:
-        endpoint = os.environ.get(ENDPOINT_ENV) or None
-    return _core.Session(
+) -> _core.Config:
+    """The settings both clients run every operation with (validated by the driver)."""
+    return _core.Config(
         endpoint,
         secure=secure,
         version=version,
         token_lifetime=token_lifetime,
-        connect_timeout_ms=_ms(connect_timeout),
-        request_timeout_ms=_ms(request_timeout),
-        operation_timeout_ms=_ms(timeout),
+        timeout=timeout,
+        connect_timeout=connect_timeout,
+        request_timeout=request_timeout,
         max_attempts=max_attempts,
-        seed=_seed(),
         max_response_bytes=max_response_bytes,
+        env_endpoint=os.environ.get(ENDPOINT_ENV) if use_env else None,
     )
 
 
-def merge_pages(pages: List[Dict[str, Any]]) -> Dict[str, Any]:
-    """Merges the pages of one list like the CLI's ``get --all``: the first page's
-    members except ``next``, every list member holding the items of all pages."""
-    if not pages:
-        return {}
-    merged: Dict[str, Any] = {}
-    for key, value in pages[0].items():
-        if key == "next":
-            continue
-        if isinstance(value, list):
-            merged[key] = [item for page in pages for item in page.get(key, [])]
-        else:
-            merged[key] = value
-    return merged
+class Runs:
+    """What both clients share: the validated settings, the shared identity token, a
+    pool of driver runs (one per call in flight), and the clock every run reads."""
+
+    def __init__(self, config: _core.Config) -> None:
+        self._config = config
+        self._tokens = _core.Tokens()
+        self._free: List[_core.Run] = []
+        self._origin = time.monotonic()
+
+    @property
+    def endpoint(self) -> str:
+        """The service's base URL."""
+        return self._config.url
+
+    @property
+    def version(self) -> str:
+        """The API version date."""
+        return self._config.version
+
+    def _now(self) -> int:
+        """Milliseconds on this client's monotonic clock (one origin for every run)."""
+        return int((time.monotonic() - self._origin) * 1000)
+
+    def _begin(self, op: str, kw: Dict[str, Any], raw: bool = False) -> _core.Run:
+        try:
+            run = self._free.pop()
+        except IndexError:
+            run = _core.Run(self._config, self._tokens, seed())
+        try:
+            if op == "wait":
+                run.start_wait_until_ready(kw["max"], self._now())
+            else:
+                run.start(op, self._now(), raw=raw, **kw)
+        except BaseException:
+            self._free.append(run)
+            raise
+        return run
+
+    def _end(self, run: _core.Run) -> None:
+        run.cancel()
+        self._free.append(run)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(endpoint={self.endpoint!r}, version={self.version!r})"
 
 
-class Client:
+class Client(Runs):
     """A blocking client of the VPC Instance Metadata Service.
 
     Thread-safe: threads share one identity token, fetched by one of them at a time
-    (the core's single-flight lease), and each call runs its own core session, so
+    (the driver's single-flight lease), and each call runs its own driver, so
     retries, backoff, ``Retry-After``, the 401 refresh and the deadline apply per call.
 
     ``endpoint`` is ``http://HOST[:PORT]`` or ``https://HOST[:PORT]``; by default the
     ``VPC_IMDS_ENDPOINT`` environment variable (unless ``use_env=False``), else
     ``http://169.254.169.254`` (``https://api.metadata.cloud.ibm.com`` with
-    ``secure=True``). Proxy variables are never read. Times are in seconds:
-    ``timeout`` bounds a whole call (retries included, default 15), ``request_timeout``
-    one exchange (5), ``connect_timeout`` one connect (1). ``version`` is the API
-    date (default ``2025-08-26``; earlier dates use the legacy identity paths).
+    ``secure=True``; an ``http://`` endpoint is then upgraded to ``https://``). Proxy
+    variables are never read. Times are in seconds: ``timeout`` bounds a whole call
+    (retries included, default 15), ``request_timeout`` one exchange (5),
+    ``connect_timeout`` one connect (1); each must be above 0 and at most a day.
+    ``version`` is the API date (default ``2025-08-26``; earlier dates use the legacy
+    identity paths). A bad value raises :class:`InvalidArgument` here.
 
     ``transport`` replaces the built-in socket transport with your own (see
     :class:`vpc_imds.Transport`); ``ca_file`` is a PEM bundle to trust for ``https``.
@@ -130,108 +154,74 @@ class Client:
         ca_file: Optional[str] = None,
         use_env: bool = True,
     ) -> None:
-        self._template = make_session(
-            endpoint,
-            secure,
-            version,
-            token_lifetime,
-            timeout,
-            connect_timeout,
-            request_timeout,
-            max_attempts,
-            max_response_bytes,
-            use_env,
+        super().__init__(
+            make_config(
+                endpoint,
+                secure,
+                version,
+                token_lifetime,
+                timeout,
+                connect_timeout,
+                request_timeout,
+                max_attempts,
+                max_response_bytes,
+                use_env,
+            )
         )
-        self._free: List[_core.Session] = []
-        self._tokens = _core.TokenStore()
-        self._origin = time.monotonic()
         self._transport: Any = (
-            SocketTransport(self._template, ca_file) if transport is None else CustomTransport(transport)
+            SocketTransport(self._config, ca_file) if transport is None else CustomTransport(transport)
         )
 
     # -- plumbing ---------------------------------------------------------------
 
-    @property
-    def endpoint(self) -> str:
-        """The service's base URL."""
-        return self._template.url
-
-    @property
-    def version(self) -> str:
-        """The API version date."""
-        return self._template.version
-
-    def _now(self) -> int:
-        return int((time.monotonic() - self._origin) * 1000)
-
-    def _begin(self, op: str, kw: Dict[str, Any]) -> _core.Session:
-        try:
-            session = self._free.pop()
-        except IndexError:
-            session = self._template.fork(_seed())
-        now = self._now()
-        try:
-            session.start(op, now, **kw)
-        except BaseException:
-            self._free.append(session)
-            raise
-        deadline = now + session.operation_timeout_ms
-        tokens = self._tokens
-        while tokens.acquire(session, now) == _TOKEN_WAIT:
-            if now >= deadline:
-                # The session fails the operation with its deadline error at its first poll.
-                break
-            tokens.wait((deadline - now) / 1000)
-            now = self._now()
-        return session
-
-    def _advance(self, session: _core.Session) -> Tuple[int, Any]:
-        """Drives the session until a page or the result; raises its error."""
-        tokens = self._tokens
-        exchange = self._transport.exchange
+    def _advance(self, run: _core.Run) -> Any:
+        """Drives the run until a page or the result (a step); raises its error."""
         clock = self._now
+        exchange = self._transport.exchange
+        step: Any = run.step(clock())
         while True:
-            action, value = session.poll(clock())
-            if action == _SEND:
-                event, out = exchange(session, value, clock)
-                tokens.publish(session, clock())
-                if event == _PENDING:
-                    continue
-                if event == _FAILED:
-                    raise out
-                return event, out
-            if action == _WAIT:
-                pause = (value - clock()) / 1000
+            kind = type(step)
+            if kind is _Send:
+                step = exchange(run, step.request, clock)
+            elif kind is _Page or kind is _Done:
+                return step
+            elif kind is _Wait:
+                pause = (step.until_ms - clock()) / 1000
                 if pause > 0:
                     time.sleep(pause)
-            elif action == _ACTION_FAILED:
-                raise value
-            else:
-                raise RuntimeError("the session has no operation running")
-
-    def _end(self, session: _core.Session) -> None:
-        self._tokens.release(session)
-        if session.busy:
-            session.cancel()
-        self._free.append(session)
+                step = run.step(clock())
+            elif kind is _WaitForToken:
+                step.tokens.wait(step.generation, max(step.until_ms - clock(), 0) / 1000)
+                step = run.step(clock())
+            elif kind is _Failed:
+                raise step.error
+            else:  # Read or Stale: a transport's matter, or an answer nobody waits for
+                step = run.step(clock())
 
     def _one(self, op: str, **kw: Any) -> Any:
-        session = self._begin(op, kw)
+        run = self._begin(op, kw)
         try:
-            return self._advance(session)[1]
+            return self._advance(run).value
         finally:
-            self._end(session)
+            self._end(run)
 
-    def _pages(self, op: str, **kw: Any) -> Iterator[Any]:
-        session = self._begin(op, kw)
+    def _pages(self, op: str, raw: bool = False, **kw: Any) -> Iterator[Any]:
+        run = self._begin(op, kw, raw)
         try:
             while True:
-                event, page = self._advance(session)
-                yield page
-                if event == _DONE:
+                step = self._advance(run)
+                yield step.body if raw else step.value
+                if type(step) is _Done:
                     return
         finally:
-            self._end(session)
+            self._end(run)
+
+    def wait_until_ready(self, max: float = 60.0) -> None:
+        """Returns once the service answers (an identity token is created and shared),
+        trying for at most ``max`` seconds with the driver's backoff; refusals,
+        timeouts, lost connections, 5xx and 429 mean "not yet". Raises
+        :class:`ImdsTimeout` when time runs out, any other error at once."""
+        self._one("wait", max=max)
 
     def close(self) -> None:
         """Closes idle connections (the client stays usable)."""
@@ -242,9 +232,6 @@ class Client:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def __repr__(self) -> str:
-        return f"Client(endpoint={self.endpoint!r}, version={self.version!r})"
 
     # -- identity ---------------------------------------------------------------
 
@@ -322,5 +309,6 @@ class Client:
         return self._pages("get", path=path, all_pages=True)
 
     def get_all(self, path: str) -> Dict[str, Any]:
-        """Like :meth:`get`, following every page and merging them into one document."""
-        return merge_pages(list(self.get_pages(path)))
+        """Like :meth:`get`, following every page and merging them into one document
+        (the first page's members except ``next``, every list holding all pages' items)."""
+        return _core.merge_pages(list(self._pages("get", raw=True, path=path, all_pages=True)))  # type: ignore[no-any-return]

@@ -1,22 +1,9 @@
-"""Type stubs of the Rust extension ``vpc_imds._core`` (the core session, driven from Python)."""
+"""Type stubs of the Rust extension ``vpc_imds._core`` (the shared host driver, driven from Python)."""
 
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 __version__: str
 
-ACTION_SEND: int
-ACTION_WAIT: int
-ACTION_FAILED: int
-ACTION_IDLE: int
-EVENT_PENDING: int
-EVENT_PAGE: int
-EVENT_DONE: int
-EVENT_FAILED: int
-PROCEED: int
-PROCEED_LEASED: int
-WAIT: int
-USE: int
-REFRESH: int
 DEFAULT_MAX_RESPONSE: int
 ERROR_KINDS: List[str]
 TRANSPORT_ERRORS: List[str]
@@ -24,14 +11,52 @@ DEFAULT_ENDPOINT: str
 SECURE_ENDPOINT: str
 DEFAULT_VERSION: str
 
-#: ``(kind, value)``: kind is one of the ``EVENT_*`` constants; value is ``None``
-#: (pending), the page or result (a model object, or a dict for generic GETs), or the
-#: exception of a failure.
-Event = Tuple[int, Any]
+class Config:
+    """The settings every operation of a client runs with, validated once (raises
+    ``InvalidArgument``). Times are seconds."""
+
+    def __init__(
+        self,
+        endpoint: Optional[str] = None,
+        *,
+        secure: bool = False,
+        version: Optional[str] = None,
+        token_lifetime: Optional[int] = None,
+        timeout: Optional[float] = None,
+        connect_timeout: Optional[float] = None,
+        request_timeout: Optional[float] = None,
+        max_attempts: Optional[int] = None,
+        base_delay: Optional[float] = None,
+        max_delay: Optional[float] = None,
+        max_response_bytes: Optional[int] = None,
+        env_endpoint: Optional[str] = None,
+    ) -> None: ...
+    @property
+    def endpoint(self) -> Tuple[str, str, int]: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def timeout(self) -> float: ...
+    @property
+    def max_response_bytes(self) -> int: ...
+
+class Tokens:
+    """A token cache shared by a client's operations and threads."""
+
+    def __init__(self) -> None: ...
+    @property
+    def generation(self) -> int: ...
+    def wait(self, generation: int, timeout: float) -> None: ...
+    def freshness(self, now_ms: int) -> str: ...
+    def clear(self) -> None: ...
 
 class Request:
-    """A request the session wants sent. ``repr`` redacts the token."""
+    """A request the driver wants sent. ``repr`` redacts the token."""
 
+    @property
+    def id(self) -> int: ...
     @property
     def method(self) -> str: ...
     @property
@@ -51,47 +76,44 @@ class Request:
     @property
     def wire(self) -> bytes: ...
 
-class Session:
-    """One core session: ``start``, then ``poll`` / exchange / ``feed`` or ``on_response``."""
+class Send:
+    request: Request
 
-    def __init__(
-        self,
-        endpoint: Optional[str] = None,
-        *,
-        secure: bool = False,
-        version: Optional[str] = None,
-        token_lifetime: Optional[int] = None,
-        connect_timeout_ms: Optional[int] = None,
-        request_timeout_ms: Optional[int] = None,
-        operation_timeout_ms: Optional[int] = None,
-        max_attempts: Optional[int] = None,
-        base_delay_ms: Optional[int] = None,
-        max_delay_ms: Optional[int] = None,
-        seed: int = 0,
-        max_response_bytes: int = ...,
-    ) -> None: ...
-    def fork(self, seed: int) -> Session: ...
-    @property
-    def endpoint(self) -> Tuple[str, str, int]: ...
-    @property
-    def url(self) -> str: ...
-    @property
-    def version(self) -> str: ...
-    @property
-    def connect_timeout_ms(self) -> int: ...
-    @property
-    def operation_timeout_ms(self) -> int: ...
-    @property
-    def max_response_bytes(self) -> int: ...
-    @property
-    def holds_lease(self) -> bool: ...
+class Read: ...
+class Stale: ...
+class Idle: ...
+
+class Wait:
+    until_ms: int
+
+class WaitForToken:
+    until_ms: int
+    generation: int
+    tokens: Tokens
+
+class Page:
+    value: Any
+    body: Optional[bytes]
+    type: str
+
+class Done:
+    value: Any
+    body: Optional[bytes]
+    type: str
+
+class Failed:
+    error: BaseException
+
+Step = Union[Send, Read, Wait, WaitForToken, Page, Done, Failed, Stale, Idle]
+
+class Run:
+    """One operation at a time of a client, over its shared ``Tokens``."""
+
+    def __init__(self, config: Config, tokens: Tokens, seed: int) -> None: ...
     @property
     def busy(self) -> bool: ...
     @property
-    def output_type(self) -> str: ...
-    @property
     def keep_alive(self) -> bool: ...
-    def cancel(self) -> None: ...
     def start(
         self,
         op: str,
@@ -105,39 +127,27 @@ class Session:
         csr: Optional[str] = None,
         path: Optional[str] = None,
         all_pages: bool = False,
+        iam_cache: Optional[Tokens] = None,
+        raw: bool = False,
     ) -> None: ...
-    def poll(self, now_ms: int) -> Tuple[int, Any]: ...
-    def feed(self, data: bytes, now_ms: int) -> Optional[Event]: ...
-    def on_response(
+    def start_wait_until_ready(self, max: float, now_ms: int) -> None: ...
+    def cancel(self) -> None: ...
+    def step(self, now_ms: int) -> Step: ...
+    def feed(self, id: int, data: bytes, now_ms: int) -> Step: ...
+    def respond(
         self,
+        id: int,
         status: int,
         body: bytes,
         now_ms: int,
         retry_after: Union[int, str, bytes, None] = None,
-    ) -> Event: ...
-    def on_transport_error(self, error: str, now_ms: int) -> Event: ...
-
-class TokenStore:
-    """A token cache shared by threads, with the core's single-flight lease."""
-
-    def __init__(self) -> None: ...
-    def acquire(self, session: Session, now_ms: int) -> int: ...
-    def publish(self, session: Session, now_ms: int) -> bool: ...
-    def release(self, session: Session) -> bool: ...
-    def wait(self, timeout: float) -> None: ...
-    def lease(self, now_ms: int) -> int: ...
-    def token(self, now_ms: int) -> Optional[str]: ...
-    def store(self, token: str, lifetime: int, now_ms: int) -> bool: ...
-    def abandon(self) -> None: ...
-    def clear(self) -> None: ...
-    def freshness(self, now_ms: int) -> str: ...
-    @property
-    def refresh_at_ms(self) -> Optional[int]: ...
-    @property
-    def expires_at_ms(self) -> Optional[int]: ...
-    @property
-    def refreshing(self) -> bool: ...
+    ) -> Step: ...
+    def fail(self, id: int, error: str, now_ms: int) -> Step: ...
 
 def _register(models: Dict[str, type], errors: Dict[str, type]) -> None: ...
+def check_profile(
+    profile_id: Optional[str] = None, profile_crn: Optional[str] = None, profile_name: Optional[str] = None
+) -> None: ...
+def merge_pages(pages: List[bytes]) -> Any: ...
 def parse_retry_after(value: str) -> Optional[int]: ...
 def token_schedule(lifetime: int) -> Tuple[int, int]: ...

@@ -1,8 +1,8 @@
 """Transports: the built-in socket transport, and the interface for your own.
 
-A transport moves one request and its response. It makes no decision: the core
-session built the request, and judges the response or the failure (retry, back
-off, refresh the token, give up). Never a proxy: the built-in transports connect
+A transport moves one request and its response. It makes no decision: the driver
+built the request, and judges the response or the failure (retry, back off,
+refresh the token, give up). Never a proxy: the built-in transports connect
 straight to the endpoint and read no proxy environment variable.
 """
 
@@ -22,9 +22,9 @@ if TYPE_CHECKING:  # typing is imported by type checkers only: it costs millisec
 
 __all__ = ["Request", "Response", "Transport", "AsyncTransport", "TransportError"]
 
-#: A request the core built (see ``vpc_imds._core.Request``): ``method``, ``url``,
-#: ``headers`` (list of ``(name, value)``), ``body`` (bytes or ``None``), ``timeout``
-#: and ``connect_timeout`` (seconds), and ``wire`` (the HTTP/1.1 bytes).
+#: A request the driver built (see ``vpc_imds._core.Request``): ``id``, ``method``,
+#: ``url``, ``headers`` (list of ``(name, value)``), ``body`` (bytes or ``None``),
+#: ``timeout`` and ``connect_timeout`` (seconds), and ``wire`` (the HTTP/1.1 bytes).
 Request = _core.Request
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ _TRANSPORT_DOC = """The interface of a blocking transport: pass one as ``Client(
     returns the :class:`Response`. On failure it raises :class:`TransportError`
     (or a built-in ``ConnectionRefusedError``, ``TimeoutError``, ``ConnectionError``
     or ``OSError``). It must not use a proxy, follow redirects, or retry: the
-    session decides all that. Any object with a matching ``send`` method will do.
+    driver decides all that. Any object with a matching ``send`` method will do.
     """
 
 _ASYNC_TRANSPORT_DOC = """The interface of an asyncio transport: pass one as
@@ -92,8 +92,11 @@ else:
             raise NotImplementedError
 
 
+_Read = _core.Read
+
+
 def classify(exc: BaseException) -> str:
-    """The core's transport error name for an exception a transport raised."""
+    """The driver's transport error name for an exception a transport raised."""
     if isinstance(exc, TransportError):
         return exc.name
     name = type(exc).__name__
@@ -128,13 +131,13 @@ class SocketTransport:
     """The built-in blocking transport: plain sockets (TLS with ``ssl`` for
     ``https``), connect and request deadlines, kept-alive connections, no proxy.
 
-    It sends the core's HTTP/1.1 bytes and feeds what it reads to the core's
-    response reader. A kept-alive connection found closed before any byte of the
-    response arrives is replaced once, without counting as a failure.
+    It sends the driver's HTTP/1.1 bytes and feeds what it reads back to the
+    driver. A kept-alive connection found closed before any byte of the response
+    arrives is replaced once, without counting as a failure.
     """
 
-    def __init__(self, session: _core.Session, ca_file: Optional[str] = None) -> None:
-        scheme, host, port = session.endpoint
+    def __init__(self, config: _core.Config, ca_file: Optional[str] = None) -> None:
+        scheme, host, port = config.endpoint
         self._host = host[1:-1] if host.startswith("[") else host
         self._port = port
         self._tls = scheme == "https"
@@ -215,8 +218,8 @@ class SocketTransport:
         except (ssl.SSLError, ssl.CertificateError) as e:
             raise TransportError("tls", str(e)) from None
 
-    def exchange(self, session: _core.Session, request: Request, clock: Any) -> Tuple[int, Any]:
-        """Sends ``request`` for ``session`` and returns the session's event."""
+    def exchange(self, run: _core.Run, request: Request, clock: Any) -> Any:
+        """Sends ``request`` for ``run`` and returns the run's next step."""
         deadline = time.monotonic() + request.timeout
         conn = self._take()
         reused = conn is not None
@@ -225,41 +228,42 @@ class SocketTransport:
                 try:
                     conn = self._connect(request.connect_timeout)
                 except TransportError as e:
-                    return session.on_transport_error(e.name, clock())
+                    return run.fail(request.id, e.name, clock())
                 reused = False
             try:
-                return self._exchange(session, conn, request.wire, deadline, reused, clock)
+                return self._exchange(run, conn, request, deadline, reused, clock)
             except _Stale:
                 conn.close()
                 conn = None
             except self._socket.timeout:
                 conn.close()
-                return session.on_transport_error("response_timeout", clock())
+                return run.fail(request.id, "response_timeout", clock())
             except OSError as e:
                 conn.close()
-                return session.on_transport_error(classify(e), clock())
+                return run.fail(request.id, classify(e), clock())
 
     def _exchange(
         self,
-        session: _core.Session,
+        run: _core.Run,
         conn: "socket.socket",
-        wire: bytes,
+        request: Request,
         deadline: float,
         reused: bool,
         clock: Any,
-    ) -> Tuple[int, Any]:
+    ) -> Any:
         left = deadline - time.monotonic()
         if left <= 0:
             raise self._socket.timeout()
         conn.settimeout(left)
         try:
-            conn.sendall(wire)
+            conn.sendall(request.wire)
         except (BrokenPipeError, ConnectionResetError):
             if reused:
                 raise _Stale() from None
             raise
         received = False
-        feed = session.feed
+        feed = run.feed
+        rid = request.id
         recv = conn.recv
         while True:
             left = deadline - time.monotonic()
@@ -275,13 +279,13 @@ class SocketTransport:
             if not data and reused and not received:
                 raise _Stale()
             received = True
-            event = feed(data, clock())
-            if event is not None:
-                if session.keep_alive:
+            step = feed(rid, data, clock())
+            if type(step) is not _Read:
+                if run.keep_alive:
                     self._put(conn)
                 else:
                     conn.close()
-                return event
+                return step
 
 
 class CustomTransport:
@@ -295,9 +299,9 @@ class CustomTransport:
         if callable(close):
             close()
 
-    def exchange(self, session: _core.Session, request: Request, clock: Any) -> Tuple[int, Any]:
+    def exchange(self, run: _core.Run, request: Request, clock: Any) -> Any:
         try:
             response = self.transport.send(request)
-        except Exception as e:  # noqa: BLE001 - every failure is the session's to judge
-            return session.on_transport_error(classify(e), clock())
-        return session.on_response(response.status, response.body, clock(), response.retry_after)
+        except Exception as e:  # noqa: BLE001 - every failure is the driver's to judge
+            return run.fail(request.id, classify(e), clock())
+        return run.respond(request.id, response.status, response.body, clock(), response.retry_after)
