@@ -172,8 +172,11 @@ export interface PlacementGroup {
 
 /** An instance identity certificate. */
 export interface IdentityCertificate {
-  certificate: string;
+  /** PEM certificates: the leaf (CN = instance id) first, then the chain. */
+  certificates: string[];
+  id?: string;
   expires_at?: string;
+  expires_in?: number;
   created_at?: string;
   [field: string]: unknown;
 }

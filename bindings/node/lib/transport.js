@@ -281,23 +281,36 @@ class CustomTransport {
     for (const h of req.headers) headers[h.name] = h.value;
     const controller = new AbortController();
     let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, Math.max(req.timeout, 1));
-    const onAbort = () => controller.abort(signal.reason);
+    let timer;
+    let onAbort;
+    // The exchange ends at its deadline or on abort even if the transport ignores its signal.
+    const ended = new Promise((_, reject) => {
+      timer = setTimeout(() => {
+        timedOut = true;
+        controller.abort();
+        reject(new Error('deadline'));
+      }, Math.max(req.timeout, 1));
+      onAbort = () => {
+        controller.abort(signal.reason);
+        reject(signal.reason);
+      };
+    });
+    ended.catch(() => {});
     if (signal) signal.addEventListener('abort', onAbort, { once: true });
     let res;
     try {
-      res = await this.fn({
-        method: req.method,
-        url: req.url,
-        headers,
-        body: req.body ?? undefined,
-        timeout: req.timeout,
-        connectTimeout: req.connectTimeout,
-        signal: controller.signal,
-      });
+      res = await Promise.race([
+        this.fn({
+          method: req.method,
+          url: req.url,
+          headers,
+          body: req.body ?? undefined,
+          timeout: req.timeout,
+          connectTimeout: req.connectTimeout,
+          signal: controller.signal,
+        }),
+        ended,
+      ]);
       if (!res || typeof res.status !== 'number') throw Object.assign(new Error('the transport gave no status'), { transport: 'connection_lost' });
     } catch (err) {
       if (signal && signal.aborted) throw signal.reason;

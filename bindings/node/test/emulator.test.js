@@ -293,6 +293,23 @@ describe('transport faults (socket transport)', () => {
     await assert.rejects(new Client({ endpoint: `http://127.0.0.1:${port}` }).waitUntilReady(0.3), imds.TimedOutError);
   });
 
+  it('identity certificate for a real CSR (openssl), chain with the instance id', async (t) => {
+    let csr;
+    try {
+      csr = require('node:child_process').execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/C=US/O=vpc-imds test', '-keyout', '/dev/null'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    } catch {
+      // Node cannot write a CSR itself; without the openssl tool there is none to send.
+      t.skip('no openssl command to create a certificate request');
+      return;
+    }
+    const cert = await client().identityCertificate(csr, { expiresIn: 600 });
+    assert.ok(cert.certificates.length >= 2, 'leaf and intermediate');
+    assert.match(cert.certificates[0], /-----BEGIN CERTIFICATE-----/);
+    assert.equal(cert.expires_in, 600);
+    const leaf = new (require('node:crypto').X509Certificate)(cert.certificates[0]);
+    assert.match(leaf.subject, new RegExp(fixture.instance.id));
+  });
+
   it('identity certificate: a bad CSR is rejected by the service', async () => {
     await assert.rejects(client().identityCertificate('-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n'), (e) => e instanceof imds.RejectedError && e.status === 400);
   });

@@ -67,6 +67,14 @@ test('a transport that never answers ends at the request deadline', async () => 
   await assert.rejects(c.instance(), (e) => e instanceof imds.TimedOutError && e.transport === 'response_timeout');
 });
 
+test('a transport that ignores its signal still ends at the deadline, and on abort', async () => {
+  const transport = () => new Promise(() => {});
+  const c = new imds.Client({ endpoint: 'http://127.0.0.1:9', transport, timeout: 0.2 });
+  await assert.rejects(c.instance(), imds.TimedOutError);
+  const slow = new imds.Client({ endpoint: 'http://127.0.0.1:9', transport });
+  await assert.rejects(slow.instance({ signal: AbortSignal.timeout(100) }), (e) => e.name === 'TimeoutError');
+});
+
 test('a transport that is not a function is invalid input', () => {
   assert.throws(() => new imds.Client({ transport: 42 }), imds.InvalidInputError);
 });
