@@ -1,0 +1,286 @@
+// Types of vpc-imds-wasm. Documents use IBM's field names (snake_case) as the
+// service sends them; absent optional members are null.
+
+/** A JSON document of the metadata service (IBM's field names). */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+/** A document: the instance, a key, a network interface, ... */
+export interface Document {
+  id?: string;
+  [field: string]: Json | undefined;
+}
+
+/** Options of a client; times are in seconds. */
+export interface ClientOptions {
+  /** `http://HOST[:PORT]` or `https://HOST[:PORT]`; default `$VPC_IMDS_ENDPOINT` (Node,
+   * Deno) unless `useEnv` is false, else `http://169.254.169.254`
+   * (`https://api.metadata.cloud.ibm.com` with `secure`). */
+  endpoint?: string;
+  /** Secure access (HTTPS only; an `http://` endpoint is upgraded). */
+  secure?: boolean;
+  /** API version date `YYYY-MM-DD` (default `2025-08-26`; earlier dates use the legacy identity paths). */
+  version?: string;
+  /** Identity token lifetime, 5..3600 seconds (default 300). */
+  tokenLifetime?: number;
+  /** A whole call, retries included (default 15). */
+  timeout?: number;
+  /** One exchange (default 5). */
+  requestTimeout?: number;
+  /** One connect (default 1; fetch cannot tell connecting from waiting, so the request timeout bounds both). */
+  connectTimeout?: number;
+  /** Attempts per request, the first included (1..255, default 4). */
+  maxAttempts?: number;
+  /** First backoff step (default 0.1). */
+  baseDelay?: number;
+  /** Largest backoff step (default 2). */
+  maxDelay?: number;
+  /** Largest response accepted in bytes (1 KiB..256 MiB, default 1 MiB). */
+  maxResponseBytes?: number;
+  /** A fetch-compatible function (default `globalThis.fetch`). */
+  fetch?: typeof globalThis.fetch;
+  /** Your own HTTP: resolve to the response's parts, or throw a `TransportError`. */
+  transport?: Transport;
+  /** Read `VPC_IMDS_ENDPOINT` (default true). */
+  useEnv?: boolean;
+}
+
+/** What a custom transport receives. `headers.Authorization` holds the token:
+ * `toJSON`, `toString` and `util.inspect` redact it. */
+export declare class HttpRequest {
+  readonly method: 'GET' | 'PUT' | 'POST';
+  /** The absolute URL. */
+  readonly url: string;
+  /** Path and query. */
+  readonly target: string;
+  /** Headers to set (`Host` and `Content-Length` are your HTTP stack's). */
+  readonly headers: Record<string, string>;
+  readonly body: string | null;
+  /** Seconds left for this exchange. */
+  readonly timeout: number;
+  /** Fires at the exchange's deadline. */
+  readonly signal: AbortSignal;
+}
+
+/** A response as a custom transport gives it. */
+export interface TransportResponse {
+  status: number;
+  /** Only `Retry-After` is read. */
+  headers?: Headers | Record<string, string> | Array<[string, string]>;
+  /** The decoded (de-chunked) body. */
+  body?: Uint8Array | ArrayBuffer | string | null;
+}
+
+/** Your own HTTP for a client. */
+export type Transport = (request: HttpRequest) => Promise<TransportResponse>;
+
+/** An identity token or IAM token. `access_token` is a getter: the secret stays out of
+ * `JSON.stringify`, `util.inspect`, `String()` and spreads. */
+export declare class Token {
+  /** The token (a JWT). */
+  readonly access_token: string;
+  readonly created_at: string | null;
+  readonly expires_at: string | null;
+  readonly expires_in: number | null;
+  readonly nonce: string | null;
+  /** Lifetime in seconds as the core judges it (`expires_in`, else `expires_at - created_at`). */
+  readonly lifetime: number | null;
+  toJSON(): object;
+}
+
+/** The instance's user data as bytes, with helpers. */
+export declare class UserData extends Uint8Array {
+  /** Whether it starts with the gzip magic bytes. */
+  readonly isGzip: boolean;
+  /** Without gzip (itself when not compressed); at most 16 MiB. */
+  decompress(): Promise<UserData>;
+  /** The (decompressed) data as UTF-8 text. */
+  text(options?: { fatal?: boolean }): Promise<string>;
+}
+
+/** A trusted profile, by at most one of id, CRN or name (none: the instance's default). */
+export interface TrustedProfile {
+  profileId?: string;
+  profileCrn?: string;
+  profileName?: string;
+}
+
+/** A client of the IBM Cloud VPC Instance Metadata Service. Concurrent calls share one
+ * identity token, fetched by one of them at a time. */
+export declare class Client {
+  constructor(options?: ClientOptions);
+  /** The service's base URL. */
+  readonly endpoint: string;
+  /** The API version date. */
+  readonly version: string;
+  /** Milliseconds on this client's monotonic clock. */
+  now(): number;
+  /** Frees idle drivers (the client stays usable). */
+  close(): void;
+
+  /** A new instance identity token (`expiresIn` 5..3600 s); the client uses it from now on. */
+  identityToken(expiresIn?: number): Promise<Token>;
+  /** An IAM token for the default trusted profile or the one given. */
+  iamToken(profile?: TrustedProfile): Promise<Token>;
+  /** An instance identity certificate for a PEM certificate request. */
+  identityCertificate(csr: string, expiresIn?: number): Promise<Document>;
+
+  instance(): Promise<Document>;
+  initialization(): Promise<Document>;
+  /** The user data as bytes (empty if none). */
+  userData(): Promise<UserData>;
+  networkInterfaces(): Promise<Document[]>;
+  networkInterface(id: string): Promise<Document>;
+  volumeAttachments(): Promise<Document[]>;
+  volumeAttachment(id: string): Promise<Document>;
+  /** Every SSH key, following pages as you iterate. */
+  keys(): AsyncGenerator<Document, void, undefined>;
+  key(id: string): Promise<Document>;
+  /** One OpenSSH `authorized_keys` line per key. */
+  sshKeys(): Promise<string[]>;
+  /** Every placement group, following pages as you iterate. */
+  placementGroups(): AsyncGenerator<Document, void, undefined>;
+  placementGroup(id: string): Promise<Document>;
+  /** `GET /metadata/v1/{path}` (a query may follow; not `version`). */
+  get(path: string): Promise<Json>;
+  /** Like `get`, page by page. */
+  getPages(path: string): AsyncGenerator<Json, void, undefined>;
+  /** Like `get`, every page merged into one document. */
+  getAll(path: string): Promise<Json>;
+  /** Resolves once the service answers; rejects with `ImdsTimeout` after `max` seconds (60). */
+  waitUntilReady(max?: number): Promise<void>;
+}
+
+/** An IAM token for one trusted profile, cached by the core's policy (one refresh at a time). */
+export declare class IamTokenCache {
+  constructor(client: Client, profile?: TrustedProfile);
+  /** The IAM access token (a JWT). */
+  token(): Promise<string>;
+}
+
+/** The error kinds, the same in every binding. */
+export type ErrorKind =
+  | 'invalid_input' | 'refused' | 'timed_out' | 'connection_lost' | 'unauthorized'
+  | 'not_found' | 'rate_limited' | 'server_error' | 'rejected' | 'bad_response';
+
+/** Base class of every error a call rejects with. Messages never hold a token. */
+export declare class ImdsError extends Error {
+  static readonly kind: ErrorKind | 'unknown';
+  readonly kind: ErrorKind;
+  /** The same as `kind`. */
+  readonly code: ErrorKind;
+  readonly status: number | null;
+  /** IBM's `errors[0].code`. */
+  readonly apiCode: string | null;
+  /** IBM's `errors[0].message`. */
+  readonly apiMessage: string | null;
+  readonly trace: string | null;
+  /** IBM's `errors[0].target.name`. */
+  readonly target: string | null;
+  readonly retryAfter: number | null;
+  readonly reason: 'input' | 'transport' | 'deadline' | 'http' | 'body' | 'api' | 'protocol' | 'misuse' | null;
+  readonly transport: TransportErrorName | null;
+}
+export declare class InvalidArgument extends ImdsError {}
+export declare class ConnectionRefused extends ImdsError {}
+export declare class ImdsTimeout extends ImdsError {}
+export declare class ConnectionLost extends ImdsError {}
+export declare class Unauthorized extends ImdsError {}
+export declare class NotFound extends ImdsError {}
+export declare class RateLimited extends ImdsError {}
+export declare class ServerError extends ImdsError {}
+export declare class Rejected extends ImdsError {}
+export declare class BadResponse extends ImdsError {}
+export declare const ERRORS_BY_KIND: Readonly<Record<ErrorKind, typeof ImdsError>>;
+
+export type TransportErrorName =
+  | 'refused' | 'unreachable' | 'connect_timeout' | 'response_timeout' | 'connection_lost' | 'tls';
+/** Throw it from a custom transport to say how an exchange failed. */
+export declare class TransportError extends Error {
+  constructor(transport: TransportErrorName, detail?: string);
+  readonly transport: TransportErrorName;
+}
+/** How an exchange failed, from what fetch or a transport threw. */
+export declare function classify(error: unknown): TransportErrorName;
+
+export declare const ENDPOINT_ENV: 'VPC_IMDS_ENDPOINT';
+export declare const DEFAULT_ENDPOINT: 'http://169.254.169.254';
+export declare const SECURE_ENDPOINT: 'https://api.metadata.cloud.ibm.com';
+
+/** Merges a list's pages (JSON bytes) as `getAll` does; JSON bytes out. */
+export declare function mergePages(pages: Uint8Array[]): Uint8Array;
+
+// -- low level: the driver itself, for hosts with their own loop -----------------
+
+/** Step kinds (`step.k`). */
+export declare const STEP: Readonly<{
+  IDLE: 0; SEND: 1; READ: 2; WAIT: 3; TOKEN: 4; PAGE: 5; DONE: 6; FAILED: 7; STALE: 8;
+}>;
+
+/** A step of the driver: what to do next. */
+export interface Step {
+  k: number;
+  /** SEND: request id, method, URL, target, headers, body, deadline (`until`, ms). */
+  id?: number;
+  method?: string;
+  url?: string;
+  target?: string;
+  headers?: Array<[string, string]>;
+  body?: string;
+  until?: number;
+  connectTimeout?: number;
+  /** TOKEN: the share's change count when decided, and which share. */
+  generation?: number;
+  iam?: boolean;
+  /** PAGE/DONE: the output's type name and document. */
+  type?: string;
+  value?: Json;
+  lifetime?: number;
+  userData?: Uint8Array;
+  sshKeys?: Array<string | null>;
+  merged?: Uint8Array;
+  /** FAILED: the error's fields (`kind`, `message`, ...). */
+  error?: { kind: ErrorKind; message: string; [field: string]: unknown };
+}
+
+/** Validated settings and a client's shared identity token. */
+export declare class Config {
+  constructor(
+    endpoint?: string, envEndpoint?: string, secure?: boolean, version?: string, tokenLifetime?: number,
+    timeout?: number, connectTimeout?: number, requestTimeout?: number, maxAttempts?: number,
+    baseDelay?: number, maxDelay?: number, maxResponseBytes?: number, waker?: () => void,
+  );
+  readonly endpoint: string;
+  readonly version: string;
+  readonly timeoutMs: number;
+  readonly maxResponseBytes: number;
+  readonly generation: number;
+  free(): void;
+}
+
+/** An IAM token cache for `Driver.startCachedIamToken`. */
+export declare class IamCache {
+  constructor(waker?: () => void);
+  readonly generation: number;
+  free(): void;
+}
+
+/** One operation at a time over a Config's shared token. Times are ms on one clock. */
+export declare class Driver {
+  constructor(config: Config, seed: Uint8Array);
+  start(
+    op: string, now: number, id?: string, expiresIn?: number, profileId?: string, profileCrn?: string,
+    profileName?: string, csr?: string, path?: string, allPages?: boolean, merge?: boolean,
+  ): Step['error'] | undefined;
+  startCachedIamToken(cache: IamCache, now: number, profileId?: string, profileCrn?: string, profileName?: string): Step['error'] | undefined;
+  startWaitUntilReady(max: number, now: number): Step['error'] | undefined;
+  tick(now: number): Step;
+  bytes(id: number, data: Uint8Array, now: number): Step;
+  respond(id: number, status: number, retryAfter: string | undefined, body: Uint8Array, now: number): Step;
+  transportError(id: number, name: TransportErrorName, now: number): Step;
+  awaiting(): number | undefined;
+  /** The HTTP/1.1 bytes of the request in flight (they hold the token). */
+  wire(): Uint8Array | undefined;
+  keepAlive(): boolean;
+  readonly busy: boolean;
+  cancel(): void;
+  free(): void;
+}

@@ -1,0 +1,598 @@
+// The JavaScript host of the vpc-imds driver (compiled to WebAssembly). Host glue
+// only: HTTP (fetch, or the user's function), the clock (performance.now()),
+// sleeping (setTimeout), the jitter seed (crypto.getRandomValues) and conversions.
+// Every protocol decision (requests, tokens, retries, deadlines, pages) is the
+// driver's: this file runs the loop `step -> do what it says -> feed the result`.
+
+import { Config, Driver, IamCache, mergePages as wasmMergePages } from '../pkg/vpc_imds_wasm.js';
+import { ImdsError, InvalidArgument, BadResponse, TransportError, classify, errorFrom } from './errors.js';
+import { Token, UserData } from './models.js';
+
+/** Step kinds of the low-level `Driver` (its steps' `k`). */
+export const STEP = Object.freeze({ IDLE: 0, SEND: 1, READ: 2, WAIT: 3, TOKEN: 4, PAGE: 5, DONE: 6, FAILED: 7, STALE: 8 });
+const { SEND, READ, WAIT, TOKEN, PAGE, DONE, FAILED, STALE } = STEP;
+
+/** The environment variable that overrides the default endpoint (Node, Deno). */
+export const ENDPOINT_ENV = 'VPC_IMDS_ENDPOINT';
+/** Default endpoint. */
+export const DEFAULT_ENDPOINT = 'http://169.254.169.254';
+/** Endpoint for secure access. */
+export const SECURE_ENDPOINT = 'https://api.metadata.cloud.ibm.com';
+
+/** Idle drivers a client keeps for its next calls. */
+const POOL = 8;
+const WAKE = Symbol('wake');
+const TIMEOUT = Symbol('timeout');
+const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+
+function readEnv() {
+  try {
+    const g = globalThis;
+    if (g.Deno?.env?.get) return g.Deno.env.get(ENDPOINT_ENV) || undefined;
+    return g.process?.env?.[ENDPOINT_ENV] || undefined;
+  } catch {
+    return undefined; // Deno without --allow-env
+  }
+}
+
+function seed() {
+  return globalThis.crypto.getRandomValues(new Uint8Array(8));
+}
+
+function bad(what, expected) {
+  return new InvalidArgument(`invalid input: ${what} must be ${expected}`, { reason: 'input' });
+}
+
+/** `value` as `undefined` (absent) or a value of the JavaScript type asked for. */
+function opt(value, type, what) {
+  if (value === undefined || value === null) return undefined;
+  if (type === 'number' && (typeof value !== 'number' || Number.isNaN(value))) throw bad(what, 'a number');
+  if (type === 'integer' && !(Number.isInteger(value) && value >= 0 && value <= 0xffffffff)) throw bad(what, 'a whole number');
+  if (type === 'string' && typeof value !== 'string') throw bad(what, 'a string');
+  if (type === 'boolean' && typeof value !== 'boolean') throw bad(what, 'true or false');
+  if (type === 'function' && typeof value !== 'function') throw bad(what, 'a function');
+  return value;
+}
+
+/** Runs a call into the module that throws the driver's error object. */
+function checked(f) {
+  try {
+    return f();
+  } catch (e) {
+    if (e && typeof e === 'object' && typeof e.kind === 'string' && !(e instanceof Error)) throw errorFrom(e);
+    throw e;
+  }
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+}
+
+/**
+ * What a custom transport receives: method, absolute URL, headers, body and the
+ * seconds left for the exchange, plus an AbortSignal that fires at the deadline.
+ * The `Authorization` header holds the token: it is redacted in `toJSON`, `toString`
+ * and `util.inspect`.
+ */
+export class HttpRequest {
+  #headers;
+
+  constructor(step, timeout, signal) {
+    this.method = step.method;
+    this.url = step.url;
+    this.target = step.target;
+    this.body = step.body ?? null;
+    this.timeout = timeout;
+    this.signal = signal;
+    this.#headers = Object.fromEntries(step.headers);
+  }
+
+  /** `{name: value}`; `Host` and `Content-Length` are left to your HTTP stack. */
+  get headers() {
+    return this.#headers;
+  }
+
+  toJSON() {
+    const headers = { ...this.#headers };
+    if (headers.Authorization) headers.Authorization = 'Bearer <redacted>';
+    return { method: this.method, url: this.url, headers, body: this.body, timeout: this.timeout };
+  }
+
+  toString() {
+    return `HttpRequest(${this.method} ${this.url})`;
+  }
+
+  [INSPECT]() {
+    return this.toString();
+  }
+}
+
+function header(headers, name) {
+  if (!headers) return undefined;
+  if (typeof headers.get === 'function') return headers.get(name) ?? undefined;
+  const lower = name.toLowerCase();
+  const entries = Array.isArray(headers) ? headers : Object.entries(headers);
+  for (const [k, v] of entries) if (String(k).toLowerCase() === lower) return String(v);
+  return undefined;
+}
+
+function asBytes(body) {
+  if (body === undefined || body === null) return new Uint8Array(0);
+  if (typeof body === 'string') return new TextEncoder().encode(body);
+  if (body instanceof Uint8Array) return body;
+  if (body instanceof ArrayBuffer) return new Uint8Array(body);
+  if (ArrayBuffer.isView(body)) return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+  throw new TypeError('a transport response body must be a Uint8Array, ArrayBuffer or string');
+}
+
+/** Reads a fetch body, stopping one chunk past `limit` (the driver refuses it then). */
+async function readBody(response, limit) {
+  if (!response.body) return new Uint8Array(await response.arrayBuffer());
+  const reader = response.body.getReader();
+  const chunks = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    total += value.length;
+    if (total > limit) {
+      reader.cancel().catch(() => {});
+      break;
+    }
+  }
+  if (chunks.length === 1) return chunks[0];
+  const body = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    body.set(c, at);
+    at += c.length;
+  }
+  return body;
+}
+
+/**
+ * A client of the IBM Cloud VPC Instance Metadata Service.
+ *
+ * Concurrent calls share one identity token, fetched by one of them at a time;
+ * each call runs its own driver, so retries, backoff, `Retry-After`, the 401
+ * refresh and the deadline apply per call.
+ */
+export class Client {
+  #config;
+  #pool = [];
+  #origin = performance.now();
+  #waiters = new Set();
+  #fetch;
+  #transport;
+  #maxBytes;
+
+  /**
+   * @param {object} [options]
+   * @param {string} [options.endpoint] `http://HOST[:PORT]` or `https://HOST[:PORT]`;
+   *   default `$VPC_IMDS_ENDPOINT` (Node, Deno; unless `useEnv: false`), else
+   *   `http://169.254.169.254` (`https://api.metadata.cloud.ibm.com` with `secure`)
+   * @param {boolean} [options.secure] secure access (HTTPS only)
+   * @param {string} [options.version] API version date `YYYY-MM-DD`
+   * @param {number} [options.tokenLifetime] identity token lifetime, 5..3600 s
+   * @param {number} [options.timeout] seconds for a whole call, retries included (15)
+   * @param {number} [options.requestTimeout] seconds for one exchange (5)
+   * @param {number} [options.connectTimeout] seconds for one connect (1)
+   * @param {number} [options.maxAttempts] attempts per request (4)
+   * @param {number} [options.maxResponseBytes] largest response accepted (1 MiB)
+   * @param {Function} [options.fetch] a fetch-compatible function (default `globalThis.fetch`)
+   * @param {Function} [options.transport] your own HTTP: `(HttpRequest) => Promise<{status,
+   *   headers?, body?}>`; throw `TransportError` (or a socket error) when it fails
+   * @param {boolean} [options.useEnv] read `VPC_IMDS_ENDPOINT` (default true)
+   */
+  constructor(options = {}) {
+    if (typeof options !== 'object' || options === null) throw bad('options', 'an object');
+    const o = options;
+    this.#fetch = opt(o.fetch, 'function', 'fetch');
+    this.#transport = opt(o.transport, 'function', 'transport');
+    const useEnv = opt(o.useEnv, 'boolean', 'useEnv') ?? true;
+    this.#config = checked(() => new Config(
+      opt(o.endpoint, 'string', 'endpoint'),
+      useEnv ? readEnv() : undefined,
+      opt(o.secure, 'boolean', 'secure') ?? false,
+      opt(o.version, 'string', 'version'),
+      opt(o.tokenLifetime, 'integer', 'tokenLifetime'),
+      opt(o.timeout, 'number', 'timeout'),
+      opt(o.connectTimeout, 'number', 'connectTimeout'),
+      opt(o.requestTimeout, 'number', 'requestTimeout'),
+      opt(o.maxAttempts, 'integer', 'maxAttempts'),
+      opt(o.baseDelay, 'number', 'baseDelay'),
+      opt(o.maxDelay, 'number', 'maxDelay'),
+      opt(o.maxResponseBytes, 'integer', 'maxResponseBytes'),
+      () => this[WAKE](),
+    ));
+    this.#maxBytes = this.#config.maxResponseBytes;
+  }
+
+  /** The service's base URL. */
+  get endpoint() {
+    return this.#config.endpoint;
+  }
+
+  /** The API version date. */
+  get version() {
+    return this.#config.version;
+  }
+
+  toString() {
+    return `Client(endpoint=${this.endpoint}, version=${this.version})`;
+  }
+
+  [INSPECT]() {
+    return this.toString();
+  }
+
+  /** Frees the idle drivers (the client stays usable). */
+  close() {
+    for (const d of this.#pool.splice(0)) d.free();
+  }
+
+  // -- plumbing ----------------------------------------------------------------
+
+  /** Milliseconds on this client's clock (one origin for every call: token times use it). */
+  now() {
+    return performance.now() - this.#origin;
+  }
+
+  /** Wakes the calls waiting for a token (the driver says the share changed). */
+  [WAKE]() {
+    for (const w of [...this.#waiters]) w();
+  }
+
+  #waitForChange(until) {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, until - this.now()));
+      this.#waiters.add(done);
+    });
+  }
+
+  #acquire() {
+    return this.#pool.pop() ?? new Driver(this.#config, seed());
+  }
+
+  #release(driver) {
+    if (driver.busy) driver.cancel();
+    if (this.#pool.length < POOL) this.#pool.push(driver);
+    else driver.free();
+  }
+
+  /** Drives `driver` to its next page, its result or its error. */
+  async #next(driver, iam) {
+    let s = driver.tick(this.now());
+    for (;;) {
+      switch (s.k) {
+        case SEND:
+          s = await this.#exchange(driver, s);
+          break;
+        case WAIT:
+          await sleep(s.until - this.now());
+          s = driver.tick(this.now());
+          break;
+        case TOKEN: {
+          const share = s.iam ? iam : this.#config;
+          if (share && share.generation === s.generation) await this.#waitForChange(s.until);
+          s = driver.tick(this.now());
+          break;
+        }
+        case READ:
+        case STALE:
+          s = driver.tick(this.now());
+          break;
+        case PAGE:
+        case DONE:
+          return s;
+        case FAILED:
+          throw errorFrom(s.error);
+        default:
+          throw new ImdsError('session misuse: the driver has no operation running', { reason: 'misuse' });
+      }
+    }
+  }
+
+  /** Sends the request of step `s` and feeds back what came of it. */
+  async #exchange(driver, s) {
+    const id = s.id;
+    const left = s.until - this.now();
+    let response;
+    if (left <= 0) return driver.transportError(id, 'response_timeout', this.now());
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(TIMEOUT), left);
+    try {
+      response = this.#transport
+        ? await this.#custom(s, left, abort.signal)
+        : await this.#viaFetch(s, abort.signal);
+    } catch (e) {
+      const name = e === TIMEOUT || abort.signal.aborted ? 'response_timeout' : classify(e);
+      return driver.transportError(id, name, this.now());
+    } finally {
+      clearTimeout(timer);
+    }
+    return driver.respond(id, response.status, response.retryAfter, response.body, this.now());
+  }
+
+  async #viaFetch(s, signal) {
+    const fetch = this.#fetch ?? globalThis.fetch;
+    const init = {
+      method: s.method,
+      headers: s.headers,
+      signal,
+      redirect: 'manual',
+      cache: 'no-store',
+      credentials: 'omit',
+      referrerPolicy: 'no-referrer',
+    };
+    if (s.body !== undefined && s.body !== null) init.body = s.body;
+    const r = await fetch(s.url, init);
+    // A browser hides a redirect (type "opaqueredirect", status 0): the driver
+    // refuses a status it cannot judge, which is what a redirect deserves here.
+    const body = await readBody(r, this.#maxBytes);
+    return { status: r.status, retryAfter: r.headers.get('retry-after') ?? undefined, body };
+  }
+
+  async #custom(s, left, signal) {
+    const request = new HttpRequest(s, left / 1000, signal);
+    const r = await Promise.race([
+      this.#transport(request),
+      new Promise((_, reject) => {
+        if (signal.aborted) reject(TIMEOUT);
+        signal.addEventListener('abort', () => reject(TIMEOUT), { once: true });
+      }),
+    ]);
+    const status = r?.status;
+    if (!Number.isInteger(status) || status < 0 || status > 999) {
+      throw new TypeError('a transport must resolve to {status, headers?, body?} with an integer status');
+    }
+    return { status, retryAfter: header(r.headers, 'retry-after'), body: asBytes(r.body) };
+  }
+
+  #start(driver, op, a = {}) {
+    const err = driver.start(
+      op, this.now(), a.id, a.expiresIn, a.profileId, a.profileCrn, a.profileName, a.csr, a.path,
+      a.allPages ?? false, a.merge ?? false,
+    );
+    if (err !== undefined) throw errorFrom(err);
+  }
+
+  /** One operation to its result step. */
+  async #one(op, args) {
+    const driver = this.#acquire();
+    try {
+      this.#start(driver, op, args);
+      return await this.#next(driver);
+    } finally {
+      this.#release(driver);
+    }
+  }
+
+  /** A list operation, page by page. */
+  async *#pages(op, args) {
+    const driver = this.#acquire();
+    try {
+      this.#start(driver, op, args);
+      for (;;) {
+        const s = await this.#next(driver);
+        yield s;
+        if (s.k === DONE) return;
+      }
+    } finally {
+      this.#release(driver);
+    }
+  }
+
+  /** @internal Runs a cached IAM token operation over `cache` (see IamTokenCache). */
+  async _cachedIamToken(cache, profile) {
+    const driver = this.#acquire();
+    try {
+      const err = driver.startCachedIamToken(cache, this.now(), profile.profileId, profile.profileCrn, profile.profileName);
+      if (err !== undefined) throw errorFrom(err);
+      return await this.#next(driver, cache);
+    } finally {
+      this.#release(driver);
+    }
+  }
+
+  // -- identity ----------------------------------------------------------------
+
+  /**
+   * Creates a new instance identity token (`PUT .../token`); it is also the token
+   * this client uses from now on. `expiresIn`: 5..3600 seconds.
+   * @returns {Promise<Token>}
+   */
+  async identityToken(expiresIn) {
+    const s = await this.#one('identity_token', { expiresIn: opt(expiresIn, 'integer', 'expiresIn') });
+    return new Token(s.value, s.lifetime);
+  }
+
+  /**
+   * Exchanges the identity token for an IAM token of the instance's default trusted
+   * profile, or of the linked profile given by `profileId`, `profileCrn` or
+   * `profileName` (one at most).
+   * @returns {Promise<Token>}
+   */
+  async iamToken({ profileId, profileCrn, profileName } = {}) {
+    const s = await this.#one('iam_token', {
+      profileId: opt(profileId, 'string', 'profileId'),
+      profileCrn: opt(profileCrn, 'string', 'profileCrn'),
+      profileName: opt(profileName, 'string', 'profileName'),
+    });
+    return new Token(s.value, s.lifetime);
+  }
+
+  /** Creates an instance identity certificate for a PEM certificate request. */
+  async identityCertificate(csr, expiresIn) {
+    const s = await this.#one('identity_certificate', {
+      csr: opt(csr, 'string', 'csr') ?? '',
+      expiresIn: opt(expiresIn, 'integer', 'expiresIn'),
+    });
+    return s.value;
+  }
+
+  // -- metadata ----------------------------------------------------------------
+
+  /** `GET /metadata/v1/instance`. */
+  async instance() {
+    return (await this.#one('instance')).value;
+  }
+
+  /** `GET /metadata/v1/instance/initialization`: keys, user data, default profile. */
+  async initialization() {
+    return (await this.#one('initialization')).value;
+  }
+
+  /** The user data as bytes (empty if none), with gzip and text helpers. */
+  async userData() {
+    const s = await this.#one('initialization');
+    if (s.userDataError) throw errorFrom(s.userDataError);
+    const bytes = s.userData ?? new Uint8Array(0);
+    const out = new UserData(bytes.length);
+    out.set(bytes);
+    return out;
+  }
+
+  /** `GET /metadata/v1/instance/network_interfaces`: the list. */
+  async networkInterfaces() {
+    return (await this.#one('network_interfaces')).value.network_interfaces;
+  }
+
+  /** `GET /metadata/v1/instance/network_interfaces/{id}`. */
+  async networkInterface(id) {
+    return (await this.#one('network_interface', { id: opt(id, 'string', 'id') ?? '' })).value;
+  }
+
+  /** `GET /metadata/v1/instance/volume_attachments`: the list. */
+  async volumeAttachments() {
+    return (await this.#one('volume_attachments')).value.volume_attachments;
+  }
+
+  /** `GET /metadata/v1/instance/volume_attachments/{id}`. */
+  async volumeAttachment(id) {
+    return (await this.#one('volume_attachment', { id: opt(id, 'string', 'id') ?? '' })).value;
+  }
+
+  /** Every SSH key (`GET /metadata/v1/keys`), following pages as you iterate. */
+  async *keys() {
+    for await (const page of this.#pages('keys')) yield* page.value.keys;
+  }
+
+  /** `GET /metadata/v1/keys/{id}`. */
+  async key(id) {
+    return (await this.#one('key', { id: opt(id, 'string', 'id') ?? '' })).value;
+  }
+
+  /** One OpenSSH `authorized_keys` line per SSH key, every page. */
+  async sshKeys() {
+    const lines = [];
+    for await (const page of this.#pages('keys')) {
+      for (const line of page.sshKeys ?? []) {
+        if (line === null) throw new BadResponse('bad response: a public key is empty or holds a control character', { reason: 'protocol' });
+        lines.push(line);
+      }
+    }
+    return lines;
+  }
+
+  /** Every placement group (`GET /metadata/v1/placement_groups`), following pages as you iterate. */
+  async *placementGroups() {
+    for await (const page of this.#pages('placement_groups')) yield* page.value.placement_groups;
+  }
+
+  /** `GET /metadata/v1/placement_groups/{id}`. */
+  async placementGroup(id) {
+    return (await this.#one('placement_group', { id: opt(id, 'string', 'id') ?? '' })).value;
+  }
+
+  /** `GET /metadata/v1/{path}` (the path may carry a query, not `version`): the JSON document. */
+  async get(path) {
+    return (await this.#one('get', { path: opt(path, 'string', 'path') ?? '' })).value;
+  }
+
+  /** Like `get`, following `next.href` page by page as you iterate. */
+  async *getPages(path) {
+    const p = opt(path, 'string', 'path') ?? '';
+    for await (const page of this.#pages('get', { path: p, allPages: true })) yield page.value;
+  }
+
+  /** Like `get`, following every page and merging them into one document (the
+   * first page's members but `next`, each list holding the items of every page). */
+  async getAll(path) {
+    const p = opt(path, 'string', 'path') ?? '';
+    let merged;
+    for await (const page of this.#pages('get', { path: p, allPages: true, merge: true })) merged = page.merged;
+    return JSON.parse(new TextDecoder().decode(merged));
+  }
+
+  /** Resolves once the service answers (identity token requests with backoff), or
+   * rejects with `ImdsTimeout` after `max` seconds (default 60). */
+  async waitUntilReady(max = 60) {
+    const driver = this.#acquire();
+    try {
+      const err = driver.startWaitUntilReady(opt(max, 'number', 'max'), this.now());
+      if (err !== undefined) throw errorFrom(err);
+      await this.#next(driver);
+    } finally {
+      this.#release(driver);
+    }
+  }
+}
+
+/**
+ * An IAM token for one trusted profile, fetched through `client` and cached by the
+ * core's policy: refreshed after `lifetime - clamp(lifetime/5, 1 s, 300 s)`, by one
+ * call at a time while the others use the still-valid token (or wait when there is
+ * none); if a refresh fails while the old token is valid, the old token serves.
+ */
+export class IamTokenCache {
+  #client;
+  #cache;
+  #profile;
+
+  /**
+   * @param {Client} client
+   * @param {{profileId?: string, profileCrn?: string, profileName?: string}} [profile]
+   *   at most one; none: the instance's default trusted profile
+   */
+  constructor(client, { profileId, profileCrn, profileName } = {}) {
+    if (!(client instanceof Client)) throw bad('client', 'a Client');
+    this.#client = client;
+    this.#profile = {
+      profileId: opt(profileId, 'string', 'profileId'),
+      profileCrn: opt(profileCrn, 'string', 'profileCrn'),
+      profileName: opt(profileName, 'string', 'profileName'),
+    };
+    if (Object.values(this.#profile).filter((v) => v !== undefined).length > 1) {
+      throw new InvalidArgument('invalid input: give at most one of profileId, profileCrn and profileName', { reason: 'input' });
+    }
+    this.#cache = new IamCache(() => client[WAKE]());
+  }
+
+  /** The IAM access token (a JWT), from the cache or freshly fetched. */
+  async token() {
+    const s = await this.#client._cachedIamToken(this.#cache, this.#profile);
+    return String(s.value.access_token);
+  }
+
+  toString() {
+    return 'IamTokenCache()';
+  }
+
+  [INSPECT]() {
+    return this.toString();
+  }
+}
+
+/** Merges a list's pages (JSON bytes) into one document, as `getAll` does; JSON bytes out. */
+export function mergePages(pages) {
+  return checked(() => wasmMergePages(pages.map(asBytes)));
+}
+
+export { Config, Driver, IamCache, TransportError };

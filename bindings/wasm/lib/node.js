@@ -1,0 +1,8 @@
+// Entry point for Node.js (>= 18) and Deno: loads the WebAssembly module from the
+// package's own files, then exports the API.
+import init from '../pkg/vpc_imds_wasm.js';
+import { readFile } from 'node:fs/promises';
+
+await init({ module_or_path: await readFile(new URL('../pkg/vpc_imds_wasm_bg.wasm', import.meta.url)) });
+
+export * from './api.js';

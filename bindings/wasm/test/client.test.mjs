@@ -1,0 +1,282 @@
+// The package against the emulator under Node's fetch: every operation, the
+// shared token (single flight), and the faults a fetch host meets: 503s, 429 with
+// Retry-After, dropped connections, a black hole (request and operation
+// deadlines), a 401 refresh after expiry, refused connections, invalid input
+// (nothing sent), a disabled service. Tokens never show in output or errors.
+
+import { test, before, after, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { inspect } from 'node:util';
+import { createServer } from 'node:net';
+import {
+  Client, IamTokenCache, Token, UserData, TransportError, ImdsError, InvalidArgument, ConnectionRefused,
+  ImdsTimeout, ConnectionLost, Unauthorized, NotFound, RateLimited, ServerError, Rejected, BadResponse,
+} from 'vpc-imds-wasm';
+import { startEmulator } from './emulator.mjs';
+
+let emu;
+before(async () => {
+  emu = await startEmulator();
+});
+after(async () => {
+  await emu?.stop();
+});
+beforeEach(async () => {
+  await emu.reset();
+  await emu.call('DELETE', '/faults');
+});
+
+const client = (options = {}) => new Client({ endpoint: emu.base, useEnv: false, ...options });
+const KEY_IDS = ['r000-99999999-0000-4000-8000-000000000001', 'r000-99999999-0000-4000-8000-000000000002', 'r000-99999999-0000-4000-8000-000000000003'];
+
+async function rejects(promise, Class, check = () => {}) {
+  try {
+    await promise;
+  } catch (e) {
+    assert.ok(e instanceof Class, `expected ${Class.name}, got ${e?.name}: ${e?.message}`);
+    assert.ok(e instanceof ImdsError);
+    assert.equal(e.code, Class.kind);
+    assert.equal(e.kind, Class.kind);
+    assert.ok(!/eyJ/.test(e.message) && !/eyJ/.test(inspect(e)), 'an error leaks a token');
+    check(e);
+    return e;
+  }
+  assert.fail(`expected ${Class.name}, it resolved`);
+}
+
+/** A loopback port nothing listens on. */
+async function closedPort() {
+  const server = createServer();
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address();
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+test('every operation against the emulator', async () => {
+  const c = client();
+  assert.equal(c.endpoint, emu.base);
+  const token = await c.identityToken(600);
+  assert.ok(token instanceof Token);
+  assert.match(token.access_token, /^eyJ/);
+  assert.equal(token.expires_in, 600);
+  assert.equal(token.lifetime, 600);
+  for (const shown of [JSON.stringify(token), inspect(token), String(token), JSON.stringify({ ...token })]) {
+    assert.ok(!shown.includes(token.access_token), `the token leaks: ${shown}`);
+  }
+  assert.match(JSON.stringify(token), /redacted/);
+
+  const instance = await c.instance();
+  assert.equal(instance.name, 'emu-vsi-1');
+  assert.equal(instance.vcpu.count, 2);
+  assert.equal(typeof instance.profile.name, 'string');
+
+  const init = await c.initialization();
+  assert.ok(Array.isArray(init.keys));
+  const data = await c.userData();
+  assert.ok(data instanceof UserData && data instanceof Uint8Array);
+  assert.ok(!data.isGzip);
+  const text = await data.text();
+  assert.match(text, /Grüße, 世界/);
+  assert.match(text, /multipart/i);
+  assert.equal(inspect(data), `UserData(${data.length} bytes)`);
+
+  const nics = await c.networkInterfaces();
+  assert.equal(nics.length, 2);
+  assert.equal((await c.networkInterface(nics[0].id)).id, nics[0].id);
+  const vols = await c.volumeAttachments();
+  assert.equal(vols.length, 2);
+  assert.equal((await c.volumeAttachment(vols[1].id)).id, vols[1].id);
+
+  const keys = [];
+  for await (const key of c.keys()) keys.push(key);
+  assert.deepEqual(keys.map((k) => k.id), KEY_IDS);
+  assert.equal((await c.key(KEY_IDS[1])).id, KEY_IDS[1]);
+  const lines = await c.sshKeys();
+  assert.equal(lines.length, 3);
+  for (const line of lines) assert.match(line, /^(ssh-rsa|ssh-ed25519) AAAA\S+( .*)?$/);
+
+  const groups = [];
+  for await (const g of c.placementGroups()) groups.push(g);
+  assert.equal(groups.length, 3);
+  assert.equal((await c.placementGroup(groups[2].id)).id, groups[2].id);
+
+  const raw = await c.get('instance');
+  assert.equal(raw.name, 'emu-vsi-1');
+  const pages = [];
+  for await (const page of c.getPages('keys?limit=1')) pages.push(page);
+  assert.equal(pages.length, 3);
+  assert.deepEqual(pages.map((p) => p.keys[0].id), KEY_IDS);
+  const all = await c.getAll('keys?limit=1');
+  assert.deepEqual(all.keys.map((k) => k.id), KEY_IDS);
+  assert.equal(all.next, undefined);
+
+  const iam = await c.iamToken();
+  assert.ok(iam instanceof Token);
+  assert.equal(iam.expires_in, 3600);
+  assert.ok((await c.iamToken({ profileName: 'emu-cos-reader' })).access_token.length > 20);
+  await rejects(c.iamToken({ profileName: 'emu-unlinked-profile' }), Rejected, (e) => {
+    assert.equal(e.status, 400);
+    assert.equal(e.apiCode, 'profile_not_linked');
+    assert.ok(e.trace);
+  });
+  // One identity token served all of it.
+  assert.equal((await emu.counters()).token_creations, 1);
+  await c.waitUntilReady(5); // asks for a token of its own
+  assert.equal((await emu.counters()).token_creations, 2);
+  c.close();
+});
+
+test('concurrent calls share one token fetch (single flight)', async () => {
+  const c = client();
+  const results = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? c.instance() : c.get('instance'))));
+  assert.equal(results.length, 12);
+  for (const r of results) assert.equal(r.name, 'emu-vsi-1');
+  const counters = await emu.counters();
+  assert.equal(counters.token_creations, 1);
+  assert.equal(counters.metadata_gets, 12);
+});
+
+test('the IAM token cache fetches once for concurrent callers', async () => {
+  const c = client();
+  const cache = new IamTokenCache(c, { profileId: 'Profile-00000000-0000-4000-8000-0000000000a2' });
+  const tokens = await Promise.all([cache.token(), cache.token(), cache.token()]);
+  assert.equal(new Set(tokens).size, 1);
+  assert.equal(await cache.token(), tokens[0]);
+  assert.equal((await emu.counters()).iam_token_exchanges, 1);
+  assert.ok(!inspect(cache).includes(tokens[0]));
+  assert.throws(() => new IamTokenCache(c, { profileId: 'a', profileName: 'b' }), InvalidArgument);
+});
+
+test('503s are retried', async () => {
+  await emu.call('POST', '/faults/fail', { status: 503, count: 2 });
+  const c = client();
+  assert.equal((await c.instance()).name, 'emu-vsi-1');
+  assert.equal((await emu.counters()).faults_injected, 2);
+  await emu.call('POST', '/faults/fail', { status: 503 });
+  await rejects(c.instance(), ServerError, (e) => {
+    assert.equal(e.status, 503);
+    assert.equal(e.apiCode, 'service_error');
+  });
+});
+
+test('429 waits for Retry-After, then gives up as rate_limited', async () => {
+  await emu.call('POST', '/faults/fail', { status: 429, count: 1, retry_after: 1 });
+  const c = client();
+  const start = performance.now();
+  assert.equal((await c.instance()).name, 'emu-vsi-1');
+  assert.ok(performance.now() - start >= 950, 'Retry-After: 1 was honoured');
+  await emu.call('POST', '/faults/fail', { status: 429 });
+  await rejects(client({ maxAttempts: 2 }).instance(), RateLimited, (e) => assert.equal(e.status, 429));
+});
+
+test('a dropped connection is retried; always dropped is connection_lost', async () => {
+  await emu.call('POST', '/faults/drop', { stage: 'mid_body', count: 1, route_prefix: '/metadata/' });
+  const c = client();
+  assert.equal((await c.instance()).name, 'emu-vsi-1');
+  await emu.call('POST', '/faults/drop', { stage: 'mid_headers', route_prefix: '/metadata/' });
+  await rejects(c.instance(), ConnectionLost, (e) => assert.equal(e.transport, 'connection_lost'));
+  await emu.call('DELETE', '/faults');
+  await emu.call('POST', '/faults/drop', { stage: 'mid_body', route_prefix: '/metadata/' });
+  await rejects(c.instance(), ConnectionLost);
+});
+
+test('a black hole: the request deadline retries, the operation deadline ends it', async () => {
+  await emu.call('POST', '/faults/black_hole', { count: 1, route_prefix: '/metadata/' });
+  const c = client({ requestTimeout: 0.3 });
+  assert.equal((await c.instance()).name, 'emu-vsi-1');
+  await emu.call('POST', '/faults/black_hole', { route_prefix: '/metadata/' });
+  const start = performance.now();
+  await rejects(client({ timeout: 1 }).instance(), ImdsTimeout);
+  const took = performance.now() - start;
+  assert.ok(took >= 900 && took < 2500, `the operation deadline held (${took} ms)`);
+});
+
+test('an expired token is refreshed once after a 401', async () => {
+  const c = client();
+  await c.instance();
+  await emu.call('POST', '/tokens/expire');
+  assert.equal((await c.instance()).name, 'emu-vsi-1');
+  const counters = await emu.counters();
+  assert.equal(counters.token_creations, 2);
+  assert.equal(counters.unauthenticated, 1);
+});
+
+test('invalid input is refused before anything is sent', async () => {
+  const c = client();
+  await rejects(c.networkInterface('a/b'), InvalidArgument);
+  await rejects(c.key('x\r\nX-Evil: 1'), InvalidArgument);
+  await rejects(c.identityToken(3601), InvalidArgument);
+  await rejects(c.iamToken({ profileId: 'a', profileCrn: 'b' }), InvalidArgument);
+  await rejects(c.get('instance?version=2020-01-01'), InvalidArgument);
+  await rejects(c.key(42), InvalidArgument);
+  assert.throws(() => client({ version: '2020-13-01' }), InvalidArgument);
+  assert.throws(() => client({ timeout: 0 }), InvalidArgument);
+  assert.throws(() => client({ timeout: 'soon' }), InvalidArgument);
+  assert.throws(() => client({ endpoint: 'http://127.0.0.1:1/x?y' }), InvalidArgument);
+  assert.throws(() => new Client({ endpoint: 'ftp://h', useEnv: false }), (e) => e.code === 'invalid_input');
+  assert.equal((await emu.counters()).requests, 0);
+});
+
+test('not found, disabled and refused', async () => {
+  const c = client();
+  await rejects(c.key('r000-nope'), NotFound, (e) => {
+    assert.equal(e.status, 404);
+    assert.equal(e.apiCode, 'not_found');
+    assert.match(e.trace, /^[0-9a-f-]{36}$/);
+  });
+  await emu.call('PUT', '/service', { enabled: false });
+  await rejects(client().instance(), Unauthorized, (e) => assert.equal(e.status, 403));
+  await emu.call('PUT', '/service', { enabled: true });
+  const port = await closedPort();
+  await rejects(new Client({ endpoint: `http://127.0.0.1:${port}`, useEnv: false, timeout: 2 }).instance(), ConnectionRefused,
+    (e) => assert.equal(e.transport, 'refused'));
+});
+
+test('a custom transport (parts in, parts out), and its failures', async () => {
+  const seen = [];
+  const c = client({
+    async transport(request) {
+      seen.push(`${request.method} ${request.target}`);
+      assert.ok(request.timeout > 0 && request.signal instanceof AbortSignal);
+      assert.ok(!JSON.stringify(request).includes('eyJ') && !inspect(request).includes('eyJ'));
+      const r = await fetch(request.url, { method: request.method, headers: request.headers, body: request.body ?? undefined });
+      return { status: r.status, headers: r.headers, body: new Uint8Array(await r.arrayBuffer()) };
+    },
+  });
+  assert.equal((await c.instance()).name, 'emu-vsi-1');
+  assert.deepEqual(seen, ['PUT /identity/v1/token?version=2025-08-26', 'GET /metadata/v1/instance?version=2025-08-26']);
+  let calls = 0;
+  const lost = client({ maxAttempts: 3, transport: async () => { calls++; throw new TransportError('connection_lost'); } });
+  await rejects(lost.instance(), ConnectionLost);
+  assert.equal(calls, 3, 'a lost connection is retried');
+  calls = 0;
+  const refused = client({ maxAttempts: 3, transport: async () => { calls++; throw new TransportError('refused'); } });
+  await rejects(refused.instance(), ConnectionRefused);
+  assert.equal(calls, 1, 'a refusal is final');
+  const reset = client({ maxAttempts: 2, transport: async () => { throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }); } });
+  await rejects(reset.instance(), ConnectionLost);
+  const malformed = client({ transport: async () => ({ status: 200, body: '{"access_token": 5}' }) });
+  await rejects(malformed.instance(), BadResponse);
+  const slow = client({ timeout: 0.5, transport: () => new Promise(() => {}) });
+  await rejects(slow.instance(), ImdsTimeout);
+  assert.throws(() => new TransportError('nope'), InvalidArgument);
+});
+
+test('a response over the size limit is a bad response', async () => {
+  const big = JSON.stringify({ access_token: 'x'.repeat(5000), expires_in: 300 });
+  const c = client({ maxResponseBytes: 2048, transport: async () => ({ status: 200, body: big }) });
+  await rejects(c.identityToken(), BadResponse);
+});
+
+test('the endpoint comes from VPC_IMDS_ENDPOINT unless given', () => {
+  process.env.VPC_IMDS_ENDPOINT = emu.base;
+  try {
+    assert.equal(new Client().endpoint, emu.base);
+    assert.equal(new Client({ useEnv: false }).endpoint, 'http://169.254.169.254');
+    assert.equal(new Client({ endpoint: 'http://127.0.0.1:1' }).endpoint, 'http://127.0.0.1:1');
+    assert.equal(new Client({ useEnv: false, secure: true }).endpoint, 'https://api.metadata.cloud.ibm.com');
+  } finally {
+    delete process.env.VPC_IMDS_ENDPOINT;
+  }
+});
