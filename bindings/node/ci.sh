@@ -69,7 +69,9 @@ packed() {
   (cd "$dir" && npm init -y >/dev/null && npm install --no-audit --no-fund --loglevel=error "$here/$tgz") || ok=1
   start_emulator || return 1
   if [[ $ok -eq 0 ]]; then
-    (cd "$dir" && VPC_IMDS_ENDPOINT=$EMU_BASE node quickstart.mjs && VPC_IMDS_ENDPOINT=$EMU_BASE node quickstart.cjs) || ok=1
+    (cd "$dir" && VPC_IMDS_ENDPOINT=$EMU_BASE node quickstart.mjs && VPC_IMDS_ENDPOINT=$EMU_BASE node quickstart.cjs &&
+      node --input-type=module -e "import { VpcImdsAuthenticator } from 'vpc-imds/ibm'; if (typeof VpcImdsAuthenticator !== 'function') process.exit(1)" &&
+      node -e "require('vpc-imds/ibm').VpcImdsAuthenticator.AUTHTYPE_VPC === 'vpc' || process.exit(1)") || ok=1
   fi
   kill "$EMU_PID" 2>/dev/null; wait "$EMU_PID" 2>/dev/null
   rm -rf "$dir" "$tgz"
