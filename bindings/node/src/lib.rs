@@ -579,8 +579,26 @@ impl NodeDriver {
 
     fn run(&mut self, now: f64, input: Input<'_>) -> StepOut {
         let before = self.generations();
-        let NodeDriver { driver, wants, .. } = self;
-        let mut out = convert(driver.step(instant(now), input), wants);
+        let NodeDriver { driver, wants, iam } = self;
+        let identity = driver.share().clone();
+        let mut out = match driver.step(instant(now), input) {
+            Step::WaitForToken {
+                generation,
+                iam: is_iam,
+                ..
+            } if generation
+                != if is_iam {
+                    iam.as_ref().map_or(generation, |c| c.generation())
+                } else {
+                    identity.generation()
+                } =>
+            {
+                // The share changed since the driver looked: step again at once
+                // rather than wait for a change that already happened.
+                StepOut::new(kind::STALE)
+            }
+            step => convert(step, wants),
+        };
         out.changed = self.generations() != before;
         out
     }
