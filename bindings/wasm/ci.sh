@@ -9,8 +9,8 @@
 # Needs: cargo + rustup, node >= 18 and npm (registry), apt for Debian's chromium
 # (installed when missing; SKIP_BROWSER=1 skips the browser test, saying so).
 # Installs: wasm-bindgen-cli 0.2.130 into <repo>/.tools (git-ignored; skipped when
-# that version is there), npm devDependencies (binaryen, playwright-core) into
-# bindings/wasm/node_modules.
+# that version is there), npm devDependencies (binaryen, playwright-core,
+# typescript) into bindings/wasm/node_modules.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -30,6 +30,9 @@ fi
 
 step "build: cargo (wasm32, release, opt-level z) + wasm-bindgen --target web + wasm-opt -Oz"
 bash "$here/build.sh"
+
+step "types: tsc --strict over test/types.ts against index.d.ts"
+(cd "$here" && node_modules/.bin/tsc -p test/tsconfig.json)
 
 step "emulator (cargo build -p vpc-imds-emulator)"
 (cd "$repo" && cargo build -q -p vpc-imds-emulator)

@@ -43,8 +43,8 @@ export interface ClientOptions {
   useEnv?: boolean;
 }
 
-/** What a custom transport receives. `headers.Authorization` holds the token:
- * `toJSON`, `toString` and `util.inspect` redact it. */
+/** What a transport receives (the Node package's `TransportRequest`). `headers.Authorization`
+ * holds the token: `toJSON`, `toString` and `util.inspect` redact it. */
 export declare class HttpRequest {
   readonly method: 'GET' | 'PUT' | 'POST';
   /** The absolute URL. */
@@ -53,12 +53,17 @@ export declare class HttpRequest {
   readonly target: string;
   /** Headers to set (`Host` and `Content-Length` are your HTTP stack's). */
   readonly headers: Record<string, string>;
-  readonly body: string | null;
-  /** Seconds left for this exchange. */
+  /** JSON body, if any. */
+  readonly body?: string;
+  /** Milliseconds left for the whole exchange. */
   readonly timeout: number;
-  /** Fires at the exchange's deadline. */
+  /** Connect timeout in milliseconds. */
+  readonly connectTimeout: number;
+  /** Aborted when the exchange must end (deadline or the caller's signal). */
   readonly signal: AbortSignal;
 }
+/** The Node package's name for it. */
+export type TransportRequest = HttpRequest;
 
 /** A response as a custom transport gives it. */
 export interface TransportResponse {
@@ -69,21 +74,33 @@ export interface TransportResponse {
   body?: Uint8Array | ArrayBuffer | string | null;
 }
 
-/** Your own HTTP for a client. */
+/** Your own HTTP for a client. Throw to report a transport failure: an error whose
+ * `transport` is one of the `TransportErrorName`s (e.g. `new TransportError('refused')`),
+ * or socket errors (`ECONNREFUSED`, ...), which are mapped. */
 export type Transport = (request: HttpRequest) => Promise<TransportResponse>;
 
-/** An identity token or IAM token. `access_token` is a getter: the secret stays out of
- * `JSON.stringify`, `util.inspect`, `String()` and spreads. */
+/** A transport over `fetch` (the host's by default): never redirected, no cache, no credentials. */
+export declare function fetchTransport(fetchImpl?: typeof fetch, maxBytes?: number): Transport;
+
+/** Per-call options. */
+export interface CallOptions {
+  /** Aborts the call: it rejects with the signal's reason and sends nothing more. */
+  signal?: AbortSignal;
+}
+
+/** An identity or IAM token (the Node package's `Token`). `accessToken` is left out of
+ * inspect, JSON and toString. */
 export declare class Token {
-  /** The token (a JWT). */
-  readonly access_token: string;
-  readonly created_at: string | null;
-  readonly expires_at: string | null;
-  readonly expires_in: number | null;
-  readonly nonce: string | null;
-  /** Lifetime in seconds as the core judges it (`expires_in`, else `expires_at - created_at`). */
-  readonly lifetime: number | null;
-  toJSON(): object;
+  private constructor();
+  /** The token itself (a secret: never log it). */
+  readonly accessToken: string;
+  /** Lifetime in seconds, as the service stated it. */
+  readonly expiresIn: number | null;
+  /** RFC 3339 creation time, when the service gave it. */
+  readonly createdAt: string | null;
+  /** RFC 3339 expiry time, when the service gave it. */
+  readonly expiresAt: string | null;
+  toJSON(): { access_token: '[REDACTED]'; expires_in: number | null; created_at: string | null; expires_at: string | null };
 }
 
 /** The instance's user data as bytes, with helpers. */
@@ -117,43 +134,43 @@ export declare class Client {
   close(): void;
 
   /** A new instance identity token (`expiresIn` 5..3600 s); the client uses it from now on. */
-  identityToken(expiresIn?: number): Promise<Token>;
+  identityToken(options?: CallOptions & { expiresIn?: number }): Promise<Token>;
   /** An IAM token for the default trusted profile or the one given. */
-  iamToken(profile?: TrustedProfile): Promise<Token>;
+  iamToken(options?: CallOptions & TrustedProfile): Promise<Token>;
   /** An instance identity certificate for a PEM certificate request. */
-  identityCertificate(csr: string, expiresIn?: number): Promise<Document>;
+  identityCertificate(csr: string, options?: CallOptions & { expiresIn?: number }): Promise<Document>;
+  /** Resolves once the service answers; rejects with `TimedOutError` after `max` seconds (default 30). */
+  waitUntilReady(max?: number, options?: CallOptions): Promise<void>;
 
-  instance(): Promise<Document>;
-  initialization(): Promise<Document>;
+  instance(options?: CallOptions): Promise<Document>;
+  initialization(options?: CallOptions): Promise<Document>;
   /** The user data as bytes (empty if none). */
-  userData(): Promise<UserData>;
-  networkInterfaces(): Promise<Document[]>;
-  networkInterface(id: string): Promise<Document>;
-  volumeAttachments(): Promise<Document[]>;
-  volumeAttachment(id: string): Promise<Document>;
+  userData(options?: CallOptions): Promise<UserData>;
+  networkInterfaces(options?: CallOptions): Promise<Document[]>;
+  networkInterface(id: string, options?: CallOptions): Promise<Document>;
+  volumeAttachments(options?: CallOptions): Promise<Document[]>;
+  volumeAttachment(id: string, options?: CallOptions): Promise<Document>;
   /** Every SSH key, following pages as you iterate. */
-  keys(): AsyncGenerator<Document, void, undefined>;
-  key(id: string): Promise<Document>;
+  keys(options?: CallOptions): AsyncGenerator<Document, void, undefined>;
+  key(id: string, options?: CallOptions): Promise<Document>;
   /** One OpenSSH `authorized_keys` line per key. */
-  sshKeys(): Promise<string[]>;
+  sshKeys(options?: CallOptions): Promise<string[]>;
   /** Every placement group, following pages as you iterate. */
-  placementGroups(): AsyncGenerator<Document, void, undefined>;
-  placementGroup(id: string): Promise<Document>;
+  placementGroups(options?: CallOptions): AsyncGenerator<Document, void, undefined>;
+  placementGroup(id: string, options?: CallOptions): Promise<Document>;
   /** `GET /metadata/v1/{path}` (a query may follow; not `version`). */
-  get(path: string): Promise<Json>;
+  get<T = Json>(path: string, options?: CallOptions): Promise<T>;
   /** Like `get`, page by page. */
-  getPages(path: string): AsyncGenerator<Json, void, undefined>;
+  getPages<T = Json>(path: string, options?: CallOptions): AsyncGenerator<T, void, undefined>;
   /** Like `get`, every page merged into one document. */
-  getAll(path: string): Promise<Json>;
-  /** Resolves once the service answers; rejects with `ImdsTimeout` after `max` seconds (60). */
-  waitUntilReady(max?: number): Promise<void>;
+  getAll<T = Json>(path: string, options?: CallOptions): Promise<T>;
 }
 
 /** An IAM token for one trusted profile, cached by the core's policy (one refresh at a time). */
 export declare class IamTokenCache {
   constructor(client: Client, profile?: TrustedProfile);
-  /** The IAM access token (a JWT). */
-  token(): Promise<string>;
+  /** The IAM token, cached while fresh. */
+  token(options?: CallOptions): Promise<Token>;
 }
 
 /** The error kinds, the same in every binding. */
@@ -161,34 +178,36 @@ export type ErrorKind =
   | 'invalid_input' | 'refused' | 'timed_out' | 'connection_lost' | 'unauthorized'
   | 'not_found' | 'rate_limited' | 'server_error' | 'rejected' | 'bad_response';
 
-/** Base class of every error a call rejects with. Messages never hold a token. */
+/** Base class of every error a call rejects with (the Node package's classes and
+ * fields). Messages never hold a token. */
 export declare class ImdsError extends Error {
-  static readonly kind: ErrorKind | 'unknown';
-  readonly kind: ErrorKind;
-  /** The same as `kind`. */
+  /** The error kind, the same in every binding. */
   readonly code: ErrorKind;
+  /** HTTP status the service answered with. */
   readonly status: number | null;
-  /** IBM's `errors[0].code`. */
-  readonly apiCode: string | null;
-  /** IBM's `errors[0].message`. */
-  readonly apiMessage: string | null;
+  /** IBM's error code (`errors[0].code`), e.g. `not_found`. */
+  readonly errorCode: string | null;
+  /** IBM's error message (`errors[0].message`). */
+  readonly errorMessage: string | null;
+  /** IBM's trace id. */
   readonly trace: string | null;
-  /** IBM's `errors[0].target.name`. */
+  /** The field, header or parameter at fault (`errors[0].target.name`). */
   readonly target: string | null;
+  /** The `Retry-After` seconds the service asked for. */
   readonly retryAfter: number | null;
   readonly reason: 'input' | 'transport' | 'deadline' | 'http' | 'body' | 'api' | 'protocol' | 'misuse' | null;
   readonly transport: TransportErrorName | null;
 }
-export declare class InvalidArgument extends ImdsError {}
-export declare class ConnectionRefused extends ImdsError {}
-export declare class ImdsTimeout extends ImdsError {}
-export declare class ConnectionLost extends ImdsError {}
-export declare class Unauthorized extends ImdsError {}
-export declare class NotFound extends ImdsError {}
-export declare class RateLimited extends ImdsError {}
-export declare class ServerError extends ImdsError {}
-export declare class Rejected extends ImdsError {}
-export declare class BadResponse extends ImdsError {}
+export declare class InvalidInputError extends ImdsError { readonly code: 'invalid_input'; }
+export declare class RefusedError extends ImdsError { readonly code: 'refused'; }
+export declare class TimedOutError extends ImdsError { readonly code: 'timed_out'; }
+export declare class ConnectionLostError extends ImdsError { readonly code: 'connection_lost'; }
+export declare class UnauthorizedError extends ImdsError { readonly code: 'unauthorized'; }
+export declare class NotFoundError extends ImdsError { readonly code: 'not_found'; }
+export declare class RateLimitedError extends ImdsError { readonly code: 'rate_limited'; }
+export declare class ServerError extends ImdsError { readonly code: 'server_error'; }
+export declare class RejectedError extends ImdsError { readonly code: 'rejected'; }
+export declare class BadResponseError extends ImdsError { readonly code: 'bad_response'; }
 export declare const ERRORS_BY_KIND: Readonly<Record<ErrorKind, typeof ImdsError>>;
 
 export type TransportErrorName =

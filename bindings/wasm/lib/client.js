@@ -5,7 +5,7 @@
 // driver's: this file runs the loop `step -> do what it says -> feed the result`.
 
 import { Config, Driver, IamCache, mergePages as wasmMergePages } from '../pkg/vpc_imds_wasm.js';
-import { ImdsError, InvalidArgument, BadResponse, TransportError, classify, errorFrom } from './errors.js';
+import { ImdsError, InvalidInputError, BadResponseError, TransportError, classify, errorFrom } from './errors.js';
 import { Token, UserData } from './models.js';
 
 /** Step kinds of the low-level `Driver` (its steps' `k`). */
@@ -35,12 +35,19 @@ function readEnv() {
   }
 }
 
+let random = (bytes) => globalThis.crypto.getRandomValues(bytes);
+
+/** @internal For hosts without a global `crypto` (Node 18): where random bytes come from. */
+export function useRandom(getRandomValues) {
+  random = getRandomValues;
+}
+
 function seed() {
-  return globalThis.crypto.getRandomValues(new Uint8Array(8));
+  return random(new Uint8Array(8));
 }
 
 function bad(what, expected) {
-  return new InvalidArgument(`invalid input: ${what} must be ${expected}`, { reason: 'input' });
+  return new InvalidInputError(`invalid input: ${what} must be ${expected}`, { reason: 'input' });
 }
 
 /** `value` as `undefined` (absent) or a value of the JavaScript type asked for. */
@@ -64,15 +71,38 @@ function checked(f) {
   }
 }
 
-function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+function checkSignal(signal) {
+  if (signal !== undefined && signal !== null && (typeof signal !== 'object' || typeof signal.aborted !== 'boolean')) {
+    throw bad('signal', 'an AbortSignal');
+  }
+  return signal ?? undefined;
+}
+
+/** Resolves after `ms`, or at `wake()`; rejects with the signal's reason on abort. */
+function pause(ms, signal, waiters) {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const end = (error) => {
+      clearTimeout(timer);
+      waiters?.delete(done);
+      signal?.removeEventListener('abort', onAbort);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const done = () => end();
+    const onAbort = () => end(signal.reason);
+    const timer = setTimeout(done, Math.max(0, ms));
+    waiters?.add(done);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /**
- * What a custom transport receives: method, absolute URL, headers, body and the
- * seconds left for the exchange, plus an AbortSignal that fires at the deadline.
- * The `Authorization` header holds the token: it is redacted in `toJSON`, `toString`
- * and `util.inspect`.
+ * What a transport receives (the Node package's `TransportRequest`): method,
+ * absolute URL, headers, body, the milliseconds left for the exchange and the
+ * connect timeout, and an AbortSignal that fires at the deadline or when the call is
+ * aborted. The `Authorization` header holds the token: it is redacted in `toJSON`,
+ * `toString` and `util.inspect`.
  */
 export class HttpRequest {
   #headers;
@@ -81,8 +111,9 @@ export class HttpRequest {
     this.method = step.method;
     this.url = step.url;
     this.target = step.target;
-    this.body = step.body ?? null;
+    this.body = step.body ?? undefined;
     this.timeout = timeout;
+    this.connectTimeout = Math.min(step.connectTimeout ?? timeout, timeout);
     this.signal = signal;
     this.#headers = Object.fromEntries(step.headers);
   }
@@ -95,7 +126,7 @@ export class HttpRequest {
   toJSON() {
     const headers = { ...this.#headers };
     if (headers.Authorization) headers.Authorization = 'Bearer <redacted>';
-    return { method: this.method, url: this.url, headers, body: this.body, timeout: this.timeout };
+    return { method: this.method, url: this.url, headers, body: this.body ?? null, timeout: this.timeout };
   }
 
   toString() {
@@ -122,7 +153,7 @@ function asBytes(body) {
   if (body instanceof Uint8Array) return body;
   if (body instanceof ArrayBuffer) return new Uint8Array(body);
   if (ArrayBuffer.isView(body)) return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
-  throw new TypeError('a transport response body must be a Uint8Array, ArrayBuffer or string');
+  throw Object.assign(new TypeError('a transport response body must be a Uint8Array, ArrayBuffer or string'), { transport: 'connection_lost' });
 }
 
 /** Reads a fetch body, stopping one chunk past `limit` (the driver refuses it then). */
@@ -152,20 +183,48 @@ async function readBody(response, limit) {
 }
 
 /**
+ * A transport over `fetch` (the host's by default, looked up at each call, or the
+ * function you give): never redirected (a browser hides a redirect as status 0,
+ * which the driver refuses), no cache, no credentials. The body is read up to one
+ * chunk past `maxBytes` (the driver refuses it then).
+ * @param {typeof fetch} [fetchImpl]
+ * @param {number} [maxBytes]
+ * @returns {(request: HttpRequest) => Promise<{status: number, headers: Headers, body: Uint8Array}>}
+ */
+export function fetchTransport(fetchImpl, maxBytes = Infinity) {
+  if (fetchImpl !== undefined && typeof fetchImpl !== 'function') throw bad('fetchTransport', 'given a fetch function');
+  return async (request) => {
+    const fetch = fetchImpl ?? globalThis.fetch;
+    const init = {
+      method: request.method,
+      headers: request.headers,
+      signal: request.signal,
+      redirect: 'manual',
+      cache: 'no-store',
+      credentials: 'omit',
+      referrerPolicy: 'no-referrer',
+    };
+    if (request.body !== undefined && request.body !== null) init.body = request.body;
+    const response = await fetch(request.url, init);
+    return { status: response.status, headers: response.headers, body: await readBody(response, maxBytes) };
+  };
+}
+
+/**
  * A client of the IBM Cloud VPC Instance Metadata Service.
  *
  * Concurrent calls share one identity token, fetched by one of them at a time;
  * each call runs its own driver, so retries, backoff, `Retry-After`, the 401
- * refresh and the deadline apply per call.
+ * refresh and the deadline apply per call. Every call takes an optional
+ * `{signal}`: aborting it rejects the call with the signal's reason and sends
+ * nothing more.
  */
 export class Client {
   #config;
   #pool = [];
   #origin = performance.now();
   #waiters = new Set();
-  #fetch;
   #transport;
-  #maxBytes;
 
   /**
    * @param {object} [options]
@@ -182,14 +241,14 @@ export class Client {
    * @param {number} [options.maxResponseBytes] largest response accepted (1 MiB)
    * @param {Function} [options.fetch] a fetch-compatible function (default `globalThis.fetch`)
    * @param {Function} [options.transport] your own HTTP: `(HttpRequest) => Promise<{status,
-   *   headers?, body?}>`; throw `TransportError` (or a socket error) when it fails
+   *   headers?, body?}>`; throw an error with a `transport` name when it fails
    * @param {boolean} [options.useEnv] read `VPC_IMDS_ENDPOINT` (default true)
    */
   constructor(options = {}) {
     if (typeof options !== 'object' || options === null) throw bad('options', 'an object');
     const o = options;
-    this.#fetch = opt(o.fetch, 'function', 'fetch');
-    this.#transport = opt(o.transport, 'function', 'transport');
+    const fetchImpl = opt(o.fetch, 'function', 'fetch');
+    const transport = opt(o.transport, 'function', 'transport');
     const useEnv = opt(o.useEnv, 'boolean', 'useEnv') ?? true;
     this.#config = checked(() => new Config(
       opt(o.endpoint, 'string', 'endpoint'),
@@ -206,7 +265,7 @@ export class Client {
       opt(o.maxResponseBytes, 'integer', 'maxResponseBytes'),
       () => this[WAKE](),
     ));
-    this.#maxBytes = this.#config.maxResponseBytes;
+    this.#transport = transport ?? fetchTransport(fetchImpl, this.#config.maxResponseBytes);
   }
 
   /** The service's base URL. */
@@ -239,21 +298,9 @@ export class Client {
     return performance.now() - this.#origin;
   }
 
-  /** Wakes the calls waiting for a token (the driver says the share changed). */
+  /** Wakes the calls waiting for a token (the driver says a share changed). */
   [WAKE]() {
     for (const w of [...this.#waiters]) w();
-  }
-
-  #waitForChange(until) {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#waiters.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, Math.max(0, until - this.now()));
-      this.#waiters.add(done);
-    });
   }
 
   #acquire() {
@@ -267,20 +314,20 @@ export class Client {
   }
 
   /** Drives `driver` to its next page, its result or its error. */
-  async #next(driver, iam) {
+  async #next(driver, signal, iam) {
     let s = driver.tick(this.now());
     for (;;) {
       switch (s.k) {
         case SEND:
-          s = await this.#exchange(driver, s);
+          s = await this.#exchange(driver, s, signal);
           break;
         case WAIT:
-          await sleep(s.until - this.now());
+          await pause(s.until - this.now(), signal);
           s = driver.tick(this.now());
           break;
         case TOKEN: {
           const share = s.iam ? iam : this.#config;
-          if (share && share.generation === s.generation) await this.#waitForChange(s.until);
+          if (share?.generation === s.generation) await pause(s.until - this.now(), signal, this.#waiters);
           s = driver.tick(this.now());
           break;
         }
@@ -300,59 +347,39 @@ export class Client {
   }
 
   /** Sends the request of step `s` and feeds back what came of it. */
-  async #exchange(driver, s) {
+  async #exchange(driver, s, signal) {
     const id = s.id;
     const left = s.until - this.now();
-    let response;
     if (left <= 0) return driver.transportError(id, 'response_timeout', this.now());
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(TIMEOUT), left);
+    const onAbort = () => abort.abort(signal.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let r;
+    let body;
     try {
-      response = this.#transport
-        ? await this.#custom(s, left, abort.signal)
-        : await this.#viaFetch(s, abort.signal);
+      const request = new HttpRequest(s, left, abort.signal);
+      r = await Promise.race([
+        this.#transport(request),
+        // A transport that ignores its signal still ends at the deadline.
+        new Promise((_, reject) => {
+          if (abort.signal.aborted) reject(abort.signal.reason);
+          abort.signal.addEventListener('abort', () => reject(abort.signal.reason), { once: true });
+        }),
+      ]);
+      if (!Number.isInteger(r?.status) || r.status < 0 || r.status > 999) {
+        throw Object.assign(new TypeError('a transport must resolve to {status, headers?, body?} with an integer status'), { transport: 'connection_lost' });
+      }
+      body = asBytes(r.body);
     } catch (e) {
-      const name = e === TIMEOUT || abort.signal.aborted ? 'response_timeout' : classify(e);
+      if (signal?.aborted) throw signal.reason;
+      const name = abort.signal.aborted ? 'response_timeout' : classify(e);
       return driver.transportError(id, name, this.now());
     } finally {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
     }
-    return driver.respond(id, response.status, response.retryAfter, response.body, this.now());
-  }
-
-  async #viaFetch(s, signal) {
-    const fetch = this.#fetch ?? globalThis.fetch;
-    const init = {
-      method: s.method,
-      headers: s.headers,
-      signal,
-      redirect: 'manual',
-      cache: 'no-store',
-      credentials: 'omit',
-      referrerPolicy: 'no-referrer',
-    };
-    if (s.body !== undefined && s.body !== null) init.body = s.body;
-    const r = await fetch(s.url, init);
-    // A browser hides a redirect (type "opaqueredirect", status 0): the driver
-    // refuses a status it cannot judge, which is what a redirect deserves here.
-    const body = await readBody(r, this.#maxBytes);
-    return { status: r.status, retryAfter: r.headers.get('retry-after') ?? undefined, body };
-  }
-
-  async #custom(s, left, signal) {
-    const request = new HttpRequest(s, left / 1000, signal);
-    const r = await Promise.race([
-      this.#transport(request),
-      new Promise((_, reject) => {
-        if (signal.aborted) reject(TIMEOUT);
-        signal.addEventListener('abort', () => reject(TIMEOUT), { once: true });
-      }),
-    ]);
-    const status = r?.status;
-    if (!Number.isInteger(status) || status < 0 || status > 999) {
-      throw new TypeError('a transport must resolve to {status, headers?, body?} with an integer status');
-    }
-    return { status, retryAfter: header(r.headers, 'retry-after'), body: asBytes(r.body) };
+    return driver.respond(id, r.status, header(r.headers, 'retry-after'), body, this.now());
   }
 
   #start(driver, op, a = {}) {
@@ -363,24 +390,32 @@ export class Client {
     if (err !== undefined) throw errorFrom(err);
   }
 
-  /** One operation to its result step. */
-  async #one(op, args) {
+  /** Runs `start(driver)` to its result step. */
+  async #run(start, options, iam) {
+    const signal = checkSignal(options?.signal);
+    signal?.throwIfAborted();
     const driver = this.#acquire();
     try {
-      this.#start(driver, op, args);
-      return await this.#next(driver);
+      start(driver);
+      return await this.#next(driver, signal, iam);
     } finally {
       this.#release(driver);
     }
   }
 
+  #one(op, args, options) {
+    return this.#run((d) => this.#start(d, op, args), options);
+  }
+
   /** A list operation, page by page. */
-  async *#pages(op, args) {
+  async *#pages(op, args, options) {
+    const signal = checkSignal(options?.signal);
+    signal?.throwIfAborted();
     const driver = this.#acquire();
     try {
       this.#start(driver, op, args);
       for (;;) {
-        const s = await this.#next(driver);
+        const s = await this.#next(driver, signal);
         yield s;
         if (s.k === DONE) return;
       }
@@ -389,16 +424,12 @@ export class Client {
     }
   }
 
-  /** @internal Runs a cached IAM token operation over `cache` (see IamTokenCache). */
-  async _cachedIamToken(cache, profile) {
-    const driver = this.#acquire();
-    try {
-      const err = driver.startCachedIamToken(cache, this.now(), profile.profileId, profile.profileCrn, profile.profileName);
+  /** @internal A cached IAM token operation over `cache` (see IamTokenCache). */
+  _cachedIamToken(cache, profile, options) {
+    return this.#run((d) => {
+      const err = d.startCachedIamToken(cache, this.now(), profile.profileId, profile.profileCrn, profile.profileName);
       if (err !== undefined) throw errorFrom(err);
-      return await this.#next(driver, cache);
-    } finally {
-      this.#release(driver);
-    }
+    }, options, cache);
   }
 
   // -- identity ----------------------------------------------------------------
@@ -406,11 +437,12 @@ export class Client {
   /**
    * Creates a new instance identity token (`PUT .../token`); it is also the token
    * this client uses from now on. `expiresIn`: 5..3600 seconds.
+   * @param {{expiresIn?: number, signal?: AbortSignal}} [options]
    * @returns {Promise<Token>}
    */
-  async identityToken(expiresIn) {
-    const s = await this.#one('identity_token', { expiresIn: opt(expiresIn, 'integer', 'expiresIn') });
-    return new Token(s.value, s.lifetime);
+  async identityToken(options = {}) {
+    const s = await this.#one('identity_token', { expiresIn: opt(options.expiresIn, 'integer', 'expiresIn') }, options);
+    return new Token(s.value);
   }
 
   /**
@@ -419,39 +451,45 @@ export class Client {
    * `profileName` (one at most).
    * @returns {Promise<Token>}
    */
-  async iamToken({ profileId, profileCrn, profileName } = {}) {
-    const s = await this.#one('iam_token', {
-      profileId: opt(profileId, 'string', 'profileId'),
-      profileCrn: opt(profileCrn, 'string', 'profileCrn'),
-      profileName: opt(profileName, 'string', 'profileName'),
-    });
-    return new Token(s.value, s.lifetime);
+  async iamToken(options = {}) {
+    const s = await this.#one('iam_token', profileOf(options), options);
+    return new Token(s.value);
   }
 
   /** Creates an instance identity certificate for a PEM certificate request. */
-  async identityCertificate(csr, expiresIn) {
+  async identityCertificate(csr, options = {}) {
     const s = await this.#one('identity_certificate', {
       csr: opt(csr, 'string', 'csr') ?? '',
-      expiresIn: opt(expiresIn, 'integer', 'expiresIn'),
-    });
+      expiresIn: opt(options.expiresIn, 'integer', 'expiresIn'),
+    }, options);
     return s.value;
+  }
+
+  /** Resolves once the service answers (identity token requests with backoff), or
+   * rejects with `TimedOutError` after `max` seconds (default 30). */
+  async waitUntilReady(max = 30, options = {}) {
+    const m = opt(max, 'number', 'max');
+    await this.#run((d) => {
+      const err = d.startWaitUntilReady(m, this.now());
+      if (err !== undefined) throw errorFrom(err);
+    }, options);
   }
 
   // -- metadata ----------------------------------------------------------------
 
   /** `GET /metadata/v1/instance`. */
-  async instance() {
-    return (await this.#one('instance')).value;
+  async instance(options) {
+    return (await this.#one('instance', {}, options)).value;
   }
 
   /** `GET /metadata/v1/instance/initialization`: keys, user data, default profile. */
-  async initialization() {
-    return (await this.#one('initialization')).value;
+  async initialization(options) {
+    return (await this.#one('initialization', {}, options)).value;
   }
 
   /** The user data as bytes (empty if none), with gzip and text helpers. */
-  async userData() {
-    const s = await this.#one('initialization');
+  async userData(options) {
+    const s = await this.#one('initialization', {}, options);
     if (s.userDataError) throw errorFrom(s.userDataError);
     const bytes = s.userData ?? new Uint8Array(0);
     const out = new UserData(bytes.length);
@@ -460,41 +498,41 @@ export class Client {
   }
 
   /** `GET /metadata/v1/instance/network_interfaces`: the list. */
-  async networkInterfaces() {
-    return (await this.#one('network_interfaces')).value.network_interfaces;
+  async networkInterfaces(options) {
+    return (await this.#one('network_interfaces', {}, options)).value.network_interfaces;
   }
 
   /** `GET /metadata/v1/instance/network_interfaces/{id}`. */
-  async networkInterface(id) {
-    return (await this.#one('network_interface', { id: opt(id, 'string', 'id') ?? '' })).value;
+  async networkInterface(id, options) {
+    return (await this.#one('network_interface', { id: opt(id, 'string', 'id') ?? '' }, options)).value;
   }
 
   /** `GET /metadata/v1/instance/volume_attachments`: the list. */
-  async volumeAttachments() {
-    return (await this.#one('volume_attachments')).value.volume_attachments;
+  async volumeAttachments(options) {
+    return (await this.#one('volume_attachments', {}, options)).value.volume_attachments;
   }
 
   /** `GET /metadata/v1/instance/volume_attachments/{id}`. */
-  async volumeAttachment(id) {
-    return (await this.#one('volume_attachment', { id: opt(id, 'string', 'id') ?? '' })).value;
+  async volumeAttachment(id, options) {
+    return (await this.#one('volume_attachment', { id: opt(id, 'string', 'id') ?? '' }, options)).value;
   }
 
   /** Every SSH key (`GET /metadata/v1/keys`), following pages as you iterate. */
-  async *keys() {
-    for await (const page of this.#pages('keys')) yield* page.value.keys;
+  async *keys(options) {
+    for await (const page of this.#pages('keys', {}, options)) yield* page.value.keys;
   }
 
   /** `GET /metadata/v1/keys/{id}`. */
-  async key(id) {
-    return (await this.#one('key', { id: opt(id, 'string', 'id') ?? '' })).value;
+  async key(id, options) {
+    return (await this.#one('key', { id: opt(id, 'string', 'id') ?? '' }, options)).value;
   }
 
   /** One OpenSSH `authorized_keys` line per SSH key, every page. */
-  async sshKeys() {
+  async sshKeys(options) {
     const lines = [];
-    for await (const page of this.#pages('keys')) {
+    for await (const page of this.#pages('keys', {}, options)) {
       for (const line of page.sshKeys ?? []) {
-        if (line === null) throw new BadResponse('bad response: a public key is empty or holds a control character', { reason: 'protocol' });
+        if (line === null) throw new BadResponseError('bad response: a public key is empty or holds a control character', { reason: 'protocol' });
         lines.push(line);
       }
     }
@@ -502,51 +540,47 @@ export class Client {
   }
 
   /** Every placement group (`GET /metadata/v1/placement_groups`), following pages as you iterate. */
-  async *placementGroups() {
-    for await (const page of this.#pages('placement_groups')) yield* page.value.placement_groups;
+  async *placementGroups(options) {
+    for await (const page of this.#pages('placement_groups', {}, options)) yield* page.value.placement_groups;
   }
 
   /** `GET /metadata/v1/placement_groups/{id}`. */
-  async placementGroup(id) {
-    return (await this.#one('placement_group', { id: opt(id, 'string', 'id') ?? '' })).value;
+  async placementGroup(id, options) {
+    return (await this.#one('placement_group', { id: opt(id, 'string', 'id') ?? '' }, options)).value;
   }
 
   /** `GET /metadata/v1/{path}` (the path may carry a query, not `version`): the JSON document. */
-  async get(path) {
-    return (await this.#one('get', { path: opt(path, 'string', 'path') ?? '' })).value;
+  async get(path, options) {
+    return (await this.#one('get', { path: opt(path, 'string', 'path') ?? '' }, options)).value;
   }
 
   /** Like `get`, following `next.href` page by page as you iterate. */
-  async *getPages(path) {
+  async *getPages(path, options) {
     const p = opt(path, 'string', 'path') ?? '';
-    for await (const page of this.#pages('get', { path: p, allPages: true })) yield page.value;
+    for await (const page of this.#pages('get', { path: p, allPages: true }, options)) yield page.value;
   }
 
   /** Like `get`, following every page and merging them into one document (the
    * first page's members but `next`, each list holding the items of every page). */
-  async getAll(path) {
+  async getAll(path, options) {
     const p = opt(path, 'string', 'path') ?? '';
     let merged;
-    for await (const page of this.#pages('get', { path: p, allPages: true, merge: true })) merged = page.merged;
+    for await (const page of this.#pages('get', { path: p, allPages: true, merge: true }, options)) merged = page.merged;
     return JSON.parse(new TextDecoder().decode(merged));
-  }
-
-  /** Resolves once the service answers (identity token requests with backoff), or
-   * rejects with `ImdsTimeout` after `max` seconds (default 60). */
-  async waitUntilReady(max = 60) {
-    const driver = this.#acquire();
-    try {
-      const err = driver.startWaitUntilReady(opt(max, 'number', 'max'), this.now());
-      if (err !== undefined) throw errorFrom(err);
-      await this.#next(driver);
-    } finally {
-      this.#release(driver);
-    }
   }
 }
 
+function profileOf(o) {
+  const profile = {
+    profileId: opt(o?.profileId, 'string', 'profileId'),
+    profileCrn: opt(o?.profileCrn, 'string', 'profileCrn'),
+    profileName: opt(o?.profileName, 'string', 'profileName'),
+  };
+  return profile;
+}
+
 /**
- * An IAM token for one trusted profile, fetched through `client` and cached by the
+ * IAM tokens for one trusted profile, fetched through `client` and cached by the
  * core's policy: refreshed after `lifetime - clamp(lifetime/5, 1 s, 300 s)`, by one
  * call at a time while the others use the still-valid token (or wait when there is
  * none); if a refresh fails while the old token is valid, the old token serves.
@@ -561,24 +595,19 @@ export class IamTokenCache {
    * @param {{profileId?: string, profileCrn?: string, profileName?: string}} [profile]
    *   at most one; none: the instance's default trusted profile
    */
-  constructor(client, { profileId, profileCrn, profileName } = {}) {
+  constructor(client, profile = {}) {
     if (!(client instanceof Client)) throw bad('client', 'a Client');
     this.#client = client;
-    this.#profile = {
-      profileId: opt(profileId, 'string', 'profileId'),
-      profileCrn: opt(profileCrn, 'string', 'profileCrn'),
-      profileName: opt(profileName, 'string', 'profileName'),
-    };
+    this.#profile = profileOf(profile);
     if (Object.values(this.#profile).filter((v) => v !== undefined).length > 1) {
-      throw new InvalidArgument('invalid input: give at most one of profileId, profileCrn and profileName', { reason: 'input' });
+      throw new InvalidInputError('invalid input: give at most one of profileId, profileCrn and profileName', { reason: 'input' });
     }
     this.#cache = new IamCache(() => client[WAKE]());
   }
 
-  /** The IAM access token (a JWT), from the cache or freshly fetched. */
-  async token() {
-    const s = await this.#client._cachedIamToken(this.#cache, this.#profile);
-    return String(s.value.access_token);
+  /** The IAM token, from the cache or freshly fetched. @returns {Promise<Token>} */
+  async token(options) {
+    return new Token((await this.#client._cachedIamToken(this.#cache, this.#profile, options)).value);
   }
 
   toString() {

@@ -1,28 +1,25 @@
-// Errors: one base class, one subclass per error kind of the core (the same kinds,
-// and the same class names, as the Python package). `code` is the kind, as Node's
+// Errors: one base class, one subclass per error kind of the core, with the same
+// names and fields as the Node package (`vpc-imds`): `code` is the kind, as Node's
 // own errors carry a `code`. Messages come from the core and never hold a token.
 
 /** Base class of every error an operation rejects with. */
 export class ImdsError extends Error {
   /**
    * @param {string} message
-   * @param {object} [fields] status, apiCode, apiMessage, trace, target, retryAfter,
+   * @param {object} [fields] status, errorCode, errorMessage, trace, target, retryAfter,
    *   reason, transport (absent ones are null)
    */
   constructor(message, fields = {}) {
     super(message);
-    const kind = new.target.kind;
     Object.defineProperty(this, 'name', { value: new.target.name, enumerable: false, configurable: true });
-    /** The core's error kind: `invalid_input`, `refused`, `timed_out`, ... */
-    this.kind = kind;
-    /** The same as `kind` (Node's convention: errors carry a `code`). */
-    this.code = kind;
+    /** The core's error kind: `invalid_input`, `refused`, `timed_out`, ... (the same in every binding). */
+    this.code = new.target.kind;
     /** The HTTP status the service answered with. */
     this.status = fields.status ?? null;
     /** IBM's `errors[0].code`, e.g. `profile_not_linked`. */
-    this.apiCode = fields.apiCode ?? null;
+    this.errorCode = fields.errorCode ?? null;
     /** IBM's `errors[0].message`. */
-    this.apiMessage = fields.apiMessage ?? null;
+    this.errorMessage = fields.errorMessage ?? null;
     /** IBM's `trace` id, to quote to IBM support. */
     this.trace = fields.trace ?? null;
     /** IBM's `errors[0].target.name`: the field, header or parameter at fault. */
@@ -39,40 +36,40 @@ export class ImdsError extends Error {
 ImdsError.kind = 'unknown';
 
 /** The input was refused before anything was sent (`invalid_input`). */
-export class InvalidArgument extends ImdsError {}
-InvalidArgument.kind = 'invalid_input';
+export class InvalidInputError extends ImdsError {}
+InvalidInputError.kind = 'invalid_input';
 /** Nothing accepted the connection, or there is no route (`refused`). */
-export class ConnectionRefused extends ImdsError {}
-ConnectionRefused.kind = 'refused';
+export class RefusedError extends ImdsError {}
+RefusedError.kind = 'refused';
 /** A connect, a response or the whole operation took too long (`timed_out`). */
-export class ImdsTimeout extends ImdsError {}
-ImdsTimeout.kind = 'timed_out';
+export class TimedOutError extends ImdsError {}
+TimedOutError.kind = 'timed_out';
 /** The connection closed before a whole response arrived, on every attempt (`connection_lost`). */
-export class ConnectionLost extends ImdsError {}
-ConnectionLost.kind = 'connection_lost';
+export class ConnectionLostError extends ImdsError {}
+ConnectionLostError.kind = 'connection_lost';
 /** HTTP 401 or 403 (`unauthorized`), e.g. the metadata service is disabled. */
-export class Unauthorized extends ImdsError {}
-Unauthorized.kind = 'unauthorized';
+export class UnauthorizedError extends ImdsError {}
+UnauthorizedError.kind = 'unauthorized';
 /** HTTP 404 (`not_found`). */
-export class NotFound extends ImdsError {}
-NotFound.kind = 'not_found';
+export class NotFoundError extends ImdsError {}
+NotFoundError.kind = 'not_found';
 /** HTTP 429 until retries or time ran out (`rate_limited`). */
-export class RateLimited extends ImdsError {}
-RateLimited.kind = 'rate_limited';
+export class RateLimitedError extends ImdsError {}
+RateLimitedError.kind = 'rate_limited';
 /** HTTP 5xx until retries or time ran out (`server_error`). */
 export class ServerError extends ImdsError {}
 ServerError.kind = 'server_error';
 /** Another 4xx (`rejected`), e.g. `profile_not_linked`. */
-export class Rejected extends ImdsError {}
-Rejected.kind = 'rejected';
+export class RejectedError extends ImdsError {}
+RejectedError.kind = 'rejected';
 /** The response broke HTTP framing, a size limit or the documented JSON shape (`bad_response`). */
-export class BadResponse extends ImdsError {}
-BadResponse.kind = 'bad_response';
+export class BadResponseError extends ImdsError {}
+BadResponseError.kind = 'bad_response';
 
 /** The error class for each kind. */
 export const ERRORS_BY_KIND = Object.freeze(Object.fromEntries(
-  [InvalidArgument, ConnectionRefused, ImdsTimeout, ConnectionLost, Unauthorized, NotFound,
-    RateLimited, ServerError, Rejected, BadResponse].map((c) => [c.kind, c]),
+  [InvalidInputError, RefusedError, TimedOutError, ConnectionLostError, UnauthorizedError, NotFoundError,
+    RateLimitedError, ServerError, RejectedError, BadResponseError].map((c) => [c.kind, c]),
 ));
 
 /** The error for the driver's error object `{kind, message, ...}`. */
@@ -84,16 +81,17 @@ export function errorFrom(out) {
 const TRANSPORT_NAMES = ['refused', 'unreachable', 'connect_timeout', 'response_timeout', 'connection_lost', 'tls'];
 
 /**
- * Thrown by a custom transport when an exchange failed in transport; `name` says
- * how (the driver decides whether to retry). Other errors are classified by
- * `classify` (e.g. Node's `ECONNREFUSED` is `refused`).
+ * Thrown by a custom transport when an exchange failed in transport; `transport`
+ * says how (the driver decides whether to retry). Any error with such a `transport`
+ * property does the same; other errors are classified by `classify` (e.g. Node's
+ * `ECONNREFUSED` is `refused`).
  */
 export class TransportError extends Error {
   /** @param {string} transport one of refused, unreachable, connect_timeout,
    * response_timeout, connection_lost, tls */
   constructor(transport, detail = '') {
     if (!TRANSPORT_NAMES.includes(transport)) {
-      throw new InvalidArgument(`unknown transport error ${JSON.stringify(transport)}; one of ${TRANSPORT_NAMES.join(', ')}`, { reason: 'input' });
+      throw new InvalidInputError(`unknown transport error ${JSON.stringify(transport)}; one of ${TRANSPORT_NAMES.join(', ')}`, { reason: 'input' });
     }
     super(detail ? `${transport}: ${detail}` : transport);
     this.transport = transport;
@@ -124,7 +122,7 @@ const MESSAGES = [
  * when nothing serves the endpoint; any such failure is retried the same way).
  */
 export function classify(error) {
-  if (error instanceof TransportError) return error.transport;
+  if (TRANSPORT_NAMES.includes(error?.transport)) return error.transport;
   for (let e = error, depth = 0; e && depth < 4; e = e.cause, depth++) {
     const code = typeof e.code === 'string' ? e.code : '';
     for (const [re, name] of CODES) if (code && re.test(code)) return name;

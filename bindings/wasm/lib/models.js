@@ -1,46 +1,47 @@
 // The two documents that need more than a plain object: a token (its secret never
 // shows in JSON.stringify, util.inspect or String()) and user data (bytes).
 
-import { BadResponse } from './errors.js';
+import { BadResponseError } from './errors.js';
 
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
+const REDACTED = '[REDACTED]';
+
 /**
- * An identity token or IAM token: `access_token` (a getter: the secret is not an
- * own property, so it stays out of `JSON.stringify`, `util.inspect`, `console.log`
- * and spreads), `created_at`, `expires_at`, `expires_in`, `nonce` (null when
- * absent) and `lifetime` (seconds, as the core judges it).
+ * An identity token or IAM token, as the Node package (`vpc-imds`) gives it:
+ * `accessToken` is a getter over a private field, so the secret stays out of
+ * `JSON.stringify`, `util.inspect`/`console.log`, `String()` and spreads.
  */
 export class Token {
-  #secret;
+  #accessToken;
 
-  /** @param {object} doc the token document @param {number|null} lifetime */
-  constructor(doc, lifetime) {
-    this.#secret = String(doc?.access_token ?? '');
-    this.created_at = doc?.created_at ?? null;
-    this.expires_at = doc?.expires_at ?? null;
-    this.expires_in = doc?.expires_in ?? null;
-    this.nonce = doc?.nonce ?? null;
-    this.lifetime = lifetime ?? null;
+  /** @param {object} doc the token document (IBM's field names) */
+  constructor(doc) {
+    this.#accessToken = String(doc?.access_token ?? '');
+    /** Lifetime in seconds, as the service stated it. */
+    this.expiresIn = doc?.expires_in ?? null;
+    /** RFC 3339 creation time, when the service gave it. */
+    this.createdAt = doc?.created_at ?? null;
+    /** RFC 3339 expiry time, when the service gave it. */
+    this.expiresAt = doc?.expires_at ?? null;
+    Object.freeze(this);
   }
 
-  /** The token (a JWT). Send it; never log it. */
-  get access_token() {
-    return this.#secret;
+  /** The token itself (a JWT; a secret: never log it). */
+  get accessToken() {
+    return this.#accessToken;
   }
 
-  /** The document without the secret (`access_token` shows its length only). */
   toJSON() {
-    return { access_token: `<redacted, ${this.#secret.length} chars>`, ...this };
+    return { access_token: REDACTED, expires_in: this.expiresIn, created_at: this.createdAt, expires_at: this.expiresAt };
   }
 
   toString() {
-    const shown = Object.entries(this).filter(([, v]) => v !== null).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
-    return `Token(access_token=<redacted, ${this.#secret.length} chars>${shown.length ? ', ' : ''}${shown.join(', ')})`;
+    return `Token(${REDACTED})`;
   }
 
   [INSPECT]() {
-    return this.toString();
+    return `Token { accessToken: '${REDACTED}', expiresIn: ${this.expiresIn}, expiresAt: ${JSON.stringify(this.expiresAt)} }`;
   }
 }
 
@@ -64,7 +65,7 @@ export class UserData extends Uint8Array {
     let total = 0;
     for await (const chunk of stream) {
       total += chunk.length;
-      if (total > GZIP_LIMIT) throw new BadResponse(`bad response: decompressed user data exceeds ${GZIP_LIMIT} bytes`, { reason: 'body' });
+      if (total > GZIP_LIMIT) throw new BadResponseError(`bad response: decompressed user data exceeds ${GZIP_LIMIT} bytes`, { reason: 'body' });
       chunks.push(chunk);
     }
     const out = new UserData(total);

@@ -619,10 +619,10 @@ pub struct ErrorOut {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
     /// IBM's `errors[0].code`.
-    #[serde(skip_serializing_if = "Option::is_none", rename = "apiCode")]
+    #[serde(skip_serializing_if = "Option::is_none", rename = "errorCode")]
     pub api_code: Option<String>,
     /// IBM's `errors[0].message`.
-    #[serde(skip_serializing_if = "Option::is_none", rename = "apiMessage")]
+    #[serde(skip_serializing_if = "Option::is_none", rename = "errorMessage")]
     pub api_message: Option<String>,
     /// IBM's `trace`.
     #[serde(skip_serializing_if = "Option::is_none")]

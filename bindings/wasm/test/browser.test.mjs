@@ -79,7 +79,7 @@ test('headless Chromium: token -> instance -> user data -> keys (paginated) with
     assert.deepEqual(r.keys, KEY_IDS);
     assert.deepEqual(r.pages, KEY_IDS.map((id) => [id]), 'three pages of one key');
     assert.deepEqual(r.mergedKeys, KEY_IDS);
-    assert.deepEqual(r.notFound, { isNotFound: true, code: 'not_found', status: 404, apiCode: 'not_found' });
+    assert.deepEqual(r.notFound, { isNotFound: true, code: 'not_found', status: 404, errorCode: 'not_found' });
     // The 404 is the only error the page saw (Chromium logs failed fetches to the console).
     assert.deepEqual(problems.filter((p) => !/404/.test(p)), []);
     const counters = await emu.counters();

@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import { createServer } from 'node:net';
 import {
-  Client, IamTokenCache, Token, UserData, TransportError, ImdsError, InvalidArgument, ConnectionRefused,
-  ImdsTimeout, ConnectionLost, Unauthorized, NotFound, RateLimited, ServerError, Rejected, BadResponse,
+  Client, IamTokenCache, Token, UserData, TransportError, ImdsError, fetchTransport, InvalidInputError, RefusedError,
+  TimedOutError, ConnectionLostError, UnauthorizedError, NotFoundError, RateLimitedError, ServerError, RejectedError, BadResponseError,
 } from 'vpc-imds-wasm';
 import { startEmulator } from './emulator.mjs';
 
@@ -36,7 +36,6 @@ async function rejects(promise, Class, check = () => {}) {
     assert.ok(e instanceof Class, `expected ${Class.name}, got ${e?.name}: ${e?.message}`);
     assert.ok(e instanceof ImdsError);
     assert.equal(e.code, Class.kind);
-    assert.equal(e.kind, Class.kind);
     assert.ok(!/eyJ/.test(e.message) && !/eyJ/.test(inspect(e)), 'an error leaks a token');
     check(e);
     return e;
@@ -56,15 +55,15 @@ async function closedPort() {
 test('every operation against the emulator', async () => {
   const c = client();
   assert.equal(c.endpoint, emu.base);
-  const token = await c.identityToken(600);
+  const token = await c.identityToken({ expiresIn: 600 });
   assert.ok(token instanceof Token);
-  assert.match(token.access_token, /^eyJ/);
-  assert.equal(token.expires_in, 600);
-  assert.equal(token.lifetime, 600);
+  assert.match(token.accessToken, /^eyJ/);
+  assert.equal(token.expiresIn, 600);
+  assert.match(token.expiresAt, /^20\d\d-/);
   for (const shown of [JSON.stringify(token), inspect(token), String(token), JSON.stringify({ ...token })]) {
-    assert.ok(!shown.includes(token.access_token), `the token leaks: ${shown}`);
+    assert.ok(!shown.includes(token.accessToken), `the token leaks: ${shown}`);
   }
-  assert.match(JSON.stringify(token), /redacted/);
+  assert.match(JSON.stringify(token), /REDACTED/);
 
   const instance = await c.instance();
   assert.equal(instance.name, 'emu-vsi-1');
@@ -113,11 +112,11 @@ test('every operation against the emulator', async () => {
 
   const iam = await c.iamToken();
   assert.ok(iam instanceof Token);
-  assert.equal(iam.expires_in, 3600);
-  assert.ok((await c.iamToken({ profileName: 'emu-cos-reader' })).access_token.length > 20);
-  await rejects(c.iamToken({ profileName: 'emu-unlinked-profile' }), Rejected, (e) => {
+  assert.equal(iam.expiresIn, 3600);
+  assert.ok((await c.iamToken({ profileName: 'emu-cos-reader' })).accessToken.length > 20);
+  await rejects(c.iamToken({ profileName: 'emu-unlinked-profile' }), RejectedError, (e) => {
     assert.equal(e.status, 400);
-    assert.equal(e.apiCode, 'profile_not_linked');
+    assert.equal(e.errorCode, 'profile_not_linked');
     assert.ok(e.trace);
   });
   // One identity token served all of it.
@@ -140,12 +139,12 @@ test('concurrent calls share one token fetch (single flight)', async () => {
 test('the IAM token cache fetches once for concurrent callers', async () => {
   const c = client();
   const cache = new IamTokenCache(c, { profileId: 'Profile-00000000-0000-4000-8000-0000000000a2' });
-  const tokens = await Promise.all([cache.token(), cache.token(), cache.token()]);
+  const tokens = (await Promise.all([cache.token(), cache.token(), cache.token()])).map((t) => t.accessToken);
   assert.equal(new Set(tokens).size, 1);
-  assert.equal(await cache.token(), tokens[0]);
+  assert.equal((await cache.token()).accessToken, tokens[0]);
   assert.equal((await emu.counters()).iam_token_exchanges, 1);
   assert.ok(!inspect(cache).includes(tokens[0]));
-  assert.throws(() => new IamTokenCache(c, { profileId: 'a', profileName: 'b' }), InvalidArgument);
+  assert.throws(() => new IamTokenCache(c, { profileId: 'a', profileName: 'b' }), InvalidInputError);
 });
 
 test('503s are retried', async () => {
@@ -156,7 +155,7 @@ test('503s are retried', async () => {
   await emu.call('POST', '/faults/fail', { status: 503 });
   await rejects(c.instance(), ServerError, (e) => {
     assert.equal(e.status, 503);
-    assert.equal(e.apiCode, 'service_error');
+    assert.equal(e.errorCode, 'service_error');
   });
 });
 
@@ -167,7 +166,7 @@ test('429 waits for Retry-After, then gives up as rate_limited', async () => {
   assert.equal((await c.instance()).name, 'emu-vsi-1');
   assert.ok(performance.now() - start >= 950, 'Retry-After: 1 was honoured');
   await emu.call('POST', '/faults/fail', { status: 429 });
-  await rejects(client({ maxAttempts: 2 }).instance(), RateLimited, (e) => assert.equal(e.status, 429));
+  await rejects(client({ maxAttempts: 2 }).instance(), RateLimitedError, (e) => assert.equal(e.status, 429));
 });
 
 test('a dropped connection is retried; always dropped is connection_lost', async () => {
@@ -175,10 +174,10 @@ test('a dropped connection is retried; always dropped is connection_lost', async
   const c = client();
   assert.equal((await c.instance()).name, 'emu-vsi-1');
   await emu.call('POST', '/faults/drop', { stage: 'mid_headers', route_prefix: '/metadata/' });
-  await rejects(c.instance(), ConnectionLost, (e) => assert.equal(e.transport, 'connection_lost'));
+  await rejects(c.instance(), ConnectionLostError, (e) => assert.equal(e.transport, 'connection_lost'));
   await emu.call('DELETE', '/faults');
   await emu.call('POST', '/faults/drop', { stage: 'mid_body', route_prefix: '/metadata/' });
-  await rejects(c.instance(), ConnectionLost);
+  await rejects(c.instance(), ConnectionLostError);
 });
 
 test('a black hole: the request deadline retries, the operation deadline ends it', async () => {
@@ -187,7 +186,7 @@ test('a black hole: the request deadline retries, the operation deadline ends it
   assert.equal((await c.instance()).name, 'emu-vsi-1');
   await emu.call('POST', '/faults/black_hole', { route_prefix: '/metadata/' });
   const start = performance.now();
-  await rejects(client({ timeout: 1 }).instance(), ImdsTimeout);
+  await rejects(client({ timeout: 1 }).instance(), TimedOutError);
   const took = performance.now() - start;
   assert.ok(took >= 900 && took < 2500, `the operation deadline held (${took} ms)`);
 });
@@ -204,32 +203,32 @@ test('an expired token is refreshed once after a 401', async () => {
 
 test('invalid input is refused before anything is sent', async () => {
   const c = client();
-  await rejects(c.networkInterface('a/b'), InvalidArgument);
-  await rejects(c.key('x\r\nX-Evil: 1'), InvalidArgument);
-  await rejects(c.identityToken(3601), InvalidArgument);
-  await rejects(c.iamToken({ profileId: 'a', profileCrn: 'b' }), InvalidArgument);
-  await rejects(c.get('instance?version=2020-01-01'), InvalidArgument);
-  await rejects(c.key(42), InvalidArgument);
-  assert.throws(() => client({ version: '2020-13-01' }), InvalidArgument);
-  assert.throws(() => client({ timeout: 0 }), InvalidArgument);
-  assert.throws(() => client({ timeout: 'soon' }), InvalidArgument);
-  assert.throws(() => client({ endpoint: 'http://127.0.0.1:1/x?y' }), InvalidArgument);
+  await rejects(c.networkInterface('a/b'), InvalidInputError);
+  await rejects(c.key('x\r\nX-Evil: 1'), InvalidInputError);
+  await rejects(c.identityToken({ expiresIn: 3601 }), InvalidInputError);
+  await rejects(c.iamToken({ profileId: 'a', profileCrn: 'b' }), InvalidInputError);
+  await rejects(c.get('instance?version=2020-01-01'), InvalidInputError);
+  await rejects(c.key(42), InvalidInputError);
+  assert.throws(() => client({ version: '2020-13-01' }), InvalidInputError);
+  assert.throws(() => client({ timeout: 0 }), InvalidInputError);
+  assert.throws(() => client({ timeout: 'soon' }), InvalidInputError);
+  assert.throws(() => client({ endpoint: 'http://127.0.0.1:1/x?y' }), InvalidInputError);
   assert.throws(() => new Client({ endpoint: 'ftp://h', useEnv: false }), (e) => e.code === 'invalid_input');
   assert.equal((await emu.counters()).requests, 0);
 });
 
 test('not found, disabled and refused', async () => {
   const c = client();
-  await rejects(c.key('r000-nope'), NotFound, (e) => {
+  await rejects(c.key('r000-nope'), NotFoundError, (e) => {
     assert.equal(e.status, 404);
-    assert.equal(e.apiCode, 'not_found');
+    assert.equal(e.errorCode, 'not_found');
     assert.match(e.trace, /^[0-9a-f-]{36}$/);
   });
   await emu.call('PUT', '/service', { enabled: false });
-  await rejects(client().instance(), Unauthorized, (e) => assert.equal(e.status, 403));
+  await rejects(client().instance(), UnauthorizedError, (e) => assert.equal(e.status, 403));
   await emu.call('PUT', '/service', { enabled: true });
   const port = await closedPort();
-  await rejects(new Client({ endpoint: `http://127.0.0.1:${port}`, useEnv: false, timeout: 2 }).instance(), ConnectionRefused,
+  await rejects(new Client({ endpoint: `http://127.0.0.1:${port}`, useEnv: false, timeout: 2 }).instance(), RefusedError,
     (e) => assert.equal(e.transport, 'refused'));
 });
 
@@ -238,7 +237,7 @@ test('a custom transport (parts in, parts out), and its failures', async () => {
   const c = client({
     async transport(request) {
       seen.push(`${request.method} ${request.target}`);
-      assert.ok(request.timeout > 0 && request.signal instanceof AbortSignal);
+      assert.ok(request.timeout > 1000 && request.connectTimeout <= request.timeout && request.signal instanceof AbortSignal);
       assert.ok(!JSON.stringify(request).includes('eyJ') && !inspect(request).includes('eyJ'));
       const r = await fetch(request.url, { method: request.method, headers: request.headers, body: request.body ?? undefined });
       return { status: r.status, headers: r.headers, body: new Uint8Array(await r.arrayBuffer()) };
@@ -248,25 +247,52 @@ test('a custom transport (parts in, parts out), and its failures', async () => {
   assert.deepEqual(seen, ['PUT /identity/v1/token?version=2025-08-26', 'GET /metadata/v1/instance?version=2025-08-26']);
   let calls = 0;
   const lost = client({ maxAttempts: 3, transport: async () => { calls++; throw new TransportError('connection_lost'); } });
-  await rejects(lost.instance(), ConnectionLost);
+  await rejects(lost.instance(), ConnectionLostError);
   assert.equal(calls, 3, 'a lost connection is retried');
   calls = 0;
   const refused = client({ maxAttempts: 3, transport: async () => { calls++; throw new TransportError('refused'); } });
-  await rejects(refused.instance(), ConnectionRefused);
+  await rejects(refused.instance(), RefusedError);
   assert.equal(calls, 1, 'a refusal is final');
   const reset = client({ maxAttempts: 2, transport: async () => { throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }); } });
-  await rejects(reset.instance(), ConnectionLost);
+  await rejects(reset.instance(), ConnectionLostError);
   const malformed = client({ transport: async () => ({ status: 200, body: '{"access_token": 5}' }) });
-  await rejects(malformed.instance(), BadResponse);
+  await rejects(malformed.instance(), BadResponseError);
   const slow = client({ timeout: 0.5, transport: () => new Promise(() => {}) });
-  await rejects(slow.instance(), ImdsTimeout);
-  assert.throws(() => new TransportError('nope'), InvalidArgument);
+  await rejects(slow.instance(), TimedOutError);
+  assert.throws(() => new TransportError('nope'), InvalidInputError);
+});
+
+test('an AbortSignal ends a call: its reason, nothing more sent', async () => {
+  await emu.call('POST', '/faults/black_hole', { route_prefix: '/metadata/' });
+  const c = client();
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(new Error('enough')), 200);
+  const start = performance.now();
+  await assert.rejects(c.instance({ signal: controller.signal }), /enough/);
+  assert.ok(performance.now() - start < 1500, 'aborted promptly');
+  await assert.rejects(c.instance({ signal: AbortSignal.abort() }), { name: 'AbortError' });
+  const pages = c.keys({ signal: AbortSignal.abort() });
+  await assert.rejects(pages.next(), { name: 'AbortError' });
+  await assert.rejects(c.instance({ signal: 'nope' }), InvalidInputError);
+  const before = (await emu.counters()).requests;
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal((await emu.counters()).requests, before, 'nothing sent after the abort');
+});
+
+test('fetchTransport is the default transport, and takes any fetch', async () => {
+  const urls = [];
+  const c = client({ transport: fetchTransport((url, init) => { urls.push(url); return fetch(url, init); }) });
+  assert.equal((await c.instance()).name, 'emu-vsi-1');
+  assert.equal(urls.length, 2);
+  const d = client({ fetch: (url, init) => { urls.push(url); return fetch(url, init); } });
+  assert.equal((await d.instance()).name, 'emu-vsi-1');
+  assert.equal(urls.length, 4);
 });
 
 test('a response over the size limit is a bad response', async () => {
   const big = JSON.stringify({ access_token: 'x'.repeat(5000), expires_in: 300 });
   const c = client({ maxResponseBytes: 2048, transport: async () => ({ status: 200, body: big }) });
-  await rejects(c.identityToken(), BadResponse);
+  await rejects(c.identityToken(), BadResponseError);
 });
 
 test('the endpoint comes from VPC_IMDS_ENDPOINT unless given', () => {

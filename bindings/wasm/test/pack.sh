@@ -13,7 +13,7 @@ cd "$work/app"
 echo '{"name":"app","private":true,"type":"module"}' > package.json
 npm install --silent --no-audit --no-fund "$work/$tarball"
 cat > smoke.mjs <<JS
-import { Client, NotFound } from 'vpc-imds-wasm';
+import { Client, NotFoundError } from 'vpc-imds-wasm';
 import { startEmulator } from '$here/test/emulator.mjs';
 const where = import.meta.resolve('vpc-imds-wasm');
 if (!where.includes('/app/node_modules/vpc-imds-wasm/')) throw new Error('not the installed package: ' + where);
@@ -25,9 +25,9 @@ try {
   for await (const k of c.keys()) keys.push(k.id);
   const data = await c.userData();
   let notFound = false;
-  try { await c.key('nope'); } catch (e) { notFound = e instanceof NotFound; }
+  try { await c.key('nope'); } catch (e) { notFound = e instanceof NotFoundError; }
   if (instance.name !== 'emu-vsi-1' || keys.length !== 3 || data.length === 0 || !notFound) throw new Error('unexpected results');
-  console.log('installed tarball works:', instance.name, keys.length, 'keys,', data.length, 'bytes of user data, 404 is NotFound');
+  console.log('installed tarball works:', instance.name, keys.length, 'keys,', data.length, 'bytes of user data, 404 is NotFoundError');
 } finally {
   await emu.stop();
 }

@@ -54,7 +54,7 @@ function checkError(ctx, err, want) {
   assert.equal(err.kind, want.kind, `${ctx}: kind (${err.message})`);
   assert.ok(!err.message.includes('eyJ'), `${ctx}: error text leaks a token`);
   if ('status' in want) assert.equal(err.status ?? null, want.status, `${ctx}: status`);
-  const names = { code: 'apiCode', trace: 'trace', message: 'apiMessage' };
+  const names = { code: 'errorCode', trace: 'trace', message: 'errorMessage' };
   for (const [key, field] of Object.entries(names)) {
     if (typeof want[key] === 'string') assert.equal(err[field] ?? '', want[key], `${ctx}: ${key}`);
   }
@@ -181,7 +181,7 @@ function runMerge(c) {
     assert.equal(new TextDecoder().decode(mergePages(pages)), c.expect, c.name);
   } else {
     assert.equal(c.expect.error, 'bad_response', `${c.name}: expectation`);
-    assert.throws(() => mergePages(pages), (e) => e.kind === 'bad_response', `${c.name}: merged a bad page`);
+    assert.throws(() => mergePages(pages), (e) => e.code === 'bad_response', `${c.name}: merged a bad page`);
   }
 }
 

@@ -1,0 +1,44 @@
+// Compiled (not run) by `tsc -p test/tsconfig.json` in ci.sh: the declarations in
+// index.d.ts describe the API the tests exercise.
+import {
+  Client, IamTokenCache, Token, UserData, ImdsError, NotFoundError, TransportError, fetchTransport,
+  type ClientOptions, type Transport, type ErrorKind, Config, Driver, STEP,
+} from 'vpc-imds-wasm';
+
+async function tour(options: ClientOptions): Promise<string> {
+  const client = new Client(options);
+  const token: Token = await client.identityToken({ expiresIn: 300, signal: AbortSignal.timeout(5000) });
+  const secret: string = token.accessToken;
+  const instance = await client.instance();
+  const name = String(instance.name);
+  const data: UserData = await client.userData();
+  const text: string = await data.text();
+  for await (const key of client.keys()) console.log(key.id);
+  const merged = await client.getAll<{ keys: unknown[] }>('keys?limit=1');
+  const iam: Token = await new IamTokenCache(client, { profileName: 'x' }).token();
+  try {
+    await client.key('nope');
+  } catch (e) {
+    if (e instanceof NotFoundError) {
+      const kind: ErrorKind = e.code;
+      console.log(kind, e.status, e.errorCode, e.trace);
+    } else if (e instanceof ImdsError) {
+      console.log(e.reason, e.transport);
+    }
+  }
+  await client.waitUntilReady(30);
+  return `${secret.length} ${name} ${text.length} ${merged.keys.length} ${iam.expiresIn}`;
+}
+
+const transport: Transport = async (request) => {
+  if (request.timeout < 1) throw new TransportError('response_timeout');
+  return fetchTransport()(request);
+};
+
+const config = new Config('http://127.0.0.1:1');
+const driver = new Driver(config, new Uint8Array(8));
+const started = driver.start('instance', 0);
+const step = driver.tick(0);
+if (started === undefined && step.k === STEP.SEND) console.log(step.url);
+
+void tour({ endpoint: 'http://127.0.0.1:1', transport });
