@@ -103,15 +103,41 @@ export declare class Token {
   toJSON(): { access_token: '[REDACTED]'; expires_in: number | null; created_at: string | null; expires_at: string | null };
 }
 
-/** The instance's user data as bytes, with helpers. */
+/** One leaf of a MIME multi-part user data document. */
+export interface UserDataPart {
+  /** `text/cloud-config`, ...; null when the data is not multi-part. */
+  contentType: string | null;
+  filename: string | null;
+  charset: string | null;
+  /** The part's bytes, transfer encoding removed. */
+  data: Uint8Array;
+}
+
+/** The instance's user data as bytes, with helpers (async: browsers gunzip with streams). */
 export declare class UserData extends Uint8Array {
   /** Whether it starts with the gzip magic bytes. */
   readonly isGzip: boolean;
-  /** Without gzip (itself when not compressed); at most 16 MiB. */
+  /** Without gzip (itself when not compressed); at most 16 MiB (else RangeError). */
   decompress(): Promise<UserData>;
-  /** The (decompressed) data as UTF-8 text. */
-  text(options?: { fatal?: boolean }): Promise<string>;
+  /** Whether the (decompressed) data is a MIME multi-part document. */
+  isMultipart(): Promise<boolean>;
+  /** The leaf parts of a MIME multi-part document (the whole data as one part otherwise). */
+  parts(): Promise<UserDataPart[]>;
+  /** The (decompressed) data as text (UTF-8 unless `encoding`; `fatal` throws on invalid bytes). */
+  text(options?: { encoding?: string; fatal?: boolean }): Promise<string>;
 }
+
+/** Limit on decompressed user data, bytes. */
+export declare const GUNZIP_LIMIT: number;
+/** The Node package's `userData` helpers over any bytes (async here). */
+export declare const userData: {
+  readonly GUNZIP_LIMIT: number;
+  isGzip(data: Uint8Array): boolean;
+  decompress(data: Uint8Array): Promise<UserData>;
+  isMultipart(data: Uint8Array): Promise<boolean>;
+  parts(data: Uint8Array): Promise<UserDataPart[]>;
+  text(data: Uint8Array, encoding?: string): Promise<string>;
+};
 
 /** A trusted profile, by at most one of id, CRN or name (none: the instance's default). */
 export interface TrustedProfile {

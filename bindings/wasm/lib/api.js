@@ -7,4 +7,4 @@ export {
   ImdsError, InvalidInputError, RefusedError, TimedOutError, ConnectionLostError, UnauthorizedError, NotFoundError,
   RateLimitedError, ServerError, RejectedError, BadResponseError, TransportError, ERRORS_BY_KIND, classify,
 } from './errors.js';
-export { Token, UserData } from './models.js';
+export { Token, UserData, userData, GUNZIP_LIMIT } from './models.js';

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import { createServer } from 'node:net';
 import {
-  Client, IamTokenCache, Token, UserData, TransportError, ImdsError, fetchTransport, InvalidInputError, RefusedError,
+  Client, IamTokenCache, Token, UserData, userData, GUNZIP_LIMIT, TransportError, ImdsError, fetchTransport, InvalidInputError, RefusedError,
   TimedOutError, ConnectionLostError, UnauthorizedError, NotFoundError, RateLimitedError, ServerError, RejectedError, BadResponseError,
 } from 'vpc-imds-wasm';
 import { startEmulator } from './emulator.mjs';
@@ -79,6 +79,11 @@ test('every operation against the emulator', async () => {
   assert.match(text, /Grüße, 世界/);
   assert.match(text, /multipart/i);
   assert.equal(inspect(data), `UserData(${data.length} bytes)`);
+  assert.equal(await data.isMultipart(), true);
+  const parts = await data.parts();
+  assert.ok(parts.length >= 2, 'a multi-part cloud-config');
+  assert.ok(parts.every((p) => typeof p.contentType === 'string' && p.data instanceof Uint8Array));
+  assert.ok(parts.some((p) => /Grüße, 世界/.test(new TextDecoder().decode(p.data))));
 
   const nics = await c.networkInterfaces();
   assert.equal(nics.length, 2);
@@ -260,6 +265,28 @@ test('a custom transport (parts in, parts out), and its failures', async () => {
   const slow = client({ timeout: 0.5, transport: () => new Promise(() => {}) });
   await rejects(slow.instance(), TimedOutError);
   assert.throws(() => new TransportError('nope'), InvalidInputError);
+});
+
+test('user data helpers: gzip, MIME parts, transfer encodings', async () => {
+  const { gzipSync } = await import('node:zlib');
+  const doc = 'Content-Type: multipart/mixed; boundary="XX"\r\nMIME-Version: 1.0\r\n\r\n--XX\r\n'
+    + 'Content-Type: text/cloud-config; charset="utf-8"\r\nContent-Transfer-Encoding: base64\r\n'
+    + 'Content-Disposition: attachment; filename="a.yaml"\r\n\r\n'
+    + `${Buffer.from('#cloud-config\nGrüße').toString('base64')}\r\n--XX\r\n`
+    + 'Content-Type: text/x-shellscript\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n#!/bin/sh\necho h=C3=A9=\r\n!\r\n--XX--\r\n';
+  const zipped = UserData.from(gzipSync(Buffer.from(doc)));
+  assert.ok(zipped.isGzip);
+  assert.equal(inspect(zipped), `UserData(${zipped.length} bytes, gzip)`);
+  assert.ok(await zipped.isMultipart());
+  const parts = await zipped.parts();
+  assert.deepEqual(parts.map((p) => [p.contentType, p.filename, p.charset, new TextDecoder().decode(p.data)]), [
+    ['text/cloud-config', 'a.yaml', 'utf-8', '#cloud-config\nGrüße'],
+    ['text/x-shellscript', null, null, '#!/bin/sh\necho hé!'],
+  ]);
+  assert.equal(await userData.text(Buffer.from('plain')), 'plain');
+  assert.deepEqual((await userData.parts(Buffer.from('plain'))).map((p) => p.contentType), [null]);
+  const bomb = UserData.from(gzipSync(Buffer.alloc(GUNZIP_LIMIT + 1)));
+  await assert.rejects(bomb.decompress(), RangeError);
 });
 
 test('an AbortSignal ends a call: its reason, nothing more sent', async () => {
