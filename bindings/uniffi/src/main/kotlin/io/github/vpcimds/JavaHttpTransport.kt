@@ -1,0 +1,137 @@
+package io.github.vpcimds
+
+import kotlinx.coroutines.TimeoutCancellationException
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.future.await
+import kotlinx.coroutines.withTimeout
+import java.io.IOException
+import java.net.ConnectException
+import java.net.NoRouteToHostException
+import java.net.URI
+import java.net.UnknownHostException
+import java.net.http.HttpClient
+import java.net.http.HttpConnectTimeoutException
+import java.net.http.HttpTimeoutException
+import java.nio.channels.UnresolvedAddressException
+import java.time.Duration
+import java.util.concurrent.CancellationException
+import java.util.concurrent.CompletableFuture
+import java.util.concurrent.ExecutionException
+import java.util.concurrent.TimeUnit
+import java.util.concurrent.TimeoutException
+import javax.net.ssl.SSLContext
+import javax.net.ssl.SSLException
+import java.net.http.HttpRequest as JdkRequest
+import java.net.http.HttpResponse as JdkResponse
+
+/**
+ * The default transport: `java.net.http.HttpClient` over HTTP/1.1, built with no
+ * proxy (`HttpClient.Builder.NO_PROXY`: proxy settings and `http.proxyHost` are
+ * never used for the metadata service), no redirects, and [connectTimeout]; each
+ * request gets its own deadline (`request.timeout`), enforced on the whole exchange,
+ * body included. It only moves bytes: retries, tokens and deadlines between
+ * attempts are the native driver's.
+ *
+ * One instance serves both the blocking ([Transport]) and the coroutine
+ * ([AsyncTransport]) methods of a client.
+ */
+class JavaHttpTransport @JvmOverloads constructor(
+    connectTimeout: Duration = Duration.ofSeconds(1),
+    sslContext: SSLContext? = null,
+) : Transport, AsyncTransport {
+    private val http: HttpClient = HttpClient.newBuilder()
+        .proxy(HttpClient.Builder.NO_PROXY)
+        .followRedirects(HttpClient.Redirect.NEVER)
+        .version(HttpClient.Version.HTTP_1_1)
+        .connectTimeout(connectTimeout)
+        .apply { if (sslContext != null) sslContext(sslContext) }
+        .build()
+
+    private fun start(request: HttpRequest): CompletableFuture<JdkResponse<ByteArray>> {
+        val body = request.body
+        val builder = JdkRequest.newBuilder(URI.create(request.url))
+            .timeout(request.timeout)
+            .method(
+                request.method,
+                if (body == null) JdkRequest.BodyPublishers.noBody()
+                else JdkRequest.BodyPublishers.ofString(body),
+            )
+        for (h in request.headers) builder.header(h.name, h.value)
+        return http.sendAsync(builder.build(), JdkResponse.BodyHandlers.ofByteArray())
+    }
+
+    private fun convert(r: JdkResponse<ByteArray>): HttpResponse = HttpResponse(
+        status = r.statusCode().toUShort(),
+        retryAfter = r.headers().firstValue("retry-after").orElse(null),
+        body = r.body() ?: ByteArray(0),
+    )
+
+    override fun send(request: HttpRequest): HttpResponse {
+        val future = try {
+            start(request)
+        } catch (e: Exception) {
+            throw failure(e)
+        }
+        try {
+            return convert(future.get(request.timeout.toMillis().coerceAtLeast(1), TimeUnit.MILLISECONDS))
+        } catch (e: TimeoutException) {
+            future.cancel(true)
+            throw TransportException.ResponseTimeout("no whole response within ${request.timeout.toMillis()} ms")
+        } catch (e: ExecutionException) {
+            throw failure(e.cause ?: e)
+        } catch (e: InterruptedException) {
+            future.cancel(true)
+            Thread.currentThread().interrupt()
+            throw TransportException.ConnectionLost("interrupted")
+        }
+    }
+
+    override suspend fun sendAsync(request: HttpRequest): HttpResponse {
+        val future = try {
+            start(request)
+        } catch (e: Exception) {
+            throw failure(e)
+        }
+        try {
+            return withTimeout(request.timeout.toMillis().coerceAtLeast(1)) { convert(future.await()) }
+        } catch (e: TimeoutCancellationException) {
+            future.cancel(true)
+            throw TransportException.ResponseTimeout("no whole response within ${request.timeout.toMillis()} ms")
+        } catch (e: kotlin.coroutines.cancellation.CancellationException) {
+            future.cancel(true)
+            throw e
+        } catch (e: Exception) {
+            throw failure(e)
+        }
+    }
+
+    override suspend fun sleep(duration: Duration) {
+        delay(duration.toMillis())
+    }
+
+    internal companion object {
+        /** A JDK failure as the driver's transport error kind (the message never holds a token). */
+        fun failure(e: Throwable): TransportException {
+            val detail = "${e.javaClass.simpleName}: ${e.message ?: ""}"
+            var cause: Throwable? = e
+            while (cause != null) {
+                when (cause) {
+                    is TransportException -> return cause
+                    is HttpConnectTimeoutException -> return TransportException.ConnectTimeout(detail)
+                    is HttpTimeoutException -> return TransportException.ResponseTimeout(detail)
+                    is NoRouteToHostException, is UnknownHostException, is UnresolvedAddressException ->
+                        return TransportException.Unreachable(detail)
+                    is ConnectException -> return TransportException.Refused(detail)
+                    is SSLException -> return TransportException.Tls(detail)
+                    is CancellationException -> return TransportException.ConnectionLost(detail)
+                }
+                cause = cause.cause
+            }
+            return when (e) {
+                is IOException -> TransportException.ConnectionLost(detail)
+                is IllegalArgumentException -> TransportException.Unreachable(detail)
+                else -> TransportException.ConnectionLost(detail)
+            }
+        }
+    }
+}

@@ -1,0 +1,265 @@
+package io.github.vpcimds
+
+import com.fasterxml.jackson.databind.JsonNode
+import com.fasterxml.jackson.databind.ObjectMapper
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.async
+import kotlinx.coroutines.awaitAll
+import kotlinx.coroutines.flow.toList
+import kotlinx.coroutines.runBlocking
+import org.junit.jupiter.api.AfterAll
+import org.junit.jupiter.api.Assertions.assertArrayEquals
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertFalse
+import org.junit.jupiter.api.Assertions.assertThrows
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.BeforeAll
+import org.junit.jupiter.api.BeforeEach
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.TestInstance
+import java.io.File
+import java.net.ServerSocket
+import java.net.URI
+import java.net.http.HttpClient
+import java.time.Duration
+import java.util.concurrent.CyclicBarrier
+import java.util.concurrent.Executors
+import java.util.concurrent.TimeUnit
+import java.net.http.HttpRequest as JdkRequest
+import java.net.http.HttpResponse as JdkResponse
+
+/** A `vpc-imds-emulator` process on 127.0.0.1 (never anything else). */
+class Emulator(vararg flags: String) : AutoCloseable {
+    private val process: Process
+    val base: String
+    val control: String
+    private val http = HttpClient.newBuilder().proxy(HttpClient.Builder.NO_PROXY).build()
+
+    init {
+        val bin = System.getProperty("emulator.bin") ?: "../../target/debug/vpc-imds-emulator"
+        check(File(bin).canExecute()) { "emulator binary not found at $bin (cargo build -p vpc-imds-emulator)" }
+        process = ProcessBuilder(listOf(bin) + flags).redirectErrorStream(true).start()
+        val out = process.inputStream.bufferedReader()
+        base = out.readLine()?.removePrefix("listening on ") ?: error("the emulator did not start")
+        control = out.readLine()?.removePrefix("control on ") ?: error("the emulator did not start")
+        check(base.startsWith("http://127.0.0.1:")) { "unexpected address $base" }
+        // Drain its output (it logs nothing a test reads); ends when the process does.
+        Thread { runCatching { out.useLines { lines -> lines.forEach { _ -> } } } }.apply { isDaemon = true }.start()
+    }
+
+    fun call(method: String, path: String, body: String? = null): JsonNode {
+        val req = JdkRequest.newBuilder(URI.create(control + path))
+            .method(method, body?.let { JdkRequest.BodyPublishers.ofString(it) } ?: JdkRequest.BodyPublishers.noBody())
+            .build()
+        return ObjectMapper().readTree(http.send(req, JdkResponse.BodyHandlers.ofString()).body())
+    }
+
+    fun counters(): JsonNode = call("GET", "/counters")
+
+    override fun close() {
+        process.destroy()
+        if (!process.waitFor(5, TimeUnit.SECONDS)) process.destroyForcibly()
+    }
+}
+
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class EmulatorTest {
+    private lateinit var emu: Emulator
+    private val mapper = ObjectMapper()
+
+    @BeforeAll
+    fun start() {
+        emu = Emulator()
+    }
+
+    @AfterAll
+    fun stop() {
+        emu.close()
+    }
+
+    @BeforeEach
+    fun reset() {
+        emu.call("POST", "/reset")
+    }
+
+    private fun client(settings: ImdsSettings = ImdsSettings()) =
+        imdsClient(settings.copy(endpoint = settings.endpoint ?: emu.base), readEnv = false)
+
+    @Test
+    fun identityToken() {
+        val token = client().identityToken(60u)
+        assertTrue(token.secret().startsWith("eyJ"), "a JWT")
+        assertEquals(60u, token.expiresIn())
+        assertFalse(token.toString().contains(token.secret()), "toString redacts: $token")
+        assertEquals(1, emu.counters()["token_creations"].asInt())
+    }
+
+    @Test
+    fun instanceDocument() {
+        val doc = client().instance()
+        assertEquals("instance", doc.typeName)
+        val json = mapper.readTree(doc.json)
+        assertEquals("emu-vsi-1", json["name"].asText())
+        assertEquals("bx2-2x8", json["profile"]["name"].asText())
+        assertFalse(doc.toString().contains("emu-vsi-1"), "toString shows type and size only: $doc")
+    }
+
+    @Test
+    fun paginatedKeys() {
+        val imds = client()
+        val pages = imds.getPages("keys?limit=1").asSequence().toList()
+        assertEquals(3, pages.size, "one key per page")
+        val names = pages.map { mapper.readTree(it.json)["keys"][0]["name"].asText() }
+        val merged = mapper.readTree(imds.getAll("keys?limit=1"))
+        assertEquals(names, merged["keys"].map { it["name"].asText() })
+        assertFalse(merged.has("next"), "merged document has no next")
+        assertEquals(3, imds.keys().asSequence().flatMap { mapper.readTree(it.json)["keys"] }.count())
+        val lines = imds.sshKeys()
+        assertEquals(3, lines.size)
+        assertTrue(lines.all { it.startsWith("ssh-") && !it.contains('\n') }, "$lines")
+    }
+
+    @Test
+    fun userDataBytes() {
+        val bytes = client().userData()
+        val fixture = mapper.readTree(File(System.getProperty("vectors.dir"), "../../emulator/fixtures/default.json"))
+        assertArrayEquals(fixture["initialization"]["user_data"].asText().toByteArray(Charsets.UTF_8), bytes)
+        val parts = bytes.mimeParts()
+        assertTrue(parts.isNotEmpty(), "multipart")
+        assertTrue(parts.any { (_, body) -> body.contains("Grüße, 世界") }, "non-ASCII text survives")
+        assertFalse(bytes.isGzip())
+    }
+
+    @Test
+    fun iamTokenIsCached() {
+        val imds = client()
+        val first = imds.iamToken()
+        val second = imds.iamToken()
+        assertTrue(first.secret().startsWith("eyJ"))
+        assertEquals(first.secret(), second.secret(), "served from the IAM token cache")
+        val byName = imds.iamToken(profileName = "emu-cos-reader")
+        assertTrue(byName.secret().startsWith("eyJ"))
+        assertFalse(byName.secret() == first.secret(), "one cache per profile")
+        assertEquals(byName.secret(), imds.iamToken(profileName = "emu-cos-reader").secret())
+        val counters = emu.counters()
+        assertEquals(1, counters["token_creations"].asInt(), "one identity token for all")
+        assertEquals(2, counters["iam_token_exchanges"].asInt(), "one exchange per profile: $counters")
+        val e = assertThrows(ImdsException::class.java) { imds.iamToken(profileName = "emu-unlinked-profile") }
+        assertEquals("rejected", e.kind, e.message)
+    }
+
+    @Test
+    fun unauthorizedRefreshesOnce() {
+        val imds = client()
+        imds.instance()
+        emu.call("POST", "/tokens/expire")
+        assertEquals("instance", imds.instance().typeName)
+        val counters = emu.counters()
+        assertEquals(2, counters["token_creations"].asInt(), "exactly one refresh")
+        assertEquals(1, counters["unauthenticated"].asInt(), "one 401")
+    }
+
+    @Test
+    fun serviceUnavailableIsRetried() {
+        val imds = client(ImdsSettings(baseDelay = Duration.ofMillis(10), maxDelay = Duration.ofMillis(50)))
+        emu.call("POST", "/faults/fail", """{"status":503,"count":2}""")
+        assertEquals("instance", imds.instance().typeName)
+        assertEquals(2, emu.counters()["faults_injected"].asInt())
+        emu.call("POST", "/faults/fail", """{"status":503}""")
+        val e = assertThrows(ImdsException::class.java) { imds.instance() }
+        assertEquals("server_error", e.kind)
+        assertEquals(503, fields(e).status?.toInt())
+        emu.call("DELETE", "/faults")
+    }
+
+    @Test
+    fun blackHoleMeetsTheDeadline() {
+        Emulator("--black-hole").use { hole ->
+            val imds = imdsClient(ImdsSettings(endpoint = hole.base, timeout = Duration.ofMillis(700)), readEnv = false)
+            val started = System.nanoTime()
+            val e = assertThrows(ImdsException::class.java) { imds.instance() }
+            val ms = (System.nanoTime() - started) / 1_000_000
+            assertEquals("timed_out", e.kind, e.message)
+            assertTrue(ms in 600..2500, "gave up after $ms ms (deadline 700 ms)")
+            val started2 = System.nanoTime()
+            val e2 = assertThrows(ImdsException::class.java) { runBlocking { imds.instanceAsync() } }
+            assertEquals("timed_out", e2.kind, e2.message)
+            assertTrue((System.nanoTime() - started2) / 1_000_000 < 2500, "suspend call meets the deadline too")
+        }
+    }
+
+    @Test
+    fun invalidInputSendsNothing() {
+        val imds = client()
+        for (bad in listOf("bad/id", "x\r\nX-Injected: 1", "")) {
+            val e = assertThrows(ImdsException::class.java) { imds.key(bad) }
+            assertEquals("invalid_input", e.kind, e.message)
+        }
+        assertEquals("invalid_input", assertThrows(ImdsException::class.java) { imds.iamToken(profileId = "a", profileName = "b") }.kind)
+        assertEquals("invalid_input", assertThrows(ImdsException::class.java) { imds.identityToken(4u) }.kind)
+        assertEquals(0, emu.counters()["requests"].asInt(), "nothing was sent")
+        for (settings in listOf(
+            ImdsSettings(maxAttempts = 0u),
+            ImdsSettings(endpoint = "ftp://127.0.0.1"),
+            ImdsSettings(timeout = Duration.ZERO),
+            ImdsSettings(version = "2025-13-01"),
+        )) {
+            val e = assertThrows(ImdsException::class.java) { imdsClient(settings, readEnv = false) }
+            assertEquals("invalid_input", e.kind, e.message)
+        }
+    }
+
+    @Test
+    fun refusedConnection() {
+        val port = ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress()).use { it.localPort }
+        val imds = imdsClient(
+            ImdsSettings(endpoint = "http://127.0.0.1:$port", maxAttempts = 2u, baseDelay = Duration.ofMillis(5)),
+            readEnv = false,
+        )
+        val e = assertThrows(ImdsException::class.java) { imds.instance() }
+        assertEquals("refused", e.kind, e.message)
+    }
+
+    @Test
+    fun eightThreadsShareOneToken() {
+        val imds = client()
+        val barrier = CyclicBarrier(8)
+        val pool = Executors.newFixedThreadPool(8)
+        try {
+            val results = (1..8).map { pool.submit<String> { barrier.await(); imds.instance().typeName } }.map { it.get(30, TimeUnit.SECONDS) }
+            assertEquals(List(8) { "instance" }, results)
+        } finally {
+            pool.shutdown()
+        }
+        val counters = emu.counters()
+        assertEquals(1, counters["token_creations"].asInt(), "8 threads, one token request: $counters")
+        assertEquals(8, counters["metadata_gets"].asInt())
+    }
+
+    @Test
+    fun eightCoroutinesShareOneToken() {
+        val imds = client()
+        val docs = runBlocking(Dispatchers.Default) {
+            (1..8).map { async { imds.instanceAsync() } }.awaitAll()
+        }
+        assertEquals(8, docs.count { it.typeName == "instance" })
+        val pages = runBlocking { imds.getPages("keys?limit=2").asFlow().toList() }
+        assertEquals(2, pages.size)
+        assertEquals(3, runBlocking { imds.sshKeysAsync() }.size)
+        val counters = emu.counters()
+        assertEquals(1, counters["token_creations"].asInt(), "8 coroutines, one token request: $counters")
+    }
+
+    @Test
+    fun proxySettingsAreIgnored() {
+        val saved = System.getProperty("http.proxyHost")
+        System.setProperty("http.proxyHost", "127.0.0.1")
+        System.setProperty("http.proxyPort", "9")
+        try {
+            assertEquals("instance", client().instance().typeName)
+        } finally {
+            if (saved == null) System.clearProperty("http.proxyHost") else System.setProperty("http.proxyHost", saved)
+            System.clearProperty("http.proxyPort")
+        }
+    }
+}
