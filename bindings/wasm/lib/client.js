@@ -158,7 +158,11 @@ function asBytes(body) {
 
 /** Reads a fetch body, stopping one chunk past `limit` (the driver refuses it then). */
 async function readBody(response, limit) {
-  if (!response.body) return new Uint8Array(await response.arrayBuffer());
+  const length = Number(response.headers.get('content-length') ?? NaN);
+  const encoded = (response.headers.get('content-encoding') ?? 'identity') !== 'identity';
+  // Whole at once when the size is known, allowed and not compressed (fetch's fastest
+  // path); else chunk by chunk, so that no body grows past the limit in memory.
+  if (!response.body || (!encoded && length >= 0 && length <= limit)) return new Uint8Array(await response.arrayBuffer());
   const reader = response.body.getReader();
   const chunks = [];
   let total = 0;

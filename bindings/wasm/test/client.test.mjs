@@ -322,6 +322,36 @@ test('a response over the size limit is a bad response', async () => {
   await rejects(c.identityToken(), BadResponseError);
 });
 
+test('over fetch, bodies past the limit are refused, chunked or compressed', async () => {
+  const { createServer: http } = await import('node:http');
+  const { gzipSync } = await import('node:zlib');
+  const zeros = gzipSync(Buffer.alloc(64 << 20));
+  const server = http((req, res) => {
+    res.setHeader('content-type', 'application/json');
+    if (req.url.startsWith('/identity/')) {
+      res.end('{"access_token":"eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.c2ln","expires_in":300}');
+    } else if (req.url.startsWith('/metadata/v1/chunked')) {
+      res.write('{"a":"');
+      res.end(`${'x'.repeat(8000)}"}`);
+    } else {
+      res.writeHead(200, { 'content-encoding': 'gzip', 'content-length': zeros.length });
+      res.end(zeros);
+    }
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const endpoint = `http://127.0.0.1:${server.address().port}`;
+    const c = new Client({ endpoint, useEnv: false, maxResponseBytes: 4096 });
+    await rejects(c.get('chunked'), BadResponseError, (e) => assert.match(e.message, /large|limit|exceed/i));
+    const before = process.memoryUsage().arrayBuffers;
+    await rejects(c.get('gz'), BadResponseError);
+    assert.ok(process.memoryUsage().arrayBuffers - before < (16 << 20), 'the 64 MiB gzip bomb was not inflated');
+  } finally {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
+});
+
 test('the endpoint comes from VPC_IMDS_ENDPOINT unless given', () => {
   process.env.VPC_IMDS_ENDPOINT = emu.base;
   try {
