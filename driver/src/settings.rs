@@ -209,6 +209,24 @@ pub fn seconds(what: &'static str, secs: f64) -> Result<Duration, InputError> {
     check_timeout(what, d).map_err(|_| range)
 }
 
+/// Seconds of a backoff step as a host float: finite, 0 (no backoff) up to a day.
+///
+/// ```
+/// use vpc_imds_driver::settings::delay_seconds;
+/// assert_eq!(delay_seconds("base delay", 0.0).unwrap().as_millis(), 0);
+/// assert!(delay_seconds("base delay", -0.5).is_err());
+/// ```
+pub fn delay_seconds(what: &'static str, secs: f64) -> Result<Duration, InputError> {
+    if !secs.is_finite() || secs < 0.0 || secs > MAX_TIMEOUT.as_secs() as f64 {
+        return Err(InputError::OutOfRange {
+            what,
+            min: 0,
+            max: MAX_TIMEOUT.as_secs(),
+        });
+    }
+    check_delay(what, Duration::from_millis((secs * 1000.0 + 0.5) as u64))
+}
+
 fn check_timeout(what: &'static str, d: Duration) -> Result<Duration, InputError> {
     if (MIN_TIMEOUT..=MAX_TIMEOUT).contains(&d) {
         Ok(d)

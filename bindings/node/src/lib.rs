@@ -134,12 +134,9 @@ fn secs(what: &'static str, v: Option<f64>) -> Result<Option<core::time::Duratio
     v.map(|s| seconds(what, s)).transpose()
 }
 
-/// Delays may be zero (no backoff), which `seconds` refuses.
 fn delay(what: &'static str, v: Option<f64>) -> Result<Option<core::time::Duration>, InputError> {
-    if v == Some(0.0) {
-        return Ok(Some(core::time::Duration::ZERO));
-    }
-    secs(what, v)
+    v.map(|s| vpc_imds_driver::settings::delay_seconds(what, s))
+        .transpose()
 }
 
 fn build(input: &SettingsInput) -> Result<DriverConfig, InputError> {

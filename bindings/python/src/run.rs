@@ -143,12 +143,22 @@ impl Config {
         max_response_bytes: Option<&Bound<'_, PyAny>>,
         env_endpoint: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let delay = |v, what| -> PyResult<Option<Duration>> {
-            // Zero is a valid backoff step (the vectors use it).
-            match v {
-                Some(v) if int(Some(v), what).ok().flatten() == Some(0) => Ok(Some(Duration::ZERO)),
-                other => seconds(other, what),
-            }
+        let delay = |v: Option<&Bound<'_, PyAny>>, what| -> PyResult<Option<Duration>> {
+            let Some(v) = v.filter(|v| !v.is_none()) else {
+                return Ok(None);
+            };
+            let secs = v.extract::<f64>().map_err(|_| {
+                input_error(
+                    py,
+                    InputError::Malformed {
+                        what,
+                        expected: "a number of seconds",
+                    },
+                )
+            })?;
+            vpc_imds_driver::settings::delay_seconds(what, secs)
+                .map(Some)
+                .map_err(|e| input_error(py, e))
         };
         let settings = Settings {
             endpoint: text(endpoint, "endpoint")?.map(Cow::into_owned),
