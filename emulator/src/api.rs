@@ -217,7 +217,7 @@ pub(crate) async fn handle(state: Arc<State>, cut: Arc<CutSwitch>, req: Request<
         None => {}
     }
 
-    if !state.metadata_service().answers_arrive() {
+    if !state.answers_arrive() {
         // Callers farther away than the response hop limit: the answer's TTL
         // runs out on the way, so nothing ever arrives.
         record(route_name, None, Outcome::Other, Some("hop_limit".into()));

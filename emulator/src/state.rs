@@ -369,6 +369,13 @@ impl State {
         }
     }
 
+    /// Whether answers reach callers `caller_hops` away (one read lock: the
+    /// request path's cost).
+    pub fn answers_arrive(&self) -> bool {
+        let s = lock_read(&self.service);
+        s.caller_hops < s.response_hop_limit
+    }
+
     /// The instance document as served now (its `metadata_service` shows the
     /// settings in force).
     pub fn instance_document(&self) -> Bytes {
