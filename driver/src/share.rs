@@ -53,11 +53,14 @@ impl<T: TokenShare + ?Sized> TokenShare for alloc::sync::Arc<T> {
 }
 
 /// The shared token of a single-threaded host. [`generation`](Self::generation)
-/// grows at every change, so a host can tell its waiters apart from spurious wakes.
-#[derive(Debug, Default)]
+/// grows at every change, so a host can tell its waiters apart from spurious wakes;
+/// [`with_waker`](Self::with_waker) runs a host function at every change (e.g. one
+/// that resolves the promises of waiting calls).
+#[derive(Default)]
 pub struct LocalTokens {
     cache: RefCell<TokenCache>,
     generation: Cell<u64>,
+    waker: Option<alloc::boxed::Box<dyn Fn()>>,
 }
 
 impl LocalTokens {
@@ -66,9 +69,26 @@ impl LocalTokens {
         LocalTokens::default()
     }
 
+    /// An empty cache that calls `waker` after every change.
+    pub fn with_waker(waker: impl Fn() + 'static) -> Self {
+        LocalTokens {
+            waker: Some(alloc::boxed::Box::new(waker)),
+            ..LocalTokens::default()
+        }
+    }
+
     /// How many times the cache changed.
     pub fn generation(&self) -> u64 {
         self.generation.get()
+    }
+}
+
+impl core::fmt::Debug for LocalTokens {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("LocalTokens")
+            .field("cache", &self.cache)
+            .field("generation", &self.generation)
+            .finish_non_exhaustive()
     }
 }
 
@@ -79,6 +99,9 @@ impl TokenShare for LocalTokens {
 
     fn changed(&self) {
         self.generation.set(self.generation.get().wrapping_add(1));
+        if let Some(waker) = &self.waker {
+            waker();
+        }
     }
 }
 

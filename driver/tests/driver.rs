@@ -360,3 +360,19 @@ fn cached_iam_tokens_are_fetched_once_and_serve_while_fresh() {
         Step::Done(_)
     ));
 }
+
+#[test]
+fn a_local_share_wakes_its_host() {
+    let woken = std::rc::Rc::new(std::cell::Cell::new(0));
+    let counter = woken.clone();
+    let tokens = LocalTokens::with_waker(move || counter.set(counter.get() + 1));
+    let mut a = Driver::new(settings().build().unwrap(), &tokens, 1);
+    a.start(Operation::Instance, at(0)).unwrap();
+    let put = expect_send(&mut a, at(0), Input::Tick);
+    let _ = expect_send(
+        &mut a,
+        at(1),
+        Input::Response(put, Response::from_parts(200, None, TOKEN)),
+    );
+    assert!(woken.get() >= 1, "the new token woke the host");
+}
