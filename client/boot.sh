@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}" DEBIAN_FRONTEND=noninteractive
 
 need=()
-command -v qemu-s390x >/dev/null || command -v qemu-s390x-static >/dev/null || need+=(qemu-user-static)
+command -v qemu-s390x-static >/dev/null || need+=(qemu-user-static)  # static: it also runs in a chroot
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v file >/dev/null || need+=(file)
 command -v ip >/dev/null || need+=(iproute2)
@@ -25,7 +25,7 @@ if [ "${#need[@]}" -gt 0 ]; then
     echo "warning: not root, so ${need[*]} are not installed; the steps that need them fail"
   fi
 fi
-qemu=$(command -v qemu-s390x || command -v qemu-s390x-static || echo qemu-s390x)
+qemu=$(command -v qemu-s390x-static || command -v qemu-s390x || echo qemu-s390x-static)
 
 passed=0 failed=0
 check() { # name, then a command that must succeed
@@ -61,8 +61,9 @@ check "s390x under qemu: get keys --all = x86_64's" same get keys --all
 check "s390x under qemu: a 404 exits 7" bash -c "'$qemu' '$s390x' --endpoint '$url' get keys/none 2>/dev/null; [ \$? -eq 7 ]"
 check "s390x under qemu: doctor passes" bash -c "VPC_IMDS_DOCTOR_ROOT=/nonexistent '$qemu' '$s390x' --endpoint '$url' doctor >/dev/null"
 
-check "empty-rootfs test with the size build (chroot in network namespaces)" \
-  env VPC_IMDS_STATIC_BIN="$PWD/$x86" cargo test -q -p vpc-imds --test empty_rootfs -- --nocapture
+check "empty-rootfs test with the size builds (chroot in network namespaces; s390x via a static qemu)" \
+  env VPC_IMDS_STATIC_BIN="$PWD/$x86" VPC_IMDS_STATIC_BIN_S390X="$PWD/$s390x" \
+    VPC_IMDS_QEMU_S390X="$(command -v qemu-s390x-static || true)" cargo test -q -p vpc-imds --all-features --test empty_rootfs -- --nocapture
 
 check "contrib: systemd units, vpc-imds-boot, dracut module" bash contrib/test.sh "$x86" "$emulator"
 
