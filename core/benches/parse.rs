@@ -1,9 +1,13 @@
-//! Parsing the instance document: our borrowed, allocation-free models against
-//! serde_json into equivalent owned structs, measured in the same run.
+//! Parsing the instance document and a token response: our borrowed,
+//! allocation-free models against serde_json into equivalent owned structs,
+//! measured in the same run; each group ends with a line giving the ratio of
+//! the two times (the goal is 0.80 or less).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::SystemTime;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde::Deserialize;
@@ -155,7 +159,50 @@ fn allocations_per_parse(f: impl Fn()) -> usize {
     ALLOCATIONS.load(Ordering::Relaxed) - before
 }
 
+/// Criterion's estimate (the one it prints) of a benchmark's time per
+/// iteration in nanoseconds, if it was measured since `since`.
+fn estimate_ns(group: &str, id: &str, since: SystemTime) -> Option<f64> {
+    let home = std::env::var_os("CRITERION_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_TARGET_TMPDIR")).join("../criterion"));
+    let path = home.join(group).join(id).join("new/estimates.json");
+    if std::fs::metadata(&path).ok()?.modified().ok()? < since {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    v["slope"]["point_estimate"]
+        .as_f64()
+        .or_else(|| v["mean"]["point_estimate"].as_f64())
+}
+
+fn human(ns: f64) -> String {
+    if ns >= 1000.0 {
+        format!("{:.2} µs", ns / 1000.0)
+    } else {
+        format!("{ns:.1} ns")
+    }
+}
+
+/// Prints `ours / reference` for a group measured since `since`.
+fn print_ratio(group: &str, ours: &str, reference: &str, since: SystemTime) {
+    match (
+        estimate_ns(group, ours, since),
+        estimate_ns(group, reference, since),
+    ) {
+        (Some(a), Some(b)) => println!(
+            "{group}: vpc-imds-core {} / serde_json owned {} = ratio {:.2} (goal <= 0.80)",
+            human(a),
+            human(b),
+            a / b
+        ),
+        _ => println!("{group}: ratio unavailable (run both benchmarks of the group)"),
+    }
+}
+
+const OURS: &str = "vpc-imds-core (borrowed, no alloc)";
+
 fn bench(c: &mut Criterion) {
+    let started = SystemTime::now();
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../tests/vectors/fixtures/instance.json");
     let body = std::fs::read(path).expect("instance fixture");
@@ -174,9 +221,15 @@ fn bench(c: &mut Criterion) {
         allocations_per_parse(reference)
     );
     let mut group = c.benchmark_group("parse instance.json");
-    group.bench_function("vpc-imds-core (borrowed, no alloc)", |b| b.iter(ours));
+    group.bench_function(OURS, |b| b.iter(ours));
     group.bench_function("serde_json (owned structs)", |b| b.iter(reference));
     group.finish();
+    print_ratio(
+        "parse instance.json",
+        OURS,
+        "serde_json (owned structs)",
+        started,
+    );
 
     let token = br#"{"access_token":"eyJhbGciOiJSUzI1NiIsImtpZCI6IkZBS0UtRU1VIn0.eyJpc3MiOiJGQUtFLUVNVSJ9.ZmFrZS1zaWc","created_at":"2025-09-01T12:00:00.000Z","expires_at":"2025-09-01T12:10:00.000Z","expires_in":600}"#;
     #[derive(Deserialize)]
@@ -188,7 +241,7 @@ fn bench(c: &mut Criterion) {
         expires_in: Option<u32>,
     }
     let mut group = c.benchmark_group("parse token response");
-    group.bench_function("vpc-imds-core (borrowed, no alloc)", |b| {
+    group.bench_function(OURS, |b| {
         b.iter(|| {
             black_box(
                 vpc_imds_core::model::AccessToken::parse(black_box(token))
@@ -207,6 +260,12 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.finish();
+    print_ratio(
+        "parse token response",
+        OURS,
+        "serde_json (owned struct)",
+        started,
+    );
 }
 
 criterion_group!(benches, bench);

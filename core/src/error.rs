@@ -178,6 +178,7 @@ impl fmt::Display for Error {
 impl core::error::Error for Error {}
 impl core::error::Error for InputError {}
 impl core::error::Error for TransportError {}
+impl core::error::Error for BodyError {}
 
 /// Input the core refused before building a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -339,26 +340,6 @@ pub struct BodyError {
 impl fmt::Display for BodyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "malformed {} body: {}", self.what, self.reason)
-    }
-}
-
-impl BodyError {
-    pub(crate) fn from_json(what: &'static str, e: serde_json_core::de::Error) -> Self {
-        use serde_json_core::de::Error as E;
-        let reason = match e {
-            E::EofWhileParsingList
-            | E::EofWhileParsingObject
-            | E::EofWhileParsingString
-            | E::EofWhileParsingNumber
-            | E::EofWhileParsingValue => "the JSON ends early",
-            E::InvalidNumber => "a number is invalid or out of range",
-            E::InvalidType => "a value has the wrong type",
-            E::InvalidUnicodeCodePoint | E::InvalidEscapeSequence => "a string is badly escaped",
-            E::TrailingCharacters => "there is data after the JSON value",
-            E::CustomError => "a required field is missing, or a list exceeds its capacity",
-            _ => "the JSON is malformed",
-        };
-        BodyError { what, reason }
     }
 }
 

@@ -30,6 +30,10 @@ use core::fmt;
 pub const MAX_HEADERS: usize = 32;
 /// Most trailer bytes accepted after a chunked body.
 const MAX_TRAILER_BYTES: usize = 4096;
+/// Most interim (1xx) responses accepted before the final one; the service sends
+/// none, and a peer sending them without end would keep the reader busy until
+/// the deadline.
+pub const MAX_INTERIM_RESPONSES: u8 = 8;
 
 /// Why a response could not be read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -135,14 +139,25 @@ impl fmt::Debug for Response<'_> {
 }
 
 /// Parses `Retry-After` delta-seconds; anything else is `None`.
+///
+/// A value too large for a `u32` saturates at `u32::MAX` rather than being
+/// dropped: a server asking for a very long wait must not get a quick retry, and
+/// a wait past the operation's deadline fails the operation at once.
+///
+/// ```
+/// use vpc_imds_core::response::parse_retry_after;
+/// assert_eq!(parse_retry_after(b" 120 "), Some(120));
+/// assert_eq!(parse_retry_after(b"1000000000000"), Some(u32::MAX));
+/// assert_eq!(parse_retry_after(b"Wed, 21 Oct 2015 07:28:00 GMT"), None);
+/// ```
 pub fn parse_retry_after(value: &[u8]) -> Option<u32> {
     let v = trim(value);
-    if v.is_empty() || v.len() > 9 || !v.iter().all(u8::is_ascii_digit) {
+    if v.is_empty() || !v.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    v.iter().try_fold(0u32, |n, d| {
-        n.checked_mul(10)?.checked_add(u32::from(d - b'0'))
-    })
+    Some(v.iter().fold(0u32, |n, d| {
+        n.saturating_mul(10).saturating_add(u32::from(d - b'0'))
+    }))
 }
 
 /// Result of feeding bytes.
@@ -190,6 +205,8 @@ pub struct ResponseReader {
     state: State,
     filled: usize,
     decoded: usize,
+    /// Interim (1xx) responses skipped so far.
+    interim: u8,
 }
 
 impl Default for ResponseReader {
@@ -205,6 +222,7 @@ impl ResponseReader {
             state: State::Head,
             filled: 0,
             decoded: 0,
+            interim: 0,
         }
     }
 
@@ -287,13 +305,10 @@ impl ResponseReader {
                     }
                     content_length = Some(v);
                 } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                    let last = h
-                        .value
-                        .rsplit(|&b| b == b',')
-                        .next()
-                        .map(trim)
-                        .unwrap_or_default();
-                    if !last.eq_ignore_ascii_case(b"chunked") {
+                    // Only `chunked` is implemented: any other coding, in this header
+                    // line or another (`gzip, chunked`, or `chunked` twice), would be
+                    // handed on still encoded, so it is refused.
+                    if chunked || !trim(h.value).eq_ignore_ascii_case(b"chunked") {
                         return Err(ResponseError::BadFraming("unsupported Transfer-Encoding"));
                     }
                     chunked = true;
@@ -312,6 +327,12 @@ impl ResponseReader {
             self.discard_front(buf, len);
             if (100..200).contains(&status) {
                 // An interim response; the real one follows.
+                if self.interim >= MAX_INTERIM_RESPONSES {
+                    return Err(ResponseError::BadFraming(
+                        "too many interim (1xx) responses",
+                    ));
+                }
+                self.interim += 1;
                 continue;
             }
             if chunked && content_length.is_some() {
@@ -588,10 +609,76 @@ mod tests {
         assert_eq!(read(wire, 4, 1024).unwrap().0, 200);
     }
 
+    /// `n` interim responses, then a final one.
+    fn after_interim(n: usize) -> heapless::Vec<u8, 1024> {
+        let mut wire = heapless::Vec::new();
+        for _ in 0..n {
+            wire.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n")
+                .unwrap();
+        }
+        wire.extend_from_slice(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx")
+            .unwrap();
+        wire
+    }
+
+    #[test]
+    fn interim_responses_are_capped() {
+        let cap = usize::from(MAX_INTERIM_RESPONSES);
+        for step in [1, 7, 1024] {
+            assert_eq!(read(&after_interim(cap), step, 1024).unwrap().0, 200);
+            assert_eq!(
+                read(&after_interim(cap + 1), step, 1024),
+                Err(ResponseError::BadFraming(
+                    "too many interim (1xx) responses"
+                )),
+                "step {step}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_chunked_transfer_coding_is_accepted() {
+        let with = |te: &[u8]| {
+            let mut wire = heapless::Vec::<u8, 256>::new();
+            wire.extend_from_slice(b"HTTP/1.1 200 OK\r\n").unwrap();
+            wire.extend_from_slice(te).unwrap();
+            wire.extend_from_slice(b"\r\n2\r\n{}\r\n0\r\n\r\n").unwrap();
+            read(&wire, 5, 1024).map(|r| r.1.len())
+        };
+        let refused = Err(ResponseError::BadFraming("unsupported Transfer-Encoding"));
+        assert_eq!(with(b"Transfer-Encoding: chunked\r\n"), Ok(2));
+        assert_eq!(with(b"transfer-encoding:  CHUNKED \r\n"), Ok(2));
+        for te in [
+            &b"Transfer-Encoding: gzip, chunked\r\n"[..],
+            b"Transfer-Encoding: chunked, chunked\r\n",
+            b"Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n",
+            b"Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n",
+            b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
+            b"Transfer-Encoding: identity\r\n",
+            b"Transfer-Encoding: chunked;q=1\r\n",
+            b"Transfer-Encoding: \r\n",
+        ] {
+            assert_eq!(with(te), refused, "{:?}", core::str::from_utf8(te));
+        }
+    }
+
     #[test]
     fn retry_after_forms() {
         assert_eq!(parse_retry_after(b" 120 "), Some(120));
         assert_eq!(parse_retry_after(b"Wed, 21 Oct 2015 07:28:00 GMT"), None);
         assert_eq!(parse_retry_after(b"-1"), None);
+        assert_eq!(parse_retry_after(b""), None);
+        assert_eq!(parse_retry_after(b"999999999"), Some(999_999_999));
+        // Ten digits or more saturate rather than vanish.
+        assert_eq!(parse_retry_after(b"1000000000"), Some(1_000_000_000));
+        assert_eq!(parse_retry_after(b"4294967296"), Some(u32::MAX));
+        assert_eq!(
+            parse_retry_after(b"00000000000000000000000000000007"),
+            Some(7)
+        );
+        assert_eq!(
+            parse_retry_after(b"99999999999999999999999999999999"),
+            Some(u32::MAX)
+        );
     }
 }

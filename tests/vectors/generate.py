@@ -425,8 +425,38 @@ toks.append(case("token response without access_token is a bad response", [
 ]))
 toks.append(case("a token with CR LF inside is refused before it reaches a header", [
     {"start": {"op": "instance"}, "at": 0}, token_send(0),
+    # Raw control characters inside a JSON string are not JSON (RFC 8259).
     {"respond": {"status": 200, "body": '{"access_token":"eyJ\r\nX-Evil: 1","expires_in":300}'}, "at": 1,
-     "expect": failed("bad_response", cause="protocol")},
+     "expect": failed("bad_response", cause="body")},
+]))
+# Tokens go into a header (and, printed, into shells): only visible ASCII, for both kinds.
+for label, body, cause in (
+        ("an escaped CR LF", '{"access_token":"eyJ\\r\\nX-Evil: 1","expires_in":300}', "protocol"),
+        ("a raw ESC", '{"access_token":"eyJ\x1b[2J","expires_in":300}', "body"),
+        ("a raw NUL", '{"access_token":"eyJ\x00","expires_in":300}', "body"),
+        ("a space", '{"access_token":"eyJ X-Evil: 1","expires_in":300}', "protocol")):
+    toks.append(case(f"an identity token with {label} is a bad response", [
+        {"start": {"op": "identity_token"}, "at": 0}, token_send(0),
+        {"respond": {"status": 200, "body": body}, "at": 1, "expect": failed("bad_response", cause=cause)},
+    ]))
+IAM_SEND = {"send": request("POST", f"{iam_path(CUR)}?version={CUR}", token=jwt(1), flavor=True), "at": 1}
+for label, body, cause in (
+        ("a raw CR LF", '{"access_token":"abc\r\nX-Evil: 1","expires_in":3600}', "body"),
+        ("an escaped CR LF", '{"access_token":"abc\\r\\nX-Evil: 1","expires_in":3600}', None),
+        ("a raw ESC", '{"access_token":"abc\x1b]0;x\x07","expires_in":3600}', "body"),
+        ("a space", '{"access_token":"abc X-Evil: 1","expires_in":3600}', None),
+        ("a DEL", '{"access_token":"abc\x7f","expires_in":3600}', None),
+        ("a non-ASCII character", '{"access_token":"abc\u00e9","expires_in":3600}', None),
+        ("an empty string", '{"access_token":"","expires_in":3600}', None)):
+    extra = {"cause": cause} if cause else {}
+    toks.append(case(f"an IAM token with {label} is a bad response", [
+        {"start": {"op": "iam_token"}, "at": 0}, token_send(0), token_ok(1, 1), IAM_SEND,
+        {"respond": {"status": 200, "body": body}, "at": 2, "expect": failed("bad_response", **extra)},
+    ]))
+toks.append(case("an IAM token of visible ASCII is delivered", [
+    {"start": {"op": "iam_token"}, "at": 0}, token_send(0), token_ok(1, 1), IAM_SEND,
+    {"respond": {"status": 200, "body": '{"access_token":"abc.DEF-_~!#$%&*+/=?^`|{}","expires_in":3600}'}, "at": 2,
+     "expect": done("iam_token", access_token="abc.DEF-_~!#$%&*+/=?^`|{}")},
 ]))
 toks.append(case("token with a lifetime too short to use is a bad response", [
     {"start": {"op": "instance"}, "at": 0}, token_send(0),
@@ -512,6 +542,16 @@ rets.append(case("Retry-After beyond the deadline fails at once", [
     {"start": {"op": "instance"}, "at": 0}, token_send(0), token_ok(0, 1), get_send(0, "instance", 1),
     {"respond": {"status": 429, "retry_after": 60, "body": error_body(429, "rate_limited", "Slow down.")}, "at": 5,
      "expect": failed("rate_limited", status=429)},
+]))
+rets.append(case("Retry-After of ten digits over the wire fails at once", [
+    {"start": {"op": "instance"}, "at": 0}, token_send(0), token_ok(0, 1), get_send(0, "instance", 1),
+    {"respond": {"raw": "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1000000000\r\nContent-Length: 2\r\n\r\n{}"}, "at": 5,
+     "expect": failed("rate_limited", status=429)},
+]))
+rets.append(case("Retry-After beyond u32 over the wire fails at once", [
+    {"start": {"op": "instance"}, "at": 0}, token_send(0), token_ok(0, 1), get_send(0, "instance", 1),
+    {"respond": {"raw": "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 99999999999999999999\r\nContent-Length: 2\r\n\r\n{}"}, "at": 5,
+     "expect": failed("server_error", status=503)},
 ]))
 rets.append(case("refused is final and not retried", [
     {"start": {"op": "instance"}, "at": 0}, token_send(0),
@@ -721,6 +761,25 @@ frs.append(raw_case("a list beyond its capacity is a bad response", http(200, tm
                     failed("bad_response", cause="body")))
 frs.append(raw_case("interim 100 Continue is skipped", "HTTP/1.1 100 Continue\r\n\r\n" + http(200, inst, [("Content-Length", len(inst.encode()))]),
                     done("instance")))
+frs.append(raw_case("two interim responses, then the final one",
+                    "HTTP/1.1 100 Continue\r\n\r\n" + "HTTP/1.1 102 Processing\r\nX: y\r\n\r\n"
+                    + http(200, inst, [("Content-Length", len(inst.encode()))]), done("instance")))
+frs.append(raw_case("eight interim responses are the most accepted",
+                    "HTTP/1.1 100 Continue\r\n\r\n" * 8 + http(200, inst, [("Content-Length", len(inst.encode()))]),
+                    done("instance")))
+frs.append(raw_case("nine interim responses are a bad response",
+                    "HTTP/1.1 100 Continue\r\n\r\n" * 9 + http(200, inst, [("Content-Length", len(inst.encode()))]),
+                    failed("bad_response", cause="http")))
+frs.append(raw_case("Transfer-Encoding gzip, chunked is a bad response",
+                    http(200, chunked("{}"), [("Transfer-Encoding", "gzip, chunked")]), failed("bad_response", cause="http")))
+frs.append(raw_case("Transfer-Encoding gzip and chunked on two lines is a bad response",
+                    http(200, chunked("{}"), [("Transfer-Encoding", "gzip"), ("Transfer-Encoding", "chunked")]),
+                    failed("bad_response", cause="http")))
+frs.append(raw_case("Transfer-Encoding chunked on two lines is a bad response",
+                    http(200, chunked("{}"), [("Transfer-Encoding", "chunked"), ("Transfer-Encoding", "chunked")]),
+                    failed("bad_response", cause="http")))
+frs.append(raw_case("Transfer-Encoding chunked in any case is accepted",
+                    http(200, chunked(inst), [("Transfer-Encoding", " ChUnKeD ")]), done("instance")))
 frs.append(raw_case("503 with Retry-After header over the wire", http(503, UNAVAIL, [("Retry-After", "1"), ("Content-Length", len(UNAVAIL))],
                                                                         "Service Unavailable"), "pending"))
 frs.append(case("a response cut after the head, then a good one", [
@@ -755,6 +814,37 @@ deep = '{"id":"x","f":' + "[" * 100 + "]" * 100 + "}"
 frs.append(case("JSON nested deeper than 64 levels is a bad response", [
     {"start": {"op": "instance"}, "at": 0}, token_send(0), token_ok(0, 1), get_send(0, "instance", 1),
     {"respond": {"status": 200, "body": deep}, "at": 1, "expect": failed("bad_response", cause="body")},
+]))
+# Raw control characters inside JSON strings are not JSON (RFC 8259): never delivered.
+for label, value in (("a raw NUL", "a\x00b"), ("a raw ESC", "a\x1b[2Jb"), ("a raw CR LF", "a\r\nb"), ("a raw TAB", "a\tb"),
+                     ("raw NUL, ESC and CR LF", "a\x00\x1b[2J\r\nb")):
+    frs.append(case(f"get of a string holding {label} is a bad response", [
+        {"start": {"op": "get", "path": "instance"}, "at": 0}, token_send(0), token_ok(0, 1), get_send(0, "instance", 1),
+        {"respond": {"status": 200, "body": '{"id":"' + value + '"}'}, "at": 1, "expect": failed("bad_response", cause="body")},
+    ]))
+frs.append(case("a raw control character in a key is a bad response", [
+    {"start": {"op": "get", "path": "instance"}, "at": 0}, token_send(0), token_ok(0, 1), get_send(0, "instance", 1),
+    {"respond": {"status": 200, "body": '{"i\x1bd":"x"}'}, "at": 1, "expect": failed("bad_response", cause="body")},
+]))
+frs.append(case("a raw control character in an unknown field is a bad response", [
+    {"start": {"op": "instance"}, "at": 0}, token_send(0), token_ok(0, 1), get_send(0, "instance", 1),
+    {"respond": {"status": 200, "body": '{"id":"x","unknown":{"list":["ok","a\rb"]}}'}, "at": 1,
+     "expect": failed("bad_response", cause="body")},
+]))
+frs.append(case("a raw control character in an error body leaves the status", [
+    {"start": {"op": "instance"}, "at": 0}, token_send(0), token_ok(0, 1), get_send(0, "instance", 1),
+    {"respond": {"status": 404, "body": '{"errors":[{"code":"not_found","message":"a\x1b[2Jb"}],"trace":"t"}'}, "at": 1,
+     "expect": failed("not_found", status=404, code="", message="")},
+]))
+frs.append(case("escaped control characters are valid JSON and kept", [
+    {"start": {"op": "get", "path": "instance"}, "at": 0}, token_send(0), token_ok(0, 1), get_send(0, "instance", 1),
+    {"respond": {"status": 200, "body": '{"id":"a\\u0000\\u001b[2J\\r\\nb"}'}, "at": 1,
+     "expect": {"done": {"type": "raw", "json": {"id": "a\u0000\u001b[2J\r\nb"}}}},
+]))
+frs.append(case("an escaped control character in a typed model is decoded", [
+    {"start": {"op": "instance"}, "at": 0}, token_send(0), token_ok(0, 1), get_send(0, "instance", 1),
+    {"respond": {"status": 200, "body": '{"id":"x","name":"a\\u001bb"}'}, "at": 1,
+     "expect": done("instance", name="a\u001bb")},
 ]))
 files["framing.json"] = ("Raw HTTP/1.1 responses: chunked, read-to-close, truncation, size limits, bad framing, malformed or oversized JSON, escapes.", frs)
 

@@ -15,6 +15,7 @@ mod certificate;
 mod error_body;
 mod initialization;
 mod instance;
+pub(crate) mod json;
 mod key;
 mod network;
 mod page;
@@ -54,32 +55,6 @@ pub const INIT_KEYS_CAPACITY: usize = 16;
 /// Deepest nesting of arrays and objects accepted; IMDS documents nest about 5 deep.
 pub const MAX_DEPTH: usize = 64;
 
-/// The deepest nesting of `[` and `{` outside strings.
-fn nesting_depth(body: &[u8]) -> usize {
-    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
-    for &b in body {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                max = max.max(depth);
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    max
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
@@ -95,25 +70,44 @@ mod tests {
         body.push(b'}').unwrap();
         let err = super::Instance::parse(&body).unwrap_err();
         assert_eq!(err.reason, "the JSON nests deeper than 64 levels");
-        assert_eq!(super::nesting_depth(br#"{"a":"[[[{{{\"[["}"#), 1);
+        // Brackets inside strings do not count.
+        let quoted =
+            br#"{"id":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"[["}"#;
+        assert!(super::Instance::parse(quoted).is_ok());
+    }
+
+    #[test]
+    fn raw_control_characters_in_strings_are_refused() {
+        for body in [
+            &b"{\"id\":\"a\x00b\"}"[..],
+            b"{\"id\":\"a\x1b[2J\"}",
+            b"{\"id\":\"a\r\nX-Evil: 1\"}",
+            b"{\"id\":\"x\",\"unknown\":[\"\t\"]}",
+            b"{\"id\":\"x\",\"k\x01ey\":1}",
+        ] {
+            let err = super::Instance::parse(body).unwrap_err();
+            assert_eq!(
+                err.reason, "a string holds a raw control character",
+                "{body:?}"
+            );
+        }
+        // Escaped, they are valid JSON and decode.
+        let i = super::Instance::parse(br#"{"id":"a\u001b\r\n"}"#).unwrap();
+        assert!(i.id.eq_str("a\u{1b}\r\n"));
+        // Whitespace between tokens is not inside a string.
+        assert!(super::Instance::parse(b"{\r\n\t\"id\" :\n\"x\"\r\n}\n").is_ok());
     }
 }
 
 /// Parses a JSON document into a model; `what` names it in errors.
+///
+/// One pass over the body checks its grammar, depth, strings (no raw control
+/// characters, valid escapes and UTF-8) and fills the model: see [`json`].
 pub(crate) fn parse<'a, T: Deserialize<'a>>(
     body: &'a [u8],
     what: &'static str,
 ) -> Result<T, BodyError> {
-    // The JSON parser recurses into skipped values; bound the depth before it does.
-    if nesting_depth(body) > MAX_DEPTH {
-        return Err(BodyError {
-            what,
-            reason: "the JSON nests deeper than 64 levels",
-        });
-    }
-    serde_json_core::from_slice::<T>(body)
-        .map(|(v, _)| v)
-        .map_err(|e| BodyError::from_json(what, e))
+    json::from_slice(body, what)
 }
 
 macro_rules! parse_fn {

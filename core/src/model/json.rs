@@ -1,0 +1,1057 @@
+//! The JSON reader behind every model: serde's `Deserializer` over a borrowed body.
+//!
+//! One pass over the bytes does all of the checking, inside the parse:
+//! - the grammar of RFC 8259, for skipped values (unknown fields) as strictly as
+//!   for the fields a model reads, so a document accepted here is valid JSON;
+//! - nesting at most [`MAX_DEPTH`] deep, counted as containers open, so the
+//!   reader never recurses further than that (skipped values are skipped
+//!   without recursion at all);
+//! - no raw control character (U+0000..U+001F) inside a string, as RFC 8259
+//!   requires: a body cannot smuggle CR LF or terminal escapes into a value;
+//! - every escape well formed (surrogates paired) and every string valid UTF-8.
+//!
+//! Strings are handed out raw, escapes kept, as [`Text`](crate::text::Text): the
+//! reader never copies and never allocates. Strings are scanned eight bytes at a
+//! time; only bytes that need a decision (`"`, `\`, a control character) are
+//! looked at one by one.
+
+use core::fmt;
+
+use serde::de::{self, DeserializeSeed, Visitor};
+
+use super::MAX_DEPTH;
+use crate::error::BodyError;
+
+/// The newtype name by which [`Text`](crate::text::Text) asks this reader for a
+/// string's raw content (escapes kept) rather than its decoded form.
+pub(crate) const RAW_STRING: &str = "$vpc_imds_core::text::Text";
+
+// Skipped containers are tracked as one bit each in a u64.
+const _: () = assert!(MAX_DEPTH <= 64);
+
+/// Why a body is not a document of the expected shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Error {
+    /// The body ends inside a value.
+    Eof,
+    /// Not JSON: an unexpected byte.
+    Syntax,
+    /// A raw U+0000..U+001F inside a string.
+    ControlCharacter,
+    /// Containers nest deeper than [`MAX_DEPTH`].
+    Depth,
+    /// Valid JSON, but not the type the field has.
+    Type,
+    /// A number that is malformed or does not fit the field.
+    Number,
+    /// An invalid escape sequence (or an unpaired surrogate).
+    Escape,
+    /// A string that is not UTF-8.
+    Utf8,
+    /// Something follows the document.
+    Trailing,
+    /// A required field is absent.
+    MissingField,
+    /// A field appears twice.
+    DuplicateField,
+    /// A list is longer than its capacity.
+    TooLong,
+    /// Any other mismatch with the model.
+    Shape,
+}
+
+impl Error {
+    /// A short, static description for [`BodyError`].
+    pub(crate) const fn reason(self) -> &'static str {
+        match self {
+            Error::Eof => "the JSON ends early",
+            Error::Syntax => "the JSON is malformed",
+            Error::ControlCharacter => "a string holds a raw control character",
+            Error::Depth => "the JSON nests deeper than 64 levels",
+            Error::Type => "a value has the wrong type",
+            Error::Number => "a number is invalid or out of range",
+            Error::Escape => "a string is badly escaped",
+            Error::Utf8 => "a string is not valid UTF-8",
+            Error::Trailing => "there is data after the JSON value",
+            Error::MissingField => "a required field is missing",
+            Error::DuplicateField => "a field appears twice",
+            Error::TooLong => "a list exceeds its capacity",
+            Error::Shape => "the JSON does not have the documented shape",
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.reason())
+    }
+}
+
+impl From<Error> for BodyError {
+    /// `what` is filled in by `from_slice`.
+    #[inline]
+    fn from(e: Error) -> Self {
+        BodyError {
+            what: "",
+            reason: e.reason(),
+        }
+    }
+}
+
+// serde's own errors (a missing field, a list too long, ...), as `BodyError`
+// directly: the model then travels back in the same `Result` it was built in,
+// never copied into another (an instance is about 14 KB).
+impl de::Error for BodyError {
+    fn custom<T: fmt::Display>(_msg: T) -> Self {
+        Error::Shape.into()
+    }
+    fn invalid_type(_: de::Unexpected<'_>, _: &dyn de::Expected) -> Self {
+        Error::Type.into()
+    }
+    fn invalid_value(_: de::Unexpected<'_>, _: &dyn de::Expected) -> Self {
+        Error::Type.into()
+    }
+    fn invalid_length(_: usize, _: &dyn de::Expected) -> Self {
+        Error::TooLong.into()
+    }
+    fn missing_field(_: &'static str) -> Self {
+        Error::MissingField.into()
+    }
+    fn duplicate_field(_: &'static str) -> Self {
+        Error::DuplicateField.into()
+    }
+}
+
+/// Parses one JSON document (surrounding whitespace allowed) into `T`; `what`
+/// names the document in errors.
+pub(crate) fn from_slice<'de, T: de::Deserialize<'de>>(
+    body: &'de [u8],
+    what: &'static str,
+) -> Result<T, BodyError> {
+    let mut result = match core::str::from_utf8(body) {
+        Ok(text) => {
+            let mut reader = Reader {
+                text,
+                pos: 0,
+                depth: 0,
+            };
+            let mut result = T::deserialize(&mut reader);
+            if result.is_ok() && reader.skip_ws().is_some() {
+                result = Err(Error::Trailing.into());
+            }
+            result
+        }
+        Err(_) => Err(Error::Utf8.into()),
+    };
+    if let Err(e) = &mut result {
+        e.what = what;
+    }
+    result
+}
+
+/// Checks that `body` is one JSON document under the rules above, reading nothing.
+#[cfg(test)]
+pub(crate) fn validate(body: &[u8]) -> Result<(), &'static str> {
+    from_slice::<de::IgnoredAny>(body, "test")
+        .map(|_| ())
+        .map_err(|e| e.reason)
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// The bytes of `w` (little-endian) that are `"`, `\\` or below 0x20, as the
+/// high bit of each; the lowest set bit marks the first such byte exactly
+/// (a false mark can only follow a true one).
+#[inline(always)]
+const fn special_bytes(w: u64) -> u64 {
+    let quote = w ^ (LO * b'"' as u64);
+    let backslash = w ^ (LO * b'\\' as u64);
+    // (x - 0x01..) & !x & 0x80.. marks the zero bytes of x;
+    // (w - 0x20..) & !w & 0x80.. marks the bytes of w below 0x20.
+    ((quote.wrapping_sub(LO) & !quote)
+        | (backslash.wrapping_sub(LO) & !backslash)
+        | (w.wrapping_sub(LO * 0x20) & !w))
+        & HI
+}
+
+/// True for the bytes that can start a JSON value.
+const fn starts_value(b: u8) -> bool {
+    matches!(
+        b,
+        b'"' | b'{' | b'[' | b't' | b'f' | b'n' | b'-' | b'0'..=b'9'
+    )
+}
+
+/// A value of the wrong type, or no value at all.
+const fn unexpected(b: u8) -> Error {
+    if starts_value(b) {
+        Error::Type
+    } else {
+        Error::Syntax
+    }
+}
+
+/// The reader: a position in the body and the current nesting depth.
+struct Reader<'de> {
+    /// The body, checked as UTF-8 once, so that strings are slices of it.
+    text: &'de str,
+    pos: usize,
+    depth: usize,
+}
+
+impl<'de> Reader<'de> {
+    #[inline(always)]
+    fn bytes(&self) -> &'de [u8] {
+        self.text.as_bytes()
+    }
+
+    /// Skips whitespace; the next byte, if any.
+    #[inline]
+    fn skip_ws(&mut self) -> Option<u8> {
+        while let Some(&b) = self.bytes().get(self.pos) {
+            match b {
+                b' ' | b'\n' | b'\r' | b'\t' => self.pos += 1,
+                _ => return Some(b),
+            }
+        }
+        None
+    }
+
+    /// Skips whitespace; the next byte, which must exist.
+    #[inline]
+    fn next(&mut self) -> Result<u8, Error> {
+        self.skip_ws().ok_or(Error::Eof)
+    }
+
+    /// Opens a container whose bracket is at `pos`.
+    #[inline]
+    fn open(&mut self) -> Result<(), Error> {
+        self.pos += 1;
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(Error::Depth);
+        }
+        Ok(())
+    }
+
+    /// Closes a container with `close` after its last member.
+    #[inline]
+    fn close(&mut self, close: u8) -> Result<(), Error> {
+        match self.next()? {
+            b if b == close => {
+                self.pos += 1;
+                self.depth -= 1;
+                Ok(())
+            }
+            _ => Err(Error::Syntax),
+        }
+    }
+
+    /// Expects `word` (`true`, `false`, `null`) at `pos`.
+    #[inline]
+    fn literal(&mut self, word: &[u8]) -> Result<(), Error> {
+        match self.bytes().get(self.pos..self.pos + word.len()) {
+            Some(w) if w == word => {
+                self.pos += word.len();
+                Ok(())
+            }
+            Some(_) => Err(Error::Syntax),
+            None => Err(Error::Eof),
+        }
+    }
+
+    /// Reads the string whose opening quote is at `pos`; its raw content.
+    #[inline]
+    fn string(&mut self) -> Result<&'de str, Error> {
+        let bytes = self.bytes();
+        let start = self.pos + 1;
+        let mut i = start;
+        loop {
+            // Eight bytes at a time up to the next byte that needs a decision.
+            while let Some(chunk) = bytes.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+                let special = special_bytes(u64::from_le_bytes(*chunk));
+                if special != 0 {
+                    i += (special.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                i += 8;
+            }
+            match bytes.get(i) {
+                Some(b'"') => break,
+                Some(b'\\') => i = escape_end(bytes, i + 1)?,
+                Some(0..=0x1F) => return Err(Error::ControlCharacter),
+                Some(_) => i += 1,
+                None => return Err(Error::Eof),
+            }
+        }
+        self.pos = i + 1;
+        // Both ends are next to an ASCII quote: character boundaries.
+        self.text.get(start..i).ok_or(Error::Utf8)
+    }
+
+    /// Reads a string value where one must be.
+    #[inline]
+    fn string_value(&mut self) -> Result<&'de str, Error> {
+        match self.next()? {
+            b'"' => self.string(),
+            b => Err(unexpected(b)),
+        }
+    }
+
+    /// Reads an integer where one must be: its sign and magnitude.
+    fn integer(&mut self) -> Result<(bool, u64), Error> {
+        let negative = match self.next()? {
+            b'-' => {
+                self.pos += 1;
+                true
+            }
+            b'0'..=b'9' => false,
+            b => return Err(unexpected(b)),
+        };
+        let mut n: u64 = 0;
+        match self.bytes().get(self.pos) {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => {
+                while let Some(&d) = self.bytes().get(self.pos) {
+                    if !d.is_ascii_digit() {
+                        break;
+                    }
+                    n = n
+                        .checked_mul(10)
+                        .and_then(|n| n.checked_add(u64::from(d - b'0')))
+                        .ok_or(Error::Number)?;
+                    self.pos += 1;
+                }
+            }
+            Some(_) => return Err(Error::Number),
+            None => return Err(Error::Eof),
+        }
+        // A fraction or an exponent: not an integer.
+        if matches!(self.bytes().get(self.pos), Some(b'.' | b'e' | b'E')) {
+            return Err(Error::Number);
+        }
+        Ok((negative, n))
+    }
+
+    fn unsigned(&mut self) -> Result<u64, Error> {
+        match self.integer()? {
+            (true, n) if n != 0 => Err(Error::Number),
+            (_, n) => Ok(n),
+        }
+    }
+
+    fn signed(&mut self) -> Result<i64, Error> {
+        let (negative, n) = self.integer()?;
+        if negative {
+            0i64.checked_sub_unsigned(n).ok_or(Error::Number)
+        } else {
+            i64::try_from(n).map_err(|_| Error::Number)
+        }
+    }
+
+    /// Skips a number at `pos`, checking its grammar.
+    fn skip_number(&mut self) -> Result<(), Error> {
+        let b = self.bytes();
+        let mut i = self.pos;
+        if b.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        match b.get(i) {
+            Some(b'0') => i += 1,
+            Some(b'1'..=b'9') => i = digits_end(b, i + 1),
+            Some(_) => return Err(Error::Syntax),
+            None => return Err(Error::Eof),
+        }
+        if b.get(i) == Some(&b'.') {
+            i = at_least_one_digit(b, i + 1)?;
+        }
+        if matches!(b.get(i), Some(b'e' | b'E')) {
+            i += 1;
+            if matches!(b.get(i), Some(b'+' | b'-')) {
+                i += 1;
+            }
+            i = at_least_one_digit(b, i)?;
+        }
+        self.pos = i;
+        Ok(())
+    }
+
+    /// Expects `"key":` after whitespace (the key's content is not needed).
+    fn skip_key(&mut self) -> Result<(), Error> {
+        match self.next()? {
+            b'"' => self.string()?,
+            _ => return Err(Error::Syntax),
+        };
+        self.colon()
+    }
+
+    #[inline]
+    fn colon(&mut self) -> Result<(), Error> {
+        match self.next()? {
+            b':' => {
+                self.pos += 1;
+                Ok(())
+            }
+            _ => Err(Error::Syntax),
+        }
+    }
+
+    /// Skips one value of any kind, checking it as strictly as a read one,
+    /// without recursion: open containers are one bit each (1 = object).
+    fn skip_value(&mut self) -> Result<(), Error> {
+        let mut open: u64 = 0;
+        let mut levels = 0usize;
+        loop {
+            // A value.
+            match self.next()? {
+                c @ (b'{' | b'[') => {
+                    self.open()?;
+                    let object = c == b'{';
+                    let end = if object { b'}' } else { b']' };
+                    if self.next()? == end {
+                        self.pos += 1;
+                        self.depth -= 1;
+                    } else {
+                        open = (open << 1) | u64::from(object);
+                        levels += 1;
+                        if object {
+                            self.skip_key()?;
+                        }
+                        continue;
+                    }
+                }
+                b'"' => {
+                    self.string()?;
+                }
+                b't' => self.literal(b"true")?,
+                b'f' => self.literal(b"false")?,
+                b'n' => self.literal(b"null")?,
+                b'-' | b'0'..=b'9' => self.skip_number()?,
+                _ => return Err(Error::Syntax),
+            }
+            // After a value: more members, or the end of containers.
+            loop {
+                if levels == 0 {
+                    return Ok(());
+                }
+                let object = open & 1 == 1;
+                match (self.next()?, object) {
+                    (b',', _) => {
+                        self.pos += 1;
+                        if object {
+                            self.skip_key()?;
+                        }
+                        break;
+                    }
+                    (b'}', true) | (b']', false) => {
+                        self.pos += 1;
+                        self.depth -= 1;
+                        open >>= 1;
+                        levels -= 1;
+                    }
+                    _ => return Err(Error::Syntax),
+                }
+            }
+        }
+    }
+}
+
+/// The index after the digits starting at `i`.
+fn digits_end(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b'0'..=b'9')) {
+        i += 1;
+    }
+    i
+}
+
+fn at_least_one_digit(b: &[u8], i: usize) -> Result<usize, Error> {
+    match b.get(i) {
+        Some(b'0'..=b'9') => Ok(digits_end(b, i + 1)),
+        Some(_) => Err(Error::Syntax),
+        None => Err(Error::Eof),
+    }
+}
+
+/// Checks the escape whose backslash is just before `i`; the index after it.
+#[inline]
+fn escape_end(b: &[u8], i: usize) -> Result<usize, Error> {
+    match b.get(i) {
+        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => Ok(i + 1),
+        Some(b'u') => match hex4(b, i + 1)? {
+            0xD800..=0xDBFF => {
+                // A high surrogate: a low one must follow.
+                match (b.get(i + 5), b.get(i + 6)) {
+                    (Some(b'\\'), Some(b'u')) => {}
+                    (None, _) | (Some(b'\\'), None) => return Err(Error::Eof),
+                    _ => return Err(Error::Escape),
+                }
+                match hex4(b, i + 7)? {
+                    0xDC00..=0xDFFF => Ok(i + 11),
+                    _ => Err(Error::Escape),
+                }
+            }
+            0xDC00..=0xDFFF => Err(Error::Escape),
+            _ => Ok(i + 5),
+        },
+        Some(_) => Err(Error::Escape),
+        None => Err(Error::Eof),
+    }
+}
+
+/// Four hex digits at `i`.
+fn hex4(b: &[u8], i: usize) -> Result<u32, Error> {
+    let digits = b.get(i..i + 4).ok_or(Error::Eof)?;
+    digits.iter().try_fold(0u32, |n, &d| {
+        let v = match d {
+            b'0'..=b'9' => d - b'0',
+            b'a'..=b'f' => d - b'a' + 10,
+            b'A'..=b'F' => d - b'A' + 10,
+            _ => return Err(Error::Escape),
+        };
+        Ok(n << 4 | u32::from(v))
+    })
+}
+
+macro_rules! unsigned {
+    ($($method:ident $visit:ident $t:ty),*) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BodyError> {
+            let n = self.unsigned()?;
+            visitor.$visit(<$t>::try_from(n).map_err(|_| BodyError::from(Error::Number))?)
+        }
+    )*};
+}
+
+macro_rules! signed {
+    ($($method:ident $visit:ident $t:ty),*) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BodyError> {
+            let n = self.signed()?;
+            visitor.$visit(<$t>::try_from(n).map_err(|_| BodyError::from(Error::Number))?)
+        }
+    )*};
+}
+
+impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
+    type Error = BodyError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BodyError> {
+        match self.next()? {
+            b'"' => visitor.visit_borrowed_str(self.string()?),
+            b'{' => self.deserialize_map(visitor),
+            b'[' => self.deserialize_seq(visitor),
+            b't' | b'f' => self.deserialize_bool(visitor),
+            b'n' => self.deserialize_unit(visitor),
+            b'-' => self.deserialize_i64(visitor),
+            b'0'..=b'9' => self.deserialize_u64(visitor),
+            _ => Err(Error::Syntax.into()),
+        }
+    }
+
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BodyError> {
+        match self.next()? {
+            b't' => {
+                self.literal(b"true")?;
+                visitor.visit_bool(true)
+            }
+            b'f' => {
+                self.literal(b"false")?;
+                visitor.visit_bool(false)
+            }
+            b => Err(unexpected(b).into()),
+        }
+    }
+
+    unsigned!(deserialize_u8 visit_u8 u8, deserialize_u16 visit_u16 u16,
+              deserialize_u32 visit_u32 u32, deserialize_u64 visit_u64 u64);
+    signed!(deserialize_i8 visit_i8 i8, deserialize_i16 visit_i16 i16,
+            deserialize_i32 visit_i32 i32, deserialize_i64 visit_i64 i64);
+
+    fn deserialize_f32<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, BodyError> {
+        Err(Error::Type.into())
+    }
+
+    fn deserialize_f64<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, BodyError> {
+        Err(Error::Type.into())
+    }
+
+    fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BodyError> {
+        self.deserialize_str(visitor)
+    }
+
+    /// The raw content (escapes kept): the reader cannot decode without a buffer.
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BodyError> {
+        visitor.visit_borrowed_str(self.string_value()?)
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BodyError> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_bytes<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, BodyError> {
+        Err(Error::Type.into())
+    }
+
+    fn deserialize_byte_buf<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, BodyError> {
+        Err(Error::Type.into())
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BodyError> {
+        if self.next()? == b'n' {
+            self.literal(b"null")?;
+            visitor.visit_none()
+        } else {
+            visitor.visit_some(self)
+        }
+    }
+
+    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BodyError> {
+        match self.next()? {
+            b'n' => {
+                self.literal(b"null")?;
+                visitor.visit_unit()
+            }
+            b => Err(unexpected(b).into()),
+        }
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, BodyError> {
+        self.deserialize_unit(visitor)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, BodyError> {
+        if name == RAW_STRING {
+            visitor.visit_borrowed_str(self.string_value()?)
+        } else {
+            visitor.visit_newtype_struct(self)
+        }
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BodyError> {
+        match self.next()? {
+            b'[' => self.open()?,
+            b => return Err(unexpected(b).into()),
+        }
+        let value = visitor.visit_seq(Seq {
+            reader: &mut *self,
+            first: true,
+        })?;
+        self.close(b']')?;
+        Ok(value)
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, BodyError> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, BodyError> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BodyError> {
+        match self.next()? {
+            b'{' => self.open()?,
+            b => return Err(unexpected(b).into()),
+        }
+        let value = visitor.visit_map(Map {
+            reader: &mut *self,
+            first: true,
+        })?;
+        self.close(b'}')?;
+        Ok(value)
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, BodyError> {
+        self.deserialize_map(visitor)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        _visitor: V,
+    ) -> Result<V::Value, BodyError> {
+        Err(Error::Type.into())
+    }
+
+    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BodyError> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BodyError> {
+        self.skip_value()?;
+        visitor.visit_unit()
+    }
+}
+
+struct Seq<'r, 'de> {
+    reader: &'r mut Reader<'de>,
+    first: bool,
+}
+
+impl<'de> de::SeqAccess<'de> for Seq<'_, 'de> {
+    type Error = BodyError;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, BodyError> {
+        let r = &mut *self.reader;
+        let b = r.next()?;
+        if b == b']' {
+            return Ok(None);
+        }
+        if self.first {
+            self.first = false;
+        } else if b == b',' {
+            r.pos += 1;
+        } else {
+            return Err(Error::Syntax.into());
+        }
+        seed.deserialize(&mut *self.reader).map(Some)
+    }
+}
+
+struct Map<'r, 'de> {
+    reader: &'r mut Reader<'de>,
+    first: bool,
+}
+
+impl<'de> de::MapAccess<'de> for Map<'_, 'de> {
+    type Error = BodyError;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, BodyError> {
+        let r = &mut *self.reader;
+        let mut b = r.next()?;
+        if b == b'}' {
+            return Ok(None);
+        }
+        if self.first {
+            self.first = false;
+        } else if b == b',' {
+            r.pos += 1;
+            b = r.next()?;
+        } else {
+            return Err(Error::Syntax.into());
+        }
+        if b != b'"' {
+            return Err(Error::Syntax.into());
+        }
+        seed.deserialize(&mut *self.reader).map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, BodyError> {
+        self.reader.colon()?;
+        seed.deserialize(&mut *self.reader)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use super::*;
+    use proptest::prelude::*;
+    use std::string::String;
+    use std::vec::Vec;
+    use std::{format, vec};
+
+    fn ok(body: &[u8]) -> bool {
+        validate(body).is_ok()
+    }
+
+    #[test]
+    fn grammar() {
+        for good in [
+            &b"{}"[..],
+            b" [ ] ",
+            b"0",
+            b"-0",
+            b"-12.5e+3",
+            b"1E-7",
+            b"\"\"",
+            b"true",
+            b"null",
+            b"{\"a\":[1,{\"b\":null},\"c\",false,[]],\"d\":{}}",
+            b"\r\n\t{ \"a\" : 1 }\n",
+            br#""\"\\\/\b\f\n\r\t\u00e9\uD83D\uDE00""#,
+            "\"é😀\"".as_bytes(),
+        ] {
+            assert_eq!(validate(good), Ok(()), "{}", String::from_utf8_lossy(good));
+        }
+        for (bad, reason) in [
+            (&b""[..], "the JSON ends early"),
+            (b"{", "the JSON ends early"),
+            (b"{\"a\"", "the JSON ends early"),
+            (b"\"abc", "the JSON ends early"),
+            (b"01", "there is data after the JSON value"),
+            (b"1.", "the JSON ends early"),
+            (b"1.x", "the JSON is malformed"),
+            (b".5", "the JSON is malformed"),
+            (b"1e", "the JSON ends early"),
+            (b"-", "the JSON ends early"),
+            (b"tru", "the JSON ends early"),
+            (b"trux", "the JSON is malformed"),
+            (b"nul1", "the JSON is malformed"),
+            (b"[1,]", "the JSON is malformed"),
+            (b"[,1]", "the JSON is malformed"),
+            (b"{\"a\":1,}", "the JSON is malformed"),
+            (b"{\"a\" 1}", "the JSON is malformed"),
+            (b"{1:1}", "the JSON is malformed"),
+            (b"[1 2]", "the JSON is malformed"),
+            (b"{} {}", "there is data after the JSON value"),
+            (b"\"a\x7f\x00\"", "a string holds a raw control character"),
+            (b"[\"\x1f\"]", "a string holds a raw control character"),
+            (b"\"\\x\"", "a string is badly escaped"),
+            (b"\"\\u12g4\"", "a string is badly escaped"),
+            (b"\"\\ud83d\"", "a string is badly escaped"),
+            (b"\"\\ud83dx\\ude00\"", "a string is badly escaped"),
+            (b"\"\\ud83d\\u0041\"", "a string is badly escaped"),
+            (b"\"\\ude00\"", "a string is badly escaped"),
+            (b"\"\xff\"", "a string is not valid UTF-8"),
+            (b"\xef\xbb\xbf{}", "the JSON is malformed"),
+        ] {
+            assert_eq!(
+                validate(bad),
+                Err(reason),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn depth_is_bounded_exactly() {
+        let nest = |n: usize| {
+            let mut v = Vec::new();
+            v.resize(n, b'[');
+            v.resize(2 * n, b']');
+            v
+        };
+        assert_eq!(validate(&nest(64)), Ok(()));
+        assert_eq!(
+            validate(&nest(65)),
+            Err("the JSON nests deeper than 64 levels")
+        );
+        assert_eq!(
+            validate(&nest(100_000)),
+            Err("the JSON nests deeper than 64 levels")
+        );
+        // The same bound when the deep value is read into a model.
+        let mut body = b"{\"id\":\"x\",\"f\":".to_vec();
+        body.extend_from_slice(&nest(63));
+        body.push(b'}');
+        assert!(super::super::Instance::parse(&body).is_ok());
+        body.insert(14, b'[');
+        body.insert(body.len() - 1, b']');
+        assert_eq!(
+            super::super::Instance::parse(&body)
+                .map(|_| ())
+                .map_err(|e| e.reason),
+            Err("the JSON nests deeper than 64 levels")
+        );
+    }
+
+    #[test]
+    fn strings_are_raw_slices_of_the_body() {
+        #[derive(serde::Deserialize)]
+        struct Doc<'a> {
+            #[serde(borrow)]
+            a: crate::text::Text<'a>,
+            #[serde(borrow)]
+            b: &'a str,
+        }
+        // Every length across the 8-byte steps, escapes at every position.
+        for n in 0..40 {
+            for esc in [None, Some(0), Some(n / 2), Some(n)] {
+                let mut s = "x".repeat(n);
+                if let Some(at) = esc {
+                    s.insert_str(at, "\\\"");
+                }
+                let body = format!("{{\"a\":\"{s}\",\"b\":\"{s}é\"}}");
+                let doc: Doc<'_> = from_slice(body.as_bytes(), "t").unwrap();
+                assert_eq!(doc.a.raw(), s);
+                assert_eq!(doc.b, format!("{s}é"));
+                let raw = format!("{{\"a\":\"{s}\x01\",\"b\":\"\"}}");
+                assert_eq!(
+                    from_slice::<Doc<'_>>(raw.as_bytes(), "t")
+                        .map(|_| ())
+                        .map_err(|e| e.reason),
+                    Err("a string holds a raw control character")
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn numbers_fit_their_fields() {
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        struct N {
+            a: Option<u8>,
+            b: Option<u32>,
+            c: Option<i64>,
+        }
+        let parse = |s: &str| from_slice::<N>(s.as_bytes(), "t").map_err(|e| e.reason);
+        assert_eq!(
+            parse(r#"{"a":255,"b":4294967295,"c":-9223372036854775808}"#),
+            Ok(N {
+                a: Some(255),
+                b: Some(u32::MAX),
+                c: Some(i64::MIN)
+            })
+        );
+        for bad in [
+            r#"{"a":256}"#,
+            r#"{"b":4294967296}"#,
+            r#"{"b":-1}"#,
+            r#"{"b":1.5}"#,
+            r#"{"b":1e3}"#,
+            r#"{"b":99999999999999999999999}"#,
+            r#"{"c":9223372036854775808}"#,
+        ] {
+            assert_eq!(
+                parse(bad),
+                Err("a number is invalid or out of range"),
+                "{bad}"
+            );
+        }
+        assert_eq!(parse(r#"{"b":"1"}"#), Err("a value has the wrong type"));
+        assert_eq!(
+            parse(r#"{"b":null,"a":null}"#),
+            Ok(N {
+                a: None,
+                b: None,
+                c: None
+            })
+        );
+        assert_eq!(parse(r#"{"b":1,"b":2}"#), Err("a field appears twice"));
+        assert_eq!(
+            parse(r#"{"x":[1e999,-0.0,{"y":[true,false,null]}],"b":7}"#),
+            Ok(N {
+                a: None,
+                b: Some(7),
+                c: None
+            })
+        );
+    }
+
+    /// JSON-ish text: every token of the grammar, in any order.
+    fn jsonish() -> impl Strategy<Value = Vec<u8>> {
+        let token = prop_oneof![
+            Just("{"),
+            Just("}"),
+            Just("["),
+            Just("]"),
+            Just(","),
+            Just(":"),
+            Just("\""),
+            Just("\"k\""),
+            Just("\"a b\\n\\u00e9\""),
+            Just("\\"),
+            Just("\\u0041"),
+            Just("\\ud83d\\ude00"),
+            Just("\u{1}"),
+            Just("\n"),
+            Just(" "),
+            Just("é"),
+            Just("null"),
+            Just("true"),
+            Just("fals"),
+            Just("-"),
+            Just("0"),
+            Just("12"),
+            Just(".5"),
+            Just("e+1"),
+            Just("E"),
+        ];
+        prop::collection::vec(token, 0..40).prop_map(|parts| parts.concat().into_bytes())
+    }
+
+    /// Small valid documents, to check that those are accepted too.
+    fn document() -> impl Strategy<Value = Vec<u8>> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(serde_json::Value::from),
+            ".*".prop_map(serde_json::Value::from),
+        ];
+        let value = leaf.prop_recursive(6, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::from),
+                prop::collection::btree_map(".*", inner, 0..6)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        });
+        (value, any::<bool>()).prop_map(|(v, pretty)| {
+            if pretty {
+                serde_json::to_vec_pretty(&v).unwrap()
+            } else {
+                serde_json::to_vec(&v).unwrap()
+            }
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2048, ..ProptestConfig::default() })]
+
+        /// Accepts exactly what serde_json accepts (nesting stays under both limits).
+        #[test]
+        fn agrees_with_serde_json(body in jsonish()) {
+            let theirs = serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_ok();
+            prop_assert_eq!(ok(&body), theirs, "{}", String::from_utf8_lossy(&body));
+        }
+
+        #[test]
+        fn accepts_every_valid_document(body in document()) {
+            prop_assert_eq!(validate(&body), Ok(()), "{}", String::from_utf8_lossy(&body));
+        }
+
+        #[test]
+        fn refuses_a_raw_control_character_anywhere_in_a_string(
+            body in document(), at in any::<prop::sample::Index>(), c in 0u8..0x20,
+        ) {
+            // Put the character just after an opening or closing quote.
+            let quotes: Vec<usize> = body.iter().enumerate()
+                .filter(|(_, &b)| b == b'"').map(|(i, _)| i).collect();
+            if quotes.is_empty() {
+                return Ok(());
+            }
+            let q = quotes[at.index(quotes.len())];
+            let mut body = body;
+            // An escaped quote may sit here: the result is then still a string.
+            if q > 0 && body[q - 1] == b'\\' {
+                return Ok(());
+            }
+            body.insert(q + 1, c);
+            let theirs = serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_ok();
+            prop_assert_eq!(ok(&body), theirs, "{}", String::from_utf8_lossy(&body));
+        }
+    }
+}
