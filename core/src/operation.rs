@@ -273,10 +273,11 @@ pub const SPECS: [Spec; 14] = [
 
 fn parse_iam_token(body: &[u8]) -> Result<Output<'_>, BodyError> {
     let token = AccessToken::parse(body)?;
-    if token.access_token.expose().is_none_or(|s| s.is_empty()) {
+    // It goes into a header too (the caller's): the same rule as the identity token.
+    if token.header_safe_token().is_none() {
         return Err(BodyError {
             what: "token",
-            reason: "access_token is empty or escaped",
+            reason: "access_token is empty, escaped, or not visible ASCII",
         });
     }
     Ok(Output::IamToken(token))

@@ -204,7 +204,7 @@ impl Session {
 
     /// Tells the running operation that another holder of a host's shared token
     /// cache is already refreshing the token (its [`lease`](TokenCache::lease) said
-    /// [`Lease::Use`](crate::token::Lease::Use) for a stale token): send the cached
+    /// [`Lease::Use`] for a stale token): send the cached
     /// token while it is still valid instead of refreshing it too. An expired or
     /// missing token is still fetched, and a 401 still forces its one refresh.
     ///
@@ -222,7 +222,8 @@ impl Session {
     /// Call after [`start`](Self::start) and before the first [`poll`](Self::poll);
     /// after each event call [`publish_to`](Self::publish_to), and when the operation
     /// ends [`release_lease`](Self::release_lease). The host only adds the lock and
-    /// the waiting.
+    /// the waiting. Every session sharing `shared` must use one clock with one origin
+    /// (see [`token`](crate::token#one-clock-per-shared-cache)).
     pub fn seed_from(&mut self, shared: &mut TokenCache, now: Instant) -> Seed {
         let needs_token = self.run.as_ref().is_some_and(|r| !r.is_identity_token());
         if !needs_token {
@@ -504,11 +505,7 @@ impl Session {
             }
         };
         // The token goes into a header: only visible ASCII may pass (JWTs are base64url).
-        let Some(secret) = token
-            .access_token
-            .expose()
-            .filter(|s| !s.is_empty() && s.expose().bytes().all(|b| b.is_ascii_graphic()))
-        else {
+        let Some(secret) = token.header_safe_token() else {
             return self.finish_failed(protocol("the token response holds no usable access_token"));
         };
         let Some(run) = self.run.as_mut() else {
@@ -599,6 +596,12 @@ impl Session {
         let status = response.status();
         let mut api = ApiError::from_body(status, response.body());
         api.retry_after = response.retry_after();
+        // The service may quote the request's Authorization header back.
+        let held = self.tokens.held();
+        redact(&mut api.message, held);
+        redact(&mut api.code, held);
+        redact(&mut api.target, held);
+        redact(&mut api.trace, held);
         let kind = match status {
             401 | 403 => ErrorKind::Unauthorized,
             404 => ErrorKind::NotFound,
@@ -691,6 +694,32 @@ impl Running {
     fn is_identity_token(&self) -> bool {
         self.spec.resource == Resource::IdentityToken
     }
+}
+
+/// Shortest run of a token that is redacted (a shorter one could be any word).
+const REDACT_MIN: usize = 8;
+
+/// Replaces every run of token characters in `text` that is part of `secret` (a
+/// message may hold a token cut short) with `<redacted>`.
+fn redact<const N: usize>(text: &mut String<N>, secret: &str) {
+    let token_char =
+        |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+' | '/' | '=');
+    if secret.len() < REDACT_MIN || !text.contains(token_char) {
+        return;
+    }
+    let mut out: String<N> = String::new();
+    let mut rest = text.as_str();
+    while !rest.is_empty() {
+        let start = rest.find(token_char).unwrap_or(rest.len());
+        let (plain, tail) = rest.split_at(start);
+        let end = tail.find(|c| !token_char(c)).unwrap_or(tail.len());
+        let (run, after) = tail.split_at(end);
+        let _ = out.push_str(plain);
+        let hidden = run.len() >= REDACT_MIN && secret.contains(run);
+        let _ = out.push_str(if hidden { "<redacted>" } else { run });
+        rest = after;
+    }
+    *text = out;
 }
 
 fn misuse() -> Error {
@@ -899,5 +928,22 @@ mod tests {
         // Answers for a request of a finished operation are stale.
         let again = s.on_transport_error(id, TransportError::Refused, at(4));
         assert!(matches!(again, Event::Stale));
+    }
+
+    #[test]
+    fn echoed_tokens_are_redacted() {
+        let secret = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
+        let mut m: String<256> = String::new();
+        m.push_str("bad header Authorization: Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.c2lnbmF0dXJl and eyJhbGciOiJub25lIn0.eyJz")
+            .unwrap();
+        redact(&mut m, secret);
+        assert_eq!(
+            m,
+            "bad header Authorization: Bearer <redacted> and <redacted>"
+        );
+        let mut m: String<256> = String::new();
+        m.push_str("The token is expired.").unwrap();
+        redact(&mut m, secret);
+        assert_eq!(m, "The token is expired.");
     }
 }

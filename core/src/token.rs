@@ -23,6 +23,14 @@
 //! (and from then on the cache knows a refresh is in flight), or to wait for the
 //! refresh somebody else started. Multi-threaded hosts keep one cache behind a lock
 //! and wait on a condition variable when told to.
+//!
+//! # One clock per shared cache
+//!
+//! Token times are instants on the host's clock. Every session that shares a cache
+//! must read the same monotonic clock with the same origin; a session whose clock
+//! starts elsewhere would judge a shared token fresh long after it expired (or
+//! expired at once). The `vpc-imds-driver` crate checks this in debug builds (a
+//! shared token received "after now" fails an assertion).
 
 use core::fmt;
 use core::time::Duration;
@@ -245,6 +253,11 @@ impl TokenCache {
         self.token.clone_from(&other.token);
         self.received_at = other.received_at;
         self.lifetime_secs = other.lifetime_secs;
+    }
+
+    /// The token held, usable or not (to redact it from text the service sends back).
+    pub(crate) fn held(&self) -> &str {
+        &self.token
     }
 
     /// Forgets the token (e.g. after the service rejected it).

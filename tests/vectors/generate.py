@@ -699,6 +699,12 @@ errs.append(case("an error body that is not JSON still gives the status", [
     {"start": {"op": "instance"}, "at": 0}, token_send(0), token_ok(0, 1), get_send(0, "instance", 1),
     {"respond": {"status": 404, "body": "<html>not found</html>"}, "at": 1, "expect": failed("not_found", status=404, code="")},
 ]))
+errs.append(case("a token the service quotes back in an error message is redacted", [
+    {"start": {"op": "instance"}, "at": 0}, token_send(0), token_ok(0, 1), get_send(0, "instance", 1),
+    {"respond": {"status": 400, "body": error_body(400, "bad_header", f"Invalid header Authorization: Bearer {jwt(1)} (and {jwt(1)[:20]})")},
+     "at": 1, "expect": failed("rejected", status=400, code="bad_header",
+                               message="Invalid header Authorization: Bearer <redacted> (and <redacted>)")},
+]))
 errs.append(case("a redirect is a bad response", [
     {"start": {"op": "instance"}, "at": 0}, token_send(0), token_ok(0, 1), get_send(0, "instance", 1),
     {"respond": {"status": 302, "body": ""}, "at": 1, "expect": failed("bad_response", status=302)},
