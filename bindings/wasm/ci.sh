@@ -24,7 +24,9 @@ step "tools: wasm32 target, wasm-bindgen-cli 0.2.130 in .tools, npm devDependenc
 rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || true
 if [ "$("$repo/.tools/bin/wasm-bindgen" --version 2>/dev/null)" != "wasm-bindgen 0.2.130" ]; then
   # Not --locked: its lock wants a webpki-roots this registry lacks (toolchain notes).
-  cargo install -q wasm-bindgen-cli --version 0.2.130 --root "$repo/.tools"
+  # No TLS (only its test runner downloads anything) and a debug build: about half
+  # the compile time, and the same output (checked: 1 s instead of 0.4 s per run).
+  cargo install -q wasm-bindgen-cli --version 0.2.130 --no-default-features --debug --root "$repo/.tools"
 fi
 (cd "$here" && npm install --no-save --loglevel=error)
 
