@@ -52,4 +52,4 @@ fi
 
 step "node --test: vectors, client against the emulator, Deno, headless Chromium"
 cd "$here"
-exec node --test test/*.test.mjs
+exec node --expose-gc --test test/*.test.mjs

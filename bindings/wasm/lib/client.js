@@ -50,12 +50,16 @@ function bad(what, expected) {
   return new InvalidInputError(`invalid input: ${what} must be ${expected}`, { reason: 'input' });
 }
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /** `value` as `undefined` (absent) or a value of the JavaScript type asked for. */
 function opt(value, type, what) {
   if (value === undefined || value === null) return undefined;
   if (type === 'number' && (typeof value !== 'number' || Number.isNaN(value))) throw bad(what, 'a number');
   if (type === 'integer' && !(Number.isInteger(value) && value >= 0 && value <= 0xffffffff)) throw bad(what, 'a whole number');
   if (type === 'string' && typeof value !== 'string') throw bad(what, 'a string');
+  // Crossing into WebAssembly would turn a lone surrogate into U+FFFD silently.
+  if (type === 'string' && LONE_SURROGATE.test(value)) throw bad(what, 'well-formed Unicode (a lone surrogate)');
   if (type === 'boolean' && typeof value !== 'boolean') throw bad(what, 'true or false');
   if (type === 'function' && typeof value !== 'function') throw bad(what, 'a function');
   return value;
@@ -69,6 +73,16 @@ function checked(f) {
     if (e && typeof e === 'object' && typeof e.kind === 'string' && !(e instanceof Error)) throw errorFrom(e);
     throw e;
   }
+}
+
+/**
+ * The function the module calls when a token share changes. It holds the client
+ * weakly: the module keeps the function alive, and a strong reference would keep
+ * every client (and its drivers) alive for ever.
+ */
+function waker(client) {
+  const ref = new WeakRef(client);
+  return () => ref.deref()?.[WAKE]();
 }
 
 function checkSignal(signal) {
@@ -267,7 +281,7 @@ export class Client {
       opt(o.baseDelay, 'number', 'baseDelay'),
       opt(o.maxDelay, 'number', 'maxDelay'),
       opt(o.maxResponseBytes, 'integer', 'maxResponseBytes'),
-      () => this[WAKE](),
+      waker(this),
     ));
     this.#transport = transport ?? fetchTransport(fetchImpl, this.#config.maxResponseBytes);
   }
@@ -606,7 +620,7 @@ export class IamTokenCache {
     if (Object.values(this.#profile).filter((v) => v !== undefined).length > 1) {
       throw new InvalidInputError('invalid input: give at most one of profileId, profileCrn and profileName', { reason: 'input' });
     }
-    this.#cache = new IamCache(() => client[WAKE]());
+    this.#cache = new IamCache(waker(client));
   }
 
   /** The IAM token, from the cache or freshly fetched. @returns {Promise<Token>} */

@@ -214,6 +214,8 @@ test('invalid input is refused before anything is sent', async () => {
   await rejects(c.iamToken({ profileId: 'a', profileCrn: 'b' }), InvalidInputError);
   await rejects(c.get('instance?version=2020-01-01'), InvalidInputError);
   await rejects(c.key(42), InvalidInputError);
+  await rejects(c.key('r006-\ud800'), InvalidInputError);
+  await rejects(c.iamToken({ profileName: '\udc00x' }), InvalidInputError);
   assert.throws(() => client({ version: '2020-13-01' }), InvalidInputError);
   assert.throws(() => client({ timeout: 0 }), InvalidInputError);
   assert.throws(() => client({ timeout: 'soon' }), InvalidInputError);
@@ -350,6 +352,20 @@ test('over fetch, bodies past the limit are refused, chunked or compressed', asy
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
   }
+});
+
+test('a dropped client is garbage collected (the module holds its waker weakly)', { skip: typeof globalThis.gc !== 'function' && 'needs node --expose-gc' }, async () => {
+  let collected = false;
+  const registry = new FinalizationRegistry(() => { collected = true; });
+  (() => {
+    const c = client();
+    registry.register(c, 'client');
+  })();
+  for (let i = 0; i < 20 && !collected; i++) {
+    globalThis.gc();
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.ok(collected, 'the client was collected');
 });
 
 test('the endpoint comes from VPC_IMDS_ENDPOINT unless given', () => {
