@@ -9,6 +9,99 @@ export interface Document {
   [field: string]: Json | undefined;
 }
 
+// The document types are the Node package's (bindings/node/lib/index.d.ts); here an
+// absent optional member is null (the core's models serialize it so).
+
+/** A reference `{ id, name, crn?, href?, resource_type? }` as IBM returns it. */
+export interface Reference {
+  id: string;
+  name?: string | null;
+  crn?: string | null;
+  href?: string | null;
+  resource_type?: string | null;
+  [field: string]: unknown;
+}
+
+/** `GET /metadata/v1/instance` (IBM's field names; fields not listed are kept too). */
+export interface Instance {
+  id: string;
+  crn: string;
+  name: string;
+  status?: string | null;
+  created_at?: string | null;
+  memory?: number | null;
+  bandwidth?: number | null;
+  vcpu?: { architecture?: string | null; count?: number; manufacturer?: string; [field: string]: unknown };
+  profile?: Reference | null;
+  image?: Reference | null;
+  zone?: Reference | null;
+  vpc?: Reference | null;
+  resource_group?: Reference | null;
+  primary_network_interface?: Reference | null;
+  metadata_service?: { enabled?: boolean | null; protocol?: string; response_hop_limit?: number };
+  [field: string]: unknown;
+}
+
+/** `GET /metadata/v1/instance/initialization`. */
+export interface Initialization {
+  keys?: Reference[] | null;
+  user_data?: string | null;
+  default_trusted_profile?: { auto_link?: boolean | null; target?: Reference };
+  [field: string]: unknown;
+}
+
+/** A network interface. */
+export interface NetworkInterface {
+  id: string;
+  name?: string | null;
+  primary_ip?: { address?: string | null; [field: string]: unknown };
+  subnet?: Reference | null;
+  security_groups?: Reference[] | null;
+  [field: string]: unknown;
+}
+
+/** A volume attachment. */
+export interface VolumeAttachment {
+  id: string;
+  name?: string | null;
+  type?: string | null;
+  volume?: Reference | null;
+  [field: string]: unknown;
+}
+
+/** An SSH key. */
+export interface Key {
+  id: string;
+  name?: string | null;
+  crn?: string | null;
+  public_key: string;
+  type?: string | null;
+  length?: number | null;
+  fingerprint?: string | null;
+  created_at?: string | null;
+  [field: string]: unknown;
+}
+
+/** A placement group. */
+export interface PlacementGroup {
+  id: string;
+  name?: string | null;
+  crn?: string | null;
+  strategy?: string | null;
+  [field: string]: unknown;
+}
+
+/** An instance identity certificate. */
+export interface IdentityCertificate {
+  /** PEM certificates: the leaf (CN = instance id) first, then the chain. */
+  certificates: string[];
+  id?: string | null;
+  expires_at?: string | null;
+  expires_in?: number | null;
+  created_at?: string | null;
+  [field: string]: unknown;
+}
+
 /** Options of a client; times are in seconds. */
 export interface ClientOptions {
   /** `http://HOST[:PORT]` or `https://HOST[:PORT]`; default `$VPC_IMDS_ENDPOINT` (Node,
@@ -164,26 +257,26 @@ export declare class Client {
   /** An IAM token for the default trusted profile or the one given. */
   iamToken(options?: CallOptions & TrustedProfile): Promise<Token>;
   /** An instance identity certificate for a PEM certificate request. */
-  identityCertificate(csr: string, options?: CallOptions & { expiresIn?: number }): Promise<Document>;
+  identityCertificate(csr: string, options?: CallOptions & { expiresIn?: number }): Promise<IdentityCertificate>;
   /** Resolves once the service answers; rejects with `TimedOutError` after `max` seconds (default 30). */
   waitUntilReady(max?: number, options?: CallOptions): Promise<void>;
 
-  instance(options?: CallOptions): Promise<Document>;
-  initialization(options?: CallOptions): Promise<Document>;
+  instance(options?: CallOptions): Promise<Instance>;
+  initialization(options?: CallOptions): Promise<Initialization>;
   /** The user data as bytes (empty if none). */
   userData(options?: CallOptions): Promise<UserData>;
-  networkInterfaces(options?: CallOptions): Promise<Document[]>;
-  networkInterface(id: string, options?: CallOptions): Promise<Document>;
-  volumeAttachments(options?: CallOptions): Promise<Document[]>;
-  volumeAttachment(id: string, options?: CallOptions): Promise<Document>;
+  networkInterfaces(options?: CallOptions): Promise<NetworkInterface[]>;
+  networkInterface(id: string, options?: CallOptions): Promise<NetworkInterface>;
+  volumeAttachments(options?: CallOptions): Promise<VolumeAttachment[]>;
+  volumeAttachment(id: string, options?: CallOptions): Promise<VolumeAttachment>;
   /** Every SSH key, following pages as you iterate. */
-  keys(options?: CallOptions): AsyncGenerator<Document, void, undefined>;
-  key(id: string, options?: CallOptions): Promise<Document>;
+  keys(options?: CallOptions): AsyncGenerator<Key, void, undefined>;
+  key(id: string, options?: CallOptions): Promise<Key>;
   /** One OpenSSH `authorized_keys` line per key. */
   sshKeys(options?: CallOptions): Promise<string[]>;
   /** Every placement group, following pages as you iterate. */
-  placementGroups(options?: CallOptions): AsyncGenerator<Document, void, undefined>;
-  placementGroup(id: string, options?: CallOptions): Promise<Document>;
+  placementGroups(options?: CallOptions): AsyncGenerator<PlacementGroup, void, undefined>;
+  placementGroup(id: string, options?: CallOptions): Promise<PlacementGroup>;
   /** `GET /metadata/v1/{path}` (a query may follow; not `version`). */
   get<T = Json>(path: string, options?: CallOptions): Promise<T>;
   /** Like `get`, page by page. */

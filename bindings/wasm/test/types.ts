@@ -10,10 +10,11 @@ async function tour(options: ClientOptions): Promise<string> {
   const token: Token = await client.identityToken({ expiresIn: 300, signal: AbortSignal.timeout(5000) });
   const secret: string = token.accessToken;
   const instance = await client.instance();
-  const name = String(instance.name);
+  const name: string = instance.name;
+  const cores: number | null | undefined = instance.vcpu?.count;
   const data: UserData = await client.userData();
   const text: string = await data.text();
-  for await (const key of client.keys()) console.log(key.id);
+  for await (const key of client.keys()) console.log(key.id, key.public_key.length, cores);
   const merged = await client.getAll<{ keys: unknown[] }>('keys?limit=1');
   const iam: Token = await new IamTokenCache(client, { profileName: 'x' }).token();
   try {
