@@ -6,7 +6,9 @@ import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
 import kotlinx.coroutines.awaitAll
 import kotlinx.coroutines.flow.toList
+import kotlinx.coroutines.TimeoutCancellationException
 import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
 import org.junit.jupiter.api.AfterAll
 import org.junit.jupiter.api.Assertions.assertArrayEquals
 import org.junit.jupiter.api.Assertions.assertEquals
@@ -186,6 +188,22 @@ class EmulatorTest {
             assertEquals("timed_out", e2.kind, e2.message)
             assertTrue((System.nanoTime() - started2) / 1_000_000 < 2500, "suspend call meets the deadline too")
         }
+    }
+
+    @Test
+    fun cancellingACoroutineEndsTheCall() {
+        val imds = client()
+        emu.call("POST", "/faults/black_hole", """{"count":1}""")
+        val started = System.nanoTime()
+        assertThrows(TimeoutCancellationException::class.java) {
+            runBlocking { withTimeout(300) { imds.instanceAsync() } }
+        }
+        assertTrue((System.nanoTime() - started) / 1_000_000 < 2000, "cancelled promptly")
+        // The cancelled call held the token refresh: dropping it released the lease,
+        // so the next call fetches a token at once instead of waiting out the deadline.
+        val again = System.nanoTime()
+        assertEquals("instance", imds.instance().typeName)
+        assertTrue((System.nanoTime() - again) / 1_000_000 < 2000, "the next call did not wait for the lease")
     }
 
     @Test
