@@ -59,7 +59,8 @@ pub use document::{kind, Document, Model};
 pub use error::{ConfigError, Error, ErrorKind};
 pub use trace::{Trace, TraceHook};
 pub use user_data::{
-    gunzip, is_gzip, mime_parts, MimePart, UserData, UserDataError, DEFAULT_GUNZIP_LIMIT,
+    gunzip, is_gzip, leaf_parts, mime_parts, Leaf, MimePart, UserData, UserDataError,
+    DEFAULT_GUNZIP_LIMIT,
 };
 /// The sans-IO core this client drives.
 pub use vpc_imds_core;

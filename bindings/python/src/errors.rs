@@ -5,7 +5,6 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 use vpc_imds_driver::core::error::{Cause, Error, InputError};
-use vpc_imds_driver::core::ErrorKind;
 
 use crate::registry::Registry;
 

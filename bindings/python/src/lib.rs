@@ -51,6 +51,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(registry::_register, m)?)?;
     m.add_function(wrap_pyfunction!(run::check_profile, m)?)?;
     m.add_function(wrap_pyfunction!(run::merge_pages, m)?)?;
+    m.add_function(wrap_pyfunction!(run::gunzip, m)?)?;
+    m.add_function(wrap_pyfunction!(run::mime_parts, m)?)?;
     m.add_function(wrap_pyfunction!(parse_retry_after, m)?)?;
     m.add_function(wrap_pyfunction!(token_schedule, m)?)?;
     m.add(

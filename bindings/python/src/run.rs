@@ -799,3 +799,37 @@ pub(crate) fn merge_pages(py: Python<'_>, pages: Vec<Vec<u8>>) -> PyResult<Py<Py
         .map(Bound::unbind)
         .map_err(|_| bad("the JSON document holds a value that cannot be represented"))
 }
+
+/// Decompresses gzip user data (every member, CRC checked), refusing more than
+/// `limit` bytes; `ValueError` says why.
+#[pyfunction]
+pub(crate) fn gunzip<'py>(
+    py: Python<'py>,
+    data: &[u8],
+    limit: usize,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let out = py
+        .detach(|| vpc_imds_driver::gunzip(data, limit))
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    Ok(PyBytes::new(py, &out))
+}
+
+/// The leaf parts of MIME multi-part user data as `(content_type, filename, charset,
+/// payload)`; `None` when the data is not multi-part; `ValueError` when it is
+/// malformed.
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+pub(crate) fn mime_parts(
+    data: &[u8],
+) -> PyResult<Option<Vec<(String, Option<String>, Option<String>, Vec<u8>)>>> {
+    match vpc_imds_driver::leaf_parts(data) {
+        Ok(parts) => Ok(Some(
+            parts
+                .into_iter()
+                .map(|p| (p.content_type, p.filename, p.charset, p.payload))
+                .collect(),
+        )),
+        Err(vpc_imds_driver::UserDataError::NotMultipart) => Ok(None),
+        Err(e) => Err(pyo3::exceptions::PyValueError::new_err(e.to_string())),
+    }
+}

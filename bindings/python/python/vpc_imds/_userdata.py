@@ -1,6 +1,9 @@
-"""User data: bytes, with helpers for gzip and MIME multi-part documents."""
+"""User data: bytes, with helpers for gzip and MIME multi-part documents (the
+driver's, shared by every binding)."""
 
 from __future__ import annotations
+
+from . import _core
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is imported by type checkers only: it costs milliseconds at import
@@ -30,44 +33,26 @@ class UserData(bytes):
         """The data with gzip compression removed (itself when not compressed)."""
         if not self.is_gzip:
             return self
-        import zlib
-
         # Bounded, unlike gzip.decompress: a small bomb must not eat the memory.
-        inflater = zlib.decompressobj(wbits=31)
-        out = inflater.decompress(bytes(self), GUNZIP_LIMIT + 1)
-        if len(out) > GUNZIP_LIMIT or inflater.unconsumed_tail:
-            raise ValueError(f"decompressed user data exceeds {GUNZIP_LIMIT} bytes")
-        return UserData(out)
+        return UserData(_core.gunzip(bytes(self), GUNZIP_LIMIT))
 
     @property
     def is_multipart(self) -> bool:
-        """Whether the (decompressed) data is a MIME multi-part document."""
-        head = self.decompress()[:4096].lstrip().lower()
-        for line in head.splitlines():
-            if line.startswith(b"content-type:"):
-                return b"multipart/" in line
-            if not line.strip():
-                break
-        return False
+        """Whether the (decompressed) data is a well-formed MIME multi-part document."""
+        try:
+            return _core.mime_parts(bytes(self.decompress())) is not None
+        except ValueError:
+            return False
 
     def parts(self) -> List[UserDataPart]:
-        """The leaf parts of a MIME multi-part document, in order (the whole data as
-        one part when it is not multi-part)."""
-        data = self.decompress()
-        if not data.is_multipart:
-            return [UserDataPart(None, None, bytes(data))]
-        from email import message_from_bytes, policy
-
-        message = message_from_bytes(bytes(data), policy=policy.compat32)
-        parts: List[UserDataPart] = []
-        for part in message.walk():
-            if part.is_multipart():
-                continue
-            payload = part.get_payload(decode=True)
-            if not isinstance(payload, bytes):
-                payload = b""
-            parts.append(UserDataPart(part.get_content_type(), part.get_filename(), payload, part.get_content_charset()))
-        return parts
+        """The leaf parts of a MIME multi-part document, in order, nested documents
+        included, bodies decoded (base64, quoted-printable); the whole data as one
+        part when it is not multi-part. ``ValueError`` when it is malformed."""
+        data = bytes(self.decompress())
+        parts = _core.mime_parts(data)
+        if parts is None:
+            return [UserDataPart(None, None, data)]
+        return [UserDataPart(t, name, payload, charset) for t, name, charset, payload in parts]
 
     def text(self, encoding: str = "utf-8", errors: str = "strict") -> str:
         """The (decompressed) data decoded as text."""
