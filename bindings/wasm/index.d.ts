@@ -371,10 +371,17 @@ export interface Step {
   /** PAGE/DONE: the output's type name and document. */
   type?: string;
   value?: Json;
+  /** Token outputs: the lifetime in seconds as the core judges it. */
   lifetime?: number;
-  userData?: Uint8Array;
+  /** `keys`/`key` outputs: one `authorized_keys` line per key (null: not a valid key). */
   sshKeys?: Array<string | null>;
+  /** Which bytes came with the step, attached under that name. */
+  bytes?: 'userData' | 'merged';
+  userData?: Uint8Array;
+  /** DONE of a merged `get` (all pages): the merged JSON document. */
   merged?: Uint8Array;
+  /** DONE of `initialization` whose user data cannot be decoded: why. */
+  userDataError?: { kind: ErrorKind; message: string; [field: string]: unknown };
   /** FAILED: the error's fields (`kind`, `message`, ...). */
   error?: { kind: ErrorKind; message: string; [field: string]: unknown };
 }

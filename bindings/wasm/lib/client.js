@@ -4,7 +4,7 @@
 // Every protocol decision (requests, tokens, retries, deadlines, pages) is the
 // driver's: this file runs the loop `step -> do what it says -> feed the result`.
 
-import { Config, Driver, IamCache, mergePages as wasmMergePages } from '../pkg/vpc_imds_wasm.js';
+import { Config as WasmConfig, Driver as WasmDriver, IamCache, mergePages as wasmMergePages } from '../pkg/vpc_imds_wasm.js';
 import { ImdsError, InvalidInputError, BadResponseError, TransportError, classify, errorFrom } from './errors.js';
 import { Token, UserData } from './models.js';
 
@@ -65,13 +65,72 @@ function opt(value, type, what) {
   return value;
 }
 
-/** Runs a call into the module that throws the driver's error object. */
+/** Runs a call into the module that throws the driver's error (JSON text). */
 function checked(f) {
   try {
     return f();
   } catch (e) {
-    if (e && typeof e === 'object' && typeof e.kind === 'string' && !(e instanceof Error)) throw errorFrom(e);
+    if (typeof e === 'string' && e.startsWith('{')) throw errorFrom(JSON.parse(e));
     throw e;
+  }
+}
+
+/**
+ * Validated settings and a client's shared identity token (the module's `Config`;
+ * a bad setting throws `InvalidInputError`).
+ */
+export class Config extends WasmConfig {
+  constructor(...settings) {
+    try {
+      super(...settings);
+    } catch (e) {
+      if (typeof e === 'string' && e.startsWith('{')) throw errorFrom(JSON.parse(e));
+      throw e;
+    }
+  }
+}
+
+/**
+ * The driver (the module's `Driver`) with its steps and errors as objects: the
+ * module writes them as JSON text, parsed here; a step's bytes (`userData`, the
+ * `merged` JSON of a list) are attached under that name.
+ */
+export class Driver extends WasmDriver {
+  start(...args) {
+    const error = super.start(...args);
+    return error === undefined ? undefined : JSON.parse(error);
+  }
+
+  startCachedIamToken(...args) {
+    const error = super.startCachedIamToken(...args);
+    return error === undefined ? undefined : JSON.parse(error);
+  }
+
+  startWaitUntilReady(...args) {
+    const error = super.startWaitUntilReady(...args);
+    return error === undefined ? undefined : JSON.parse(error);
+  }
+
+  tick(now) {
+    return this.#step(super.tick(now));
+  }
+
+  bytes(id, data, now) {
+    return this.#step(super.bytes(id, data, now));
+  }
+
+  respond(id, status, retryAfter, body, now) {
+    return this.#step(super.respond(id, status, retryAfter, body, now));
+  }
+
+  transportError(id, name, now) {
+    return this.#step(super.transportError(id, name, now));
+  }
+
+  #step(text) {
+    const step = JSON.parse(text);
+    if (step.bytes !== undefined) step[step.bytes] = super.takeBytes();
+    return step;
   }
 }
 
@@ -268,7 +327,7 @@ export class Client {
     const fetchImpl = opt(o.fetch, 'function', 'fetch');
     const transport = opt(o.transport, 'function', 'transport');
     const useEnv = opt(o.useEnv, 'boolean', 'useEnv') ?? true;
-    this.#config = checked(() => new Config(
+    this.#config = new Config(
       opt(o.endpoint, 'string', 'endpoint'),
       useEnv ? readEnv() : undefined,
       opt(o.secure, 'boolean', 'secure') ?? false,
@@ -282,7 +341,7 @@ export class Client {
       opt(o.maxDelay, 'number', 'maxDelay'),
       opt(o.maxResponseBytes, 'integer', 'maxResponseBytes'),
       waker(this),
-    ));
+    );
     this.#transport = transport ?? fetchTransport(fetchImpl, this.#config.maxResponseBytes);
   }
 
@@ -642,4 +701,4 @@ export function mergePages(pages) {
   return checked(() => wasmMergePages(pages.map(asBytes)));
 }
 
-export { Config, Driver, IamCache, TransportError };
+export { IamCache, TransportError };

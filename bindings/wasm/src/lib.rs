@@ -10,16 +10,20 @@
 //! This crate converts and nothing else. JavaScript (`lib/client.js`) supplies the
 //! HTTP (`fetch`, or a function of the user's), the clock (`performance.now()`),
 //! sleeping (`setTimeout`) and the jitter seed (`crypto.getRandomValues`); the driver
-//! decides every request, retry, wait, token refresh and page. Values cross as
-//! plain objects: a [`Step`](vpc_imds_driver::Step) becomes `{k, ...}` (see
-//! [`StepOut`]), a [`Reply`](vpc_imds_driver::Reply) is serialized with
-//! serde-wasm-bindgen, an [`Error`] becomes `{kind, message, status, ...}` (see
-//! [`ErrorOut`]) that JavaScript turns into its error class for that kind.
+//! decides every request, retry, wait, token refresh and page. Values cross as JSON
+//! text that JavaScript parses: a [`Step`](vpc_imds_driver::Step) becomes
+//! `{k, ...}` (see [`StepOut`]), a [`Reply`](vpc_imds_driver::Reply) is written through
+//! its `Serialize` (a generic GET's body as it came), an [`Error`] becomes
+//! `{kind, message, status, ...}` (see [`ErrorOut`]) that JavaScript turns into its
+//! error class for that kind. Bytes (user data, a merged list) wait in the driver
+//! for `takeBytes()`.
 
 use std::rc::Rc;
 
 use js_sys::Function;
 use serde::{Serialize, Serializer};
+
+mod json;
 use vpc_imds_driver::core::error::Cause;
 use vpc_imds_driver::core::output::Output;
 use vpc_imds_driver::core::response::{parse_retry_after, Response};
@@ -127,7 +131,7 @@ impl Config {
             }
             .build()?)
         };
-        let config = build().map_err(|e| error_value(&e))?;
+        let config = build().map_err(|e| JsValue::from_str(&error_json(&e)))?;
         Ok(Config {
             config,
             tokens: Rc::new(Share {
@@ -202,6 +206,8 @@ pub struct Driver {
     /// Pages merged into one document (`getAll`).
     merger: Option<PageMerger>,
     merged: Vec<u8>,
+    /// The bytes of the last step that had some (`takeBytes`).
+    payload: Vec<u8>,
 }
 
 /// Milliseconds on the client's clock (a JavaScript number) as an instant.
@@ -238,11 +244,12 @@ impl Driver {
             ),
             merger: None,
             merged: Vec::new(),
+            payload: Vec::new(),
         }
     }
 
     /// Starts operation `op` (`instance`, `keys`, `get`, ... as the test vectors name
-    /// them) at `now`; returns `undefined`, or the error object when the input is
+    /// them) at `now`; returns `undefined`, or the error (JSON) when the input is
     /// refused (nothing is sent then). With `merge`, the pages of a `get` with
     /// `all_pages` come out as one merged document (`merged`, JSON bytes).
     pub fn start(
@@ -258,7 +265,7 @@ impl Driver {
         path: Option<String>,
         all_pages: bool,
         merge: bool,
-    ) -> JsValue {
+    ) -> Option<String> {
         let args = Args {
             id: id.as_deref(),
             expires_in,
@@ -285,7 +292,7 @@ impl Driver {
         profile_id: Option<String>,
         profile_crn: Option<String>,
         profile_name: Option<String>,
-    ) -> JsValue {
+    ) -> Option<String> {
         let started = TrustedProfile::from_parts(
             profile_id.as_deref(),
             profile_crn.as_deref(),
@@ -301,31 +308,31 @@ impl Driver {
 
     /// Starts waiting (at most `max` seconds) until the service answers.
     #[wasm_bindgen(js_name = startWaitUntilReady)]
-    pub fn start_wait_until_ready(&mut self, max: f64, now: f64) -> JsValue {
+    pub fn start_wait_until_ready(&mut self, max: f64, now: f64) -> Option<String> {
         let started = seconds("max", max)
             .map_err(Error::from)
             .and_then(|max| self.driver.start_wait_until_ready(max, instant(now)));
         self.begun(started, false)
     }
 
-    fn begun(&mut self, started: Result<(), Error>, merge: bool) -> JsValue {
+    fn begun(&mut self, started: Result<(), Error>, merge: bool) -> Option<String> {
         match started {
             Ok(()) => {
                 self.merger = merge.then(PageMerger::new);
                 self.merged.clear();
-                JsValue::UNDEFINED
+                None
             }
-            Err(e) => error_value(&e),
+            Err(e) => Some(error_json(&e)),
         }
     }
 
-    /// The next step at `now` (after a wait, a token wait, a page or a stale step).
-    pub fn tick(&mut self, now: f64) -> JsValue {
+    /// The next step at `now` (after a wait, a token wait, a page or a stale step), as JSON.
+    pub fn tick(&mut self, now: f64) -> String {
         self.step(now, Input::Tick)
     }
 
     /// Feeds bytes read for request `id` (HTTP/1.1 as received; empty: the peer closed).
-    pub fn bytes(&mut self, id: f64, data: &[u8], now: f64) -> JsValue {
+    pub fn bytes(&mut self, id: f64, data: &[u8], now: f64) -> String {
         self.step(now, Input::Bytes(request_id(id), data))
     }
 
@@ -338,7 +345,7 @@ impl Driver {
         retry_after: Option<String>,
         body: &[u8],
         now: f64,
-    ) -> JsValue {
+    ) -> String {
         let retry_after = retry_after.and_then(|v| parse_retry_after(v.as_bytes()));
         let response = Response::from_parts(status, retry_after, body);
         self.step(now, Input::Response(request_id(id), response))
@@ -347,7 +354,7 @@ impl Driver {
     /// Reports that request `id` failed in transport: `refused`, `unreachable`,
     /// `connect_timeout`, `response_timeout`, `connection_lost` or `tls`.
     #[wasm_bindgen(js_name = transportError)]
-    pub fn transport_error(&mut self, id: f64, name: &str, now: f64) -> JsValue {
+    pub fn transport_error(&mut self, id: f64, name: &str, now: f64) -> String {
         match TransportError::from_name(name) {
             Some(e) => self.step(now, Input::TransportError(request_id(id), e)),
             None => {
@@ -355,9 +362,15 @@ impl Driver {
                     what: "transport error",
                     expected: "refused, unreachable, connect_timeout, response_timeout, connection_lost or tls",
                 });
-                to_js(&StepOut::failed(&e))
+                to_json(&StepOut::failed(&e))
             }
         }
+    }
+
+    /// The bytes the last step announced (`bytes`: `userData` or `merged`), once.
+    #[wasm_bindgen(js_name = takeBytes)]
+    pub fn take_bytes(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.payload)
     }
 
     /// The request whose answer is awaited, if any.
@@ -389,12 +402,14 @@ impl Driver {
         self.merger = None;
     }
 
-    fn step(&mut self, now: f64, input: Input<'_>) -> JsValue {
+    fn step(&mut self, now: f64, input: Input<'_>) -> String {
         let Driver {
             driver,
             merger,
             merged,
+            payload,
         } = self;
+        payload.clear();
         let step = driver.step(instant(now), input);
         let merging = match (&step, merger.as_mut()) {
             (Step::Page(reply) | Step::Done(reply), Some(m)) => Some((
@@ -412,34 +427,34 @@ impl Driver {
                     vpc_imds_driver::ErrorKind::BadResponse,
                     Cause::Protocol("a page of the list is not a JSON object"),
                 );
-                to_js(&StepOut::failed(&e))
+                to_json(&StepOut::failed(&e))
             }
             Some((true, true)) => {
                 if let Some(m) = merger.take() {
                     m.finish(merged);
                 }
-                to_js(&StepOut {
+                *payload = std::mem::take(merged);
+                to_json(&StepOut {
                     type_name: Some("raw"),
-                    merged: Some(Bytes(merged)),
+                    bytes: Some("merged"),
                     ..StepOut::new(kind::DONE)
                 })
             }
-            Some((true, false)) => to_js(&StepOut::new(kind::PAGE)),
+            Some((true, false)) => to_json(&StepOut::new(kind::PAGE)),
             None => {
-                let user_data = match &step {
-                    Step::Done(reply) => match reply.output() {
-                        Output::Initialization(init) => Some(user_data(init)),
-                        _ => None,
-                    },
-                    _ => None,
-                };
                 let mut out = StepOut::from_step(&step);
-                match &user_data {
-                    Some(Ok(bytes)) => out.user_data = Some(Bytes(bytes)),
-                    Some(Err(e)) => out.user_data_error = Some(ErrorOut::from(e)),
-                    None => {}
+                if let Step::Done(reply) = &step {
+                    if let Output::Initialization(init) = reply.output() {
+                        match user_data(init) {
+                            Ok(bytes) => {
+                                *payload = bytes;
+                                out.bytes = Some("userData");
+                            }
+                            Err(e) => out.user_data_error = Some(ErrorOut::from(&e)),
+                        }
+                    }
                 }
-                to_js(&out)
+                to_json(&out)
             }
         }
     }
@@ -451,10 +466,10 @@ impl Driver {
 pub fn merge_pages(pages: Vec<js_sys::Uint8Array>) -> Result<Vec<u8>, JsValue> {
     let pages: Vec<Vec<u8>> = pages.iter().map(|p| p.to_vec()).collect();
     vpc_imds_driver::merge_pages(pages.iter().map(Vec::as_slice)).map_err(|_| {
-        error_value(&Error::new(
+        JsValue::from_str(&error_json(&Error::new(
             vpc_imds_driver::ErrorKind::BadResponse,
             Cause::Protocol("a page of the list is not a JSON object"),
-        ))
+        )))
     })
 }
 
@@ -465,7 +480,7 @@ pub struct StepOut<'a> {
     pub k: u8,
     /// `send`: the request's id (feed its answer back with it).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<f64>,
+    pub id: Option<u64>,
     /// `send`: `GET`, `PUT` or `POST`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub method: Option<&'a str>,
@@ -484,13 +499,13 @@ pub struct StepOut<'a> {
     pub body: Option<&'a str>,
     /// `send`: when to give up on the request; `wait`/`token`: when to tick (ms).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub until: Option<f64>,
+    pub until: Option<u64>,
     /// `send`: the connect timeout in milliseconds.
     #[serde(skip_serializing_if = "Option::is_none", rename = "connectTimeout")]
-    pub connect_timeout: Option<f64>,
+    pub connect_timeout: Option<u64>,
     /// `token`: the share's change count when the wait was decided.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub generation: Option<f64>,
+    pub generation: Option<u64>,
     /// `token`: the IAM token cache (true) or the identity token's share.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iam: Option<bool>,
@@ -499,13 +514,14 @@ pub struct StepOut<'a> {
     pub type_name: Option<&'static str>,
     /// `page`/`done`: the document.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<&'a vpc_imds_driver::Reply<'a>>,
+    pub value: Option<Document<'a>>,
     /// `page`/`done` of a token: its lifetime in seconds as the core judges it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lifetime: Option<u32>,
-    /// `done` of `initialization`: the user data bytes.
-    #[serde(skip_serializing_if = "Option::is_none", rename = "userData")]
-    pub user_data: Option<Bytes<'a>>,
+    /// Which bytes wait for `takeBytes()`: `userData` (the `done` of
+    /// `initialization`) or `merged` (the `done` of a merged list: its JSON).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<&'static str>,
     /// `page`/`done` of `keys`/`key`: one `authorized_keys` line per key (null for
     /// a key that cannot be one).
     #[serde(skip_serializing_if = "Option::is_none", rename = "sshKeys")]
@@ -513,20 +529,37 @@ pub struct StepOut<'a> {
     /// `done` of `initialization` whose user data cannot be decoded: why.
     #[serde(skip_serializing_if = "Option::is_none", rename = "userDataError")]
     pub user_data_error: Option<ErrorOut>,
-    /// `done` of a merged list: the merged JSON document.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub merged: Option<Bytes<'a>>,
     /// `failed`: the error.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorOut>,
 }
 
-/// Bytes that serde-wasm-bindgen turns into a `Uint8Array`.
-pub struct Bytes<'a>(&'a [u8]);
+/// A reply as its document: typed outputs through their `Serialize` (IBM's field
+/// names), a generic GET's body as it came (the core has checked it is JSON).
+pub struct Document<'a>(&'a vpc_imds_driver::Reply<'a>);
 
-impl Serialize for Bytes<'_> {
+impl Serialize for Document<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(self.0)
+        // The driver's `Reply::serialize`, but a generic GET's body goes through as it
+        // came: its value-tree path (number parsing included) stays out of the module.
+        match self.0.output() {
+            Output::Raw(body) => json::Raw(body).serialize(s),
+            Output::IdentityToken(x) | Output::IamToken(x) => x.serialize(s),
+            Output::Instance(x) => x.serialize(s),
+            Output::Initialization(x) => x.serialize(s),
+            Output::NetworkInterfaces(x) => x.serialize(s),
+            Output::NetworkInterface(x) => x.serialize(s),
+            Output::VolumeAttachments(x) => x.serialize(s),
+            Output::VolumeAttachment(x) => x.serialize(s),
+            Output::Keys(x) => x.serialize(s),
+            Output::Key(x) => x.serialize(s),
+            Output::PlacementGroups(x) => x.serialize(s),
+            Output::PlacementGroup(x) => x.serialize(s),
+            Output::IdentityCertificate(x) => x.serialize(s),
+            _ => Err(serde::ser::Error::custom(
+                "an output this package does not know",
+            )),
+        }
     }
 }
 
@@ -558,7 +591,7 @@ impl<'a> StepOut<'a> {
         };
         StepOut {
             type_name: Some(reply.type_name()),
-            value: Some(reply),
+            value: Some(Document(reply)),
             lifetime: reply.token_lifetime(),
             ssh_keys,
             ..StepOut::new(k)
@@ -571,7 +604,7 @@ impl<'a> StepOut<'a> {
             Step::Read => StepOut::new(kind::READ),
             Step::Stale => StepOut::new(kind::STALE),
             Step::Wait(until) => StepOut {
-                until: Some(until.as_millis() as f64),
+                until: Some(until.as_millis()),
                 ..StepOut::new(kind::WAIT)
             },
             Step::WaitForToken {
@@ -579,13 +612,13 @@ impl<'a> StepOut<'a> {
                 generation,
                 iam,
             } => StepOut {
-                until: Some(until.as_millis() as f64),
-                generation: Some(*generation as f64),
+                until: Some(until.as_millis()),
+                generation: Some(*generation),
                 iam: Some(*iam),
                 ..StepOut::new(kind::TOKEN)
             },
             Step::Send(r) => StepOut {
-                id: Some(r.id().0 as f64),
+                id: Some(r.id().0),
                 method: Some(r.method().as_str()),
                 url: Some(r.url()),
                 target: Some(r.target()),
@@ -596,8 +629,8 @@ impl<'a> StepOut<'a> {
                         .collect(),
                 ),
                 body: r.body(),
-                until: Some(r.deadline().as_millis() as f64),
-                connect_timeout: Some(r.connect_timeout().as_millis() as f64),
+                until: Some(r.deadline().as_millis()),
+                connect_timeout: Some(r.connect_timeout().as_millis() as u64),
                 ..StepOut::new(kind::SEND)
             },
             Step::Page(reply) => StepOut::reply(kind::PAGE, reply),
@@ -673,21 +706,13 @@ impl From<&Error> for ErrorOut {
     }
 }
 
-fn error_value(e: &Error) -> JsValue {
-    to_js(&ErrorOut::from(e))
+fn error_json(e: &Error) -> String {
+    json::to_string(&ErrorOut::from(e)).unwrap_or_else(|_| String::from(r#"{"kind":"bad_response","message":"an error that cannot be written","reason":"other"}"#))
 }
 
-/// JSON's forms (objects, null for absent members) but bytes as `Uint8Array`.
-fn serializer() -> serde_wasm_bindgen::Serializer {
-    serde_wasm_bindgen::Serializer::new()
-        .serialize_missing_as_null(true)
-        .serialize_maps_as_objects(true)
-}
-
-fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
-    value.serialize(&serializer()).unwrap_or_else(|e| {
-        // A document serde cannot represent (a number JSON allows and JavaScript does
-        // not hold) fails the step instead of trapping.
+fn to_json(step: &StepOut<'_>) -> String {
+    json::to_string(step).unwrap_or_else(|e| {
+        // A document that cannot be written as JSON fails the step instead of trapping.
         let out = ErrorOut {
             kind: "bad_response",
             message: format!("bad response: the document cannot be represented ({e})"),
@@ -704,6 +729,6 @@ fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
             error: Some(out),
             ..StepOut::new(kind::FAILED)
         };
-        failed.serialize(&serializer()).unwrap_or(JsValue::NULL)
+        json::to_string(&failed).unwrap_or_default()
     })
 }
