@@ -694,3 +694,51 @@ pub fn merge_page_bodies(pages: Vec<String>) -> Option<String> {
     let merged = merge_pages(pages.iter().map(|p| p.as_bytes())).ok()?;
     String::from_utf8(merged).ok()
 }
+
+/// A leaf part of MIME multi-part user data, its body decoded.
+#[napi(object)]
+pub struct MimeLeaf {
+    /// The media type, lower case (`text/plain` when absent).
+    pub content_type: String,
+    /// The file name, if any.
+    pub filename: Option<String>,
+    /// The declared charset, if any.
+    pub charset: Option<String>,
+    /// The decoded body.
+    pub data: Buffer,
+}
+
+/// Decompresses gzip user data (every member, CRC checked), refusing more than
+/// `limit` bytes (the driver's rule); throws `RangeError`-worthy messages as errors.
+#[napi]
+pub fn gunzip(data: Buffer, limit: f64) -> napi::Result<Buffer> {
+    let limit = if limit.is_finite() && limit >= 0.0 {
+        limit as usize
+    } else {
+        0
+    };
+    vpc_imds_driver::gunzip(&data, limit)
+        .map(Buffer::from)
+        .map_err(|e| napi::Error::from_reason(e.to_string()))
+}
+
+/// The leaf parts of MIME multi-part user data (nested documents included, bodies
+/// decoded); `null` when the data is not multi-part; throws when it is malformed.
+#[napi]
+pub fn mime_parts(data: Buffer) -> napi::Result<Option<Vec<MimeLeaf>>> {
+    match vpc_imds_driver::leaf_parts(&data) {
+        Ok(parts) => Ok(Some(
+            parts
+                .into_iter()
+                .map(|p| MimeLeaf {
+                    content_type: p.content_type,
+                    filename: p.filename,
+                    charset: p.charset,
+                    data: Buffer::from(p.payload),
+                })
+                .collect(),
+        )),
+        Err(vpc_imds_driver::UserDataError::NotMultipart) => Ok(None),
+        Err(e) => Err(napi::Error::from_reason(e.to_string())),
+    }
+}
