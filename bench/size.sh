@@ -22,6 +22,9 @@ rustup target add "$target" >/dev/null
 command -v musl-gcc >/dev/null || { apt-get update -qq && apt-get install -y -qq musl-tools >/dev/null; }
 
 size_of() { stat -c %s "$1"; }
+# Bytes the segments hold (text + data, berkeley `size`): not rounded to pages
+# like the file size is before the lean-link cut.
+loaded() { size -B "$1" | awk 'NR == 2 { print $1 + $2 }'; }
 row() { printf '%-58s %9s %9s  %s\n' "$@"; }
 
 # The stable build, as client/ci.sh builds it (same target dir: usually no work).
@@ -55,16 +58,19 @@ fi
 if [ "$mode" = --steps ]; then
   echo
   echo "x86_64, one cut after another (scripts/build-static.sh's VPC_IMDS_STATIC_CUTS)"
-  row "step" "bytes" "saved" ""
-  row "stable toolchain, release profile" "$stable" "" ""
-  prev=$stable
+  row "step" "file" "saved" "text+data (saved)"
+  row "stable toolchain, release profile" "$stable" "" "$(loaded "$stable_bin")"
+  prev=$stable prev_l=$(loaded "$stable_bin")
   cuts=""
+  mkdir -p target/static/steps
   for cut in build-std immediate-abort location-detail fmt-debug opt-z static-reloc \
              no-unwind-tables lean-link optimize-for-size; do
     cuts="$cuts $cut"
-    read -r _ bytes _ < <(VPC_IMDS_STATIC_CUTS="$cuts" scripts/build-static.sh x86_64)
-    row "+ $cut" "$bytes" "$((prev - bytes))" ""
-    prev=$bytes
+    read -r _ bytes bin < <(VPC_IMDS_STATIC_CUTS="$cuts" scripts/build-static.sh x86_64)
+    cp "$bin" "target/static/steps/$cut"
+    l=$(loaded "$bin")
+    row "+ $cut" "$bytes" "$((prev - bytes))" "$l ($((prev_l - l)))"
+    prev=$bytes prev_l=$l
   done
   # Leave the full size build in target/static for whoever runs next.
   scripts/build-static.sh x86_64 >/dev/null

@@ -81,12 +81,12 @@ build() {
     s390x) triple=s390x-unknown-linux-musl ;;
     *) echo "unknown architecture $arch (x86_64 or s390x)" >&2; return 2 ;;
   esac
-  if [ "$arch" = x86_64 ] && ! has build-std; then
-    # Only the prebuilt std: what stable can do, on the pinned nightly.
-    rustup +"$NIGHTLY" target add "$triple" >&2
-  else
-    zflags+=(-Z build-std=std,panic_abort)
+  if [ "$arch" = x86_64 ]; then
+    # Its self-contained musl (crt objects, libc.a) comes with the target's
+    # component, also when std itself is rebuilt.
+    rustup +"$NIGHTLY" target add "$triple" >/dev/null
   fi
+  has build-std && zflags+=(-Z build-std=std,panic_abort)
   if [ "$arch" = s390x ]; then
     local cc; cc=$(ensure_zig)
     flags+=("-Clinker=$cc" -Clink-self-contained=no -Alinker-messages)
