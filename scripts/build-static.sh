@@ -61,13 +61,13 @@ ensure_zig() {
   if ! "$venv/bin/python" -m ziglang version 2>/dev/null | grep -q "^$ZIG_VERSION"; then
     echo "installing ziglang $ZIG_VERSION into $venv" >&2
     python3 -m venv "$venv" >&2
-    "$venv/bin/pip" install -q "ziglang==$ZIG_VERSION" >&2
+    "$venv/bin/pip" install -q --no-cache-dir "ziglang==$ZIG_VERSION" >&2
   fi
   local cc="$root/target/boot-tools/zig-cc-s390x-musl"
   cat > "$cc" <<EOF
 #!/bin/sh
 # rustc's linker for s390x-unknown-linux-musl (written by scripts/build-static.sh).
-export ZIG_GLOBAL_CACHE_DIR="$root/target/boot-tools/zig-cache"
+export ZIG_GLOBAL_CACHE_DIR="$root/target/boot-tools/zig-cache" ZIG_LOCAL_CACHE_DIR="$root/target/boot-tools/zig-cache"
 exec "$venv/bin/python" -m ziglang cc -target s390x-linux-musl "\$@"
 EOF
   chmod +x "$cc"
