@@ -206,30 +206,30 @@ export interface UserDataPart {
   data: Uint8Array;
 }
 
-/** The instance's user data as bytes, with helpers (async: browsers gunzip with streams). */
+/** The instance's user data as bytes, with helpers (gzip and MIME are the driver's). */
 export declare class UserData extends Uint8Array {
   /** Whether it starts with the gzip magic bytes. */
   readonly isGzip: boolean;
   /** Without gzip (itself when not compressed); at most 16 MiB (else RangeError). */
-  decompress(): Promise<UserData>;
+  decompress(): UserData;
   /** Whether the (decompressed) data is a MIME multi-part document. */
-  isMultipart(): Promise<boolean>;
+  isMultipart(): boolean;
   /** The leaf parts of a MIME multi-part document (the whole data as one part otherwise). */
-  parts(): Promise<UserDataPart[]>;
+  parts(): UserDataPart[];
   /** The (decompressed) data as text (UTF-8 unless `encoding`; `fatal` throws on invalid bytes). */
-  text(options?: { encoding?: string; fatal?: boolean }): Promise<string>;
+  text(options?: { encoding?: string; fatal?: boolean }): string;
 }
 
 /** Limit on decompressed user data, bytes. */
 export declare const GUNZIP_LIMIT: number;
-/** The Node package's `userData` helpers over any bytes (async here). */
+/** The Node package's `userData` helpers over any bytes. */
 export declare const userData: {
   readonly GUNZIP_LIMIT: number;
   isGzip(data: Uint8Array): boolean;
-  decompress(data: Uint8Array): Promise<UserData>;
-  isMultipart(data: Uint8Array): Promise<boolean>;
-  parts(data: Uint8Array): Promise<UserDataPart[]>;
-  text(data: Uint8Array, encoding?: string): Promise<string>;
+  decompress(data: Uint8Array): UserData;
+  isMultipart(data: Uint8Array): boolean;
+  parts(data: Uint8Array): UserDataPart[];
+  text(data: Uint8Array, encoding?: string): string;
 };
 
 /** A trusted profile, by at most one of id, CRN or name (none: the instance's default). */

@@ -1,6 +1,8 @@
 // The two documents that need more than a plain object: a token (its secret never
 // shows in JSON.stringify, util.inspect or String()) and user data (bytes).
 
+import { gunzip, leafParts } from '../pkg/vpc_imds_wasm.js';
+
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
 const REDACTED = '[REDACTED]';
@@ -50,132 +52,16 @@ function isGzip(data) {
   return data.length >= 2 && data[0] === 0x1f && data[1] === 0x8b;
 }
 
-async function gunzip(data) {
-  const stream = new Blob([data]).stream().pipeThrough(new DecompressionStream('gzip'));
-  const chunks = [];
-  let total = 0;
-  for await (const chunk of stream) {
-    total += chunk.length;
-    if (total > GUNZIP_LIMIT) throw new RangeError(`decompressed user data exceeds ${GUNZIP_LIMIT} bytes`);
-    chunks.push(chunk);
-  }
-  const out = new UserData(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
-
-/** Bytes as a string of one character per byte (exact latin1, unlike TextDecoder's). */
-function latin1(bytes) {
-  let out = '';
-  for (let i = 0; i < bytes.length; i += 8192) out += String.fromCharCode.apply(null, bytes.subarray(i, i + 8192));
-  return out;
-}
-
-function fromLatin1(text) {
-  const out = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i) & 0xff;
-  return out;
-}
-
-// MIME multi-part, as the Node package's user data helpers read it.
-
-/** Splits a header block into [lower-case name, value] pairs (folded lines joined). */
-function headers(block) {
-  const out = [];
-  for (const line of block.split(/\r?\n/)) {
-    if (/^[ \t]/.test(line) && out.length > 0) out[out.length - 1][1] += ` ${line.trim()}`;
-    else {
-      const i = line.indexOf(':');
-      if (i > 0) out.push([line.slice(0, i).trim().toLowerCase(), line.slice(i + 1).trim()]);
-    }
-  }
-  return out;
-}
-
-/** `type/subtype` and parameters of a Content-Type value. */
-function contentType(value) {
-  const [type, ...rest] = (value || 'text/plain').split(';');
-  const params = {};
-  for (const p of rest) {
-    const i = p.indexOf('=');
-    if (i > 0) params[p.slice(0, i).trim().toLowerCase()] = p.slice(i + 1).trim().replace(/^"(.*)"$/, '$1');
-  }
-  return { type: type.trim().toLowerCase(), params };
-}
-
-/** Where the head ends: [end of head, start of body], or null. */
-function headEnd(text) {
-  const m = /\r?\n\r?\n/.exec(text);
-  return m ? [m.index, m.index + m[0].length] : null;
-}
-
-function multipart(plain) {
-  const head = latin1(plain.subarray(0, 4096)).trimStart();
-  const end = headEnd(head);
-  for (const [name, value] of headers(end ? head.slice(0, end[0]) : head)) {
-    if (name === 'content-type') return contentType(value).type.startsWith('multipart/');
-  }
-  return false;
-}
-
-function decodeBody(raw, encoding) {
-  switch ((encoding || '').toLowerCase()) {
-    case 'base64':
-      return fromLatin1(atob(latin1(raw).replace(/[^A-Za-z0-9+/]/g, '')));
-    case 'quoted-printable': {
-      const text = latin1(raw).replace(/=\r?\n/g, '');
-      return fromLatin1(text.replace(/=([0-9A-Fa-f]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16))));
-    }
-    default:
-      return raw.slice();
-  }
-}
-
-function walk(entity, out, depth) {
-  const text = latin1(entity);
-  const end = headEnd(text);
-  const head = end ? headers(text.slice(0, end[0])) : [];
-  const body = end ? entity.subarray(end[1]) : entity;
-  const get = (n) => (head.find(([k]) => k === n) || [])[1];
-  const ct = contentType(get('content-type'));
-  if (ct.type.startsWith('multipart/') && ct.params.boundary && depth < 8) {
-    const delimiter = `--${ct.params.boundary}`;
-    const bodyText = latin1(body);
-    let pos = bodyText.indexOf(delimiter);
-    while (pos >= 0) {
-      let start = pos + delimiter.length;
-      if (bodyText.startsWith('--', start)) break; // the closing delimiter
-      start = bodyText.indexOf('\n', start);
-      if (start < 0) break;
-      start += 1;
-      let next = bodyText.indexOf(delimiter, start);
-      if (next < 0) next = bodyText.length;
-      // The line break before a delimiter belongs to the delimiter.
-      let stop = next;
-      if (bodyText[stop - 1] === '\n') stop -= 1;
-      if (bodyText[stop - 1] === '\r') stop -= 1;
-      walk(body.subarray(start, Math.max(stop, start)), out, depth + 1);
-      pos = next < bodyText.length ? next : -1;
-    }
-    return;
-  }
-  const disposition = contentType(get('content-disposition'));
-  out.push({
-    contentType: ct.type,
-    filename: disposition.params.filename ?? null,
-    charset: ct.params.charset ?? null,
-    data: decodeBody(body, get('content-transfer-encoding')),
-  });
+function plain(data) {
+  return isGzip(data) ? UserData.from(gunzip(data, GUNZIP_LIMIT)) : data;
 }
 
 /**
  * The instance's user data as given at creation: a `Uint8Array` (it may be a
  * cloud-config, a script, a MIME multi-part document or gzip data), with the Node
- * package's helpers as methods. They are async: browsers gunzip only with streams.
+ * package's helpers as methods. Gzip and MIME are the driver's (the same code in
+ * every binding): gzip with every member CRC-checked and at most 16 MiB out
+ * (`RangeError` past it), MIME leaves with base64 and quoted-printable removed.
  */
 export class UserData extends Uint8Array {
   /** Whether the data is gzip-compressed (starts with the gzip magic bytes). */
@@ -183,14 +69,16 @@ export class UserData extends Uint8Array {
     return isGzip(this);
   }
 
-  /** The data with gzip removed (itself when not compressed); at most 16 MiB. */
-  async decompress() {
-    return this.isGzip ? gunzip(this) : this;
+  /** The data with gzip removed (itself when not compressed). */
+  decompress() {
+    return plain(this);
   }
 
   /** Whether the (decompressed) data is a MIME multi-part document. */
-  async isMultipart() {
-    return multipart(await this.decompress());
+  isMultipart() {
+    const leaves = leafParts(plain(this));
+    leaves?.free();
+    return leaves !== undefined;
   }
 
   /**
@@ -198,17 +86,25 @@ export class UserData extends Uint8Array {
    * charset, data}` (`data` with its transfer encoding removed); the whole data as one
    * part (`contentType` null) when it is not multi-part.
    */
-  async parts() {
-    const plain = await this.decompress();
-    if (!multipart(plain)) return [{ contentType: null, filename: null, charset: null, data: plain.slice() }];
-    const out = [];
-    walk(plain, out, 0);
-    return out;
+  parts() {
+    const data = plain(this);
+    const leaves = leafParts(data);
+    if (leaves === undefined) return [{ contentType: null, filename: null, charset: null, data: data.slice() }];
+    try {
+      return Array.from({ length: leaves.length }, (_, i) => ({
+        contentType: leaves.contentType(i) ?? null,
+        filename: leaves.filename(i) ?? null,
+        charset: leaves.charset(i) ?? null,
+        data: leaves.payload(i),
+      }));
+    } finally {
+      leaves.free();
+    }
   }
 
-  /** The (decompressed) data decoded as text (UTF-8; `fatal` throws on invalid bytes). */
-  async text({ encoding = 'utf-8', fatal = false } = {}) {
-    return new TextDecoder(encoding, { fatal }).decode(await this.decompress());
+  /** The (decompressed) data decoded as text (UTF-8 unless `encoding`; `fatal` throws on invalid bytes). */
+  text({ encoding = 'utf-8', fatal = false } = {}) {
+    return new TextDecoder(encoding, { fatal }).decode(plain(this));
   }
 
   [INSPECT]() {
@@ -221,7 +117,7 @@ export class UserData extends Uint8Array {
   }
 }
 
-/** The Node package's `userData` helpers over any bytes (async here). */
+/** The Node package's `userData` helpers, over any bytes. */
 export const userData = Object.freeze({
   GUNZIP_LIMIT,
   isGzip: (data) => isGzip(data),

@@ -473,6 +473,74 @@ pub fn merge_pages(pages: Vec<js_sys::Uint8Array>) -> Result<Vec<u8>, JsValue> {
     })
 }
 
+/// User data without gzip (every member, CRC checked), at most `limit` bytes; throws
+/// a `RangeError` past the limit and an `Error` saying why for corrupt data.
+#[wasm_bindgen]
+pub fn gunzip(data: &[u8], limit: f64) -> Result<Vec<u8>, JsValue> {
+    let limit = if limit.is_finite() && limit >= 0.0 {
+        limit as usize
+    } else {
+        vpc_imds_driver::mime::DEFAULT_GUNZIP_LIMIT
+    };
+    vpc_imds_driver::gunzip(data, limit).map_err(user_data_error)
+}
+
+/// The leaf parts of MIME multi-part user data (the driver's `leaf_parts`), or
+/// `undefined` when the data is not multi-part; throws an `Error` when it is malformed.
+#[wasm_bindgen(js_name = leafParts)]
+pub fn leaf_parts(data: &[u8]) -> Result<Option<Leaves>, JsValue> {
+    match vpc_imds_driver::leaf_parts(data) {
+        Ok(leaves) => Ok(Some(Leaves { leaves })),
+        Err(vpc_imds_driver::UserDataError::NotMultipart) => Ok(None),
+        Err(e) => Err(user_data_error(e)),
+    }
+}
+
+fn user_data_error(e: vpc_imds_driver::UserDataError) -> JsValue {
+    match e {
+        vpc_imds_driver::UserDataError::TooLarge(_) => {
+            js_sys::RangeError::new(&e.to_string()).into()
+        }
+        _ => js_sys::Error::new(&e.to_string()).into(),
+    }
+}
+
+/// Leaf parts of a MIME multi-part document, read one by one.
+#[wasm_bindgen]
+pub struct Leaves {
+    leaves: Vec<vpc_imds_driver::Leaf>,
+}
+
+#[wasm_bindgen]
+impl Leaves {
+    /// How many parts.
+    #[wasm_bindgen(getter)]
+    pub fn length(&self) -> usize {
+        self.leaves.len()
+    }
+
+    /// Part `i`'s media type, lower case (`text/plain` when absent).
+    #[wasm_bindgen(js_name = contentType)]
+    pub fn content_type(&self, i: usize) -> Option<String> {
+        self.leaves.get(i).map(|l| l.content_type.clone())
+    }
+
+    /// Part `i`'s file name, if any.
+    pub fn filename(&self, i: usize) -> Option<String> {
+        self.leaves.get(i).and_then(|l| l.filename.clone())
+    }
+
+    /// Part `i`'s declared charset, if any.
+    pub fn charset(&self, i: usize) -> Option<String> {
+        self.leaves.get(i).and_then(|l| l.charset.clone())
+    }
+
+    /// Part `i`'s body, its transfer encoding removed.
+    pub fn payload(&self, i: usize) -> Option<Vec<u8>> {
+        self.leaves.get(i).map(|l| l.payload.clone())
+    }
+}
+
 /// A step as JavaScript receives it; absent members are left out.
 #[derive(Serialize, Default)]
 pub struct StepOut<'a> {

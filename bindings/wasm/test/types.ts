@@ -13,7 +13,9 @@ async function tour(options: ClientOptions): Promise<string> {
   const name: string = instance.name;
   const cores: number | null | undefined = instance.vcpu?.count;
   const data: UserData = await client.userData();
-  const text: string = await data.text();
+  const text: string = data.text();
+  const parts = data.parts().map((p) => [p.contentType, p.data.length]);
+  console.log(parts);
   for await (const key of client.keys()) console.log(key.id, key.public_key.length, cores);
   const merged = await client.getAll<{ keys: unknown[] }>('keys?limit=1');
   const iam: Token = await new IamTokenCache(client, { profileName: 'x' }).token();

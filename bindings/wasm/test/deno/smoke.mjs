@@ -7,7 +7,7 @@ const token = await client.identityToken();
 const instance = await client.instance();
 const pages = [];
 for await (const page of client.getPages('keys?limit=1')) pages.push(page.keys[0].id);
-const parts = await (await client.userData()).parts();
+const parts = (await client.userData()).parts();
 let notFound = null;
 try {
   await client.key('r000-nope');
