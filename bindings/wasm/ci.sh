@@ -10,7 +10,7 @@
 # (installed when missing; SKIP_BROWSER=1 skips the browser test, saying so).
 # Installs: wasm-bindgen-cli 0.2.130 into <repo>/.tools (git-ignored; skipped when
 # that version is there), npm devDependencies (binaryen, playwright-core,
-# typescript, deno) into bindings/wasm/node_modules.
+# typescript, deno, vite) into bindings/wasm/node_modules.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -50,6 +50,6 @@ if [ "${SKIP_BROWSER:-0}" != 1 ] && ! command -v chromium >/dev/null 2>&1; then
   apt-get update -qq && apt-get install -y -qq chromium >/dev/null
 fi
 
-step "node --test: vectors, client against the emulator, Deno, headless Chromium"
+step "node --test: vectors, client against the emulator, TLS, Deno, headless Chromium, a Vite bundle"
 cd "$here"
 exec node --expose-gc --test test/*.test.mjs
