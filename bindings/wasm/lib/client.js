@@ -404,7 +404,8 @@ export class Client {
           break;
         case TOKEN: {
           const share = s.iam ? iam : this.#config;
-          if (share?.generation === s.generation) await pause(s.until - this.now(), signal, this.#waiters);
+          // Unchanged since the driver decided: sleep until a change wakes us or `until`.
+          if (!share || share.generation === s.generation) await pause(s.until - this.now(), signal, this.#waiters);
           s = driver.tick(this.now());
           break;
         }
