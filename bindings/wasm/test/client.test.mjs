@@ -141,6 +141,17 @@ test('concurrent calls share one token fetch (single flight)', async () => {
   assert.equal(counters.metadata_gets, 12);
 });
 
+test('calls waiting for the token wake when it arrives, not at their deadline', async () => {
+  await emu.call('PUT', '/faults/latency', { ms: 300 });
+  const c = client();
+  const start = performance.now();
+  await Promise.all(Array.from({ length: 8 }, () => c.instance()));
+  const took = performance.now() - start;
+  // One token (300 ms) then eight answers (300 ms each, concurrently).
+  assert.ok(took < 2000, `took ${took} ms`);
+  assert.equal((await emu.counters()).token_creations, 1);
+});
+
 test('the IAM token cache fetches once for concurrent callers', async () => {
   const c = client();
   const cache = new IamTokenCache(c, { profileId: 'Profile-00000000-0000-4000-8000-0000000000a2' });
