@@ -170,7 +170,7 @@ class EmulatorTest {
         emu.call("POST", "/faults/fail", """{"status":503}""")
         val e = assertThrows(ImdsException::class.java) { imds.instance() }
         assertEquals("server_error", e.kind)
-        assertEquals(503, fields(e).status?.toInt())
+        assertEquals(503, e.details.status?.toInt())
         emu.call("DELETE", "/faults")
     }
 

@@ -126,7 +126,7 @@ class VectorsTest {
     private fun checkError(ctx: String, e: ImdsException, expected: JsonNode) {
         assertEquals(expected["kind"].asText(), e.kind, "$ctx: kind (${e.message})")
         assertFalse((e.message ?: "").contains("eyJ"), "$ctx: error text leaks a token")
-        val f = fields(e)
+        val f = e.details
         expected.get("status")?.let { assertEquals(it.asInt(), f.status?.toInt(), "$ctx: status") }
         for ((key, got) in listOf("code" to f.code, "trace" to f.trace, "message" to f.apiMessage)) {
             val want = expected.get(key)?.asText() ?: continue
@@ -288,26 +288,4 @@ class VectorsTest {
             assertEquals("bad_response", (e as ImdsException).kind, name)
         }
     }
-}
-
-/** The details every [ImdsException] variant carries. */
-data class ErrorFields(
-    val status: UShort?,
-    val code: String?,
-    val apiMessage: String?,
-    val trace: String?,
-    val reason: String,
-)
-
-fun fields(e: ImdsException): ErrorFields = when (e) {
-    is ImdsException.InvalidInput -> ErrorFields(e.status, e.code, e.apiMessage, e.trace, e.reason)
-    is ImdsException.Refused -> ErrorFields(e.status, e.code, e.apiMessage, e.trace, e.reason)
-    is ImdsException.TimedOut -> ErrorFields(e.status, e.code, e.apiMessage, e.trace, e.reason)
-    is ImdsException.ConnectionLost -> ErrorFields(e.status, e.code, e.apiMessage, e.trace, e.reason)
-    is ImdsException.Unauthorized -> ErrorFields(e.status, e.code, e.apiMessage, e.trace, e.reason)
-    is ImdsException.NotFound -> ErrorFields(e.status, e.code, e.apiMessage, e.trace, e.reason)
-    is ImdsException.RateLimited -> ErrorFields(e.status, e.code, e.apiMessage, e.trace, e.reason)
-    is ImdsException.ServerException -> ErrorFields(e.status, e.code, e.apiMessage, e.trace, e.reason)
-    is ImdsException.Rejected -> ErrorFields(e.status, e.code, e.apiMessage, e.trace, e.reason)
-    is ImdsException.BadResponse -> ErrorFields(e.status, e.code, e.apiMessage, e.trace, e.reason)
 }
