@@ -359,7 +359,8 @@ fn token_failed(
             "the answers' IP TTL (the instance's metadata_service.response_hop_limit, \
              default 1) runs out one hop away, behind the container bridge: raise it, \
              ibmcloud is instance-update INSTANCE --metadata-service-response-hop-limit 2 \
-             (or run with host networking)",
+             (or PATCH /v1/instances/ID metadata_service.response_hop_limit; or use host \
+             networking)",
         ),
         None => r.fail(
             ErrorKind::TimedOut,
@@ -426,7 +427,8 @@ fn https_only(r: &mut Report, secure: &Secure, t: Duration, plain: &SocketAddr) 
         ),
         "use secure access: vpc-imds --https ... (a build with the `https` feature; \
          the initramfs build is HTTP only), or switch back: ibmcloud is instance-update \
-         INSTANCE --metadata-service-protocol http",
+         INSTANCE --metadata-service-protocol http (or PATCH /v1/instances/ID \
+         metadata_service.protocol)",
     );
     true
 }
