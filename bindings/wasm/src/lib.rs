@@ -93,6 +93,13 @@ fn duration(what: &'static str, secs: Option<f64>) -> Result<Option<core::time::
         .map_err(Error::from)
 }
 
+/// A backoff step: 0 (no backoff) is allowed, as in every binding.
+fn delay(what: &'static str, secs: Option<f64>) -> Result<Option<core::time::Duration>, Error> {
+    secs.map(|s| vpc_imds_driver::settings::delay_seconds(what, s))
+        .transpose()
+        .map_err(Error::from)
+}
+
 #[wasm_bindgen]
 impl Config {
     /// Validates the settings (seconds as numbers; `None` keeps the default). Throws
@@ -125,8 +132,8 @@ impl Config {
                 connect_timeout: duration("connect timeout", connect_timeout)?,
                 request_timeout: duration("request timeout", request_timeout)?,
                 max_attempts,
-                base_delay: duration("base delay", base_delay)?,
-                max_delay: duration("max delay", max_delay)?,
+                base_delay: delay("base delay", base_delay)?,
+                max_delay: delay("max delay", max_delay)?,
                 max_response_bytes: max_response_bytes.map(|n| n as usize),
             }
             .build()?)
