@@ -748,6 +748,90 @@ pub fn merge_pages(pages: Vec<String>) -> Result<String, ImdsError> {
     String::from_utf8(merged).map_err(|_| bad_response("a page is not UTF-8"))
 }
 
+/// One leaf part of MIME multi-part user data (as cloud-init writes it), its body
+/// decoded. `toString()` shows the type, file name and size only.
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::export(Display)]
+pub struct UserDataPart {
+    /// The media type, lower case (`text/plain` when absent).
+    pub content_type: String,
+    /// The file name, if any.
+    pub filename: Option<String>,
+    /// The declared charset, if any.
+    pub charset: Option<String>,
+    /// The decoded body (base64 and quoted-printable undone).
+    pub payload: Vec<u8>,
+}
+
+impl fmt::Display for UserDataPart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "UserDataPart({}", self.content_type)?;
+        if let Some(name) = &self.filename {
+            write!(f, ", {name}")?;
+        }
+        write!(f, ", {} bytes)", self.payload.len())
+    }
+}
+
+impl fmt::Debug for UserDataPart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+fn user_data_error(e: vpc_imds_driver::UserDataError) -> ImdsError {
+    use vpc_imds_driver::UserDataError as U;
+    bad_response(match e {
+        U::Gzip(why) | U::Mime(why) => why,
+        U::TooLarge(_) => "decompressed user data exceeds the limit",
+        U::NotMultipart => "user data is not MIME multi-part",
+        U::Base64 => "a MIME part holds invalid base64",
+        _ => "user data could not be decoded",
+    })
+}
+
+/// Whether user data bytes are gzip (the driver's rule).
+#[uniffi::export]
+pub fn user_data_is_gzip(user_data: Vec<u8>) -> bool {
+    vpc_imds_driver::is_gzip(&user_data)
+}
+
+/// Decompresses gzip user data (every member, CRC checked), refusing more than
+/// `limit` bytes of output (default 16 MiB); `bad_response` says why it failed.
+#[uniffi::export(default(limit = None))]
+pub fn user_data_gunzip(user_data: Vec<u8>, limit: Option<u64>) -> Result<Vec<u8>, ImdsError> {
+    let limit = limit.map_or(vpc_imds_driver::mime::DEFAULT_GUNZIP_LIMIT, |n| {
+        usize::try_from(n).unwrap_or(usize::MAX)
+    });
+    vpc_imds_driver::gunzip(&user_data, limit).map_err(user_data_error)
+}
+
+/// The leaf parts of MIME multi-part user data, in order (nested documents
+/// descended into), decompressing gzip first; `None` when it is not multi-part.
+#[uniffi::export]
+pub fn user_data_parts(user_data: Vec<u8>) -> Result<Option<Vec<UserDataPart>>, ImdsError> {
+    let plain = if vpc_imds_driver::is_gzip(&user_data) {
+        user_data_gunzip(user_data, None)?
+    } else {
+        user_data
+    };
+    match vpc_imds_driver::leaf_parts(&plain) {
+        Ok(parts) => Ok(Some(
+            parts
+                .into_iter()
+                .map(|p| UserDataPart {
+                    content_type: p.content_type,
+                    filename: p.filename,
+                    charset: p.charset,
+                    payload: p.payload,
+                })
+                .collect(),
+        )),
+        Err(vpc_imds_driver::UserDataError::NotMultipart) => Ok(None),
+        Err(e) => Err(user_data_error(e)),
+    }
+}
+
 pub(crate) fn bad_response(what: &'static str) -> ImdsError {
     Error::new(ErrorKind::BadResponse, Cause::Protocol(what)).into()
 }

@@ -4,8 +4,6 @@ package io.github.vpcimds
 
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.flow
-import java.io.ByteArrayInputStream
-import java.util.zip.GZIPInputStream
 
 /** The environment variable read for the endpoint (unless `readEnv` is false). */
 const val ENDPOINT_ENV: String = "VPC_IMDS_ENDPOINT"
@@ -89,46 +87,19 @@ fun Pages.asFlow(): Flow<Document> = flow {
     while (true) emit(nextAsync() ?: break)
 }
 
-/** Whether these user data bytes are gzip-compressed. */
-fun ByteArray.isGzip(): Boolean = size >= 2 && this[0] == 0x1f.toByte() && this[1] == 0x8b.toByte()
+/** Whether these user data bytes are gzip-compressed (the driver's rule). */
+fun ByteArray.isGzip(): Boolean = userDataIsGzip(this)
 
-/** These user data bytes, decompressed if they are gzip (else as they are). */
-fun ByteArray.gunzipIfNeeded(): ByteArray =
-    if (isGzip()) GZIPInputStream(ByteArrayInputStream(this)).use { it.readBytes() } else this
+/** These user data bytes, decompressed (CRC checked, at most 16 MiB) if they are gzip. */
+fun ByteArray.gunzipIfNeeded(): ByteArray = if (isGzip()) userDataGunzip(this) else this
 
 /**
- * The parts of MIME multipart user data (cloud-init's `Content-Type: multipart/mixed;
- * boundary=...`) as (headers, body) pairs; a single part when it is not multipart.
+ * The leaf parts of MIME multi-part user data (cloud-init's `multipart/mixed`), bodies
+ * decoded, gzip decompressed first; empty when the data is not multi-part. Parsed by
+ * the native driver, the same way in every binding.
  */
-fun ByteArray.mimeParts(): List<Pair<Map<String, String>, String>> {
-    val text = gunzipIfNeeded().toString(Charsets.UTF_8)
-    val (head, body) = splitHead(text) ?: return listOf(emptyMap<String, String>() to text)
-    val type = head["content-type"] ?: return listOf(emptyMap<String, String>() to text)
-    val boundary = Regex("boundary=\"?([^\";]+)\"?", RegexOption.IGNORE_CASE).find(type)?.groupValues?.get(1)
-    if (!type.lowercase().startsWith("multipart/") || boundary == null) return listOf(head to body)
-    return body.split("--$boundary")
-        .drop(1)
-        .takeWhile { !it.startsWith("--") }
-        .mapNotNull { part -> splitHead(part.trimStart('\r', '\n')) }
-        .map { (h, b) -> h to b.trimEnd('\r', '\n') }
-}
+fun ByteArray.mimeParts(): List<UserDataPart> = userDataParts(this) ?: emptyList()
 
-private fun splitHead(text: String): Pair<Map<String, String>, String>? {
-    val normalized = text.replace("\r\n", "\n")
-    val end = normalized.indexOf("\n\n")
-    if (end < 0) return null
-    val lines = normalized.substring(0, end).split("\n")
-    if (lines.any { it.isNotBlank() && !it.contains(':') && !it.first().isWhitespace() }) return null
-    val head = linkedMapOf<String, String>()
-    var last: String? = null
-    for (line in lines) {
-        if (line.isNotEmpty() && line.first().isWhitespace() && last != null) {
-            head[last] = head[last] + " " + line.trim()
-            continue
-        }
-        val name = line.substringBefore(':').trim().lowercase()
-        head[name] = line.substringAfter(':').trim()
-        last = name
-    }
-    return head to normalized.substring(end + 2)
-}
+/** A part's payload as text, in its declared charset (UTF-8 when none or unknown). */
+val UserDataPart.text: String
+    get() = String(payload, charset?.let { runCatching { charset(it) }.getOrNull() } ?: Charsets.UTF_8)

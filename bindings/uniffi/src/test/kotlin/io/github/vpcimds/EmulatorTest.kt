@@ -128,8 +128,15 @@ class EmulatorTest {
         assertArrayEquals(fixture["initialization"]["user_data"].asText().toByteArray(Charsets.UTF_8), bytes)
         val parts = bytes.mimeParts()
         assertTrue(parts.isNotEmpty(), "multipart")
-        assertTrue(parts.any { (_, body) -> body.contains("Grüße, 世界") }, "non-ASCII text survives")
+        assertTrue(parts.any { it.contentType == "text/cloud-config" && it.text.contains("Grüße, 世界") }, "non-ASCII text survives: $parts")
         assertFalse(bytes.isGzip())
+        val gz = java.io.ByteArrayOutputStream().also { out -> java.util.zip.GZIPOutputStream(out).use { it.write(bytes) } }.toByteArray()
+        assertTrue(gz.isGzip())
+        assertArrayEquals(bytes, gz.gunzipIfNeeded())
+        // (a data class holding a ByteArray compares it by reference: compare the text)
+        assertEquals(parts.map { it.contentType to it.text }, gz.mimeParts().map { it.contentType to it.text }, "gzip user data splits the same")
+        assertEquals("bad_response", assertThrows(ImdsException::class.java) { gz.copyOf(gz.size - 4).gunzipIfNeeded() }.kind)
+        assertTrue("plain text".toByteArray().mimeParts().isEmpty())
     }
 
     @Test
