@@ -1,17 +1,20 @@
 //! [`ImdsClient`]: each method runs one operation to completion over the foreign
 //! transport, blocking or as a foreign coroutine; every call of one client shares
-//! one identity token (and one IAM token cache) through the driver's `ThreadTokens`.
+//! one identity token (and one IAM token cache per profile) through [`Share`]: the
+//! driver's `ThreadTokens`, whose changes also wake waiting coroutines.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant as StdInstant};
 
 use vpc_imds_driver::core::output::Output;
 use vpc_imds_driver::core::response::Response;
+use vpc_imds_driver::core::token::TokenCache;
 use vpc_imds_driver::{
     authorized_key, user_data, Args, Driver, DriverConfig, Input, Instant, Operation, PageMerger,
-    RequestId, Step, ThreadTokens, TrustedProfile,
+    RequestId, Step, ThreadTokens, TokenShare, TrustedProfile,
 };
 
 use crate::{
@@ -41,9 +44,44 @@ pub trait AsyncTransport: Send + Sync {
     async fn sleep(&self, duration: Duration);
 }
 
-/// How often a coroutine waiting for another call's token looks again (threads
-/// sleep on the share's condition variable instead).
-const TOKEN_POLL: Duration = Duration::from_millis(5);
+/// A token share: the driver's `ThreadTokens` (threads wait on its condition
+/// variable) plus the wakers of coroutines waiting for a change.
+#[derive(Default)]
+struct Share {
+    tokens: ThreadTokens,
+    wakers: Mutex<Vec<Waker>>,
+}
+
+impl TokenShare for Share {
+    fn with<R>(&self, f: impl FnOnce(&mut TokenCache, u64) -> R) -> R {
+        self.tokens.with(f)
+    }
+
+    fn changed(&self) {
+        self.tokens.changed();
+        let wakers = std::mem::take(&mut *self.wakers.lock().unwrap_or_else(|p| p.into_inner()));
+        wakers.into_iter().for_each(Waker::wake);
+    }
+}
+
+impl Share {
+    /// Ready once the share changed after `generation`; otherwise wakes `cx` at the
+    /// next change.
+    fn poll_changed(&self, generation: u64, cx: &mut Context<'_>) -> Poll<()> {
+        if self.tokens.generation() != generation {
+            return Poll::Ready(());
+        }
+        self.wakers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(cx.waker().clone());
+        // A change between the two looks would have found no waker.
+        if self.tokens.generation() != generation {
+            return Poll::Ready(());
+        }
+        Poll::Pending
+    }
+}
 
 /// A client of the instance metadata service. Thread-safe: every call runs its own
 /// driver, and all calls share one identity token, fetched by one call at a time.
@@ -55,9 +93,9 @@ pub struct ImdsClient {
 struct Inner {
     config: DriverConfig,
     origin: StdInstant,
-    tokens: Arc<ThreadTokens>,
+    tokens: Arc<Share>,
     /// One IAM token cache per trusted profile (id, CRN, name as given).
-    iam: Mutex<HashMap<IamKey, Arc<ThreadTokens>>>,
+    iam: Mutex<HashMap<IamKey, Arc<Share>>>,
     transport: Option<Arc<dyn Transport>>,
     async_transport: Option<Arc<dyn AsyncTransport>>,
     seeds: RandomState,
@@ -68,7 +106,7 @@ type IamKey = (Option<String>, Option<String>, Option<String>);
 
 impl Inner {
     /// The IAM token cache of this profile.
-    fn iam_cache(&self, key: &IamKey) -> Arc<ThreadTokens> {
+    fn iam_cache(&self, key: &IamKey) -> Arc<Share> {
         let mut caches = self.iam.lock().unwrap_or_else(|p| p.into_inner());
         caches.entry(key.clone()).or_default().clone()
     }
@@ -125,11 +163,7 @@ impl Op {
         }
     }
 
-    fn start(
-        &self,
-        driver: &mut Driver<Arc<ThreadTokens>>,
-        inner: &Inner,
-    ) -> Result<(), ImdsError> {
+    fn start(&self, driver: &mut Driver<Arc<Share>>, inner: &Inner) -> Result<(), ImdsError> {
         let now = inner.now();
         if let Some(max) = self.ready {
             return Ok(driver.start_wait_until_ready(max, now)?);
@@ -235,10 +269,10 @@ fn detach(want: Want, step: Step<'_>) -> Next {
 /// One operation in progress.
 struct Run {
     inner: Arc<Inner>,
-    driver: Driver<Arc<ThreadTokens>>,
+    driver: Driver<Arc<Share>>,
     want: Want,
     /// The IAM token cache of a cached IAM token operation.
-    iam: Option<Arc<ThreadTokens>>,
+    iam: Option<Arc<Share>>,
 }
 
 impl Run {
@@ -275,7 +309,7 @@ impl Run {
         detach(self.want, step)
     }
 
-    fn share(&self, iam: bool) -> &ThreadTokens {
+    fn share(&self, iam: bool) -> &Share {
         match &self.iam {
             Some(cache) if iam => cache,
             _ => &self.inner.tokens,
@@ -299,7 +333,7 @@ impl Run {
                 }
                 Next::WaitForToken(until, generation, iam) => {
                     let left = self.inner.left(until);
-                    self.share(iam).wait(generation, left);
+                    self.share(iam).tokens.wait(generation, left);
                     self.tick()
                 }
                 Next::Tick => self.tick(),
@@ -328,13 +362,17 @@ impl Run {
                     self.tick()
                 }
                 Next::WaitForToken(until, generation, iam) => {
-                    // Until the share changes or `until`, in short slices.
-                    loop {
-                        let left = self.inner.left(until);
-                        if left.is_zero() || self.share(iam).generation() != generation {
-                            break;
-                        }
-                        transport.sleep(left.min(TOKEN_POLL)).await;
+                    // Until the share changes (its waker) or `until` (the foreign
+                    // sleep, cancelled when the change comes first).
+                    let left = self.inner.left(until);
+                    if !left.is_zero() {
+                        let share = self.share(iam);
+                        let mut sleep = transport.sleep(left);
+                        std::future::poll_fn(|cx| match share.poll_changed(generation, cx) {
+                            Poll::Ready(()) => Poll::Ready(()),
+                            Poll::Pending => sleep.as_mut().poll(cx),
+                        })
+                        .await;
                     }
                     self.tick()
                 }
@@ -461,7 +499,7 @@ impl ImdsClient {
             inner: Arc::new(Inner {
                 config: settings.build()?,
                 origin: StdInstant::now(),
-                tokens: Arc::new(ThreadTokens::new()),
+                tokens: Arc::new(Share::default()),
                 iam: Mutex::new(HashMap::new()),
                 transport,
                 async_transport,
@@ -488,7 +526,7 @@ impl ImdsClient {
     /// How many times the shared identity token changed (a new token, or a refresh
     /// that ended): with the emulator's counters, proves calls share one token.
     pub fn token_generation(&self) -> u64 {
-        self.inner.tokens.generation()
+        self.inner.tokens.tokens.generation()
     }
 
     /// Creates a new identity token (5..=3600 s; default: the configured lifetime)
