@@ -283,6 +283,36 @@ fn fail(e: &Error) -> ExitCode {
 
 /// The message with any line break or control character turned into a space:
 /// failures are one line, whatever the service put in its error message.
+/// `s` in double quotes, with `"`, `\` and control characters escaped: what `{:?}`
+/// prints for these, without Debug formatting (compiled out of the size build by
+/// `-Zfmt-debug=none`).
+fn quoted(s: &str) -> String {
+    let mut q = String::with_capacity(s.len() + 2);
+    q.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => q.push_str("\\\""),
+            '\\' => q.push_str("\\\\"),
+            '\n' => q.push_str("\\n"),
+            '\r' => q.push_str("\\r"),
+            '\t' => q.push_str("\\t"),
+            c if c.is_control() => {
+                q.push_str("\\u{");
+                let n = u32::from(c);
+                let digits = if n > 0xff { 4 } else { 2 };
+                for i in (0..digits).rev() {
+                    let d = (n >> (i * 4)) & 0xf;
+                    q.push(char::from_digit(d, 16).unwrap_or('0'));
+                }
+                q.push('}');
+            }
+            c => q.push(c),
+        }
+    }
+    q.push('"');
+    q
+}
+
 fn one_line(s: &str) -> String {
     s.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -341,7 +371,7 @@ fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String> {
                 let v = string(p.value().map_err(err)?)?;
                 let n = v
                     .parse::<u32>()
-                    .map_err(|_| format!("--expires-in wants whole seconds, not {v:?}"))?;
+                    .map_err(|_| format!("--expires-in wants whole seconds, not {}", quoted(&v)))?;
                 expires_in = Some(n);
                 specific.push("--expires-in");
             }
@@ -373,7 +403,12 @@ fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String> {
             Value(v) if command.as_deref() == Some("get") && path.is_none() => {
                 path = Some(string(v)?)
             }
-            Value(v) => return Err(format!("unexpected argument {:?}", v.to_string_lossy())),
+            Value(v) => {
+                return Err(format!(
+                    "unexpected argument {}",
+                    quoted(&v.to_string_lossy())
+                ))
+            }
             _ => return Err(err(arg.unexpected())),
         }
     }
@@ -419,21 +454,26 @@ fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String> {
         "doctor" => Command::Doctor(doctor::Options { https_endpoint }),
         "demo" => Command::Demo,
         "help" => return Ok(Parsed::Help),
-        other => return Err(format!("unknown command {other:?}")),
+        other => return Err(format!("unknown command {}", quoted(other))),
     };
     Ok(Parsed::Run(g, command))
 }
 
 fn string(v: OsString) -> Result<String, String> {
     v.into_string()
-        .map_err(|v| format!("{:?} is not valid UTF-8", v.to_string_lossy()))
+        .map_err(|v| format!("{} is not valid UTF-8", quoted(&v.to_string_lossy())))
 }
 
 /// Seconds, with up to three decimals: above zero, at most a day. (Parsed by
 /// hand: float parsing and printing would cost the binary about 30 KB.)
 fn seconds(flag: &str, v: OsString) -> Result<Duration, String> {
     let s = string(v)?;
-    let bad = || format!("{flag} wants seconds above 0 and at most 86400, not {s:?}");
+    let bad = || {
+        format!(
+            "{flag} wants seconds above 0 and at most 86400, not {}",
+            quoted(&s)
+        )
+    };
     let (whole, frac) = s.split_once('.').unwrap_or((&s, ""));
     let digits = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
     if !(digits(whole) || whole.is_empty() && digits(frac)) || !(frac.is_empty() || digits(frac)) {
@@ -447,7 +487,11 @@ fn seconds(flag: &str, v: OsString) -> Result<Duration, String> {
     } else {
         whole.parse().map_err(|_| bad())?
     };
-    let millis: u64 = format!("{frac:0<3}").parse().map_err(|_| bad())?;
+    let millis = frac
+        .bytes()
+        .chain(std::iter::repeat(b'0'))
+        .take(3)
+        .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
     let total = whole * 1000 + millis;
     if total == 0 || total > 86_400_000 {
         return Err(bad());
@@ -474,6 +518,24 @@ mod tests {
         assert_eq!(g.timeout, Some(Duration::from_millis(500)));
         assert!(g.verbose && all);
         assert_eq!(path, "keys");
+    }
+
+    #[test]
+    fn quoted_matches_debug_without_debug() {
+        for s in [
+            "frobnicate",
+            "a\"b",
+            "back\\slash",
+            "two\nlines\t\r",
+            "\u{1b}[31m",
+            "Grüße",
+        ] {
+            assert_eq!(quoted(s), format!("{s:?}"), "{s:?}");
+        }
+        let Err(msg) = args("frobnicate") else {
+            panic!("not an error")
+        };
+        assert_eq!(msg, "unknown command \"frobnicate\"");
     }
 
     #[test]
