@@ -1,0 +1,67 @@
+package io.github.vpcimds
+
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertFalse
+import org.junit.jupiter.api.Assertions.assertThrows
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.Test
+import kotlinx.coroutines.runBlocking
+import java.net.InetAddress
+import java.net.ServerSocket
+import java.time.Duration
+import kotlin.concurrent.thread
+
+/** The default transport's deadline covers the body too (a server that stalls after the head). */
+class TransportTest {
+    private fun stallingServer(block: (port: Int) -> Unit) {
+        ServerSocket(0, 8, InetAddress.getLoopbackAddress()).use { server ->
+            val t = thread(isDaemon = true) {
+                runCatching {
+                    while (true) {
+                        val s = server.accept()
+                        s.getInputStream().read(ByteArray(4096))
+                        s.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"a\":".toByteArray())
+                        s.getOutputStream().flush()
+                        // ... and never the rest; the socket stays open until the server closes.
+                    }
+                }
+            }
+            block(server.localPort)
+            t.interrupt()
+        }
+    }
+
+    private fun request(port: Int) = HttpRequest(
+        id = 1u, method = "GET", url = "http://127.0.0.1:$port/metadata/v1/instance?version=2025-08-26",
+        target = "/metadata/v1/instance?version=2025-08-26",
+        headers = listOf(HttpHeader("Authorization", "Bearer eyJsecret", true)),
+        body = null, timeout = Duration.ofMillis(300), connectTimeout = Duration.ofMillis(300),
+    )
+
+    @Test
+    fun stalledBodyTimesOut() = stallingServer { port ->
+        val transport = JavaHttpTransport()
+        for (attempt in 1..2) {
+            val started = System.nanoTime()
+            val e = assertThrows(TransportException.ResponseTimeout::class.java) { transport.send(request(port)) }
+            val ms = (System.nanoTime() - started) / 1_000_000
+            assertTrue(ms in 250..1500, "blocking: gave up after $ms ms (deadline 300 ms): ${e.detail}")
+            assertFalse(Thread.currentThread().isInterrupted, "the watchdog leaves no interrupt behind")
+        }
+        val started = System.nanoTime()
+        assertThrows(TransportException.ResponseTimeout::class.java) { runBlocking { transport.sendAsync(request(port)) } }
+        assertTrue((System.nanoTime() - started) / 1_000_000 < 1500, "suspend: meets the deadline")
+        assertFalse(request(port).toString().contains("eyJsecret"), "HttpRequest.toString redacts")
+    }
+
+    @Test
+    fun failuresMapToKinds() {
+        val closed = ServerSocket(0, 1, InetAddress.getLoopbackAddress()).use { it.localPort }
+        val e = assertThrows(TransportException::class.java) { JavaHttpTransport().send(request(closed)) }
+        assertTrue(e is TransportException.Refused, "a closed port is refused: $e")
+        assertEquals(
+            "Refused",
+            JavaHttpTransport.failure(java.net.ConnectException("x")).javaClass.simpleName,
+        )
+    }
+}
