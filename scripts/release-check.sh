@@ -103,17 +103,17 @@ row() {
   local file=$1 platform=$2 how=$3; shift 4
   local name bytes=- result=ok
   name=$(basename "$file")
-  [ -f "$file" ] && bytes=$(stat -c %s "$file")
   echo "--> $name: $how"
-  if [ ! -f "$file" ]; then
-    echo "    missing: $file"; result=FAILED
-  elif ! "$@"; then
-    result=FAILED
-  fi
+  # Some checks make their artifact (cargo package, cargo install): look after them.
+  "$@" || result=FAILED
+  if [ -f "$file" ]; then bytes=$(stat -c %s "$file"); else echo "    missing: $file"; result=FAILED; fi
   if [ "$result" = ok ]; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$name"); fi
-  rows+=("$(printf '%-62s %9s  %-28s %-6s %s' "$name" "$bytes" "$platform" "$result" "$how")")
+  rows+=("$(printf '%-70s %9s  %-32s %-6s %s' "$name" "$bytes" "$platform" "$result" "$how")")
 }
 
+# grep -q in a pipeline stops reading at the first match; under pipefail the writer's
+# SIGPIPE then fails the pipeline. grepq reads everything.
+grepq() { grep -c "$@" >/dev/null; }
 max_glibc() { # FILE: the highest GLIBC_x.y its dynamic symbols need
   objdump -T "$1" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -1
 }
@@ -127,14 +127,14 @@ unzip_to() { rm -rf "$2" && mkdir -p "$2" && python3 -m zipfile -e "$1" "$2"; }
 auditwheel_tag() { # WHEEL TAG
   local out; out=$(auditwheel show "$1" 2>&1)
   echo "$out" | grep -A1 'consistent with' | tr '\n' ' ' | sed 's/  */ /g; s/^/    /'; echo
-  echo "$out" | tr '\n' ' ' | grep -q "platform tag: \"$2\"" &&
-    ! echo "$out" | grep -q 'will need to be eliminated'
+  echo "$out" | tr '\n' ' ' | grepq "platform tag: \"$2\"" &&
+    ! echo "$out" | grepq 'will need to be eliminated'
 }
 # musl's loader lists a module: every symbol must resolve but the host's (Python's, node's).
 musl_resolves() { # LOADER[..] FILE HOST_SYMBOL_REGEX
   local host=$3 out
   out=$($1 --list "$2" 2>&1)
-  echo "$out" | grep -q 'libc.musl-.*=> ' || { echo "$out" | head -5; return 1; }
+  echo "$out" | grepq 'libc.musl-.*=> ' || { echo "$out" | head -5; return 1; }
   local other; other=$(echo "$out" | grep 'symbol not found' | grep -Ev ": ($host)[A-Za-z0-9_]*: symbol not found" || true)
   echo "    musl loader: $(echo "$out" | grep -c 'symbol not found') unresolved, all of them the host's"
   [ -z "$other" ] || { echo "$other" | head; return 1; }
@@ -222,7 +222,7 @@ check_wheel_musllinux() { # wheel arch
   local w=$1 arch=$2 x="$work/x-musllinux-$2" so
   auditwheel_tag "$w" "musllinux_1_2_$arch" && unzip_to "$w" "$x" || return 1
   so="$x/vpc_imds/_core.abi3.so"
-  readelf -d "$so" | grep -q "NEEDED.*\[libc.musl-$arch.so.1\]" || { echo "    NEEDED is not libc.musl-$arch.so.1"; return 1; }
+  readelf -d "$so" | grepq "NEEDED.*\[libc.musl-$arch.so.1\]" || { echo "    NEEDED is not libc.musl-$arch.so.1"; return 1; }
   if [ "$arch" = x86_64 ]; then
     musl_resolves /lib/ld-musl-x86_64.so.1 "$so" '_?Py' || return 1
     if [ -n "${MUSL_PYTHON:-}" ]; then
@@ -269,7 +269,7 @@ EOF
   [ -f "$dir/node_modules/vpc-imds-linux-x64-gnu/vpc-imds.linux-x64-gnu.node" ] || { echo "    no linux-x64-gnu package"; return 1; }
   [ ! -e "$dir/node_modules/vpc-imds-linux-s390x-gnu" ] || { echo "    npm installed the s390x package here"; return 1; }
   if [ -e "$dir/node_modules/vpc-imds-linux-x64-musl" ]; then echo "    note: this npm does not filter by libc (installed the musl package too)"; fi
-  ! ls "$dir"/node_modules/vpc-imds/*.node >/dev/null 2>&1 || { echo "    the main package carries an addon"; return 1; }
+  [ -z "$(find "$dir/node_modules/vpc-imds" -name '*.node')" ] || { echo "    the main package carries an addon"; return 1; }
   ! grep -q '"\(pre\|post\|\)install"' "$dir"/node_modules/vpc-imds*/package.json || { echo "    an install script"; return 1; }
   (cd "$dir" && node -e '
     const m = require.cache; require("vpc-imds");
@@ -288,7 +288,7 @@ check_node_pkg() { # platform tarball, platform
     linux-x64-gnu) [ "$(elf_machine "$node")" = "Advanced Micro Devices X86-64" ] && glibc_at_most_217 "$node" ;;
     linux-s390x-gnu) [ "$(elf_machine "$node")" = "IBM S/390" ] && glibc_at_most_217 "$node" ;;
     linux-x64-musl)
-      readelf -d "$node" | grep -q 'NEEDED.*\[libc.musl-x86_64.so.1\]' && musl_resolves /lib/ld-musl-x86_64.so.1 "$node" 'napi_|uv_|node_api_' ;;
+      readelf -d "$node" | grepq 'NEEDED.*\[libc.musl-x86_64.so.1\]' && musl_resolves /lib/ld-musl-x86_64.so.1 "$node" 'napi_|uv_|node_api_' ;;
   esac
 }
 
@@ -338,11 +338,11 @@ check_static() { # binary arch
   local b=$1 arch=$2 run=()
   file -b "$b" | sed 's/^/    /'
   case "$arch" in
-    x86_64) file -b "$b" | grep -q 'x86-64.*statically linked\|x86-64.*static-pie' || return 1 ;;
-    s390x) file -b "$b" | grep -q 'IBM S/390.*statically linked' || return 1; run=("$qemu") ;;
+    x86_64) file -b "$b" | grepq 'x86-64.*statically linked\|x86-64.*static-pie' || return 1 ;;
+    s390x) file -b "$b" | grepq 'IBM S/390.*statically linked' || return 1; run=("$qemu") ;;
   esac
-  "${run[@]}" "$b" --endpoint "$url" token | grep -q '^eyJ' &&
-    "${run[@]}" "$b" --endpoint "$url" get instance | grep -q '"resource_type": *"instance"' &&
+  "${run[@]}" "$b" --endpoint "$url" token | grepq '^eyJ' &&
+    "${run[@]}" "$b" --endpoint "$url" get instance | grepq '"resource_type": *"instance"' &&
     grep -q " $(basename "$b")\$" "$dist/SHA256SUMS" && (cd "$dist" && grep " $(basename "$b")\$" SHA256SUMS | sha256sum -c --quiet -)
 }
 
@@ -355,7 +355,7 @@ check_crates() {
   local c
   for c in vpc-imds-core vpc-imds-driver vpc-imds-emulator vpc-imds; do
     cp "$target_dir/package/$c-$version.crate" "$out/" || return 1
-    tar tzf "$out/$c-$version.crate" | grep -q "^$c-$version/README.md$" || { echo "    $c: no README.md in the crate"; return 1; }
+    tar tzf "$out/$c-$version.crate" | grepq "^$c-$version/README.md$" || { echo "    $c: no README.md in the crate"; return 1; }
   done
   # Metadata crates.io shows: each must be set.
   cargo metadata --format-version 1 --no-deps | python3 -c '
@@ -380,8 +380,8 @@ check_cargo_install() {
   [ "$full" = 1 ] || profile=(--debug)
   CARGO_TARGET_DIR="$target_dir" cargo install --quiet --locked "${profile[@]}" --path client --root "$rootdir" 2>&1 | tail -3
   [ -x "$rootdir/bin/vpc-imds" ] &&
-    "$rootdir/bin/vpc-imds" --endpoint "$url" get instance | grep -q '"resource_type": *"instance"' &&
-    "$rootdir/bin/vpc-imds" --endpoint "$url" ssh-keys | grep -q '^ssh-' &&
+    "$rootdir/bin/vpc-imds" --endpoint "$url" get instance | grepq '"resource_type": *"instance"' &&
+    "$rootdir/bin/vpc-imds" --endpoint "$url" ssh-keys | grepq '^ssh-' &&
     cp "$rootdir/bin/vpc-imds" "$work/cargo-install-vpc-imds"
 }
 
@@ -420,13 +420,13 @@ for t in "$dist"/npm/vpc-imds-"$version".tgz; do
 done
 for b in "$dist"/vpc-imds-*-linux-musl; do
   arch=$(basename "$b" | sed "s/^vpc-imds-$version-//; s/-linux-musl$//")
-  row "$b" "$arch linux (static)" "static ELF; token+instance vs emulator${arch/x86_64/}${arch/s390x/ under qemu}; SHA256SUMS" -- check_static "$b" "$arch"
+  row "$b" "$arch linux (static)" "static ELF; token+instance vs emulator$([ "$arch" = s390x ] && echo ' (qemu)'); SHA256SUMS" -- check_static "$b" "$arch"
 done
 row "$work/crates/vpc-imds-$version.crate" crates.io "cargo package $([ "$full" = 1 ] && echo '(verified)' || echo '--no-verify'): core, driver, emulator, vpc-imds; metadata" -- check_crates
 row "$work/cargo-install-vpc-imds" "x86_64 (host)" "cargo install --path client $([ "$full" = 1 ] || echo '--debug'); get instance, ssh-keys vs emulator" -- check_cargo_install
 
 echo
-printf '%-62s %9s  %-28s %-6s %s\n' artifact bytes platform result "how it was checked"
+printf '%-70s %9s  %-32s %-6s %s\n' artifact bytes platform result "how it was checked"
 printf '%s\n' "${rows[@]}"
 [ -f "$dist/SHA256SUMS" ] && echo && echo "SHA-256 ($dist/SHA256SUMS):" && sed 's/^/  /' "$dist/SHA256SUMS"
 echo
