@@ -187,7 +187,10 @@ static_dist() {
     local arch bytes path
     while read -r arch bytes path; do
       cp "$path" "$dist/vpc-imds-$version-$arch-linux-musl"
-    done < <(bash scripts/build-static.sh x86_64 s390x)
+    # The size build is the shipped one whatever RELEASE_PROFILE_FAST says (and so
+    # shares client/boot.sh's build instead of redoing it with other flags).
+    done < <(env -u CARGO_PROFILE_RELEASE_LTO -u CARGO_PROFILE_RELEASE_CODEGEN_UNITS -u CARGO_PROFILE_RELEASE_OPT_LEVEL \
+      bash scripts/build-static.sh x86_64 s390x)
   else
     log "static CLI: stable musl build (x86_64 only: scripts/build-static.sh is absent)"
     ensure_targets x86_64-unknown-linux-musl
