@@ -124,6 +124,31 @@ pub enum Cause {
     Misuse(&'static str),
 }
 
+impl Cause {
+    /// A stable word for the cause, the same in every binding and in test vectors:
+    /// `input`, `transport`, `deadline`, `http`, `body`, `api`, `protocol`, `misuse`.
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            Cause::Input(_) => "input",
+            Cause::Transport(_) => "transport",
+            Cause::DeadlineExceeded => "deadline",
+            Cause::Http(_) => "http",
+            Cause::Body(_) => "body",
+            Cause::Api(_) => "api",
+            Cause::Protocol(_) => "protocol",
+            Cause::Misuse(_) => "misuse",
+        }
+    }
+
+    /// The transport error, if that is the cause.
+    pub const fn transport(&self) -> Option<TransportError> {
+        match self {
+            Cause::Transport(t) => Some(*t),
+            _ => None,
+        }
+    }
+}
+
 impl Error {
     /// An error of `kind` caused by `cause`.
     pub const fn new(kind: ErrorKind, cause: Cause) -> Self {

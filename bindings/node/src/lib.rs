@@ -66,17 +66,7 @@ fn some(s: &str) -> Option<String> {
 }
 
 fn error_info(e: &Error) -> ErrorInfo {
-    let cause = match e.cause() {
-        Cause::Input(_) => "input",
-        Cause::Transport(_) => "transport",
-        Cause::DeadlineExceeded => "deadline",
-        Cause::Http(_) => "http",
-        Cause::Body(_) => "body",
-        Cause::Api(_) => "api",
-        Cause::Protocol(_) => "protocol",
-        Cause::Misuse(_) => "misuse",
-        _ => "other",
-    };
+    let cause = e.cause().as_str();
     let transport = match e.cause() {
         Cause::Transport(t) => Some(t.as_str().to_owned()),
         _ => None,

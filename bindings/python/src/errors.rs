@@ -8,21 +8,6 @@ use vpc_imds_driver::core::error::{Cause, Error, InputError};
 
 use crate::registry::Registry;
 
-/// A short name for the error's cause, as the test vectors spell it.
-fn cause_name(cause: &Cause) -> &'static str {
-    match cause {
-        Cause::Input(_) => "input",
-        Cause::Transport(_) => "transport",
-        Cause::DeadlineExceeded => "deadline",
-        Cause::Http(_) => "http",
-        Cause::Body(_) => "body",
-        Cause::Api(_) => "api",
-        Cause::Protocol(_) => "protocol",
-        Cause::Misuse(_) => "misuse",
-        _ => "other",
-    }
-}
-
 fn non_empty<'py>(py: Python<'py>, s: &str) -> Bound<'py, PyAny> {
     if s.is_empty() {
         py.None().into_bound(py)
@@ -42,7 +27,7 @@ pub(crate) fn exception<'py>(py: Python<'py>, err: &Error) -> PyResult<Bound<'py
     };
     let exc = class.call1((err.to_string(),))?;
     exc.setattr("kind", err.kind().as_str())?;
-    exc.setattr("cause", cause_name(err.cause()))?;
+    exc.setattr("cause", err.cause().as_str())?;
     let none = || py.None().into_bound(py);
     let transport = match err.cause() {
         Cause::Transport(t) => PyString::new(py, t.as_str()).into_any(),

@@ -340,26 +340,11 @@ fn some(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_owned())
 }
 
-/// The error's cause, as a word.
-fn reason(e: &Error) -> &'static str {
-    match e.cause() {
-        Cause::Input(_) => "input",
-        Cause::Transport(_) => "transport",
-        Cause::DeadlineExceeded => "deadline",
-        Cause::Http(_) => "http",
-        Cause::Body(_) => "body",
-        Cause::Api(_) => "api",
-        Cause::Protocol(_) => "protocol",
-        Cause::Misuse(_) => "misuse",
-        _ => "other",
-    }
-}
-
 impl From<Error> for ImdsError {
     fn from(e: Error) -> Self {
         let api = e.api();
         let text = e.to_string();
-        let reason = reason(&e).to_owned();
+        let reason = e.cause().as_str().to_owned();
         let status = api.map(|a| a.status);
         let code = api.and_then(|a| some(&a.code));
         let api_message = api.and_then(|a| some(&a.message));

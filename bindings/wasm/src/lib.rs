@@ -755,17 +755,10 @@ fn some_text(s: &str) -> Option<String> {
 impl From<&Error> for ErrorOut {
     fn from(e: &Error) -> Self {
         let api = e.api();
-        let (reason, transport) = match e.cause() {
-            Cause::Input(_) => ("input", None),
-            Cause::Transport(t) => ("transport", Some(t.as_str())),
-            Cause::DeadlineExceeded => ("deadline", None),
-            Cause::Http(_) => ("http", None),
-            Cause::Body(_) => ("body", None),
-            Cause::Api(_) => ("api", None),
-            Cause::Protocol(_) => ("protocol", None),
-            Cause::Misuse(_) => ("misuse", None),
-            _ => ("other", None),
-        };
+        let (reason, transport) = (
+            e.cause().as_str(),
+            e.cause().transport().map(|t| t.as_str()),
+        );
         ErrorOut {
             kind: e.kind().as_str(),
             message: e.to_string(),
