@@ -233,7 +233,8 @@ impl<S: TokenShare> Driver<S> {
     }
 
     /// Starts an IAM token operation for `profile` answered from `cache` (an IAM
-    /// token cache every operation of a client shares, not the identity token's)
+    /// token cache every operation of a client shares for this one profile: a cache
+    /// holds one token, so each profile needs its own; not the identity token's)
     /// while its token is fresh, by the core's policy: refreshed after
     /// `lifetime - clamp(lifetime/5, 1 s, 300 s)`, by one operation at a time while
     /// the others use the still-valid token or wait when there is none; a failed
