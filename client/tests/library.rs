@@ -420,7 +420,8 @@ fn gzip_user_data_end_to_end() {
 }
 
 /// A loopback server answering every request on one connection with the next of
-/// `answers` (raw HTTP/1.1), reading each request head first.
+/// `answers` (raw HTTP/1.1), reading each request head first; returns how many
+/// requests it read.
 fn scripted_server(answers: Vec<Vec<u8>>) -> (String, std::thread::JoinHandle<usize>) {
     use std::io::Read;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -448,10 +449,12 @@ fn scripted_server(answers: Vec<Vec<u8>>) -> (String, std::thread::JoinHandle<us
                 let mut body = vec![0u8; len];
                 let _ = conn.read_exact(&mut body);
             }
+            // Counted when read: a client that stops reading a too-large answer
+            // makes this write fail.
+            served += 1;
             if conn.write_all(&answer).is_err() {
                 return served;
             }
-            served += 1;
         }
         served
     });
