@@ -86,6 +86,20 @@ fn int_u32(value: Option<&Bound<'_, PyAny>>, what: &'static str) -> PyResult<Opt
 
 /// Seconds as a Python `int` or `float`, checked by the driver's rule.
 fn seconds(value: Option<&Bound<'_, PyAny>>, what: &'static str) -> PyResult<Option<Duration>> {
+    number_of_seconds(value, what, vpc_imds_driver::seconds)
+}
+
+/// A backoff step in seconds: 0 allowed (the driver's `delay_seconds`).
+fn delay(value: Option<&Bound<'_, PyAny>>, what: &'static str) -> PyResult<Option<Duration>> {
+    number_of_seconds(value, what, vpc_imds_driver::settings::delay_seconds)
+}
+
+/// An `int` or `float` of seconds (not a `bool`), checked by the driver's `rule`.
+fn number_of_seconds(
+    value: Option<&Bound<'_, PyAny>>,
+    what: &'static str,
+    rule: fn(&'static str, f64) -> Result<Duration, InputError>,
+) -> PyResult<Option<Duration>> {
     let Some(value) = value.filter(|v| !v.is_none()) else {
         return Ok(None);
     };
@@ -104,9 +118,7 @@ fn seconds(value: Option<&Bound<'_, PyAny>>, what: &'static str) -> PyResult<Opt
             },
         )
     })?;
-    vpc_imds_driver::seconds(what, secs)
-        .map(Some)
-        .map_err(|e| input_error(py, e))
+    rule(what, secs).map(Some).map_err(|e| input_error(py, e))
 }
 
 /// The settings every operation of a client runs with, validated once.
@@ -143,23 +155,6 @@ impl Config {
         max_response_bytes: Option<&Bound<'_, PyAny>>,
         env_endpoint: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let delay = |v: Option<&Bound<'_, PyAny>>, what| -> PyResult<Option<Duration>> {
-            let Some(v) = v.filter(|v| !v.is_none()) else {
-                return Ok(None);
-            };
-            let secs = v.extract::<f64>().map_err(|_| {
-                input_error(
-                    py,
-                    InputError::Malformed {
-                        what,
-                        expected: "a number of seconds",
-                    },
-                )
-            })?;
-            vpc_imds_driver::settings::delay_seconds(what, secs)
-                .map(Some)
-                .map_err(|e| input_error(py, e))
-        };
         let settings = Settings {
             endpoint: text(endpoint, "endpoint")?.map(Cow::into_owned),
             env_endpoint: text(env_endpoint, vpc_imds_driver::ENDPOINT_ENV)?.map(Cow::into_owned),
