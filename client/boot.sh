@@ -55,6 +55,9 @@ same() { # command...: the s390x answer equals the x86_64 answer, byte for byte
 check "the size build keeps {:?}-style messages: usage errors quote, -v shows headers" bash -c "
   '$x86' frobnicate 2>&1 | grep -qF 'unknown command \"frobnicate\"' &&
   '$x86' -v --endpoint '$url' token 2>&1 >/dev/null | grep -q 'Metadata-Flavor: ibm'"
+check "the size build resolves no host names: a named endpoint is refused (exit 2), nothing sent" bash -c "
+  '$x86' --endpoint http://metadata.invalid token 2>&1 >/dev/null | grep -qF 'resolves no host names' &&
+  '$x86' --endpoint http://metadata.invalid token >/dev/null 2>&1; [ \$? -eq 2 ]"
 check "s390x is a static big-endian S/390 binary" bash -c "file -b '$s390x' | grep -q 'MSB executable, IBM S/390.*statically linked'"
 check "s390x under qemu: token" bash -c "'$qemu' '$s390x' --endpoint '$url' token | grep -q '^eyJ'"
 check "s390x under qemu: get instance = x86_64's" same get instance

@@ -186,8 +186,18 @@ impl ClientBuilder {
     }
 }
 
+/// Refuses a host name when this build cannot resolve one.
+fn check_resolvable(config: &DriverConfig) -> Result<(), Error> {
+    let host = config.endpoint().host();
+    if !cfg!(feature = "resolve") && crate::transport::ip_literal(host).is_none() {
+        return Err(ConfigError::HostNamesUnsupported(host.to_owned()).into());
+    }
+    Ok(())
+}
+
 #[cfg(not(feature = "https"))]
 fn transport(config: &DriverConfig, _: Option<&std::path::Path>) -> Result<Transport, Error> {
+    check_resolvable(config)?;
     if config.endpoint().scheme() == Scheme::Https {
         return Err(ConfigError::HttpsUnsupported.into());
     }
@@ -196,6 +206,7 @@ fn transport(config: &DriverConfig, _: Option<&std::path::Path>) -> Result<Trans
 
 #[cfg(feature = "https")]
 fn transport(config: &DriverConfig, ca_file: Option<&std::path::Path>) -> Result<Transport, Error> {
+    check_resolvable(config)?;
     let tls = if config.endpoint().scheme() == Scheme::Https {
         Some(crate::tls::client_config(ca_file)?)
     } else {

@@ -38,6 +38,9 @@ pub enum ConfigError {
     /// An `https://` endpoint was chosen but this build has no HTTPS support
     /// (cargo feature `https`).
     HttpsUnsupported,
+    /// The endpoint names a host, but this build has no resolver (cargo feature
+    /// `resolve`): give an IP address.
+    HostNamesUnsupported(String),
     /// The CA certificate file could not be read.
     CaFile {
         /// The file.
@@ -62,6 +65,10 @@ impl fmt::Display for ConfigError {
             ConfigError::Invalid(e) => write!(f, "invalid setting: {e}"),
             ConfigError::HttpsUnsupported => f.write_str(
                 "this build of vpc-imds has no HTTPS support (rebuild with the cargo feature `https`)",
+            ),
+            ConfigError::HostNamesUnsupported(host) => write!(
+                f,
+                "this build of vpc-imds resolves no host names: give the endpoint as an IP address, not {host:?} (rebuild with the cargo feature `resolve`)"
             ),
             ConfigError::CaFile { path, error } => {
                 write!(f, "cannot read CA file {}: {error}", path.display())

@@ -5,7 +5,7 @@
 //! own link, so a proxy could only leak the token).
 
 use std::io::{self, Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -190,18 +190,16 @@ impl Transport {
     ) -> Result<Conn, Failure> {
         let endpoint = &self.endpoint;
         let started = Instant::now();
-        let host = endpoint.host();
-        let bare = host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(host);
-        let addrs: Vec<SocketAddr> = match bare.parse::<IpAddr>() {
-            Ok(ip) => vec![SocketAddr::new(ip, endpoint.port())],
+        let addrs: Vec<SocketAddr> = match ip_literal(endpoint.host()) {
+            Some(ip) => vec![SocketAddr::new(ip, endpoint.port())],
             // Only a host name gets here (the default endpoint is an address).
-            Err(_) => (bare, endpoint.port())
-                .to_socket_addrs()
+            #[cfg(feature = "resolve")]
+            None => std::net::ToSocketAddrs::to_socket_addrs(&(endpoint.host(), endpoint.port()))
                 .map_err(|e| Failure::new(TransportError::Unreachable, Some(e)))?
                 .collect(),
+            // Refused when the client was built (`ConfigError::HostNamesUnsupported`).
+            #[cfg(not(feature = "resolve"))]
+            None => Vec::new(),
         };
         let mut last = Failure::new(TransportError::Unreachable, None);
         for addr in addrs {
@@ -395,6 +393,15 @@ fn read(conn: &mut Conn, space: &mut [u8], deadline: Instant) -> Result<(usize, 
 }
 
 /// Maps a failed connect to what the session is told.
+/// The address an endpoint host is, if it is one (`[...]` around IPv6 allowed).
+pub(crate) fn ip_literal(host: &str) -> Option<IpAddr> {
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
+        .parse()
+        .ok()
+}
+
 fn connect_error(e: &io::Error) -> TransportError {
     use io::ErrorKind as K;
     match e.kind() {
@@ -413,6 +420,31 @@ fn connect_error(e: &io::Error) -> TransportError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_address_literals_skip_the_resolver() {
+        assert_eq!(
+            ip_literal("169.254.169.254"),
+            Some(IpAddr::from([169, 254, 169, 254]))
+        );
+        assert_eq!(
+            ip_literal("[::1]"),
+            Some(IpAddr::from(std::net::Ipv6Addr::LOCALHOST))
+        );
+        assert_eq!(
+            ip_literal("::1"),
+            Some(IpAddr::from(std::net::Ipv6Addr::LOCALHOST))
+        );
+        for name in [
+            "localhost",
+            "api.metadata.cloud.ibm.com",
+            "[localhost]",
+            "1.2.3",
+            "",
+        ] {
+            assert_eq!(ip_literal(name), None, "{name}");
+        }
+    }
 
     #[test]
     fn os_errors_map_to_transport_errors() {

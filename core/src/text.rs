@@ -7,8 +7,7 @@
 
 use core::fmt;
 
-use serde::de::Visitor;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Serialize, Serializer};
 
 /// A JSON string value as it appears in the body (without quotes, escapes kept).
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -158,29 +157,6 @@ impl fmt::Display for Text<'_> {
 impl fmt::Debug for Text<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "\"{}\"", self.raw)
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
-    /// Deserializes from the core's own JSON reader only, which hands over the raw
-    /// content of a string it has already checked (escapes well formed, no raw
-    /// control characters, valid UTF-8). Other deserializers decode strings, so
-    /// they are refused rather than misread.
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Raw;
-        impl<'de> Visitor<'de> for Raw {
-            type Value = Text<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON string from the core's reader")
-            }
-            fn visit_borrowed_str<E: serde::de::Error>(
-                self,
-                raw: &'de str,
-            ) -> Result<Self::Value, E> {
-                Ok(Text { raw })
-            }
-        }
-        deserializer.deserialize_newtype_struct(crate::model::json::RAW_STRING, Raw)
     }
 }
 

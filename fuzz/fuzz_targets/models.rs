@@ -1,12 +1,18 @@
 #![no_main]
-//! Every model parser, on the same bytes.
+//! Every model parser, on the same bytes; what the instance parser accepts is
+//! checked against serde_json: valid JSON, with the same `id` and `name`.
 
 use libfuzzer_sys::fuzz_target;
 use vpc_imds_core::model::*;
 
 fuzz_target!(|body: &[u8]| {
     let _ = AccessToken::parse(body).map(|t| t.lifetime_secs());
-    let _ = Instance::parse(body);
+    if let Ok(instance) = Instance::parse(body) {
+        let doc: serde_json::Value = serde_json::from_slice(body).expect("accepted body is JSON");
+        let text = |t: &vpc_imds_core::text::Text| t.chars().collect::<Result<String, _>>().ok();
+        assert_eq!(doc["id"].as_str(), text(&instance.id).as_deref());
+        assert_eq!(doc["name"].as_str(), instance.name.as_ref().and_then(text).as_deref());
+    }
     if let Ok(init) = Initialization::parse(body) {
         if let Some(user_data) = init.user_data {
             let mut out = [0u8; 1024];

@@ -1,4 +1,5 @@
-//! The JSON reader behind every model: serde's `Deserializer` over a borrowed body.
+//! The JSON reader behind every model: a position in a borrowed body, read by
+//! the models' [`Decode`] impls in place.
 //!
 //! One pass over the bytes does all of the checking, inside the parse:
 //! - the grammar of RFC 8259, for skipped values (unknown fields) as strictly as
@@ -17,14 +18,9 @@
 
 use core::fmt;
 
-use serde::de::{self, DeserializeSeed, Visitor};
-
+use super::decode::Decode;
 use super::MAX_DEPTH;
 use crate::error::BodyError;
-
-/// The newtype name by which [`Text`](crate::text::Text) asks this reader for a
-/// string's raw content (escapes kept) rather than its decoded form.
-pub(crate) const RAW_STRING: &str = "$vpc_imds_core::text::Text";
 
 // Skipped containers are tracked as one bit each in a u64.
 const _: () = assert!(MAX_DEPTH <= 64);
@@ -56,8 +52,6 @@ pub(crate) enum Error {
     DuplicateField,
     /// A list is longer than its capacity.
     TooLong,
-    /// Any other mismatch with the model.
-    Shape,
 }
 
 impl Error {
@@ -76,7 +70,6 @@ impl Error {
             Error::MissingField => "a required field is missing",
             Error::DuplicateField => "a field appears twice",
             Error::TooLong => "a list exceeds its capacity",
-            Error::Shape => "the JSON does not have the documented shape",
         }
     }
 }
@@ -87,72 +80,53 @@ impl fmt::Display for Error {
     }
 }
 
-impl From<Error> for BodyError {
-    /// `what` is filled in by `from_slice`.
-    #[inline]
-    fn from(e: Error) -> Self {
-        BodyError {
-            what: "",
-            reason: e.reason(),
-        }
-    }
-}
-
-// serde's own errors (a missing field, a list too long, ...), as `BodyError`
-// directly: the model then travels back in the same `Result` it was built in,
-// never copied into another (an instance is about 14 KB).
-impl de::Error for BodyError {
-    fn custom<T: fmt::Display>(_msg: T) -> Self {
-        Error::Shape.into()
-    }
-    fn invalid_type(_: de::Unexpected<'_>, _: &dyn de::Expected) -> Self {
-        Error::Type.into()
-    }
-    fn invalid_value(_: de::Unexpected<'_>, _: &dyn de::Expected) -> Self {
-        Error::Type.into()
-    }
-    fn invalid_length(_: usize, _: &dyn de::Expected) -> Self {
-        Error::TooLong.into()
-    }
-    fn missing_field(_: &'static str) -> Self {
-        Error::MissingField.into()
-    }
-    fn duplicate_field(_: &'static str) -> Self {
-        Error::DuplicateField.into()
-    }
-}
-
 /// Parses one JSON document (surrounding whitespace allowed) into `T`; `what`
 /// names the document in errors.
-pub(crate) fn from_slice<'de, T: de::Deserialize<'de>>(
+pub(crate) fn from_slice<'de, T: Decode<'de> + Default>(
     body: &'de [u8],
     what: &'static str,
 ) -> Result<T, BodyError> {
-    let mut result = match core::str::from_utf8(body) {
+    let mut value = T::default();
+    let result = match core::str::from_utf8(body) {
         Ok(text) => {
             let mut reader = Reader {
                 text,
                 pos: 0,
                 depth: 0,
             };
-            let mut result = T::deserialize(&mut reader);
-            if result.is_ok() && reader.skip_ws().is_some() {
-                result = Err(Error::Trailing.into());
-            }
-            result
+            value
+                .decode(&mut reader)
+                .and_then(|()| match reader.skip_ws() {
+                    Some(_) => Err(Error::Trailing),
+                    None => Ok(()),
+                })
         }
-        Err(_) => Err(Error::Utf8.into()),
+        Err(_) => Err(Error::Utf8),
     };
-    if let Err(e) = &mut result {
-        e.what = what;
+    match result {
+        Ok(()) => Ok(value),
+        Err(e) => Err(BodyError {
+            what,
+            reason: e.reason(),
+        }),
     }
-    result
 }
 
 /// Checks that `body` is one JSON document under the rules above, reading nothing.
 #[cfg(test)]
 pub(crate) fn validate(body: &[u8]) -> Result<(), &'static str> {
-    from_slice::<de::IgnoredAny>(body, "test")
+    struct Nothing;
+    impl<'de> Decode<'de> for Nothing {
+        fn decode(&mut self, r: &mut Reader<'de>) -> Result<(), Error> {
+            r.skip_value()
+        }
+    }
+    impl Default for Nothing {
+        fn default() -> Self {
+            Nothing
+        }
+    }
+    from_slice::<Nothing>(body, "test")
         .map(|_| ())
         .map_err(|e| e.reason)
 }
@@ -184,7 +158,7 @@ const fn starts_value(b: u8) -> bool {
 }
 
 /// A value of the wrong type, or no value at all.
-const fn unexpected(b: u8) -> Error {
+pub(crate) const fn unexpected(b: u8) -> Error {
     if starts_value(b) {
         Error::Type
     } else {
@@ -193,7 +167,7 @@ const fn unexpected(b: u8) -> Error {
 }
 
 /// The reader: a position in the body and the current nesting depth.
-struct Reader<'de> {
+pub(crate) struct Reader<'de> {
     /// The body, checked as UTF-8 once, so that strings are slices of it.
     text: &'de str,
     pos: usize,
@@ -220,7 +194,7 @@ impl<'de> Reader<'de> {
 
     /// Skips whitespace; the next byte, which must exist.
     #[inline]
-    fn next(&mut self) -> Result<u8, Error> {
+    pub(crate) fn next(&mut self) -> Result<u8, Error> {
         self.skip_ws().ok_or(Error::Eof)
     }
 
@@ -250,7 +224,7 @@ impl<'de> Reader<'de> {
 
     /// Expects `word` (`true`, `false`, `null`) at `pos`.
     #[inline]
-    fn literal(&mut self, word: &[u8]) -> Result<(), Error> {
+    pub(crate) fn literal(&mut self, word: &[u8]) -> Result<(), Error> {
         match self.bytes().get(self.pos..self.pos + word.len()) {
             Some(w) if w == word => {
                 self.pos += word.len();
@@ -292,7 +266,7 @@ impl<'de> Reader<'de> {
 
     /// Reads a string value where one must be.
     #[inline]
-    fn string_value(&mut self) -> Result<&'de str, Error> {
+    pub(crate) fn string_value(&mut self) -> Result<&'de str, Error> {
         match self.next()? {
             b'"' => self.string(),
             b => Err(unexpected(b)),
@@ -334,14 +308,14 @@ impl<'de> Reader<'de> {
         Ok((negative, n))
     }
 
-    fn unsigned(&mut self) -> Result<u64, Error> {
+    pub(crate) fn unsigned(&mut self) -> Result<u64, Error> {
         match self.integer()? {
             (true, n) if n != 0 => Err(Error::Number),
             (_, n) => Ok(n),
         }
     }
 
-    fn signed(&mut self) -> Result<i64, Error> {
+    pub(crate) fn signed(&mut self) -> Result<i64, Error> {
         let (negative, n) = self.integer()?;
         if negative {
             0i64.checked_sub_unsigned(n).ok_or(Error::Number)
@@ -399,7 +373,7 @@ impl<'de> Reader<'de> {
 
     /// Skips one value of any kind, checking it as strictly as a read one,
     /// without recursion: open containers are one bit each (1 = object).
-    fn skip_value(&mut self) -> Result<(), Error> {
+    pub(crate) fn skip_value(&mut self) -> Result<(), Error> {
         let mut open: u64 = 0;
         let mut levels = 0usize;
         loop {
@@ -457,6 +431,97 @@ impl<'de> Reader<'de> {
     }
 }
 
+impl<'de> Reader<'de> {
+    /// Reads an object, handing each member's value to `field` by the index of its
+    /// key in `keys` (raw, as written: keys are compared without unescaping);
+    /// members with other keys are skipped. A key met twice is refused before its
+    /// value is read; a key of `required` (one bit per index) never met is
+    /// [`Error::MissingField`].
+    ///
+    /// One copy for every model: a model supplies only its keys and `field`.
+    pub(crate) fn object(
+        &mut self,
+        keys: &[&str],
+        required: u64,
+        field: &mut dyn FnMut(usize, &mut Self) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        debug_assert!(keys.len() <= 64);
+        match self.next()? {
+            b'{' => self.open()?,
+            b => return Err(unexpected(b)),
+        }
+        let mut seen = 0u64;
+        // Members usually come in the model's order: look from the last one on.
+        let mut hint = 0;
+        let mut first = true;
+        loop {
+            let mut b = self.next()?;
+            if b == b'}' {
+                break;
+            }
+            if !first {
+                if b != b',' {
+                    return Err(Error::Syntax);
+                }
+                self.pos += 1;
+                b = self.next()?;
+            }
+            first = false;
+            if b != b'"' {
+                return Err(Error::Syntax);
+            }
+            let key = self.string()?;
+            self.colon()?;
+            let n = keys.len();
+            match (0..n).map(|k| (hint + k) % n).find(|&i| keys[i] == key) {
+                Some(i) => {
+                    if seen & (1 << i) != 0 {
+                        return Err(Error::DuplicateField);
+                    }
+                    seen |= 1 << i;
+                    hint = i + 1;
+                    field(i, self)?;
+                }
+                None => self.skip_value()?,
+            }
+        }
+        if seen & required != required {
+            return Err(Error::MissingField);
+        }
+        self.close(b'}')
+    }
+
+    /// Reads an array, calling `element` once per element; `element` returns
+    /// `false` when the list is full (the element is then read and refused).
+    pub(crate) fn array(
+        &mut self,
+        element: &mut dyn FnMut(&mut Self) -> Result<bool, Error>,
+    ) -> Result<(), Error> {
+        match self.next()? {
+            b'[' => self.open()?,
+            b => return Err(unexpected(b)),
+        }
+        let mut first = true;
+        loop {
+            let b = self.next()?;
+            if b == b']' {
+                break;
+            }
+            if !first {
+                if b != b',' {
+                    return Err(Error::Syntax);
+                }
+                self.pos += 1;
+            }
+            first = false;
+            if !element(self)? {
+                return Err(Error::TooLong);
+            }
+        }
+        self.close(b']')
+    }
+}
+
 /// The index after the digits starting at `i`.
 fn digits_end(b: &[u8], mut i: usize) -> usize {
     while matches!(b.get(i), Some(b'0'..=b'9')) {
@@ -511,263 +576,6 @@ fn hex4(b: &[u8], i: usize) -> Result<u32, Error> {
         };
         Ok(n << 4 | u32::from(v))
     })
-}
-
-macro_rules! unsigned {
-    ($($method:ident $visit:ident $t:ty),*) => {$(
-        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BodyError> {
-            let n = self.unsigned()?;
-            visitor.$visit(<$t>::try_from(n).map_err(|_| BodyError::from(Error::Number))?)
-        }
-    )*};
-}
-
-macro_rules! signed {
-    ($($method:ident $visit:ident $t:ty),*) => {$(
-        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BodyError> {
-            let n = self.signed()?;
-            visitor.$visit(<$t>::try_from(n).map_err(|_| BodyError::from(Error::Number))?)
-        }
-    )*};
-}
-
-impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
-    type Error = BodyError;
-
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BodyError> {
-        match self.next()? {
-            b'"' => visitor.visit_borrowed_str(self.string()?),
-            b'{' => self.deserialize_map(visitor),
-            b'[' => self.deserialize_seq(visitor),
-            b't' | b'f' => self.deserialize_bool(visitor),
-            b'n' => self.deserialize_unit(visitor),
-            b'-' => self.deserialize_i64(visitor),
-            b'0'..=b'9' => self.deserialize_u64(visitor),
-            _ => Err(Error::Syntax.into()),
-        }
-    }
-
-    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BodyError> {
-        match self.next()? {
-            b't' => {
-                self.literal(b"true")?;
-                visitor.visit_bool(true)
-            }
-            b'f' => {
-                self.literal(b"false")?;
-                visitor.visit_bool(false)
-            }
-            b => Err(unexpected(b).into()),
-        }
-    }
-
-    unsigned!(deserialize_u8 visit_u8 u8, deserialize_u16 visit_u16 u16,
-              deserialize_u32 visit_u32 u32, deserialize_u64 visit_u64 u64);
-    signed!(deserialize_i8 visit_i8 i8, deserialize_i16 visit_i16 i16,
-            deserialize_i32 visit_i32 i32, deserialize_i64 visit_i64 i64);
-
-    fn deserialize_f32<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, BodyError> {
-        Err(Error::Type.into())
-    }
-
-    fn deserialize_f64<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, BodyError> {
-        Err(Error::Type.into())
-    }
-
-    fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BodyError> {
-        self.deserialize_str(visitor)
-    }
-
-    /// The raw content (escapes kept): the reader cannot decode without a buffer.
-    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BodyError> {
-        visitor.visit_borrowed_str(self.string_value()?)
-    }
-
-    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BodyError> {
-        self.deserialize_str(visitor)
-    }
-
-    fn deserialize_bytes<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, BodyError> {
-        Err(Error::Type.into())
-    }
-
-    fn deserialize_byte_buf<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, BodyError> {
-        Err(Error::Type.into())
-    }
-
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BodyError> {
-        if self.next()? == b'n' {
-            self.literal(b"null")?;
-            visitor.visit_none()
-        } else {
-            visitor.visit_some(self)
-        }
-    }
-
-    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BodyError> {
-        match self.next()? {
-            b'n' => {
-                self.literal(b"null")?;
-                visitor.visit_unit()
-            }
-            b => Err(unexpected(b).into()),
-        }
-    }
-
-    fn deserialize_unit_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, BodyError> {
-        self.deserialize_unit(visitor)
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, BodyError> {
-        if name == RAW_STRING {
-            visitor.visit_borrowed_str(self.string_value()?)
-        } else {
-            visitor.visit_newtype_struct(self)
-        }
-    }
-
-    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BodyError> {
-        match self.next()? {
-            b'[' => self.open()?,
-            b => return Err(unexpected(b).into()),
-        }
-        let value = visitor.visit_seq(Seq {
-            reader: &mut *self,
-            first: true,
-        })?;
-        self.close(b']')?;
-        Ok(value)
-    }
-
-    fn deserialize_tuple<V: Visitor<'de>>(
-        self,
-        _len: usize,
-        visitor: V,
-    ) -> Result<V::Value, BodyError> {
-        self.deserialize_seq(visitor)
-    }
-
-    fn deserialize_tuple_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        _len: usize,
-        visitor: V,
-    ) -> Result<V::Value, BodyError> {
-        self.deserialize_seq(visitor)
-    }
-
-    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BodyError> {
-        match self.next()? {
-            b'{' => self.open()?,
-            b => return Err(unexpected(b).into()),
-        }
-        let value = visitor.visit_map(Map {
-            reader: &mut *self,
-            first: true,
-        })?;
-        self.close(b'}')?;
-        Ok(value)
-    }
-
-    fn deserialize_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        _fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, BodyError> {
-        self.deserialize_map(visitor)
-    }
-
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        _variants: &'static [&'static str],
-        _visitor: V,
-    ) -> Result<V::Value, BodyError> {
-        Err(Error::Type.into())
-    }
-
-    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BodyError> {
-        self.deserialize_str(visitor)
-    }
-
-    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BodyError> {
-        self.skip_value()?;
-        visitor.visit_unit()
-    }
-}
-
-struct Seq<'r, 'de> {
-    reader: &'r mut Reader<'de>,
-    first: bool,
-}
-
-impl<'de> de::SeqAccess<'de> for Seq<'_, 'de> {
-    type Error = BodyError;
-
-    fn next_element_seed<T: DeserializeSeed<'de>>(
-        &mut self,
-        seed: T,
-    ) -> Result<Option<T::Value>, BodyError> {
-        let r = &mut *self.reader;
-        let b = r.next()?;
-        if b == b']' {
-            return Ok(None);
-        }
-        if self.first {
-            self.first = false;
-        } else if b == b',' {
-            r.pos += 1;
-        } else {
-            return Err(Error::Syntax.into());
-        }
-        seed.deserialize(&mut *self.reader).map(Some)
-    }
-}
-
-struct Map<'r, 'de> {
-    reader: &'r mut Reader<'de>,
-    first: bool,
-}
-
-impl<'de> de::MapAccess<'de> for Map<'_, 'de> {
-    type Error = BodyError;
-
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, BodyError> {
-        let r = &mut *self.reader;
-        let mut b = r.next()?;
-        if b == b'}' {
-            return Ok(None);
-        }
-        if self.first {
-            self.first = false;
-        } else if b == b',' {
-            r.pos += 1;
-            b = r.next()?;
-        } else {
-            return Err(Error::Syntax.into());
-        }
-        if b != b'"' {
-            return Err(Error::Syntax.into());
-        }
-        seed.deserialize(&mut *self.reader).map(Some)
-    }
-
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, BodyError> {
-        self.reader.colon()?;
-        seed.deserialize(&mut *self.reader)
-    }
 }
 
 #[cfg(test)]
@@ -878,13 +686,12 @@ mod tests {
 
     #[test]
     fn strings_are_raw_slices_of_the_body() {
-        #[derive(serde::Deserialize)]
+        #[derive(Default)]
         struct Doc<'a> {
-            #[serde(borrow)]
             a: crate::text::Text<'a>,
-            #[serde(borrow)]
-            b: &'a str,
+            b: crate::text::Text<'a>,
         }
+        super::super::decode::json_fields!(Doc<'a> { #[required] a, #[required] b });
         // Every length across the 8-byte steps, escapes at every position.
         for n in 0..40 {
             for esc in [None, Some(0), Some(n / 2), Some(n)] {
@@ -895,7 +702,7 @@ mod tests {
                 let body = format!("{{\"a\":\"{s}\",\"b\":\"{s}é\"}}");
                 let doc: Doc<'_> = from_slice(body.as_bytes(), "t").unwrap();
                 assert_eq!(doc.a.raw(), s);
-                assert_eq!(doc.b, format!("{s}é"));
+                assert_eq!(doc.b.raw(), format!("{s}é"));
                 let raw = format!("{{\"a\":\"{s}\x01\",\"b\":\"\"}}");
                 assert_eq!(
                     from_slice::<Doc<'_>>(raw.as_bytes(), "t")
@@ -909,12 +716,13 @@ mod tests {
 
     #[test]
     fn numbers_fit_their_fields() {
-        #[derive(serde::Deserialize, Debug, PartialEq)]
+        #[derive(Default, Debug, PartialEq)]
         struct N {
             a: Option<u8>,
             b: Option<u32>,
             c: Option<i64>,
         }
+        super::super::decode::json_fields!(N { a, b, c });
         let parse = |s: &str| from_slice::<N>(s.as_bytes(), "t").map_err(|e| e.reason);
         assert_eq!(
             parse(r#"{"a":255,"b":4294967295,"c":-9223372036854775808}"#),

@@ -6,12 +6,13 @@
 //! Field names are IBM's own; `type` is spelled `r#type`.
 
 use heapless::Vec;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::BodyError;
 use crate::text::Text;
 
 mod certificate;
+pub(crate) mod decode;
 mod error_body;
 mod initialization;
 mod instance;
@@ -103,7 +104,7 @@ mod tests {
 ///
 /// One pass over the body checks its grammar, depth, strings (no raw control
 /// characters, valid escapes and UTF-8) and fills the model: see [`json`].
-pub(crate) fn parse<'a, T: Deserialize<'a>>(
+pub(crate) fn parse<'a, T: decode::Decode<'a> + Default>(
     body: &'a [u8],
     what: &'static str,
 ) -> Result<T, BodyError> {
@@ -123,46 +124,43 @@ macro_rules! parse_fn {
 pub(crate) use parse_fn;
 
 /// A reference to another resource: `{crn, id, name, resource_type}` (no `href` in IMDS).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Reference<'a> {
     /// CRN.
-    #[serde(borrow, default)]
     pub crn: Option<Text<'a>>,
     /// Id.
-    #[serde(borrow, default)]
     pub id: Option<Text<'a>>,
     /// Name.
-    #[serde(borrow, default)]
     pub name: Option<Text<'a>>,
     /// Resource type, e.g. `vpc`, `subnet`, `image`.
-    #[serde(borrow, default)]
     pub resource_type: Option<Text<'a>>,
 }
+
+decode::json_fields!(Reference<'a> { crn, id, name, resource_type });
 
 /// A reference by name only, e.g. `zone`, `profile`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct NameRef<'a> {
     /// Name.
-    #[serde(borrow)]
     pub name: Text<'a>,
     /// Resource type, if given.
-    #[serde(borrow, default)]
     pub resource_type: Option<Text<'a>>,
 }
 
+decode::json_fields!(NameRef<'a> { #[required] name, resource_type });
+
 /// A status, lifecycle or health reason: `{code, message, more_info}`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Reason<'a> {
     /// Machine-readable code.
-    #[serde(borrow, default)]
     pub code: Option<Text<'a>>,
     /// Human-readable message.
-    #[serde(borrow, default)]
     pub message: Option<Text<'a>>,
     /// Link to more information.
-    #[serde(borrow, default)]
     pub more_info: Option<Text<'a>>,
 }
+
+decode::json_fields!(Reason<'a> { code, message, more_info });
 
 /// A list of references with a capacity.
 pub type References<'a, const N: usize> = Vec<Reference<'a>, N>;

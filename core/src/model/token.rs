@@ -1,15 +1,21 @@
 use core::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::parse_rfc3339;
 use crate::text::Text;
 use crate::token::Secret;
 
 /// A token string that never shows itself in `Debug`.
-#[derive(Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
-pub struct SecretText<'a>(#[serde(borrow)] Text<'a>);
+pub struct SecretText<'a>(Text<'a>);
+
+impl<'a> super::decode::Decode<'a> for SecretText<'a> {
+    fn decode(&mut self, r: &mut super::json::Reader<'a>) -> Result<(), super::json::Error> {
+        self.0.decode(r)
+    }
+}
 
 impl<'a> SecretText<'a> {
     /// The token, if it has no JSON escapes (tokens are base64url, so they never do).
@@ -26,24 +32,21 @@ impl fmt::Debug for SecretText<'_> {
 
 /// An identity token or IAM token response:
 /// `{access_token, created_at, expires_at, expires_in, nonce?}`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct AccessToken<'a> {
     /// The token (a JWT); redacted in `Debug`.
-    #[serde(borrow)]
     pub access_token: SecretText<'a>,
     /// When it was created (RFC 3339).
-    #[serde(borrow, default)]
     pub created_at: Option<Text<'a>>,
     /// When it expires (RFC 3339).
-    #[serde(borrow, default)]
     pub expires_at: Option<Text<'a>>,
     /// Lifetime in seconds.
-    #[serde(default)]
     pub expires_in: Option<u32>,
     /// The nonce the request carried, echoed.
-    #[serde(borrow, default)]
     pub nonce: Option<Text<'a>>,
 }
+
+super::decode::json_fields!(AccessToken<'a> { #[required] access_token, created_at, expires_at, expires_in, nonce });
 
 super::parse_fn!(AccessToken, "token");
 

@@ -1,0 +1,153 @@
+//! How a model is read from JSON: in place, through one shared object loop.
+//!
+//! Each model lists its fields once ([`json_fields!`]); the member loop, key
+//! lookup, duplicate and missing-field checks are [`Reader::object`], one copy for
+//! all models, rather than a monomorphized visitor per model. Values are decoded
+//! into the model's own fields (no temporary copy of a list or a nested object).
+
+use heapless::Vec;
+
+use super::json::{Error, Reader};
+use crate::text::Text;
+
+/// A value that can be read from JSON into itself.
+pub(crate) trait Decode<'a> {
+    /// Reads one JSON value into `self`.
+    fn decode(&mut self, r: &mut Reader<'a>) -> Result<(), Error>;
+}
+
+impl<'a> Decode<'a> for Text<'a> {
+    fn decode(&mut self, r: &mut Reader<'a>) -> Result<(), Error> {
+        *self = Text::from_raw(r.string_value()?);
+        Ok(())
+    }
+}
+
+impl<'a> Decode<'a> for bool {
+    fn decode(&mut self, r: &mut Reader<'a>) -> Result<(), Error> {
+        *self = match r.next()? {
+            b't' => r.literal(b"true").map(|()| true)?,
+            b'f' => r.literal(b"false").map(|()| false)?,
+            b => return Err(super::json::unexpected(b)),
+        };
+        Ok(())
+    }
+}
+
+macro_rules! integers {
+    ($read:ident: $($t:ty),*) => {$(
+        impl<'a> Decode<'a> for $t {
+            fn decode(&mut self, r: &mut Reader<'a>) -> Result<(), Error> {
+                *self = <$t>::try_from(r.$read()?).map_err(|_| Error::Number)?;
+                Ok(())
+            }
+        }
+    )*};
+}
+integers!(unsigned: u8, u16, u32, u64);
+integers!(signed: i64);
+
+/// `null` is `None`.
+impl<'a, T: Decode<'a> + Default> Decode<'a> for Option<T> {
+    fn decode(&mut self, r: &mut Reader<'a>) -> Result<(), Error> {
+        if r.next()? == b'n' {
+            r.literal(b"null")?;
+            *self = None;
+            Ok(())
+        } else {
+            self.insert(T::default()).decode(r)
+        }
+    }
+}
+
+/// A JSON array of at most `N` elements; a longer one is [`Error::TooLong`].
+impl<'a, T: Decode<'a> + Default, const N: usize> Decode<'a> for Vec<T, N> {
+    fn decode(&mut self, r: &mut Reader<'a>) -> Result<(), Error> {
+        self.clear();
+        r.array(&mut |r| {
+            if self.push(T::default()).is_err() {
+                // Read it all the same, so a malformed element is reported as such.
+                T::default().decode(r)?;
+                return Ok(false);
+            }
+            match self.last_mut() {
+                Some(last) => last.decode(r).map(|()| true),
+                None => Err(Error::TooLong),
+            }
+        })
+    }
+}
+
+/// Implements [`Decode`] for a model struct from its field list, in the struct's
+/// order. `#[required]` marks a field that must be present (all others keep their
+/// default when absent); `field as "key"` names a field whose JSON key differs
+/// from its Rust name (`r#type as "type"`).
+macro_rules! json_fields {
+    ($t:ident<$lt:lifetime> { $($body:tt)* }) => {
+        $crate::model::decode::json_fields!(@impl $lt, $t<$lt>, { $($body)* });
+    };
+    ($t:ident { $($body:tt)* }) => {
+        $crate::model::decode::json_fields!(@impl 'a, $t, { $($body)* });
+    };
+    (@impl $lt:lifetime, $ty:ty, { $( $(#[$req:ident])? $f:ident $(as $key:literal)? ),* $(,)? }) => {
+        impl<$lt> $crate::model::decode::Decode<$lt> for $ty {
+            #[allow(unused_assignments)]
+            fn decode(
+                &mut self,
+                r: &mut $crate::model::json::Reader<$lt>,
+            ) -> Result<(), $crate::model::json::Error> {
+                const KEYS: &[&str] = &[$($crate::model::decode::json_key!($f $(as $key)?)),*];
+                const REQUIRED: u64 = $crate::model::decode::mask(&[
+                    $($crate::model::decode::json_required!($($req)?)),*
+                ]);
+                r.object(KEYS, REQUIRED, &mut |i, r| {
+                    let mut n = 0usize;
+                    $(
+                        if i == n {
+                            return $crate::model::decode::Decode::decode(&mut self.$f, r);
+                        }
+                        n += 1;
+                    )*
+                    Ok(())
+                })?;
+                Ok(())
+            }
+        }
+    };
+}
+pub(crate) use json_fields;
+
+/// The JSON key of a field: its name, or the literal given with `as`.
+macro_rules! json_key {
+    ($f:ident as $key:literal) => {
+        $key
+    };
+    ($f:ident) => {
+        stringify!($f)
+    };
+}
+pub(crate) use json_key;
+
+/// Whether a field is `#[required]`.
+macro_rules! json_required {
+    (required) => {
+        true
+    };
+    () => {
+        false
+    };
+}
+pub(crate) use json_required;
+
+/// One bit per `true`, by index: the required fields as [`Reader::object`] takes them.
+pub(crate) const fn mask(flags: &[bool]) -> u64 {
+    let mut m = 0u64;
+    let mut i = 0;
+    while i < flags.len() {
+        if flags[i] {
+            m |= 1 << i;
+        }
+        i += 1;
+    }
+    m
+}
