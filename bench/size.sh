@@ -65,7 +65,7 @@ if [ "$mode" = --steps ]; then
   mkdir -p target/static/steps
   # The last one, fmt-debug, is measured but not part of the size build.
   for cut in build-std immediate-abort location-detail opt-z static-reloc \
-             no-unwind-tables lean-link optimize-for-size fmt-debug; do
+             no-unwind-tables lean-link optimize-for-size no-resolve fmt-debug; do
     cuts="$cuts $cut"
     read -r _ bytes bin < <(VPC_IMDS_STATIC_CUTS="$cuts" scripts/build-static.sh x86_64)
     cp "$bin" "target/static/steps/$cut"

@@ -20,6 +20,10 @@
 #   -Cforce-unwind-tables=no         no .eh_frame (nothing unwinds): ~38 KB
 #   -Wl,-z,noseparate-code,-z,norelro,--build-id=none   less page padding
 #   -Zbuild-std-features=optimize_for_size   std's smaller algorithms
+#   no-resolve: --no-default-features, without the client's `resolve` feature: an
+#                                    IP-address endpoint only, so no musl DNS
+#                                    resolver (~13 KB; the service's HTTP address is
+#                                    an IP, and its name is for HTTPS, not in this build)
 # Each cut's bytes: the table in client/README.md (bench/size.sh measures them).
 #
 # s390x: s390x-unknown-linux-musl is a tier-3 target (no prebuilt std), so std is
@@ -33,7 +37,7 @@
 # Environment: VPC_IMDS_STATIC_CUTS=all (default) or a list of cut names to keep
 # (used by bench/size.sh for its per-cut table): build-std immediate-abort
 # location-detail fmt-debug opt-z static-reloc no-unwind-tables lean-link
-# optimize-for-size.
+# optimize-for-size no-resolve.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -44,7 +48,7 @@ ZIG_VERSION=0.17.0
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 # fmt-debug is measured (bench/size.sh --steps) but not taken: it blanks every
 # {:?}, e.g. the request headers of `vpc-imds -v`, for about 1.4 KB.
-default_cuts="build-std immediate-abort location-detail opt-z static-reloc no-unwind-tables lean-link optimize-for-size"
+default_cuts="build-std immediate-abort location-detail opt-z static-reloc no-unwind-tables lean-link optimize-for-size no-resolve"
 cuts="${VPC_IMDS_STATIC_CUTS:-all}"
 [ "$cuts" = all ] && cuts="$default_cuts"
 has() { [[ " $cuts " == *" $1 "* ]]; }
@@ -111,6 +115,8 @@ build() {
   fi
   flags+=(-Ctarget-feature=+crt-static)
   has optimize-for-size && features+=(-Z build-std-features=optimize_for_size)
+  local defaults=()
+  has no-resolve && defaults+=(--no-default-features)
   local opt=s
   has opt-z && opt=z
   local dir="$root/target/static-build"
@@ -119,7 +125,7 @@ build() {
     CARGO_PROFILE_RELEASE_OPT_LEVEL="$opt" \
     RUSTFLAGS="${flags[*]}" \
     cargo +"$NIGHTLY" build -q --release -p vpc-imds --bin vpc-imds --target "$triple" \
-      --no-default-features "${zflags[@]}" "${features[@]}" >&2
+      "${defaults[@]}" "${zflags[@]}" "${features[@]}" >&2
   mkdir -p "target/static/$arch"
   local bin="target/static/$arch/vpc-imds"
   cp "$dir/$triple/release/vpc-imds" "$bin"

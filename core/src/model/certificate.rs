@@ -1,10 +1,9 @@
 use heapless::Vec;
-use serde::Serialize;
 
 use crate::text::Text;
 
 /// An identity certificate (`POST .../certificates`): leaf first, then CAs (at most 4).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IdentityCertificate<'a> {
     /// PEM certificates, leaf first.
     pub certificates: Vec<Text<'a>, 4>,

@@ -78,29 +78,35 @@ impl<'a, T: Decode<'a> + Default, const N: usize> Decode<'a> for Vec<T, N> {
     }
 }
 
-/// Implements [`Decode`] for a model struct from its field list, in the struct's
-/// order. `#[required]` marks a field that must be present (all others keep their
+/// Implements [`Decode`], the field table of
+/// [`serialize`](super::serialize) and `serde::Serialize` for a model struct from
+/// its field list, in the struct's order. `#[required]` marks a field that must be present (all others keep their
 /// default when absent); `field as "key"` names a field whose JSON key differs
 /// from its Rust name (`r#type as "type"`).
 macro_rules! json_fields {
     ($t:ident<$lt:lifetime> { $($body:tt)* }) => {
-        $crate::model::decode::json_fields!(@impl $lt, $t<$lt>, { $($body)* });
+        $crate::model::decode::json_fields!(@impl $lt, $t<$lt>, stringify!($t), { $($body)* });
     };
     ($t:ident { $($body:tt)* }) => {
-        $crate::model::decode::json_fields!(@impl 'a, $t, { $($body)* });
+        $crate::model::decode::json_fields!(@impl 'a, $t, stringify!($t), { $($body)* });
     };
-    (@impl $lt:lifetime, $ty:ty, { $( $(#[$req:ident])? $f:ident $(as $key:literal)? ),* $(,)? }) => {
+    (@impl $lt:lifetime, $ty:ty, $name:expr,
+     { $( $(#[$req:ident])? $f:ident $(as $key:literal)? ),* $(,)? }) => {
+        impl<$lt> $ty {
+            const JSON_KEYS: &'static [&'static str] =
+                &[$($crate::model::decode::json_key!($f $(as $key)?)),*];
+        }
+
         impl<$lt> $crate::model::decode::Decode<$lt> for $ty {
             #[allow(unused_assignments)]
             fn decode(
                 &mut self,
                 r: &mut $crate::model::json::Reader<$lt>,
             ) -> Result<(), $crate::model::json::Error> {
-                const KEYS: &[&str] = &[$($crate::model::decode::json_key!($f $(as $key)?)),*];
                 const REQUIRED: u64 = $crate::model::decode::mask(&[
                     $($crate::model::decode::json_required!($($req)?)),*
                 ]);
-                r.object(KEYS, REQUIRED, &mut |i, r| {
+                r.object(Self::JSON_KEYS, REQUIRED, &mut |i, r| {
                     let mut n = 0usize;
                     $(
                         if i == n {
@@ -111,6 +117,43 @@ macro_rules! json_fields {
                     Ok(())
                 })?;
                 Ok(())
+            }
+        }
+
+        impl<$lt> $crate::model::serialize::Fields for $ty {
+            fn name(&self) -> &'static str {
+                $name
+            }
+            fn keys(&self) -> &'static [&'static str] {
+                Self::JSON_KEYS
+            }
+            #[allow(unused_assignments)]
+            fn field(&self, i: usize) -> $crate::model::serialize::FieldRef<'_> {
+                let mut n = 0usize;
+                $(
+                    if i == n {
+                        return $crate::model::serialize::ToField::to_field(&self.$f);
+                    }
+                    n += 1;
+                )*
+                $crate::model::serialize::FieldRef::Null
+            }
+        }
+
+        impl<$lt> $crate::model::serialize::ToField for $ty {
+            fn to_field(&self) -> $crate::model::serialize::FieldRef<'_> {
+                $crate::model::serialize::FieldRef::Object(self)
+            }
+        }
+
+        /// IBM's JSON form: every field under its JSON key, in order; absent
+        /// optional values as `null`.
+        impl<$lt> ::serde::Serialize for $ty {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                ::serde::Serialize::serialize(
+                    &$crate::model::serialize::FieldRef::Object(self),
+                    s,
+                )
             }
         }
     };

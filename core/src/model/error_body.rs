@@ -1,10 +1,9 @@
 use heapless::Vec;
-use serde::Serialize;
 
 use crate::text::Text;
 
 /// An IBM error document: `{errors: [...], status_code, trace}`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ErrorBody<'a> {
     /// The errors, first one most relevant (at most 4 kept).
     pub errors: Vec<ErrorItem<'a>, 4>,
@@ -19,7 +18,7 @@ super::decode::json_fields!(ErrorBody<'a> { errors, status_code, trace });
 super::parse_fn!(ErrorBody, "error");
 
 /// One entry of `errors[]`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ErrorItem<'a> {
     /// Code, e.g. `invalid_value`.
     pub code: Text<'a>,
@@ -34,12 +33,11 @@ pub struct ErrorItem<'a> {
 super::decode::json_fields!(ErrorItem<'a> { #[required] code, message, more_info, target });
 
 /// `target` of an error: `{name, type, value?}`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ErrorTarget<'a> {
     /// Field, header, query or path parameter name.
     pub name: Text<'a>,
     /// `field`, `query`, `header` or `path`.
-    #[serde(rename = "type")]
     pub r#type: Option<Text<'a>>,
     /// The offending value, if echoed.
     pub value: Option<Text<'a>>,

@@ -1,11 +1,10 @@
 use heapless::Vec;
-use serde::Serialize;
 
 use super::{KeyRef, Reference, INIT_KEYS_CAPACITY};
 use crate::text::Text;
 
 /// The initialization document (`GET /metadata/v1/instance/initialization`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Initialization<'a> {
     /// SSH keys chosen at creation (at most [`INIT_KEYS_CAPACITY`]).
     pub keys: Vec<KeyRef<'a>, INIT_KEYS_CAPACITY>,
@@ -22,7 +21,7 @@ super::decode::json_fields!(Initialization<'a> { keys, user_data, password, defa
 super::parse_fn!(Initialization, "initialization");
 
 /// `password`: `{encrypted_password, encryption_key}`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Password<'a> {
     /// Base64 of the password encrypted with `encryption_key`.
     pub encrypted_password: Option<Text<'a>>,
@@ -33,7 +32,7 @@ pub struct Password<'a> {
 super::decode::json_fields!(Password<'a> { encrypted_password, encryption_key });
 
 /// `default_trusted_profile`: `{auto_link, target}`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DefaultTrustedProfile<'a> {
     /// Whether the profile is linked automatically.
     pub auto_link: Option<bool>,
@@ -44,7 +43,7 @@ pub struct DefaultTrustedProfile<'a> {
 super::decode::json_fields!(DefaultTrustedProfile<'a> { auto_link, target });
 
 /// A trusted profile reference: `{crn, id, resource_type?}`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TrustedProfileRef<'a> {
     /// CRN.
     pub crn: Option<Text<'a>>,

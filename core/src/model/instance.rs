@@ -1,5 +1,4 @@
 use heapless::Vec;
-use serde::Serialize;
 
 use super::{Device, VolumeRef};
 use super::{NameRef, Reason, Reference, ATTACHMENT_CAPACITY, SMALL_LIST_CAPACITY};
@@ -9,7 +8,7 @@ use crate::text::Text;
 ///
 /// Lists hold at most [`ATTACHMENT_CAPACITY`] attachments and
 /// [`SMALL_LIST_CAPACITY`] reasons, disks or software attachments.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Instance<'a> {
     /// Instance id.
     pub id: Text<'a>,
@@ -108,7 +107,7 @@ super::decode::json_fields!(Instance<'a> { #[required] id, crn, name, resource_t
 super::parse_fn!(Instance, "instance");
 
 /// `vcpu`: `{architecture, count, manufacturer, percentage?, burst?}`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Vcpu<'a> {
     /// `amd64`, `s390x`.
     pub architecture: Option<Text<'a>>,
@@ -125,7 +124,7 @@ pub struct Vcpu<'a> {
 super::decode::json_fields!(Vcpu<'a> { architecture, count, manufacturer, percentage, burst });
 
 /// `vcpu.burst`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Burst {
     /// Burst limit in percent.
     pub limit: Option<u32>,
@@ -134,7 +133,7 @@ pub struct Burst {
 super::decode::json_fields!(Burst { limit });
 
 /// `metadata_service`: `{enabled, protocol, response_hop_limit}`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MetadataService<'a> {
     /// Whether the service is on.
     pub enabled: Option<bool>,
@@ -147,7 +146,7 @@ pub struct MetadataService<'a> {
 super::decode::json_fields!(MetadataService<'a> { enabled, protocol, response_hop_limit });
 
 /// `availability`: `{class}`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Availability<'a> {
     /// `standard` or `spot`.
     pub class: Option<Text<'a>>,
@@ -156,7 +155,7 @@ pub struct Availability<'a> {
 super::decode::json_fields!(Availability<'a> { class });
 
 /// `availability_policy`: `{host_failure, preemption?}`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AvailabilityPolicy<'a> {
     /// `restart` or `stop`.
     pub host_failure: Option<Text<'a>>,
@@ -167,7 +166,7 @@ pub struct AvailabilityPolicy<'a> {
 super::decode::json_fields!(AvailabilityPolicy<'a> { host_failure, preemption });
 
 /// A volume attachment as listed in the instance: `{device, id, name, volume}`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct VolumeAttachmentRef<'a> {
     /// Device identifier.
     pub device: Option<Device<'a>>,
@@ -182,7 +181,7 @@ pub struct VolumeAttachmentRef<'a> {
 super::decode::json_fields!(VolumeAttachmentRef<'a> { device, #[required] id, name, volume });
 
 /// A network interface as listed in the instance.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NetworkInterfaceRef<'a> {
     /// Interface id.
     pub id: Text<'a>,
@@ -199,7 +198,7 @@ pub struct NetworkInterfaceRef<'a> {
 super::decode::json_fields!(NetworkInterfaceRef<'a> { #[required] id, name, primary_ipv4_address, resource_type, subnet });
 
 /// A network attachment as listed in the instance.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NetworkAttachmentRef<'a> {
     /// Attachment id.
     pub id: Text<'a>,
@@ -218,7 +217,7 @@ pub struct NetworkAttachmentRef<'a> {
 super::decode::json_fields!(NetworkAttachmentRef<'a> { #[required] id, name, primary_ip, resource_type, subnet, virtual_network_interface });
 
 /// A reserved IP: `{address, id, name, resource_type}`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ReservedIp<'a> {
     /// The address.
     pub address: Option<Text<'a>>,
@@ -233,7 +232,7 @@ pub struct ReservedIp<'a> {
 super::decode::json_fields!(ReservedIp<'a> { address, id, name, resource_type });
 
 /// An instance storage disk.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Disk<'a> {
     /// Id.
     pub id: Option<Text<'a>>,
@@ -252,7 +251,7 @@ pub struct Disk<'a> {
 super::decode::json_fields!(Disk<'a> { id, name, created_at, size, interface_type, resource_type });
 
 /// GPUs: `{count, manufacturer, memory, model}`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Gpu<'a> {
     /// Number of GPUs.
     pub count: Option<u32>,
@@ -267,7 +266,7 @@ pub struct Gpu<'a> {
 super::decode::json_fields!(Gpu<'a> { count, manufacturer, memory, model });
 
 /// `catalog_offering`: `{version: {crn}}`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CatalogOffering<'a> {
     /// Offering version.
     pub version: Option<Reference<'a>>,
@@ -276,7 +275,7 @@ pub struct CatalogOffering<'a> {
 super::decode::json_fields!(CatalogOffering<'a> { version });
 
 /// `reservation_affinity`: `{policy, pool}`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReservationAffinity<'a> {
     /// `automatic`, `disabled`, `manual`.
     pub policy: Option<Text<'a>>,

@@ -1,11 +1,10 @@
 use heapless::Vec;
-use serde::Serialize;
 
 use super::{Href, PAGE_CAPACITY};
 use crate::text::Text;
 
 /// An SSH key (`GET /metadata/v1/keys/{id}`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Key<'a> {
     /// Id.
     pub id: Text<'a>,
@@ -24,7 +23,6 @@ pub struct Key<'a> {
     /// The public key in OpenSSH form.
     pub public_key: Text<'a>,
     /// `rsa` or `ed25519`.
-    #[serde(rename = "type")]
     pub r#type: Option<Text<'a>>,
 }
 
@@ -33,7 +31,7 @@ super::decode::json_fields!(Key<'a> { #[required] id, crn, name, created_at, res
 super::parse_fn!(Key, "key");
 
 /// A key as listed in the initialization document: `{crn, fingerprint, id, name, resource_type}`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct KeyRef<'a> {
     /// CRN.
     pub crn: Option<Text<'a>>,
@@ -50,7 +48,7 @@ pub struct KeyRef<'a> {
 super::decode::json_fields!(KeyRef<'a> { crn, fingerprint, id, name, resource_type });
 
 /// One page of `GET /metadata/v1/keys`, at most [`PAGE_CAPACITY`] keys.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct KeyCollection<'a> {
     /// The keys on this page.
     pub keys: Vec<Key<'a>, PAGE_CAPACITY>,

@@ -6,7 +6,6 @@
 //! Field names are IBM's own; `type` is spelled `r#type`.
 
 use heapless::Vec;
-use serde::Serialize;
 
 use crate::error::BodyError;
 use crate::text::Text;
@@ -21,6 +20,7 @@ mod key;
 mod network;
 mod page;
 mod placement;
+pub(crate) mod serialize;
 mod time;
 mod token;
 mod volume;
@@ -124,7 +124,7 @@ macro_rules! parse_fn {
 pub(crate) use parse_fn;
 
 /// A reference to another resource: `{crn, id, name, resource_type}` (no `href` in IMDS).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Reference<'a> {
     /// CRN.
     pub crn: Option<Text<'a>>,
@@ -139,7 +139,7 @@ pub struct Reference<'a> {
 decode::json_fields!(Reference<'a> { crn, id, name, resource_type });
 
 /// A reference by name only, e.g. `zone`, `profile`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NameRef<'a> {
     /// Name.
     pub name: Text<'a>,
@@ -150,7 +150,7 @@ pub struct NameRef<'a> {
 decode::json_fields!(NameRef<'a> { #[required] name, resource_type });
 
 /// A status, lifecycle or health reason: `{code, message, more_info}`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Reason<'a> {
     /// Machine-readable code.
     pub code: Option<Text<'a>>,

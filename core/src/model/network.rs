@@ -1,11 +1,10 @@
 use heapless::Vec;
-use serde::Serialize;
 
 use super::{Reference, ATTACHMENT_CAPACITY, FLOATING_IP_CAPACITY, SECURITY_GROUP_CAPACITY};
 use crate::text::Text;
 
 /// A floating IP: `{address, crn, id, name}`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FloatingIp<'a> {
     /// The address.
     pub address: Option<Text<'a>>,
@@ -20,7 +19,7 @@ pub struct FloatingIp<'a> {
 super::decode::json_fields!(FloatingIp<'a> { address, crn, id, name });
 
 /// A network interface (`GET /metadata/v1/instance/network_interfaces/{id}`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NetworkInterface<'a> {
     /// Id.
     pub id: Text<'a>,
@@ -31,7 +30,6 @@ pub struct NetworkInterface<'a> {
     /// `network_interface`.
     pub resource_type: Option<Text<'a>>,
     /// `primary` or `secondary`.
-    #[serde(rename = "type")]
     pub r#type: Option<Text<'a>>,
     /// e.g. `available`.
     pub status: Option<Text<'a>>,
@@ -54,7 +52,7 @@ super::decode::json_fields!(NetworkInterface<'a> { #[required] id, name, created
 super::parse_fn!(NetworkInterface, "network interface");
 
 /// `{network_interfaces: [...]}`, at most [`ATTACHMENT_CAPACITY`] entries.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NetworkInterfaceCollection<'a> {
     /// The interfaces.
     pub network_interfaces: Vec<NetworkInterface<'a>, ATTACHMENT_CAPACITY>,

@@ -1,11 +1,10 @@
 use heapless::Vec;
-use serde::Serialize;
 
 use super::{Href, PAGE_CAPACITY};
 use crate::text::Text;
 
 /// A placement group (`GET /metadata/v1/placement_groups/{id}`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PlacementGroup<'a> {
     /// Id.
     pub id: Text<'a>,
@@ -28,7 +27,7 @@ super::decode::json_fields!(PlacementGroup<'a> { #[required] id, crn, name, crea
 super::parse_fn!(PlacementGroup, "placement group");
 
 /// One page of `GET /metadata/v1/placement_groups`, at most [`PAGE_CAPACITY`] groups.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PlacementGroupCollection<'a> {
     /// The groups on this page.
     pub placement_groups: Vec<PlacementGroup<'a>, PAGE_CAPACITY>,

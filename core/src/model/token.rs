@@ -17,6 +17,12 @@ impl<'a> super::decode::Decode<'a> for SecretText<'a> {
     }
 }
 
+impl super::serialize::ToField for SecretText<'_> {
+    fn to_field(&self) -> super::serialize::FieldRef<'_> {
+        super::serialize::FieldRef::Text(&self.0)
+    }
+}
+
 impl<'a> SecretText<'a> {
     /// The token, if it has no JSON escapes (tokens are base64url, so they never do).
     pub fn expose(&self) -> Option<Secret<'a>> {
@@ -32,7 +38,7 @@ impl fmt::Debug for SecretText<'_> {
 
 /// An identity token or IAM token response:
 /// `{access_token, created_at, expires_at, expires_in, nonce?}`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AccessToken<'a> {
     /// The token (a JWT); redacted in `Debug`.
     pub access_token: SecretText<'a>,

@@ -1,11 +1,10 @@
 use heapless::Vec;
-use serde::Serialize;
 
 use super::ATTACHMENT_CAPACITY;
 use crate::text::Text;
 
 /// `device`: `{id}`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Device<'a> {
     /// Device identifier.
     pub id: Option<Text<'a>>,
@@ -14,7 +13,7 @@ pub struct Device<'a> {
 super::decode::json_fields!(Device<'a> { id });
 
 /// `deleted`: present when the referenced resource is gone.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Deleted<'a> {
     /// Link to more information.
     pub more_info: Option<Text<'a>>,
@@ -23,7 +22,7 @@ pub struct Deleted<'a> {
 super::decode::json_fields!(Deleted<'a> { more_info });
 
 /// A volume reference: `{crn, id, name, resource_type, deleted?}`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct VolumeRef<'a> {
     /// CRN.
     pub crn: Option<Text<'a>>,
@@ -40,7 +39,7 @@ pub struct VolumeRef<'a> {
 super::decode::json_fields!(VolumeRef<'a> { crn, id, name, resource_type, deleted });
 
 /// A volume attachment (`GET /metadata/v1/instance/volume_attachments/{id}`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct VolumeAttachment<'a> {
     /// Id.
     pub id: Text<'a>,
@@ -49,7 +48,6 @@ pub struct VolumeAttachment<'a> {
     /// Creation time.
     pub created_at: Option<Text<'a>>,
     /// `boot` or `data`.
-    #[serde(rename = "type")]
     pub r#type: Option<Text<'a>>,
     /// `attached`, `attaching`, `deleting`, `detaching`.
     pub status: Option<Text<'a>>,
@@ -68,7 +66,7 @@ super::decode::json_fields!(VolumeAttachment<'a> { #[required] id, name, created
 super::parse_fn!(VolumeAttachment, "volume attachment");
 
 /// `{volume_attachments: [...]}`, at most [`ATTACHMENT_CAPACITY`] entries.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct VolumeAttachmentCollection<'a> {
     /// The attachments.
     pub volume_attachments: Vec<VolumeAttachment<'a>, ATTACHMENT_CAPACITY>,
