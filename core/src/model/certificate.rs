@@ -17,6 +17,8 @@ pub struct IdentityCertificate<'a> {
     pub expires_in: Option<u32>,
 }
 
-super::decode::json_fields!(IdentityCertificate<'a> { #[required] certificates, id, created_at, expires_at, expires_in });
+super::decode::json_fields!(IdentityCertificate<'a> {
+    #[required] certificates, id, created_at, expires_at, expires_in,
+});
 
 super::parse_fn!(IdentityCertificate, "certificate");

@@ -194,3 +194,63 @@ pub(crate) const fn mask(flags: &[bool]) -> u64 {
     }
     m
 }
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use crate::model::{IdentityCertificate, Key};
+
+    fn key(body: &str) -> Result<Key<'_>, &'static str> {
+        Key::parse(body.as_bytes()).map_err(|e| e.reason)
+    }
+
+    #[test]
+    fn required_duplicate_and_null_fields() {
+        assert_eq!(key(r#"{"id":"a"}"#), Err("a required field is missing"));
+        assert_eq!(
+            key(r#"{"id":"a","public_key":"p","id":"b"}"#),
+            Err("a field appears twice")
+        );
+        // Unknown fields may repeat: they are skipped.
+        assert!(key(r#"{"id":"a","public_key":"p","x":1,"x":2}"#).is_ok());
+        assert_eq!(
+            key(r#"{"id":null,"public_key":"p"}"#),
+            Err("a value has the wrong type")
+        );
+        let k = key(r#"{"id":"a","public_key":"p","name":null,"length":null}"#).unwrap();
+        assert_eq!((k.name, k.length), (None, None));
+        // Keys are compared as written: an escaped key is another key.
+        assert_eq!(
+            key(r#"{"i\u0064":"a","public_key":"p"}"#),
+            Err("a required field is missing")
+        );
+        assert_eq!(key(r#"["id"]"#), Err("a value has the wrong type"));
+        assert_eq!(
+            key(r#"{"id":"a","public_key":"p",}"#),
+            Err("the JSON is malformed")
+        );
+    }
+
+    #[test]
+    fn a_list_over_its_capacity_is_refused_after_its_element_is_read() {
+        let cert = |list: &str| {
+            let body = std::format!(r#"{{"certificates":{list}}}"#);
+            IdentityCertificate::parse(body.as_bytes())
+                .map(|c| c.certificates.len())
+                .map_err(|e| e.reason)
+        };
+        assert_eq!(cert(r#"["a","b","c","d"]"#), Ok(4));
+        assert_eq!(
+            cert(r#"["a","b","c","d","e"]"#),
+            Err("a list exceeds its capacity")
+        );
+        // The fifth element is malformed: that is what is reported.
+        assert_eq!(
+            cert(r#"["a","b","c","d",5]"#),
+            Err("a value has the wrong type")
+        );
+        assert_eq!(cert(r#"["a",]"#), Err("the JSON is malformed"));
+        assert_eq!(cert("[]"), Ok(0));
+    }
+}

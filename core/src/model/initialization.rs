@@ -16,7 +16,9 @@ pub struct Initialization<'a> {
     pub default_trusted_profile: Option<DefaultTrustedProfile<'a>>,
 }
 
-super::decode::json_fields!(Initialization<'a> { keys, user_data, password, default_trusted_profile });
+super::decode::json_fields!(Initialization<'a> {
+    keys, user_data, password, default_trusted_profile,
+});
 
 super::parse_fn!(Initialization, "initialization");
 

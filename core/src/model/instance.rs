@@ -102,7 +102,17 @@ pub struct Instance<'a> {
     pub enable_secure_boot: Option<bool>,
 }
 
-super::decode::json_fields!(Instance<'a> { #[required] id, crn, name, resource_type, created_at, status, status_reasons, lifecycle_state, lifecycle_reasons, health_state, health_reasons, startable, memory, vcpu, threads_per_core, numa_count, bandwidth, total_network_bandwidth, total_volume_bandwidth, volume_bandwidth_qos_mode, profile, zone, vpc, image, resource_group, metadata_service, availability, availability_policy, boot_volume_attachment, volume_attachments, primary_network_interface, network_interfaces, primary_network_attachment, network_attachments, cluster_network_attachments, disks, dedicated_host, placement_target, gpu, catalog_offering, reservation, reservation_affinity, software_attachments, confidential_compute_mode, enable_secure_boot });
+super::decode::json_fields!(Instance<'a> {
+    #[required] id, crn, name, resource_type, created_at, status, status_reasons,
+    lifecycle_state, lifecycle_reasons, health_state, health_reasons, startable, memory, vcpu,
+    threads_per_core, numa_count, bandwidth, total_network_bandwidth, total_volume_bandwidth,
+    volume_bandwidth_qos_mode, profile, zone, vpc, image, resource_group, metadata_service,
+    availability, availability_policy, boot_volume_attachment, volume_attachments,
+    primary_network_interface, network_interfaces, primary_network_attachment,
+    network_attachments, cluster_network_attachments, disks, dedicated_host, placement_target,
+    gpu, catalog_offering, reservation, reservation_affinity, software_attachments,
+    confidential_compute_mode, enable_secure_boot,
+});
 
 super::parse_fn!(Instance, "instance");
 
@@ -195,7 +205,9 @@ pub struct NetworkInterfaceRef<'a> {
     pub subnet: Option<Reference<'a>>,
 }
 
-super::decode::json_fields!(NetworkInterfaceRef<'a> { #[required] id, name, primary_ipv4_address, resource_type, subnet });
+super::decode::json_fields!(NetworkInterfaceRef<'a> {
+    #[required] id, name, primary_ipv4_address, resource_type, subnet,
+});
 
 /// A network attachment as listed in the instance.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -214,7 +226,9 @@ pub struct NetworkAttachmentRef<'a> {
     pub virtual_network_interface: Option<Reference<'a>>,
 }
 
-super::decode::json_fields!(NetworkAttachmentRef<'a> { #[required] id, name, primary_ip, resource_type, subnet, virtual_network_interface });
+super::decode::json_fields!(NetworkAttachmentRef<'a> {
+    #[required] id, name, primary_ip, resource_type, subnet, virtual_network_interface,
+});
 
 /// A reserved IP: `{address, id, name, resource_type}`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

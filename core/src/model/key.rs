@@ -26,7 +26,10 @@ pub struct Key<'a> {
     pub r#type: Option<Text<'a>>,
 }
 
-super::decode::json_fields!(Key<'a> { #[required] id, crn, name, created_at, resource_type, fingerprint, length, #[required] public_key, r#type as "type" });
+super::decode::json_fields!(Key<'a> {
+    #[required] id, crn, name, created_at, resource_type, fingerprint, length,
+    #[required] public_key, r#type as "type",
+});
 
 super::parse_fn!(Key, "key");
 
@@ -62,6 +65,8 @@ pub struct KeyCollection<'a> {
     pub total_count: Option<u32>,
 }
 
-super::decode::json_fields!(KeyCollection<'a> { #[required] keys, first, next, limit, total_count });
+super::decode::json_fields!(KeyCollection<'a> {
+    #[required] keys, first, next, limit, total_count,
+});
 
 super::parse_fn!(KeyCollection, "key list");

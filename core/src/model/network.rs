@@ -47,7 +47,10 @@ pub struct NetworkInterface<'a> {
     pub floating_ips: Vec<FloatingIp<'a>, FLOATING_IP_CAPACITY>,
 }
 
-super::decode::json_fields!(NetworkInterface<'a> { #[required] id, name, created_at, resource_type, r#type as "type", status, allow_ip_spoofing, port_speed, primary_ipv4_address, subnet, security_groups, floating_ips });
+super::decode::json_fields!(NetworkInterface<'a> {
+    #[required] id, name, created_at, resource_type, r#type as "type", status,
+    allow_ip_spoofing, port_speed, primary_ipv4_address, subnet, security_groups, floating_ips,
+});
 
 super::parse_fn!(NetworkInterface, "network interface");
 

@@ -22,7 +22,9 @@ pub struct PlacementGroup<'a> {
     pub strategy: Option<Text<'a>>,
 }
 
-super::decode::json_fields!(PlacementGroup<'a> { #[required] id, crn, name, created_at, resource_type, lifecycle_state, strategy });
+super::decode::json_fields!(PlacementGroup<'a> {
+    #[required] id, crn, name, created_at, resource_type, lifecycle_state, strategy,
+});
 
 super::parse_fn!(PlacementGroup, "placement group");
 
@@ -41,6 +43,8 @@ pub struct PlacementGroupCollection<'a> {
     pub total_count: Option<u32>,
 }
 
-super::decode::json_fields!(PlacementGroupCollection<'a> { #[required] placement_groups, first, next, limit, total_count });
+super::decode::json_fields!(PlacementGroupCollection<'a> {
+    #[required] placement_groups, first, next, limit, total_count,
+});
 
 super::parse_fn!(PlacementGroupCollection, "placement group list");

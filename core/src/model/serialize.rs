@@ -134,3 +134,35 @@ impl Serialize for FieldRef<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use crate::model::{Key, KeyCollection};
+
+    #[test]
+    fn a_model_is_written_in_field_order_with_nulls_and_decoded_strings() {
+        let body = br#"{"public_key":"ssh-ed25519 AAAA","type":"ed25519","extra":[1],
+            "id":"k\u0031","length":256,"name":"a \"b\""}"#;
+        let key = Key::parse(body).unwrap();
+        assert_eq!(
+            serde_json::to_string(&key).unwrap(),
+            r#"{"id":"k1","crn":null,"name":"a \"b\"","created_at":null,"resource_type":null,"fingerprint":null,"length":256,"public_key":"ssh-ed25519 AAAA","type":"ed25519"}"#
+        );
+    }
+
+    #[test]
+    fn lists_and_nested_models_are_written_as_arrays_and_objects() {
+        let body = br#"{"keys":[{"id":"a","public_key":"p"},{"id":"b","public_key":"q"}],
+            "next":{"href":"https://h/keys?start=x"},"limit":2}"#;
+        let page = KeyCollection::parse(body).unwrap();
+        let v = serde_json::to_value(&page).unwrap();
+        assert_eq!(v["keys"][1]["id"], "b");
+        assert_eq!(v["keys"][0]["public_key"], "p");
+        assert_eq!(v["keys"].as_array().map(|a| a.len()), Some(2));
+        assert_eq!(v["next"]["href"], "https://h/keys?start=x");
+        assert_eq!(v["first"], serde_json::Value::Null);
+        assert_eq!(v["limit"], 2);
+    }
+}

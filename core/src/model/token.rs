@@ -52,7 +52,9 @@ pub struct AccessToken<'a> {
     pub nonce: Option<Text<'a>>,
 }
 
-super::decode::json_fields!(AccessToken<'a> { #[required] access_token, created_at, expires_at, expires_in, nonce });
+super::decode::json_fields!(AccessToken<'a> {
+    #[required] access_token, created_at, expires_at, expires_in, nonce,
+});
 
 super::parse_fn!(AccessToken, "token");
 

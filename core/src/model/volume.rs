@@ -61,7 +61,10 @@ pub struct VolumeAttachment<'a> {
     pub volume: Option<VolumeRef<'a>>,
 }
 
-super::decode::json_fields!(VolumeAttachment<'a> { #[required] id, name, created_at, r#type as "type", status, delete_volume_on_instance_delete, bandwidth, device, volume });
+super::decode::json_fields!(VolumeAttachment<'a> {
+    #[required] id, name, created_at, r#type as "type", status,
+    delete_volume_on_instance_delete, bandwidth, device, volume,
+});
 
 super::parse_fn!(VolumeAttachment, "volume attachment");
 
