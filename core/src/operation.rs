@@ -150,8 +150,10 @@ pub struct Spec {
     pub paged: bool,
     /// The type name of the output ([`Output::type_name`]).
     pub output: &'static str,
-    /// Parses a successful response body into the output.
-    pub parse: for<'b> fn(&'b [u8]) -> Result<Output<'b>, BodyError>,
+    /// Parses a successful response body into `out`, the caller's output slot
+    /// (in place: an output is up to ~14 KB, too big to move through frames on a
+    /// small stack). On an error the slot holds a partial output.
+    pub parse: for<'b> fn(&'b [u8], &mut Output<'b>) -> Result<(), BodyError>,
 }
 
 macro_rules! spec {
@@ -167,6 +169,20 @@ macro_rules! spec {
     };
 }
 
+/// A parser that puts `$model`'s default into the slot as `Output::$variant` and
+/// fills it there.
+macro_rules! into {
+    ($variant:ident, $model:ident) => {
+        |body, out| {
+            *out = Output::$variant($model::default());
+            match out {
+                Output::$variant(model) => $model::parse_into(body, model),
+                _ => Ok(()),
+            }
+        }
+    };
+}
+
 /// Every operation, in the order of [`Operation`]'s variants.
 pub const SPECS: [Spec; 14] = [
     spec!(
@@ -175,7 +191,7 @@ pub const SPECS: [Spec; 14] = [
         Resource::IdentityToken,
         false,
         "identity_token",
-        |b| AccessToken::parse(b).map(Output::IdentityToken)
+        into!(IdentityToken, AccessToken)
     ),
     spec!(
         "iam_token",
@@ -191,7 +207,7 @@ pub const SPECS: [Spec; 14] = [
         Resource::Metadata("instance"),
         false,
         "instance",
-        |b| Instance::parse(b).map(Output::Instance)
+        into!(Instance, Instance)
     ),
     spec!(
         "initialization",
@@ -199,7 +215,7 @@ pub const SPECS: [Spec; 14] = [
         Resource::Metadata("instance/initialization"),
         false,
         "initialization",
-        |b| Initialization::parse(b).map(Output::Initialization)
+        into!(Initialization, Initialization)
     ),
     spec!(
         "network_interfaces",
@@ -207,7 +223,7 @@ pub const SPECS: [Spec; 14] = [
         Resource::Metadata("instance/network_interfaces"),
         false,
         "network_interfaces",
-        |b| NetworkInterfaceCollection::parse(b).map(Output::NetworkInterfaces)
+        into!(NetworkInterfaces, NetworkInterfaceCollection)
     ),
     spec!(
         "network_interface",
@@ -215,7 +231,7 @@ pub const SPECS: [Spec; 14] = [
         Resource::MetadataItem("instance/network_interfaces"),
         false,
         "network_interface",
-        |b| NetworkInterface::parse(b).map(Output::NetworkInterface)
+        into!(NetworkInterface, NetworkInterface)
     ),
     spec!(
         "volume_attachments",
@@ -223,7 +239,7 @@ pub const SPECS: [Spec; 14] = [
         Resource::Metadata("instance/volume_attachments"),
         false,
         "volume_attachments",
-        |b| VolumeAttachmentCollection::parse(b).map(Output::VolumeAttachments)
+        into!(VolumeAttachments, VolumeAttachmentCollection)
     ),
     spec!(
         "volume_attachment",
@@ -231,18 +247,23 @@ pub const SPECS: [Spec; 14] = [
         Resource::MetadataItem("instance/volume_attachments"),
         false,
         "volume_attachment",
-        |b| VolumeAttachment::parse(b).map(Output::VolumeAttachment)
+        into!(VolumeAttachment, VolumeAttachment)
     ),
-    spec!("keys", Get, Resource::Metadata("keys"), true, "keys", |b| {
-        KeyCollection::parse(b).map(Output::Keys)
-    }),
+    spec!(
+        "keys",
+        Get,
+        Resource::Metadata("keys"),
+        true,
+        "keys",
+        into!(Keys, KeyCollection)
+    ),
     spec!(
         "key",
         Get,
         Resource::MetadataItem("keys"),
         false,
         "key",
-        |b| Key::parse(b).map(Output::Key)
+        into!(Key, Key)
     ),
     spec!(
         "placement_groups",
@@ -250,7 +271,7 @@ pub const SPECS: [Spec; 14] = [
         Resource::Metadata("placement_groups"),
         true,
         "placement_groups",
-        |b| PlacementGroupCollection::parse(b).map(Output::PlacementGroups)
+        into!(PlacementGroups, PlacementGroupCollection)
     ),
     spec!(
         "placement_group",
@@ -258,7 +279,7 @@ pub const SPECS: [Spec; 14] = [
         Resource::MetadataItem("placement_groups"),
         false,
         "placement_group",
-        |b| PlacementGroup::parse(b).map(Output::PlacementGroup)
+        into!(PlacementGroup, PlacementGroup)
     ),
     spec!(
         "identity_certificate",
@@ -266,12 +287,12 @@ pub const SPECS: [Spec; 14] = [
         Resource::Certificates,
         false,
         "identity_certificate",
-        |b| IdentityCertificate::parse(b).map(Output::IdentityCertificate)
+        into!(IdentityCertificate, IdentityCertificate)
     ),
     spec!("get", Get, Resource::Generic, false, "raw", parse_raw),
 ];
 
-fn parse_iam_token(body: &[u8]) -> Result<Output<'_>, BodyError> {
+fn parse_iam_token<'b>(body: &'b [u8], out: &mut Output<'b>) -> Result<(), BodyError> {
     let token = AccessToken::parse(body)?;
     // It goes into a header too (the caller's): the same rule as the identity token.
     if token.header_safe_token().is_none() {
@@ -280,13 +301,15 @@ fn parse_iam_token(body: &[u8]) -> Result<Output<'_>, BodyError> {
             reason: "access_token is empty, escaped, or not visible ASCII",
         });
     }
-    Ok(Output::IamToken(token))
+    *out = Output::IamToken(token);
+    Ok(())
 }
 
-fn parse_raw(body: &[u8]) -> Result<Output<'_>, BodyError> {
+fn parse_raw<'b>(body: &'b [u8], out: &mut Output<'b>) -> Result<(), BodyError> {
     // Shallow check that the body is one JSON object.
     PageLinks::parse(body)?;
-    Ok(Output::Raw(body))
+    *out = Output::Raw(body);
+    Ok(())
 }
 
 /// The arguments an operation may take, by name, for hosts that name operations

@@ -550,21 +550,32 @@ impl Session {
         }
         let body = response.body();
         let (spec, paged) = (run.spec, run.paged);
-        let output = match (spec.parse)(body) {
-            Ok(o) => o,
-            Err(e) => {
-                return self.finish_failed(Error::new(ErrorKind::BadResponse, Cause::Body(e)))
-            }
+        // The output is parsed into the event that carries it, never moved (an
+        // instance is ~14 KB; a core on a small stack cannot afford copies). So the
+        // next page is looked up first; its error counts only if the output parses.
+        let more = if paged {
+            self.next_page(body)
+        } else {
+            Ok(false)
         };
-        if paged {
-            match self.next_page(body) {
-                Ok(true) => return Event::Page(output),
-                Ok(false) => {}
-                Err(e) => return self.finish_failed(e),
-            }
+        let mut event = match more {
+            Ok(true) => Event::Page(Output::Raw(b"")),
+            _ => Event::Done(Output::Raw(b"")),
+        };
+        let (Event::Page(slot) | Event::Done(slot)) = &mut event else {
+            return Event::Failed(misuse());
+        };
+        if let Err(e) = (spec.parse)(body, slot) {
+            return self.finish_failed(Error::new(ErrorKind::BadResponse, Cause::Body(e)));
         }
-        self.run = None;
-        Event::Done(output)
+        match more {
+            Ok(true) => event,
+            Ok(false) => {
+                self.run = None;
+                event
+            }
+            Err(e) => self.finish_failed(e),
+        }
     }
 
     /// Prepares the next page's request; `Ok(false)` on the last page.

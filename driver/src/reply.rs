@@ -1,6 +1,7 @@
 //! An operation's result as the host receives it: the core's typed output, its
 //! JSON body, and one serialized form for every host language.
 
+use alloc::boxed::Box;
 use core::fmt;
 
 use serde::ser::{Error as _, Serialize, Serializer};
@@ -17,13 +18,18 @@ use crate::json::JsonValue;
 /// their model struct (its Rust name tells which class to build); a generic GET
 /// serializes as the JSON value it holds.
 pub struct Reply<'a> {
-    output: Output<'a>,
+    // Boxed: an output is up to ~14 KB (an instance, a page of 50), and a step
+    // travels through a few frames of every host; on the heap it is moved once.
+    output: Box<Output<'a>>,
     body: &'a [u8],
 }
 
 impl<'a> Reply<'a> {
     pub(crate) fn new(output: Output<'a>, body: &'a [u8]) -> Self {
-        Reply { output, body }
+        Reply {
+            output: Box::new(output),
+            body,
+        }
     }
 
     /// The JSON body as received (de-chunked).
@@ -43,7 +49,7 @@ impl<'a> Reply<'a> {
 
     /// A token output's lifetime in seconds, as the service stated it.
     pub fn token_lifetime(&self) -> Option<u32> {
-        match &self.output {
+        match &*self.output {
             Output::IdentityToken(t) | Output::IamToken(t) => t.lifetime_secs(),
             _ => None,
         }
@@ -59,7 +65,7 @@ impl fmt::Debug for Reply<'_> {
 
 impl Serialize for Reply<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match &self.output {
+        match &*self.output {
             Output::IdentityToken(x) | Output::IamToken(x) => x.serialize(s),
             Output::Instance(x) => x.serialize(s),
             Output::Initialization(x) => x.serialize(s),

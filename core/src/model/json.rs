@@ -87,6 +87,17 @@ pub(crate) fn from_slice<'de, T: Decode<'de> + Default>(
     what: &'static str,
 ) -> Result<T, BodyError> {
     let mut value = T::default();
+    decode_into(body, what, &mut value).map(|()| value)
+}
+
+/// Parses one JSON document into `value`, which should hold its default; on an
+/// error, `value` holds what was read before it. No model is moved: callers that
+/// keep a big one (an instance is about 14 KB) in a slot of their own fill it here.
+pub(crate) fn decode_into<'de, T: Decode<'de>>(
+    body: &'de [u8],
+    what: &'static str,
+    value: &mut T,
+) -> Result<(), BodyError> {
     let result = match core::str::from_utf8(body) {
         Ok(text) => {
             let mut reader = Reader {
@@ -103,13 +114,10 @@ pub(crate) fn from_slice<'de, T: Decode<'de> + Default>(
         }
         Err(_) => Err(Error::Utf8),
     };
-    match result {
-        Ok(()) => Ok(value),
-        Err(e) => Err(BodyError {
-            what,
-            reason: e.reason(),
-        }),
-    }
+    result.map_err(|e| BodyError {
+        what,
+        reason: e.reason(),
+    })
 }
 
 /// Checks that `body` is one JSON document under the rules above, reading nothing.

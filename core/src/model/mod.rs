@@ -118,6 +118,16 @@ macro_rules! parse_fn {
             pub fn parse(body: &'a [u8]) -> Result<Self, crate::error::BodyError> {
                 crate::model::parse(body, $what)
             }
+
+            /// Parses into `out` (which should hold the default) without moving
+            /// the model: for callers that keep it in a slot of their own.
+            #[allow(dead_code)] // not every model is an operation's output
+            pub(crate) fn parse_into(
+                body: &'a [u8],
+                out: &mut Self,
+            ) -> Result<(), crate::error::BodyError> {
+                crate::model::json::decode_into(body, $what, out)
+            }
         }
     };
 }
