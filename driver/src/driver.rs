@@ -316,12 +316,14 @@ impl<S: TokenShare> Driver<S> {
         match event {
             Event::Pending => machine.advance(now),
             Event::Stale => Step::Stale,
-            Event::Page(output) => Step::Page(Reply::new(output, body)),
-            Event::Done(output) => {
+            Event::Failed(e) => machine.failed(e, now),
+            // Boxed as it is, so the output is not copied on the way (see `Reply`).
+            Event::Page(_) => Step::Page(Reply::new(Box::new(event), body)),
+            Event::Done(ref output) => {
                 if let (true, Some(cache), Some(token)) =
                     (machine.iam_refreshing, &machine.iam, output.token())
                 {
-                    let lifetime = match &output {
+                    let lifetime = match output {
                         Output::IamToken(t) => t.lifetime_secs(),
                         _ => None,
                     };
@@ -336,9 +338,8 @@ impl<S: TokenShare> Driver<S> {
                     machine.iam_refreshing = false;
                 }
                 machine.finish();
-                Step::Done(Reply::new(output, body))
+                Step::Done(Reply::new(Box::new(event), body))
             }
-            Event::Failed(e) => machine.failed(e, now),
         }
     }
 }
@@ -586,7 +587,10 @@ impl<S: TokenShare> Machine<S> {
     /// The cached IAM token as a token response of its remaining lifetime.
     fn cached_answer(&self) -> Step<'_> {
         match AccessToken::parse(&self.cached) {
-            Ok(token) => Step::Done(Reply::new(Output::IamToken(token), &self.cached)),
+            Ok(token) => Step::Done(Reply::new(
+                Box::new(Event::Done(Output::IamToken(token))),
+                &self.cached,
+            )),
             Err(e) => Step::Failed(Error::new(ErrorKind::BadResponse, Cause::Body(e))),
         }
     }

@@ -6,6 +6,7 @@ use core::fmt;
 
 use serde::ser::{Error as _, Serialize, Serializer};
 use vpc_imds_core::output::Output;
+use vpc_imds_core::session::Event;
 
 use crate::json::JsonValue;
 
@@ -18,18 +19,21 @@ use crate::json::JsonValue;
 /// their model struct (its Rust name tells which class to build); a generic GET
 /// serializes as the JSON value it holds.
 pub struct Reply<'a> {
-    // Boxed: an output is up to ~14 KB (an instance, a page of 50), and a step
-    // travels through a few frames of every host; on the heap it is moved once.
-    output: Box<Output<'a>>,
+    // The core's `Page` or `Done` event, boxed as it came: an output is up to
+    // ~14 KB (an instance, a page of 50), and a step travels through a few frames
+    // of every host; taken out of the event, it would be copied on the stack.
+    event: Box<Event<'a>>,
     body: &'a [u8],
 }
 
+/// What a reply built from another event shows (never: only pages and results
+/// become replies).
+static NO_OUTPUT: Output<'static> = Output::Raw(b"");
+
 impl<'a> Reply<'a> {
-    pub(crate) fn new(output: Output<'a>, body: &'a [u8]) -> Self {
-        Reply {
-            output: Box::new(output),
-            body,
-        }
+    /// `event` is an `Event::Page` or `Event::Done`.
+    pub(crate) fn new(event: Box<Event<'a>>, body: &'a [u8]) -> Self {
+        Reply { event, body }
     }
 
     /// The JSON body as received (de-chunked).
@@ -39,17 +43,20 @@ impl<'a> Reply<'a> {
 
     /// The core's typed output.
     pub fn output(&self) -> &Output<'a> {
-        &self.output
+        match &*self.event {
+            Event::Page(output) | Event::Done(output) => output,
+            _ => &NO_OUTPUT,
+        }
     }
 
     /// The output's type name (`instance`, `keys`, `raw`, ...), as test vectors name it.
     pub fn type_name(&self) -> &'static str {
-        self.output.type_name()
+        self.output().type_name()
     }
 
     /// A token output's lifetime in seconds, as the service stated it.
     pub fn token_lifetime(&self) -> Option<u32> {
-        match &*self.output {
+        match self.output() {
             Output::IdentityToken(t) | Output::IamToken(t) => t.lifetime_secs(),
             _ => None,
         }
@@ -59,13 +66,13 @@ impl<'a> Reply<'a> {
 impl fmt::Debug for Reply<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The models' Debug redacts tokens.
-        write!(f, "Reply({:?})", self.output)
+        write!(f, "Reply({:?})", self.output())
     }
 }
 
 impl Serialize for Reply<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match &*self.output {
+        match self.output() {
             Output::IdentityToken(x) | Output::IamToken(x) => x.serialize(s),
             Output::Instance(x) => x.serialize(s),
             Output::Initialization(x) => x.serialize(s),

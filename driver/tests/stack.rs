@@ -9,7 +9,7 @@ use vpc_imds_driver::{Driver, Input, Instant, LocalTokens, Operation, Settings, 
 const TOKEN: &[u8] = br#"{"access_token":"eyJhbGciOiJub25lIn0.e30.sig","expires_in":300}"#;
 
 /// Release builds keep frames small; unoptimized test builds need about twice that.
-const BUDGET: usize = if cfg!(debug_assertions) { 256 } else { 96 } * 1024;
+const BUDGET: usize = if cfg!(debug_assertions) { 256 } else { 80 } * 1024;
 
 fn http(body: &[u8]) -> Vec<u8> {
     let mut wire =
