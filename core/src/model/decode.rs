@@ -78,11 +78,11 @@ impl<'a, T: Decode<'a> + Default, const N: usize> Decode<'a> for Vec<T, N> {
     }
 }
 
-/// Implements [`Decode`], the field table of
-/// [`serialize`](super::serialize) and `serde::Serialize` for a model struct from
-/// its field list, in the struct's order. `#[required]` marks a field that must be present (all others keep their
+/// Implements [`Decode`], the field table of [`serialize`](super::serialize) and
+/// `serde::Serialize` for a model struct from its field list, in the struct's
+/// order. `#[required]` marks a field that must be present (all others keep their
 /// default when absent); `field as "key"` names a field whose JSON key differs
-/// from its Rust name (`r#type as "type"`).
+/// from its Rust name (`r#type as "type"`). A model has at most 64 fields.
 macro_rules! json_fields {
     ($t:ident<$lt:lifetime> { $($body:tt)* }) => {
         $crate::model::decode::json_fields!(@impl $lt, $t<$lt>, stringify!($t), { $($body)* });
@@ -103,6 +103,8 @@ macro_rules! json_fields {
                 &mut self,
                 r: &mut $crate::model::json::Reader<$lt>,
             ) -> Result<(), $crate::model::json::Error> {
+                // One bit per field in the object loop's sets.
+                const { assert!(Self::JSON_KEYS.len() <= 64) };
                 const REQUIRED: u64 = $crate::model::decode::mask(&[
                     $($crate::model::decode::json_required!($($req)?)),*
                 ]);
