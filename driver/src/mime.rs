@@ -9,6 +9,7 @@ use alloc::borrow::{Cow, ToOwned};
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
+use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -104,7 +105,8 @@ fn gunzip_member<'a>(
     let mut input = b.get(at..).ok_or(short.clone())?;
     let start = out.len();
     let mut state: Box<InflateState> = InflateState::new_boxed(DataFormat::Raw);
-    let mut chunk = [0u8; 32 * 1024];
+    // On the heap: hosts run this on threads whose stacks they do not size.
+    let mut chunk = vec![0u8; 32 * 1024];
     loop {
         let r = inflate(&mut state, input, &mut chunk, MZFlush::None);
         input = input.get(r.bytes_consumed..).unwrap_or_default();

@@ -72,3 +72,30 @@ fn a_full_page_of_keys_is_read_within_the_stack_budget() {
     let body = format!(r#"{{"keys":[{}],"limit":50}}"#, keys.join(",")).into_bytes();
     assert_eq!(on_small_stack(Operation::Keys, body), Some("keys"));
 }
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
+        }
+    }
+    !crc
+}
+
+#[test]
+fn gzip_user_data_is_inflated_within_the_stack_budget() {
+    let text = b"#cloud-config\n".repeat(8000);
+    let mut gz = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
+    gz.extend(miniz_oxide::deflate::compress_to_vec(&text, 6));
+    gz.extend(crc32(&text).to_le_bytes());
+    gz.extend((text.len() as u32).to_le_bytes());
+    let inflated = std::thread::Builder::new()
+        .stack_size(BUDGET)
+        .spawn(move || vpc_imds_driver::gunzip(&gz, 1 << 20).ok())
+        .expect("spawns")
+        .join()
+        .expect("joins");
+    assert_eq!(inflated.as_deref(), Some(&text[..]));
+}
