@@ -957,4 +957,27 @@ mod tests {
         redact(&mut m, secret);
         assert_eq!(m, "The token is expired.");
     }
+
+    #[test]
+    fn a_page_that_does_not_parse_ends_the_run_even_with_a_next_link() {
+        let mut s = Session::new(Config::default(), 3);
+        s.start(Operation::Keys, at(0)).unwrap();
+        assert!(sends_token_request(&mut s, at(0)));
+        token_response(
+            &mut s,
+            br#"{"access_token":"eyJa","expires_in":300}"#,
+            at(1),
+        );
+        assert!(matches!(s.poll(at(1)), Action::Send(_)));
+        // A `next` link, but a key without its required public_key.
+        let body = br#"{"keys":[{"id":"k1"}],"next":{"href":"http://169.254.169.254/metadata/v1/keys?start=x"}}"#;
+        let id = s.awaiting().unwrap();
+        match s.on_response(id, &Response::from_parts(200, None, body), at(2)) {
+            Event::Failed(e) => assert_eq!(e.kind(), ErrorKind::BadResponse),
+            other => panic!("expected a failure, got {other:?}"),
+        }
+        // Reported once more by poll, then nothing: the next page is never asked for.
+        assert!(matches!(s.poll(at(3)), Action::Failed(_)));
+        assert!(matches!(s.poll(at(4)), Action::Idle));
+    }
 }
