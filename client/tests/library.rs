@@ -299,6 +299,7 @@ fn config_errors_are_invalid_input() {
         .build()
         .expect("IPv6 endpoint");
     assert_eq!(c.config().endpoint().port(), 8080);
+    // The default endpoint, read from the configuration only: nothing is sent.
     let c = Client::builder().ignore_env().build().expect("default");
     assert_eq!(c.config().endpoint().to_string(), "http://169.254.169.254");
 }

@@ -25,7 +25,7 @@ pub use driver::{Answer, Driver, Input, Step};
 pub use json::JsonValue;
 pub use merge::{merge_pages, MergeError, PageMerger};
 pub use mime::{gunzip, is_gzip, leaf_parts, mime_parts, Leaf, MimePart, UserDataError};
-pub use reply::Reply;
+pub use reply::{Reply, TypedOutput};
 pub use request::{Header, OwnedRequest};
 pub use settings::{seconds, DriverConfig, Settings, ENDPOINT_ENV};
 #[cfg(feature = "std")]

@@ -73,6 +73,19 @@ impl fmt::Debug for Reply<'_> {
 impl Serialize for Reply<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self.output() {
+            Output::Raw(body) => JsonValue(body).serialize(s),
+            output => TypedOutput(output).serialize(s),
+        }
+    }
+}
+
+/// A typed output as its model's document (what [`Reply`] serializes), for hosts
+/// that write a generic GET's body their own way: a raw body is refused here.
+pub struct TypedOutput<'r, 'a>(pub &'r Output<'a>);
+
+impl Serialize for TypedOutput<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
             Output::IdentityToken(x) | Output::IamToken(x) => x.serialize(s),
             Output::Instance(x) => x.serialize(s),
             Output::Initialization(x) => x.serialize(s),
@@ -85,7 +98,7 @@ impl Serialize for Reply<'_> {
             Output::PlacementGroups(x) => x.serialize(s),
             Output::PlacementGroup(x) => x.serialize(s),
             Output::IdentityCertificate(x) => x.serialize(s),
-            Output::Raw(body) => JsonValue(body).serialize(s),
+            Output::Raw(_) => Err(S::Error::custom("a raw body is not a typed output")),
             _ => Err(S::Error::custom("an output this driver does not know")),
         }
     }

@@ -15,6 +15,7 @@ OUT = {}  # file name -> bytes
 
 CUR = "2025-08-26"
 OLD = "2022-03-01"
+# Only text inside the vectors (request targets, page links): no runner connects to it.
 HOST = "169.254.169.254"
 
 # ---------------------------------------------------------------- rules

@@ -213,6 +213,7 @@ def test_secure_access_never_sends_in_clear() -> None:
     assert c.endpoint == "https://127.0.0.1:8080"
     c.identity_token()
     assert t.requests[0].url.startswith("https://127.0.0.1:8080/")
+    # Construction only: nothing is sent to this address.
     assert vpc_imds.Client("http://169.254.169.254", secure=True, use_env=False).endpoint == "https://169.254.169.254"
 
 

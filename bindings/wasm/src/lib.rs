@@ -619,21 +619,7 @@ impl Serialize for Document<'_> {
         // came: its value-tree path (number parsing included) stays out of the module.
         match self.0.output() {
             Output::Raw(body) => json::Raw(body).serialize(s),
-            Output::IdentityToken(x) | Output::IamToken(x) => x.serialize(s),
-            Output::Instance(x) => x.serialize(s),
-            Output::Initialization(x) => x.serialize(s),
-            Output::NetworkInterfaces(x) => x.serialize(s),
-            Output::NetworkInterface(x) => x.serialize(s),
-            Output::VolumeAttachments(x) => x.serialize(s),
-            Output::VolumeAttachment(x) => x.serialize(s),
-            Output::Keys(x) => x.serialize(s),
-            Output::Key(x) => x.serialize(s),
-            Output::PlacementGroups(x) => x.serialize(s),
-            Output::PlacementGroup(x) => x.serialize(s),
-            Output::IdentityCertificate(x) => x.serialize(s),
-            _ => Err(serde::ser::Error::custom(
-                "an output this package does not know",
-            )),
+            output => vpc_imds_driver::TypedOutput(output).serialize(s),
         }
     }
 }
