@@ -129,6 +129,8 @@ struct Machine<S: TokenShare> {
     cached: Vec<u8>,
     /// The latest time seen, to catch a clock that runs backwards (debug builds).
     last_now: Instant,
+    /// A request was handed out since the last step.
+    sent: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -170,6 +172,7 @@ impl<S: TokenShare> Driver<S> {
                 iam_refreshing: false,
                 cached: Vec::new(),
                 last_now: Instant::ZERO,
+                sent: false,
             },
             io: Io {
                 answer: None,
@@ -286,6 +289,11 @@ impl<S: TokenShare> Driver<S> {
     pub fn step<'a>(&'a mut self, now: Instant, input: Input<'a>) -> Step<'a> {
         let Driver { machine, io } = self;
         machine.observe(now);
+        if core::mem::take(&mut machine.sent) {
+            // A new request's answer is read from its first byte (`wait_until_ready`
+            // starts a new session per attempt, whose request ids start again at 0).
+            io.reading = None;
+        }
         let mut body: &[u8] = &[];
         let event = match input {
             Input::Tick => return machine.advance(now),
@@ -555,6 +563,7 @@ impl<S: TokenShare> Machine<S> {
                     return match self.session.poll(now) {
                         Action::Send(request) => {
                             self.request.fill(&request, now, connect);
+                            self.sent = true;
                             Step::Send(&self.request)
                         }
                         Action::Wait(until) => Step::Wait(until),
@@ -619,7 +628,13 @@ impl<S: TokenShare> Machine<S> {
             ready.last = Some(error.clone());
             if not_yet && now < ready.end {
                 let retry = self.config.core().retry;
-                let delay = retry.backoff(ready.attempts, self.jitter.next_u32());
+                let backoff = retry.backoff(ready.attempts, self.jitter.next_u32());
+                // The service's own `Retry-After` is honoured here too.
+                let asked = error
+                    .api()
+                    .and_then(|a| a.retry_after)
+                    .map_or(Duration::ZERO, |s| Duration::from_secs(s.into()));
+                let delay = backoff.max(asked);
                 ready.attempts = ready.attempts.saturating_add(1);
                 let until = (now + delay).min(ready.end);
                 self.release();

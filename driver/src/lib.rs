@@ -10,8 +10,10 @@ extern crate alloc;
 pub mod documents;
 pub mod driver;
 pub mod json;
+pub mod machine;
 pub mod merge;
 pub mod mime;
+pub mod record;
 pub mod reply;
 pub mod request;
 pub mod settings;
@@ -23,8 +25,14 @@ pub use vpc_imds_core as core;
 pub use documents::{authorized_key, user_data};
 pub use driver::{Answer, Driver, Input, Step};
 pub use json::JsonValue;
+#[cfg(feature = "std")]
+pub use machine::SyncMachine;
+pub use machine::{
+    ConnId, Input as MachineInput, LocalMachine, Machine, OpId, Step as MachineStep, Transmit,
+};
 pub use merge::{merge_pages, MergeError, PageMerger};
 pub use mime::{gunzip, is_gzip, leaf_parts, mime_parts, Leaf, MimePart, UserDataError};
+pub use record::{ErrorRecord, Record};
 pub use reply::{Reply, TypedOutput};
 pub use request::{Header, OwnedRequest};
 pub use settings::{seconds, DriverConfig, Settings, ENDPOINT_ENV};

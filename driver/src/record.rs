@@ -1,0 +1,216 @@
+//! What a [`Machine`](crate::Machine) hands a host: owned results and one error
+//! record, both `Serialize`, so each host converts them with its serde adapter.
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+
+use serde::ser::{Error as _, Serialize, SerializeSeq, SerializeStruct, Serializer};
+use vpc_imds_core::error::Error;
+use vpc_imds_core::operation::Spec;
+use vpc_imds_core::output::Output;
+
+use crate::json::JsonValue;
+use crate::reply::TypedOutput;
+
+/// A page or a result, owned: it does not borrow the machine.
+#[derive(Clone)]
+pub struct Record {
+    value: Value,
+}
+
+#[derive(Clone)]
+enum Value {
+    /// A service document as received, and the operation that parses it.
+    Document { spec: &'static Spec, body: Vec<u8> },
+    /// A JSON document the machine wrote (the merged pages of `get_all`).
+    Json(Vec<u8>),
+    /// User data bytes.
+    Bytes(Vec<u8>),
+    /// `authorized_keys` lines.
+    Lines(Vec<String>),
+    /// `wait_until_ready` succeeded.
+    Ready,
+}
+
+impl Record {
+    pub(crate) fn document(spec: &'static Spec, body: &[u8]) -> Self {
+        Record {
+            value: Value::Document {
+                spec,
+                body: body.to_vec(),
+            },
+        }
+    }
+    pub(crate) fn json(body: Vec<u8>) -> Self {
+        Record {
+            value: Value::Json(body),
+        }
+    }
+    pub(crate) fn bytes(bytes: Vec<u8>) -> Self {
+        Record {
+            value: Value::Bytes(bytes),
+        }
+    }
+    pub(crate) fn from_lines(lines: Vec<String>) -> Self {
+        Record {
+            value: Value::Lines(lines),
+        }
+    }
+    pub(crate) fn ready() -> Self {
+        Record {
+            value: Value::Ready,
+        }
+    }
+
+    /// What the record holds: a model's type name (`instance`, `keys`, `raw` for a
+    /// generic GET, ...), `json` (merged pages), `user_data` (bytes), `ssh_keys`
+    /// (lines) or `ready`.
+    pub fn type_name(&self) -> &'static str {
+        match &self.value {
+            Value::Document { spec, .. } => spec.output,
+            Value::Json(_) => "json",
+            Value::Bytes(_) => "user_data",
+            Value::Lines(_) => "ssh_keys",
+            Value::Ready => "ready",
+        }
+    }
+
+    /// The bytes: a document's JSON body as received (de-chunked), the merged JSON
+    /// of `get_all`, or the user data; empty for lines and `ready`.
+    pub fn body(&self) -> &[u8] {
+        match &self.value {
+            Value::Document { body, .. } | Value::Json(body) | Value::Bytes(body) => body,
+            Value::Lines(_) | Value::Ready => &[],
+        }
+    }
+
+    /// Takes the bytes out (see [`body`](Self::body)).
+    pub fn into_body(self) -> Vec<u8> {
+        match self.value {
+            Value::Document { body, .. } | Value::Json(body) | Value::Bytes(body) => body,
+            Value::Lines(_) | Value::Ready => Vec::new(),
+        }
+    }
+
+    /// The `authorized_keys` lines of `ssh_keys`.
+    pub fn lines(&self) -> Option<&[String]> {
+        match &self.value {
+            Value::Lines(lines) => Some(lines),
+            _ => None,
+        }
+    }
+
+    /// Runs `f` on the core's typed output of a document (parsed again from the
+    /// owned body: a few microseconds, and nothing kept borrowed).
+    pub fn with_output<R>(&self, f: impl FnOnce(&Output<'_>) -> R) -> Option<R> {
+        let Value::Document { spec, body } = &self.value else {
+            return None;
+        };
+        let mut out = Output::Raw(b"");
+        (spec.parse)(body, &mut out).ok()?;
+        Some(f(&out))
+    }
+}
+
+impl fmt::Debug for Record {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Bodies may hold tokens: only the type and the length.
+        match &self.value {
+            Value::Lines(lines) => write!(f, "Record(ssh_keys, {} lines)", lines.len()),
+            _ => write!(
+                f,
+                "Record({}, {} bytes)",
+                self.type_name(),
+                self.body().len()
+            ),
+        }
+    }
+}
+
+impl Serialize for Record {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.value {
+            Value::Document { .. } => self
+                .with_output(|output| match output {
+                    Output::Raw(body) => JsonValue(body).serialize(s),
+                    output => TypedOutput(output).serialize(s),
+                })
+                .unwrap_or_else(|| Err(S::Error::custom("a document that no longer parses"))),
+            Value::Json(body) => JsonValue(body).serialize(s),
+            Value::Bytes(bytes) => s.serialize_bytes(bytes),
+            Value::Lines(lines) => {
+                let mut seq = s.serialize_seq(Some(lines.len()))?;
+                for line in lines {
+                    seq.serialize_element(line)?;
+                }
+                seq.end()
+            }
+            Value::Ready => s.serialize_unit(),
+        }
+    }
+}
+
+/// One shape for every failure, in every host: serialized with these field names.
+///
+/// | field | meaning |
+/// |---|---|
+/// | `kind` | `invalid_input`, `refused`, `timed_out`, `connection_lost`, `unauthorized`, `not_found`, `rate_limited`, `server_error`, `rejected`, `bad_response` |
+/// | `message` | one line for people (never a token) |
+/// | `cause` | `input`, `transport`, `deadline`, `http`, `body`, `api`, `protocol`, `misuse` |
+/// | `status` | the HTTP status the service answered with, or null |
+/// | `retry_after` | the service's `Retry-After` in seconds, or null |
+/// | `code` | IBM's error code (`errors[0].code`), or null |
+/// | `trace` | IBM's trace id to quote to support, or null |
+/// | `transport` | the transport failure (`refused`, `connect_timeout`, ...), or null |
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ErrorRecord {
+    /// The error kind's name.
+    pub kind: &'static str,
+    /// The message.
+    pub message: String,
+    /// The cause's word.
+    pub cause: &'static str,
+    /// HTTP status.
+    pub status: Option<u16>,
+    /// `Retry-After` seconds.
+    pub retry_after: Option<u32>,
+    /// IBM error code.
+    pub code: Option<String>,
+    /// IBM trace id.
+    pub trace: Option<String>,
+    /// Transport failure name.
+    pub transport: Option<&'static str>,
+}
+
+impl From<&Error> for ErrorRecord {
+    fn from(e: &Error) -> Self {
+        let api = e.api();
+        let text = |s: &str| (!s.is_empty()).then(|| String::from(s));
+        ErrorRecord {
+            kind: e.kind().as_str(),
+            message: e.to_string(),
+            cause: e.cause().as_str(),
+            status: e.status(),
+            retry_after: api.and_then(|a| a.retry_after),
+            code: api.and_then(|a| text(&a.code)),
+            trace: api.and_then(|a| text(&a.trace)),
+            transport: e.cause().transport().map(|t| t.as_str()),
+        }
+    }
+}
+
+impl Serialize for ErrorRecord {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut r = s.serialize_struct("ErrorRecord", 8)?;
+        r.serialize_field("kind", self.kind)?;
+        r.serialize_field("message", &self.message)?;
+        r.serialize_field("cause", self.cause)?;
+        r.serialize_field("status", &self.status)?;
+        r.serialize_field("retry_after", &self.retry_after)?;
+        r.serialize_field("code", &self.code)?;
+        r.serialize_field("trace", &self.trace)?;
+        r.serialize_field("transport", &self.transport)?;
+        r.end()
+    }
+}
