@@ -1,26 +1,29 @@
-//! [`Client`]: the driver's loop over the std transport, one token shared by
-//! every thread.
+//! [`Client`]: the driver's client machine over the std transport. Every thread
+//! steps its own operation; the machine (behind one lock) decides everything else.
 
+use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::marker::PhantomData;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant as StdInstant};
 
 use vpc_imds_core::config::{Config, Scheme, Timeouts};
-use vpc_imds_core::error::Cause;
+use vpc_imds_core::error::TransportError;
+use vpc_imds_core::operation::Args;
 use vpc_imds_core::retry::RetryPolicy;
-use vpc_imds_core::session::{Operation, TrustedProfile};
+use vpc_imds_core::session::TrustedProfile;
 use vpc_imds_core::time::Instant;
 use vpc_imds_core::ErrorKind;
 use vpc_imds_driver::{
-    Answer, Driver, DriverConfig, Input, PageMerger, Settings, Step, ThreadTokens,
+    Answer, ConnId, DriverConfig, MachineInput as Input, MachineStep as Step, OpId, Record,
+    Settings, SyncMachine, Transmit,
 };
 
 use crate::document::{kind, Document, Model};
 use crate::error::{ConfigError, Error};
 use crate::trace::{Trace, TraceHook};
-use crate::transport::Transport;
+use crate::transport::{Conn, Failure, Transport};
 use crate::user_data::UserData;
 
 pub use vpc_imds_driver::ENDPOINT_ENV;
@@ -50,9 +53,12 @@ struct Inner {
     config: DriverConfig,
     origin: StdInstant,
     transport: Transport,
-    tokens: Arc<ThreadTokens>,
+    machine: Mutex<SyncMachine>,
+    /// Signalled when the machine wakes operations waiting for a token.
+    woken: Condvar,
+    /// Open idle connections, for the machine to hand out again.
+    idle: Mutex<HashMap<ConnId, Conn>>,
     trace: Option<TraceHook>,
-    seeds: RandomState,
 }
 
 impl std::fmt::Debug for Inner {
@@ -173,14 +179,16 @@ impl ClientBuilder {
         }
         let config = settings.build().map_err(ConfigError::Invalid)?;
         let transport = transport(&config, self.ca_file.as_deref())?;
+        let seed = RandomState::new().hash_one(StdInstant::now());
         Ok(Client {
             inner: Arc::new(Inner {
+                machine: Mutex::new(SyncMachine::new(config.clone(), seed)),
                 config,
                 origin: StdInstant::now(),
                 transport,
-                tokens: Arc::new(ThreadTokens::new()),
+                woken: Condvar::new(),
+                idle: Mutex::new(HashMap::new()),
                 trace: self.trace,
-                seeds: RandomState::new(),
             }),
         })
     }
@@ -233,69 +241,78 @@ impl Client {
 
     /// Creates a new identity token (and caches it for the other operations).
     pub fn identity_token(&self) -> Result<Document<kind::AccessToken>, Error> {
-        self.one(Operation::IdentityToken { expires_in: None })
+        self.one("identity_token", &Args::default())
     }
 
     /// Creates a new identity token living `seconds` (5..=3600).
     pub fn identity_token_for(&self, seconds: u32) -> Result<Document<kind::AccessToken>, Error> {
-        self.one(Operation::IdentityToken {
+        let args = Args {
             expires_in: Some(seconds),
-        })
+            ..Args::default()
+        };
+        self.one("identity_token", &args)
     }
 
-    /// Exchanges the identity token for an IAM token of a trusted profile.
+    /// An IAM token of a trusted profile, in exchange for the identity token. Each
+    /// profile's token is cached and shared until it is due for refresh.
     pub fn iam_token(
         &self,
         profile: TrustedProfile<'_>,
     ) -> Result<Document<kind::AccessToken>, Error> {
-        self.one(Operation::IamToken { profile })
+        let mut args = Args::default();
+        match profile {
+            TrustedProfile::Id(id) => args.profile_id = Some(id),
+            TrustedProfile::Crn(crn) => args.profile_crn = Some(crn),
+            TrustedProfile::Name(name) => args.profile_name = Some(name),
+            _ => {}
+        }
+        self.one("iam_token", &args)
     }
 
     /// `GET /metadata/v1/instance`.
     pub fn instance(&self) -> Result<Document<kind::Instance>, Error> {
-        self.one(Operation::Instance)
+        self.one("instance", &Args::default())
     }
 
     /// `GET /metadata/v1/instance/initialization` (keys, user data, default profile).
     pub fn initialization(&self) -> Result<Document<kind::Initialization>, Error> {
-        self.one(Operation::Initialization)
+        self.one("initialization", &Args::default())
     }
 
     /// The user data as bytes (empty when the instance has none).
     pub fn user_data(&self) -> Result<UserData, Error> {
-        let init = self.initialization()?;
-        let view = init.get();
-        Ok(UserData::new(vpc_imds_driver::user_data(&view)?))
+        let record = self.run("user_data", &Args::default())?;
+        Ok(UserData::new(record.into_body()))
     }
 
     /// `GET /metadata/v1/instance/network_interfaces`.
     pub fn network_interfaces(&self) -> Result<Document<kind::NetworkInterfaces>, Error> {
-        self.one(Operation::NetworkInterfaces)
+        self.one("network_interfaces", &Args::default())
     }
 
     /// `GET /metadata/v1/instance/network_interfaces/{id}`.
     pub fn network_interface(&self, id: &str) -> Result<Document<kind::NetworkInterface>, Error> {
-        self.one(Operation::NetworkInterface { id })
+        self.one("network_interface", &with_id(id))
     }
 
     /// `GET /metadata/v1/instance/volume_attachments`.
     pub fn volume_attachments(&self) -> Result<Document<kind::VolumeAttachments>, Error> {
-        self.one(Operation::VolumeAttachments)
+        self.one("volume_attachments", &Args::default())
     }
 
     /// `GET /metadata/v1/instance/volume_attachments/{id}`.
     pub fn volume_attachment(&self, id: &str) -> Result<Document<kind::VolumeAttachment>, Error> {
-        self.one(Operation::VolumeAttachment { id })
+        self.one("volume_attachment", &with_id(id))
     }
 
     /// `GET /metadata/v1/keys`, page by page (follows `next.href`).
     pub fn keys(&self) -> Pages<kind::Keys> {
-        self.pages(Operation::Keys)
+        self.pages("keys", &Args::default())
     }
 
     /// `GET /metadata/v1/keys/{id}`.
     pub fn key(&self, id: &str) -> Result<Document<kind::Key>, Error> {
-        self.one(Operation::Key { id })
+        self.one("key", &with_id(id))
     }
 
     /// The public keys of every key, one OpenSSH `authorized_keys` line each.
@@ -303,23 +320,18 @@ impl Client {
     /// A key holding a line break or another control character fails the call as
     /// `bad_response` rather than inject a line into `authorized_keys`.
     pub fn ssh_keys(&self) -> Result<Vec<String>, Error> {
-        let mut lines = Vec::new();
-        for page in self.keys() {
-            for key in page?.get().keys.iter() {
-                lines.push(vpc_imds_driver::authorized_key(key.public_key)?);
-            }
-        }
-        Ok(lines)
+        let record = self.run("ssh_keys", &Args::default())?;
+        Ok(record.lines().map(<[String]>::to_vec).unwrap_or_default())
     }
 
     /// `GET /metadata/v1/placement_groups`, page by page.
     pub fn placement_groups(&self) -> Pages<kind::PlacementGroups> {
-        self.pages(Operation::PlacementGroups)
+        self.pages("placement_groups", &Args::default())
     }
 
     /// `GET /metadata/v1/placement_groups/{id}`.
     pub fn placement_group(&self, id: &str) -> Result<Document<kind::PlacementGroup>, Error> {
-        self.one(Operation::PlacementGroup { id })
+        self.one("placement_group", &with_id(id))
     }
 
     /// Creates an identity certificate for a PEM certificate signing request.
@@ -328,77 +340,127 @@ impl Client {
         csr: &str,
         expires_in: Option<u32>,
     ) -> Result<Document<kind::IdentityCertificate>, Error> {
-        self.one(Operation::IdentityCertificate { csr, expires_in })
+        let args = Args {
+            csr: Some(csr),
+            expires_in,
+            ..Args::default()
+        };
+        self.one("identity_certificate", &args)
     }
 
     /// `GET /metadata/v1/{path}` (path may carry a query, not `version`): the raw JSON.
     pub fn get(&self, path: &str) -> Result<Document<kind::Json>, Error> {
-        self.one(Operation::Get {
-            path,
-            all_pages: false,
-        })
+        self.one("get", &with_path(path, false))
     }
 
     /// Like [`get`](Self::get), following `next.href` page by page.
     pub fn get_pages(&self, path: &str) -> Pages<kind::Json> {
-        self.pages(Operation::Get {
-            path,
-            all_pages: true,
-        })
+        self.pages("get", &with_path(path, true))
     }
 
     /// Like [`get`](Self::get), following every page and merging them into one
     /// document: the first page's members, every list concatenated, no `next`.
-    /// To write a long list out as it arrives, feed [`get_pages`](Self::get_pages)
-    /// to a [`PageMerger`] (as `vpc-imds get --all` does).
+    /// To write a long list out as it arrives, use [`get_all_parts`](Self::get_all_parts).
     pub fn get_all(&self, path: &str) -> Result<Vec<u8>, Error> {
-        let mut merger = PageMerger::new();
         let mut out = Vec::new();
-        for page in self.get_pages(path) {
-            merger
-                .push(page?.json(), &mut out)
-                .map_err(|_| Error::bad_response("a page is not a JSON object"))?;
+        for part in self.get_all_parts(path) {
+            out.extend_from_slice(&part?);
         }
-        merger.finish(&mut out);
         Ok(out)
+    }
+
+    /// [`get_all`](Self::get_all)'s document in parts, each handed out as soon as it
+    /// is merged (memory holds about one page, whatever the number of pages): the
+    /// parts concatenated are the document.
+    pub fn get_all_parts(&self, path: &str) -> Parts {
+        Parts {
+            op: self.begin("get_all", &with_path(path, true)).map_err(Some),
+        }
     }
 
     /// Waits until the service answers, for at most `max`: tries to create an
     /// identity token until one arrives (then it is shared by every call).
     ///
     /// Refusals, timeouts, dropped connections, 5xx and 429 mean "not yet" and are
-    /// tried again after the configured backoff; any other error is returned at
-    /// once. Running out of time is `timed_out`.
+    /// tried again after the configured backoff, or after the service's
+    /// `Retry-After`; any other error is returned at once. Running out of time is
+    /// `timed_out`.
     pub fn wait_until_ready(&self, max: Duration) -> Result<(), Error> {
         let started = StdInstant::now();
-        let mut run = Run::new(&self.inner);
-        run.driver.start_wait_until_ready(max, self.inner.now())?;
-        match run.finish() {
+        let started_op = {
+            let mut machine = self.inner.lock();
+            machine.start_wait_until_ready(Some(max), self.inner.now())
+        };
+        let mut op = Running::new(&self.inner, started_op?);
+        match op.finish() {
             Ok(_) => Ok(()),
-            Err(e) if e.kind() == ErrorKind::TimedOut => Err(Error::not_ready(
-                started.elapsed(),
-                run.driver.last_attempt_error().cloned(),
-            )),
+            Err(e) if e.kind() == ErrorKind::TimedOut => {
+                let last = self.inner.lock().last_attempt_error(op.id).cloned();
+                Err(Error::not_ready(started.elapsed(), last))
+            }
             Err(e) => Err(e),
         }
     }
 
-    fn one<M: Model>(&self, op: Operation<'_>) -> Result<Document<M>, Error> {
-        let mut run = Run::new(&self.inner);
-        run.driver.start(op, self.inner.now())?;
-        Ok(Document::new(run.finish()?))
+    fn run(&self, name: &str, args: &Args<'_>) -> Result<Record, Error> {
+        self.begin(name, args)?.finish()
     }
 
-    fn pages<M: Model>(&self, op: Operation<'_>) -> Pages<M> {
-        let mut run = Run::new(&self.inner);
-        let state = match run.driver.start(op, self.inner.now()) {
-            Ok(()) => PagesState::Running(Box::new(run)),
-            Err(e) => PagesState::Failed(e.into()),
+    fn one<M: Model>(&self, name: &str, args: &Args<'_>) -> Result<Document<M>, Error> {
+        Ok(Document::new(self.run(name, args)?.into_body()))
+    }
+
+    fn begin(&self, name: &str, args: &Args<'_>) -> Result<Running, Error> {
+        let op = self.inner.lock().start(name, args, self.inner.now())?;
+        Ok(Running::new(&self.inner, op))
+    }
+
+    fn pages<M: Model>(&self, name: &str, args: &Args<'_>) -> Pages<M> {
+        let state = match self.begin(name, args) {
+            Ok(op) => PagesState::Running(Box::new(op)),
+            Err(e) => PagesState::Failed(e),
         };
         Pages {
             state,
             model: PhantomData,
         }
+    }
+}
+
+fn with_id(id: &str) -> Args<'_> {
+    Args {
+        id: Some(id),
+        ..Args::default()
+    }
+}
+
+fn with_path(path: &str, all_pages: bool) -> Args<'_> {
+    Args {
+        path: Some(path),
+        all_pages,
+        ..Args::default()
+    }
+}
+
+/// The parts of [`Client::get_all_parts`]; ends after the last part or the first
+/// error.
+#[derive(Debug)]
+pub struct Parts {
+    op: Result<Running, Option<Error>>,
+}
+
+impl Iterator for Parts {
+    type Item = Result<Vec<u8>, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let op = match &mut self.op {
+            Ok(op) if op.over => return None,
+            Ok(op) => op,
+            Err(e) => return e.take().map(Err),
+        };
+        Some(op.next().map(|outcome| match outcome {
+            Outcome::Page(r) | Outcome::Done(r) => r.into_body(),
+        }))
     }
 }
 
@@ -410,7 +472,7 @@ pub struct Pages<M: Model> {
 }
 
 enum PagesState {
-    Running(Box<Run>),
+    Running(Box<Running>),
     Failed(Error),
     Finished,
 }
@@ -429,54 +491,50 @@ impl<M: Model> Iterator for Pages<M> {
             PagesState::Finished => None,
             PagesState::Failed(e) => Some(Err(e)),
             PagesState::Running(mut run) => match run.next() {
-                Ok(Outcome::Page(body)) => {
+                Ok(Outcome::Page(record)) => {
                     self.state = PagesState::Running(run);
-                    Some(Ok(Document::new(body)))
+                    Some(Ok(Document::new(record.into_body())))
                 }
-                Ok(Outcome::Done(body)) => Some(Ok(Document::new(body))),
+                Ok(Outcome::Done(record)) => Some(Ok(Document::new(record.into_body()))),
                 Err(e) => Some(Err(e)),
             },
         }
     }
 }
 
-/// A page or the result, owned.
+/// A page or the result.
 enum Outcome {
-    Page(Vec<u8>),
-    Done(Vec<u8>),
+    Page(Record),
+    Done(Record),
 }
 
-/// What a step asks the host to do, detached from the driver's borrow.
-enum Next {
-    Send,
-    Wait(Instant),
-    WaitForToken(Instant, u64),
+/// What to feed the machine next.
+enum Feed {
     Tick,
-    Outcome(Outcome),
-    Failed(Error),
+    Bytes(usize),
+    Failed(TransportError),
 }
 
-fn detach(step: Step<'_>) -> Next {
-    match step {
-        Step::Send(_) => Next::Send,
-        Step::Wait(until) => Next::Wait(until),
-        Step::WaitForToken {
-            until, generation, ..
-        } => Next::WaitForToken(until, generation),
-        Step::Page(reply) => Next::Outcome(Outcome::Page(reply.body().to_vec())),
-        Step::Done(reply) => Next::Outcome(Outcome::Done(reply.body().to_vec())),
-        Step::Failed(e) => Next::Failed(e.into()),
-        Step::Read | Step::Stale => Next::Tick,
-        Step::Idle => Next::Failed(misuse("the driver has no operation running").into()),
-    }
-}
-
-/// One operation in progress: the driver and the connection's reads.
-struct Run {
+/// One operation, stepped by the calling thread: it does the I/O the machine
+/// asks for, outside the lock.
+struct Running {
     inner: Arc<Inner>,
-    driver: Driver<Arc<ThreadTokens>>,
-    /// The request's bytes, kept while the driver is fed its answer.
-    wire: Vec<u8>,
+    id: OpId,
+    /// The connection carrying the request in flight, and its deadline.
+    conn: Option<(ConnId, Conn)>,
+    deadline: StdInstant,
+    sent: StdInstant,
+    buf: Box<[u8; READ_CHUNK]>,
+    /// Done or failed: the machine has forgotten the operation.
+    over: bool,
+}
+
+const READ_CHUNK: usize = 64 * 1024;
+
+impl std::fmt::Debug for Running {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Running").field("id", &self.id).finish()
+    }
 }
 
 impl Inner {
@@ -491,6 +549,19 @@ impl Inner {
             .map_or(far, |t| t.min(far))
     }
 
+    fn left(&self, until: Instant) -> Duration {
+        self.to_std(until)
+            .saturating_duration_since(StdInstant::now())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, SyncMachine> {
+        self.machine.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn idle(&self) -> MutexGuard<'_, HashMap<ConnId, Conn>> {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn trace(&self, event: &Trace<'_>) {
         if let Some(hook) = &self.trace {
             hook(event);
@@ -498,122 +569,173 @@ impl Inner {
     }
 }
 
-impl Run {
-    fn new(inner: &Arc<Inner>) -> Run {
-        let seed = inner
-            .seeds
-            .hash_one((StdInstant::now(), std::thread::current().id()));
-        Run {
+impl Running {
+    fn new(inner: &Arc<Inner>, id: OpId) -> Running {
+        Running {
             inner: inner.clone(),
-            driver: Driver::new(inner.config.clone(), inner.tokens.clone(), seed),
-            wire: Vec::new(),
+            id,
+            conn: None,
+            deadline: StdInstant::now(),
+            sent: StdInstant::now(),
+            buf: Box::new([0; READ_CHUNK]),
+            over: false,
         }
     }
 
     /// Runs to the end; a single-document operation.
-    fn finish(&mut self) -> Result<Vec<u8>, Error> {
+    fn finish(&mut self) -> Result<Record, Error> {
         loop {
-            if let Outcome::Done(body) = self.next()? {
-                return Ok(body);
+            if let Outcome::Done(record) = self.next()? {
+                return Ok(record);
             }
         }
     }
 
-    /// Drives the operation until a page, the result, or an error.
+    /// Steps the operation until a page, the result, or an error.
     fn next(&mut self) -> Result<Outcome, Error> {
         let inner = self.inner.clone();
-        let mut next = detach(self.driver.step(inner.now(), Input::Tick));
+        let mut machine = inner.lock();
+        let mut feed = Feed::Tick;
         loop {
-            next = match next {
-                Next::Send => self.exchange(),
-                Next::Wait(until) => {
-                    let pause = inner
-                        .to_std(until)
-                        .saturating_duration_since(StdInstant::now());
+            let input = match feed {
+                Feed::Tick => Input::Tick,
+                Feed::Bytes(n) => Input::Bytes(self.buf.get(..n).unwrap_or_default()),
+                Feed::Failed(e) => Input::Failed(e),
+            };
+            let answered = matches!(feed, Feed::Bytes(_) | Feed::Failed(_));
+            let step = machine.step(self.id, inner.now(), input);
+            let mut woke = false;
+            while machine.poll_woken().is_some() {
+                woke = true;
+            }
+            if woke {
+                inner.woken.notify_all();
+            }
+            if answered && !matches!(step, Step::Read) {
+                self.answered(machine.last_answer());
+            }
+            feed = Feed::Tick;
+            match step {
+                Step::Read => {
+                    drop(machine);
+                    feed = self.read();
+                    machine = inner.lock();
+                }
+                Step::Send(transmit) => {
+                    drop(machine);
+                    feed = self.send(transmit);
+                    machine = inner.lock();
+                }
+                Step::Close(conn) => {
+                    inner.idle().remove(&conn);
+                }
+                Step::Backoff(until) => {
+                    drop(machine);
+                    let pause = inner.left(until);
                     if !pause.is_zero() {
                         inner.trace(&Trace::Backoff(pause));
                         std::thread::sleep(pause);
                     }
-                    detach(self.driver.step(inner.now(), Input::Tick))
+                    machine = inner.lock();
                 }
-                Next::WaitForToken(until, generation) => {
-                    let left = inner
-                        .to_std(until)
-                        .saturating_duration_since(StdInstant::now());
-                    inner.tokens.wait(generation, left);
-                    detach(self.driver.step(inner.now(), Input::Tick))
+                // Waiting on the machine's own lock: no wake can be missed.
+                Step::AwaitToken(until) => {
+                    let left = inner.left(until);
+                    machine = match inner.woken.wait_timeout(machine, left) {
+                        Ok((guard, _)) => guard,
+                        Err(p) => p.into_inner().0,
+                    };
                 }
-                Next::Tick => detach(self.driver.step(inner.now(), Input::Tick)),
-                Next::Outcome(outcome) => return Ok(outcome),
-                Next::Failed(e) => return Err(e),
-            };
-        }
-    }
-
-    /// Sends the request in flight and feeds back what comes of it.
-    fn exchange(&mut self) -> Next {
-        let Run {
-            inner,
-            driver,
-            wire,
-        } = self;
-        let inner = &**inner;
-        let Some(request) = driver.in_flight() else {
-            return Next::Failed(misuse("no request in flight").into());
-        };
-        inner.trace(&Trace::Request(request));
-        let id = request.id();
-        let deadline = inner.to_std(request.deadline());
-        let connect_timeout = request.connect_timeout();
-        wire.clear();
-        wire.extend_from_slice(request.wire());
-        let sent = StdInstant::now();
-        let trace = |t: &Trace<'_>| inner.trace(t);
-        let mut exchange = match inner
-            .transport
-            .send(wire, connect_timeout, deadline, &trace)
-        {
-            Ok(exchange) => exchange,
-            Err(failure) => return failed(inner, driver, id, failure),
-        };
-        loop {
-            let data = match exchange.read(deadline) {
-                Ok(data) => data,
-                Err(failure) => return failed(inner, driver, id, failure),
-            };
-            let next = match driver.step(inner.now(), Input::Bytes(id, data)) {
-                Step::Read => continue,
-                step => detach(step),
-            };
-            match driver.last_answer() {
-                Some(Answer::Response { status, body_len }) => inner.trace(&Trace::Response {
-                    status,
-                    body_len,
-                    elapsed: sent.elapsed(),
-                }),
-                Some(Answer::Unreadable(e)) => inner.trace(&Trace::ResponseError(e)),
-                None => {}
+                Step::Page(record) => return Ok(Outcome::Page(record)),
+                Step::Done(record) => {
+                    self.over = true;
+                    return Ok(Outcome::Done(record));
+                }
+                Step::Failed(e) => {
+                    self.over = true;
+                    return Err(e.into());
+                }
             }
-            exchange.finish(driver.keep_alive());
-            return next;
         }
+    }
+
+    /// The answer is complete (or failed): its connection goes back to the idle
+    /// set, where the machine may pick it again or ask for it to be closed.
+    fn answered(&mut self, answer: Option<Answer>) {
+        match answer {
+            Some(Answer::Response { status, body_len }) => self.inner.trace(&Trace::Response {
+                status,
+                body_len,
+                elapsed: self.sent.elapsed(),
+            }),
+            Some(Answer::Unreadable(e)) => self.inner.trace(&Trace::ResponseError(e)),
+            None => {}
+        }
+        if let Some((id, conn)) = self.conn.take() {
+            self.inner.idle().insert(id, conn);
+        }
+    }
+
+    fn send(&mut self, t: Transmit) -> Feed {
+        let inner = &*self.inner;
+        inner.trace(&Trace::Request(&t.request));
+        self.deadline = inner.to_std(t.request.deadline());
+        self.sent = StdInstant::now();
+        let conn = if t.fresh {
+            let trace = |e: &Trace<'_>| inner.trace(e);
+            inner
+                .transport
+                .connect(t.request.connect_timeout(), self.deadline, &trace)
+        } else {
+            inner
+                .idle()
+                .remove(&t.conn)
+                .ok_or(Failure::new(TransportError::ConnectionLost, None))
+        };
+        let sent = conn.and_then(|mut conn| {
+            crate::transport::send(&mut conn, t.request.wire(), self.deadline)?;
+            Ok(conn)
+        });
+        match sent {
+            Ok(conn) => {
+                self.conn = Some((t.conn, conn));
+                Feed::Tick
+            }
+            Err(failure) => self.failed(failure),
+        }
+    }
+
+    fn read(&mut self) -> Feed {
+        let Some((_, conn)) = self.conn.as_mut() else {
+            return Feed::Failed(TransportError::ConnectionLost);
+        };
+        match crate::transport::read(conn, &mut self.buf[..], self.deadline) {
+            Ok(n) => Feed::Bytes(n),
+            Err(failure) => self.failed(failure),
+        }
+    }
+
+    fn failed(&mut self, failure: Failure) -> Feed {
+        self.inner.trace(&Trace::TransportError {
+            error: failure.error,
+            detail: failure.detail.as_ref(),
+        });
+        Feed::Failed(failure.error)
     }
 }
 
-/// Tells the driver that request `id` failed in transport.
-fn failed(
-    inner: &Inner,
-    driver: &mut Driver<Arc<ThreadTokens>>,
-    id: vpc_imds_driver::RequestId,
-    failure: crate::transport::Failure,
-) -> Next {
-    inner.trace(&Trace::TransportError {
-        error: failure.error,
-        detail: failure.detail.as_ref(),
-    });
-    detach(driver.step(inner.now(), Input::TransportError(id, failure.error)))
-}
-
-fn misuse(what: &'static str) -> vpc_imds_core::Error {
-    vpc_imds_core::Error::new(ErrorKind::InvalidInput, Cause::Misuse(what))
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.over {
+            return;
+        }
+        // An operation dropped before its end (a `Pages` left early): the machine
+        // forgets it, and a connection with a request in flight is closed.
+        let mut machine = self.inner.lock();
+        if let Some(conn) = machine.cancel(self.id) {
+            self.inner.idle().remove(&conn);
+        }
+        while machine.poll_woken().is_some() {}
+        self.inner.woken.notify_all();
+    }
 }

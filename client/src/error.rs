@@ -126,10 +126,6 @@ impl Error {
             repr: Box::new(Repr::NotReady { waited, last }),
         }
     }
-
-    pub(crate) fn bad_response(what: &'static str) -> Self {
-        vpc_imds_core::Error::new(ErrorKind::BadResponse, Cause::Protocol(what)).into()
-    }
 }
 
 impl From<vpc_imds_core::Error> for Error {

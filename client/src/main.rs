@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use vpc_imds::{Client, ClientBuilder, Error, PageMerger, TrustedProfile};
+use vpc_imds::{Client, ClientBuilder, Error, TrustedProfile};
 
 #[cfg(feature = "demo")]
 mod demo;
@@ -161,27 +161,16 @@ fn main() -> ExitCode {
 /// holds about one page whatever the number of pages.
 fn get_all(client: &Client, path: &str) -> ExitCode {
     let mut out = std::io::stdout().lock();
-    let mut merger = PageMerger::new();
-    let mut chunk = Vec::new();
-    for page in client.get_pages(path) {
-        let page = match page {
-            Ok(page) => page,
+    for part in client.get_all_parts(path) {
+        let written = match part {
+            Ok(part) => out.write_all(&part),
             Err(e) => return fail(&e),
         };
-        if merger.push(page.json(), &mut chunk).is_err() {
-            return fail(&Error::from(vpc_imds::vpc_imds_core::Error::new(
-                vpc_imds::ErrorKind::BadResponse,
-                vpc_imds::vpc_imds_core::error::Cause::Protocol("a page is not a JSON object"),
-            )));
-        }
-        if let Err(e) = out.write_all(&chunk) {
+        if let Err(e) = written {
             return output_failed(&e);
         }
-        chunk.clear();
     }
-    merger.finish(&mut chunk);
-    chunk.push(b'\n');
-    match out.write_all(&chunk).and_then(|()| out.flush()) {
+    match out.write_all(b"\n").and_then(|()| out.flush()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => output_failed(&e),
     }

@@ -1,4 +1,5 @@
-//! Blocking std transport: TCP (optionally TLS), deadlines, kept-alive connections.
+//! Blocking std transport: TCP (optionally TLS) connections and deadlines. Which
+//! connection a request goes on, and when one is closed, is the machine's choice.
 //!
 //! Never a proxy: connections go straight to the endpoint's addresses, and no
 //! proxy environment variable is read (the service answers only on the instance's
@@ -6,18 +7,12 @@
 
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use vpc_imds_core::config::Endpoint;
 use vpc_imds_core::error::TransportError;
 
 use crate::trace::Trace;
-
-/// Most idle connections kept for reuse.
-const POOL_CAPACITY: usize = 4;
-/// An idle connection older than this is not reused (servers close idle ones).
-const POOL_IDLE_LIMIT: Duration = Duration::from_secs(30);
 
 /// Why one request got no response: what the driver is told, and the operating
 /// system's or TLS library's error, if any.
@@ -28,7 +23,7 @@ pub(crate) struct Failure {
 }
 
 impl Failure {
-    fn new(error: TransportError, detail: Option<io::Error>) -> Self {
+    pub(crate) fn new(error: TransportError, detail: Option<io::Error>) -> Self {
         Failure { error, detail }
     }
 }
@@ -77,16 +72,10 @@ impl Write for Conn {
     }
 }
 
-struct Idle {
-    conn: Conn,
-    since: Instant,
-}
-
 pub(crate) struct Transport {
     endpoint: Endpoint,
     #[cfg(feature = "https")]
     tls: Option<std::sync::Arc<rustls::ClientConfig>>,
-    pool: Mutex<Vec<Idle>>,
 }
 
 impl std::fmt::Debug for Transport {
@@ -98,27 +87,6 @@ impl std::fmt::Debug for Transport {
 }
 
 /// What a request's connection was.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Origin {
-    Fresh,
-    Reused,
-}
-
-/// One request on its way: the connection it was written to, and its reads.
-pub(crate) struct Exchange<'t> {
-    transport: &'t Transport,
-    conn: Conn,
-    origin: Origin,
-    received: bool,
-    wire: &'t [u8],
-    connect_timeout: Duration,
-    trace: &'t dyn Fn(&Trace<'_>),
-    buf: Box<[u8; READ_CHUNK]>,
-}
-
-/// Bytes asked of the socket per read.
-const READ_CHUNK: usize = 64 * 1024;
-
 impl Transport {
     pub(crate) fn new(
         endpoint: Endpoint,
@@ -128,61 +96,10 @@ impl Transport {
             endpoint,
             #[cfg(feature = "https")]
             tls,
-            pool: Mutex::new(Vec::new()),
         }
     }
 
-    /// Writes `wire` on a kept-alive connection or a new one (connected within
-    /// `connect_timeout`), all before `deadline`.
-    pub(crate) fn send<'t>(
-        &'t self,
-        wire: &'t [u8],
-        connect_timeout: Duration,
-        deadline: Instant,
-        trace: &'t dyn Fn(&Trace<'_>),
-    ) -> Result<Exchange<'t>, Failure> {
-        let (conn, origin) = match self.take_idle() {
-            Some(conn) => (conn, Origin::Reused),
-            None => (
-                self.connect(connect_timeout, deadline, trace)?,
-                Origin::Fresh,
-            ),
-        };
-        let mut exchange = Exchange {
-            transport: self,
-            conn,
-            origin,
-            received: false,
-            wire,
-            connect_timeout,
-            trace,
-            buf: Box::new([0; READ_CHUNK]),
-        };
-        exchange.write(deadline)?;
-        Ok(exchange)
-    }
-
-    fn take_idle(&self) -> Option<Conn> {
-        let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
-        while let Some(idle) = pool.pop() {
-            if idle.since.elapsed() < POOL_IDLE_LIMIT {
-                return Some(idle.conn);
-            }
-        }
-        None
-    }
-
-    fn put_idle(&self, conn: Conn) {
-        let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
-        if pool.len() < POOL_CAPACITY {
-            pool.push(Idle {
-                conn,
-                since: Instant::now(),
-            });
-        }
-    }
-
-    fn connect(
+    pub(crate) fn connect(
         &self,
         connect_timeout: Duration,
         deadline: Instant,
@@ -283,67 +200,14 @@ impl Transport {
     }
 }
 
-impl Exchange<'_> {
-    /// Writes the request; a kept-alive connection found closed is replaced once.
-    fn write(&mut self, deadline: Instant) -> Result<(), Failure> {
-        loop {
-            match send(&mut self.conn, self.wire, deadline) {
-                Err(f)
-                    if f.error == TransportError::ConnectionLost
-                        && self.origin == Origin::Reused =>
-                {
-                    self.reconnect(deadline)?;
-                }
-                other => return other,
-            }
-        }
-    }
-
-    fn reconnect(&mut self, deadline: Instant) -> Result<(), Failure> {
-        self.conn = self
-            .transport
-            .connect(self.connect_timeout, deadline, self.trace)?;
-        self.origin = Origin::Fresh;
-        Ok(())
-    }
-
-    /// The next bytes of the response, before `deadline`; empty at a clean end of
-    /// the connection. A kept-alive connection that closes before any byte of the
-    /// response arrives is replaced (and the request resent) once, without counting
-    /// as a failure; a reset is never a clean end.
-    pub(crate) fn read(&mut self, deadline: Instant) -> Result<&[u8], Failure> {
-        loop {
-            let (n, reset) = read(&mut self.conn, &mut self.buf[..], deadline)?;
-            if n == 0 && !self.received && self.origin == Origin::Reused {
-                self.reconnect(deadline)?;
-                self.write(deadline)?;
-                continue;
-            }
-            if reset {
-                return Err(Failure::new(TransportError::ConnectionLost, None));
-            }
-            self.received = true;
-            return Ok(self.buf.get(..n).unwrap_or_default());
-        }
-    }
-
-    /// Ends the exchange; the connection is kept for the next request if the
-    /// response allows it.
-    pub(crate) fn finish(self, keep_alive: bool) {
-        if keep_alive {
-            self.transport.put_idle(self.conn);
-        }
-    }
-}
-
-/// Time left until `deadline`, or `None` once it has passed.
 fn remaining(deadline: Instant) -> Option<Duration> {
     let left = deadline.saturating_duration_since(Instant::now());
     // Socket timeouts of zero mean "forever"; below a millisecond is over.
     (left >= Duration::from_millis(1)).then_some(left)
 }
 
-fn send(conn: &mut Conn, wire: &[u8], deadline: Instant) -> Result<(), Failure> {
+/// Writes the whole request before `deadline`.
+pub(crate) fn send(conn: &mut Conn, wire: &[u8], deadline: Instant) -> Result<(), Failure> {
     let left = remaining(deadline).ok_or(Failure::new(TransportError::ResponseTimeout, None))?;
     let result = conn
         .tcp()
@@ -361,9 +225,9 @@ fn send(conn: &mut Conn, wire: &[u8], deadline: Instant) -> Result<(), Failure> 
     })
 }
 
-/// Reads once before `deadline`. Returns the count and whether the connection was
-/// reset or cut without a clean end (then the count is 0).
-fn read(conn: &mut Conn, space: &mut [u8], deadline: Instant) -> Result<(usize, bool), Failure> {
+/// Reads once before `deadline`; 0 is a clean end. A reset or a cut without a
+/// clean end is `ConnectionLost`.
+pub(crate) fn read(conn: &mut Conn, space: &mut [u8], deadline: Instant) -> Result<usize, Failure> {
     loop {
         let left =
             remaining(deadline).ok_or(Failure::new(TransportError::ResponseTimeout, None))?;
@@ -371,7 +235,7 @@ fn read(conn: &mut Conn, space: &mut [u8], deadline: Instant) -> Result<(usize, 
             return Err(Failure::new(TransportError::ConnectionLost, Some(e)));
         }
         match conn.read(space) {
-            Ok(n) => return Ok((n, false)),
+            Ok(n) => return Ok(n),
             Err(e) => match e.kind() {
                 io::ErrorKind::Interrupted => continue,
                 io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
@@ -381,7 +245,9 @@ fn read(conn: &mut Conn, space: &mut [u8], deadline: Instant) -> Result<(usize, 
                 | io::ErrorKind::ConnectionAborted
                 | io::ErrorKind::BrokenPipe
                 // TLS peers that close without close_notify.
-                | io::ErrorKind::UnexpectedEof => return Ok((0, true)),
+                | io::ErrorKind::UnexpectedEof => {
+                    return Err(Failure::new(TransportError::ConnectionLost, Some(e)))
+                }
                 #[cfg(feature = "https")]
                 io::ErrorKind::InvalidData => {
                     return Err(Failure::new(TransportError::Tls, Some(e)))
@@ -392,7 +258,6 @@ fn read(conn: &mut Conn, space: &mut [u8], deadline: Instant) -> Result<(usize, 
     }
 }
 
-/// Maps a failed connect to what the session is told.
 /// The address an endpoint host is, if it is one (`[...]` around IPv6 allowed).
 pub(crate) fn ip_literal(host: &str) -> Option<IpAddr> {
     host.strip_prefix('[')
@@ -402,6 +267,7 @@ pub(crate) fn ip_literal(host: &str) -> Option<IpAddr> {
         .ok()
 }
 
+/// Maps a failed connect to what the session is told.
 fn connect_error(e: &io::Error) -> TransportError {
     use io::ErrorKind as K;
     match e.kind() {

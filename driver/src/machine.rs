@@ -24,7 +24,7 @@ use vpc_imds_core::response::Response;
 use vpc_imds_core::time::Instant;
 
 use crate::documents::{authorized_key, user_data};
-use crate::driver::{Driver, Input as DriverInput, Step as DriverStep};
+use crate::driver::{Answer, Driver, Input as DriverInput, Step as DriverStep};
 use crate::merge::PageMerger;
 use crate::record::Record;
 use crate::request::OwnedRequest;
@@ -111,6 +111,9 @@ pub struct Machine<S: TokenShare + Clone + Default> {
     next_conn: u64,
     seed: u64,
     woken: VecDeque<OpId>,
+    answer: Option<Answer>,
+    /// The last attempt's error of the last `wait_until_ready` that ran out of time.
+    last_attempt: Option<(OpId, Error)>,
 }
 
 /// A machine for single-threaded hosts (JavaScript, one asyncio loop).
@@ -186,12 +189,20 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
             next_conn: 1,
             seed,
             woken: VecDeque::new(),
+            answer: None,
+            last_attempt: None,
         }
     }
 
     /// The configuration.
     pub fn config(&self) -> &DriverConfig {
         &self.config
+    }
+
+    /// What became of the last answer fed to any operation, for hosts that trace
+    /// (status and length, never the body).
+    pub fn last_answer(&self) -> Option<Answer> {
+        self.answer
     }
 
     /// Operations in progress.
@@ -297,9 +308,21 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
         self.wake_waiters();
         if matches!(step, Step::Done(_) | Step::Failed(_)) {
             let op = self.ops.swap_remove(index);
+            if let Some(e) = op.driver.last_attempt_error() {
+                self.last_attempt = Some((op.id, e.clone()));
+            }
             self.spare.push(op.driver);
         }
         step
+    }
+
+    /// Why the last attempt of `op`, a `wait_until_ready` that failed as
+    /// `timed_out`, failed (until the next such operation ends).
+    pub fn last_attempt_error(&self, op: OpId) -> Option<&Error> {
+        self.last_attempt
+            .as_ref()
+            .filter(|(id, _)| *id == op)
+            .map(|(_, e)| e)
     }
 
     fn step_at(&mut self, index: usize, now: Instant, input: Input<'_>) -> Step {
@@ -307,6 +330,7 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
             ops,
             idle,
             next_conn,
+            answer,
             ..
         } = self;
         let Op {
@@ -342,6 +366,7 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
                 *live = Some(this);
                 let driven = own(driver.step(now, DriverInput::Bytes(id, data)), spec, finish);
                 if !matches!(driven, Driven::Read) {
+                    *answer = driver.last_answer();
                     // The answer is complete (or unreadable): the connection is free.
                     *live = None;
                     if driver.keep_alive() {
@@ -357,6 +382,10 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
             }
             (Input::Response(response), Some(_), Some(id)) => {
                 *live = None;
+                *answer = Some(Answer::Response {
+                    status: response.status(),
+                    body_len: response.body().len(),
+                });
                 own(
                     driver.step(now, DriverInput::Response(id, response)),
                     spec,
@@ -638,7 +667,14 @@ fn own(step: DriverStep<'_>, spec: &'static Spec, finish: &mut Finish) -> Driven
         DriverStep::Page(reply) => match finish {
             Finish::Plain => Driven::Step(Step::Page(Record::document(spec, reply.body()))),
             finish => match finish.page(reply.output(), reply.body()) {
-                Ok(()) => Driven::Again,
+                Ok(()) => match finish {
+                    // The merged document so far goes out at once: memory holds
+                    // about one page, whatever the number of pages.
+                    Finish::GetAll(_, out) if !out.is_empty() => {
+                        Driven::Step(Step::Page(Record::json(core::mem::take(out))))
+                    }
+                    _ => Driven::Again,
+                },
                 Err(e) => Driven::Abandon(e),
             },
         },

@@ -23,7 +23,7 @@ pub struct Record {
 enum Value {
     /// A service document as received, and the operation that parses it.
     Document { spec: &'static Spec, body: Vec<u8> },
-    /// A JSON document the machine wrote (the merged pages of `get_all`).
+    /// A part of a JSON document the machine writes (`get_all`'s merged pages).
     Json(Vec<u8>),
     /// User data bytes.
     Bytes(Vec<u8>),
@@ -64,8 +64,9 @@ impl Record {
     }
 
     /// What the record holds: a model's type name (`instance`, `keys`, `raw` for a
-    /// generic GET, ...), `json` (merged pages), `user_data` (bytes), `ssh_keys`
-    /// (lines) or `ready`.
+    /// generic GET, ...), `json` (a part of `get_all`'s merged document: the parts
+    /// concatenated are the document), `user_data` (bytes), `ssh_keys` (lines) or
+    /// `ready`.
     pub fn type_name(&self) -> &'static str {
         match &self.value {
             Value::Document { spec, .. } => spec.output,
