@@ -27,7 +27,7 @@ const KNOWN: &[(&str, &str)] = &[
     ),
     (
         "wait_until_ready_never_ready",
-        "when Retry-After would pass the deadline, wait_until_ready does not fail at once: it retries on the ordinary backoff, and its 4th token request fails as bad_response (\"invalid response framing: response already complete\") instead of timed_out",
+        "when Retry-After would pass the deadline, wait_until_ready does not fail at once: it retries on the ordinary backoff, and its 4th token request fails as bad_response (\"invalid response framing: response already complete\") instead of timed_out (503 service_error, cause api)",
     ),
     (
         "iam_token_twice_is_cached",

@@ -36,7 +36,7 @@ KNOWN: Dict[str, str] = {
     "ssh_key_control_character": "vpc_imds.Client has no ssh_keys() in its public API",
     "ssh_key_line_injection": "vpc_imds.Client has no ssh_keys() in its public API",
     "iam_token_twice_is_cached": "Client.iam_token() exchanges on every call (only IamTokenCache caches)",
-    "wait_until_ready_never_ready": "when Retry-After would pass the deadline, the driver's wait does not fail at once: it retries on the ordinary backoff, and its 4th token request fails as bad_response (cause http: response already complete) instead of timed_out",
+    "wait_until_ready_never_ready": "when Retry-After would pass the deadline, the driver's wait does not fail at once: it retries on the ordinary backoff, and its 4th token request fails as bad_response (cause http: response already complete) instead of timed_out (503 service_error, cause api)",
     "user_data_undecodable_initialization": "the emulator cannot serve a lone surrogate escape: serde_json refuses the fixture",
     "user_data_undecodable_user_data": "the emulator cannot serve a lone surrogate escape: serde_json refuses the fixture",
     "number_out_of_range_typed": "the emulator cannot serve 1e999: serde_json refuses the fixture (number out of range)",
