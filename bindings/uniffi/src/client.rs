@@ -19,7 +19,7 @@ use vpc_imds_driver::{
 
 use crate::{
     bad_response, AccessToken, Document, HttpRequest, HttpResponse, ImdsError, ImdsSettings,
-    TransportError,
+    InputText, TransportError,
 };
 
 /// Sends one request and returns the whole response (blocking). Implemented by
@@ -266,6 +266,21 @@ fn detach(want: Want, step: Step<'_>) -> Next {
     }
 }
 
+/// Pending once, waking itself at once, then ready: the foreign caller polls
+/// again (Kotlin's `uniffiRustCallAsync` resumes its continuation) only while its
+/// coroutine is active.
+fn yield_once() -> impl std::future::Future<Output = ()> {
+    let mut yielded = false;
+    std::future::poll_fn(move |cx| {
+        if yielded {
+            return Poll::Ready(());
+        }
+        yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    })
+}
+
 /// One operation in progress.
 struct Run {
     inner: Arc<Inner>,
@@ -346,6 +361,11 @@ impl Run {
     /// Runs until a page, the result or an error, suspending the coroutine.
     async fn next_async(&mut self) -> Result<Outcome, ImdsError> {
         let transport = self.inner.async_transport()?.clone();
+        // Nothing is sent in the first poll: the caller learns there whether its
+        // coroutine is still active (a cancelled one frees this future instead
+        // of polling it again), so a call made in a cancelled coroutine sends
+        // nothing.
+        yield_once().await;
         let mut next = self.tick();
         loop {
             next = match next {
@@ -445,12 +465,16 @@ impl ImdsClient {
     }
 
     fn iam_op(
-        profile_id: Option<String>,
-        profile_crn: Option<String>,
-        profile_name: Option<String>,
+        profile_id: Option<InputText>,
+        profile_crn: Option<InputText>,
+        profile_name: Option<InputText>,
     ) -> Op {
         Op {
-            iam: Some((profile_id, profile_crn, profile_name)),
+            iam: Some((
+                profile_id.map(String::from),
+                profile_crn.map(String::from),
+                profile_name.map(String::from),
+            )),
             ..Op::named("iam_token")
         }
     }
@@ -545,9 +569,9 @@ impl ImdsClient {
     #[uniffi::method(default(profile_id = None, profile_crn = None, profile_name = None))]
     pub fn iam_token(
         &self,
-        profile_id: Option<String>,
-        profile_crn: Option<String>,
-        profile_name: Option<String>,
+        profile_id: Option<InputText>,
+        profile_crn: Option<InputText>,
+        profile_name: Option<InputText>,
     ) -> Result<Arc<AccessToken>, ImdsError> {
         self.token(Self::iam_op(profile_id, profile_crn, profile_name))
     }
@@ -577,8 +601,8 @@ impl ImdsClient {
     }
 
     /// `GET /metadata/v1/instance/network_interfaces/{id}`.
-    pub fn network_interface(&self, id: String) -> Result<Document, ImdsError> {
-        self.one(Op::with_id("network_interface", id))
+    pub fn network_interface(&self, id: InputText) -> Result<Document, ImdsError> {
+        self.one(Op::with_id("network_interface", id.into()))
     }
 
     /// `GET /metadata/v1/instance/volume_attachments`.
@@ -587,8 +611,8 @@ impl ImdsClient {
     }
 
     /// `GET /metadata/v1/instance/volume_attachments/{id}`.
-    pub fn volume_attachment(&self, id: String) -> Result<Document, ImdsError> {
-        self.one(Op::with_id("volume_attachment", id))
+    pub fn volume_attachment(&self, id: InputText) -> Result<Document, ImdsError> {
+        self.one(Op::with_id("volume_attachment", id.into()))
     }
 
     /// `GET /metadata/v1/keys`, page by page (follows `next.href`).
@@ -597,8 +621,8 @@ impl ImdsClient {
     }
 
     /// `GET /metadata/v1/keys/{id}`.
-    pub fn key(&self, id: String) -> Result<Document, ImdsError> {
-        self.one(Op::with_id("key", id))
+    pub fn key(&self, id: InputText) -> Result<Document, ImdsError> {
+        self.one(Op::with_id("key", id.into()))
     }
 
     /// Every key's public key as one OpenSSH `authorized_keys` line (a key holding
@@ -623,34 +647,38 @@ impl ImdsClient {
     }
 
     /// `GET /metadata/v1/placement_groups/{id}`.
-    pub fn placement_group(&self, id: String) -> Result<Document, ImdsError> {
-        self.one(Op::with_id("placement_group", id))
+    pub fn placement_group(&self, id: InputText) -> Result<Document, ImdsError> {
+        self.one(Op::with_id("placement_group", id.into()))
     }
 
     /// Creates an identity certificate for a PEM certificate signing request.
     #[uniffi::method(default(expires_in = None))]
     pub fn identity_certificate(
         &self,
-        csr: String,
+        csr: InputText,
         expires_in: Option<u32>,
     ) -> Result<Document, ImdsError> {
-        self.one(Self::certificate_op(csr, expires_in))
+        self.one(Self::certificate_op(csr.into(), expires_in))
     }
 
     /// `GET /metadata/v1/{path}` (a query may follow, not `version`): the JSON as received.
-    pub fn get(&self, path: String) -> Result<Document, ImdsError> {
-        self.one(Self::get_op(path, false))
+    pub fn get(&self, path: InputText) -> Result<Document, ImdsError> {
+        self.one(Self::get_op(path.into(), false))
     }
 
     /// Like `get`, page by page (follows `next.href`).
-    pub fn get_pages(&self, path: String) -> Arc<Pages> {
-        self.pages(Self::get_op(path, true))
+    pub fn get_pages(&self, path: InputText) -> Arc<Pages> {
+        self.pages(Self::get_op(path.into(), true))
     }
 
     /// Like `get`, every page merged into one document (the first page's members,
     /// every list concatenated, no `next`).
-    pub fn get_all(&self, path: String) -> Result<String, ImdsError> {
-        let mut run = Run::start(&self.inner, &Self::get_op(path, true), Want::Document)?;
+    pub fn get_all(&self, path: InputText) -> Result<String, ImdsError> {
+        let mut run = Run::start(
+            &self.inner,
+            &Self::get_op(path.into(), true),
+            Want::Document,
+        )?;
         let mut merger = PageMerger::new();
         let mut out = Vec::new();
         loop {
@@ -693,9 +721,9 @@ impl ImdsClient {
     #[uniffi::method(default(profile_id = None, profile_crn = None, profile_name = None))]
     pub async fn iam_token_async(
         &self,
-        profile_id: Option<String>,
-        profile_crn: Option<String>,
-        profile_name: Option<String>,
+        profile_id: Option<InputText>,
+        profile_crn: Option<InputText>,
+        profile_name: Option<InputText>,
     ) -> Result<Arc<AccessToken>, ImdsError> {
         self.token_async(Self::iam_op(profile_id, profile_crn, profile_name))
             .await
@@ -727,8 +755,9 @@ impl ImdsClient {
     }
 
     /// `network_interface` as a coroutine.
-    pub async fn network_interface_async(&self, id: String) -> Result<Document, ImdsError> {
-        self.one_async(Op::with_id("network_interface", id)).await
+    pub async fn network_interface_async(&self, id: InputText) -> Result<Document, ImdsError> {
+        self.one_async(Op::with_id("network_interface", id.into()))
+            .await
     }
 
     /// `volume_attachments` as a coroutine.
@@ -737,13 +766,14 @@ impl ImdsClient {
     }
 
     /// `volume_attachment` as a coroutine.
-    pub async fn volume_attachment_async(&self, id: String) -> Result<Document, ImdsError> {
-        self.one_async(Op::with_id("volume_attachment", id)).await
+    pub async fn volume_attachment_async(&self, id: InputText) -> Result<Document, ImdsError> {
+        self.one_async(Op::with_id("volume_attachment", id.into()))
+            .await
     }
 
     /// `key` as a coroutine.
-    pub async fn key_async(&self, id: String) -> Result<Document, ImdsError> {
-        self.one_async(Op::with_id("key", id)).await
+    pub async fn key_async(&self, id: InputText) -> Result<Document, ImdsError> {
+        self.one_async(Op::with_id("key", id.into())).await
     }
 
     /// `ssh_keys` as a coroutine.
@@ -762,28 +792,34 @@ impl ImdsClient {
     }
 
     /// `placement_group` as a coroutine.
-    pub async fn placement_group_async(&self, id: String) -> Result<Document, ImdsError> {
-        self.one_async(Op::with_id("placement_group", id)).await
+    pub async fn placement_group_async(&self, id: InputText) -> Result<Document, ImdsError> {
+        self.one_async(Op::with_id("placement_group", id.into()))
+            .await
     }
 
     /// `identity_certificate` as a coroutine.
     #[uniffi::method(default(expires_in = None))]
     pub async fn identity_certificate_async(
         &self,
-        csr: String,
+        csr: InputText,
         expires_in: Option<u32>,
     ) -> Result<Document, ImdsError> {
-        self.one_async(Self::certificate_op(csr, expires_in)).await
+        self.one_async(Self::certificate_op(csr.into(), expires_in))
+            .await
     }
 
     /// `get` as a coroutine.
-    pub async fn get_async(&self, path: String) -> Result<Document, ImdsError> {
-        self.one_async(Self::get_op(path, false)).await
+    pub async fn get_async(&self, path: InputText) -> Result<Document, ImdsError> {
+        self.one_async(Self::get_op(path.into(), false)).await
     }
 
     /// `get_all` as a coroutine.
-    pub async fn get_all_async(&self, path: String) -> Result<String, ImdsError> {
-        let mut run = Run::start(&self.inner, &Self::get_op(path, true), Want::Document)?;
+    pub async fn get_all_async(&self, path: InputText) -> Result<String, ImdsError> {
+        let mut run = Run::start(
+            &self.inner,
+            &Self::get_op(path.into(), true),
+            Want::Document,
+        )?;
         let mut merger = PageMerger::new();
         let mut out = Vec::new();
         loop {

@@ -35,6 +35,43 @@ pub use stepper::{DriverStep, OperationArgs, StepDriver};
 
 uniffi::setup_scaffolding!();
 
+/// A string the caller passes in: an id, a path, a trusted profile, a CSR, a
+/// setting. A `String` in every language; in Kotlin its converter first runs
+/// `checkedText` (`VpcImds.kt`, named in `uniffi.toml`), so that a lone UTF-16
+/// surrogate, which has no UTF-8 form, is `ImdsException.InvalidInput` with
+/// nothing sent, as in every other binding, and never the JDK's
+/// `MalformedInputException` from uniffi's string lowering.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct InputText(pub String);
+
+uniffi::custom_newtype!(InputText, String);
+
+impl std::ops::Deref for InputText {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for InputText {
+    fn from(s: &str) -> Self {
+        InputText(s.to_owned())
+    }
+}
+
+impl From<String> for InputText {
+    fn from(s: String) -> Self {
+        InputText(s)
+    }
+}
+
+impl From<InputText> for String {
+    fn from(s: InputText) -> Self {
+        s.0
+    }
+}
+
 /// What a user configures; `None` keeps the default (connect 1 s, request 5 s,
 /// operation 15 s, 4 attempts, backoff 100 ms..2 s, 1 MiB responses, API version
 /// 2025-08-26, token lifetime 300 s). Checked once, by the driver.
@@ -42,17 +79,17 @@ uniffi::setup_scaffolding!();
 pub struct ImdsSettings {
     /// `http://HOST[:PORT]` or `https://HOST[:PORT]` (default `http://169.254.169.254`).
     #[uniffi(default)]
-    pub endpoint: Option<String>,
+    pub endpoint: Option<InputText>,
     /// The value of `VPC_IMDS_ENDPOINT`, as the host read it (used when `endpoint` is unset).
     #[uniffi(default)]
-    pub env_endpoint: Option<String>,
+    pub env_endpoint: Option<InputText>,
     /// Secure access: `https://api.metadata.cloud.ibm.com` by default, and an
     /// `http://` endpoint is upgraded to `https://`.
     #[uniffi(default = false)]
     pub secure: bool,
     /// API version date `YYYY-MM-DD`.
     #[uniffi(default)]
-    pub version: Option<String>,
+    pub version: Option<InputText>,
     /// Identity token lifetime in seconds (5..=3600).
     #[uniffi(default)]
     pub token_lifetime: Option<u32>,
@@ -92,10 +129,10 @@ impl ImdsSettings {
             })?),
         };
         Settings {
-            endpoint: self.endpoint.clone(),
-            env_endpoint: self.env_endpoint.clone(),
+            endpoint: self.endpoint.clone().map(String::from),
+            env_endpoint: self.env_endpoint.clone().map(String::from),
             secure: self.secure,
-            version: self.version.clone(),
+            version: self.version.clone().map(String::from),
             token_lifetime: self.token_lifetime,
             timeout: self.timeout,
             connect_timeout: self.connect_timeout,
@@ -727,7 +764,7 @@ impl fmt::Debug for AccessToken {
 /// Merges a list's pages into one document (the first page's members, every
 /// list concatenated, no `next`), as `get_all` does.
 #[uniffi::export]
-pub fn merge_pages(pages: Vec<String>) -> Result<String, ImdsError> {
+pub fn merge_pages(pages: Vec<InputText>) -> Result<String, ImdsError> {
     let merged = vpc_imds_driver::merge_pages(pages.iter().map(|p| p.as_bytes()))
         .map_err(|_| bad_response("a page is not a JSON object"))?;
     String::from_utf8(merged).map_err(|_| bad_response("a page is not UTF-8"))

@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use vpc_imds_driver::core::response::Response;
 use vpc_imds_driver::{Args, Driver, Input, Instant, Operation, RequestId, Step, ThreadTokens};
 
-use crate::{Document, HttpRequest, HttpResponse, ImdsError, ImdsSettings, TransportError};
+use crate::{
+    Document, HttpRequest, HttpResponse, ImdsError, ImdsSettings, InputText, TransportError,
+};
 
 /// An operation's arguments for [`StepDriver::start`] (those the operation does
 /// not take are ignored).
@@ -14,25 +16,25 @@ use crate::{Document, HttpRequest, HttpResponse, ImdsError, ImdsSettings, Transp
 pub struct OperationArgs {
     /// The resource id (`network_interface`, `volume_attachment`, `key`, `placement_group`).
     #[uniffi(default)]
-    pub id: Option<String>,
+    pub id: Option<InputText>,
     /// Token or certificate lifetime in seconds.
     #[uniffi(default)]
     pub expires_in: Option<u32>,
     /// Trusted profile id (`iam_token`).
     #[uniffi(default)]
-    pub profile_id: Option<String>,
+    pub profile_id: Option<InputText>,
     /// Trusted profile CRN (`iam_token`).
     #[uniffi(default)]
-    pub profile_crn: Option<String>,
+    pub profile_crn: Option<InputText>,
     /// Trusted profile name (`iam_token`).
     #[uniffi(default)]
-    pub profile_name: Option<String>,
+    pub profile_name: Option<InputText>,
     /// PEM certificate signing request (`identity_certificate`).
     #[uniffi(default)]
-    pub csr: Option<String>,
+    pub csr: Option<InputText>,
     /// Path under `/metadata/v1/` (`get`).
     #[uniffi(default)]
-    pub path: Option<String>,
+    pub path: Option<InputText>,
     /// Follow `next.href` (`get`).
     #[uniffi(default = false)]
     pub all_pages: bool,
@@ -151,7 +153,12 @@ impl StepDriver {
 
     /// Starts operation `name` (`identity_token`, `iam_token`, `instance`, ...,
     /// `get`) at `now_ms`; its input is checked here, nothing is sent yet.
-    pub fn start(&self, name: String, args: OperationArgs, now_ms: u64) -> Result<(), ImdsError> {
+    pub fn start(
+        &self,
+        name: InputText,
+        args: OperationArgs,
+        now_ms: u64,
+    ) -> Result<(), ImdsError> {
         let a = Args {
             id: args.id.as_deref(),
             expires_in: args.expires_in,

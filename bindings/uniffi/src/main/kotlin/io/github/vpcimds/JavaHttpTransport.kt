@@ -2,7 +2,7 @@ package io.github.vpcimds
 
 import kotlinx.coroutines.TimeoutCancellationException
 import kotlinx.coroutines.delay
-import kotlinx.coroutines.future.await
+import kotlinx.coroutines.suspendCancellableCoroutine
 import kotlinx.coroutines.withTimeout
 import java.io.IOException
 import java.net.ConnectException
@@ -16,9 +16,12 @@ import java.nio.channels.UnresolvedAddressException
 import java.time.Duration
 import java.util.concurrent.CancellationException
 import java.util.concurrent.CompletableFuture
+import java.util.concurrent.CompletionException
 import java.util.concurrent.TimeUnit
 import javax.net.ssl.SSLContext
 import javax.net.ssl.SSLException
+import kotlin.coroutines.resume
+import kotlin.coroutines.resumeWithException
 import java.net.http.HttpRequest as JdkRequest
 import java.net.http.HttpResponse as JdkResponse
 
@@ -105,17 +108,34 @@ class JavaHttpTransport @JvmOverloads constructor(
             throw failure(e)
         }
         try {
-            return withTimeout(request.timeout.toMillis().coerceAtLeast(1)) { convert(future.await()) }
+            return withTimeout(request.timeout.toMillis().coerceAtLeast(1)) { convert(future.awaitOrAbort()) }
         } catch (e: TimeoutCancellationException) {
-            future.cancel(true)
             throw TransportException.ResponseTimeout("no whole response within ${request.timeout.toMillis()} ms")
         } catch (e: kotlin.coroutines.cancellation.CancellationException) {
-            future.cancel(true)
             throw e
         } catch (e: Exception) {
             throw failure(e)
         }
     }
+
+    /**
+     * The response; a cancelled coroutine (its call cancelled, or the deadline's
+     * `withTimeout`) aborts the exchange. kotlinx's `await` cancels the future with
+     * `mayInterruptIfRunning = false`, and for that the JDK's client only completes
+     * the future while the request runs on, its connection held open; `cancel(true)`
+     * is what aborts the request and closes the connection.
+     */
+    private suspend fun <T> CompletableFuture<T>.awaitOrAbort(): T =
+        suspendCancellableCoroutine { cont ->
+            cont.invokeOnCancellation { cancel(true) }
+            whenComplete { value, error ->
+                if (error == null) {
+                    cont.resume(value)
+                } else {
+                    cont.resumeWithException((error as? CompletionException)?.cause ?: error)
+                }
+            }
+        }
 
     override suspend fun sleep(duration: Duration) {
         delay(duration.toMillis())

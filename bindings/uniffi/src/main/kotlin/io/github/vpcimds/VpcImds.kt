@@ -41,6 +41,41 @@ fun imdsClient(
     return ImdsClient(withEnv, t, t)
 }
 
+/**
+ * [value], once it is known to have a UTF-8 form: the check every string argument
+ * (ids, paths, trusted profiles, CSRs, settings: the native type `InputText`)
+ * passes before it crosses to the native side (its converter calls this; see
+ * `uniffi.toml`). A lone UTF-16 surrogate is [ImdsException.InvalidInput] and
+ * nothing is sent, as in every other binding (the JDK's encoder would otherwise
+ * throw `MalformedInputException` while lowering it). The message names the
+ * position, never the text.
+ */
+internal fun checkedText(value: String): String {
+    var i = 0
+    while (i < value.length) {
+        val c = value[i]
+        if (c.isSurrogate()) {
+            if (c.isHighSurrogate() && i + 1 < value.length && value[i + 1].isLowSurrogate()) {
+                i += 2
+                continue
+            }
+            throw ImdsException.InvalidInput(
+                text = "invalid input: a string argument holds a lone surrogate " +
+                    "(U+${"%04X".format(c.code)} at index $i), which has no UTF-8 form",
+                reason = "input",
+                status = null,
+                code = null,
+                apiMessage = null,
+                trace = null,
+                target = null,
+                retryAfter = null,
+            )
+        }
+        i++
+    }
+    return value
+}
+
 /** The error kind as the other bindings spell it: `not_found`, `timed_out`, ... */
 val ImdsException.kind: String get() = errorKind(this)
 

@@ -235,6 +235,43 @@ class EmulatorTest {
     }
 
     @Test
+    fun loneSurrogateIsInvalidInputAndSendsNothing() {
+        val imds = client()
+        val calls: List<Pair<String, (String) -> Any?>> = listOf(
+            "key" to { s -> imds.key(s) },
+            "networkInterface" to { s -> imds.networkInterface(s) },
+            "volumeAttachment" to { s -> imds.volumeAttachment(s) },
+            "placementGroup" to { s -> imds.placementGroup(s) },
+            "get" to { s -> imds.get(s) },
+            "getAll" to { s -> imds.getAll(s) },
+            "getPages" to { s -> imds.getPages(s).next() },
+            "identityCertificate" to { s -> imds.identityCertificate(s) },
+            "iamToken(profileId)" to { s -> imds.iamToken(profileId = s) },
+            "iamToken(profileCrn)" to { s -> imds.iamToken(profileCrn = s) },
+            "iamToken(profileName)" to { s -> imds.iamToken(profileName = s) },
+            "keyAsync" to { s -> runBlocking { imds.keyAsync(s) } },
+            "getAsync" to { s -> runBlocking { imds.getAsync(s) } },
+            "getAllAsync" to { s -> runBlocking { imds.getAllAsync(s) } },
+            "iamTokenAsync(profileName)" to { s -> runBlocking { imds.iamTokenAsync(profileName = s) } },
+            "settings.endpoint" to { s -> imdsClient(ImdsSettings(endpoint = "http://127.0.0.1$s"), readEnv = false) },
+            "settings.version" to { s -> imdsClient(ImdsSettings(endpoint = emu.base, version = s), readEnv = false) },
+            "StepDriver.start" to { s -> StepDriver(ImdsSettings(endpoint = emu.base), 1u).start("key", OperationArgs(id = s), 0u) },
+        )
+        for (bad in listOf("\uD800", "key-\uDC00", "a\uD800b", "\uDBFF\uDBFF\uDFFF")) {
+            for ((name, call) in calls) {
+                val e = assertThrows(Throwable::class.java) { call(bad) }
+                assertTrue(e is ImdsException.InvalidInput, "$name with a lone surrogate: ${e.javaClass.name}: ${e.message}")
+                assertEquals("invalid_input", (e as ImdsException).kind)
+                assertEquals("input", e.details.reason)
+            }
+        }
+        assertEquals(0, emu.counters()["requests"].asInt(), "nothing was sent")
+        // A surrogate pair is well-formed: it crosses (and the driver judges it).
+        val pair = assertThrows(ImdsException::class.java) { imds.key("\uD83D\uDE00") }
+        assertFalse(pair.message.orEmpty().contains("surrogate"), pair.message)
+    }
+
+    @Test
     fun refusedConnection() {
         val port = ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress()).use { it.localPort }
         val imds = imdsClient(
