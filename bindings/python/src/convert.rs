@@ -1,10 +1,7 @@
-//! Rust values to Python objects, in one pass and without a JSON detour.
-//!
-//! [`to_python`] drives a value's `serde::Serialize` (the core models' JSON form:
-//! IBM's field names, decoded strings) into Python objects: a struct becomes an
-//! instance of the Python class registered under the struct's name (its fields set
-//! as the instance's `__dict__`), or a `dict` when no class is registered; lists
-//! become `list`, `None` stays `None`; maps (a generic GET's JSON) become `dict`.
+//! Rust values to Python objects through their `serde::Serialize` form, in one
+//! pass: a struct becomes an instance of the Python class registered under the
+//! struct's name (its fields as the instance's `__dict__`), else a `dict`; maps
+//! become `dict`, sequences `list` (tuples `tuple`), bytes `bytes`, unit `None`.
 
 use std::fmt;
 
@@ -16,9 +13,9 @@ use serde::ser::{self, Serialize};
 
 use crate::registry::Registry;
 
-/// A conversion failed: a Python error, or something JSON cannot hold.
+/// A conversion failed: a Python error, or something Python values cannot hold.
 #[derive(Debug)]
-pub(crate) struct ConvertError(pub(crate) PyErr);
+pub(crate) struct ConvertError(PyErr);
 
 impl fmt::Display for ConvertError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -40,12 +37,6 @@ impl From<PyErr> for ConvertError {
     }
 }
 
-impl From<ConvertError> for PyErr {
-    fn from(e: ConvertError) -> Self {
-        e.0
-    }
-}
-
 type Result<T> = std::result::Result<T, ConvertError>;
 
 /// Converts `value` through its `Serialize` form.
@@ -54,7 +45,7 @@ pub(crate) fn to_python<'py, T: Serialize + ?Sized>(
     registry: &Registry,
     value: &T,
 ) -> PyResult<Bound<'py, PyAny>> {
-    Ok(value.serialize(ToPy { py, registry })?)
+    value.serialize(ToPy { py, registry }).map_err(|e| e.0)
 }
 
 #[derive(Clone, Copy)]
@@ -63,32 +54,50 @@ struct ToPy<'py, 'r> {
     registry: &'r Registry,
 }
 
-impl<'py, 'r> ToPy<'py, 'r> {
-    fn obj<T: IntoPyObjectExt<'py>>(self, v: T) -> Result<Bound<'py, PyAny>> {
-        v.into_bound_py_any(self.py).map_err(ConvertError)
-    }
-}
-
-/// Builds a list.
+/// Builds a list or a tuple.
 struct Seq<'py, 'r> {
     to: ToPy<'py, 'r>,
     items: Vec<Bound<'py, PyAny>>,
     tuple: bool,
 }
 
-/// Builds a dict from a map.
+/// Builds a dict from a map, or a model instance (or a dict) from a struct.
 struct Map<'py, 'r> {
     to: ToPy<'py, 'r>,
     dict: Bound<'py, PyDict>,
     key: Option<Bound<'py, PyAny>>,
+    /// A struct's name (a map has none), and its enum variant if any.
+    name: Option<&'static str>,
+    variant: Option<&'static str>,
 }
 
-/// Builds a model instance (or a dict) from a struct.
-struct Struct<'py, 'r> {
-    to: ToPy<'py, 'r>,
-    name: &'static str,
-    dict: Bound<'py, PyDict>,
-    variant: Option<&'static str>,
+macro_rules! scalars {
+    ($($method:ident($t:ty);)*) => {$(
+        fn $method(self, v: $t) -> Result<Self::Ok> {
+            Ok(v.into_bound_py_any(self.py)?)
+        }
+    )*};
+}
+
+impl<'py, 'r> ToPy<'py, 'r> {
+    fn seq(self, len: usize, tuple: bool) -> Seq<'py, 'r> {
+        let items = Vec::with_capacity(len);
+        Seq {
+            to: self,
+            items,
+            tuple,
+        }
+    }
+    fn map(self, name: Option<&'static str>, variant: Option<&'static str>) -> Map<'py, 'r> {
+        let dict = PyDict::new(self.py);
+        Map {
+            to: self,
+            dict,
+            key: None,
+            name,
+            variant,
+        }
+    }
 }
 
 impl<'py, 'r> ser::Serializer for ToPy<'py, 'r> {
@@ -99,45 +108,13 @@ impl<'py, 'r> ser::Serializer for ToPy<'py, 'r> {
     type SerializeTupleStruct = Seq<'py, 'r>;
     type SerializeTupleVariant = Seq<'py, 'r>;
     type SerializeMap = Map<'py, 'r>;
-    type SerializeStruct = Struct<'py, 'r>;
-    type SerializeStructVariant = Struct<'py, 'r>;
+    type SerializeStruct = Map<'py, 'r>;
+    type SerializeStructVariant = Map<'py, 'r>;
 
-    fn serialize_bool(self, v: bool) -> Result<Self::Ok> {
-        self.obj(v)
-    }
-    fn serialize_i8(self, v: i8) -> Result<Self::Ok> {
-        self.obj(v)
-    }
-    fn serialize_i16(self, v: i16) -> Result<Self::Ok> {
-        self.obj(v)
-    }
-    fn serialize_i32(self, v: i32) -> Result<Self::Ok> {
-        self.obj(v)
-    }
-    fn serialize_i64(self, v: i64) -> Result<Self::Ok> {
-        self.obj(v)
-    }
-    fn serialize_u8(self, v: u8) -> Result<Self::Ok> {
-        self.obj(v)
-    }
-    fn serialize_u16(self, v: u16) -> Result<Self::Ok> {
-        self.obj(v)
-    }
-    fn serialize_u32(self, v: u32) -> Result<Self::Ok> {
-        self.obj(v)
-    }
-    fn serialize_u64(self, v: u64) -> Result<Self::Ok> {
-        self.obj(v)
-    }
-    fn serialize_f32(self, v: f32) -> Result<Self::Ok> {
-        self.obj(f64::from(v))
-    }
-    fn serialize_f64(self, v: f64) -> Result<Self::Ok> {
-        self.obj(v)
-    }
-    fn serialize_char(self, v: char) -> Result<Self::Ok> {
-        let mut buf = [0u8; 4];
-        self.obj(&*v.encode_utf8(&mut buf))
+    scalars! {
+        serialize_bool(bool); serialize_i8(i8); serialize_i16(i16); serialize_i32(i32);
+        serialize_i64(i64); serialize_u8(u8); serialize_u16(u16); serialize_u32(u32);
+        serialize_u64(u64); serialize_f32(f32); serialize_f64(f64); serialize_char(char);
     }
     fn serialize_str(self, v: &str) -> Result<Self::Ok> {
         Ok(PyString::new(self.py, v).into_any())
@@ -154,28 +131,28 @@ impl<'py, 'r> ser::Serializer for ToPy<'py, 'r> {
     fn serialize_unit(self) -> Result<Self::Ok> {
         self.serialize_none()
     }
-    fn serialize_unit_struct(self, _name: &'static str) -> Result<Self::Ok> {
+    fn serialize_unit_struct(self, _: &'static str) -> Result<Self::Ok> {
         self.serialize_none()
     }
     fn serialize_unit_variant(
         self,
-        _name: &'static str,
-        _index: u32,
+        _: &'static str,
+        _: u32,
         variant: &'static str,
     ) -> Result<Self::Ok> {
         self.serialize_str(variant)
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
-        _name: &'static str,
+        _: &'static str,
         value: &T,
     ) -> Result<Self::Ok> {
         value.serialize(self)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
         self,
-        _name: &'static str,
-        _index: u32,
+        _: &'static str,
+        _: u32,
         variant: &'static str,
         value: &T,
     ) -> Result<Self::Ok> {
@@ -184,63 +161,41 @@ impl<'py, 'r> ser::Serializer for ToPy<'py, 'r> {
         Ok(dict.into_any())
     }
     fn serialize_seq(self, len: Option<usize>) -> Result<Self::SerializeSeq> {
-        Ok(Seq {
-            to: self,
-            items: Vec::with_capacity(len.unwrap_or(0)),
-            tuple: false,
-        })
+        Ok(self.seq(len.unwrap_or(0), false))
     }
     fn serialize_tuple(self, len: usize) -> Result<Self::SerializeTuple> {
-        Ok(Seq {
-            to: self,
-            items: Vec::with_capacity(len),
-            tuple: true,
-        })
+        Ok(self.seq(len, true))
     }
     fn serialize_tuple_struct(
         self,
-        _name: &'static str,
+        _: &'static str,
         len: usize,
     ) -> Result<Self::SerializeTupleStruct> {
-        self.serialize_tuple(len)
+        Ok(self.seq(len, true))
     }
     fn serialize_tuple_variant(
         self,
-        _name: &'static str,
-        _index: u32,
-        _variant: &'static str,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
         len: usize,
     ) -> Result<Self::SerializeTupleVariant> {
-        self.serialize_tuple(len)
+        Ok(self.seq(len, true))
     }
-    fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap> {
-        Ok(Map {
-            to: self,
-            dict: PyDict::new(self.py),
-            key: None,
-        })
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap> {
+        Ok(self.map(None, None))
     }
-    fn serialize_struct(self, name: &'static str, _len: usize) -> Result<Self::SerializeStruct> {
-        Ok(Struct {
-            to: self,
-            name,
-            dict: PyDict::new(self.py),
-            variant: None,
-        })
+    fn serialize_struct(self, name: &'static str, _: usize) -> Result<Self::SerializeStruct> {
+        Ok(self.map(Some(name), None))
     }
     fn serialize_struct_variant(
         self,
         name: &'static str,
-        _index: u32,
+        _: u32,
         variant: &'static str,
-        _len: usize,
+        _: usize,
     ) -> Result<Self::SerializeStructVariant> {
-        Ok(Struct {
-            to: self,
-            name,
-            dict: PyDict::new(self.py),
-            variant: Some(variant),
-        })
+        Ok(self.map(Some(name), Some(variant)))
     }
 }
 
@@ -249,57 +204,51 @@ impl<'py> Seq<'py, '_> {
         self.items.push(value.serialize(self.to)?);
         Ok(())
     }
-
     fn finish(self) -> Result<Bound<'py, PyAny>> {
-        if self.tuple {
-            Ok(PyTuple::new(self.to.py, self.items)?.into_any())
-        } else {
-            Ok(PyList::new(self.to.py, self.items)?.into_any())
+        Ok(match self.tuple {
+            true => PyTuple::new(self.to.py, self.items)?.into_any(),
+            false => PyList::new(self.to.py, self.items)?.into_any(),
+        })
+    }
+}
+
+macro_rules! seq_impls {
+    ($($tr:ident::$method:ident;)*) => {$(
+        impl<'py> ser::$tr for Seq<'py, '_> {
+            type Ok = Bound<'py, PyAny>;
+            type Error = ConvertError;
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
+                self.push(value)
+            }
+            fn end(self) -> Result<Self::Ok> {
+                self.finish()
+            }
         }
-    }
+    )*};
 }
 
-impl<'py> ser::SerializeSeq for Seq<'py, '_> {
-    type Ok = Bound<'py, PyAny>;
-    type Error = ConvertError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Self::Ok> {
-        self.finish()
-    }
+seq_impls! {
+    SerializeSeq::serialize_element; SerializeTuple::serialize_element;
+    SerializeTupleStruct::serialize_field; SerializeTupleVariant::serialize_field;
 }
 
-impl<'py> ser::SerializeTuple for Seq<'py, '_> {
-    type Ok = Bound<'py, PyAny>;
-    type Error = ConvertError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
-        self.push(value)
+impl<'py> Map<'py, '_> {
+    fn field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<()> {
+        let key = self.to.registry.field_name(self.to.py, key);
+        Ok(self.dict.set_item(key, value.serialize(self.to)?)?)
     }
-    fn end(self) -> Result<Self::Ok> {
-        self.finish()
-    }
-}
-
-impl<'py> ser::SerializeTupleStruct for Seq<'py, '_> {
-    type Ok = Bound<'py, PyAny>;
-    type Error = ConvertError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Self::Ok> {
-        self.finish()
-    }
-}
-
-impl<'py> ser::SerializeTupleVariant for Seq<'py, '_> {
-    type Ok = Bound<'py, PyAny>;
-    type Error = ConvertError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Self::Ok> {
-        self.finish()
+    fn finish(self) -> Result<Bound<'py, PyAny>> {
+        let (py, r) = (self.to.py, self.to.registry);
+        let object = match self.name.and_then(|name| r.model(py, name)) {
+            Some(class) => r.instantiate(py, class, self.dict)?,
+            None => self.dict.into_any(),
+        };
+        let Some(variant) = self.variant else {
+            return Ok(object);
+        };
+        let outer = PyDict::new(py);
+        outer.set_item(variant, object)?;
+        Ok(outer.into_any())
     }
 }
 
@@ -311,67 +260,30 @@ impl<'py> ser::SerializeMap for Map<'py, '_> {
         Ok(())
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
-        let key = self.key.take().ok_or_else(|| {
-            <ConvertError as ser::Error>::custom("a map value came before its key")
-        })?;
-        self.dict.set_item(key, value.serialize(self.to)?)?;
-        Ok(())
+        let key = self
+            .key
+            .take()
+            .ok_or_else(|| <ConvertError as ser::Error>::custom("no key"))?;
+        Ok(self.dict.set_item(key, value.serialize(self.to)?)?)
     }
     fn end(self) -> Result<Self::Ok> {
-        Ok(self.dict.into_any())
+        self.finish()
     }
 }
 
-impl<'py> Struct<'py, '_> {
-    fn field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<()> {
-        let key = self.to.registry.field_name(self.to.py, key);
-        self.dict.set_item(key, value.serialize(self.to)?)?;
-        Ok(())
-    }
-
-    fn finish(self) -> Result<Bound<'py, PyAny>> {
-        let py = self.to.py;
-        let object = match self.to.registry.model(py, self.name) {
-            Some(class) => self.to.registry.instantiate(py, class, self.dict)?,
-            None => self.dict.into_any(),
-        };
-        match self.variant {
-            None => Ok(object),
-            Some(variant) => {
-                let outer = PyDict::new(py);
-                outer.set_item(variant, object)?;
-                Ok(outer.into_any())
+macro_rules! struct_impls {
+    ($($tr:ident;)*) => {$(
+        impl<'py> ser::$tr for Map<'py, '_> {
+            type Ok = Bound<'py, PyAny>;
+            type Error = ConvertError;
+            fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<()> {
+                self.field(key, value)
+            }
+            fn end(self) -> Result<Self::Ok> {
+                self.finish()
             }
         }
-    }
+    )*};
 }
 
-impl<'py> ser::SerializeStruct for Struct<'py, '_> {
-    type Ok = Bound<'py, PyAny>;
-    type Error = ConvertError;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<()> {
-        self.field(key, value)
-    }
-    fn end(self) -> Result<Self::Ok> {
-        self.finish()
-    }
-}
-
-impl<'py> ser::SerializeStructVariant for Struct<'py, '_> {
-    type Ok = Bound<'py, PyAny>;
-    type Error = ConvertError;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<()> {
-        self.field(key, value)
-    }
-    fn end(self) -> Result<Self::Ok> {
-        self.finish()
-    }
-}
+struct_impls! { SerializeStruct; SerializeStructVariant; }

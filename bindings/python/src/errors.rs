@@ -1,73 +1,44 @@
-//! Core errors as Python exceptions: the class is the one registered for the
-//! error's kind; its message is the core's `Display` (which never holds a token).
+//! Errors as Python exceptions: the class registered for the error's kind, its
+//! attributes the driver's `ErrorRecord` (the message never holds a token).
 
-use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
-use pyo3::types::PyString;
-use vpc_imds_driver::core::error::{Cause, Error, InputError};
+use pyo3::types::PyDict;
+use vpc_imds_driver::core::error::{Cause, Error, ErrorKind, InputError};
+use vpc_imds_driver::ErrorRecord;
 
 use crate::registry::Registry;
-
-fn non_empty<'py>(py: Python<'py>, s: &str) -> Bound<'py, PyAny> {
-    if s.is_empty() {
-        py.None().into_bound(py)
-    } else {
-        PyString::new(py, s).into_any()
-    }
-}
 
 /// The exception object for `err`.
 pub(crate) fn exception<'py>(py: Python<'py>, err: &Error) -> PyResult<Bound<'py, PyAny>> {
     let registry = Registry::get(py)?;
-    let Some(class) = registry.error(py, err.kind()) else {
-        return Ok(PyRuntimeError::new_err(err.to_string())
-            .into_value(py)
-            .into_bound(py)
-            .into_any());
+    let record = ErrorRecord::from(err);
+    let exc = registry.error(py, err.kind()).call1((&record.message,))?;
+    let fields = crate::convert::to_python(py, registry, &record)?.cast_into::<PyDict>()?;
+    // `message` and `target` are IBM's own (errors[0]), not in the record.
+    let api = |f: fn(&vpc_imds_driver::core::error::ApiError) -> &str| {
+        err.api().map(f).filter(|s| !s.is_empty())
     };
-    let exc = class.call1((err.to_string(),))?;
-    exc.setattr("kind", err.kind().as_str())?;
-    exc.setattr("cause", err.cause().as_str())?;
-    let none = || py.None().into_bound(py);
-    let transport = match err.cause() {
-        Cause::Transport(t) => PyString::new(py, t.as_str()).into_any(),
-        _ => none(),
-    };
-    exc.setattr("transport", transport)?;
-    match err.api() {
-        Some(api) => {
-            exc.setattr("status", api.status)?;
-            exc.setattr("code", non_empty(py, &api.code))?;
-            exc.setattr("message", non_empty(py, &api.message))?;
-            exc.setattr("trace", non_empty(py, &api.trace))?;
-            exc.setattr("target", non_empty(py, &api.target))?;
-            exc.setattr("retry_after", api.retry_after)?;
-        }
-        None => {
-            for name in [
-                "status",
-                "code",
-                "message",
-                "trace",
-                "target",
-                "retry_after",
-            ] {
-                exc.setattr(name, none())?;
-            }
-        }
-    }
+    fields.set_item("message", api(|a| &a.message))?;
+    fields.set_item("target", api(|a| &a.target))?;
+    exc.getattr("__dict__")?.call_method1("update", (fields,))?;
     Ok(exc)
 }
 
 /// `err` as a raisable `PyErr`.
 pub(crate) fn to_pyerr(py: Python<'_>, err: &Error) -> PyErr {
-    match exception(py, err) {
-        Ok(exc) => PyErr::from_value(exc),
-        Err(e) => e,
-    }
+    exception(py, err).map_or_else(|e| e, PyErr::from_value)
 }
 
 /// An invalid-input error (raised before anything is sent).
 pub(crate) fn input_error(py: Python<'_>, e: InputError) -> PyErr {
     to_pyerr(py, &Error::from(e))
+}
+
+/// A document that Python values cannot hold (a number beyond `f64`).
+pub(crate) fn unrepresentable(py: Python<'_>) -> PyErr {
+    let what = "the JSON document holds a value that cannot be represented";
+    to_pyerr(
+        py,
+        &Error::new(ErrorKind::BadResponse, Cause::Protocol(what)),
+    )
 }

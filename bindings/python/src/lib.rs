@@ -1,68 +1,110 @@
 //! `vpc_imds._core`: the Rust half of the `vpc-imds` Python package.
 //!
-//! A thin pyo3 layer over `vpc-imds-driver` (the host loop every binding shares)
-//! and `vpc-imds-core`: validated settings, the shared token cache and one
-//! operation's run ([`run`]), the conversion of replies into the package's Python
-//! classes ([`convert`], [`registry`]) and of errors into exceptions ([`errors`]).
-//! Python (`python/vpc_imds/`) owns sockets, asyncio, sleeping and the clock.
+//! Glue over `vpc-imds-driver`'s client machine ([`machine`]): the conversion of
+//! its records into the package's Python classes ([`convert`], [`registry`]) and of
+//! its errors into exceptions ([`errors`]). Python (`python/vpc_imds/`) owns
+//! sockets, asyncio and sleeping; the machine decides everything else.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 use pyo3::prelude::*;
-use vpc_imds_driver::core::error::TransportError;
-use vpc_imds_driver::ErrorKind;
+use pyo3::types::PyBytes;
+use vpc_imds_driver::core::error::{Cause, Error, ErrorKind};
+use vpc_imds_driver::{Operation, TrustedProfile};
 
 mod convert;
 mod errors;
+mod machine;
 mod registry;
-mod run;
 
-/// Parses a `Retry-After` header value (delta-seconds only, as the core does).
+use errors::{input_error, to_pyerr, unrepresentable};
+
+/// Checks a trusted profile (at most one of id, CRN and name, each well formed) as
+/// an `iam_token` operation would; raises `InvalidArgument`.
 #[pyfunction]
-fn parse_retry_after(value: &str) -> Option<u32> {
-    vpc_imds_driver::core::response::parse_retry_after(value.as_bytes())
+#[pyo3(signature = (profile_id=None, profile_crn=None, profile_name=None))]
+fn check_profile(
+    py: Python<'_>,
+    profile_id: Option<&str>,
+    profile_crn: Option<&str>,
+    profile_name: Option<&str>,
+) -> PyResult<()> {
+    let profile = TrustedProfile::from_parts(profile_id, profile_crn, profile_name);
+    let op = profile.map(|profile| Operation::IamToken { profile });
+    op.and_then(|op| op.validate())
+        .map_err(|e| input_error(py, e))
 }
 
-/// `(refresh_after_ms, expire_after_ms)` the core's token policy gives a token
-/// living `lifetime` seconds.
+/// A JSON document (e.g. `get_all`'s merged parts) as Python data.
 #[pyfunction]
-fn token_schedule(lifetime: u32) -> (u64, u64) {
-    let s = vpc_imds_driver::core::token::Schedule::for_lifetime(lifetime);
-    let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-    (ms(s.refresh_after), ms(s.expire_after))
+fn loads(py: Python<'_>, json: &[u8]) -> PyResult<Py<PyAny>> {
+    let value = vpc_imds_driver::JsonValue(json);
+    let r = registry::Registry::get(py)?;
+    let object = convert::to_python(py, r, &value).map_err(|_| unrepresentable(py))?;
+    Ok(object.unbind())
+}
+
+/// Merges a list's pages into one document as `get_all` does (the vectors' cases).
+#[pyfunction]
+fn merge_pages(py: Python<'_>, pages: Vec<Vec<u8>>) -> PyResult<Py<PyAny>> {
+    match vpc_imds_driver::merge_pages(pages.iter().map(Vec::as_slice)) {
+        Ok(merged) => loads(py, &merged),
+        Err(_) => Err(to_pyerr(
+            py,
+            &Error::new(ErrorKind::BadResponse, Cause::Protocol("not an object")),
+        )),
+    }
+}
+
+/// Decompresses gzip user data, at most `limit` bytes; `ValueError` says why not.
+#[pyfunction]
+fn gunzip<'py>(py: Python<'py>, data: &[u8], limit: usize) -> PyResult<Bound<'py, PyBytes>> {
+    let out = py.detach(|| vpc_imds_driver::gunzip(data, limit));
+    let out = out.map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    Ok(PyBytes::new(py, &out))
+}
+
+/// The leaf parts of MIME multi-part user data as `(content_type, filename, charset,
+/// payload)`; `None` when not multi-part; `ValueError` when malformed.
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+fn mime_parts(
+    data: &[u8],
+) -> PyResult<Option<Vec<(String, Option<String>, Option<String>, Vec<u8>)>>> {
+    match vpc_imds_driver::leaf_parts(data) {
+        Ok(parts) => Ok(Some(
+            parts
+                .into_iter()
+                .map(|p| (p.content_type, p.filename, p.charset, p.payload))
+                .collect(),
+        )),
+        Err(vpc_imds_driver::UserDataError::NotMultipart) => Ok(None),
+        Err(e) => Err(pyo3::exceptions::PyValueError::new_err(e.to_string())),
+    }
 }
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<run::Config>()?;
-    m.add_class::<run::Tokens>()?;
-    m.add_class::<run::Run>()?;
-    m.add_class::<run::Request>()?;
-    m.add_class::<run::Send>()?;
-    m.add_class::<run::Read>()?;
-    m.add_class::<run::Wait>()?;
-    m.add_class::<run::WaitForToken>()?;
-    m.add_class::<run::Page>()?;
-    m.add_class::<run::Done>()?;
-    m.add_class::<run::Failed>()?;
-    m.add_class::<run::Stale>()?;
-    m.add_class::<run::Idle>()?;
+    m.add_class::<machine::Machine>()?;
+    m.add_class::<machine::Request>()?;
     m.add_function(wrap_pyfunction!(registry::_register, m)?)?;
-    m.add_function(wrap_pyfunction!(run::check_profile, m)?)?;
-    m.add_function(wrap_pyfunction!(run::merge_pages, m)?)?;
-    m.add_function(wrap_pyfunction!(run::gunzip, m)?)?;
-    m.add_function(wrap_pyfunction!(run::mime_parts, m)?)?;
-    m.add_function(wrap_pyfunction!(parse_retry_after, m)?)?;
-    m.add_function(wrap_pyfunction!(token_schedule, m)?)?;
+    m.add_function(wrap_pyfunction!(check_profile, m)?)?;
+    m.add_function(wrap_pyfunction!(loads, m)?)?;
+    m.add_function(wrap_pyfunction!(merge_pages, m)?)?;
+    m.add_function(wrap_pyfunction!(gunzip, m)?)?;
+    m.add_function(wrap_pyfunction!(mime_parts, m)?)?;
     m.add(
         "DEFAULT_MAX_RESPONSE",
         vpc_imds_driver::settings::DEFAULT_RESPONSE_BYTES,
     )?;
-    let kinds: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
-    m.add("ERROR_KINDS", kinds)?;
-    let names: Vec<&str> = TransportError::ALL.iter().map(|t| t.as_str()).collect();
-    m.add("TRANSPORT_ERRORS", names)?;
+    m.add(
+        "ERROR_KINDS",
+        ErrorKind::ALL
+            .iter()
+            .map(|k| k.as_str())
+            .collect::<Vec<_>>(),
+    )?;
     m.add(
         "DEFAULT_ENDPOINT",
         vpc_imds_driver::core::Endpoint::plain().to_string(),
@@ -70,10 +112,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add(
         "SECURE_ENDPOINT",
         vpc_imds_driver::core::Endpoint::secure().to_string(),
-    )?;
-    m.add(
-        "DEFAULT_VERSION",
-        vpc_imds_driver::core::ApiVersion::DEFAULT.to_string(),
     )?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

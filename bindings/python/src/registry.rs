@@ -1,6 +1,5 @@
 //! The Python classes the extension builds: model classes by the core struct's
-//! name, and one exception class per error kind. The pure-Python part of the
-//! package defines them and registers them once, at import.
+//! name, and one exception class per error kind, registered once by the package.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -21,7 +20,7 @@ pub(crate) struct Registry {
 
 static REGISTRY: PyOnceLock<Registry> = PyOnceLock::new();
 
-/// A hasher for `(address, length)` keys: they are already well spread.
+/// Hashes a field name's address: the core's names are `&'static str`s.
 #[derive(Default)]
 struct AddressHasher(u64);
 
@@ -29,11 +28,7 @@ impl Hasher for AddressHasher {
     fn finish(&self) -> u64 {
         self.0
     }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 << 8 | u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
+    fn write(&mut self, _: &[u8]) {}
     fn write_usize(&mut self, n: usize) {
         self.0 = (self.0 ^ n as u64)
             .wrapping_mul(0x9E37_79B9_7F4A_7C15)
@@ -44,7 +39,7 @@ impl Hasher for AddressHasher {
 type NameCache = HashMap<(usize, usize), Py<PyString>, BuildHasherDefault<AddressHasher>>;
 
 thread_local! {
-    /// Interned attribute names of the core's field names, per thread (no lock needed).
+    /// Interned attribute names of the core's field names, per thread.
     static NAMES: RefCell<NameCache> = RefCell::new(NameCache::default());
 }
 
@@ -60,9 +55,7 @@ impl Registry {
     /// The registry, or an error if the package has not registered its classes.
     pub(crate) fn get(py: Python<'_>) -> PyResult<&'static Registry> {
         REGISTRY.get(py).ok_or_else(|| {
-            pyo3::exceptions::PyRuntimeError::new_err(
-                "vpc_imds._core is used without the vpc_imds package (import vpc_imds first)",
-            )
+            pyo3::exceptions::PyRuntimeError::new_err("import vpc_imds before vpc_imds._core")
         })
     }
 
@@ -72,39 +65,34 @@ impl Registry {
     }
 
     /// The exception class for `kind`.
-    pub(crate) fn error<'py>(
-        &self,
-        py: Python<'py>,
-        kind: ErrorKind,
-    ) -> Option<&Bound<'py, PyType>> {
-        let i = ErrorKind::ALL.iter().position(|k| *k == kind)?;
-        self.errors.get(i).map(|c| c.bind(py))
+    pub(crate) fn error<'py>(&self, py: Python<'py>, kind: ErrorKind) -> &Bound<'py, PyType> {
+        let i = ErrorKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
+        self.errors[i].bind(py)
     }
 
-    /// The attribute name of a field, interned (lookups on interned keys are
-    /// fastest). A Python keyword gets a trailing underscore: `class` is `class_`.
+    /// The attribute name of a field, interned; `class` is `class_`.
     pub(crate) fn field_name<'py>(
         &self,
         py: Python<'py>,
         name: &'static str,
     ) -> Bound<'py, PyString> {
-        // Field names are `&'static str`s of the core: (address, length) identifies one.
         let key = (name.as_ptr() as usize, name.len());
         NAMES.with(|names| {
-            if let Some(s) = names.borrow().get(&key) {
-                return s.bind(py).clone();
-            }
-            let s = if PYTHON_KEYWORDS.contains(&name) {
-                PyString::intern(py, &format!("{name}_"))
-            } else {
-                PyString::intern(py, name)
-            };
-            names.borrow_mut().insert(key, s.clone().unbind());
-            s
+            let mut names = names.borrow_mut();
+            let s = names.entry(key).or_insert_with(|| {
+                let keyword = PYTHON_KEYWORDS.contains(&name);
+                let attr = if keyword {
+                    format!("{name}_")
+                } else {
+                    name.to_owned()
+                };
+                PyString::intern(py, &attr).unbind()
+            });
+            s.bind(py).clone()
         })
     }
 
-    /// An instance of `class` whose attributes are `fields`, without calling `__init__`.
+    /// An instance of `class` whose attributes are `fields`, without `__init__`.
     pub(crate) fn instantiate<'py>(
         &self,
         py: Python<'py>,
@@ -117,38 +105,35 @@ impl Registry {
     }
 }
 
-/// Registers the package's classes: `models` maps core struct names (`Instance`,
-/// `AccessToken`, ...) to classes; `errors` maps error kind names
-/// (`invalid_input`, ...) to exception classes. Called once by `vpc_imds`.
+/// Registers the package's classes: `models` maps core struct names to classes,
+/// `errors` maps error kind names to exception classes. Called once by `vpc_imds`.
 #[pyfunction]
 pub(crate) fn _register(
     py: Python<'_>,
     models: &Bound<'_, PyDict>,
     errors: &Bound<'_, PyDict>,
 ) -> PyResult<()> {
+    let class = |v: Option<Bound<'_, PyAny>>| -> PyResult<Py<PyType>> {
+        let v =
+            v.ok_or_else(|| pyo3::exceptions::PyKeyError::new_err("an error kind has no class"))?;
+        Ok(v.cast_into::<PyType>()?.unbind())
+    };
     let mut model_map = HashMap::new();
-    for (name, class) in models.iter() {
-        model_map.insert(
-            name.extract::<String>()?,
-            class.cast_into::<PyType>()?.unbind(),
-        );
+    for (name, c) in models.iter() {
+        model_map.insert(name.extract::<String>()?, class(Some(c))?);
     }
-    let mut error_list = Vec::with_capacity(ErrorKind::ALL.len());
-    for kind in ErrorKind::ALL {
-        let class = errors.get_item(kind.as_str())?.ok_or_else(|| {
-            pyo3::exceptions::PyKeyError::new_err(format!("no exception class for {kind}"))
-        })?;
-        error_list.push(class.cast_into::<PyType>()?.unbind());
-    }
-    let object_new = py
-        .import("builtins")?
-        .getattr("object")?
-        .getattr("__new__")?
-        .unbind();
+    let errors = ErrorKind::ALL
+        .iter()
+        .map(|k| class(errors.get_item(k.as_str())?))
+        .collect::<PyResult<_>>()?;
     let registry = Registry {
         models: model_map,
-        errors: error_list,
-        object_new,
+        errors,
+        object_new: py
+            .import("builtins")?
+            .getattr("object")?
+            .getattr("__new__")?
+            .unbind(),
         dict_name: PyString::intern(py, "__dict__").unbind(),
     };
     // A second registration (a re-imported package) keeps the first.

@@ -375,7 +375,7 @@ def test_stale_token_is_refreshed_once_while_others_use_it(emulator: Emulator, m
     c = make(emulator.url, token_lifetime=60)
     run(c.instance())
     # 50 s later the 60 s token is stale (refresh after 48 s) but still valid (59 s).
-    c.client._origin -= 50
+    c.client._m.clock(advance=50_000)
     emulator.call("PUT", "/faults/latency", {"ms": 100})
     results = run(c.gather("instance", 6))
     assert all(r.name == "emu-vsi-1" for r in results)

@@ -15,24 +15,22 @@ from conftest import VECTORS
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
 
 
-def _run() -> _core.Run:
-    return _core.Run(_core.Config("http://127.0.0.1:1"), _core.Tokens(), 1)
+def _machine() -> _core.Machine:
+    return vpc_imds.Client("http://127.0.0.1:1", use_env=False)._m
 
 
-def _respond(run: _core.Run, step: Any, body: bytes) -> Any:
-    assert type(step) is _core.Send, step
-    return run.respond(step.request.id, 200, body, 0)
+def _answer(m: _core.Machine, op: int, step: Any, body: bytes) -> Any:
+    assert step[0] == 0, step  # a request to send: answered as a custom transport would
+    return m.respond(op, 200, body)
 
 
 def _drive(op: str, body: bytes, **kw: Any) -> Any:
-    s = _run()
-    s.start(op, 0, **kw)
-    step = _respond(s, s.step(0), json.dumps({"access_token": TOKEN, "expires_in": 300}).encode())
-    if op == "identity_token":
-        return step.type
-    done = _respond(s, step, body)
-    assert type(done) is _core.Done, done
-    return done.value
+    m = _machine()
+    id = m.start(op, **kw)
+    step = _answer(m, id, m.step(id), json.dumps({"access_token": TOKEN, "expires_in": 300}).encode())
+    done = _answer(m, id, step, body)
+    assert done[0] == 6, done
+    return done[1]
 
 
 def _walk(obj: Any, seen: Set[str]) -> None:
@@ -97,28 +95,25 @@ def test_models_are_constructible_and_compare_by_value() -> None:
 
 
 def test_token_repr_redacts() -> None:
-    s = _run()
-    s.start("identity_token", 0)
-    token = _respond(s, s.step(0), json.dumps({"access_token": TOKEN, "expires_in": 60, "created_at": "x"}).encode()).value
+    m = _machine()
+    id = m.start("identity_token")
+    token = _answer(m, id, m.step(id), json.dumps({"access_token": TOKEN, "expires_in": 60, "created_at": "x"}).encode())[1]
     assert isinstance(token, vpc_imds.Token) and token.access_token == TOKEN and token.lifetime == 60
     for text in (repr(token), str(token), repr([token])):
         assert TOKEN not in text and "eyJ" not in text and "redacted" in text
 
 
 def test_lifetime_from_timestamps() -> None:
-    s = _run()
-    s.start("iam_token", 0)
-    post = _respond(s, s.step(0), json.dumps({"access_token": TOKEN, "expires_in": 300}).encode())
     body = {"access_token": TOKEN, "created_at": "2025-09-01T12:00:00Z", "expires_at": "2025-09-01T13:00:00.000Z"}
-    token = _respond(s, post, json.dumps(body).encode()).value
+    token = _drive("iam_token", json.dumps(body).encode())
     assert token.expires_in is None and token.lifetime == 3600
 
 
 def _user_data(text: Any) -> vpc_imds.UserData:
-    """User data as the clients build it: the bytes the core decodes from the JSON string."""
-    init = _drive("initialization", json.dumps({"keys": [], "user_data": text}).encode())
-    assert isinstance(init, vpc_imds.Initialization) and init.user_data == text
-    return vpc_imds.UserData(init._user_data)
+    """User data as the clients build it: the bytes the machine decodes from the JSON string."""
+    init = json.dumps({"keys": [], "user_data": text}).encode()
+    assert _drive("initialization", init).user_data == text
+    return vpc_imds.UserData(_drive("user_data", init))
 
 
 def test_user_data_helpers() -> None:
@@ -133,8 +128,7 @@ def test_user_data_helpers() -> None:
     assert data == packed and data.is_gzip and data.decompress() == b"#!/bin/sh\necho hi\n"
     assert data.text() == "#!/bin/sh\necho hi\n"
     assert _user_data(None) == b"" and _user_data("") == b""
-    init = _drive("initialization", b'{"keys": []}')
-    assert init._user_data == b"" and init.to_dict()["user_data"] is None and "_user_data" not in init.__dict__
+    assert _drive("initialization", b'{"keys": []}').to_dict()["user_data"] is None
     mime = (
         'Content-Type: multipart/mixed; boundary="b"\nMIME-Version: 1.0\n\n--b\n'
         'Content-Type: text/x-shellscript\nContent-Transfer-Encoding: base64\n\nZWNobyBoaQo=\n'
@@ -165,10 +159,3 @@ def test_exceptions_hierarchy() -> None:
     e.status = 404
     again = pickle.loads(pickle.dumps(e))
     assert type(again) is vpc_imds.NotFound and again.status == 404 and str(again) == "gone"
-
-
-def test_retry_after_and_schedule_come_from_the_core() -> None:
-    assert _core.parse_retry_after(" 120 ") == 120
-    assert _core.parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") is None
-    assert _core.token_schedule(300) == (240_000, 299_000)
-    assert _core.token_schedule(3600) == (3_300_000, 3_599_000)

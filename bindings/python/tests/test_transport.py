@@ -229,17 +229,16 @@ def test_a_body_python_json_could_read_but_the_driver_cannot_is_a_bad_response()
     assert list(doc) == ["z", "a", "f"] and doc["z"] == 2**64 - 1 and doc["a"] == -(2**63) and doc["f"] == 1.5
 
 
-def test_iam_token_cache_fetches_once_and_falls_back_to_a_valid_token() -> None:
+def test_iam_tokens_are_cached_per_profile() -> None:
     iam = json.dumps({"access_token": "eyJpYW0.e30.c2ln", "expires_in": 3600}).encode()
-    t = Scripted((200, TOKEN_BODY, None), (200, iam, None))
+    t = Scripted((200, TOKEN_BODY, None), (200, iam, None), (200, iam, None))
     c = vpc_imds.Client("http://127.0.0.1:1", transport=t, use_env=False)
     cache = vpc_imds.IamTokenCache(c, profile_name="p")
-    assert cache.freshness == "missing"
-    assert cache.token() == cache.token() == "eyJpYW0.e30.c2ln"
-    assert len(t.requests) == 2 and cache.freshness == "fresh"
+    assert cache.token() == cache.token() == c.iam_token(profile_name="p").access_token == "eyJpYW0.e30.c2ln"
+    assert len(t.requests) == 2
     assert json.loads(t.requests[1].body or b"{}") == {"trusted_profile": {"name": "p"}}
-    cache.clear()
-    assert cache.freshness == "missing"
+    c.iam_token()  # another profile: its own exchange
+    assert len(t.requests) == 3 and t.requests[2].body is None
 
 
 def test_wait_until_ready_retries_refusals_then_times_out() -> None:

@@ -1,12 +1,21 @@
 """Runs every case of the shared test vectors (tests/vectors/*.json) through the
-binding's run of the shared driver, ``vpc_imds._core.Run``.
+binding's client machine, ``vpc_imds._core.Machine``, on the vectors' clock.
 
-Raw HTTP responses go through the driver's reader via ``Run.feed``, in three
+Raw HTTP responses go through the machine's reader via ``Machine.feed``, in three
 chunkings (all at once, 1 byte, 7 bytes), with end of stream signalled if the
-reader still wants more; parsed responses go through ``Run.respond``; page-merging
-cases through ``_core.merge_pages``.
-Outputs are checked on the binding's typed objects (``to_dict()``), errors on the
-binding's exceptions. The format is described in tests/vectors/README.md.
+reader still wants more; parsed responses go through ``Machine.respond``;
+page-merging cases through ``_core.merge_pages``. Outputs are checked on the
+binding's typed objects (``to_dict()``), errors on the binding's exceptions. The
+format is described in tests/vectors/README.md.
+
+Where the vectors state the single-operation driver's view, the runner acts as a
+machine host does: the machine leaves a request's deadline to the host's reads
+(it says *read*, where the driver says *wait until the request deadline*), so
+at the deadline the runner reports ``response_timeout``; and the machine runs any
+number of operations at once, so in "a second start while busy is refused" the
+second start must succeed and leave the first operation's steps unchanged. The
+machine mixes its seed before its first operation's driver gets it: the runner
+passes the seed that mixes into the vector's.
 """
 
 from __future__ import annotations
@@ -21,6 +30,9 @@ import vpc_imds
 from vpc_imds import _core
 
 from conftest import VECTORS
+
+SEND, READ, CLOSE, BACKOFF, AWAIT, PAGE, DONE, FAILED = range(8)
+MANY_AT_ONCE = "a second start while busy is refused"
 
 _FILES = sorted(VECTORS.glob("*.json"))
 
@@ -43,10 +55,28 @@ def test_vectors_are_found() -> None:
     assert len(names) == len(set(names)), "duplicate case names"
 
 
-def _run(config: Dict[str, Any]) -> _core.Run:
+def _unmix(z: int) -> int:
+    """The machine seed whose SplitMix64 step is ``z`` (the driver's jitter seed)."""
+    mask = (1 << 64) - 1
+
+    def unshift(v: int, n: int) -> int:
+        x = v
+        for _ in range(64 // n + 1):
+            x = v ^ (x >> n)
+        return x & mask
+
+    z = unshift(z, 31)
+    z = unshift(z * pow(0x94D049BB133111EB, -1, 1 << 64) & mask, 27)
+    z = unshift(z * pow(0xBF58476D1CE4E5B9, -1, 1 << 64) & mask, 30)
+    return (z - 0x9E3779B97F4A7C15) & mask
+
+
+def _machine(config: Dict[str, Any]) -> _core.Machine:
     ms = lambda key: config[key] / 1000 if key in config else None  # noqa: E731
-    cfg = _core.Config(
+    return _core.Machine(
         config.get("endpoint"),
+        on_woken=lambda ids: None,  # an event-loop host: token waits come back as steps
+        seed=_unmix(config.get("seed", 1)),
         version=config.get("version"),
         token_lifetime=config.get("token_lifetime"),
         timeout=ms("operation_timeout_ms"),
@@ -56,12 +86,13 @@ def _run(config: Dict[str, Any]) -> _core.Run:
         max_delay=ms("max_delay_ms"),
         max_response_bytes=config.get("buffer", 65536),
     )
-    return _core.Run(cfg, _core.Tokens(), config.get("seed", 1))
 
 
-def _start(run: _core.Run, op: Dict[str, Any], at: int) -> None:
-    args = {k: v for k, v in op.items() if k != "op"}
-    run.start(op["op"], at, **args)
+def _settle(m: _core.Machine, op: int, step: Any) -> Any:
+    """The step after any connection closes (a socket host's matter)."""
+    while step[0] == CLOSE:
+        step = m.step(op)
+    return step
 
 
 _MISSING = object()
@@ -87,8 +118,8 @@ def _lookup(doc: Any, path: str) -> Any:
 
 
 def _check_output(ctx: str, step: Any, want: Dict[str, Any]) -> None:
-    out = step.value
-    assert step.type == want["type"], f"{ctx}: output type"
+    out = step[1]
+    assert step[2] == want["type"], f"{ctx}: output type"
     if want["type"] == "raw":
         assert isinstance(out, dict), f"{ctx}: raw output is a dict"
         doc = out
@@ -126,33 +157,28 @@ def _check_error(ctx: str, exc: BaseException, want: Dict[str, Any]) -> None:
 
 def _check_event(ctx: str, step: Any, want: Any) -> None:
     if want == "pending":
-        assert type(step) in (_core.Send, _core.Wait), f"{ctx}: expected pending, got {step!r}"
+        assert step[0] in (SEND, BACKOFF), f"{ctx}: expected pending, got {step!r}"
     elif isinstance(want, dict) and "page" in want:
-        assert type(step) is _core.Page, f"{ctx}: expected a page, got {step!r}"
+        assert step[0] == PAGE, f"{ctx}: expected a page, got {step!r}"
         _check_output(ctx, step, want["page"])
     elif isinstance(want, dict) and "done" in want:
-        assert type(step) is _core.Done, f"{ctx}: expected done, got {step!r}"
+        assert step[0] == DONE, f"{ctx}: expected done, got {step!r}"
         _check_output(ctx, step, want["done"])
     elif isinstance(want, dict) and "failed" in want:
-        assert type(step) is _core.Failed, f"{ctx}: expected failure, got {step!r}"
-        _check_error(ctx, step.error, want["failed"])
+        assert step[0] == FAILED, f"{ctx}: expected failure, got {step!r}"
+        _check_error(ctx, step[1], want["failed"])
     else:
         raise AssertionError(f"{ctx}: unknown expectation {want!r}")
 
 
-def _awaited(pending: Optional[Any], last: Optional[Any]) -> int:
-    assert last is not None, "a request was sent"
-    return last.id  # type: ignore[no-any-return]
-
-
-def _feed_raw(run: _core.Run, rid: int, raw: bytes, chunk: int, at: int) -> Any:
+def _feed_raw(m: _core.Machine, op: int, raw: bytes, chunk: int) -> Any:
     size = max(len(raw), 1) if chunk == 0 else chunk
     for i in range(0, len(raw), size):
-        step = run.feed(rid, raw[i : i + size], at)
-        if type(step) is not _core.Read:
+        step = m.feed(op, raw[i : i + size])
+        if step[0] != READ:
             return step
-    step = run.feed(rid, b"", at)  # end of stream
-    assert type(step) is not _core.Read, "the reader wants more after end of stream"
+    step = m.feed(op, b"")  # end of stream
+    assert step[0] != READ, "the reader wants more after end of stream"
     return step
 
 
@@ -165,36 +191,47 @@ def _body(resp: Dict[str, Any]) -> bytes:
 
 
 def _run_case(case: Dict[str, Any], chunk: int) -> None:
-    """Driver semantics (see driver/tests/vectors.rs): the step returned after a
-    ``pending`` answer is the next vector step's; a failure is reported once, so a
-    ``poll_failed`` right after a fed failure meets an idle run."""
-    run = _run(case.get("config", {}))
+    """Machine semantics (as driver/tests/vectors.rs for the driver): the step
+    returned after a ``pending`` answer is the next vector step's; a failure is
+    reported once and ends the operation, so a ``poll_failed`` right after a fed
+    failure, and ``idle``, meet a machine with no operation."""
+    m = _machine(case.get("config", {}))
+    op = 0
     pending: Optional[Any] = None
-    last: Optional[Any] = None
     just_failed = False
+    deadline = 0  # of the request in flight
     for i, step in enumerate(case["steps"]):
         ctx = f"{case['name']} [chunk {chunk}] step {i}"
         at = step.get("at", 0)
+        m.clock(fix=at)
 
         def next_step() -> Any:
-            nonlocal pending
+            nonlocal pending, deadline
             got, pending = pending, None
-            return got if got is not None else run.step(at)
+            got = got if got is not None else _settle(m, op, m.step(op))
+            if got[0] == READ and at >= deadline:  # the host's read timer
+                got = _settle(m, op, m.fail(op, "response_timeout"))
+            if got[0] == SEND:
+                deadline = at + round(got[3].timeout * 1000)
+            return got
 
         if "start" in step:
             just_failed = False
-            if "error" in step:
+            args = {k: v for k, v in step["start"].items() if k != "op"}
+            if case["name"] == MANY_AT_ONCE and m.operations:
+                assert m.start(step["start"]["op"], **args) != op, f"{ctx}: a second operation runs"
+            elif "error" in step:
                 with pytest.raises(vpc_imds.ImdsError) as info:
-                    _start(run, step["start"], at)
+                    m.start(step["start"]["op"], **args)
                 _check_error(ctx, info.value, step["error"])
             else:
-                _start(run, step["start"], at)
+                op = m.start(step["start"]["op"], **args)
             continue
         failed_before, just_failed = just_failed, False
         if "send" in step:
             got = next_step()
-            assert type(got) is _core.Send, f"{ctx}: expected send, got {got!r}"
-            req = last = got.request
+            assert got[0] == SEND, f"{ctx}: expected send, got {got!r}"
+            req = got[3]
             want = step["send"]
             if "method" in want:
                 assert req.method == want["method"], f"{ctx}: method"
@@ -211,31 +248,33 @@ def _run_case(case: Dict[str, Any], chunk: int) -> None:
             assert "eyJ" not in repr(req), f"{ctx}: repr leaks the token: {req!r}"
         elif "wait" in step:
             got = next_step()
-            assert type(got) is _core.Wait and got.until_ms == step["wait"], f"{ctx}: expected wait, got {got!r}"
-        elif "poll_failed" in step:
-            got = next_step()
-            if type(got) is _core.Idle and failed_before:
+            if got[0] == READ:  # the answer is awaited until the request deadline
+                assert step["wait"] == deadline, f"{ctx}: expected wait, the request deadline is {deadline}"
                 continue
-            assert type(got) is _core.Failed, f"{ctx}: expected failure, got {got!r}"
-            _check_error(ctx, got.error, step["poll_failed"])
-        elif "idle" in step:
+            assert got[0] == BACKOFF and got[2] == step["wait"], f"{ctx}: expected wait, got {got!r}"
+        elif "poll_failed" in step:
+            if failed_before and m.operations == 0:
+                continue
             got = next_step()
-            assert type(got) is _core.Idle, f"{ctx}: expected idle, got {got!r}"
+            assert got[0] == FAILED, f"{ctx}: expected failure, got {got!r}"
+            _check_error(ctx, got[1], step["poll_failed"])
+        elif "idle" in step:
+            assert pending is None and m.operations == 0, f"{ctx}: expected idle"
         elif "respond" in step or "transport_error" in step:
-            rid = _awaited(pending, last)
             if "transport_error" in step:
-                got = run.fail(rid, step["transport_error"], at)
+                got = m.fail(op, step["transport_error"])
             elif "raw" in step["respond"]:
-                got = _feed_raw(run, rid, step["respond"]["raw"].encode("utf-8"), chunk, at)
+                got = _feed_raw(m, op, step["respond"]["raw"].encode("utf-8"), chunk)
             else:
                 resp = step["respond"]
-                got = run.respond(rid, resp["status"], _body(resp), at, resp.get("retry_after"))
+                got = m.respond(op, resp["status"], _body(resp), resp.get("retry_after"))
+            got = _settle(m, op, got)
+            if got[0] == SEND:
+                deadline = at + round(got[3].timeout * 1000)
             _check_event(ctx, got, step["expect"])
-            just_failed = type(got) is _core.Failed
+            just_failed = got[0] == FAILED
             if step["expect"] == "pending":
                 pending = got
-                if type(got) is _core.Send:
-                    last = got.request
         else:
             raise AssertionError(f"{ctx}: unknown step {step!r}")
 

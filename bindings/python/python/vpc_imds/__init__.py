@@ -1,10 +1,10 @@
 """A client for the IBM Cloud VPC Instance Metadata Service (IMDS).
 
-``Client`` (blocking, sockets) and ``AsyncClient`` (asyncio) drive the Rust core of
-`vpc-imds` (``vpc_imds._core``): the core builds every request, keeps the identity
-token fresh (single flight), retries with backoff, honours ``Retry-After``, follows
-pages, parses and validates responses; this package supplies sockets, sleeping and
-the clock. Never a proxy.
+``Client`` (blocking, sockets) and ``AsyncClient`` (asyncio) host the client
+machine of `vpc-imds` (``vpc_imds._core``): the machine builds every request, keeps
+the identity and IAM tokens fresh (single flight), retries with backoff, honours
+``Retry-After``, reuses connections, follows and merges pages, parses and validates
+responses; this package supplies sockets and sleeping. Never a proxy.
 
     >>> import vpc_imds
     >>> client = vpc_imds.Client()            # http://169.254.169.254, or $VPC_IMDS_ENDPOINT

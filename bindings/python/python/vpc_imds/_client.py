@@ -1,4 +1,7 @@
-"""The blocking client: the shared host driver over the socket transport (or yours)."""
+"""The blocking client: the driver's client machine over sockets (or your transport).
+
+One machine per client, behind its lock; each calling thread steps its own
+operation and does that operation's I/O outside the lock (see README, "Sharing")."""
 
 from __future__ import annotations
 
@@ -6,12 +9,13 @@ import os
 import time
 
 from . import _core
-from ._transport import CustomTransport, SocketTransport
+from ._transport import connect, failure
 from ._userdata import UserData
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is imported by type checkers only: it costs milliseconds at import
-    from typing import Any, Dict, Iterator, List, Optional
+    import socket
+    from typing import Any, Callable, Dict, Iterator, List, Optional
 
     from ._models import (
         IdentityCertificate,
@@ -23,106 +27,55 @@ if TYPE_CHECKING:  # typing is imported by type checkers only: it costs millisec
         Token,
         VolumeAttachment,
     )
-    from ._transport import Transport
+    from ._transport import Request, Transport
 
 __all__ = ["Client", "ENDPOINT_ENV"]
 
 #: The environment variable that overrides the default endpoint.
 ENDPOINT_ENV = "VPC_IMDS_ENDPOINT"
 
-_Send = _core.Send
-_Wait = _core.Wait
-_WaitForToken = _core.WaitForToken
-_Failed = _core.Failed
-_Page = _core.Page
-_Done = _core.Done
+# The machine's steps: (kind, ...) tuples.
+SEND, READ, CLOSE, BACKOFF, AWAIT, PAGE, DONE, FAILED = range(8)
 
 
-def seed() -> int:
-    """Entropy for a run's retry jitter."""
-    return int.from_bytes(os.urandom(8), "little")
+def machine(endpoint: Optional[str], use_env: bool, on_woken: Any = None, **settings: Any) -> _core.Machine:
+    """A client machine; the settings are validated (and defaulted) by the driver."""
+    env = os.environ.get(ENDPOINT_ENV) if use_env else None
+    seed = int.from_bytes(os.urandom(8), "little")
+    return _core.Machine(endpoint, on_woken=on_woken, seed=seed, env_endpoint=env, **settings)
 
 
-def make_config(
-    endpoint: Optional[str],
-    secure: bool,
-    version: Optional[str],
-    token_lifetime: Optional[int],
-    timeout: Optional[float],
-    connect_timeout: Optional[float],
-    request_timeout: Optional[float],
-    max_attempts: Optional[int],
-    max_response_bytes: Optional[int],
-    use_env: bool,
-) -> _core.Config:
-    """The settings both clients run every operation with (validated by the driver)."""
-    return _core.Config(
-        endpoint,
-        secure=secure,
-        version=version,
-        token_lifetime=token_lifetime,
-        timeout=timeout,
-        connect_timeout=connect_timeout,
-        request_timeout=request_timeout,
-        max_attempts=max_attempts,
-        max_response_bytes=max_response_bytes,
-        env_endpoint=os.environ.get(ENDPOINT_ENV) if use_env else None,
-    )
+class Base:
+    """What both clients share: the machine, the transport, and the connections
+    the machine keeps (by its connection id)."""
 
-
-class Runs:
-    """What both clients share: the validated settings, the shared identity token, a
-    pool of driver runs (one per call in flight), and the clock every run reads."""
-
-    def __init__(self, config: _core.Config) -> None:
-        self._config = config
-        self._tokens = _core.Tokens()
-        self._free: List[_core.Run] = []
-        self._origin = time.monotonic()
+    def __init__(self, m: _core.Machine, transport: Any, ca_file: Optional[str]) -> None:
+        self._m = m
+        self._custom = transport
+        self._ca_file = ca_file
+        self._idle: Dict[int, Any] = {}
 
     @property
     def endpoint(self) -> str:
         """The service's base URL."""
-        return self._config.url
+        return self._m.url
 
     @property
     def version(self) -> str:
         """The API version date."""
-        return self._config.version
-
-    def _now(self) -> int:
-        """Milliseconds on this client's monotonic clock (one origin for every run)."""
-        return int((time.monotonic() - self._origin) * 1000)
-
-    def _begin(self, op: str, kw: Dict[str, Any], raw: bool = False) -> _core.Run:
-        try:
-            run = self._free.pop()
-        except IndexError:
-            run = _core.Run(self._config, self._tokens, seed())
-        try:
-            if op == "wait":
-                run.start_wait_until_ready(kw["max"], self._now())
-            else:
-                run.start(op, self._now(), raw=raw, **kw)
-        except BaseException:
-            self._free.append(run)
-            raise
-        return run
-
-    def _end(self, run: _core.Run) -> None:
-        run.cancel()
-        self._free.append(run)
+        return self._m.version
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(endpoint={self.endpoint!r}, version={self.version!r})"
 
 
-class Client(Runs):
+class Client(Base):
     """A blocking client of the VPC Instance Metadata Service.
 
-    Thread-safe: threads share one identity token, fetched by one of them at a time
-    (the driver's single-flight lease), and each call runs its own driver, so
-    retries, backoff, ``Retry-After``, the 401 refresh and the deadline apply per call.
+    Thread-safe: threads share one identity token and one IAM token per trusted
+    profile (one fetch at a time, the others wait without the GIL), and kept-alive
+    connections. Every rule (retries, backoff, ``Retry-After``, the 401 refresh,
+    deadlines, connection reuse) is the driver's client machine's.
 
     ``endpoint`` is ``http://HOST[:PORT]`` or ``https://HOST[:PORT]``; by default the
     ``VPC_IMDS_ENDPOINT`` environment variable (unless ``use_env=False``), else
@@ -130,11 +83,10 @@ class Client(Runs):
     ``secure=True``; an ``http://`` endpoint is then upgraded to ``https://``). Proxy
     variables are never read. Times are in seconds: ``timeout`` bounds a whole call
     (retries included, default 15), ``request_timeout`` one exchange (5),
-    ``connect_timeout`` one connect (1); each must be above 0 and at most a day.
-    ``version`` is the API date (default ``2025-08-26``; earlier dates use the legacy
-    identity paths). A bad value raises :class:`InvalidArgument` here.
+    ``connect_timeout`` one connect (1). ``version`` is the API date (default
+    ``2025-08-26``). A bad value raises :class:`InvalidArgument` here.
 
-    ``transport`` replaces the built-in socket transport with your own (see
+    ``transport`` replaces the built-in sockets with your own (see
     :class:`vpc_imds.Transport`); ``ca_file`` is a PEM bundle to trust for ``https``.
     """
 
@@ -149,83 +101,101 @@ class Client(Runs):
         connect_timeout: Optional[float] = None,
         request_timeout: Optional[float] = None,
         max_attempts: Optional[int] = None,
-        max_response_bytes: int = _core.DEFAULT_MAX_RESPONSE,
+        max_response_bytes: Optional[int] = None,
         transport: Optional[Transport] = None,
         ca_file: Optional[str] = None,
         use_env: bool = True,
     ) -> None:
-        super().__init__(
-            make_config(
-                endpoint,
-                secure,
-                version,
-                token_lifetime,
-                timeout,
-                connect_timeout,
-                request_timeout,
-                max_attempts,
-                max_response_bytes,
-                use_env,
-            )
-        )
-        self._transport: Any = (
-            SocketTransport(self._config, ca_file) if transport is None else CustomTransport(transport)
-        )
+        m = machine(
+            endpoint, use_env, secure=secure, version=version, token_lifetime=token_lifetime, timeout=timeout,
+            connect_timeout=connect_timeout, request_timeout=request_timeout, max_attempts=max_attempts,
+            max_response_bytes=max_response_bytes,
+        )  # fmt: skip
+        super().__init__(m, transport, ca_file)
 
-    # -- plumbing ---------------------------------------------------------------
-
-    def _advance(self, run: _core.Run) -> Any:
-        """Drives the run until a page or the result (a step); raises its error."""
-        clock = self._now
-        exchange = self._transport.exchange
-        step: Any = run.step(clock())
-        while True:
-            kind = type(step)
-            if kind is _Send:
-                step = exchange(run, step.request, clock)
-            elif kind is _Page or kind is _Done:
-                return step
-            elif kind is _Wait:
-                pause = (step.until_ms - clock()) / 1000
-                if pause > 0:
-                    time.sleep(pause)
-                step = run.step(clock())
-            elif kind is _WaitForToken:
-                step.tokens.wait(step.generation, max(step.until_ms - clock(), 0) / 1000)
-                step = run.step(clock())
-            elif kind is _Failed:
-                raise step.error
-            else:  # Read or Stale: a transport's matter, or an answer nobody waits for
-                step = run.step(clock())
-
-    def _one(self, op: str, **kw: Any) -> Any:
-        run = self._begin(op, kw)
+    def _run(self, op: str, **args: Any) -> Iterator[Any]:
+        """Steps one operation on this thread: yields each page's value, the result last."""
+        m = self._m
+        id = m.start(op, **args)
+        over = False
         try:
-            return self._advance(run).value
-        finally:
-            self._end(run)
-
-    def _pages(self, op: str, raw: bool = False, **kw: Any) -> Iterator[Any]:
-        run = self._begin(op, kw, raw)
-        try:
+            step = m.step(id)
             while True:
-                step = self._advance(run)
-                yield step.body if raw else step.value
-                if type(step) is _Done:
+                kind = step[0]
+                if kind == SEND:
+                    step = self._exchange(id, *step[1:])
+                elif kind == CLOSE:
+                    self._close(step[1])
+                    step = m.step(id)
+                elif kind == BACKOFF:
+                    time.sleep(step[1])
+                    step = m.step(id)
+                elif kind == PAGE:
+                    yield step[1]
+                    step = m.step(id)
+                elif kind == DONE:
+                    over = True
+                    yield step[1]
                     return
+                elif kind == FAILED:
+                    over = True
+                    raise step[1]
+                else:  # READ comes only inside an exchange
+                    step = m.fail(id, "connection_lost")
         finally:
-            self._end(run)
+            if not over:  # abandoned (an exception, or an iterator left early)
+                self._close(m.cancel(id))
 
-    def wait_until_ready(self, max: float = 60.0) -> None:
-        """Returns once the service answers (an identity token is created and shared),
-        trying for at most ``max`` seconds with the driver's backoff; refusals,
-        timeouts, lost connections, 5xx and 429 mean "not yet". Raises
-        :class:`ImdsTimeout` when time runs out, any other error at once."""
-        self._one("wait", max=max)
+    def _exchange(self, id: int, conn: int, fresh: bool, request: Request) -> Any:
+        """Sends ``request`` on connection ``conn`` (new if ``fresh``) and feeds the
+        answer to the machine until it wants no more; returns the next step."""
+        m = self._m
+        if self._custom is not None:
+            try:
+                r = self._custom.send(request)
+            except Exception as e:  # noqa: BLE001 - every failure is the machine's to judge
+                return m.fail(id, failure(e))
+            return m.respond(id, r.status, r.body, r.retry_after)
+        sock: Optional[socket.socket] = None
+        try:
+            end = time.monotonic() + request.timeout
+            sock = connect(m.endpoint, self._ca_file, request.connect_timeout) if fresh else self._idle.pop(conn)
+            sock.settimeout(max(end - time.monotonic(), 0.001))
+            sock.sendall(request.wire)
+            while True:
+                sock.settimeout(max(end - time.monotonic(), 0.001))
+                step = m.feed(id, sock.recv(65536))
+                if step[0] != READ:
+                    break
+        except KeyError:  # the idle connection was closed by close()
+            return m.fail(id, "connection_lost")
+        except Exception as e:  # noqa: BLE001
+            step = m.fail(id, failure(e))
+        except BaseException:
+            if sock is not None:
+                sock.close()
+            raise
+        if sock is not None:
+            self._idle[conn] = sock  # free again: the machine reuses it, or says close it
+        return step
+
+    def _close(self, conn: Optional[int]) -> None:
+        sock = self._idle.pop(conn, None) if conn is not None else None
+        if sock is not None:
+            sock.close()
+
+    def _one(self, op: str, **args: Any) -> Any:
+        for value in self._run(op, **args):
+            pass
+        return value
 
     def close(self) -> None:
         """Closes idle connections (the client stays usable)."""
-        self._transport.close()
+        for conn in list(self._idle):
+            self._close(conn)
+        close: Optional[Callable[[], Any]] = getattr(self._custom, "close", None)
+        if callable(close):
+            close()
 
     def __enter__(self) -> Client:
         return self
@@ -233,7 +203,12 @@ class Client(Runs):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- identity ---------------------------------------------------------------
+    def wait_until_ready(self, max: Optional[float] = None) -> None:
+        """Returns once the service answers (an identity token is created and shared),
+        trying for at most ``max`` seconds (default 60) with backoff; refusals,
+        timeouts, lost connections, 5xx and 429 mean "not yet". Raises
+        :class:`ImdsTimeout` when time runs out, any other error at once."""
+        self._one("wait_until_ready", max=max)
 
     def identity_token(self, expires_in: Optional[int] = None) -> Token:
         """Creates a new instance identity token (``PUT .../token``); it is also the
@@ -243,15 +218,13 @@ class Client(Runs):
     def iam_token(
         self, profile_id: Optional[str] = None, profile_crn: Optional[str] = None, profile_name: Optional[str] = None
     ) -> Token:
-        """Exchanges the identity token for an IAM token of the instance's default
-        trusted profile, or of the linked profile given by id, CRN or name (one at most)."""
+        """An IAM token of the instance's default trusted profile, or of the linked
+        profile given by id, CRN or name (one at most); cached per profile."""
         return self._one("iam_token", profile_id=profile_id, profile_crn=profile_crn, profile_name=profile_name)  # type: ignore[no-any-return]
 
     def identity_certificate(self, csr: str, expires_in: Optional[int] = None) -> IdentityCertificate:
         """Creates an instance identity certificate for a PEM certificate request."""
         return self._one("identity_certificate", csr=csr, expires_in=expires_in)  # type: ignore[no-any-return]
-
-    # -- metadata ---------------------------------------------------------------
 
     def instance(self) -> Instance:
         """``GET /metadata/v1/instance``."""
@@ -263,7 +236,12 @@ class Client(Runs):
 
     def user_data(self) -> UserData:
         """The user data as bytes (empty if none), with MIME and gzip helpers."""
-        return UserData(self.initialization()._user_data)
+        return UserData(self._one("user_data"))
+
+    def ssh_keys(self) -> List[str]:
+        """Every SSH key as an OpenSSH ``authorized_keys`` line, every page, in order;
+        a key holding a line break or a control character fails as :class:`BadResponse`."""
+        return self._one("ssh_keys")  # type: ignore[no-any-return]
 
     def network_interfaces(self) -> List[NetworkInterface]:
         """``GET /metadata/v1/instance/network_interfaces``."""
@@ -283,7 +261,7 @@ class Client(Runs):
 
     def keys(self) -> Iterator[Key]:
         """Every SSH key (``GET /metadata/v1/keys``), following pages lazily."""
-        for page in self._pages("keys"):
+        for page in self._run("keys"):
             yield from page.keys
 
     def key(self, id: str) -> Key:
@@ -292,7 +270,7 @@ class Client(Runs):
 
     def placement_groups(self) -> Iterator[PlacementGroup]:
         """Every placement group (``GET /metadata/v1/placement_groups``), following pages lazily."""
-        for page in self._pages("placement_groups"):
+        for page in self._run("placement_groups"):
             yield from page.placement_groups
 
     def placement_group(self, id: str) -> PlacementGroup:
@@ -306,9 +284,9 @@ class Client(Runs):
 
     def get_pages(self, path: str) -> Iterator[Dict[str, Any]]:
         """Like :meth:`get`, following ``next.href`` page by page (lazily)."""
-        return self._pages("get", path=path, all_pages=True)
+        return self._run("get", path=path, all_pages=True)
 
     def get_all(self, path: str) -> Dict[str, Any]:
         """Like :meth:`get`, following every page and merging them into one document
         (the first page's members except ``next``, every list holding all pages' items)."""
-        return _core.merge_pages(list(self._pages("get", raw=True, path=path, all_pages=True)))  # type: ignore[no-any-return]
+        return _core.loads(b"".join(self._run("get_all", path=path)))  # type: ignore[no-any-return]

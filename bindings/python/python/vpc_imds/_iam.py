@@ -1,4 +1,4 @@
-"""A cached IAM token: the driver's IAM token cache, single flight across threads."""
+"""An IAM token for one trusted profile: the client machine's cache of it."""
 
 from __future__ import annotations
 
@@ -14,11 +14,10 @@ __all__ = ["IamTokenCache"]
 
 class IamTokenCache:
     """An IAM token for one trusted profile, fetched through ``client`` and cached by
-    the driver's policy: its life is measured on a monotonic clock from receipt, it is
-    refreshed after ``lifetime - clamp(lifetime/5, 1 s, 300 s)`` (3300 s for IAM's
-    3600 s tokens), one thread refreshes while the others keep using the still-valid
-    token (or wait when there is none), and if a refresh fails while the old token is
-    still valid, the old token serves.
+    its machine (as every ``client.iam_token()`` is): measured on a monotonic clock
+    from receipt, refreshed after ``lifetime - clamp(lifetime/5, 1 s, 300 s)`` by one
+    caller while the others keep using the still-valid token, and served while a
+    refresh fails and it is still valid.
 
     Give at most one of ``profile_id``, ``profile_crn`` and ``profile_name``; none
     means the instance's default trusted profile (else :class:`InvalidArgument`).
@@ -37,27 +36,10 @@ class IamTokenCache:
         self.profile_id = profile_id
         self.profile_crn = profile_crn
         self.profile_name = profile_name
-        self._cache = _core.Tokens()
 
     def token(self) -> str:
         """The IAM access token (a JWT), from the cache or freshly fetched."""
-        token = self.client._one(
-            "iam_token",
-            iam_cache=self._cache,
-            profile_id=self.profile_id,
-            profile_crn=self.profile_crn,
-            profile_name=self.profile_name,
-        )
-        return token.access_token  # type: ignore[no-any-return]
-
-    def clear(self) -> None:
-        """Forgets the cached token (e.g. after IAM rejected it)."""
-        self._cache.clear()
-
-    @property
-    def freshness(self) -> str:
-        """``missing``, ``fresh``, ``stale`` or ``expired``."""
-        return self._cache.freshness(self.client._now())
+        return self.client.iam_token(self.profile_id, self.profile_crn, self.profile_name).access_token
 
     def __repr__(self) -> str:
-        return f"IamTokenCache({self.freshness}, client={self.client!r})"
+        return f"IamTokenCache(client={self.client!r})"

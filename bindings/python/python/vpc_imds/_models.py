@@ -632,11 +632,6 @@ class Href(Model):
 class Initialization(Model):
     """The initialization document (``GET /metadata/v1/instance/initialization``)."""
 
-    # The bytes ``user_data`` stands for, as the core decides them (gzip arrives as
-    # Latin-1 characters); set by the extension, outside the fields (``__dict__``).
-    __slots__ = ("_user_data",)
-    _user_data: bytes
-
     keys: List[KeyRef]
     """SSH keys chosen at creation (at most INIT_KEYS_CAPACITY)."""
     user_data: Optional[str]
