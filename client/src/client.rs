@@ -378,18 +378,19 @@ impl Client {
         }
     }
 
-    /// Waits until the service answers, for at most `max`: tries to create an
-    /// identity token until one arrives (then it is shared by every call).
+    /// Waits until the service answers, for at most `max` (60 s when `None`, as in
+    /// every binding): tries to create an identity token until one arrives (then it
+    /// is shared by every call).
     ///
     /// Refusals, timeouts, dropped connections, 5xx and 429 mean "not yet" and are
     /// tried again after the configured backoff, or after the service's
     /// `Retry-After`; any other error is returned at once. Running out of time is
     /// `timed_out`.
-    pub fn wait_until_ready(&self, max: Duration) -> Result<(), Error> {
+    pub fn wait_until_ready(&self, max: impl Into<Option<Duration>>) -> Result<(), Error> {
         let started = StdInstant::now();
         let started_op = {
             let mut machine = self.inner.lock();
-            machine.start_wait_until_ready(Some(max), self.inner.now())
+            machine.start_wait_until_ready(max.into(), self.inner.now())
         };
         let mut op = Running::new(&self.inner, started_op?);
         match op.finish() {

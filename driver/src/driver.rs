@@ -262,10 +262,12 @@ impl<S: TokenShare> Driver<S> {
     }
 
     /// Starts waiting until the service answers, for at most `max`: identity
-    /// token requests, with the core's backoff between attempts, until one
-    /// succeeds (the token is then shared). A refusal, a timeout, a lost connection,
-    /// a 5xx or a 429 means "not yet"; any other failure ends the wait at once.
-    /// Running out of time fails as `timed_out` with the last attempt's cause.
+    /// token requests, with the core's backoff (or the service's longer
+    /// `Retry-After`) between attempts, until one succeeds (the token is then
+    /// shared). A refusal, a timeout, a lost connection, a 5xx or a 429 means "not
+    /// yet"; any other failure ends the wait at once. Running out of time, or a
+    /// wait that would pass the end, fails as `timed_out` with the last attempt's
+    /// cause.
     pub fn start_wait_until_ready(&mut self, max: Duration, now: Instant) -> Result<(), Error> {
         if self.is_busy() {
             return Err(InputError::Busy.into());
@@ -636,10 +638,13 @@ impl<S: TokenShare> Machine<S> {
                     .map_or(Duration::ZERO, |s| Duration::from_secs(s.into()));
                 let delay = backoff.max(asked);
                 ready.attempts = ready.attempts.saturating_add(1);
-                let until = (now + delay).min(ready.end);
-                self.release();
-                self.state = State::Retrying(until);
-                return Step::Wait(until);
+                let until = now + delay;
+                // A wait that would pass the end fails at once, as the core's does.
+                if until < ready.end {
+                    self.release();
+                    self.state = State::Retrying(until);
+                    return Step::Wait(until);
+                }
             }
             if not_yet {
                 self.finish();

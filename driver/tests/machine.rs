@@ -365,7 +365,8 @@ fn wait_until_ready_defaults_to_sixty_seconds() {
     };
     assert_eq!(error.kind().as_str(), "timed_out");
     assert!(attempts > 4);
-    assert!(now >= at(59_000) && now <= at(60_000), "{now:?}");
+    // It gives up when the next attempt could not start before 60 s.
+    assert!(now >= at(57_000) && now <= at(60_000), "{now:?}");
 }
 
 #[test]
