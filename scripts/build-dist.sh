@@ -181,7 +181,7 @@ node_dist() {
 
 # --- static CLI ---------------------------------------------------------------------
 static_dist() {
-  rm -f "$dist"/vpc-imds-*-linux-musl
+  rm -f "$dist"/vpc-imds-*-linux-musl "$dist"/vpc-imds-*-linux-musl-https
   if [ -f scripts/build-static.sh ]; then
     log "static CLI: scripts/build-static.sh x86_64 s390x"
     local arch bytes path
@@ -191,6 +191,11 @@ static_dist() {
     # shares client/boot.sh's build instead of redoing it with other flags).
     done < <(env -u CARGO_PROFILE_RELEASE_LTO -u CARGO_PROFILE_RELEASE_CODEGEN_UNITS -u CARGO_PROFILE_RELEASE_OPT_LEVEL \
       bash scripts/build-static.sh x86_64 s390x)
+    log "static CLI with HTTPS: VPC_IMDS_STATIC_HTTPS=1 scripts/build-static.sh x86_64 s390x"
+    while read -r arch bytes path; do
+      cp "$path" "$dist/vpc-imds-$version-$arch-linux-musl-https"
+    done < <(env -u CARGO_PROFILE_RELEASE_LTO -u CARGO_PROFILE_RELEASE_CODEGEN_UNITS -u CARGO_PROFILE_RELEASE_OPT_LEVEL \
+      VPC_IMDS_STATIC_HTTPS=1 bash scripts/build-static.sh x86_64 s390x)
   else
     log "static CLI: stable musl build (x86_64 only: scripts/build-static.sh is absent)"
     ensure_targets x86_64-unknown-linux-musl

@@ -34,6 +34,9 @@
 # (not there in an empty initramfs), and x86_64 would be built another way; musl
 # is one libc, one recipe for both architectures.
 #
+# VPC_IMDS_STATIC_HTTPS=1: the same cuts with HTTPS (the client's default features:
+# rustls with ring, whose C parts zig compiles for s390x), into target/static-https/.
+#
 # Environment: VPC_IMDS_STATIC_CUTS=all (default) or a list of cut names to keep
 # (used by bench/size.sh for its per-cut table): build-std immediate-abort
 # location-detail fmt-debug opt-z static-reloc no-unwind-tables lean-link
@@ -75,8 +78,15 @@ ensure_zig() {
   local cc="$root/target/boot-tools/zig-cc-s390x-musl"
   cat > "$cc" <<EOF
 #!/bin/sh
-# rustc's linker for s390x-unknown-linux-musl (written by scripts/build-static.sh).
+# rustc's linker and cc-rs's compiler for s390x-unknown-linux-musl (written by
+# scripts/build-static.sh). cc-rs adds --target=<rust triple>, which zig does not
+# know: dropped, zig's own -target stands.
 export ZIG_GLOBAL_CACHE_DIR="$root/target/boot-tools/zig-cache" ZIG_LOCAL_CACHE_DIR="$root/target/boot-tools/zig-cache"
+n=\$#
+while [ "\$n" -gt 0 ]; do
+  a=\$1; shift; n=\$((n - 1))
+  case "\$a" in --target=*) ;; *) set -- "\$@" "\$a" ;; esac
+done
 exec "$venv/bin/python" -m ziglang cc -target s390x-linux-musl "\$@"
 EOF
   chmod +x "$cc"
@@ -96,8 +106,9 @@ build() {
     rustup +"$NIGHTLY" target add "$triple" >/dev/null
   fi
   has build-std && zflags+=(-Z build-std=std,panic_abort)
+  local cc=""
   if [ "$arch" = s390x ]; then
-    local cc; cc=$(ensure_zig)
+    cc=$(ensure_zig)
     flags+=("-Clinker=$cc" -Clink-self-contained=no -Alinker-messages)
   fi
   has immediate-abort && flags+=(-Zunstable-options -Cpanic=immediate-abort)
@@ -115,19 +126,27 @@ build() {
   fi
   flags+=(-Ctarget-feature=+crt-static)
   has optimize-for-size && features+=(-Z build-std-features=optimize_for_size)
-  local defaults=()
-  has no-resolve && defaults+=(--no-default-features)
+  # HTTP only (the default features add HTTPS); `resolve` unless that cut is made.
+  local defaults=(--no-default-features) out=static
+  if [ "${VPC_IMDS_STATIC_HTTPS:-0}" = 1 ]; then
+    defaults=(--no-default-features --features resolve,https) out=static-https
+  elif ! has no-resolve; then
+    defaults+=(--features resolve)
+  fi
   local opt=s
   has opt-z && opt=z
-  local dir="$root/target/static-build"
+  local dir="$root/target/$out-build"
   [ "$cuts" = "$default_cuts" ] || dir="$root/target/static-build-steps"
-  env CARGO_TARGET_DIR="$dir" \
+  # ring's C parts for s390x are compiled by the same zig.
+  local ccvars=()
+  [ "$arch" = s390x ] && ccvars=("CC_s390x_unknown_linux_musl=$cc")
+  env CARGO_TARGET_DIR="$dir" "${ccvars[@]}" \
     CARGO_PROFILE_RELEASE_OPT_LEVEL="$opt" \
     RUSTFLAGS="${flags[*]}" \
     cargo +"$NIGHTLY" build -q --release -p vpc-imds --bin vpc-imds --target "$triple" \
       "${defaults[@]}" "${zflags[@]}" "${features[@]}" >&2
-  mkdir -p "target/static/$arch"
-  local bin="target/static/$arch/vpc-imds"
+  mkdir -p "target/$out/$arch"
+  local bin="target/$out/$arch/vpc-imds"
   cp "$dir/$triple/release/vpc-imds" "$bin"
   # The release profile strips; strip again in case a toolchain left symbols.
   if [ "$arch" = x86_64 ] && command -v strip >/dev/null; then strip "$bin" 2>/dev/null || true; fi

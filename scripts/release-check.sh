@@ -95,6 +95,14 @@ trap 'kill $emu_pid 2>/dev/null' EXIT
 for _ in $(seq 100); do grep -q '^listening on ' "$emu_log" && break; sleep 0.1; done
 url=$(sed -n 's/^listening on //p' "$emu_log" | head -1)
 [ -n "$url" ] || { echo "the emulator did not start"; cat "$emu_log"; exit 1; }
+# A second one over HTTPS (self-signed; its certificate for --cacert).
+tls_log="$work/emulator-tls.log" tls_pem="$work/emulator.pem"
+"$VPC_IMDS_EMULATOR" --tls --cert-out "$tls_pem" >"$tls_log" 2>&1 &
+tls_pid=$!
+trap 'kill $emu_pid $tls_pid 2>/dev/null' EXIT
+for _ in $(seq 100); do grep -q '^listening on ' "$tls_log" && break; sleep 0.1; done
+tls_url=$(sed -n 's/^listening on //p' "$tls_log" | head -1)
+[ -n "$tls_url" ] || { echo "the HTTPS emulator did not start"; cat "$tls_log"; exit 1; }
 
 # --- the table --------------------------------------------------------------------------
 passed=0 failed=0 rows=() failures=()
@@ -334,13 +342,16 @@ EOF
 }
 
 # --- static CLI -------------------------------------------------------------------------
-check_static() { # binary arch
-  local b=$1 arch=$2 run=()
+check_static() { # binary arch [https]
+  local b=$1 arch=$2 https=${3:-} run=()
   file -b "$b" | sed 's/^/    /'
   case "$arch" in
     x86_64) file -b "$b" | grepq 'x86-64.*statically linked\|x86-64.*static-pie' || return 1 ;;
     s390x) file -b "$b" | grepq 'IBM S/390.*statically linked' || return 1; run=("$qemu") ;;
   esac
+  if [ -n "$https" ]; then
+    "${run[@]}" "$b" --https --cacert "$tls_pem" --endpoint "$tls_url" token | grepq '^eyJ' || return 1
+  fi
   "${run[@]}" "$b" --endpoint "$url" token | grepq '^eyJ' &&
     "${run[@]}" "$b" --endpoint "$url" get instance | grepq '"resource_type": *"instance"' &&
     grep -q " $(basename "$b")\$" "$dist/SHA256SUMS" && (cd "$dist" && grep " $(basename "$b")\$" SHA256SUMS | sha256sum -c --quiet -)
@@ -380,6 +391,7 @@ check_cargo_install() {
   [ "$full" = 1 ] || profile=(--debug)
   CARGO_TARGET_DIR="$target_dir" cargo install --quiet --locked "${profile[@]}" --path client --root "$rootdir" 2>&1 | tail -3
   [ -x "$rootdir/bin/vpc-imds" ] &&
+    "$rootdir/bin/vpc-imds" --https --cacert "$tls_pem" --endpoint "$tls_url" token | grepq '^eyJ' &&
     "$rootdir/bin/vpc-imds" --endpoint "$url" get instance | grepq '"resource_type": *"instance"' &&
     "$rootdir/bin/vpc-imds" --endpoint "$url" ssh-keys | grepq '^ssh-' &&
     cp "$rootdir/bin/vpc-imds" "$work/cargo-install-vpc-imds"
@@ -422,8 +434,12 @@ for b in "$dist"/vpc-imds-*-linux-musl; do
   arch=$(basename "$b" | sed "s/^vpc-imds-$version-//; s/-linux-musl$//")
   row "$b" "$arch linux (static)" "static ELF; token+instance vs emulator$([ "$arch" = s390x ] && echo ' (qemu)'); SHA256SUMS" -- check_static "$b" "$arch"
 done
+for b in "$dist"/vpc-imds-*-linux-musl-https; do
+  arch=$(basename "$b" | sed "s/^vpc-imds-$version-//; s/-linux-musl-https$//")
+  row "$b" "$arch linux (static, HTTPS)" "static ELF; token over HTTPS (--cacert), token+instance over HTTP$([ "$arch" = s390x ] && echo ' (qemu)'); SHA256SUMS" -- check_static "$b" "$arch" https
+done
 row "$work/crates/vpc-imds-$version.crate" crates.io "cargo package $([ "$full" = 1 ] && echo '(verified)' || echo '--no-verify'): core, driver, emulator, vpc-imds; metadata" -- check_crates
-row "$work/cargo-install-vpc-imds" "x86_64 (host)" "cargo install --path client $([ "$full" = 1 ] || echo '--debug'); get instance, ssh-keys vs emulator" -- check_cargo_install
+row "$work/cargo-install-vpc-imds" "x86_64 (host)" "cargo install --path client $([ "$full" = 1 ] || echo '--debug'); token over HTTPS (--cacert), get instance, ssh-keys vs emulator" -- check_cargo_install
 
 echo
 printf '%-70s %9s  %-32s %-6s %s\n' artifact bytes platform result "how it was checked"
