@@ -1,15 +1,16 @@
 //! Rust values to Python objects through their `serde::Serialize` form, in one
 //! pass: a struct becomes an instance of the Python class registered under the
 //! struct's name (its fields as the instance's `__dict__`), else a `dict`; maps
-//! become `dict`, sequences `list` (tuples `tuple`), bytes `bytes`, unit `None`.
+//! become `dict`, sequences `list`, bytes `bytes`, unit `None`. Tuples and enums
+//! (which no record holds) are refused.
 
 use std::fmt;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 use pyo3::IntoPyObjectExt;
-use serde::ser::{self, Serialize};
+use serde::ser::{self, Impossible, Serialize};
 
 use crate::registry::Registry;
 
@@ -54,11 +55,10 @@ struct ToPy<'py, 'r> {
     registry: &'r Registry,
 }
 
-/// Builds a list or a tuple.
+/// Builds a list.
 struct Seq<'py, 'r> {
     to: ToPy<'py, 'r>,
     items: Vec<Bound<'py, PyAny>>,
-    tuple: bool,
 }
 
 /// Builds a dict from a map, or a model instance (or a dict) from a struct.
@@ -66,9 +66,8 @@ struct Map<'py, 'r> {
     to: ToPy<'py, 'r>,
     dict: Bound<'py, PyDict>,
     key: Option<Bound<'py, PyAny>>,
-    /// A struct's name (a map has none), and its enum variant if any.
+    /// A struct's name (a map has none).
     name: Option<&'static str>,
-    variant: Option<&'static str>,
 }
 
 macro_rules! scalars {
@@ -79,37 +78,20 @@ macro_rules! scalars {
     )*};
 }
 
-impl<'py, 'r> ToPy<'py, 'r> {
-    fn seq(self, len: usize, tuple: bool) -> Seq<'py, 'r> {
-        let items = Vec::with_capacity(len);
-        Seq {
-            to: self,
-            items,
-            tuple,
-        }
-    }
-    fn map(self, name: Option<&'static str>, variant: Option<&'static str>) -> Map<'py, 'r> {
-        let dict = PyDict::new(self.py);
-        Map {
-            to: self,
-            dict,
-            key: None,
-            name,
-            variant,
-        }
-    }
+fn unsupported<T>() -> Result<T> {
+    Err(<ConvertError as ser::Error>::custom("a tuple or an enum"))
 }
 
 impl<'py, 'r> ser::Serializer for ToPy<'py, 'r> {
     type Ok = Bound<'py, PyAny>;
     type Error = ConvertError;
     type SerializeSeq = Seq<'py, 'r>;
-    type SerializeTuple = Seq<'py, 'r>;
-    type SerializeTupleStruct = Seq<'py, 'r>;
-    type SerializeTupleVariant = Seq<'py, 'r>;
+    type SerializeTuple = Impossible<Self::Ok, ConvertError>;
+    type SerializeTupleStruct = Impossible<Self::Ok, ConvertError>;
+    type SerializeTupleVariant = Impossible<Self::Ok, ConvertError>;
     type SerializeMap = Map<'py, 'r>;
     type SerializeStruct = Map<'py, 'r>;
-    type SerializeStructVariant = Map<'py, 'r>;
+    type SerializeStructVariant = Impossible<Self::Ok, ConvertError>;
 
     scalars! {
         serialize_bool(bool); serialize_i8(i8); serialize_i16(i16); serialize_i32(i32);
@@ -134,121 +116,84 @@ impl<'py, 'r> ser::Serializer for ToPy<'py, 'r> {
     fn serialize_unit_struct(self, _: &'static str) -> Result<Self::Ok> {
         self.serialize_none()
     }
-    fn serialize_unit_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        variant: &'static str,
-    ) -> Result<Self::Ok> {
-        self.serialize_str(variant)
+    fn serialize_unit_variant(self, _: &'static str, _: u32, v: &'static str) -> Result<Self::Ok> {
+        self.serialize_str(v)
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
         _: &'static str,
-        value: &T,
+        v: &T,
     ) -> Result<Self::Ok> {
-        value.serialize(self)
+        v.serialize(self)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
         self,
         _: &'static str,
         _: u32,
-        variant: &'static str,
-        value: &T,
+        _: &'static str,
+        _: &T,
     ) -> Result<Self::Ok> {
-        let dict = PyDict::new(self.py);
-        dict.set_item(variant, value.serialize(self)?)?;
-        Ok(dict.into_any())
+        unsupported()
     }
     fn serialize_seq(self, len: Option<usize>) -> Result<Self::SerializeSeq> {
-        Ok(self.seq(len.unwrap_or(0), false))
+        let items = Vec::with_capacity(len.unwrap_or(0));
+        Ok(Seq { to: self, items })
     }
-    fn serialize_tuple(self, len: usize) -> Result<Self::SerializeTuple> {
-        Ok(self.seq(len, true))
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple> {
+        unsupported()
     }
     fn serialize_tuple_struct(
         self,
         _: &'static str,
-        len: usize,
+        _: usize,
     ) -> Result<Self::SerializeTupleStruct> {
-        Ok(self.seq(len, true))
+        unsupported()
     }
     fn serialize_tuple_variant(
         self,
         _: &'static str,
         _: u32,
         _: &'static str,
-        len: usize,
+        _: usize,
     ) -> Result<Self::SerializeTupleVariant> {
-        Ok(self.seq(len, true))
+        unsupported()
     }
     fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap> {
-        Ok(self.map(None, None))
+        Ok(Map {
+            to: self,
+            dict: PyDict::new(self.py),
+            key: None,
+            name: None,
+        })
     }
     fn serialize_struct(self, name: &'static str, _: usize) -> Result<Self::SerializeStruct> {
-        Ok(self.map(Some(name), None))
+        Ok(Map {
+            to: self,
+            dict: PyDict::new(self.py),
+            key: None,
+            name: Some(name),
+        })
     }
     fn serialize_struct_variant(
         self,
-        name: &'static str,
+        _: &'static str,
         _: u32,
-        variant: &'static str,
+        _: &'static str,
         _: usize,
     ) -> Result<Self::SerializeStructVariant> {
-        Ok(self.map(Some(name), Some(variant)))
+        unsupported()
     }
 }
 
-impl<'py> Seq<'py, '_> {
-    fn push<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
+impl<'py> ser::SerializeSeq for Seq<'py, '_> {
+    type Ok = Bound<'py, PyAny>;
+    type Error = ConvertError;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
         self.items.push(value.serialize(self.to)?);
         Ok(())
     }
-    fn finish(self) -> Result<Bound<'py, PyAny>> {
-        Ok(match self.tuple {
-            true => PyTuple::new(self.to.py, self.items)?.into_any(),
-            false => PyList::new(self.to.py, self.items)?.into_any(),
-        })
-    }
-}
-
-macro_rules! seq_impls {
-    ($($tr:ident::$method:ident;)*) => {$(
-        impl<'py> ser::$tr for Seq<'py, '_> {
-            type Ok = Bound<'py, PyAny>;
-            type Error = ConvertError;
-            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
-                self.push(value)
-            }
-            fn end(self) -> Result<Self::Ok> {
-                self.finish()
-            }
-        }
-    )*};
-}
-
-seq_impls! {
-    SerializeSeq::serialize_element; SerializeTuple::serialize_element;
-    SerializeTupleStruct::serialize_field; SerializeTupleVariant::serialize_field;
-}
-
-impl<'py> Map<'py, '_> {
-    fn field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<()> {
-        let key = self.to.registry.field_name(self.to.py, key);
-        Ok(self.dict.set_item(key, value.serialize(self.to)?)?)
-    }
-    fn finish(self) -> Result<Bound<'py, PyAny>> {
-        let (py, r) = (self.to.py, self.to.registry);
-        let object = match self.name.and_then(|name| r.model(py, name)) {
-            Some(class) => r.instantiate(py, class, self.dict)?,
-            None => self.dict.into_any(),
-        };
-        let Some(variant) = self.variant else {
-            return Ok(object);
-        };
-        let outer = PyDict::new(py);
-        outer.set_item(variant, object)?;
-        Ok(outer.into_any())
+    fn end(self) -> Result<Self::Ok> {
+        Ok(PyList::new(self.to.py, self.items)?.into_any())
     }
 }
 
@@ -267,23 +212,26 @@ impl<'py> ser::SerializeMap for Map<'py, '_> {
         Ok(self.dict.set_item(key, value.serialize(self.to)?)?)
     }
     fn end(self) -> Result<Self::Ok> {
-        self.finish()
+        Ok(self.dict.into_any())
     }
 }
 
-macro_rules! struct_impls {
-    ($($tr:ident;)*) => {$(
-        impl<'py> ser::$tr for Map<'py, '_> {
-            type Ok = Bound<'py, PyAny>;
-            type Error = ConvertError;
-            fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<()> {
-                self.field(key, value)
-            }
-            fn end(self) -> Result<Self::Ok> {
-                self.finish()
-            }
+impl<'py> ser::SerializeStruct for Map<'py, '_> {
+    type Ok = Bound<'py, PyAny>;
+    type Error = ConvertError;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<()> {
+        let key = self.to.registry.field_name(self.to.py, key);
+        Ok(self.dict.set_item(key, value.serialize(self.to)?)?)
+    }
+    fn end(self) -> Result<Self::Ok> {
+        let (py, r) = (self.to.py, self.to.registry);
+        match self.name.and_then(|name| r.model(py, name)) {
+            Some(class) => Ok(r.instantiate(py, class, self.dict)?),
+            None => Ok(self.dict.into_any()),
         }
-    )*};
+    }
 }
-
-struct_impls! { SerializeStruct; SerializeStructVariant; }

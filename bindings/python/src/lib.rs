@@ -11,30 +11,13 @@
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use vpc_imds_driver::core::error::{Cause, Error, ErrorKind};
-use vpc_imds_driver::{Operation, TrustedProfile};
 
 mod convert;
 mod errors;
 mod machine;
 mod registry;
 
-use errors::{input_error, to_pyerr, unrepresentable};
-
-/// Checks a trusted profile (at most one of id, CRN and name, each well formed) as
-/// an `iam_token` operation would; raises `InvalidArgument`.
-#[pyfunction]
-#[pyo3(signature = (profile_id=None, profile_crn=None, profile_name=None))]
-fn check_profile(
-    py: Python<'_>,
-    profile_id: Option<&str>,
-    profile_crn: Option<&str>,
-    profile_name: Option<&str>,
-) -> PyResult<()> {
-    let profile = TrustedProfile::from_parts(profile_id, profile_crn, profile_name);
-    let op = profile.map(|profile| Operation::IamToken { profile });
-    op.and_then(|op| op.validate())
-        .map_err(|e| input_error(py, e))
-}
+use errors::{to_pyerr, unrepresentable};
 
 /// A JSON document (e.g. `get_all`'s merged parts) as Python data.
 #[pyfunction]
@@ -89,7 +72,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<machine::Machine>()?;
     m.add_class::<machine::Request>()?;
     m.add_function(wrap_pyfunction!(registry::_register, m)?)?;
-    m.add_function(wrap_pyfunction!(check_profile, m)?)?;
     m.add_function(wrap_pyfunction!(loads, m)?)?;
     m.add_function(wrap_pyfunction!(merge_pages, m)?)?;
     m.add_function(wrap_pyfunction!(gunzip, m)?)?;

@@ -3,7 +3,6 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -20,23 +19,7 @@ pub(crate) struct Registry {
 
 static REGISTRY: PyOnceLock<Registry> = PyOnceLock::new();
 
-/// Hashes a field name's address: the core's names are `&'static str`s.
-#[derive(Default)]
-struct AddressHasher(u64);
-
-impl Hasher for AddressHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, _: &[u8]) {}
-    fn write_usize(&mut self, n: usize) {
-        self.0 = (self.0 ^ n as u64)
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            .rotate_left(29);
-    }
-}
-
-type NameCache = HashMap<(usize, usize), Py<PyString>, BuildHasherDefault<AddressHasher>>;
+type NameCache = HashMap<(usize, usize), Py<PyString>>;
 
 thread_local! {
     /// Interned attribute names of the core's field names, per thread.

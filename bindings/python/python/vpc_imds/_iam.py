@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from . import _core
 from ._client import Client
 
 TYPE_CHECKING = False
@@ -31,8 +30,9 @@ class IamTokenCache:
         profile_crn: Optional[str] = None,
         profile_name: Optional[str] = None,
     ) -> None:
-        _core.check_profile(profile_id, profile_crn, profile_name)
         self.client = client if client is not None else Client()
+        m = self.client._m
+        m.cancel(m.start("iam_token", profile_id=profile_id, profile_crn=profile_crn, profile_name=profile_name))
         self.profile_id = profile_id
         self.profile_crn = profile_crn
         self.profile_name = profile_name
