@@ -31,11 +31,6 @@ SCENARIOS: List[Dict[str, Any]] = json.loads(TABLE.read_text(encoding="utf-8"))[
 
 #: Scenarios where this host differs today: name -> reason.
 KNOWN: Dict[str, str] = {
-    "ssh_keys": "vpc_imds.Client has no ssh_keys() (authorized_keys lines) in its public API",
-    "ssh_keys_trimmed": "vpc_imds.Client has no ssh_keys() in its public API",
-    "ssh_key_control_character": "vpc_imds.Client has no ssh_keys() in its public API",
-    "ssh_key_line_injection": "vpc_imds.Client has no ssh_keys() in its public API",
-    "iam_token_twice_is_cached": "Client.iam_token() exchanges on every call (only IamTokenCache caches)",
     "user_data_undecodable_initialization": "the emulator cannot serve a lone surrogate escape: serde_json refuses the fixture",
     "user_data_undecodable_user_data": "the emulator cannot serve a lone surrogate escape: serde_json refuses the fixture",
     "number_out_of_range_typed": "the emulator cannot serve 1e999: serde_json refuses the fixture (number out of range)",
