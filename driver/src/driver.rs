@@ -671,6 +671,14 @@ impl<S: TokenShare> Machine<S> {
     }
 
     fn finish(&mut self) {
+        // An IAM token refresh that ends without a token (cancelled) lets the next
+        // caller refresh, and wakes whoever waits for it.
+        if core::mem::take(&mut self.iam_refreshing) {
+            if let Some(cache) = self.iam.as_ref() {
+                cache.with(|c, _| c.abandon_refresh());
+                cache.changed();
+            }
+        }
         self.release();
         self.state = State::Idle;
     }

@@ -37,6 +37,8 @@ pub const DEFAULT_WAIT: Duration = Duration::from_secs(60);
 pub const MAX_IDLE_CONNECTIONS: usize = 4;
 /// How long an idle connection is kept for reuse.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Finished operations' drivers kept for reuse, at most.
+const MAX_SPARE_DRIVERS: usize = 4;
 
 /// One operation of a [`Machine`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -239,7 +241,7 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
             op => driver.start(op, now),
         };
         if let Err(e) = started {
-            self.spare.push(driver);
+            self.recycle(driver);
             return Err(e);
         }
         let id = self.insert(driver, op.spec(), finish);
@@ -261,7 +263,7 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
     ) -> Result<OpId, Error> {
         let mut driver = self.driver();
         if let Err(e) = driver.start_wait_until_ready(max.unwrap_or(DEFAULT_WAIT), now) {
-            self.spare.push(driver);
+            self.recycle(driver);
             return Err(e);
         }
         let spec = Operation::IdentityToken { expires_in: None }.spec();
@@ -274,7 +276,7 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
         let index = self.ops.iter().position(|o| o.id == op)?;
         let mut op = self.ops.swap_remove(index);
         op.driver.cancel();
-        self.spare.push(op.driver);
+        self.recycle(op.driver);
         self.wake_waiters();
         op.live.map(|l| l.conn)
     }
@@ -311,7 +313,7 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
             if let Some(e) = op.driver.last_attempt_error() {
                 self.last_attempt = Some((op.id, e.clone()));
             }
-            self.spare.push(op.driver);
+            self.recycle(op.driver);
         }
         step
     }
@@ -447,6 +449,14 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
                 Step::Close(conn)
             }
             None => next,
+        }
+    }
+
+    /// Keeps a finished operation's driver for the next one (its buffers are
+    /// reused), a few at most: each holds up to one response's pages.
+    fn recycle(&mut self, driver: Driver<S>) {
+        if self.spare.len() < MAX_SPARE_DRIVERS {
+            self.spare.push(driver);
         }
     }
 

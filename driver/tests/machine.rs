@@ -509,3 +509,25 @@ fn cancel_returns_the_connection_to_close() {
     let t = send(&mut m, b, at(1), Input::Tick);
     assert!(t.request.target().contains("token"));
 }
+
+#[test]
+fn a_cancelled_iam_refresh_lets_the_next_caller_refresh() {
+    let mut m = machine();
+    let t = start(&mut m, "identity_token", Args::default());
+    send(&mut m, t, at(0), Input::Tick);
+    done(answer(&mut m, t, at(0), &ok(TOKEN)).0);
+    let args = Args {
+        profile_id: Some("Profile-a"),
+        ..Args::default()
+    };
+    let a = start_at(&mut m, "iam_token", args, at(1));
+    let b = start_at(&mut m, "iam_token", args, at(1));
+    assert!(send(&mut m, a, at(1), Input::Tick).request.body().is_some());
+    assert!(matches!(m.step(b, at(1), Input::Tick), Step::AwaitToken(_)));
+    // A gives up while its exchange is in flight: B is woken and exchanges itself,
+    // instead of waiting out its deadline.
+    m.cancel(a);
+    assert_eq!(m.poll_woken(), Some(b));
+    let t = send(&mut m, b, at(2), Input::Tick);
+    assert!(t.request.body().unwrap().contains("Profile-a"));
+}
