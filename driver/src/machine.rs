@@ -277,6 +277,7 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
         let mut op = self.ops.swap_remove(index);
         op.driver.cancel();
         self.recycle(op.driver);
+        self.woken.retain(|&w| w != op.id);
         self.wake_waiters();
         op.live.map(|l| l.conn)
     }
@@ -310,6 +311,7 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
         self.wake_waiters();
         if matches!(step, Step::Done(_) | Step::Failed(_)) {
             let op = self.ops.swap_remove(index);
+            self.woken.retain(|&w| w != op.id);
             if let Some(e) = op.driver.last_attempt_error() {
                 self.last_attempt = Some((op.id, e.clone()));
             }
