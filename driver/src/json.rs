@@ -87,6 +87,41 @@ pub(crate) fn skip_value(b: &[u8], i: usize) -> Result<usize, Malformed> {
     }
 }
 
+/// Whether every number in the JSON document `b` is a finite double: what a JSON
+/// number can be in every host language (JavaScript's `JSON.parse`, Python's
+/// `float`, Kotlin's `Double`), so a document with `1e999` fails the same way in
+/// all of them. Strings are skipped; `b` is already validated JSON.
+pub fn numbers_fit_double(b: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'"' => match skip_string(b, i) {
+                Ok(end) => i = end,
+                Err(Malformed) => return false,
+            },
+            b'-' | b'0'..=b'9' => {
+                let mut end = i + 1;
+                while b
+                    .get(end)
+                    .is_some_and(|c| matches!(c, b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-'))
+                {
+                    end += 1;
+                }
+                let number = b.get(i..end).and_then(|n| core::str::from_utf8(n).ok());
+                if !number
+                    .and_then(|n| n.parse::<f64>().ok())
+                    .is_some_and(f64::is_finite)
+                {
+                    return false;
+                }
+                i = end;
+            }
+            _ => i += 1,
+        }
+    }
+    true
+}
+
 /// `(key with its quotes, value)` for each member of the object `b`.
 pub(crate) fn members(b: &[u8]) -> Result<Vec<Member<'_>>, Malformed> {
     let mut out = Vec::new();

@@ -17,7 +17,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::time::Duration;
 
-use vpc_imds_core::error::{Cause, Error, ErrorKind, TransportError};
+use vpc_imds_core::error::{BodyError, Cause, Error, ErrorKind, TransportError};
 use vpc_imds_core::operation::{Args, Operation, Spec, TrustedProfile};
 use vpc_imds_core::output::Output;
 use vpc_imds_core::response::Response;
@@ -25,6 +25,7 @@ use vpc_imds_core::time::Instant;
 
 use crate::documents::{authorized_key, user_data};
 use crate::driver::{Answer, Driver, Input as DriverInput, Step as DriverStep};
+use crate::json::numbers_fit_double;
 use crate::merge::PageMerger;
 use crate::record::Record;
 use crate::request::OwnedRequest;
@@ -660,6 +661,17 @@ enum Driven {
 }
 
 fn own(step: DriverStep<'_>, spec: &'static Spec, finish: &mut Finish) -> Driven {
+    if let DriverStep::Page(reply) | DriverStep::Done(reply) = &step {
+        if !numbers_fit_double(reply.body()) {
+            return Driven::Abandon(Error::new(
+                ErrorKind::BadResponse,
+                Cause::Body(BodyError {
+                    what: spec.output,
+                    reason: "a number does not fit a double",
+                }),
+            ));
+        }
+    }
     match step {
         DriverStep::Send(request) => Driven::Send(request.clone()),
         DriverStep::Read => Driven::Read,

@@ -102,6 +102,16 @@ impl Record {
         }
     }
 
+    /// A token's lifetime in seconds as the service stated it (a cached token: the
+    /// seconds it has left).
+    pub fn token_lifetime(&self) -> Option<u32> {
+        self.with_output(|output| match output {
+            Output::IdentityToken(t) | Output::IamToken(t) => t.lifetime_secs(),
+            _ => None,
+        })
+        .flatten()
+    }
+
     /// Runs `f` on the core's typed output of a document (parsed again from the
     /// owned body: a few microseconds, and nothing kept borrowed).
     pub fn with_output<R>(&self, f: impl FnOnce(&Output<'_>) -> R) -> Option<R> {
@@ -162,6 +172,8 @@ impl Serialize for Record {
 /// | `status` | the HTTP status the service answered with, or null |
 /// | `retry_after` | the service's `Retry-After` in seconds, or null |
 /// | `code` | IBM's error code (`errors[0].code`), or null |
+/// | `api_message` | IBM's message (`errors[0].message`), or null |
+/// | `target` | the field, header or parameter at fault (`errors[0].target.name`), or null |
 /// | `trace` | IBM's trace id to quote to support, or null |
 /// | `transport` | the transport failure (`refused`, `connect_timeout`, ...), or null |
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -178,6 +190,10 @@ pub struct ErrorRecord {
     pub retry_after: Option<u32>,
     /// IBM error code.
     pub code: Option<String>,
+    /// IBM's message.
+    pub api_message: Option<String>,
+    /// The field, header or parameter at fault.
+    pub target: Option<String>,
     /// IBM trace id.
     pub trace: Option<String>,
     /// Transport failure name.
@@ -195,6 +211,8 @@ impl From<&Error> for ErrorRecord {
             status: e.status(),
             retry_after: api.and_then(|a| a.retry_after),
             code: api.and_then(|a| text(&a.code)),
+            api_message: api.and_then(|a| text(&a.message)),
+            target: api.and_then(|a| text(&a.target)),
             trace: api.and_then(|a| text(&a.trace)),
             transport: e.cause().transport().map(|t| t.as_str()),
         }
@@ -203,13 +221,15 @@ impl From<&Error> for ErrorRecord {
 
 impl Serialize for ErrorRecord {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut r = s.serialize_struct("ErrorRecord", 8)?;
+        let mut r = s.serialize_struct("ErrorRecord", 10)?;
         r.serialize_field("kind", self.kind)?;
         r.serialize_field("message", &self.message)?;
         r.serialize_field("cause", self.cause)?;
         r.serialize_field("status", &self.status)?;
         r.serialize_field("retry_after", &self.retry_after)?;
         r.serialize_field("code", &self.code)?;
+        r.serialize_field("api_message", &self.api_message)?;
+        r.serialize_field("target", &self.target)?;
         r.serialize_field("trace", &self.trace)?;
         r.serialize_field("transport", &self.transport)?;
         r.end()

@@ -468,7 +468,8 @@ fn one_error_record_shape() {
         json,
         serde_json::json!({
             "kind": "not_found", "message": record.message, "cause": "api", "status": 404,
-            "retry_after": null, "code": "not_found", "trace": "abc-123", "transport": null
+            "retry_after": null, "code": "not_found", "api_message": "Instance not found",
+            "target": null, "trace": "abc-123", "transport": null
         })
     );
     // Bad input: refused at start, nothing sent.
@@ -530,4 +531,42 @@ fn a_cancelled_iam_refresh_lets_the_next_caller_refresh() {
     assert_eq!(m.poll_woken(), Some(b));
     let t = send(&mut m, b, at(2), Input::Tick);
     assert!(t.request.body().unwrap().contains("Profile-a"));
+}
+
+#[test]
+fn a_number_no_host_can_hold_fails_the_operation_in_every_host() {
+    let mut m = machine();
+    let t = start(&mut m, "identity_token", Args::default());
+    send(&mut m, t, at(0), Input::Tick);
+    let token = done(answer(&mut m, t, at(0), &ok(TOKEN)).0);
+    assert_eq!(token.token_lifetime(), Some(300));
+    for (name, path) in [("instance", None), ("get", Some("instance"))] {
+        let args = Args {
+            path,
+            ..Args::default()
+        };
+        let op = start_at(&mut m, name, args, at(1));
+        send(&mut m, op, at(1), Input::Tick);
+        let body = r#"{"id":"0717_abc","name":"web-1","memory":1e999}"#;
+        match answer(&mut m, op, at(1), &ok(body)).0 {
+            Step::Failed(e) => {
+                let r = ErrorRecord::from(&e);
+                assert_eq!((r.kind, r.cause), ("bad_response", "body"), "{name}");
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+    // Large but finite numbers, and digits inside strings, are fine.
+    let op = start_at(
+        &mut m,
+        "get",
+        Args {
+            path: Some("instance"),
+            ..Args::default()
+        },
+        at(2),
+    );
+    send(&mut m, op, at(2), Input::Tick);
+    let body = r#"{"id":"1e999","n":-1.5e308,"m":123456789012345678901234567890}"#;
+    done(answer(&mut m, op, at(2), &ok(body)).0);
 }
