@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Hand-written code lines per binding: source files git tracks under bindings/<name>
+(and the std client's library), neither blank nor comment lines, tests, examples,
+benches and build outputs aside, files whose first three lines say @generated or
+DO NOT EDIT aside.
+
+    python3 scripts/binding-lines.py [--rev REV]
+
+With --rev, counts the tree of that revision instead of the working tree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+
+EXT = {".rs", ".py", ".pyi", ".js", ".mjs", ".cjs", ".ts", ".mts", ".kt", ".go", ".c", ".h"}
+SKIP_DIRS = {"tests", "test", "examples", "bench", "benches", "node_modules", "target", "pkg",
+             ".m2", ".tools", "dist", "__pycache__", "testdata", "build", ".venv"}
+TEST_FILES = (".test.mjs", ".test.js", "_test.go", "_test.py")
+
+
+def files(rev: str | None) -> list[str]:
+    cmd = ["git", "ls-tree", "-r", "--name-only", rev] if rev else ["git", "ls-files"]
+    return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.split()
+
+
+def read(path: str, rev: str | None) -> str:
+    if rev:
+        return subprocess.run(["git", "show", f"{rev}:{path}"], capture_output=True, text=True).stdout
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return f.read()
+
+
+def count(text: str, python: bool) -> int:
+    if re.search(r"@generated|DO NOT EDIT", "\n".join(text.splitlines()[:3]), re.I):
+        return 0
+    n = 0
+    in_block = in_doc = False
+    for line in text.splitlines():
+        s = line.strip()
+        if not s:
+            continue
+        if python:
+            if in_doc:
+                in_doc = not s.endswith(('"""', "'''"))
+                continue
+            if s.startswith(('"""', "'''")):
+                in_doc = not (len(s) >= 6 and s.endswith(s[:3]))
+                continue
+            if s.startswith("#"):
+                continue
+        else:
+            if in_block:
+                in_block = "*/" not in s
+                continue
+            if s.startswith("/*"):
+                in_block = "*/" not in s
+                continue
+            if s.startswith(("//", "*")):
+                continue
+        n += 1
+    return n
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rev")
+    rev = ap.parse_args().rev
+    per: dict[str, int] = {}
+    for path in files(rev):
+        parts = path.split("/")
+        if parts[0] == "bindings" and len(parts) > 2:
+            name = parts[1]
+        elif parts[0] == "client" and parts[1:2] == ["src"] and parts[-1] not in ("main.rs", "doctor.rs", "demo.rs"):
+            name = "client (library)"
+        else:
+            continue
+        if any(p in SKIP_DIRS or p.startswith(".") for p in parts[:-1]):
+            continue
+        if os.path.splitext(path)[1] not in EXT or path.endswith(TEST_FILES):
+            continue
+        per[name] = per.get(name, 0) + count(read(path, rev), path.endswith((".py", ".pyi")))
+    bindings = {k: v for k, v in per.items() if k != "client (library)"}
+    for name, n in sorted(per.items()):
+        print(f"{name:<20} {n:>6}")
+    print(f"{'bindings total':<20} {sum(bindings.values()):>6}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
