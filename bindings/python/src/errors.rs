@@ -14,12 +14,8 @@ pub(crate) fn exception<'py>(py: Python<'py>, err: &Error) -> PyResult<Bound<'py
     let record = ErrorRecord::from(err);
     let exc = registry.error(py, err.kind()).call1((&record.message,))?;
     let fields = crate::convert::to_python(py, registry, &record)?.cast_into::<PyDict>()?;
-    // `message` and `target` are IBM's own (errors[0]), not in the record.
-    let api = |f: fn(&vpc_imds_driver::core::error::ApiError) -> &str| {
-        err.api().map(f).filter(|s| !s.is_empty())
-    };
-    fields.set_item("message", api(|a| &a.message))?;
-    fields.set_item("target", api(|a| &a.target))?;
+    // The package's `message` is IBM's own (errors[0].message); str(exc) is the line.
+    fields.set_item("message", &record.api_message)?;
     exc.getattr("__dict__")?.call_method1("update", (fields,))?;
     Ok(exc)
 }

@@ -34,6 +34,7 @@ class ImdsError(Exception):
     - ``status``: the HTTP status the service answered with;
     - ``code``, ``message``, ``trace``, ``target``: from IBM's error body
       (``errors[0].code``, ``errors[0].message``, ``trace``, ``errors[0].target.name``);
+      ``api_message`` is ``message`` under the error record's name in every host;
     - ``retry_after``: the ``Retry-After`` seconds the service asked for;
     - ``cause``: ``input``, ``transport``, ``deadline``, ``http``, ``body``, ``api``,
       ``protocol`` or ``misuse``;
@@ -47,6 +48,7 @@ class ImdsError(Exception):
     status: Optional[int] = None
     code: Optional[str] = None
     message: Optional[str] = None
+    api_message: Optional[str] = None
     trace: Optional[str] = None
     target: Optional[str] = None
     retry_after: Optional[int] = None
