@@ -1,0 +1,636 @@
+//! The C ABI of vpc-imds: the driver's client [`Machine`](vpc_imds_driver::Machine)
+//! behind an opaque handle, with JSON in (settings, operation arguments) and step
+//! records out, in a buffer the machine owns. The same functions, plus
+//! [`vpc_imds_alloc`] and [`vpc_imds_dealloc`] for guest buffers, are the exports
+//! of the `wasm32-unknown-unknown` module that the Go package runs under wazero.
+//!
+//! Every function is total: no input (a null pointer, bytes that are not UTF-8 or
+//! not JSON, an unknown operation, an input kind out of range) panics; a call the
+//! ABI cannot make sense of returns [`VPC_IMDS_MISUSE`] with an error record.
+//!
+//! A handle is not locked: a host with threads serializes calls on one handle (one
+//! mutex per handle), and each thread steps its own operations. The output buffer
+//! ([`vpc_imds_output`]) is valid until the next call that takes the handle.
+//!
+//! Times are milliseconds: `now_ms` is the host's monotonic clock (one origin per
+//! handle; a value below the latest one is taken as the latest), and every instant
+//! in a step record is on that clock.
+
+#![deny(missing_docs)]
+// The error record is the value of every failure; it is built once per failure.
+#![allow(clippy::result_large_err)]
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use vpc_imds_driver::core::error::Cause;
+use vpc_imds_driver::{
+    Args, ErrorKind, ErrorRecord, Instant, MachineInput as Input, MachineStep as Step, OpId,
+    Record, Settings, SyncMachine, TransportError,
+};
+
+/// A call the ABI cannot make sense of (a null handle, an input kind out of range,
+/// an unknown transport error name): nothing changed; the output holds an error
+/// record (`invalid_input`, cause `misuse`) unless the handle was null.
+pub const VPC_IMDS_MISUSE: i32 = -1;
+/// Step: send a request. Output: [`VPC_IMDS_SEND_HEADER`] bytes (connection id,
+/// connect timeout, deadline, fresh) then the request bytes.
+pub const VPC_IMDS_SEND: i32 = 1;
+/// Step: read more of the answer on the operation's connection and feed it.
+pub const VPC_IMDS_READ: i32 = 2;
+/// Step: close a connection (output: its id, u64), then step with a tick.
+pub const VPC_IMDS_CLOSE: i32 = 3;
+/// Step: sleep until an instant (output: u64 ms), then step with a tick.
+pub const VPC_IMDS_BACKOFF: i32 = 4;
+/// Step: another operation fetches the token this one needs: sleep until
+/// [`vpc_imds_poll_woken`] names this operation or until an instant (output: u64
+/// ms), then step with a tick.
+pub const VPC_IMDS_AWAIT_TOKEN: i32 = 5;
+/// Step: one page; more follow. Output: a record (see [`VPC_IMDS_DONE`]).
+pub const VPC_IMDS_PAGE: i32 = 6;
+/// Step: the result; the operation is over. Output: one byte `n`, the record's
+/// type name (`n` bytes: `instance`, `keys`, `raw`, `json`, `user_data`,
+/// `ssh_keys`, `ready`, ...), then its value: a document's JSON as received, a
+/// `get_all` part, user data bytes, the `authorized_keys` lines as a JSON array of
+/// strings, or nothing for `ready`.
+pub const VPC_IMDS_DONE: i32 = 7;
+/// Step: the failure; the operation is over. Output: the error record (JSON).
+pub const VPC_IMDS_FAILED: i32 = 8;
+
+/// Input kind: nothing new (`bytes` is ignored).
+pub const VPC_IMDS_INPUT_TICK: i32 = 0;
+/// Input kind: bytes read from the operation's connection; none means the peer
+/// closed it.
+pub const VPC_IMDS_INPUT_BYTES: i32 = 1;
+/// Input kind: the transport failed; `bytes` is its name: `refused`,
+/// `unreachable`, `connect_timeout`, `response_timeout`, `connection_lost`, `tls`.
+pub const VPC_IMDS_INPUT_FAILED: i32 = 2;
+
+/// Length of the fixed part of a [`VPC_IMDS_SEND`] record: little-endian u64
+/// connection id at 0, u64 connect timeout (ms) at 8, u64 deadline (ms, host
+/// clock) at 16, u8 fresh (1: connect first; 0: reuse that idle connection) at 24;
+/// the request bytes follow at 32.
+pub const VPC_IMDS_SEND_HEADER: usize = 32;
+
+/// One client: the machine and its output buffer. Opaque to C.
+pub struct VpcImds {
+    machine: SyncMachine,
+    out: Vec<u8>,
+    /// The latest `now_ms` seen: a clock that runs backwards is held there (the
+    /// driver's debug builds would stop the process otherwise).
+    clock: u64,
+}
+
+impl VpcImds {
+    fn now(&mut self, now_ms: u64) -> Instant {
+        self.clock = self.clock.max(now_ms);
+        Instant::from_millis(self.clock)
+    }
+}
+
+/// Settings as JSON: the driver's `Settings` names, durations in milliseconds.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SettingsJson {
+    endpoint: Option<String>,
+    env_endpoint: Option<String>,
+    #[serde(default)]
+    secure: bool,
+    version: Option<String>,
+    token_lifetime: Option<u32>,
+    timeout_ms: Option<u64>,
+    connect_timeout_ms: Option<u64>,
+    request_timeout_ms: Option<u64>,
+    max_attempts: Option<u32>,
+    base_delay_ms: Option<u64>,
+    max_delay_ms: Option<u64>,
+    max_response_bytes: Option<usize>,
+}
+
+/// Operation arguments as JSON: the core's `Args` names, and `max_ms` for
+/// `wait_until_ready`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ArgsJson {
+    id: Option<String>,
+    expires_in: Option<u32>,
+    profile_id: Option<String>,
+    profile_crn: Option<String>,
+    profile_name: Option<String>,
+    csr: Option<String>,
+    path: Option<String>,
+    #[serde(default)]
+    all_pages: bool,
+    max_ms: Option<u64>,
+}
+
+fn ms(v: Option<u64>) -> Option<Duration> {
+    v.map(Duration::from_millis)
+}
+
+fn input_error(message: String) -> ErrorRecord {
+    // Built from an error (not a literal), so new record fields stay null.
+    let e = vpc_imds_driver::Error::new(ErrorKind::InvalidInput, Cause::Misuse("input"));
+    let mut record = ErrorRecord::from(&e);
+    record.message = message;
+    record.cause = "input";
+    record
+}
+
+fn misuse(message: &str) -> ErrorRecord {
+    let mut record = input_error(message.into());
+    record.cause = "misuse";
+    record
+}
+
+fn write_error(out: &mut Vec<u8>, e: &ErrorRecord) {
+    out.clear();
+    if serde_json::to_writer(&mut *out, e).is_err() {
+        out.clear();
+        out.extend_from_slice(
+            br#"{"kind":"invalid_input","message":"unserializable error","cause":"misuse"}"#,
+        );
+    }
+}
+
+/// JSON text of a C buffer (empty: `{}`), or the error record.
+fn json_of<'a, T: Deserialize<'a> + Default>(
+    what: &str,
+    bytes: &'a [u8],
+) -> Result<T, ErrorRecord> {
+    if bytes.is_empty() {
+        return Ok(T::default());
+    }
+    // serde_json's messages may quote a value; the line and column suffice.
+    serde_json::from_slice(bytes).map_err(|e| {
+        let why = match e.classify() {
+            serde_json::error::Category::Data => "a member has the wrong name, type or range",
+            _ => "not valid JSON",
+        };
+        input_error(format!(
+            "{what}: {why} (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+fn settings_of(bytes: &[u8]) -> Result<Settings, ErrorRecord> {
+    let s: SettingsJson = json_of("settings", bytes)?;
+    Ok(Settings {
+        endpoint: s.endpoint,
+        env_endpoint: s.env_endpoint,
+        secure: s.secure,
+        version: s.version,
+        token_lifetime: s.token_lifetime,
+        timeout: ms(s.timeout_ms),
+        connect_timeout: ms(s.connect_timeout_ms),
+        request_timeout: ms(s.request_timeout_ms),
+        max_attempts: s.max_attempts,
+        base_delay: ms(s.base_delay_ms),
+        max_delay: ms(s.max_delay_ms),
+        max_response_bytes: s.max_response_bytes,
+    })
+}
+
+/// # Safety
+/// `ptr` is null or points to `len` readable bytes.
+unsafe fn slice<'a>(ptr: *const u8, len: usize) -> Option<&'a [u8]> {
+    if len == 0 {
+        Some(&[])
+    } else if ptr.is_null() {
+        None
+    } else {
+        // SAFETY: the caller promises `len` readable bytes at `ptr`.
+        Some(unsafe { std::slice::from_raw_parts(ptr, len) })
+    }
+}
+
+/// # Safety
+/// `m` is null or a handle from [`vpc_imds_new`] not yet freed, used by one
+/// thread at a time.
+unsafe fn handle<'a>(m: *mut VpcImds) -> Option<&'a mut VpcImds> {
+    // SAFETY: the caller promises a live handle, not shared during the call.
+    unsafe { m.as_mut() }
+}
+
+/// Creates a client from settings (JSON, `len` 0 for the defaults):
+/// `endpoint`, `env_endpoint` (the value of `VPC_IMDS_ENDPOINT`, which the host
+/// reads), `secure`, `version`, `token_lifetime` (seconds), `timeout_ms`,
+/// `connect_timeout_ms`, `request_timeout_ms`, `max_attempts`, `base_delay_ms`,
+/// `max_delay_ms`, `max_response_bytes`. `seed` feeds retry jitter (use entropy).
+///
+/// Returns the handle, or null with the error record (JSON) written to
+/// `err[0..min(*err_len, err_cap)]`, where `*err_len` is its whole length.
+///
+/// # Safety
+/// `settings` points to `settings_len` readable bytes (or is null with length 0);
+/// `err` to `err_cap` writable bytes (or is null with capacity 0); `err_len` is
+/// null or writable.
+#[no_mangle]
+pub unsafe extern "C" fn vpc_imds_new(
+    settings: *const u8,
+    settings_len: usize,
+    seed: u64,
+    err: *mut u8,
+    err_cap: usize,
+    err_len: *mut usize,
+) -> *mut VpcImds {
+    // SAFETY: as promised by the caller.
+    let built = match unsafe { slice(settings, settings_len) } {
+        None => Err(misuse("settings: a null pointer with a length")),
+        Some(bytes) => settings_of(bytes).and_then(|s| {
+            s.build()
+                .map_err(|e| ErrorRecord::from(&vpc_imds_driver::Error::from(e)))
+        }),
+    };
+    match built {
+        Ok(config) => Box::into_raw(Box::new(VpcImds {
+            machine: SyncMachine::new(config, seed),
+            out: Vec::with_capacity(4096),
+            clock: 0,
+        })),
+        Err(record) => {
+            let mut out = Vec::new();
+            write_error(&mut out, &record);
+            // SAFETY: as promised by the caller.
+            unsafe {
+                if !err.is_null() {
+                    let n = out.len().min(err_cap);
+                    std::ptr::copy_nonoverlapping(out.as_ptr(), err, n);
+                }
+                if !err_len.is_null() {
+                    *err_len = out.len();
+                }
+            }
+            std::ptr::null_mut()
+        }
+    }
+}
+
+/// Frees a client (null: nothing). Its connections are the host's to close.
+///
+/// # Safety
+/// `m` is null or a live handle, not used again.
+#[no_mangle]
+pub unsafe extern "C" fn vpc_imds_free(m: *mut VpcImds) {
+    if !m.is_null() {
+        // SAFETY: the caller gives the handle back.
+        let mut m = unsafe { Box::from_raw(m) };
+        // The buffer may hold a request with a token.
+        m.out.iter_mut().for_each(|b| *b = 0);
+    }
+}
+
+/// The output of the last call on `m` (a step record, an error record, a list of
+/// connection ids); `*len` is set to its length. Valid until the next call on `m`.
+///
+/// # Safety
+/// `m` is null or a live handle; `len` is null or writable.
+#[no_mangle]
+pub unsafe extern "C" fn vpc_imds_output(m: *mut VpcImds, len: *mut usize) -> *const u8 {
+    // SAFETY: as promised by the caller.
+    let (ptr, n) = match unsafe { handle(m) } {
+        Some(m) => (m.out.as_ptr(), m.out.len()),
+        None => (std::ptr::null(), 0),
+    };
+    if !len.is_null() {
+        // SAFETY: as promised by the caller.
+        unsafe { *len = n };
+    }
+    ptr
+}
+
+/// Starts the operation `name` (UTF-8): a core operation (`identity_token`,
+/// `iam_token`, `instance`, `initialization`, `network_interfaces`,
+/// `network_interface`, `volume_attachments`, `volume_attachment`, `keys`, `key`,
+/// `placement_groups`, `placement_group`, `identity_certificate`, `get`) or one of
+/// the machine's (`user_data`, `ssh_keys`, `get_all`, `wait_until_ready`), with
+/// `args` as JSON (`len` 0: none): `id`, `expires_in`, `profile_id`, `profile_crn`,
+/// `profile_name`, `csr`, `path`, `all_pages`, `max_ms` (`wait_until_ready`; 60 s
+/// when absent). `now_ms` is the host's monotonic clock.
+///
+/// Returns the operation id (≥ 0), or -1 with the error record in the output
+/// (bad input fails here, with nothing sent).
+///
+/// # Safety
+/// `m` is null or a live handle; `name` and `args` point to their lengths of
+/// readable bytes (or are null with length 0).
+#[no_mangle]
+pub unsafe extern "C" fn vpc_imds_start(
+    m: *mut VpcImds,
+    name: *const u8,
+    name_len: usize,
+    args: *const u8,
+    args_len: usize,
+    now_ms: u64,
+) -> i64 {
+    // SAFETY: as promised by the caller.
+    let Some(m) = (unsafe { handle(m) }) else {
+        return -1;
+    };
+    // SAFETY: as promised by the caller.
+    let (name, args) = unsafe { (slice(name, name_len), slice(args, args_len)) };
+    let now = m.now(now_ms);
+    match start(&mut m.machine, name, args, now) {
+        Ok(OpId(id)) => i64::try_from(id).unwrap_or(-1),
+        Err(record) => {
+            write_error(&mut m.out, &record);
+            -1
+        }
+    }
+}
+
+fn start(
+    machine: &mut SyncMachine,
+    name: Option<&[u8]>,
+    args: Option<&[u8]>,
+    now: Instant,
+) -> Result<OpId, ErrorRecord> {
+    let name = name.ok_or_else(|| misuse("name: a null pointer with a length"))?;
+    let name = std::str::from_utf8(name).map_err(|_| input_error("name: not UTF-8".into()))?;
+    let args = args.ok_or_else(|| misuse("args: a null pointer with a length"))?;
+    let a: ArgsJson = json_of("args", args)?;
+    let started = if name == "wait_until_ready" {
+        machine.start_wait_until_ready(ms(a.max_ms), now)
+    } else {
+        let args = Args {
+            id: a.id.as_deref(),
+            expires_in: a.expires_in,
+            profile_id: a.profile_id.as_deref(),
+            profile_crn: a.profile_crn.as_deref(),
+            profile_name: a.profile_name.as_deref(),
+            csr: a.csr.as_deref(),
+            path: a.path.as_deref(),
+            all_pages: a.all_pages,
+        };
+        machine.start(name, &args, now)
+    };
+    started.map_err(|e| ErrorRecord::from(&e))
+}
+
+/// Advances operation `op` at `now_ms` with an input (`kind`: one of the
+/// `VPC_IMDS_INPUT_*`; `bytes`: what was read, or the transport error's name) and
+/// returns what to do next (`VPC_IMDS_SEND` ... `VPC_IMDS_FAILED`), with the
+/// step's record in the output; or [`VPC_IMDS_MISUSE`], with nothing changed.
+///
+/// A failed `wait_until_ready` that ran out of time is `timed_out` and carries its
+/// last attempt's `status`, `code`, `cause`, `trace`, `retry_after` and `transport`.
+///
+/// # Safety
+/// `m` is null or a live handle; `bytes` points to `len` readable bytes (or is
+/// null with length 0).
+#[no_mangle]
+pub unsafe extern "C" fn vpc_imds_step(
+    m: *mut VpcImds,
+    op: u64,
+    now_ms: u64,
+    kind: i32,
+    bytes: *const u8,
+    len: usize,
+) -> i32 {
+    // SAFETY: as promised by the caller.
+    let Some(m) = (unsafe { handle(m) }) else {
+        return VPC_IMDS_MISUSE;
+    };
+    // SAFETY: as promised by the caller.
+    let Some(bytes) = (unsafe { slice(bytes, len) }) else {
+        write_error(&mut m.out, &misuse("bytes: a null pointer with a length"));
+        return VPC_IMDS_MISUSE;
+    };
+    let input = match kind {
+        VPC_IMDS_INPUT_TICK => Input::Tick,
+        VPC_IMDS_INPUT_BYTES => Input::Bytes(bytes),
+        VPC_IMDS_INPUT_FAILED => {
+            match std::str::from_utf8(bytes)
+                .ok()
+                .and_then(TransportError::from_name)
+            {
+                Some(e) => Input::Failed(e),
+                None => {
+                    write_error(&mut m.out, &misuse("an unknown transport error name"));
+                    return VPC_IMDS_MISUSE;
+                }
+            }
+        }
+        _ => {
+            write_error(&mut m.out, &misuse("an unknown input kind"));
+            return VPC_IMDS_MISUSE;
+        }
+    };
+    let now = m.now(now_ms);
+    let step = m.machine.step(OpId(op), now, input);
+    encode(&m.machine, OpId(op), step, &mut m.out)
+}
+
+/// Writes `step`'s compact record to `out` and returns its code.
+#[doc(hidden)]
+pub fn encode(machine: &SyncMachine, op: OpId, step: Step, out: &mut Vec<u8>) -> i32 {
+    out.clear();
+    match step {
+        Step::Send(t) => {
+            let r = &t.request;
+            out.extend_from_slice(&t.conn.0.to_le_bytes());
+            out.extend_from_slice(&millis(r.connect_timeout()).to_le_bytes());
+            out.extend_from_slice(&r.deadline().as_millis().to_le_bytes());
+            out.extend_from_slice(&[u8::from(t.fresh), 0, 0, 0, 0, 0, 0, 0]);
+            out.extend_from_slice(r.wire());
+            VPC_IMDS_SEND
+        }
+        Step::Read => VPC_IMDS_READ,
+        Step::Close(conn) => {
+            out.extend_from_slice(&conn.0.to_le_bytes());
+            VPC_IMDS_CLOSE
+        }
+        Step::Backoff(until) => {
+            out.extend_from_slice(&until.as_millis().to_le_bytes());
+            VPC_IMDS_BACKOFF
+        }
+        Step::AwaitToken(until) => {
+            out.extend_from_slice(&until.as_millis().to_le_bytes());
+            VPC_IMDS_AWAIT_TOKEN
+        }
+        Step::Page(record) => {
+            record_bytes(&record, out);
+            VPC_IMDS_PAGE
+        }
+        Step::Done(record) => {
+            record_bytes(&record, out);
+            VPC_IMDS_DONE
+        }
+        Step::Failed(e) => {
+            write_error(out, &error_record(machine, op, &e));
+            VPC_IMDS_FAILED
+        }
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn record_bytes(record: &Record, out: &mut Vec<u8>) {
+    let name = record.type_name().as_bytes();
+    let name = name.get(..255).unwrap_or(name);
+    out.push(name.len() as u8);
+    out.extend_from_slice(name);
+    match record.lines() {
+        Some(lines) => {
+            if serde_json::to_writer(&mut *out, lines).is_err() {
+                out.truncate(1 + name.len());
+            }
+        }
+        None => out.extend_from_slice(record.body()),
+    }
+}
+
+/// The error record of a failed step: a wait that ran out of time carries its
+/// last attempt's particulars.
+fn error_record(machine: &SyncMachine, op: OpId, e: &vpc_imds_driver::Error) -> ErrorRecord {
+    let record = ErrorRecord::from(e);
+    match machine.last_attempt_error(op) {
+        Some(last) if e.kind() == ErrorKind::TimedOut => {
+            let last = ErrorRecord::from(last);
+            ErrorRecord {
+                kind: record.kind,
+                message: format!("{} (last attempt: {})", record.message, last.message),
+                ..last
+            }
+        }
+        _ => record,
+    }
+}
+
+/// The next operation whose token wait ended (step it with a tick now), or -1.
+///
+/// # Safety
+/// `m` is null or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn vpc_imds_poll_woken(m: *mut VpcImds) -> i64 {
+    // SAFETY: as promised by the caller.
+    match unsafe { handle(m) }.and_then(|m| m.machine.poll_woken()) {
+        Some(OpId(id)) => i64::try_from(id).unwrap_or(-1),
+        None => -1,
+    }
+}
+
+/// Abandons `op` (unknown or over: nothing). Returns the connection the host must
+/// close because a request was in flight on it, or -1.
+///
+/// # Safety
+/// `m` is null or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn vpc_imds_cancel(m: *mut VpcImds, op: u64) -> i64 {
+    // SAFETY: as promised by the caller.
+    match unsafe { handle(m) }.and_then(|m| m.machine.cancel(OpId(op))) {
+        Some(conn) => i64::try_from(conn.0).unwrap_or(-1),
+        None => -1,
+    }
+}
+
+/// Forgets idle connections unused for 30 s at `now_ms` and returns how many; the
+/// output holds their ids (little-endian u64 each) for the host to close.
+///
+/// # Safety
+/// `m` is null or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn vpc_imds_expire_idle(m: *mut VpcImds, now_ms: u64) -> usize {
+    // SAFETY: as promised by the caller.
+    let Some(m) = (unsafe { handle(m) }) else {
+        return 0;
+    };
+    let now = m.now(now_ms);
+    let expired = m.machine.expire_idle(now);
+    m.out.clear();
+    for conn in &expired {
+        m.out.extend_from_slice(&conn.0.to_le_bytes());
+    }
+    expired.len()
+}
+
+/// Allocates `len` bytes (at least one) for the host to write into, e.g. a wasm
+/// host's input buffer; null if out of memory. Free with [`vpc_imds_dealloc`].
+#[no_mangle]
+pub extern "C" fn vpc_imds_alloc(len: usize) -> *mut u8 {
+    match std::alloc::Layout::from_size_align(len.max(1), 1) {
+        // SAFETY: the layout's size is not zero.
+        Ok(layout) => unsafe { std::alloc::alloc(layout) },
+        Err(_) => std::ptr::null_mut(),
+    }
+}
+
+/// Frees what [`vpc_imds_alloc`] gave, with the same `len` (null: nothing).
+///
+/// # Safety
+/// `ptr` is null or from `vpc_imds_alloc(len)`, not freed before.
+#[no_mangle]
+pub unsafe extern "C" fn vpc_imds_dealloc(ptr: *mut u8, len: usize) {
+    if ptr.is_null() {
+        return;
+    }
+    if let Ok(layout) = std::alloc::Layout::from_size_align(len.max(1), 1) {
+        // SAFETY: the caller gives back what `vpc_imds_alloc(len)` returned.
+        unsafe { std::alloc::dealloc(ptr, layout) }
+    }
+}
+
+#[doc(hidden)]
+pub mod bench {
+    //! The JSON step encoding the compact one was measured against
+    //! (`cargo run --release -p vpc-imds-c --example encoding`).
+    use super::*;
+    use serde::Serialize;
+
+    #[derive(Serialize)]
+    struct SendJson<'a> {
+        step: &'static str,
+        conn: u64,
+        fresh: bool,
+        connect_timeout_ms: u64,
+        deadline_ms: u64,
+        request: &'a str,
+    }
+
+    #[derive(Serialize)]
+    struct RecordJson<'a> {
+        step: &'static str,
+        r#type: &'static str,
+        record: &'a Record,
+    }
+
+    /// Writes `step` as one JSON object (streamed), records with their `Serialize`.
+    pub fn encode_json(machine: &SyncMachine, op: OpId, step: Step, out: &mut Vec<u8>) -> i32 {
+        out.clear();
+        let written = match &step {
+            Step::Send(t) => serde_json::to_writer(
+                &mut *out,
+                &SendJson {
+                    step: "send",
+                    conn: t.conn.0,
+                    fresh: t.fresh,
+                    connect_timeout_ms: millis(t.request.connect_timeout()),
+                    deadline_ms: t.request.deadline().as_millis(),
+                    request: std::str::from_utf8(t.request.wire()).unwrap_or(""),
+                },
+            ),
+            Step::Done(record) | Step::Page(record) => serde_json::to_writer(
+                &mut *out,
+                &RecordJson {
+                    step: "done",
+                    r#type: record.type_name(),
+                    record,
+                },
+            ),
+            Step::Failed(e) => serde_json::to_writer(&mut *out, &error_record(machine, op, e)),
+            _ => serde_json::to_writer(&mut *out, "other"),
+        };
+        if written.is_err() {
+            out.clear();
+        }
+        match step {
+            Step::Send(_) => VPC_IMDS_SEND,
+            Step::Done(_) => VPC_IMDS_DONE,
+            _ => VPC_IMDS_FAILED,
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! The ABI through its extern functions: every path total, records as documented.
+use std::ptr::{null, null_mut};
+
+use vpc_imds_c::*;
+
+fn new(settings: &str) -> Result<*mut VpcImds, String> {
+    let mut err = [0u8; 512];
+    let mut len = 0usize;
+    let m = unsafe {
+        vpc_imds_new(
+            settings.as_ptr(),
+            settings.len(),
+            7,
+            err.as_mut_ptr(),
+            err.len(),
+            &mut len,
+        )
+    };
+    if m.is_null() {
+        Err(String::from_utf8_lossy(&err[..len.min(err.len())]).into_owned())
+    } else {
+        Ok(m)
+    }
+}
+
+fn output(m: *mut VpcImds) -> Vec<u8> {
+    let mut len = 0;
+    let p = unsafe { vpc_imds_output(m, &mut len) };
+    unsafe { std::slice::from_raw_parts(p, len) }.to_vec()
+}
+
+fn start(m: *mut VpcImds, name: &str, args: &str) -> i64 {
+    unsafe { vpc_imds_start(m, name.as_ptr(), name.len(), args.as_ptr(), args.len(), 0) }
+}
+
+fn step(m: *mut VpcImds, op: i64, kind: i32, bytes: &[u8]) -> (i32, Vec<u8>) {
+    let code = unsafe { vpc_imds_step(m, op as u64, 1, kind, bytes.as_ptr(), bytes.len()) };
+    (code, output(m))
+}
+
+fn ok(body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+const ENDPOINT: &str = r#"{"endpoint":"http://127.0.0.1:9"}"#;
+
+#[test]
+fn settings_are_validated_and_errors_are_records() {
+    let e = new(r#"{"endpoint":"ftp://x"}"#).unwrap_err();
+    let v: serde_json::Value = serde_json::from_str(&e).unwrap();
+    assert_eq!(v["kind"], "invalid_input");
+    for bad in [
+        r#"{"timeout_ms":0}"#,
+        r#"{"max_attempts":0}"#,
+        r#"{"nope":1}"#,
+        "{",
+        "[1]",
+        "\u{0}",
+        r#"{"timeout_ms":-1}"#,
+    ] {
+        let e = new(bad).unwrap_err();
+        assert!(e.contains("\"invalid_input\""), "{bad}: {e}");
+    }
+    // Null error buffer: still no crash.
+    let m = unsafe { vpc_imds_new(b"{".as_ptr(), 1, 0, null_mut(), 0, null_mut()) };
+    assert!(m.is_null());
+    let m = unsafe { vpc_imds_new(null(), 5, 0, null_mut(), 0, null_mut()) };
+    assert!(m.is_null());
+    let m = new("").unwrap();
+    unsafe { vpc_imds_free(m) };
+    let m = new(r#"{"endpoint":"http://127.0.0.1:1","timeout_ms":1500,"connect_timeout_ms":100,"request_timeout_ms":500,"max_attempts":2,"base_delay_ms":0,"max_delay_ms":10,"max_response_bytes":2048,"version":"2024-11-12","token_lifetime":60,"secure":false}"#).unwrap();
+    unsafe { vpc_imds_free(m) };
+}
+
+#[test]
+fn misuse_is_refused_without_a_crash() {
+    unsafe {
+        assert_eq!(
+            vpc_imds_step(null_mut(), 1, 0, 0, null(), 0),
+            VPC_IMDS_MISUSE
+        );
+        assert_eq!(vpc_imds_start(null_mut(), null(), 0, null(), 0, 0), -1);
+        assert_eq!(vpc_imds_poll_woken(null_mut()), -1);
+        assert_eq!(vpc_imds_cancel(null_mut(), 1), -1);
+        assert_eq!(vpc_imds_expire_idle(null_mut(), 1), 0);
+        vpc_imds_free(null_mut());
+        vpc_imds_dealloc(null_mut(), 3);
+    }
+    let m = new(ENDPOINT).unwrap();
+    assert_eq!(start(m, "no_such_op", ""), -1);
+    assert!(String::from_utf8(output(m))
+        .unwrap()
+        .contains("invalid_input"));
+    assert_eq!(start(m, "key", r#"{"id":"a/../b"}"#), -1);
+    assert_eq!(start(m, "instance", r#"{"id":"\ud800"}"#), -1);
+    assert_eq!(start(m, "instance", r#"{"bogus":1}"#), -1);
+    assert_eq!(
+        unsafe { vpc_imds_start(m, [0xff, 0xfe].as_ptr(), 2, null(), 0, 0) },
+        -1
+    );
+    assert_eq!(unsafe { vpc_imds_start(m, null(), 4, null(), 0, 0) }, -1);
+    let op = start(m, "instance", "");
+    assert!(op >= 0);
+    assert_eq!(step(m, op, 9, b"").0, VPC_IMDS_MISUSE);
+    assert_eq!(
+        step(m, op, VPC_IMDS_INPUT_FAILED, b"gremlins").0,
+        VPC_IMDS_MISUSE
+    );
+    assert_eq!(
+        unsafe { vpc_imds_step(m, op as u64, 0, 1, null(), 3) },
+        VPC_IMDS_MISUSE
+    );
+    // Bytes with no request in flight, an unknown op: failed records.
+    assert_eq!(step(m, op + 100, 0, b"").0, VPC_IMDS_FAILED);
+    let (code, _) = step(m, op, VPC_IMDS_INPUT_TICK, b"");
+    assert_eq!(code, VPC_IMDS_SEND);
+    assert_eq!(unsafe { vpc_imds_cancel(m, op as u64) }, 1);
+    assert_eq!(unsafe { vpc_imds_cancel(m, op as u64) }, -1);
+    unsafe { vpc_imds_free(m) };
+    let p = vpc_imds_alloc(0);
+    assert!(!p.is_null());
+    unsafe { vpc_imds_dealloc(p, 0) };
+}
+
+#[test]
+fn a_cached_instance_through_the_abi() {
+    let m = new(ENDPOINT).unwrap();
+    let op = start(m, "instance", "");
+    let (code, out) = step(m, op, VPC_IMDS_INPUT_TICK, b"");
+    assert_eq!(code, VPC_IMDS_SEND);
+    assert_eq!(u64::from_le_bytes(out[0..8].try_into().unwrap()), 1); // conn
+    assert_eq!(u64::from_le_bytes(out[8..16].try_into().unwrap()), 1000); // connect timeout
+    assert_eq!(out[24], 1); // fresh
+    assert!(out[VPC_IMDS_SEND_HEADER..].starts_with(b"PUT /identity/v1/token?version="));
+    let token = r#"{"access_token":"eyJhbGciOiJub25lIn0.e30.c2ln","expires_in":300}"#;
+    let (code, out) = step(m, op, VPC_IMDS_INPUT_BYTES, &ok(token));
+    assert_eq!(code, VPC_IMDS_SEND);
+    assert_eq!(out[24], 0); // the kept-alive connection
+    assert!(out[VPC_IMDS_SEND_HEADER..].starts_with(b"GET /metadata/v1/instance?version="));
+    let doc = r#"{"id":"0717_x","crn":"crn:x","name":"vm"}"#;
+    let answer = ok(doc);
+    let (code, _) = step(m, op, VPC_IMDS_INPUT_BYTES, &answer[..10]);
+    assert_eq!(code, VPC_IMDS_READ);
+    let (code, out) = step(m, op, VPC_IMDS_INPUT_BYTES, &answer[10..]);
+    assert_eq!(code, VPC_IMDS_DONE);
+    assert_eq!(&out[1..1 + out[0] as usize], b"instance");
+    assert_eq!(&out[1 + out[0] as usize..], doc.as_bytes());
+    unsafe { vpc_imds_free(m) };
+}
+
+#[test]
+fn a_second_operation_awaits_the_token_and_is_woken() {
+    let m = new(ENDPOINT).unwrap();
+    let a = start(m, "instance", "");
+    let b = start(m, "ssh_keys", "");
+    assert_eq!(step(m, a, 0, b"").0, VPC_IMDS_SEND);
+    assert_eq!(step(m, b, 0, b"").0, VPC_IMDS_AWAIT_TOKEN);
+    assert_eq!(unsafe { vpc_imds_poll_woken(m) }, -1);
+    let token = r#"{"access_token":"eyJhbGciOiJub25lIn0.e30.c2ln","expires_in":300}"#;
+    assert_eq!(step(m, a, 1, &ok(token)).0, VPC_IMDS_SEND);
+    assert_eq!(unsafe { vpc_imds_poll_woken(m) }, b);
+    let (code, out) = step(m, b, 0, b"");
+    assert_eq!(code, VPC_IMDS_SEND);
+    assert_eq!(out[24], 1);
+    let (code, out) = step(m, b, VPC_IMDS_INPUT_FAILED, b"refused");
+    assert_eq!(code, VPC_IMDS_CLOSE);
+    assert_eq!(out, 2u64.to_le_bytes());
+    let (code, out) = step(m, b, VPC_IMDS_INPUT_TICK, b"");
+    assert_eq!(code, VPC_IMDS_FAILED, "{}", String::from_utf8_lossy(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        (v["kind"].as_str(), v["transport"].as_str()),
+        (Some("refused"), Some("refused"))
+    );
+    unsafe { vpc_imds_free(m) };
+}
+
+#[test]
+fn random_input_never_crashes() {
+    let m = new(ENDPOINT).unwrap();
+    let mut x = 0x1234_5678_9abc_def0u64;
+    let mut rnd = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let names = [
+        "instance",
+        "keys",
+        "get_all",
+        "ssh_keys",
+        "user_data",
+        "wait_until_ready",
+        "iam_token",
+        "x",
+    ];
+    for _ in 0..3000 {
+        let op = start(
+            m,
+            names[rnd() as usize % names.len()],
+            if rnd() % 2 == 0 {
+                r#"{"path":"keys"}"#
+            } else {
+                ""
+            },
+        );
+        let op = if op < 0 { rnd() as i64 % 50 } else { op };
+        for _ in 0..(rnd() % 6) {
+            let mut bytes: Vec<u8> = (0..rnd() % 200).map(|_| rnd() as u8).collect();
+            if rnd() % 3 == 0 {
+                bytes = ok(r#"{"access_token":"a.b.c","expires_in":300}"#);
+            }
+            let kind = (rnd() % 4) as i32 - 1 + 1;
+            let _ = step(m, op, kind, &bytes);
+            let _ = unsafe { vpc_imds_poll_woken(m) };
+        }
+        if rnd() % 2 == 0 {
+            let _ = unsafe { vpc_imds_cancel(m, op as u64) };
+        }
+    }
+    unsafe { vpc_imds_free(m) };
+}
