@@ -11,7 +11,7 @@
 
 use std::rc::Rc;
 
-use napi::bindgen_prelude::{Buffer, Either};
+use napi::bindgen_prelude::{Buffer, Either, Utf16String};
 use napi_derive::napi;
 use vpc_imds_driver::core::error::Cause;
 use vpc_imds_driver::core::output::Output;
@@ -88,6 +88,15 @@ fn error_info(e: &Error) -> ErrorInfo {
 
 fn input_info(e: InputError) -> ErrorInfo {
     error_info(&Error::from(e))
+}
+
+/// A text argument from its UTF-16 form. A lone surrogate has no UTF-8 form: napi's
+/// string conversion would send U+FFFD in its place, so it is refused here, as the
+/// core refuses any character it cannot send (`invalid_input` naming the argument).
+fn text(value: Option<&Utf16String>, what: &'static str) -> Result<Option<String>, InputError> {
+    value
+        .map(|v| String::from_utf16(v).map_err(|_| InputError::ForbiddenCharacter { what }))
+        .transpose()
 }
 
 /// What a user configures, as JavaScript passes it (seconds as numbers).
@@ -330,24 +339,25 @@ impl StepOut {
     }
 }
 
-/// Arguments of an operation (see the driver's `Args`).
+/// Arguments of an operation (see the driver's `Args`). Text arrives as UTF-16 and
+/// goes through [`text`], never through napi's lossy UTF-8 conversion.
 #[napi(object)]
 #[derive(Debug, Default)]
 pub struct OpArgs {
     /// Resource id.
-    pub id: Option<String>,
+    pub id: Option<Utf16String>,
     /// Token or certificate lifetime, seconds.
     pub expires_in: Option<u32>,
     /// Trusted profile id.
-    pub profile_id: Option<String>,
+    pub profile_id: Option<Utf16String>,
     /// Trusted profile CRN.
-    pub profile_crn: Option<String>,
+    pub profile_crn: Option<Utf16String>,
     /// Trusted profile name.
-    pub profile_name: Option<String>,
+    pub profile_name: Option<Utf16String>,
     /// PEM certificate request.
-    pub csr: Option<String>,
+    pub csr: Option<Utf16String>,
     /// Path under `/metadata/v1/` for `get`.
-    pub path: Option<String>,
+    pub path: Option<Utf16String>,
     /// Follow `next.href` (`get`).
     pub all_pages: Option<bool>,
     /// Merge every page into one document (`getAll`).
@@ -423,14 +433,28 @@ impl NodeDriver {
     #[napi]
     pub fn start(&mut self, op: String, args: Option<OpArgs>, now: f64) -> Option<ErrorInfo> {
         let args = args.unwrap_or_default();
+        let texts = (|| {
+            Ok::<_, InputError>([
+                text(args.id.as_ref(), "id")?,
+                text(args.profile_id.as_ref(), "trusted profile id")?,
+                text(args.profile_crn.as_ref(), "trusted profile crn")?,
+                text(args.profile_name.as_ref(), "trusted profile name")?,
+                text(args.csr.as_ref(), "csr")?,
+                text(args.path.as_ref(), "path")?,
+            ])
+        })();
+        let [id, profile_id, profile_crn, profile_name, csr, path] = match texts {
+            Ok(texts) => texts,
+            Err(e) => return Some(input_info(e)),
+        };
         let core_args = Args {
-            id: args.id.as_deref(),
+            id: id.as_deref(),
             expires_in: args.expires_in,
-            profile_id: args.profile_id.as_deref(),
-            profile_crn: args.profile_crn.as_deref(),
-            profile_name: args.profile_name.as_deref(),
-            csr: args.csr.as_deref(),
-            path: args.path.as_deref(),
+            profile_id: profile_id.as_deref(),
+            profile_crn: profile_crn.as_deref(),
+            profile_name: profile_name.as_deref(),
+            csr: csr.as_deref(),
+            path: path.as_deref(),
             all_pages: args.all_pages.unwrap_or(false) || args.merge.unwrap_or(false),
         };
         self.iam = None;
@@ -453,23 +477,30 @@ impl NodeDriver {
     pub fn start_cached_iam(
         &mut self,
         cache: &NodeTokens,
-        profile_id: Option<String>,
-        profile_crn: Option<String>,
-        profile_name: Option<String>,
+        profile_id: Option<Utf16String>,
+        profile_crn: Option<Utf16String>,
+        profile_name: Option<Utf16String>,
         now: f64,
     ) -> Option<ErrorInfo> {
         self.wants = Wants::default();
         self.iam = Some(cache.share.clone());
-        let started = TrustedProfile::from_parts(
-            profile_id.as_deref(),
-            profile_crn.as_deref(),
-            profile_name.as_deref(),
-        )
-        .map_err(Error::from)
-        .and_then(|p| {
-            self.driver
-                .start_cached_iam_token(p, cache.share.clone(), instant(now))
-        });
+        let texts = (|| {
+            Ok::<_, InputError>([
+                text(profile_id.as_ref(), "trusted profile id")?,
+                text(profile_crn.as_ref(), "trusted profile crn")?,
+                text(profile_name.as_ref(), "trusted profile name")?,
+            ])
+        })();
+        let [id, crn, name] = match texts {
+            Ok(texts) => texts,
+            Err(e) => return Some(input_info(e)),
+        };
+        let started = TrustedProfile::from_parts(id.as_deref(), crn.as_deref(), name.as_deref())
+            .map_err(Error::from)
+            .and_then(|p| {
+                self.driver
+                    .start_cached_iam_token(p, cache.share.clone(), instant(now))
+            });
         started.err().map(|e| error_info(&e))
     }
 

@@ -165,6 +165,23 @@ for (const [name, make] of [
       assert.deepEqual(await requests(), []);
     });
 
+    it('a lone surrogate is invalid input, in ids, paths and profiles alike; nothing sent', async () => {
+      const c = make();
+      const invalid = (e) => e instanceof imds.InvalidInputError && e.code === 'invalid_input' && e.reason === 'input';
+      await assert.rejects(c.key('r006-\ud800'), invalid);
+      await assert.rejects(c.get('instance\udc00'), invalid);
+      for (const bad of ['\ud800', '\udc00x', 'a\ud800\ud800b']) {
+        for (const profile of [{ profileId: bad }, { profileName: bad }, { profileCrn: bad }]) {
+          await assert.rejects(c.iamToken(profile), invalid, JSON.stringify(profile));
+          await assert.rejects(new IamTokenCache(c, profile).token(), invalid, JSON.stringify(profile));
+        }
+      }
+      assert.deepEqual(await requests(), []);
+      // A surrogate pair is a character like any other: sent, and the service judges it.
+      await assert.rejects(c.iamToken({ profileName: 'p-\ud83d\ude00' }), (e) => !(e instanceof imds.InvalidInputError));
+      assert.ok((await requests()).length > 0);
+    });
+
     it('not found is a NotFoundError with IBM details', async () => {
       const c = make();
       await assert.rejects(c.key('missing'), (e) => {
@@ -244,6 +261,37 @@ describe('transport faults (socket transport)', () => {
     ac.abort();
     await assert.rejects(c.instance({ signal: ac.signal }), (e) => e.name === 'AbortError');
     assert.equal((await c.instance()).id, fixture.instance.id);
+  });
+
+  it('a call with an already-aborted signal opens no connection', async () => {
+    const net = require('node:net');
+    let connections = 0;
+    const server = net.createServer((s) => {
+      connections += 1;
+      s.destroy();
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const endpoint = `http://127.0.0.1:${server.address().port}`;
+      for (const c of [new Client({ endpoint }), new Client({ endpoint, transport: fetchTransport() })]) {
+        const signal = AbortSignal.abort();
+        const aborted = (e) => e.name === 'AbortError';
+        await assert.rejects(c.instance({ signal }), aborted);
+        await assert.rejects(c.identityToken({ signal }), aborted);
+        await assert.rejects(c.iamToken({ profileName: 'p', signal }), aborted);
+        await assert.rejects(new IamTokenCache(c).token({ signal }), aborted);
+        await assert.rejects(c.userData({ signal }), aborted);
+        await assert.rejects(c.sshKeys({ signal }), aborted);
+        await assert.rejects(c.getAll('keys', { signal }), aborted);
+        await assert.rejects(c.getPages('keys', { signal }).next(), aborted);
+        await assert.rejects(c.keys({ signal }).next(), aborted);
+        await assert.rejects(c.waitUntilReady(1, { signal }), aborted);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(connections, 0);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 
   it('kept-alive connections carry sequential calls', async () => {
