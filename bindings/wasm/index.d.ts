@@ -161,7 +161,8 @@ export type TransportRequest = HttpRequest;
 /** A response as a custom transport gives it. */
 export interface TransportResponse {
   status: number;
-  /** Only `Retry-After` is read. */
+  /** Only `Retry-After` and `Transfer-Encoding` are read (a coding other than a
+   * lone `chunked`, which your stack removed, is a bad response). */
   headers?: Headers | Record<string, string> | Array<[string, string]>;
   /** The decoded (de-chunked) body. */
   body?: Uint8Array | ArrayBuffer | string | null;
@@ -376,10 +377,13 @@ export interface Step {
   /** `keys`/`key` outputs: one `authorized_keys` line per key (null: not a valid key). */
   sshKeys?: Array<string | null>;
   /** Which bytes came with the step, attached under that name. */
-  bytes?: 'userData' | 'merged';
+  bytes?: 'userData';
   userData?: Uint8Array;
-  /** DONE of a merged `get` (all pages): the merged JSON document. */
-  merged?: Uint8Array;
+  /** Which text came with the step, attached under that name. */
+  text?: 'merged';
+  /** PAGE and DONE of a merged `get` (all pages): what that page added to the merged
+   * JSON document, to be joined in order. */
+  merged?: string;
   /** DONE of `initialization` whose user data cannot be decoded: why. */
   userDataError?: { kind: ErrorKind; message: string; [field: string]: unknown };
   /** FAILED: the error's fields (`kind`, `message`, ...). */
@@ -419,7 +423,10 @@ export declare class Driver {
   startWaitUntilReady(max: number, now: number): Step['error'] | undefined;
   tick(now: number): Step;
   bytes(id: number, data: Uint8Array, now: number): Step;
-  respond(id: number, status: number, retryAfter: string | undefined, body: Uint8Array, now: number): Step;
+  /** A whole response from the host's HTTP stack; `transferEncoding` is the
+   * `Transfer-Encoding` value as `Headers.get` joins it (a coding the core's reader
+   * refuses fails the call as `bad_response`). */
+  respond(id: number, status: number, retryAfter: string | undefined, body: Uint8Array, now: number, transferEncoding?: string): Step;
   transportError(id: number, name: TransportErrorName, now: number): Step;
   awaiting(): number | undefined;
   /** The HTTP/1.1 bytes of the request in flight (they hold the token). */

@@ -92,6 +92,9 @@ pub struct Response<'b> {
     retry_after: Option<u32>,
     keep_alive: bool,
     body: &'b [u8],
+    /// Why the host's HTTP stack should not have accepted this response (see
+    /// [`Response::from_host`]); the session fails the operation with it.
+    refused: Option<ResponseError>,
 }
 
 impl<'b> Response<'b> {
@@ -102,7 +105,31 @@ impl<'b> Response<'b> {
             retry_after,
             keep_alive: false,
             body,
+            refused: None,
         }
+    }
+
+    /// A response from a host's own HTTP stack (`fetch`), with the framing headers
+    /// it can still see: `transfer_encoding` is the `Transfer-Encoding` value, every
+    /// header line joined by `", "` as `fetch`'s `Headers.get` gives it (`None` when
+    /// absent). The stack has removed a `chunked` coding; a response this crate's
+    /// reader would refuse ([`check_transfer_encoding`]) is refused by the session
+    /// the same way, as `bad_response`.
+    pub fn from_host(
+        status: u16,
+        retry_after: Option<u32>,
+        transfer_encoding: Option<&[u8]>,
+        body: &'b [u8],
+    ) -> Self {
+        Response {
+            refused: transfer_encoding.and_then(|v| check_transfer_encoding(v).err()),
+            ..Response::from_parts(status, retry_after, body)
+        }
+    }
+
+    /// Why this response must be refused although a host's HTTP stack accepted it.
+    pub const fn refused(&self) -> Option<ResponseError> {
+        self.refused
     }
 
     /// HTTP status code.
@@ -134,6 +161,7 @@ impl fmt::Debug for Response<'_> {
             .field("retry_after", &self.retry_after)
             .field("keep_alive", &self.keep_alive)
             .field("body_len", &self.body.len())
+            .field("refused", &self.refused)
             .finish()
     }
 }
@@ -269,6 +297,7 @@ impl ResponseReader {
                     retry_after: head.retry_after,
                     keep_alive: false,
                     body,
+                    refused: None,
                 }))
             }
             _ => Err(ResponseError::Truncated),
@@ -305,12 +334,12 @@ impl ResponseReader {
                     }
                     content_length = Some(v);
                 } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                    // Only `chunked` is implemented: any other coding, in this header
-                    // line or another (`gzip, chunked`, or `chunked` twice), would be
-                    // handed on still encoded, so it is refused.
-                    if chunked || !trim(h.value).eq_ignore_ascii_case(b"chunked") {
-                        return Err(ResponseError::BadFraming("unsupported Transfer-Encoding"));
+                    // A second line is a second coding (`chunked` twice, or `gzip`
+                    // then `chunked`), as if joined by ", ".
+                    if chunked {
+                        return Err(UNSUPPORTED_CODING);
                     }
+                    check_transfer_encoding(h.value)?;
                     chunked = true;
                 } else if name.eq_ignore_ascii_case("connection") {
                     for token in h.value.split(|&b| b == b',').map(trim) {
@@ -393,6 +422,7 @@ impl ResponseReader {
             retry_after: head.retry_after,
             keep_alive,
             body,
+            refused: None,
         }))
     }
 
@@ -476,6 +506,28 @@ impl ResponseReader {
             };
         }
         Ok(result)
+    }
+}
+
+const UNSUPPORTED_CODING: ResponseError =
+    ResponseError::BadFraming("unsupported Transfer-Encoding");
+
+/// The rule for a response's `Transfer-Encoding` (one header line, or every line
+/// joined by `", "`): only `chunked` alone is implemented. Any other coding (`gzip,
+/// chunked`, `chunked, identity`, `chunked, chunked`, `identity`) would hand on a
+/// body still encoded, or framed by the connection's end, so it is refused.
+///
+/// ```
+/// use vpc_imds_core::response::check_transfer_encoding;
+/// assert!(check_transfer_encoding(b" Chunked ").is_ok());
+/// assert!(check_transfer_encoding(b"gzip, chunked").is_err());
+/// assert!(check_transfer_encoding(b"chunked, chunked").is_err());
+/// ```
+pub fn check_transfer_encoding(value: &[u8]) -> Result<(), ResponseError> {
+    if trim(value).eq_ignore_ascii_case(b"chunked") {
+        Ok(())
+    } else {
+        Err(UNSUPPORTED_CODING)
     }
 }
 
@@ -660,6 +712,39 @@ mod tests {
         ] {
             assert_eq!(with(te), refused, "{:?}", core::str::from_utf8(te));
         }
+    }
+
+    #[test]
+    fn a_host_stack_response_is_judged_by_the_readers_rule() {
+        // fetch joins repeated header lines with ", ": the same verdict as the reader's.
+        let joined = |lines: &[&[u8]]| {
+            let mut v = heapless::Vec::<u8, 128>::new();
+            for (i, line) in lines.iter().enumerate() {
+                if i > 0 {
+                    v.extend_from_slice(b", ").unwrap();
+                }
+                v.extend_from_slice(line).unwrap();
+            }
+            v
+        };
+        let refused = Some(ResponseError::BadFraming("unsupported Transfer-Encoding"));
+        for (lines, ok) in [
+            (&[&b"chunked"[..]][..], true),
+            (&[&b" CHUNKED "[..]], true),
+            (&[&b"gzip, chunked"[..]], false),
+            (&[&b"chunked, identity"[..]], false),
+            (&[&b"chunked"[..], b"chunked"], false),
+            (&[&b"gzip"[..], b"chunked"], false),
+            (&[&b"identity"[..]], false),
+            (&[&b""[..]], false),
+        ] {
+            let value = joined(lines);
+            let r = Response::from_host(200, None, Some(&value), b"{}");
+            assert_eq!(r.refused(), if ok { None } else { refused }, "{lines:?}");
+            assert_eq!((r.status(), r.body()), (200, &b"{}"[..]));
+        }
+        assert_eq!(Response::from_host(200, Some(3), None, b"").refused(), None);
+        assert_eq!(Response::from_parts(200, None, b"").refused(), None);
     }
 
     #[test]

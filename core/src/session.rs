@@ -419,6 +419,10 @@ impl Session {
         let Some(run) = self.run.as_ref() else {
             return Event::Failed(misuse());
         };
+        // What the response reader would have refused (a host's HTTP stack took it).
+        if let Some(error) = response.refused() {
+            return self.response_error(error, now);
+        }
         if response.body().len() > self.config.max_body_bytes {
             return self.response_error(ResponseError::BodyTooLarge, now);
         }
@@ -979,5 +983,36 @@ mod tests {
         // Reported once more by poll, then nothing: the next page is never asked for.
         assert!(matches!(s.poll(at(3)), Action::Failed(_)));
         assert!(matches!(s.poll(at(4)), Action::Idle));
+    }
+
+    #[test]
+    fn a_host_stack_response_with_a_refused_coding_fails_as_the_reader_would() {
+        // A token that would be accepted, under `Transfer-Encoding: gzip, chunked`.
+        let body = br#"{"access_token":"eyJa","expires_in":300}"#;
+        let mut s = Session::new(Config::default(), 4);
+        s.start(Operation::Instance, at(0)).unwrap();
+        assert!(sends_token_request(&mut s, at(0)));
+        let id = s.awaiting().unwrap();
+        let response = Response::from_host(200, None, Some(b"gzip, chunked"), body);
+        match s.on_response(id, &response, at(1)) {
+            Event::Failed(e) => {
+                assert_eq!(e.kind(), ErrorKind::BadResponse);
+                assert_eq!(
+                    e.cause(),
+                    &Cause::Http(ResponseError::BadFraming("unsupported Transfer-Encoding"))
+                );
+            }
+            other => panic!("expected a failure, got {other:?}"),
+        }
+        // `chunked` alone is what the host's stack removed: accepted.
+        let mut s = Session::new(Config::default(), 5);
+        s.start(Operation::Instance, at(0)).unwrap();
+        assert!(sends_token_request(&mut s, at(0)));
+        let id = s.awaiting().unwrap();
+        let response = Response::from_host(200, None, Some(b"chunked"), body);
+        assert!(matches!(
+            s.on_response(id, &response, at(1)),
+            Event::Pending
+        ));
     }
 }

@@ -46,6 +46,65 @@ function seed() {
   return random(new Uint8Array(8));
 }
 
+let connectAgent = () => undefined;
+
+/**
+ * @internal For Node, whose fetch (undici) finishes a connect even after the request
+ * that wanted it was aborted: `find()` gives undici's `Agent` class (or undefined),
+ * with which each client gets a dispatcher whose pending connects end with its calls.
+ */
+export function useConnectAgent(find) {
+  let found;
+  connectAgent = () => {
+    if (found === undefined) {
+      try {
+        found = { Agent: find() };
+      } catch {
+        found = { Agent: undefined }; // plain fetch, as in any other host
+      }
+    }
+    return found.Agent;
+  };
+}
+
+/**
+ * One client's undici dispatcher. Its sockets take an AbortSignal (undici hands its
+ * connect options to `net.connect`/`tls.connect`); once an exchange has been cut
+ * (aborted, or past its deadline) and no exchange is left, that signal destroys the
+ * dispatcher's sockets, a connect still under way among them, and the next exchange
+ * gets a new dispatcher. Idle kept-alive sockets do not hold the process.
+ */
+class Connections {
+  #Agent;
+  #agent = null;
+  #close = null;
+  #busy = 0;
+  #cut = false;
+
+  constructor(Agent) {
+    this.#Agent = Agent;
+  }
+
+  acquire() {
+    if (this.#agent === null) {
+      this.#close = new AbortController();
+      this.#agent = new this.#Agent({ connect: { signal: this.#close.signal } });
+    }
+    this.#busy += 1;
+    return this.#agent;
+  }
+
+  release(cut) {
+    this.#busy -= 1;
+    this.#cut ||= cut;
+    if (this.#busy > 0 || !this.#cut) return;
+    this.#close.abort();
+    this.#agent.destroy().catch(() => {});
+    this.#agent = null;
+    this.#cut = false;
+  }
+}
+
 function bad(what, expected) {
   return new InvalidInputError(`invalid input: ${what} must be ${expected}`, { reason: 'input' });
 }
@@ -92,8 +151,8 @@ export class Config extends WasmConfig {
 
 /**
  * The driver (the module's `Driver`) with its steps and errors as objects: the
- * module writes them as JSON text, parsed here; a step's bytes (`userData`, the
- * `merged` JSON of a list) are attached under that name.
+ * module writes them as JSON text, parsed here; a step's bytes (`userData`) or text
+ * (the `merged` JSON of a list, page by page) are attached under that name.
  */
 export class Driver extends WasmDriver {
   start(...args) {
@@ -119,8 +178,8 @@ export class Driver extends WasmDriver {
     return this.#step(super.bytes(id, data, now));
   }
 
-  respond(id, status, retryAfter, body, now) {
-    return this.#step(super.respond(id, status, retryAfter, body, now));
+  respond(id, status, retryAfter, body, now, transferEncoding) {
+    return this.#step(super.respond(id, status, retryAfter, body, now, transferEncoding));
   }
 
   transportError(id, name, now) {
@@ -130,6 +189,7 @@ export class Driver extends WasmDriver {
   #step(text) {
     const step = JSON.parse(text);
     if (step.bytes !== undefined) step[step.bytes] = super.takeBytes();
+    if (step.text !== undefined) step[step.text] = super.takeText();
     return step;
   }
 }
@@ -211,13 +271,20 @@ export class HttpRequest {
   }
 }
 
-function header(headers, name) {
+/** The value of header `name`; with `all`, every line's value joined by ", " (as
+ * `Headers.get` joins them), else the first line's. */
+function header(headers, name, all = false) {
   if (!headers) return undefined;
   if (typeof headers.get === 'function') return headers.get(name) ?? undefined;
   const lower = name.toLowerCase();
   const entries = Array.isArray(headers) ? headers : Object.entries(headers);
-  for (const [k, v] of entries) if (String(k).toLowerCase() === lower) return String(v);
-  return undefined;
+  const values = [];
+  for (const [k, v] of entries) {
+    if (String(k).toLowerCase() !== lower) continue;
+    if (!all) return String(v);
+    values.push(...(Array.isArray(v) ? v.map(String) : [String(v)]));
+  }
+  return values.length > 0 ? values.join(', ') : undefined;
 }
 
 function asBytes(body) {
@@ -270,8 +337,14 @@ async function readBody(response, limit) {
  */
 export function fetchTransport(fetchImpl, maxBytes = Infinity) {
   if (fetchImpl !== undefined && typeof fetchImpl !== 'function') throw bad('fetchTransport', 'given a fetch function');
+  // Node's own fetch: a dispatcher whose connects end with this transport's calls.
+  let connections;
   return async (request) => {
     const fetch = fetchImpl ?? globalThis.fetch;
+    if (connections === undefined) {
+      const Agent = fetchImpl === undefined ? connectAgent() : undefined;
+      connections = Agent ? new Connections(Agent) : null;
+    }
     const init = {
       method: request.method,
       headers: request.headers,
@@ -282,8 +355,13 @@ export function fetchTransport(fetchImpl, maxBytes = Infinity) {
       referrerPolicy: 'no-referrer',
     };
     if (request.body !== undefined && request.body !== null) init.body = request.body;
-    const response = await fetch(request.url, init);
-    return { status: response.status, headers: response.headers, body: await readBody(response, maxBytes) };
+    if (connections) init.dispatcher = connections.acquire();
+    try {
+      const response = await fetch(request.url, init);
+      return { status: response.status, headers: response.headers, body: await readBody(response, maxBytes) };
+    } finally {
+      connections?.release(Boolean(request.signal?.aborted));
+    }
   };
 }
 
@@ -457,7 +535,9 @@ export class Client {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
     }
-    return driver.respond(id, r.status, header(r.headers, 'retry-after'), body, this.now());
+    // The framing the host's stack saw: the core refuses what its own reader would.
+    const codings = header(r.headers, 'transfer-encoding', true);
+    return driver.respond(id, r.status, header(r.headers, 'retry-after'), body, this.now(), codings);
   }
 
   #start(driver, op, a = {}) {
@@ -642,9 +722,14 @@ export class Client {
    * first page's members but `next`, each list holding the items of every page). */
   async getAll(path, options) {
     const p = opt(path, 'string', 'path') ?? '';
-    let merged;
-    for await (const page of this.#pages('get', { path: p, allPages: true, merge: true }, options)) merged = page.merged;
-    return JSON.parse(new TextDecoder().decode(merged));
+    // The module merges each page as it arrives and hands out at once, as text, what
+    // the page added to the document: no page is kept, in the module or here. The
+    // merged text is parsed once, at the end.
+    const parts = [];
+    for await (const page of this.#pages('get', { path: p, allPages: true, merge: true }, options)) parts.push(page.merged);
+    const text = parts.join('');
+    parts.length = 0;
+    return JSON.parse(text);
   }
 }
 

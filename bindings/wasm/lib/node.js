@@ -2,13 +2,25 @@
 // package's own files, then exports the API.
 import init from '../pkg/vpc_imds_wasm.js';
 import { readFile } from 'node:fs/promises';
-import { useRandom } from './client.js';
+import { useConnectAgent, useRandom } from './client.js';
 
 await init({ module_or_path: await readFile(new URL('../pkg/vpc_imds_wasm_bg.wasm', import.meta.url)) });
 if (!globalThis.crypto?.getRandomValues) {
   // Node 18 has Web Crypto only under node:crypto.
   const { webcrypto } = await import('node:crypto');
   useRandom((bytes) => webcrypto.getRandomValues(bytes));
+}
+if (globalThis.process?.versions?.undici) {
+  // Node's fetch is undici: its Agent, the class of the global dispatcher (set once
+  // undici is loaded, which a fetch of a data: URL does), gives each client a
+  // dispatcher whose pending connects end with its calls (see client.js).
+  useConnectAgent(() => {
+    const key = Symbol.for('undici.globalDispatcher.1');
+    if (globalThis[key] === undefined) globalThis.fetch('data:,').catch(() => {});
+    const Agent = globalThis[key]?.constructor;
+    // Only undici's plain Agent (a proxying dispatcher would be the wrong class).
+    return typeof Agent === 'function' && Agent.name === 'Agent' ? Agent : undefined;
+  });
 }
 
 export * from './api.js';

@@ -258,7 +258,8 @@ impl Driver {
     /// Starts operation `op` (`instance`, `keys`, `get`, ... as the test vectors name
     /// them) at `now`; returns `undefined`, or the error (JSON) when the input is
     /// refused (nothing is sent then). With `merge`, the pages of a `get` with
-    /// `all_pages` come out as one merged document (`merged`, JSON bytes).
+    /// `all_pages` come out as one merged document: each `page` step and the `done`
+    /// step carry its next part (`merged`, JSON text to be joined in order).
     pub fn start(
         &mut self,
         op: &str,
@@ -344,7 +345,10 @@ impl Driver {
     }
 
     /// Feeds a whole response to request `id` from the host's HTTP stack: status, the
-    /// `Retry-After` header's value if any, and the (decoded) body.
+    /// `Retry-After` header's value if any, the (decoded) body, and the
+    /// `Transfer-Encoding` header's value if any (every line joined by ", ", as
+    /// `Headers.get` gives it): a coding the core's response reader refuses fails the
+    /// call as `bad_response` here too.
     pub fn respond(
         &mut self,
         id: f64,
@@ -352,9 +356,11 @@ impl Driver {
         retry_after: Option<String>,
         body: &[u8],
         now: f64,
+        transfer_encoding: Option<String>,
     ) -> String {
         let retry_after = retry_after.and_then(|v| parse_retry_after(v.as_bytes()));
-        let response = Response::from_parts(status, retry_after, body);
+        let transfer_encoding = transfer_encoding.as_deref().map(str::as_bytes);
+        let response = Response::from_host(status, retry_after, transfer_encoding, body);
         self.step(now, Input::Response(request_id(id), response))
     }
 
@@ -374,10 +380,18 @@ impl Driver {
         }
     }
 
-    /// The bytes the last step announced (`bytes`: `userData` or `merged`), once.
+    /// The bytes the last step announced (`bytes`: `userData`), once.
     #[wasm_bindgen(js_name = takeBytes)]
     pub fn take_bytes(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.payload)
+    }
+
+    /// The text the last step announced (`text`: `merged`), once: decoded straight
+    /// from the module's memory, with no bytes copied out first.
+    #[wasm_bindgen(js_name = takeText)]
+    pub fn take_text(&mut self) -> String {
+        // Checked UTF-8 when the step announced it.
+        String::from_utf8(std::mem::take(&mut self.payload)).unwrap_or_default()
     }
 
     /// The request whose answer is awaited, if any.
@@ -436,18 +450,36 @@ impl Driver {
                 );
                 to_json(&StepOut::failed(&e))
             }
-            Some((true, true)) => {
-                if let Some(m) = merger.take() {
-                    m.finish(merged);
+            Some((true, done)) => {
+                drop(step);
+                if done {
+                    if let Some(m) = merger.take() {
+                        m.finish(merged);
+                    }
+                }
+                // What this page added to the merged document goes out at once (as
+                // text, `takeText`): the module's memory stays near one page whatever
+                // the number of pages. Pages are checked UTF-8 and cut between JSON
+                // values, so each share is text on its own.
+                if core::str::from_utf8(merged).is_err() {
+                    *merger = None;
+                    merged.clear();
+                    if !done {
+                        driver.cancel();
+                    }
+                    let e = Error::new(
+                        vpc_imds_driver::ErrorKind::BadResponse,
+                        Cause::Protocol("the merged pages are not UTF-8"),
+                    );
+                    return to_json(&StepOut::failed(&e));
                 }
                 *payload = std::mem::take(merged);
                 to_json(&StepOut {
-                    type_name: Some("raw"),
-                    bytes: Some("merged"),
-                    ..StepOut::new(kind::DONE)
+                    type_name: done.then_some("raw"),
+                    text: Some("merged"),
+                    ..StepOut::new(if done { kind::DONE } else { kind::PAGE })
                 })
             }
-            Some((true, false)) => to_json(&StepOut::new(kind::PAGE)),
             None => {
                 let mut out = StepOut::from_step(&step);
                 if let Step::Done(reply) = &step {
@@ -594,9 +626,13 @@ pub struct StepOut<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lifetime: Option<u32>,
     /// Which bytes wait for `takeBytes()`: `userData` (the `done` of
-    /// `initialization`) or `merged` (the `done` of a merged list: its JSON).
+    /// `initialization`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bytes: Option<&'static str>,
+    /// Which text waits for `takeText()`: `merged` (each `page` and the `done` of a
+    /// merged list: what that page added to its JSON, to be joined in order).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<&'static str>,
     /// `page`/`done` of `keys`/`key`: one `authorized_keys` line per key (null for
     /// a key that cannot be one).
     #[serde(skip_serializing_if = "Option::is_none", rename = "sshKeys")]

@@ -324,6 +324,95 @@ test('an AbortSignal ends a call: its reason, nothing more sent', async () => {
   assert.equal((await emu.counters()).requests, before, 'nothing sent after the abort');
 });
 
+test('a call with an already-aborted signal opens no connection', async () => {
+  let connections = 0;
+  const server = createServer((socket) => {
+    connections += 1;
+    socket.destroy();
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const endpoint = `http://127.0.0.1:${server.address().port}`;
+    const c = new Client({ endpoint, useEnv: false });
+    const signal = AbortSignal.abort();
+    const aborted = { name: 'AbortError' };
+    await assert.rejects(c.instance({ signal }), aborted);
+    await assert.rejects(c.identityToken({ signal }), aborted);
+    await assert.rejects(c.iamToken({ profileName: 'p', signal }), aborted);
+    await assert.rejects(new IamTokenCache(c).token({ signal }), aborted);
+    await assert.rejects(c.userData({ signal }), aborted);
+    await assert.rejects(c.sshKeys({ signal }), aborted);
+    await assert.rejects(c.getAll('keys', { signal }), aborted);
+    await assert.rejects(c.getPages('keys', { signal }).next(), aborted);
+    await assert.rejects(c.keys({ signal }).next(), aborted);
+    await assert.rejects(c.waitUntilReady(1, { signal }), aborted);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(connections, 0);
+  } finally {
+    server.close();
+  }
+});
+
+/**
+ * A loopback port that never completes a connect: a listener in another process whose
+ * accept queue is full (its process never accepts) drops every further SYN.
+ */
+async function blackHoledPort() {
+  const { spawn } = await import('node:child_process');
+  const { connect } = await import('node:net');
+  const holder = spawn(process.execPath, ['-e', `
+    const s = require('node:net').createServer().listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
+      console.log(s.address().port);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); // never accepts
+    });`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise((resolve, reject) => {
+    holder.stdout.once('data', (d) => resolve(Number(String(d).trim())));
+    holder.once('exit', (code) => reject(new Error(`the holder exited with ${code}`)));
+  });
+  const fillers = [];
+  for (let queued = 0; queued < 8; queued++) {
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    fillers.push(socket);
+    const connected = await new Promise((r) => {
+      socket.once('connect', () => r(true));
+      setTimeout(() => r(false), 300);
+    });
+    if (!connected) break; // the queue is full: this SYN was dropped
+  }
+  return {
+    port,
+    close() {
+      for (const s of fillers) s.destroy();
+      holder.kill('SIGKILL');
+    },
+  };
+}
+
+test('nothing of a call to a black hole outlives it: the process exits once it fails', async () => {
+  const { spawn } = await import('node:child_process');
+  const hole = await blackHoledPort();
+  try {
+    const endpoint = `http://127.0.0.1:${hole.port}`;
+    for (const how of ['timeout: 0.5', 'signal: AbortSignal.timeout(300)']) {
+      // The child fails one call, prints when, and has nothing else to do.
+      const script = `
+        import { Client } from 'vpc-imds-wasm';
+        const c = new Client({ endpoint: ${JSON.stringify(endpoint)}, useEnv: false, timeout: 5 });
+        try { await c.instance({ ${how.startsWith('signal') ? how : ''} }); } catch (e) { console.log(e.name, e.code); }
+      `.replace('timeout: 5', how.startsWith('timeout') ? how : 'timeout: 5');
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: new URL('..', import.meta.url), stdio: ['ignore', 'pipe', 'inherit'] });
+      const failed = await new Promise((resolve) => child.stdout.once('data', (d) => resolve({ at: performance.now(), what: String(d).trim() })));
+      const exited = await new Promise((resolve) => child.once('exit', () => resolve(performance.now())));
+      assert.match(failed.what, how.startsWith('signal') ? /^TimeoutError/ : /^TimedOutError timed_out$/, how);
+      const linger = exited - failed.at;
+      assert.ok(linger < 1000, `${how}: the process lingered ${Math.round(linger)} ms after the call failed`);
+    }
+  } finally {
+    hole.close();
+  }
+});
+
 test('fetchTransport is the default transport, and takes any fetch', async () => {
   const urls = [];
   const c = client({ transport: fetchTransport((url, init) => { urls.push(url); return fetch(url, init); }) });
@@ -367,6 +456,82 @@ test('over fetch, bodies past the limit are refused, chunked or compressed', asy
   } finally {
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
+  }
+});
+
+test('over fetch, a transfer coding the core refuses is a bad response, as on a socket', async () => {
+  const token = '{"access_token":"eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.c2ln","expires_in":300}';
+  const chunked = (s) => `${s.length.toString(16)}\r\n${s}\r\n0\r\n\r\n`;
+  // fetch accepts each of these (it de-chunks, or reads to the close) and shows the header.
+  const refused = {
+    'two lines': `Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n${chunked(token)}`,
+    'gzip line, then chunked': `Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n${chunked(token)}`,
+    'chunked, identity': `Transfer-Encoding: chunked, identity\r\nConnection: close\r\n\r\n${token}`,
+    'gzip, chunked': `Transfer-Encoding: gzip, chunked\r\n\r\n${chunked(token)}`,
+  };
+  const accepted = { chunked: `Transfer-Encoding: chunked\r\n\r\n${chunked(token)}`, length: `Content-Length: ${token.length}\r\n\r\n${token}` };
+  let answer;
+  let requests = 0;
+  const server = createServer((socket) => {
+    socket.once('data', () => {
+      requests += 1;
+      socket.end(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n${answer}`);
+    });
+    socket.on('error', () => {});
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const endpoint = `http://127.0.0.1:${server.address().port}`;
+    for (const [name, wire] of Object.entries(refused)) {
+      answer = wire;
+      requests = 0;
+      await rejects(new Client({ endpoint, useEnv: false }).identityToken(), BadResponseError, (e) => {
+        assert.match(e.message, /Transfer-Encoding/, name);
+        assert.equal(e.reason, 'http', name);
+      });
+      assert.equal(requests, 1, `${name}: not retried`);
+    }
+    for (const [name, wire] of Object.entries(accepted)) {
+      answer = wire;
+      assert.equal((await new Client({ endpoint, useEnv: false }).identityToken()).expiresIn, 300, name);
+    }
+  } finally {
+    server.close();
+  }
+  // A custom transport's headers, as pairs or an object, are judged the same way.
+  const body = new TextEncoder().encode(token);
+  const transport = (headers) => async () => ({ status: 200, headers, body });
+  await rejects(client({ transport: transport([['Transfer-Encoding', 'chunked'], ['transfer-encoding', 'chunked']]) }).identityToken(), BadResponseError);
+  await rejects(client({ transport: transport({ 'Transfer-Encoding': 'gzip, chunked' }) }).identityToken(), BadResponseError);
+  assert.equal((await client({ transport: transport({ 'transfer-encoding': 'chunked' }) }).identityToken()).expiresIn, 300);
+});
+
+test('getAll streams ~1 MB pages through the module: its memory stays near one page', async () => {
+  const { createServer: http } = await import('node:http');
+  const { default: init } = await import('../pkg/vpc_imds_wasm.js');
+  const { memory } = await init(); // the instance the package runs on
+  const pages = 40;
+  const item = (i) => `{"id":"i${i}","data":"${'A'.repeat(19000)}"}`;
+  const server = http((req, res) => {
+    res.setHeader('content-type', 'application/json');
+    if (req.url.startsWith('/identity/')) return res.end('{"access_token":"eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.c2ln","expires_in":300}');
+    const start = Number(new URL(req.url, 'http://x').searchParams.get('start') ?? 0);
+    const items = Array.from({ length: 50 }, (_, i) => item(start * 50 + i)).join(',');
+    const next = start + 1 < pages ? `,"next":{"href":"http://127.0.0.1:${server.address().port}/metadata/v1/big?start=${start + 1}"}` : '';
+    res.end(`{"items":[${items}],"limit":50${next}}`);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const c = new Client({ endpoint: `http://127.0.0.1:${server.address().port}`, useEnv: false, timeout: 120 });
+    const before = memory.buffer.byteLength;
+    const all = await c.getAll('big');
+    const grew = memory.buffer.byteLength - before;
+    assert.equal(all.items.length, pages * 50);
+    assert.equal(all.items.at(-1).id, `i${pages * 50 - 1}`);
+    assert.equal(all.next, undefined);
+    assert.ok(grew < (8 << 20), `the module's memory grew by ${grew >> 20} MB for ${pages} pages of ~1 MB`);
+  } finally {
+    server.close();
   }
 });
 
