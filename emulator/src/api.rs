@@ -213,6 +213,32 @@ pub(crate) async fn handle(state: Arc<State>, cut: Arc<CutSwitch>, req: Request<
             // Hold the connection; it ends when the client gives up or the server stops.
             return std::future::pending().await;
         }
+        Some(FaultAction::Body { status, body }) => {
+            let status_code = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            let resp = json_response(status_code, Bytes::from(body));
+            record(
+                route_name,
+                Some(status),
+                Outcome::Other,
+                Some("body".into()),
+            );
+            return with_cors(&state, &parts.headers, resp);
+        }
+        Some(FaultAction::Drop {
+            stage: DropStage::BeforeResponse,
+        }) => {
+            // Read the whole request (so that closing sends a FIN, not a reset
+            // for unread bytes), then close without writing a byte.
+            let _ = read_body(&state, body, MAX_BODY_BYTES).await;
+            record(
+                route_name,
+                None,
+                Outcome::Other,
+                Some("drop before_response".into()),
+            );
+            cut.arm(Cut::Nothing);
+            return Response::new(Full::new(Bytes::new()));
+        }
         Some(FaultAction::Drop { stage }) => drop_stage = Some(stage),
         None => {}
     }
@@ -248,6 +274,7 @@ pub(crate) async fn handle(state: Arc<State>, cut: Arc<CutSwitch>, req: Request<
         None => record(route_name, Some(status), outcome, None),
         Some(stage) => {
             let (cut_at, sent, label) = match stage {
+                DropStage::BeforeResponse => (Cut::Nothing, None, "drop before_response"),
                 DropStage::MidHeaders => (Cut::Headers, None, "drop mid_headers"),
                 DropStage::MidBody => {
                     let len = http_body::Body::size_hint(resp.body()).exact().unwrap_or(0);

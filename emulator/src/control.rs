@@ -42,6 +42,19 @@ struct DropReq {
     route_prefix: Option<String>,
 }
 
+/// Body of `POST /faults/body`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BodyReq {
+    body: String,
+    #[serde(default)]
+    status: Option<u16>,
+    #[serde(default)]
+    count: Option<u32>,
+    #[serde(default)]
+    route_prefix: Option<String>,
+}
+
 /// Body of `POST /faults/black_hole`.
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -157,6 +170,7 @@ const ENDPOINTS: &[&str] = &[
     "POST /faults/fail",
     "POST /faults/drop",
     "POST /faults/black_hole",
+    "POST /faults/body",
     "PUT /faults/latency",
     "PUT /service",
     "GET /metadata_service",
@@ -228,6 +242,20 @@ pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
                     &control,
                     FaultRule {
                         action: FaultAction::BlackHole,
+                        count: r.count,
+                        route_prefix: r.route_prefix,
+                    },
+                )?
+            }
+            (&Method::POST, "/faults/body") => {
+                let r: BodyReq = body_required(state, body).await?;
+                with_rule(
+                    &control,
+                    FaultRule {
+                        action: FaultAction::Body {
+                            status: r.status.unwrap_or(200),
+                            body: r.body,
+                        },
                         count: r.count,
                         route_prefix: r.route_prefix,
                     },

@@ -1,5 +1,5 @@
-//! Injected failures: latency, error statuses, dropped connections, black holes
-//! and a disabled service.
+//! Injected failures: latency, error statuses, dropped connections, black holes,
+//! raw response bodies and a disabled service.
 
 use serde::{Deserialize, Serialize};
 
@@ -35,7 +35,7 @@ pub struct FaultRule {
 }
 
 /// What a fault rule does to a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum FaultAction {
     /// Answer with this status (400..=599) and an IBM error body; with
@@ -54,6 +54,21 @@ pub enum FaultAction {
     },
     /// Accept the request and never answer; the connection is held open.
     BlackHole,
+    /// Answer with this text as the body, exactly as given, with `status`
+    /// (200..=599, default 200) and `Content-Type: application/json`: for
+    /// documents a JSON library cannot hold (`1e999`, a lone surrogate escape
+    /// `"\ud800"`) or bodies that are not JSON at all.
+    Body {
+        /// HTTP status code.
+        #[serde(default = "ok_status")]
+        status: u16,
+        /// The response body, sent byte for byte (UTF-8).
+        body: String,
+    },
+}
+
+fn ok_status() -> u16 {
+    200
 }
 
 /// Where a dropped response is cut.
@@ -64,6 +79,10 @@ pub enum DropStage {
     MidHeaders,
     /// After the complete head and half of the body.
     MidBody,
+    /// After the request has been read, before any byte of the response: the
+    /// connection is closed and nothing is written (a kept-alive connection
+    /// that the server closes just as a request arrives).
+    BeforeResponse,
 }
 
 /// A fault configuration that cannot be applied.
@@ -73,6 +92,8 @@ pub enum FaultError {
     InvalidStatus(u16),
     /// A route prefix must start with `/`.
     InvalidPrefix(String),
+    /// A raw body's status must be 200..=599.
+    InvalidBodyStatus(u16),
 }
 
 impl std::fmt::Display for FaultError {
@@ -82,6 +103,9 @@ impl std::fmt::Display for FaultError {
                 write!(f, "injected status {s} is not an error status (400..=599)")
             }
             FaultError::InvalidPrefix(p) => write!(f, "route prefix {p:?} must start with '/'"),
+            FaultError::InvalidBodyStatus(s) => {
+                write!(f, "status {s} of a raw body is not in 200..=599")
+            }
         }
     }
 }
@@ -115,6 +139,14 @@ impl FaultRule {
         Self::new(FaultAction::BlackHole)
     }
 
+    /// Answer with `body` as it is (status 200, `Content-Type: application/json`).
+    pub fn body(body: impl Into<String>) -> Self {
+        Self::new(FaultAction::Body {
+            status: 200,
+            body: body.into(),
+        })
+    }
+
     /// A rule with no count and no prefix.
     pub fn new(action: FaultAction) -> Self {
         FaultRule {
@@ -146,10 +178,14 @@ impl FaultRule {
 
     /// Checks the rule can be applied.
     pub fn validate(&self) -> Result<(), FaultError> {
-        if let FaultAction::Status { status, .. } = self.action {
-            if !(400..=599).contains(&status) {
+        match self.action {
+            FaultAction::Status { status, .. } if !(400..=599).contains(&status) => {
                 return Err(FaultError::InvalidStatus(status));
             }
+            FaultAction::Body { status, .. } if !(200..=599).contains(&status) => {
+                return Err(FaultError::InvalidBodyStatus(status));
+            }
+            _ => {}
         }
         match &self.route_prefix {
             Some(p) if !p.starts_with('/') => Err(FaultError::InvalidPrefix(p.clone())),
@@ -176,7 +212,7 @@ impl Faults {
     pub(crate) fn take(&mut self, path: &str) -> Option<FaultAction> {
         let i = self.rules.iter().position(|r| r.matches(path))?;
         let rule = &mut self.rules[i];
-        let action = rule.action;
+        let action = rule.action.clone();
         if let Some(n) = &mut rule.count {
             *n -= 1;
             if *n == 0 {
@@ -208,7 +244,7 @@ mod tests {
             status: 429,
             retry_after: Some(2),
         };
-        assert_eq!(f.take("/metadata/v1/instance"), Some(s429));
+        assert_eq!(f.take("/metadata/v1/instance"), Some(s429.clone()));
         assert_eq!(f.take("/identity/v1/token"), Some(s503));
         assert_eq!(f.take("/identity/v1/token"), Some(s429));
         assert_eq!(f.take("/identity/v1/token"), None);
@@ -232,5 +268,27 @@ mod tests {
             Err(FaultError::InvalidStatus(200))
         );
         assert!(FaultRule::black_hole().on_prefix("x").validate().is_err());
+
+        let rule: FaultRule = serde_json::from_str(
+            r#"{"action":{"kind":"body","body":"{\"memory\":1e999}"},"count":1}"#,
+        )
+        .unwrap();
+        assert_eq!(rule, FaultRule::body(r#"{"memory":1e999}"#).times(1));
+        let rule: FaultRule = serde_json::from_str(
+            r#"{"action":{"kind":"drop","stage":"before_response"},"route_prefix":"/metadata/"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            rule,
+            FaultRule::drop_connection(DropStage::BeforeResponse).on_prefix("/metadata/")
+        );
+        let informational = FaultRule::new(FaultAction::Body {
+            status: 199,
+            body: String::new(),
+        });
+        assert_eq!(
+            informational.validate(),
+            Err(FaultError::InvalidBodyStatus(199))
+        );
     }
 }

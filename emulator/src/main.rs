@@ -112,6 +112,7 @@ enum ProtocolArg {
 enum Stage {
     MidHeaders,
     MidBody,
+    BeforeResponse,
 }
 
 fn faults(args: &Args) -> Result<Faults, String> {
@@ -143,6 +144,7 @@ fn faults(args: &Args) -> Result<Faults, String> {
         let stage = match args.drop_stage {
             Stage::MidHeaders => DropStage::MidHeaders,
             Stage::MidBody => DropStage::MidBody,
+            Stage::BeforeResponse => DropStage::BeforeResponse,
         };
         faults
             .rules

@@ -22,7 +22,7 @@ pub struct Counters {
     pub metadata_gets: u64,
     /// 401 `unauthenticated` answers.
     pub unauthenticated: u64,
-    /// Requests that met an injected fault (status, drop or black hole).
+    /// Requests that met an injected fault (status, drop, black hole or raw body).
     pub faults_injected: u64,
     /// Requests per route, keyed like `GET /metadata/v1/keys/{id}`; `unmatched` for unknown paths.
     pub by_route: BTreeMap<String, u64>,
@@ -45,7 +45,7 @@ pub struct LoggedRequest {
     pub authorization: Option<String>,
     /// Status sent, or `None` when no response head was sent (drop mid-headers, black hole).
     pub status: Option<u16>,
-    /// The injected fault, if one applied, e.g. `status 503`, `drop mid_body`, `black_hole`.
+    /// The injected fault, if one applied, e.g. `status 503`, `drop mid_body`, `black_hole`, `body`.
     pub fault: Option<String>,
 }
 

@@ -107,6 +107,8 @@ fn not_shown(n: u64) -> String {
 /// Where the next response on a connection is cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Cut {
+    /// Before the first byte.
+    Nothing,
     /// After [`HEAD_CUT_BYTES`] bytes.
     Headers,
     /// After the head and this many body bytes.
@@ -184,6 +186,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for CutIo<T> {
         let this = &mut *self;
         if let CutState::Pass = this.state {
             match this.switch.take() {
+                Some(Cut::Nothing) => this.state = CutState::Limit(0),
                 Some(Cut::Headers) => this.state = CutState::Limit(HEAD_CUT_BYTES),
                 Some(Cut::Body(body)) => this.state = CutState::FindHeadEnd { matched: 0, body },
                 None => {}
@@ -429,6 +432,14 @@ mod tests {
         assert_eq!(not_shown(0), "");
         assert_eq!(not_shown(1), "; 1 more accept failure not shown");
         assert_eq!(not_shown(7), "; 7 more accept failures not shown");
+    }
+
+    #[tokio::test]
+    async fn cuts_before_the_first_byte() {
+        let resp = b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nbody";
+        let (out, failed) = cut_output(Cut::Nothing, &[resp]).await;
+        assert!(failed);
+        assert!(out.is_empty());
     }
 
     #[tokio::test]

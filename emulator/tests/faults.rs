@@ -5,7 +5,9 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
-use vpc_imds_emulator::{DropStage, Emulator, FaultRule, Faults, HEAD_CUT_BYTES};
+use vpc_imds_emulator::{
+    DropStage, Emulator, FaultAction, FaultError, FaultRule, Faults, HEAD_CUT_BYTES,
+};
 
 fn instance_path() -> String {
     format!("/metadata/v1/instance?version={V_NEW}")
@@ -137,6 +139,151 @@ fn drop_mid_body_sends_the_head_and_part_of_the_body() {
     // Token creation is not under /metadata/ and is unaffected.
     assert_eq!(token_with(&emu, V_NEW, "{}").status, 200);
     assert_eq!(get(&emu, &instance_path(), &tok).status, 200);
+}
+
+/// Reads one response with a `content-length` from a kept-alive connection.
+fn read_one(s: &mut std::net::TcpStream) -> Resp {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        assert_eq!(s.read(&mut byte).unwrap(), 1, "connection open");
+        buf.push(byte[0]);
+    }
+    let len: usize = String::from_utf8_lossy(&buf)
+        .to_ascii_lowercase()
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .map_or(0, |l| l.trim().parse().unwrap());
+    let mut body = vec![0; len];
+    s.read_exact(&mut body).unwrap();
+    buf.extend_from_slice(&body);
+    parse(&buf)
+}
+
+/// A request head for a kept-alive connection (no `Connection: close`).
+fn keep_alive(method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: x\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    [req.as_bytes(), body].concat()
+}
+
+#[test]
+fn drop_before_response_closes_a_kept_alive_connection_without_a_byte() {
+    use std::io::{Read, Write};
+    let emu = start();
+    let tok = token(&emu);
+    let auth = format!("Bearer {tok}");
+    let get_instance = keep_alive("GET", &instance_path(), &[("Authorization", &auth)], b"");
+    let mut s = std::net::TcpStream::connect(emu.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    // A first request on the connection is answered and the connection kept.
+    s.write_all(&get_instance).unwrap();
+    assert_eq!(read_one(&mut s).status, 200);
+
+    emu.control()
+        .add_fault(
+            FaultRule::drop_connection(DropStage::BeforeResponse)
+                .times(1)
+                .on_prefix("/metadata/v1/instance"),
+        )
+        .unwrap();
+    // The second request on the same connection: read, then a clean close
+    // (EOF, not a reset) with nothing written.
+    s.write_all(&get_instance).unwrap();
+    let mut rest = Vec::new();
+    s.read_to_end(&mut rest).expect("a clean close");
+    assert!(rest.is_empty(), "{:?}", String::from_utf8_lossy(&rest));
+
+    // A request with a body (read before the close) is not acted on: no token.
+    let token_path = format!("/identity/v1/token?version={V_NEW}");
+    emu.control()
+        .add_fault(FaultRule::drop_connection(DropStage::BeforeResponse).times(1))
+        .unwrap();
+    let req = keep_alive(
+        "PUT",
+        &token_path,
+        &[("Metadata-Flavor", "ibm")],
+        br#"{"expires_in":60}"#,
+    );
+    assert_eq!(raw(emu.addr(), &req, Duration::from_secs(5)).unwrap(), b"");
+
+    // The rule is spent: a new connection is answered.
+    assert_eq!(get(&emu, &instance_path(), &tok).status, 200);
+    let c = emu.control().counters();
+    assert_eq!(c.by_route["GET /metadata/v1/instance"], 3);
+    assert_eq!(c.metadata_gets, 2, "the dropped request was not answered");
+    assert_eq!(c.by_route["PUT /identity/v1/token"], 2);
+    assert_eq!(c.token_creations, 1);
+    assert_eq!(c.faults_injected, 2);
+    let log = emu.control().requests();
+    let dropped: Vec<_> = log.iter().filter(|e| e.fault.is_some()).collect();
+    assert_eq!(dropped.len(), 2);
+    for e in dropped {
+        assert_eq!(e.fault.as_deref(), Some("drop before_response"));
+        assert_eq!(e.status, None);
+    }
+}
+
+#[test]
+fn raw_body_is_served_exactly_as_given() {
+    let emu = start();
+    let tok = token(&emu);
+    // Text serde_json refuses: a number out of range and a lone surrogate escape.
+    let text = r##"{"memory":1e999,"user_data":"#!/bin/sh\n\ud800"}"##;
+    assert!(serde_json::from_str::<Value>(text).is_err());
+    emu.control()
+        .add_fault(
+            FaultRule::body(text)
+                .times(2)
+                .on_prefix("/metadata/v1/instance/initialization"),
+        )
+        .unwrap();
+    // Other routes are untouched.
+    assert!(get(&emu, &instance_path(), &tok).json()["memory"].is_u64());
+    let init = format!("/metadata/v1/instance/initialization?version={V_NEW}");
+    for _ in 0..2 {
+        // No token needed: the fault answers before authentication.
+        let r = get(&emu, &init, "not-a-token");
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("content-type"), Some("application/json"));
+        assert_eq!(r.body, text.as_bytes());
+    }
+    assert!(get(&emu, &init, &tok).json()["user_data"].is_string());
+    assert!(emu.control().faults().rules.is_empty());
+    let c = emu.control().counters();
+    assert_eq!(c.faults_injected, 2);
+    assert_eq!(c.metadata_gets, 2);
+    assert_eq!(c.by_route["GET /metadata/v1/instance/initialization"], 3);
+    let log = emu.control().requests();
+    let entry = log.iter().find(|e| e.fault.is_some()).unwrap();
+    assert_eq!(entry.fault.as_deref(), Some("body"));
+    assert_eq!(entry.status, Some(200));
+
+    // Until cleared, with another status, and not JSON at all.
+    emu.control()
+        .add_fault(FaultRule::new(FaultAction::Body {
+            status: 502,
+            body: "<html>bad gateway</html>".into(),
+        }))
+        .unwrap();
+    for _ in 0..3 {
+        let r = token_with(&emu, V_NEW, "{}");
+        assert_eq!(r.status, 502);
+        assert_eq!(r.body, b"<html>bad gateway</html>");
+    }
+    emu.control().clear_faults();
+    assert_eq!(token_with(&emu, V_NEW, "{}").status, 200);
+    assert_eq!(
+        emu.control().add_fault(FaultRule::new(FaultAction::Body {
+            status: 600,
+            body: String::new(),
+        })),
+        Err(FaultError::InvalidBodyStatus(600))
+    );
 }
 
 #[test]
@@ -356,6 +503,42 @@ fn control_api_over_http() {
         HEAD_CUT_BYTES
     );
 
+    // Drop before any byte.
+    ok(control(
+        &emu,
+        "POST",
+        "/faults/drop",
+        Some(r#"{"stage":"before_response","count":1}"#),
+    ));
+    assert_eq!(raw(emu.addr(), &req, Duration::from_secs(5)).unwrap(), b"");
+
+    // A raw body, as given (here: a lone surrogate escape and 1e999).
+    let f = ok(control(
+        &emu,
+        "POST",
+        "/faults/body",
+        Some(r#"{"body":"{\"a\":\"\\ud800\",\"n\":1e999}","count":1,"route_prefix":"/metadata/"}"#),
+    ));
+    assert_eq!(
+        f["rules"][0]["action"],
+        json!({"kind":"body","status":200,"body":r#"{"a":"\ud800","n":1e999}"#})
+    );
+    let r = get(&emu, &instance_path(), &tok);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, br#"{"a":"\ud800","n":1e999}"#);
+    assert_eq!(
+        get(&emu, &instance_path(), &tok).json()["name"],
+        "emu-vsi-1"
+    );
+    ok(control(
+        &emu,
+        "POST",
+        "/faults/body",
+        Some(r#"{"body":"","status":503,"count":1}"#),
+    ));
+    let r = get(&emu, &instance_path(), &tok);
+    assert_eq!((r.status, r.body.len()), (503, 0));
+
     // Black hole, then clear it.
     ok(control(
         &emu,
@@ -450,6 +633,15 @@ fn control_api_over_http() {
         ),
         ("POST", "/faults/fail", None, 400),
         ("POST", "/faults/drop", Some(r#"{"stage":"sideways"}"#), 400),
+        ("POST", "/faults/body", Some("{}"), 400),
+        ("POST", "/faults/body", None, 400),
+        (
+            "POST",
+            "/faults/body",
+            Some(r#"{"body":"x","status":199}"#),
+            400,
+        ),
+        ("GET", "/faults/body", None, 405),
         ("PUT", "/faults", Some("{"), 400),
         ("PUT", "/faults/latency", Some(r#"{"ms":-1}"#), 400),
         ("GET", "/nope", None, 404),

@@ -465,6 +465,14 @@ fn binary_fault_and_mode_flags() {
         vpc_imds_emulator::HEAD_CUT_BYTES
     );
 
+    let p = Proc::start(&["--drop-next", "1", "--drop-stage", "before-response"]);
+    assert_eq!(
+        raw(p.addr(), &req, Duration::from_secs(5)).unwrap(),
+        b"",
+        "closed before any byte"
+    );
+    assert_eq!(proc_token(&p).status, 200);
+
     let p = Proc::start(&["--black-hole", "--fault-route", "/metadata/"]);
     assert_eq!(proc_token(&p).status, 200);
     let get_req = build(

@@ -25,10 +25,9 @@ const BIN = process.env.EMULATOR_BIN || path.join(root, 'target', 'debug', 'vpc-
 /** Scenarios where this host differs today: name -> reason. */
 const KNOWN = {
   iam_token_twice_is_cached: 'Client.iamToken() exchanges on every call (only IamTokenCache caches)',
-  user_data_undecodable_initialization: 'the emulator cannot serve a lone surrogate escape: serde_json refuses the fixture',
-  user_data_undecodable_user_data: 'the emulator cannot serve a lone surrogate escape: serde_json refuses the fixture',
-  number_out_of_range_typed: 'the emulator cannot serve 1e999: serde_json refuses the fixture (number out of range)',
-  number_out_of_range_raw: 'the emulator cannot serve 1e999: serde_json refuses the fixture (number out of range)',
+  user_data_undecodable_initialization: 'cause body, not protocol: the JSON reader of the core refuses the unpaired surrogate escape (a body error) before any user-data decoding',
+  user_data_undecodable_user_data: 'cause body, not protocol: the JSON reader of the core refuses the unpaired surrogate escape (a body error) before any user-data decoding',
+  number_out_of_range_raw: 'cause protocol, not body: the addon still runs one Driver per operation, whose reply cannot be serialized with 1e999 (bad_output: the document cannot be represented); the number check of the machine (cause body) is not used yet',
 };
 
 class SetupError extends Error {}

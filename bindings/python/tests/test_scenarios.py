@@ -31,10 +31,8 @@ SCENARIOS: List[Dict[str, Any]] = json.loads(TABLE.read_text(encoding="utf-8"))[
 
 #: Scenarios where this host differs today: name -> reason.
 KNOWN: Dict[str, str] = {
-    "user_data_undecodable_initialization": "the emulator cannot serve a lone surrogate escape: serde_json refuses the fixture",
-    "user_data_undecodable_user_data": "the emulator cannot serve a lone surrogate escape: serde_json refuses the fixture",
-    "number_out_of_range_typed": "the emulator cannot serve 1e999: serde_json refuses the fixture (number out of range)",
-    "number_out_of_range_raw": "the emulator cannot serve 1e999: serde_json refuses the fixture (number out of range)",
+    "user_data_undecodable_initialization": "cause body, not protocol: the core's JSON reader refuses the unpaired surrogate escape (a body error) before any user-data decoding",
+    "user_data_undecodable_user_data": "cause body, not protocol: the core's JSON reader refuses the unpaired surrogate escape (a body error) before any user-data decoding",
 }
 
 
