@@ -50,10 +50,13 @@ class Emulator:
         )
         assert self.process.stdout is not None
         first = self.process.stdout.readline().strip()
-        second = self.process.stdout.readline().strip()
         if not first.startswith("listening on "):
-            self.stop()
-            raise RuntimeError(f"emulator did not start: {first!r} {self.process.stderr.read() if self.process.stderr else ''}")
+            # Read stderr (the reason) before stop() closes it.
+            self._terminate()
+            reason = self.process.stderr.read().strip() if self.process.stderr else ""
+            self._close_streams()
+            raise RuntimeError(f"emulator did not start (exit {self.process.returncode}): {first!r} {reason}")
+        second = self.process.stdout.readline().strip()
         self.url = first.split("listening on ", 1)[1]
         self.control = second.split("control on ", 1)[1]
 
@@ -73,6 +76,10 @@ class Emulator:
         self.call("POST", "/reset")
 
     def stop(self) -> None:
+        self._terminate()
+        self._close_streams()
+
+    def _terminate(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -80,6 +87,8 @@ class Emulator:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+    def _close_streams(self) -> None:
         for stream in (self.process.stdout, self.process.stderr):
             if stream is not None:
                 stream.close()
