@@ -21,14 +21,6 @@ const HOST: &str = "rust";
 
 /// Scenarios where this host differs today: name and the reason.
 const KNOWN: &[(&str, &str)] = &[
-    (
-        "user_data_undecodable_initialization",
-        "cause body, not protocol: the core's JSON reader refuses the unpaired surrogate escape (Escape, a body error) before any user-data decoding",
-    ),
-    (
-        "user_data_undecodable_user_data",
-        "cause body, not protocol: the core's JSON reader refuses the unpaired surrogate escape (Escape, a body error) before any user-data decoding",
-    ),
 ];
 
 /// Scenarios run at the same time (they mostly sleep; each has its own emulator).

@@ -23,12 +23,7 @@ const { scenarios } = JSON.parse(fs.readFileSync(TABLE, 'utf8'));
 const BIN = process.env.EMULATOR_BIN || path.join(root, 'target', 'debug', 'vpc-imds-emulator');
 
 /** Scenarios where this host differs today: name -> reason. */
-const KNOWN = {
-  iam_token_twice_is_cached: 'Client.iamToken() exchanges on every call (only IamTokenCache caches)',
-  user_data_undecodable_initialization: 'cause body, not protocol: the JSON reader of the core refuses the unpaired surrogate escape (a body error) before any user-data decoding',
-  user_data_undecodable_user_data: 'cause body, not protocol: the JSON reader of the core refuses the unpaired surrogate escape (a body error) before any user-data decoding',
-  number_out_of_range_raw: 'cause protocol, not body: the addon still runs one Driver per operation, whose reply cannot be serialized with 1e999 (bad_output: the document cannot be represented); the number check of the machine (cause body) is not used yet',
-};
+const KNOWN = {};
 
 class SetupError extends Error {}
 

@@ -31,8 +31,6 @@ SCENARIOS: List[Dict[str, Any]] = json.loads(TABLE.read_text(encoding="utf-8"))[
 
 #: Scenarios where this host differs today: name -> reason.
 KNOWN: Dict[str, str] = {
-    "user_data_undecodable_initialization": "cause body, not protocol: the core's JSON reader refuses the unpaired surrogate escape (a body error) before any user-data decoding",
-    "user_data_undecodable_user_data": "cause body, not protocol: the core's JSON reader refuses the unpaired surrogate escape (a body error) before any user-data decoding",
 }
 
 
