@@ -101,6 +101,14 @@ void vpc_imds_free(struct VpcImds *m);
 // `m` is null or a live handle; `len` is null or writable.
 const uint8_t *vpc_imds_output(struct VpcImds *m, size_t *len);
 
+// The endpoint in force (`http://HOST:PORT` or `https://...`, after the secure
+// upgrade and the environment value): writes it to the output, returns its length.
+// Hosts dial it; the machine builds every request for it.
+//
+// # Safety
+// `m` is null or a live handle.
+size_t vpc_imds_endpoint(struct VpcImds *m);
+
 // Starts the operation `name` (UTF-8): a core operation (`identity_token`,
 // `iam_token`, `instance`, `initialization`, `network_interfaces`,
 // `network_interface`, `volume_attachments`, `volume_attachment`, `keys`, `key`,

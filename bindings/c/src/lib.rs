@@ -301,6 +301,34 @@ pub unsafe extern "C" fn vpc_imds_output(m: *mut VpcImds, len: *mut usize) -> *c
     ptr
 }
 
+/// The endpoint in force (`http://HOST:PORT` or `https://...`, after the secure
+/// upgrade and the environment value): writes it to the output, returns its length.
+/// Hosts dial it; the machine builds every request for it.
+///
+/// # Safety
+/// `m` is null or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn vpc_imds_endpoint(m: *mut VpcImds) -> usize {
+    // SAFETY: as promised by the caller.
+    let Some(m) = (unsafe { handle(m) }) else {
+        return 0;
+    };
+    let endpoint = m.machine.config().endpoint();
+    m.out.clear();
+    let host = endpoint.host();
+    let scheme = match endpoint.scheme() {
+        vpc_imds_driver::core::config::Scheme::Https => "https",
+        _ => "http",
+    };
+    let url = if host.contains(':') {
+        format!("{scheme}://[{host}]:{}", endpoint.port())
+    } else {
+        format!("{scheme}://{host}:{}", endpoint.port())
+    };
+    m.out.extend_from_slice(url.as_bytes());
+    m.out.len()
+}
+
 /// Starts the operation `name` (UTF-8): a core operation (`identity_token`,
 /// `iam_token`, `instance`, `initialization`, `network_interfaces`,
 /// `network_interface`, `volume_attachments`, `volume_attachment`, `keys`, `key`,

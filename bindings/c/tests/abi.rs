@@ -128,7 +128,13 @@ fn misuse_is_refused_without_a_crash() {
 
 #[test]
 fn a_cached_instance_through_the_abi() {
+    let m = new(r#"{"endpoint":"http://127.0.0.1:80","secure":true}"#).unwrap();
+    assert_eq!(unsafe { vpc_imds_endpoint(m) }, 21);
+    assert_eq!(output(m), b"https://127.0.0.1:443");
+    unsafe { vpc_imds_free(m) };
     let m = new(ENDPOINT).unwrap();
+    unsafe { vpc_imds_endpoint(m) };
+    assert_eq!(output(m), b"http://127.0.0.1:9");
     let op = start(m, "instance", "");
     let (code, out) = step(m, op, VPC_IMDS_INPUT_TICK, b"");
     assert_eq!(code, VPC_IMDS_SEND);

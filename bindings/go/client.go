@@ -1,0 +1,493 @@
+// Package imds is a client for the IBM Cloud VPC Instance Metadata Service: the
+// vpc-imds driver machine (Rust, compiled to WebAssembly and run by wazero, no
+// cgo) with a Go transport (net.Conn, crypto/tls).
+//
+// One Client is safe for concurrent use by many goroutines: they share one
+// identity token, one IAM token per trusted profile (each fetched by one
+// goroutine at a time while the others wait) and a pool of kept-alive
+// connections. Every call takes a context: cancelling it abandons the operation
+// and closes its connection; a context already done sends nothing.
+package imds
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// EndpointEnv is read for the endpoint unless IgnoreEnv is given.
+const EndpointEnv = "VPC_IMDS_ENDPOINT"
+
+// Option configures New.
+type Option func(*options)
+
+type options struct {
+	settings  map[string]any
+	ignoreEnv bool
+	tls       *tls.Config
+}
+
+// WithEndpoint sets the service's base URL (http://HOST[:PORT] or https://...).
+func WithEndpoint(url string) Option { return func(o *options) { o.settings["endpoint"] = url } }
+
+// WithSecure asks for secure access: https://api.metadata.cloud.ibm.com by
+// default, and an http:// endpoint upgraded to https://.
+func WithSecure(on bool) Option { return func(o *options) { o.settings["secure"] = on } }
+
+// WithVersion sets the API version date (YYYY-MM-DD).
+func WithVersion(date string) Option { return func(o *options) { o.settings["version"] = date } }
+
+// WithTokenLifetime sets the identity token lifetime to ask for, 5..3600 s.
+func WithTokenLifetime(seconds int) Option {
+	return func(o *options) { o.settings["token_lifetime"] = seconds }
+}
+
+// WithTimeout sets the deadline of a whole operation, retries included (15 s).
+func WithTimeout(d time.Duration) Option { return ms("timeout_ms", d) }
+
+// WithRequestTimeout sets the deadline of one request (5 s).
+func WithRequestTimeout(d time.Duration) Option { return ms("request_timeout_ms", d) }
+
+// WithConnectTimeout sets the deadline of one connect (1 s).
+func WithConnectTimeout(d time.Duration) Option { return ms("connect_timeout_ms", d) }
+
+// WithMaxAttempts sets the attempts per request, the first included (4).
+func WithMaxAttempts(n int) Option { return func(o *options) { o.settings["max_attempts"] = n } }
+
+// WithBackoff sets the first and the largest backoff step (100 ms, 2 s).
+func WithBackoff(base, largest time.Duration) Option {
+	return func(o *options) {
+		o.settings["base_delay_ms"] = base.Milliseconds()
+		o.settings["max_delay_ms"] = largest.Milliseconds()
+	}
+}
+
+// WithMaxResponseBytes sets the largest response accepted (1 MiB).
+func WithMaxResponseBytes(n int) Option {
+	return func(o *options) { o.settings["max_response_bytes"] = n }
+}
+
+// WithTLSConfig sets the TLS configuration for https endpoints (e.g. RootCAs
+// holding the emulator's certificate). ServerName defaults to the endpoint host.
+func WithTLSConfig(c *tls.Config) Option { return func(o *options) { o.tls = c } }
+
+// IgnoreEnv keeps New from reading VPC_IMDS_ENDPOINT.
+func IgnoreEnv() Option { return func(o *options) { o.ignoreEnv = true } }
+
+func ms(key string, d time.Duration) Option {
+	return func(o *options) {
+		v := d.Milliseconds()
+		if v == 0 && d > 0 {
+			v = 1
+		}
+		o.settings[key] = v
+	}
+}
+
+// Client is a client of the instance metadata service. Create it with New; close
+// it with Close.
+type Client struct {
+	mu     sync.Mutex
+	m      *machine
+	origin time.Time
+	// idle holds the kept-alive connections the machine may hand out again.
+	idle map[uint64]net.Conn
+	// waiters: operations waiting for a token, woken when poll_woken names them.
+	waiters                map[uint64]chan struct{}
+	network, address, host string
+	tls                    *tls.Config
+	closed                 bool
+}
+
+// New creates a client. Nothing is sent until the first call.
+func New(opts ...Option) (*Client, error) {
+	o := options{settings: map[string]any{}}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if !o.ignoreEnv {
+		if v := os.Getenv(EndpointEnv); v != "" {
+			o.settings["env_endpoint"] = v
+		}
+	}
+	settings, err := json.Marshal(o.settings)
+	if err != nil {
+		return nil, &Error{Kind: KindInvalidInput, Message: "settings: " + err.Error(), Cause: "input"}
+	}
+	var seed [8]byte
+	_, _ = rand.Read(seed[:])
+	m, err := newMachine(settings, binary.LittleEndian.Uint64(seed[:]))
+	if err != nil {
+		return nil, err
+	}
+	endpoint, err := m.endpoint()
+	if err != nil {
+		m.close()
+		return nil, err
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		m.close()
+		return nil, &Error{Kind: KindInvalidInput, Message: "endpoint: " + err.Error(), Cause: "input"}
+	}
+	c := &Client{
+		m: m, origin: time.Now(), idle: map[uint64]net.Conn{}, waiters: map[uint64]chan struct{}{},
+		network: "tcp", address: u.Host, host: u.Hostname(),
+	}
+	if u.Scheme == "https" {
+		c.tls = &tls.Config{MinVersion: tls.VersionTLS12}
+		if o.tls != nil {
+			c.tls = o.tls.Clone()
+		}
+		if c.tls.ServerName == "" {
+			c.tls.ServerName = c.host
+		}
+	}
+	return c, nil
+}
+
+// Close closes the kept-alive connections and releases the machine. Calls in
+// progress fail.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	for id, conn := range c.idle {
+		_ = conn.Close()
+		delete(c.idle, id)
+	}
+	c.m.close()
+	return nil
+}
+
+func (c *Client) now() uint64 { return uint64(time.Since(c.origin).Milliseconds()) }
+
+func (c *Client) at(ms uint64) time.Time { return c.origin.Add(time.Duration(ms) * time.Millisecond) }
+
+var errClosed = &Error{Kind: KindInvalidInput, Message: "the client is closed", Cause: "misuse"}
+
+// wakeLocked closes the channels of the operations the machine woke.
+func (c *Client) wakeLocked() {
+	for {
+		op := c.m.pollWoken()
+		if op < 0 {
+			return
+		}
+		if ch, ok := c.waiters[uint64(op)]; ok {
+			close(ch)
+			delete(c.waiters, uint64(op))
+		}
+	}
+}
+
+// outcome is a page or the result of an operation.
+type outcome struct {
+	typ  string
+	body []byte
+	done bool
+}
+
+// op is one operation, stepped by its own goroutine.
+type op struct {
+	c        *Client
+	id       uint64
+	ctx      context.Context
+	conn     net.Conn
+	connID   uint64
+	buf      []byte
+	over     bool
+	kind     int
+	in       []byte
+	answered bool
+	stop     func() bool
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 32*1024); return &b }}
+
+// begin starts an operation; a context already done sends nothing.
+func (c *Client) begin(ctx context.Context, name string, args map[string]any) (*op, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var raw []byte
+	if len(args) > 0 {
+		var err error
+		if raw, err = json.Marshal(args); err != nil {
+			return nil, &Error{Kind: KindInvalidInput, Message: "arguments: " + err.Error(), Cause: "input"}
+		}
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil, errClosed
+	}
+	id, err := c.m.start(name, raw, c.now())
+	c.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	o := &op{c: c, id: id, ctx: ctx, buf: *bufPool.Get().(*[]byte), kind: inputTick}
+	// A cancelled context interrupts blocking I/O at once.
+	o.stop = context.AfterFunc(ctx, func() {
+		c.mu.Lock()
+		conn := o.conn
+		c.mu.Unlock()
+		if conn != nil {
+			_ = conn.SetDeadline(time.Unix(1, 0))
+		}
+	})
+	return o, nil
+}
+
+// run steps an operation to its end and returns the result's body.
+func (c *Client) run(ctx context.Context, name string, args map[string]any) (outcome, error) {
+	o, err := c.begin(ctx, name, args)
+	if err != nil {
+		return outcome{}, err
+	}
+	defer o.finish()
+	for {
+		out, err := o.next()
+		if err != nil || out.done {
+			return out, err
+		}
+	}
+}
+
+// finish abandons the operation if it is not over and returns its buffer.
+func (o *op) finish() {
+	o.stop()
+	c := o.c
+	c.mu.Lock()
+	if !o.over && !c.closed {
+		if conn := c.m.cancel(o.id); conn >= 0 {
+			if s, ok := c.idle[uint64(conn)]; ok {
+				_ = s.Close()
+				delete(c.idle, uint64(conn))
+			}
+		}
+		c.wakeLocked()
+	}
+	delete(c.waiters, o.id)
+	o.over = true
+	if o.conn != nil {
+		_ = o.conn.Close()
+		o.conn = nil
+	}
+	c.mu.Unlock()
+	bufPool.Put(&o.buf)
+}
+
+// next steps until a page, the result, or an error.
+func (o *op) next() (outcome, error) {
+	c := o.c
+	for {
+		if err := o.ctx.Err(); err != nil {
+			return outcome{}, err
+		}
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			o.over = true
+			return outcome{}, errClosed
+		}
+		code, rec, err := c.m.step(o.id, c.now(), o.kind, o.in)
+		answered := o.kind != inputTick
+		o.kind, o.in = inputTick, nil
+		c.wakeLocked()
+		if err != nil {
+			c.mu.Unlock()
+			return outcome{}, err
+		}
+		if answered && code != stepRead && o.conn != nil {
+			// The answer is complete (or failed): the connection is the machine's to
+			// reuse or to have closed.
+			c.idle[o.connID] = o.conn
+			o.conn = nil
+		}
+		var wake chan struct{}
+		var until uint64
+		var record []byte
+		switch code {
+		case stepSend:
+			record = append([]byte(nil), rec...)
+		case stepClose:
+			if len(rec) >= 8 {
+				id := binary.LittleEndian.Uint64(rec)
+				if s, ok := c.idle[id]; ok {
+					_ = s.Close()
+					delete(c.idle, id)
+				}
+			}
+			c.mu.Unlock()
+			continue
+		case stepBackoff, stepAwaitToken:
+			if len(rec) >= 8 {
+				until = binary.LittleEndian.Uint64(rec)
+			}
+			if code == stepAwaitToken {
+				wake = make(chan struct{})
+				c.waiters[o.id] = wake
+			}
+		case stepPage, stepDone:
+			out := outcome{done: code == stepDone}
+			if len(rec) >= 1 && len(rec) >= 1+int(rec[0]) {
+				out.typ = string(rec[1 : 1+rec[0]])
+				out.body = append([]byte(nil), rec[1+rec[0]:]...)
+			}
+			o.over = out.done
+			c.mu.Unlock()
+			return out, nil
+		case stepFailed, stepMisuse:
+			e := errorFrom(rec)
+			o.over = code == stepFailed
+			c.mu.Unlock()
+			return outcome{}, e
+		}
+		c.mu.Unlock()
+		switch code {
+		case stepSend:
+			o.send(record)
+		case stepRead:
+			o.read()
+		case stepBackoff:
+			if err := o.sleep(until, nil); err != nil {
+				return outcome{}, err
+			}
+		case stepAwaitToken:
+			if err := o.sleep(until, wake); err != nil {
+				return outcome{}, err
+			}
+		}
+	}
+}
+
+func (o *op) sleep(until uint64, wake chan struct{}) error {
+	d := time.Until(o.c.at(until))
+	if d <= 0 && wake == nil {
+		return nil
+	}
+	t := time.NewTimer(max(d, 0))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-wake:
+	case <-o.ctx.Done():
+		return o.ctx.Err()
+	}
+	return nil
+}
+
+func (o *op) failed(name string) {
+	o.kind, o.in = inputFailed, []byte(name)
+}
+
+// send connects (or takes the idle connection) and writes the request.
+func (o *op) send(rec []byte) {
+	c := o.c
+	if len(rec) < sendHeader {
+		o.failed("connection_lost")
+		return
+	}
+	o.connID = binary.LittleEndian.Uint64(rec[0:])
+	connectTimeout := time.Duration(binary.LittleEndian.Uint64(rec[8:])) * time.Millisecond
+	deadline := c.at(binary.LittleEndian.Uint64(rec[16:]))
+	if d, ok := o.ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	fresh := rec[24] != 0
+	var conn net.Conn
+	if fresh {
+		var err error
+		conn, err = c.dial(o.ctx, connectTimeout, deadline)
+		if err != nil {
+			o.failed(dialError(err))
+			return
+		}
+	} else {
+		c.mu.Lock()
+		conn = c.idle[o.connID]
+		delete(c.idle, o.connID)
+		c.mu.Unlock()
+		if conn == nil {
+			o.failed("connection_lost")
+			return
+		}
+	}
+	c.mu.Lock()
+	o.conn = conn
+	c.mu.Unlock()
+	if o.ctx.Err() != nil {
+		_ = conn.SetDeadline(time.Unix(1, 0))
+	} else {
+		_ = conn.SetDeadline(deadline)
+	}
+	if _, err := conn.Write(rec[sendHeader:]); err != nil {
+		o.failed("connection_lost")
+	}
+}
+
+func (c *Client) dial(ctx context.Context, timeout time.Duration, deadline time.Time) (net.Conn, error) {
+	d := net.Dialer{Timeout: timeout, Deadline: deadline}
+	if c.tls == nil {
+		return d.DialContext(ctx, c.network, c.address)
+	}
+	td := tls.Dialer{NetDialer: &d, Config: c.tls}
+	return td.DialContext(ctx, c.network, c.address)
+}
+
+func dialError(err error) string {
+	var tlsErr *tls.CertificateVerificationError
+	var recErr tls.RecordHeaderError
+	var alert tls.AlertError
+	var ne net.Error
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "refused"
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return "unreachable"
+	case errors.As(err, &tlsErr), errors.As(err, &recErr), errors.As(err, &alert):
+		return "tls"
+	case errors.As(err, &ne) && ne.Timeout():
+		return "connect_timeout"
+	case errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET):
+		return "tls"
+	default:
+		return "unreachable"
+	}
+}
+
+// read reads more of the answer.
+func (o *op) read() {
+	if o.conn == nil {
+		o.failed("connection_lost")
+		return
+	}
+	n, err := o.conn.Read(o.buf)
+	switch {
+	case n > 0:
+		o.kind, o.in = inputBytes, o.buf[:n]
+	case err == nil || errors.Is(err, io.EOF):
+		o.kind, o.in = inputBytes, nil // the peer closed
+	default:
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			o.failed("response_timeout")
+		} else {
+			o.failed("connection_lost")
+		}
+	}
+}

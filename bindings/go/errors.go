@@ -1,0 +1,88 @@
+package imds
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Kind is an error kind, the same in every vpc-imds binding. Each Kind is itself
+// an error, the sentinel of its kind: errors.Is(err, imds.ErrNotFound).
+type Kind string
+
+// The error kinds.
+const (
+	KindInvalidInput   Kind = "invalid_input"
+	KindRefused        Kind = "refused"
+	KindTimedOut       Kind = "timed_out"
+	KindConnectionLost Kind = "connection_lost"
+	KindUnauthorized   Kind = "unauthorized"
+	KindNotFound       Kind = "not_found"
+	KindRateLimited    Kind = "rate_limited"
+	KindServerError    Kind = "server_error"
+	KindRejected       Kind = "rejected"
+	KindBadResponse    Kind = "bad_response"
+)
+
+// Sentinels, one per kind, for errors.Is.
+var (
+	ErrInvalidInput   error = KindInvalidInput
+	ErrRefused        error = KindRefused
+	ErrTimedOut       error = KindTimedOut
+	ErrConnectionLost error = KindConnectionLost
+	ErrUnauthorized   error = KindUnauthorized
+	ErrNotFound       error = KindNotFound
+	ErrRateLimited    error = KindRateLimited
+	ErrServerError    error = KindServerError
+	ErrRejected       error = KindRejected
+	ErrBadResponse    error = KindBadResponse
+)
+
+func (k Kind) Error() string { return "vpc-imds: " + string(k) }
+
+// Error is every failure of an operation: the driver's error record. It never
+// holds a token.
+type Error struct {
+	// Kind is one of the Kind constants.
+	Kind Kind `json:"kind"`
+	// Message is one line for people.
+	Message string `json:"message"`
+	// Cause is the core's word: input, transport, deadline, http, body, api,
+	// protocol, misuse.
+	Cause string `json:"cause"`
+	// Status is the HTTP status the service answered with, or 0.
+	Status int `json:"status"`
+	// RetryAfter is the service's Retry-After in seconds, or 0.
+	RetryAfter int `json:"retry_after"`
+	// Code is IBM's error code (errors[0].code), or "".
+	Code string `json:"code"`
+	// APIMessage is IBM's error message, or "".
+	APIMessage string `json:"api_message"`
+	// Target is the field, header or parameter at fault, or "".
+	Target string `json:"target"`
+	// Trace is IBM's trace id to quote to support, or "".
+	Trace string `json:"trace"`
+	// Transport is the transport failure (refused, connect_timeout, ...), or "".
+	Transport string `json:"transport"`
+}
+
+func (e *Error) Error() string {
+	if e.Message == "" {
+		return "vpc-imds: " + string(e.Kind)
+	}
+	return fmt.Sprintf("vpc-imds: %s: %s", string(e.Kind), e.Message)
+}
+
+// Is reports whether target is the sentinel of e's kind.
+func (e *Error) Is(target error) bool {
+	k, ok := target.(Kind)
+	return ok && k == e.Kind
+}
+
+// errorFrom decodes an error record (JSON; nulls become zero values).
+func errorFrom(record []byte) error {
+	var e Error
+	if err := json.Unmarshal(record, &e); err != nil || e.Kind == "" {
+		return &Error{Kind: KindBadResponse, Message: "an unreadable error record", Cause: "misuse"}
+	}
+	return &e
+}

@@ -1,0 +1,292 @@
+package imds
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+const emuInstanceID = "0000_11111111-2222-4333-8444-555555555555"
+
+func TestInstanceKeysAndDocuments(t *testing.T) {
+	e := mustEmulator(t)
+	c := newClient(t, e)
+	ctx := context.Background()
+	inst, err := c.Instance(ctx)
+	if err != nil || inst.ID != emuInstanceID || inst.Name != "emu-vsi-1" || len(inst.Raw) == 0 {
+		t.Fatalf("instance: %+v %v", inst, err)
+	}
+	n := 0
+	for key, err := range c.Keys(ctx) {
+		if err != nil || !strings.HasPrefix(key.PublicKey, "ssh-") {
+			t.Fatalf("key %+v: %v", key, err)
+		}
+		n++
+	}
+	if n != 3 {
+		t.Fatalf("%d keys", n)
+	}
+	lines, err := c.SSHKeys(ctx)
+	if err != nil || len(lines) != 3 || !strings.HasPrefix(lines[0], "ssh-") {
+		t.Fatalf("ssh keys %v %v", lines, err)
+	}
+	ud, err := c.UserData(ctx)
+	if err != nil || !strings.Contains(string(ud), "multipart") {
+		t.Fatalf("user data %q %v", ud, err)
+	}
+	all, err := c.GetAll(ctx, "keys?limit=1")
+	if err != nil || strings.Count(string(all), "ssh-") != 3 {
+		t.Fatalf("get_all %s %v", all, err)
+	}
+	nics, err := c.NetworkInterfaces(ctx)
+	if err != nil || len(nics) != 2 {
+		t.Fatalf("nics %v %v", nics, err)
+	}
+	raw, err := c.Get(ctx, "instance/volume_attachments")
+	if err != nil || !strings.Contains(string(raw), "volume_attachments") {
+		t.Fatalf("get %s %v", raw, err)
+	}
+	tok, err := c.IAMToken(ctx, Profile{})
+	if err != nil || tok.ExpiresIn != 3600 || tok.Value() == "" {
+		t.Fatalf("iam token %v %v", tok, err)
+	}
+	for _, s := range []string{tok.String(), fmt.Sprintf("%v %+v %#v %s", tok, tok, tok, *tok)} {
+		if strings.Contains(s, tok.Value()) {
+			t.Fatalf("the token shows in %q", s)
+		}
+	}
+	// One identity token served everything.
+	if got := e.counter(t, "token_creations"); got != 1 {
+		t.Fatalf("%d token creations", got)
+	}
+}
+
+func TestErrorsAreTypedAndCarryTheRecord(t *testing.T) {
+	e := mustEmulator(t)
+	c := newClient(t, e)
+	_, err := c.Key(context.Background(), "r000-no-such-key")
+	var ie *Error
+	if !errors.Is(err, ErrNotFound) || !errors.As(err, &ie) || ie.Status != 404 || ie.Code != "not_found" || ie.Cause != "api" || ie.Trace == "" {
+		t.Fatalf("%#v", err)
+	}
+	if errors.Is(err, ErrRefused) {
+		t.Fatal("not_found is not refused")
+	}
+	_, err = c.Key(context.Background(), "a/../b")
+	if !errors.Is(err, ErrInvalidInput) {
+		t.Fatal(err)
+	}
+	if got := e.counter(t, "requests"); got != 2 {
+		t.Fatalf("bad input sent something: %d requests", got)
+	}
+	_, err = New(WithEndpoint("ftp://x"), IgnoreEnv())
+	if !errors.Is(err, ErrInvalidInput) {
+		t.Fatal(err)
+	}
+	r, _ := New(WithEndpoint(closedPort(t)), IgnoreEnv())
+	defer r.Close()
+	if _, err := r.Instance(context.Background()); !errors.Is(err, ErrRefused) {
+		t.Fatal(err)
+	}
+}
+
+// Twenty goroutines on one client: one identity token request.
+func TestSingleFlight(t *testing.T) {
+	e := mustEmulator(t)
+	c := newClient(t, e)
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for range 20 {
+		wg.Go(func() {
+			inst, err := c.Instance(context.Background())
+			if err == nil && inst.ID != emuInstanceID {
+				err = fmt.Errorf("id %s", inst.ID)
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := e.counter(t, "token_creations"); got != 1 {
+		t.Fatalf("%d identity token requests from 20 goroutines", got)
+	}
+	if got := e.counter(t, "metadata_gets"); got != 20 {
+		t.Fatalf("%d gets", got)
+	}
+}
+
+func TestFaults(t *testing.T) {
+	ctx := context.Background()
+	t.Run("503 is retried", func(t *testing.T) {
+		e := mustEmulator(t)
+		e.mustCtl(t, "POST", "/faults/fail", map[string]any{"status": 503, "count": 2})
+		if _, err := newClient(t, e).Instance(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := e.counter(t, "faults_injected"); got != 2 {
+			t.Fatalf("%d faults", got)
+		}
+	})
+	t.Run("429 Retry-After is honoured", func(t *testing.T) {
+		e := mustEmulator(t)
+		e.mustCtl(t, "POST", "/faults/fail", map[string]any{"status": 429, "count": 1, "retry_after": 1})
+		started := time.Now()
+		if _, err := newClient(t, e).Instance(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(started); d < 900*time.Millisecond || d > 3*time.Second {
+			t.Fatalf("took %v", d)
+		}
+	})
+	t.Run("429 past the attempts is rate_limited with Retry-After", func(t *testing.T) {
+		e := mustEmulator(t)
+		e.mustCtl(t, "POST", "/faults/fail", map[string]any{"status": 429, "retry_after": 0})
+		_, err := newClient(t, e, WithMaxAttempts(2)).Instance(ctx)
+		var ie *Error
+		if !errors.As(err, &ie) || ie.Kind != KindRateLimited || ie.Status != 429 {
+			t.Fatal(err)
+		}
+	})
+	t.Run("a dropped connection is retried", func(t *testing.T) {
+		e := mustEmulator(t)
+		e.mustCtl(t, "POST", "/faults/drop", map[string]any{"stage": "mid_body", "count": 1})
+		if _, err := newClient(t, e).Initialization(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("a black hole times out", func(t *testing.T) {
+		e := mustEmulator(t)
+		e.mustCtl(t, "POST", "/faults/black_hole", map[string]any{})
+		started := time.Now()
+		_, err := newClient(t, e, WithTimeout(600*time.Millisecond)).Instance(ctx)
+		if !errors.Is(err, ErrTimedOut) {
+			t.Fatal(err)
+		}
+		if d := time.Since(started); d > 2*time.Second {
+			t.Fatalf("took %v", d)
+		}
+	})
+	t.Run("401 refreshes the token once", func(t *testing.T) {
+		e := mustEmulator(t)
+		c := newClient(t, e)
+		if _, err := c.Instance(ctx); err != nil {
+			t.Fatal(err)
+		}
+		e.mustCtl(t, "POST", "/tokens/expire", nil)
+		if _, err := c.Instance(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if a, b := e.counter(t, "token_creations"), e.counter(t, "unauthenticated"); a != 2 || b != 1 {
+			t.Fatalf("%d tokens, %d 401s", a, b)
+		}
+	})
+	t.Run("wait until ready through 503s", func(t *testing.T) {
+		e := mustEmulator(t)
+		e.mustCtl(t, "POST", "/faults/fail", map[string]any{"status": 503, "count": 2, "route_prefix": "/identity/"})
+		if err := newClient(t, e).WaitUntilReady(ctx, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestContext(t *testing.T) {
+	e := mustEmulator(t)
+	c := newClient(t, e)
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := c.Instance(cancelled); !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	if got := e.counter(t, "requests"); got != 0 {
+		t.Fatalf("a cancelled context sent %d requests", got)
+	}
+	// Cancelled in flight: the call returns at once and its connection is closed.
+	e.mustCtl(t, "POST", "/faults/black_hole", map[string]any{"count": 1})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	started := time.Now()
+	if _, err := c.Instance(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	if d := time.Since(started); d > time.Second {
+		t.Fatalf("cancel took %v", d)
+	}
+	c.mu.Lock()
+	ops, idle := len(c.waiters), len(c.idle)
+	c.mu.Unlock()
+	if ops != 0 || idle != 0 {
+		t.Fatalf("%d waiters, %d idle connections after a cancel in flight", ops, idle)
+	}
+	// A deadline: the call gives up with the context's error.
+	e.mustCtl(t, "POST", "/faults/black_hole", map[string]any{"count": 1})
+	ctx, cancel = context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := c.Instance(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatal(err)
+	}
+	// The client still works.
+	if _, err := c.Instance(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// Waiters cancelled while another goroutine holds the token fetch.
+	e2 := mustEmulator(t)
+	e2.mustCtl(t, "PUT", "/faults/latency", map[string]any{"ms": 300})
+	c2 := newClient(t, e2)
+	var wg sync.WaitGroup
+	wg.Go(func() { _, _ = c2.Instance(context.Background()) })
+	time.Sleep(50 * time.Millisecond)
+	short, cancel2 := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel2()
+	if _, err := c2.Instance(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatal(err)
+	}
+	wg.Wait()
+}
+
+func TestHTTPS(t *testing.T) {
+	dir := t.TempDir()
+	pem := filepath.Join(dir, "emulator.pem")
+	e := mustEmulator(t, "--tls", "--cert-out", pem)
+	raw, err := os.ReadFile(pem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(raw)
+	c := newClient(t, e, WithTLSConfig(&tls.Config{RootCAs: roots}))
+	if inst, err := c.Instance(context.Background()); err != nil || inst.ID != emuInstanceID {
+		t.Fatal(inst, err)
+	}
+	untrusted := newClient(t, e)
+	var ie *Error
+	if _, err := untrusted.Instance(context.Background()); !errors.As(err, &ie) || ie.Transport != "tls" {
+		t.Fatal(err)
+	}
+}
+
+// How long the first New takes (compiling the module, or loading it from the
+// compilation cache) and a later one.
+func TestCompileCost(t *testing.T) {
+	e := mustEmulator(t)
+	started := time.Now()
+	c := newClient(t, e)
+	first := time.Since(started)
+	started = time.Now()
+	newClient(t, e)
+	second := time.Since(started)
+	t.Logf("module compile (or cache load) %v; New: first %v, second %v; cache %q", CompileTime(), first, second, cacheDir())
+	_ = c
+}

@@ -1,0 +1,298 @@
+package imds
+
+import (
+	"context"
+	_ "embed"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+)
+
+// The vpc-imds-c crate built for wasm32-unknown-unknown by build-wasm.sh.
+//
+//go:embed vpc_imds.wasm
+var wasmModule []byte
+
+// CacheEnv names the environment variable that places wazero's compilation cache:
+// a directory, or "off" for none. Unset: os.UserCacheDir()/vpc-imds-go/wazero.
+const CacheEnv = "VPC_IMDS_WAZERO_CACHE"
+
+// Step codes and input kinds of the ABI (bindings/c/include/vpc_imds.h).
+const (
+	stepMisuse     = -1
+	stepSend       = 1
+	stepRead       = 2
+	stepClose      = 3
+	stepBackoff    = 4
+	stepAwaitToken = 5
+	stepPage       = 6
+	stepDone       = 7
+	stepFailed     = 8
+
+	inputTick   = 0
+	inputBytes  = 1
+	inputFailed = 2
+
+	sendHeader = 32
+	inputCap   = 64 * 1024
+)
+
+// engine is the compiled module, shared by every client of the process.
+type engine struct {
+	runtime  wazero.Runtime
+	compiled wazero.CompiledModule
+	// CompileTime is how long compiling (or loading from the cache) took.
+	compileTime time.Duration
+}
+
+var (
+	engineOnce sync.Once
+	sharedEng  *engine
+	engineErr  error
+)
+
+func loadEngine() (*engine, error) {
+	engineOnce.Do(func() {
+		ctx := context.Background()
+		config := wazero.NewRuntimeConfig()
+		if dir := cacheDir(); dir != "" {
+			if cache, err := wazero.NewCompilationCacheWithDir(dir); err == nil {
+				config = config.WithCompilationCache(cache)
+			}
+		}
+		rt := wazero.NewRuntimeWithConfig(ctx, config)
+		started := time.Now()
+		compiled, err := rt.CompileModule(ctx, wasmModule)
+		if err != nil {
+			engineErr = fmt.Errorf("vpc-imds: compiling the embedded module: %w", err)
+			return
+		}
+		sharedEng = &engine{runtime: rt, compiled: compiled, compileTime: time.Since(started)}
+	})
+	return sharedEng, engineErr
+}
+
+func cacheDir() string {
+	switch v := os.Getenv(CacheEnv); v {
+	case "off":
+		return ""
+	case "":
+		base, err := os.UserCacheDir()
+		if err != nil {
+			return ""
+		}
+		return filepath.Join(base, "vpc-imds-go", "wazero")
+	default:
+		return v
+	}
+}
+
+// CompileTime reports how long the process spent compiling the embedded module
+// (once, on the first New; with a warm compilation cache, loading it).
+func CompileTime() time.Duration {
+	if sharedEng == nil {
+		return 0
+	}
+	return sharedEng.compileTime
+}
+
+// machine is one module instance holding one driver machine. Not locked: the
+// Client holds its mutex around every call.
+type machine struct {
+	mod    api.Module
+	mem    api.Memory
+	handle uint64
+	// Guest buffers: the input area and the output length.
+	input, lenPtr uint64
+	stack         []uint64
+	fnNew, fnFree, fnOutput, fnStart, fnStep, fnPoll, fnCancel, fnExpire, fnEndpoint,
+	fnAlloc, fnDealloc api.Function
+}
+
+var errMemory = errors.New("vpc-imds: guest memory out of range")
+
+func newMachine(settings []byte, seed uint64) (*machine, error) {
+	eng, err := loadEngine()
+	if err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	mod, err := eng.runtime.InstantiateModule(ctx, eng.compiled, wazero.NewModuleConfig().WithName("").WithStartFunctions())
+	if err != nil {
+		return nil, fmt.Errorf("vpc-imds: instantiating the module: %w", err)
+	}
+	m := &machine{mod: mod, mem: mod.Memory(), stack: make([]uint64, 8)}
+	for name, fn := range map[string]*api.Function{
+		"vpc_imds_new": &m.fnNew, "vpc_imds_free": &m.fnFree, "vpc_imds_output": &m.fnOutput,
+		"vpc_imds_start": &m.fnStart, "vpc_imds_step": &m.fnStep, "vpc_imds_poll_woken": &m.fnPoll,
+		"vpc_imds_cancel": &m.fnCancel, "vpc_imds_expire_idle": &m.fnExpire,
+		"vpc_imds_endpoint": &m.fnEndpoint, "vpc_imds_alloc": &m.fnAlloc, "vpc_imds_dealloc": &m.fnDealloc,
+	} {
+		if *fn = mod.ExportedFunction(name); *fn == nil {
+			_ = mod.Close(ctx)
+			return nil, fmt.Errorf("vpc-imds: the module lacks %s", name)
+		}
+	}
+	if m.input, err = m.call1(m.fnAlloc, inputCap); err != nil {
+		return nil, err
+	}
+	if m.lenPtr, err = m.call1(m.fnAlloc, 8); err != nil {
+		return nil, err
+	}
+	in, err := m.put(settings)
+	if err != nil {
+		return nil, err
+	}
+	errCap := uint64(1024)
+	errBuf, err := m.call1(m.fnAlloc, errCap)
+	if err != nil {
+		return nil, err
+	}
+	h, err := m.call(m.fnNew, in, uint64(len(settings)), seed, errBuf, errCap, m.lenPtr)
+	if err != nil {
+		return nil, err
+	}
+	if uint32(h) == 0 {
+		n, _ := m.mem.ReadUint32Le(uint32(m.lenPtr))
+		raw, _ := m.mem.Read(uint32(errBuf), min(n, uint32(errCap)))
+		e := errorFrom(raw)
+		_ = mod.Close(ctx)
+		return nil, e
+	}
+	_, _ = m.call(m.fnDealloc, errBuf, errCap)
+	m.handle = h
+	return m, nil
+}
+
+func (m *machine) call(fn api.Function, params ...uint64) (uint64, error) {
+	copy(m.stack, params)
+	if err := fn.CallWithStack(context.Background(), m.stack); err != nil {
+		return 0, fmt.Errorf("vpc-imds: module call: %w", err)
+	}
+	return m.stack[0], nil
+}
+
+func (m *machine) call1(fn api.Function, p uint64) (uint64, error) { return m.call(fn, p) }
+
+// put copies b into the guest's input area.
+func (m *machine) put(b []byte) (uint64, error) {
+	if len(b) > inputCap {
+		return 0, &Error{Kind: KindInvalidInput, Message: "an input larger than 64 KiB", Cause: "input"}
+	}
+	if len(b) > 0 && !m.mem.Write(uint32(m.input), b) {
+		return 0, errMemory
+	}
+	return m.input, nil
+}
+
+// output returns the machine's output buffer (a view of guest memory, valid
+// until the next call).
+func (m *machine) output() ([]byte, error) {
+	p, err := m.call(m.fnOutput, m.handle, m.lenPtr)
+	if err != nil {
+		return nil, err
+	}
+	n, ok := m.mem.ReadUint32Le(uint32(m.lenPtr))
+	if !ok {
+		return nil, errMemory
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	b, ok := m.mem.Read(uint32(p), n)
+	if !ok {
+		return nil, errMemory
+	}
+	return b, nil
+}
+
+// start begins an operation; on failure the error record is returned.
+func (m *machine) start(name string, args []byte, now uint64) (uint64, error) {
+	buf := make([]byte, 0, len(name)+len(args))
+	buf = append(append(buf, name...), args...)
+	at, err := m.put(buf)
+	if err != nil {
+		return 0, err
+	}
+	r, err := m.call(m.fnStart, m.handle, at, uint64(len(name)), at+uint64(len(name)), uint64(len(args)), now)
+	if err != nil {
+		return 0, err
+	}
+	if int64(r) < 0 {
+		out, err := m.output()
+		if err != nil {
+			return 0, err
+		}
+		return 0, errorFrom(out)
+	}
+	return r, nil
+}
+
+// step feeds an input and returns the step code and its record (a view).
+func (m *machine) step(op, now uint64, kind int, b []byte) (int, []byte, error) {
+	at, err := m.put(b)
+	if err != nil {
+		return 0, nil, err
+	}
+	r, err := m.call(m.fnStep, m.handle, op, now, uint64(kind), at, uint64(len(b)))
+	if err != nil {
+		return 0, nil, err
+	}
+	out, err := m.output()
+	return int(int32(uint32(r))), out, err
+}
+
+func (m *machine) pollWoken() int64 {
+	r, err := m.call(m.fnPoll, m.handle)
+	if err != nil {
+		return -1
+	}
+	return int64(r)
+}
+
+func (m *machine) cancel(op uint64) int64 {
+	r, err := m.call(m.fnCancel, m.handle, op)
+	if err != nil {
+		return -1
+	}
+	return int64(r)
+}
+
+func (m *machine) expireIdle(now uint64) []uint64 {
+	n, err := m.call(m.fnExpire, m.handle, now)
+	if err != nil || uint32(n) == 0 {
+		return nil
+	}
+	out, err := m.output()
+	if err != nil {
+		return nil
+	}
+	ids := make([]uint64, 0, len(out)/8)
+	for i := 0; i+8 <= len(out); i += 8 {
+		ids = append(ids, binary.LittleEndian.Uint64(out[i:]))
+	}
+	return ids
+}
+
+func (m *machine) endpoint() (string, error) {
+	if _, err := m.call(m.fnEndpoint, m.handle); err != nil {
+		return "", err
+	}
+	out, err := m.output()
+	return string(out), err
+}
+
+func (m *machine) close() {
+	if m.handle != 0 {
+		_, _ = m.call(m.fnFree, m.handle)
+		m.handle = 0
+	}
+	_ = m.mod.Close(context.Background())
+}
