@@ -50,7 +50,7 @@ step "core builds for wasm32-unknown-unknown" cargo build -p vpc-imds-core --rel
 step "driver builds for thumbv7em-none-eabihf (no_std + alloc)" cargo build -p vpc-imds-driver --release --target thumbv7em-none-eabihf
 step "driver builds for wasm32-unknown-unknown" cargo build -p vpc-imds-driver --release --target wasm32-unknown-unknown
 step "cargo test (workspace)" cargo test --workspace --all-features
-for extra in emulator/conformance/run.sh client/ci.sh client/boot.sh bindings/python/ci.sh bindings/node/ci.sh bindings/wasm/ci.sh bindings/uniffi/ci.sh scripts/release-check.sh; do
+for extra in emulator/conformance/run.sh client/ci.sh client/boot.sh bindings/python/ci.sh bindings/node/ci.sh bindings/wasm/ci.sh bindings/uniffi/ci.sh bindings/c/ci.sh bindings/go/ci.sh scripts/release-check.sh; do
   if [ -f "$extra" ]; then step "$extra" bash "$extra"; fi
 done
 

@@ -10,6 +10,7 @@ cd "$root"
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}" GOFLAGS="${GOFLAGS:-} -mod=mod" CGO_ENABLED=0
 export VPC_IMDS_WAZERO_CACHE="$root/target/go-wazero-cache"
 export EMULATOR_BIN="$root/target/debug/vpc-imds-emulator"
+mkdir -p "$root/target"
 work=$(mktemp -d "$root/target/go-ci.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
