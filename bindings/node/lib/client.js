@@ -1,25 +1,19 @@
 'use strict';
-// The Promise client: host glue around the native driver. JavaScript owns the
-// sockets, timers and the clock; every protocol decision (tokens, retries,
-// backoff, deadlines, pages, validation) is the driver's.
+// The Promise client: each call steps its own operation of the client's machine
+// (the driver's), which decides everything else: tokens, retries, backoff,
+// deadlines, connections, pages, validation. JavaScript owns the sockets, timers
+// and the clock.
 
 const native = require('./native.js');
 const { SocketTransport, CustomTransport } = require('./transport.js');
 const { toError, invalidInput } = require('./errors.js');
 
-const SEND = 0;
-const READ = 1;
-const WAIT = 2;
-const WAIT_FOR_TOKEN = 3;
-const PAGE = 4;
-const DONE = 5;
-const FAILED = 6;
-const STALE = 7;
+/** Step kinds, the same numbers in every JavaScript host of the machine. */
+const STEP = Object.freeze({ SEND: 0, READ: 1, CLOSE: 2, BACKOFF: 3, AWAIT: 4, PAGE: 5, DONE: 6, FAILED: 7 });
+const { SEND, CLOSE, BACKOFF, AWAIT, PAGE, DONE, FAILED } = STEP;
 
 /** The environment variable that overrides the default endpoint. */
 const ENDPOINT_ENV = 'VPC_IMDS_ENDPOINT';
-/** Most idle drivers a client keeps for reuse. */
-const MAX_FREE = 64;
 const REDACTED = '[REDACTED]';
 const inspect = Symbol.for('nodejs.util.inspect.custom');
 
@@ -99,53 +93,52 @@ function sleep(ms, signal) {
 
 /**
  * A client of the VPC Instance Metadata Service. Calls may run concurrently: they
- * share one identity token, fetched by one of them at a time (single flight).
+ * share one identity token and one IAM token per trusted profile, each fetched by
+ * one of them at a time (single flight).
  */
 class Client {
-  #config;
-  #tokens;
-  #origin;
-  #free = [];
-  #waiters = new Set();
-  #transport;
+  #m;
   #clock;
+  #transport;
+  /** Operation id -> the wake-up of its token wait. */
+  #waiters = new Map();
 
   constructor(options = {}) {
     if (typeof options !== 'object' || options === null) throw invalidInput('options must be an object');
     const useEnv = options.useEnv !== false;
     const envEndpoint = useEnv ? process.env[ENDPOINT_ENV] : undefined;
-    const info = native.configure({
-      endpoint: str(options.endpoint, 'endpoint'),
-      envEndpoint: envEndpoint || undefined,
-      secure: options.secure === undefined ? undefined : Boolean(options.secure),
-      version: str(options.version, 'version'),
-      tokenLifetime: int(options.tokenLifetime, 'tokenLifetime'),
-      timeout: num(options.timeout, 'timeout'),
-      connectTimeout: num(options.connectTimeout, 'connectTimeout'),
-      requestTimeout: num(options.requestTimeout, 'requestTimeout'),
-      maxAttempts: int(options.maxAttempts, 'maxAttempts'),
-      maxResponseBytes: num(options.maxResponseBytes, 'maxResponseBytes'),
-    });
-    if (!(info instanceof native.NodeConfig)) throw toError(info);
-    this.#config = info;
-    this.#tokens = new native.NodeTokens();
+    const custom = options.transport !== undefined && options.transport !== null;
+    const m = native.machine(
+      {
+        endpoint: str(options.endpoint, 'endpoint'),
+        envEndpoint: envEndpoint || undefined,
+        secure: options.secure === undefined ? undefined : Boolean(options.secure),
+        version: str(options.version, 'version'),
+        tokenLifetime: int(options.tokenLifetime, 'tokenLifetime'),
+        timeout: num(options.timeout, 'timeout'),
+        connectTimeout: num(options.connectTimeout, 'connectTimeout'),
+        requestTimeout: num(options.requestTimeout, 'requestTimeout'),
+        maxAttempts: int(options.maxAttempts, 'maxAttempts'),
+        maxResponseBytes: num(options.maxResponseBytes, 'maxResponseBytes'),
+      },
+      require('node:crypto').randomBytes(8),
+      custom,
+    );
+    if (typeof m === 'string') throw toError(JSON.parse(m));
+    this.#m = m;
     const origin = performance.now();
-    this.#origin = origin;
-    this.#clock = () => Math.floor(performance.now() - origin);
-    this.#transport =
-      options.transport === undefined || options.transport === null
-        ? new SocketTransport(info, { ca: options.ca })
-        : new CustomTransport(options.transport);
+    this.#clock = () => performance.now() - origin;
+    this.#transport = custom ? new CustomTransport(options.transport) : new SocketTransport(m, { ca: options.ca });
   }
 
   /** The service's base URL. */
   get endpoint() {
-    return this.#config.endpoint;
+    return this.#m.endpoint;
   }
 
   /** The API version date. */
   get version() {
-    return this.#config.version;
+    return this.#m.version;
   }
 
   /** Closes idle connections (the client stays usable). */
@@ -163,117 +156,109 @@ class Client {
 
   // -- plumbing -----------------------------------------------------------------
 
-  #acquire() {
-    return this.#free.pop() || new native.NodeDriver(this.#config, this.#tokens, Math.floor(Math.random() * 2 ** 53));
+  /** The machine ended these operations' token waits. */
+  #wake(ids) {
+    for (const id of ids) {
+      const wake = this.#waiters.get(id);
+      if (wake) wake();
+    }
   }
 
-  #release(driver) {
-    if (driver.busy && driver.cancel()) this.#wake();
-    if (this.#free.length < MAX_FREE) this.#free.push(driver);
-  }
-
-  /** A token share changed: every call waiting for it steps again. */
-  #wake() {
-    const waiters = [...this.#waiters];
-    this.#waiters.clear();
-    for (const w of waiters) w();
-  }
-
-  #waitForToken(ms, signal) {
+  /** Until the machine wakes `op`, or `ms` have passed; rejects on abort. */
+  #woken(op, ms, signal) {
     return new Promise((resolve, reject) => {
       if (signal && signal.aborted) return reject(signal.reason);
-      const done = () => {
+      const end = () => {
         clearTimeout(timer);
-        this.#waiters.delete(done);
+        this.#waiters.delete(op);
         if (signal) signal.removeEventListener('abort', onAbort);
-        resolve();
       };
       const onAbort = () => {
-        clearTimeout(timer);
-        this.#waiters.delete(done);
+        end();
         reject(signal.reason);
       };
-      const timer = setTimeout(done, Math.max(ms, 0));
-      this.#waiters.add(done);
+      const timer = setTimeout(() => (end(), resolve()), Math.max(ms, 0));
+      this.#waiters.set(op, () => (end(), resolve()));
       if (signal) signal.addEventListener('abort', onAbort, { once: true });
     });
   }
 
-  /** Drives `driver` until the result (or a page, with `pages`) or a failure (thrown). */
-  async #advance(driver, signal, pages) {
+  #start(op, args, signal) {
+    signal = checkSignal(signal);
+    if (signal && signal.aborted) throw signal.reason;
+    const id = this.#m.start(op, args, this.#clock());
+    if (typeof id !== 'number') throw toError(JSON.parse(id));
+    return id;
+  }
+
+  /** Abandons `op` (aborted, or an iterator left early): its connection is closed. */
+  #abandon(op) {
+    const conn = this.#m.cancel(op);
+    if (conn !== null && conn !== undefined) this.#transport.close(conn);
+    this.#wake(this.#m.woken());
+  }
+
+  /** Steps `op` from step `s` to its next page or its result; throws its failure. */
+  async #drive(op, s, signal) {
+    const m = this.#m;
     const clock = this.#clock;
-    let out = driver.tick(clock());
     for (;;) {
-      if (out.changed) this.#wake();
-      switch (out.kind) {
+      if (s.woken) this.#wake(s.woken);
+      switch (s.kind) {
         case SEND:
-          out = await this.#transport.exchange(clock, driver, out, signal);
+          s = await this.#transport.exchange(m, op, s, signal, clock);
           break;
-        case WAIT:
-          await sleep(out.until - clock(), signal);
-          out = driver.tick(clock());
+        case CLOSE:
+          this.#transport.close(s.conn);
+          s = m.step(op, clock());
           break;
-        case WAIT_FOR_TOKEN:
-          await this.#waitForToken(out.until - clock(), signal);
-          out = driver.tick(clock());
+        case BACKOFF:
+          await sleep(s.until - clock(), signal);
+          s = m.step(op, clock());
+          break;
+        case AWAIT:
+          await this.#woken(op, s.until - clock(), signal);
+          s = m.step(op, clock());
           break;
         case PAGE:
-          if (pages) return out;
-          // Merged by the driver (getAll): on to the next page.
-          out = driver.tick(clock());
-          break;
         case DONE:
-          return out;
+          return s;
         case FAILED:
-          throw toError(out.error);
-        case READ:
-        case STALE:
-          out = driver.tick(clock());
-          break;
-        default:
-          throw toError({ kind: 'invalid_input', text: 'session misuse: the driver has no operation running', cause: 'misuse' });
+          throw toError(JSON.parse(s.error));
+        default: // READ comes only inside an exchange
+          s = m.fail(op, clock(), 'connection_lost');
       }
     }
   }
 
-  /** Runs one operation to its result. `start(driver, now)` starts it. */
-  async _run(start, signal) {
-    signal = checkSignal(signal);
-    if (signal && signal.aborted) throw signal.reason;
-    const driver = this.#acquire();
-    try {
-      const err = start(driver, this.#clock());
-      if (err) throw toError(err);
-      return await this.#advance(driver, signal);
-    } finally {
-      this.#release(driver);
-    }
-  }
-
+  /** Runs one operation to its result step. */
   async #one(op, args, signal) {
-    return this._run((d, now) => d.start(op, args, now), signal);
-  }
-
-  async *#pages(op, args, signal) {
-    signal = checkSignal(signal);
-    if (signal && signal.aborted) throw signal.reason;
-    const driver = this.#acquire();
+    const id = this.#start(op, args, signal);
+    let s;
     try {
-      const err = driver.start(op, args, this.#clock());
-      if (err) throw toError(err);
-      for (;;) {
-        const out = await this.#advance(driver, signal, true);
-        yield out;
-        if (out.kind === DONE) return;
-      }
+      s = await this.#drive(id, this.#m.step(id, this.#clock()), signal);
+      return s;
     } finally {
-      this.#release(driver);
+      if (s === undefined) this.#abandon(id);
     }
   }
 
-  /** A cached IAM token operation over `cache` (see IamTokenCache). */
-  _cachedIam(cache, profile, signal) {
-    return this._run((d, now) => d.startCachedIam(cache, profile.profileId, profile.profileCrn, profile.profileName, now), signal);
+  /** Runs one operation, yielding each page and the result. */
+  async *#pages(op, args, signal) {
+    const id = this.#start(op, args, signal);
+    let over = false;
+    try {
+      let s = this.#m.step(id, this.#clock());
+      for (;;) {
+        s = await this.#drive(id, s, signal);
+        over = s.kind === DONE;
+        yield s;
+        if (over) return;
+        s = this.#m.step(id, this.#clock());
+      }
+    } finally {
+      if (!over) this.#abandon(id);
+    }
   }
 
   // -- identity -------------------------------------------------------------------
@@ -288,9 +273,9 @@ class Client {
   }
 
   /**
-   * Exchanges the identity token for an IAM token of the instance's default trusted
-   * profile, or of the linked profile given by `profileId`, `profileCrn` or
-   * `profileName` (one at most).
+   * An IAM token of the instance's default trusted profile, or of the linked profile
+   * given by `profileId`, `profileCrn` or `profileName` (one at most): cached per
+   * profile while fresh (one exchange at a time), else exchanged for the identity token.
    */
   async iamToken(options = {}) {
     const out = await this.#one('iam_token', profileArgs(options), options.signal);
@@ -303,9 +288,9 @@ class Client {
     return JSON.parse(out.json);
   }
 
-  /** Waits until the service answers (identity token requests with backoff), for at most `max` seconds. */
-  async waitUntilReady(max = 30, options = {}) {
-    await this._run((d, now) => d.startWaitUntilReady(num(max, 'max'), now), options.signal);
+  /** Waits until the service answers (identity token requests with backoff), for at most `max` seconds (default 60). */
+  async waitUntilReady(max, options = {}) {
+    await this.#one('wait_until_ready', { max: num(max, 'max') }, options.signal);
   }
 
   // -- metadata -------------------------------------------------------------------
@@ -322,7 +307,7 @@ class Client {
 
   /** The user data as a Buffer (empty if none); see `userData` helpers for gzip and MIME. */
   async userData(options = {}) {
-    return (await this.#one('initialization', { userData: true }, options.signal)).userData;
+    return (await this.#one('user_data', undefined, options.signal)).bytes;
   }
 
   /** `GET /metadata/v1/instance/network_interfaces`. */
@@ -357,9 +342,7 @@ class Client {
 
   /** One OpenSSH `authorized_keys` line per SSH key, every page. */
   async sshKeys(options = {}) {
-    const lines = [];
-    for await (const page of this.#pages('keys', { sshKeys: true }, options.signal)) lines.push(...page.lines);
-    return lines;
+    return (await this.#one('ssh_keys', undefined, options.signal)).lines;
   }
 
   /** Every placement group (`GET /metadata/v1/placement_groups`), following pages lazily. */
@@ -384,7 +367,10 @@ class Client {
 
   /** Like `get`, following every page and merging them into one document. */
   async getAll(path, options = {}) {
-    return JSON.parse((await this.#one('get', { path: str(path, 'path'), merge: true }, options.signal)).json);
+    // The machine merges the pages as they arrive and hands out each part at once.
+    const parts = [];
+    for await (const part of this.#pages('get_all', { path: str(path, 'path') }, options.signal)) parts.push(part.json);
+    return JSON.parse(parts.join(''));
   }
 }
 
@@ -399,11 +385,11 @@ function profileArgs(options) {
 /**
  * IAM tokens for one trusted profile, cached by the core's policy: refreshed
  * before expiry by one call at a time while the others use the still-valid token.
+ * The client caches every profile's token the same way; this names one profile.
  */
 class IamTokenCache {
   #client;
   #profile;
-  #share = new native.NodeTokens();
 
   constructor(client, options = {}) {
     if (!(client instanceof Client)) throw invalidInput('IamTokenCache needs a Client');
@@ -412,10 +398,9 @@ class IamTokenCache {
   }
 
   /** The IAM token (from the cache while it is fresh). */
-  async token(options = {}) {
-    const out = await this.#client._cachedIam(this.#share, this.#profile, options.signal);
-    return new Token(JSON.parse(out.json));
+  token(options = {}) {
+    return this.#client.iamToken({ ...this.#profile, signal: options.signal });
   }
 }
 
-module.exports = { Client, IamTokenCache, Token, ENDPOINT_ENV };
+module.exports = { Client, IamTokenCache, Token, ENDPOINT_ENV, STEP };

@@ -8,7 +8,7 @@
  */
 class ImdsError extends Error {
   constructor(info) {
-    super(info.text);
+    super(info.message);
     this.name = this.constructor.name;
     /** The error kind (`invalid_input`, `refused`, `timed_out`, ...). */
     this.code = info.kind;
@@ -17,13 +17,13 @@ class ImdsError extends Error {
     /** IBM's error code (`errors[0].code`), e.g. `not_found`. */
     this.errorCode = info.code ?? null;
     /** IBM's error message (`errors[0].message`). */
-    this.errorMessage = info.message ?? null;
+    this.errorMessage = info.api_message ?? null;
     /** IBM's trace id, to quote to IBM support. */
     this.trace = info.trace ?? null;
     /** The field, header or parameter at fault (`errors[0].target.name`). */
     this.target = info.target ?? null;
     /** The `Retry-After` seconds the service asked for. */
-    this.retryAfter = info.retryAfter ?? null;
+    this.retryAfter = info.retry_after ?? null;
     /** Why: `input`, `transport`, `deadline`, `http`, `body`, `api`, `protocol`, `misuse`. */
     this.reason = info.cause ?? null;
     /** For transport failures: `refused`, `unreachable`, `connect_timeout`,
@@ -56,7 +56,7 @@ const byKind = {
   bad_response: BadResponseError,
 };
 
-/** The error for an `ErrorInfo` from the native driver. */
+/** The error for the machine's error record (`kind`, `message`, `cause`, `status`, ...). */
 function toError(info) {
   const Class = byKind[info.kind] || ImdsError;
   return new Class(info);
@@ -64,7 +64,7 @@ function toError(info) {
 
 /** An `invalid_input` error raised by the JavaScript side (argument types). */
 function invalidInput(text) {
-  return new InvalidInputError({ kind: 'invalid_input', text: `invalid input: ${text}`, cause: 'input' });
+  return new InvalidInputError({ kind: 'invalid_input', message: `invalid input: ${text}`, cause: 'input' });
 }
 
 module.exports = {

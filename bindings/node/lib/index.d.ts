@@ -206,11 +206,11 @@ export declare class Client {
 
   /** Creates a new identity token (also the one this client uses from now on). */
   identityToken(options?: CallOptions & { expiresIn?: number }): Promise<Token>;
-  /** Exchanges the identity token for an IAM token of a trusted profile. */
+  /** An IAM token of a trusted profile: cached per profile while fresh, else exchanged for the identity token. */
   iamToken(options?: CallOptions & ProfileOptions): Promise<Token>;
   /** Creates an instance identity certificate for a PEM certificate request. */
   identityCertificate(csr: string, options?: CallOptions & { expiresIn?: number }): Promise<IdentityCertificate>;
-  /** Waits until the service answers, for at most `max` seconds (default 30). */
+  /** Waits until the service answers, for at most `max` seconds (default 60). */
   waitUntilReady(max?: number, options?: CallOptions): Promise<void>;
 
   instance(options?: CallOptions): Promise<Instance>;

@@ -1,17 +1,13 @@
 'use strict';
 // Transports: move a request's bytes and feed back what came of it. No protocol
-// decision is made here: the driver says what to send, when to give up, whether
-// a connection may be kept, and what every answer means.
+// decision is made here: the machine says what to send, on which connection, when
+// to give up, which connections to close, and what every answer means.
 
 const net = require('node:net');
 const { invalidInput } = require('./errors.js');
 
 const READ = 1;
 const EMPTY = Buffer.alloc(0);
-/** Most idle connections kept for reuse (one per concurrent call). */
-const MAX_IDLE = 64;
-/** An idle connection is closed after this long (servers close idle ones too). */
-const IDLE_MS = 4000;
 
 /** The transport failure a socket error stands for. */
 function errorName(err, connected, secure) {
@@ -40,34 +36,35 @@ function errorName(err, connected, secure) {
 }
 
 /**
- * The built-in transport: the driver's HTTP/1.1 bytes over node:net (node:tls
- * for https), one kept-alive connection per concurrent call, never a proxy.
+ * The built-in transport: the machine's HTTP/1.1 bytes over node:net (node:tls for
+ * https), on the connections the machine names (it decides which are kept, reused
+ * and closed), never a proxy.
  */
 class SocketTransport {
-  constructor(config, options) {
-    this.host = config.host;
-    this.port = config.port;
-    this.secure = config.secure;
+  constructor(m, options) {
+    this.host = m.host;
+    this.port = m.port;
+    this.secure = m.secure;
     this.tls = null;
     if (this.secure) {
-      this.tlsOptions = {
-        host: this.host,
-        port: this.port,
-        ALPNProtocols: ['http/1.1'],
-        ca: options.ca === undefined ? undefined : options.ca,
-      };
+      this.tlsOptions = { host: this.host, port: this.port, ALPNProtocols: ['http/1.1'], ca: options.ca };
       if (!net.isIP(this.host)) this.tlsOptions.servername = this.host;
     }
-    this.idle = [];
+    /** Connection id -> { socket, handler, connected }. */
+    this.conns = new Map();
   }
 
-  /** Closes idle connections. */
-  close() {
-    for (const conn of this.idle) conn.socket.destroy();
-    this.idle.length = 0;
+  /** Closes connection `id`, or every idle one. */
+  close(id) {
+    for (const [key, conn] of this.conns) {
+      if (id === undefined ? conn.handler === null : key === id) {
+        this.conns.delete(key);
+        conn.socket.destroy();
+      }
+    }
   }
 
-  connect() {
+  connect(id) {
     let socket;
     if (this.secure) {
       if (!this.tls) this.tls = require('node:tls');
@@ -75,9 +72,9 @@ class SocketTransport {
     } else {
       socket = net.connect({ host: this.host, port: this.port, noDelay: true });
     }
-    const conn = { socket, handler: null, connected: false, idleSince: 0 };
-    const ready = this.secure ? 'secureConnect' : 'connect';
-    socket.once(ready, () => {
+    const conn = { socket, handler: null, connected: false };
+    this.conns.set(id, conn);
+    socket.once(this.secure ? 'secureConnect' : 'connect', () => {
       conn.connected = true;
       if (conn.handler) conn.handler.connected();
     });
@@ -85,141 +82,67 @@ class SocketTransport {
       if (conn.handler) conn.handler.data(chunk);
       else socket.destroy(); // bytes nobody asked for: the connection is not trusted
     });
-    socket.on('end', () => {
-      if (conn.handler) conn.handler.end();
-    });
-    socket.on('error', (err) => {
-      if (conn.handler) conn.handler.error(err);
-    });
-    socket.on('timeout', () => {
-      if (!conn.handler) socket.destroy(); // idle too long
-    });
+    socket.on('end', () => conn.handler && conn.handler.end());
+    socket.on('error', (err) => conn.handler && conn.handler.error(err));
     socket.on('close', () => {
-      const i = this.idle.indexOf(conn);
-      if (i >= 0) this.idle.splice(i, 1);
+      if (this.conns.get(id) === conn) this.conns.delete(id);
       if (conn.handler) conn.handler.end();
     });
     return conn;
   }
 
-  takeIdle(now) {
-    while (this.idle.length > 0) {
-      const conn = this.idle.pop();
-      if (!conn.socket.destroyed && now - conn.idleSince < IDLE_MS) {
-        conn.socket.setTimeout(0);
-        return conn;
-      }
-      conn.socket.destroy();
-    }
-    return null;
-  }
-
-  putIdle(conn, now) {
-    if (this.idle.length >= MAX_IDLE || conn.socket.destroyed) {
-      conn.socket.destroy();
-      return;
-    }
-    conn.idleSince = now;
-    conn.socket.setTimeout(IDLE_MS);
-    conn.socket.unref();
-    this.idle.push(conn);
-  }
-
   /**
-   * Sends the request of step `send` and resolves with the driver's next step
-   * once its answer (or failure) has been fed. Rejects only when `signal` aborts.
+   * Sends the request of step `s` (operation `op` of machine `m`) and resolves with
+   * the machine's next step once the answer (or failure) has been fed. Rejects
+   * only when `signal` aborts (the caller cancels the operation).
    */
-  exchange(clock, driver, send, signal) {
+  exchange(m, op, s, signal, clock) {
     return new Promise((resolve, reject) => {
-      const id = send.id;
-      const wire = send.wire;
-      let conn = this.takeIdle(clock());
-      let reused = conn !== null;
-      let received = false;
+      if (signal && signal.aborted) return reject(signal.reason);
+      const conn = s.fresh ? this.connect(s.conn) : this.conns.get(s.conn);
+      // Closed while idle: as a close before any byte (the machine resends once).
+      if (!conn || conn.socket.destroyed) return resolve(m.feed(op, clock(), EMPTY));
       let done = false;
       let timer = null;
-
-      const settle = (out, keep) => {
-        if (done) return;
+      const end = () => {
         done = true;
         clearTimeout(timer);
         if (signal) signal.removeEventListener('abort', onAbort);
         conn.handler = null;
-        if (keep) this.putIdle(conn, clock());
-        else conn.socket.destroy();
+        conn.socket.unref();
+      };
+      const settle = (out) => {
+        if (done) return;
+        end();
         resolve(out);
       };
-      const fail = (name) => settle(driver.fail(clock(), id, name), false);
       const onAbort = () => {
         if (done) return;
-        done = true;
-        clearTimeout(timer);
-        conn.handler = null;
-        conn.socket.destroy();
+        end();
         reject(signal.reason);
       };
-
-      const handler = {
+      const fail = (name) => settle(m.fail(op, clock(), name));
+      const answerBy = () => setTimeout(() => fail('response_timeout'), Math.max(s.until - clock(), 1));
+      conn.handler = {
         connected() {
-          // Connected within the connect timeout: the rest of the request's time.
           clearTimeout(timer);
-          timer = setTimeout(() => fail('response_timeout'), Math.max(send.timeout - (clock() - started), 1));
+          timer = answerBy();
         },
         data(chunk) {
-          if (done) return;
-          received = true;
-          const out = driver.feed(clock(), id, chunk);
-          if (out.kind === READ) return;
-          settle(out, out.keepAlive);
+          const out = m.feed(op, clock(), chunk);
+          if (out.kind !== READ) settle(out);
         },
         end() {
           if (done) return;
-          if (!received && reused) return retry();
-          // The peer closed: the reader decides whether the response is whole.
-          const out = driver.feed(clock(), id, EMPTY);
-          settle(out.kind === READ ? driver.fail(clock(), id, 'connection_lost') : out, false);
+          const out = m.feed(op, clock(), EMPTY);
+          settle(out.kind === READ ? m.fail(op, clock(), 'connection_lost') : out);
         },
-        error(err) {
-          if (done) return;
-          if (!received && reused) return retry();
-          fail(errorName(err, conn.connected, this.secure));
-        },
-        secure: this.secure,
+        error: (err) => fail(errorName(err, conn.connected, this.secure)),
       };
-
-      const start = () => {
-        conn.handler = handler;
-        if (conn.connected) {
-          conn.socket.ref();
-          timer = setTimeout(() => fail('response_timeout'), Math.max(send.timeout, 1));
-        } else {
-          timer = setTimeout(() => fail('connect_timeout'), Math.max(send.connectTimeout, 1));
-        }
-        conn.socket.write(wire);
-      };
-      // A kept-alive connection found closed before any byte of the answer:
-      // replaced once, and the request sent again (not a failure).
-      const retry = () => {
-        clearTimeout(timer);
-        conn.handler = null;
-        conn.socket.destroy();
-        reused = false;
-        conn = this.connect();
-        start();
-      };
-
-      const started = clock();
-      if (signal) {
-        if (signal.aborted) {
-          done = true;
-          if (conn) this.putIdle(conn, started);
-          reject(signal.reason);
-          return;
-        }
-        signal.addEventListener('abort', onAbort, { once: true });
-      }
-      if (conn === null) conn = this.connect();
-      start();
+      if (signal) signal.addEventListener('abort', onAbort, { once: true });
+      conn.socket.ref();
+      timer = conn.connected ? answerBy() : setTimeout(() => fail('connect_timeout'), Math.max(s.connectTimeout, 1));
+      conn.socket.write(s.wire);
     });
   }
 }
@@ -264,7 +187,7 @@ function thrownName(err, timedOut) {
 }
 
 /**
- * Wraps a user's transport function: the driver's request as parts in, a whole
+ * Wraps a user's transport function: the machine's request as parts in, a whole
  * response out (see `Transport` in index.d.ts).
  */
 class CustomTransport {
@@ -275,8 +198,9 @@ class CustomTransport {
 
   close() {}
 
-  async exchange(clock, driver, send, signal) {
-    const req = driver.request();
+  async exchange(m, op, s, signal, clock) {
+    if (signal && signal.aborted) throw signal.reason;
+    const req = s.request;
     const headers = {};
     for (const h of req.headers) headers[h.name] = h.value;
     const controller = new AbortController();
@@ -289,7 +213,7 @@ class CustomTransport {
         timedOut = true;
         controller.abort();
         reject(new Error('deadline'));
-      }, Math.max(req.timeout, 1));
+      }, Math.max(s.timeout, 1));
       onAbort = () => {
         controller.abort(signal.reason);
         reject(signal.reason);
@@ -305,8 +229,8 @@ class CustomTransport {
           url: req.url,
           headers,
           body: req.body ?? undefined,
-          timeout: req.timeout,
-          connectTimeout: req.connectTimeout,
+          timeout: s.timeout,
+          connectTimeout: s.connectTimeout,
           signal: controller.signal,
         }),
         ended,
@@ -314,7 +238,7 @@ class CustomTransport {
       if (!res || typeof res.status !== 'number') throw Object.assign(new Error('the transport gave no status'), { transport: 'connection_lost' });
     } catch (err) {
       if (signal && signal.aborted) throw signal.reason;
-      return driver.fail(clock(), req.id, thrownName(err, timedOut));
+      return m.fail(op, clock(), thrownName(err, timedOut));
     } finally {
       clearTimeout(timer);
       if (signal) signal.removeEventListener('abort', onAbort);
@@ -328,7 +252,7 @@ class CustomTransport {
           : body instanceof ArrayBuffer
             ? Buffer.from(body)
             : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-    return driver.respond(clock(), req.id, res.status, header(res.headers, 'retry-after'), bytes);
+    return m.respond(op, clock(), res.status, header(res.headers, 'retry-after'), bytes);
   }
 }
 

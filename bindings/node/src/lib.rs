@@ -1,93 +1,38 @@
 #![deny(missing_docs)]
 // Errors carry IBM's message inline (the core has no allocator).
 #![allow(clippy::result_large_err)]
-//! The native half of the npm package `vpc-imds`: the host driver
-//! ([`vpc_imds_driver::Driver`]) behind a napi-rs class, plus conversions.
+//! The native half of the npm package `vpc-imds`: the driver's client machine
+//! ([`vpc_imds_driver::LocalMachine`]) behind a napi-rs class, plus conversions.
 //!
-//! Everything here is a conversion: JavaScript (`lib/*.js`) owns the sockets,
-//! timers and the clock, feeds what happens to [`NodeDriver::feed`] and friends,
-//! and acts on the step returned. Every protocol decision (tokens, retries,
-//! deadlines, pages, settings) is the driver's and the core's.
-
-use std::rc::Rc;
+//! The machine decides everything (operations, tokens, connections, retries,
+//! merging, user data, settings); JavaScript (`lib/*.js`) owns the sockets, timers
+//! and the clock, and steps each call's operation with what happened.
 
 use napi::bindgen_prelude::{Buffer, Either, Utf16String};
 use napi_derive::napi;
-use vpc_imds_driver::core::error::Cause;
-use vpc_imds_driver::core::output::Output;
 use vpc_imds_driver::core::response::{parse_retry_after, Response};
+use vpc_imds_driver::settings::delay_seconds;
 use vpc_imds_driver::{
-    authorized_key, merge_pages, seconds, user_data, Args, Driver, DriverConfig, Error, Input,
-    InputError, Instant, LocalTokens, Operation, PageMerger, Reply, RequestId, Settings, Step,
-    TransportError, TrustedProfile,
+    seconds, Args, Error, ErrorRecord, InputError, Instant, LocalMachine, MachineInput as Input,
+    MachineStep as Step, OpId, Record, Settings, TransportError,
 };
 
-/// Step kinds, as numbers (JavaScript compares them without allocating).
+/// Step kinds, the same numbers in every JavaScript host (`STEP` in lib/).
 mod kind {
     pub const SEND: u32 = 0;
     pub const READ: u32 = 1;
-    pub const WAIT: u32 = 2;
-    pub const WAIT_FOR_TOKEN: u32 = 3;
-    pub const PAGE: u32 = 4;
-    pub const DONE: u32 = 5;
-    pub const FAILED: u32 = 6;
-    pub const STALE: u32 = 7;
-    pub const IDLE: u32 = 8;
+    pub const CLOSE: u32 = 2;
+    pub const BACKOFF: u32 = 3;
+    pub const AWAIT: u32 = 4;
+    pub const PAGE: u32 = 5;
+    pub const DONE: u32 = 6;
+    pub const FAILED: u32 = 7;
 }
 
-/// An operation's failure as JavaScript builds its `ImdsError` subclass from it.
-#[napi(object)]
-#[derive(Debug)]
-pub struct ErrorInfo {
-    /// The error kind (`invalid_input`, `refused`, `timed_out`, ...).
-    pub kind: String,
-    /// The error's text (never holds a token).
-    pub text: String,
-    /// Why: `input`, `transport`, `deadline`, `http`, `body`, `api`, `protocol`, `misuse`.
-    pub cause: String,
-    /// The transport failure's name, for `cause == "transport"`.
-    pub transport: Option<String>,
-    /// HTTP status of an error answer.
-    pub status: Option<u32>,
-    /// IBM's error code.
-    pub code: Option<String>,
-    /// IBM's error message.
-    pub message: Option<String>,
-    /// IBM's trace id.
-    pub trace: Option<String>,
-    /// The field, header or parameter at fault.
-    pub target: Option<String>,
-    /// The `Retry-After` seconds the service asked for.
-    pub retry_after: Option<u32>,
-}
-
-fn some(s: &str) -> Option<String> {
-    (!s.is_empty()).then(|| s.to_owned())
-}
-
-fn error_info(e: &Error) -> ErrorInfo {
-    let cause = e.cause().as_str();
-    let transport = match e.cause() {
-        Cause::Transport(t) => Some(t.as_str().to_owned()),
-        _ => None,
-    };
-    let api = e.api();
-    ErrorInfo {
-        kind: e.kind().as_str().to_owned(),
-        text: e.to_string(),
-        cause: cause.to_owned(),
-        transport,
-        status: api.map(|a| u32::from(a.status)),
-        code: api.and_then(|a| some(&a.code)),
-        message: api.and_then(|a| some(&a.message)),
-        trace: api.and_then(|a| some(&a.trace)),
-        target: api.and_then(|a| some(&a.target)),
-        retry_after: api.and_then(|a| a.retry_after),
-    }
-}
-
-fn input_info(e: InputError) -> ErrorInfo {
-    error_info(&Error::from(e))
+/// An error as the driver's one record, JSON text (`kind`, `message`, `cause`,
+/// `status`, `retry_after`, `code`, `api_message`, `target`, `trace`, `transport`).
+fn record(e: &Error) -> String {
+    serde_json::to_string(&ErrorRecord::from(e)).unwrap_or_default()
 }
 
 /// A text argument from its UTF-16 form. A lone surrogate has no UTF-8 form: napi's
@@ -101,7 +46,7 @@ fn text(value: Option<&Utf16String>, what: &'static str) -> Result<Option<String
 
 /// What a user configures, as JavaScript passes it (seconds as numbers).
 #[napi(object)]
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct SettingsInput {
     /// `http://HOST[:PORT]` or `https://HOST[:PORT]`.
     pub endpoint: Option<String>,
@@ -129,220 +74,36 @@ pub struct SettingsInput {
     pub max_response_bytes: Option<f64>,
 }
 
-fn secs(what: &'static str, v: Option<f64>) -> Result<Option<core::time::Duration>, InputError> {
-    v.map(|s| seconds(what, s)).transpose()
-}
-
-fn delay(what: &'static str, v: Option<f64>) -> Result<Option<core::time::Duration>, InputError> {
-    v.map(|s| vpc_imds_driver::settings::delay_seconds(what, s))
-        .transpose()
-}
-
-fn build(input: &SettingsInput) -> Result<DriverConfig, InputError> {
-    let bytes = match input.max_response_bytes {
-        None => None,
-        Some(n) if n.is_finite() && n >= 0.0 && n.fract() == 0.0 && n <= usize::MAX as f64 => {
-            Some(n as usize)
+fn settings(s: &SettingsInput) -> Result<Settings, InputError> {
+    let secs = |what, v: Option<f64>| v.map(|v| seconds(what, v)).transpose();
+    let delay = |what, v: Option<f64>| v.map(|v| delay_seconds(what, v)).transpose();
+    let bytes = match s.max_response_bytes {
+        Some(n) if !(n.is_finite() && n >= 0.0 && n.fract() == 0.0) => {
+            let (what, min, max) = ("max_response_bytes", 0, u64::MAX);
+            return Err(InputError::OutOfRange { what, min, max });
         }
-        Some(_) => {
-            return Err(InputError::OutOfRange {
-                what: "max_response_bytes",
-                min: 0,
-                max: u64::MAX,
-            })
-        }
+        n => n.map(|n| n as usize),
     };
-    Settings {
-        endpoint: input.endpoint.clone(),
-        env_endpoint: input.env_endpoint.clone(),
-        secure: input.secure.unwrap_or(false),
-        version: input.version.clone(),
-        token_lifetime: input.token_lifetime,
-        timeout: secs("timeout", input.timeout)?,
-        connect_timeout: secs("connect timeout", input.connect_timeout)?,
-        request_timeout: secs("request timeout", input.request_timeout)?,
-        max_attempts: input.max_attempts,
-        base_delay: delay("base delay", input.base_delay)?,
-        max_delay: delay("max delay", input.max_delay)?,
+    Ok(Settings {
+        endpoint: s.endpoint.clone(),
+        env_endpoint: s.env_endpoint.clone(),
+        secure: s.secure.unwrap_or(false),
+        version: s.version.clone(),
+        token_lifetime: s.token_lifetime,
+        timeout: secs("timeout", s.timeout)?,
+        connect_timeout: secs("connect timeout", s.connect_timeout)?,
+        request_timeout: secs("request timeout", s.request_timeout)?,
+        max_attempts: s.max_attempts,
+        base_delay: delay("base delay", s.base_delay)?,
+        max_delay: delay("max delay", s.max_delay)?,
         max_response_bytes: bytes,
-    }
-    .build()
+    })
 }
 
-/// A validated configuration (the driver's [`Settings::build`]).
-#[napi]
-pub struct NodeConfig {
-    config: DriverConfig,
-}
-
-/// Validates `settings`: the configuration, or the `invalid_input` error naming
-/// the bad setting.
-#[napi]
-pub fn configure(settings: SettingsInput) -> Either<NodeConfig, ErrorInfo> {
-    match build(&settings) {
-        Ok(config) => Either::A(NodeConfig { config }),
-        Err(e) => Either::B(input_info(e)),
-    }
-}
-
-#[napi]
-impl NodeConfig {
-    /// The endpoint, e.g. `http://169.254.169.254`.
-    #[napi(getter)]
-    pub fn endpoint(&self) -> String {
-        self.config.endpoint().to_string()
-    }
-
-    /// Whether the endpoint is `https`.
-    #[napi(getter)]
-    pub fn secure(&self) -> bool {
-        self.config.endpoint().to_string().starts_with("https:")
-    }
-
-    /// The endpoint's host name or address (IPv6 without brackets).
-    #[napi(getter)]
-    pub fn host(&self) -> String {
-        let host = self.config.endpoint().host();
-        host.trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned()
-    }
-
-    /// The endpoint's port.
-    #[napi(getter)]
-    pub fn port(&self) -> u32 {
-        u32::from(self.config.endpoint().port())
-    }
-
-    /// The API version date.
-    #[napi(getter)]
-    pub fn version(&self) -> String {
-        self.config.core().version().to_string()
-    }
-
-    /// The whole-operation deadline, milliseconds.
-    #[napi(getter)]
-    pub fn timeout_ms(&self) -> f64 {
-        self.config.timeouts().operation.as_millis() as f64
-    }
-}
-
-/// One identity (or IAM) token cache shared by every driver of a client.
-#[napi]
-pub struct NodeTokens {
-    share: Rc<LocalTokens>,
-}
-
-#[napi]
-impl NodeTokens {
-    /// An empty cache.
-    #[napi(constructor)]
-    #[allow(clippy::new_without_default)]
-    pub fn new() -> Self {
-        NodeTokens {
-            share: Rc::new(LocalTokens::new()),
-        }
-    }
-
-    /// How many times the cache changed.
-    #[napi(getter)]
-    pub fn generation(&self) -> f64 {
-        self.share.generation() as f64
-    }
-}
-
-/// One header of a request, for transports with their own HTTP stack.
+/// Arguments of an operation. Text arrives as UTF-16 and goes through [`text`],
+/// never through napi's lossy UTF-8 conversion.
 #[napi(object)]
-pub struct HeaderOut {
-    /// Canonical name.
-    pub name: String,
-    /// Value (an `Authorization` value holds the token).
-    pub value: String,
-}
-
-/// The request in flight as parts, for transports with their own HTTP stack.
-#[napi(object)]
-pub struct RequestParts {
-    /// Request id (feed its answer back with it).
-    pub id: f64,
-    /// `GET`, `PUT` or `POST`.
-    pub method: String,
-    /// The absolute URL.
-    pub url: String,
-    /// Path and query.
-    pub target: String,
-    /// Headers, in order (`Host` and `Content-Length` excluded).
-    pub headers: Vec<HeaderOut>,
-    /// The JSON body, if any.
-    pub body: Option<String>,
-    /// Time left for the exchange, milliseconds.
-    pub timeout: f64,
-    /// Connect timeout, milliseconds.
-    pub connect_timeout: f64,
-}
-
-/// What to do next, as JavaScript reads it (`kind` is one of the `STEP_*` numbers).
-#[napi(object)]
-pub struct StepOut {
-    /// The step kind.
-    pub kind: u32,
-    /// A token share changed during this step: wake the calls waiting on it.
-    pub changed: bool,
-    /// Send: the request id.
-    pub id: Option<f64>,
-    /// Send: the complete HTTP/1.1 request (it holds the token: never log it).
-    pub wire: Option<Buffer>,
-    /// Send: time left for the exchange, milliseconds.
-    pub timeout: Option<f64>,
-    /// Send: connect timeout, milliseconds.
-    pub connect_timeout: Option<f64>,
-    /// Wait / WaitForToken: wake at this time (client clock, milliseconds).
-    pub until: Option<f64>,
-    /// Page / Done: the output's type name (`instance`, `keys`, `raw`, ...).
-    pub type_name: Option<String>,
-    /// Page / Done: the output as JSON (IBM field names); for `getAll`, the merged document.
-    pub json: Option<String>,
-    /// Done (initialization with `userData`): the user data bytes.
-    pub user_data: Option<Buffer>,
-    /// Page / Done (keys with `sshKeys`): one `authorized_keys` line per key.
-    pub lines: Option<Vec<String>>,
-    /// After bytes: whether the connection may carry another request.
-    pub keep_alive: bool,
-    /// Failed: the error.
-    pub error: Option<ErrorInfo>,
-}
-
-impl StepOut {
-    fn new(kind: u32) -> Self {
-        StepOut {
-            kind,
-            changed: false,
-            id: None,
-            wire: None,
-            timeout: None,
-            connect_timeout: None,
-            until: None,
-            type_name: None,
-            json: None,
-            user_data: None,
-            lines: None,
-            keep_alive: false,
-            error: None,
-        }
-    }
-
-    fn failed(info: ErrorInfo) -> Self {
-        StepOut {
-            error: Some(info),
-            ..StepOut::new(kind::FAILED)
-        }
-    }
-}
-
-/// Arguments of an operation (see the driver's `Args`). Text arrives as UTF-16 and
-/// goes through [`text`], never through napi's lossy UTF-8 conversion.
-#[napi(object)]
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct OpArgs {
     /// Resource id.
     pub id: Option<Utf16String>,
@@ -360,182 +121,218 @@ pub struct OpArgs {
     pub path: Option<Utf16String>,
     /// Follow `next.href` (`get`).
     pub all_pages: Option<bool>,
-    /// Merge every page into one document (`getAll`).
-    pub merge: Option<bool>,
-    /// Deliver user data bytes (initialization).
-    pub user_data: Option<bool>,
-    /// Deliver `authorized_keys` lines (keys).
-    pub ssh_keys: Option<bool>,
+    /// `wait_until_ready`: the longest wait, seconds (the machine's default if absent).
+    pub max: Option<f64>,
 }
 
-/// What the caller asked to be derived from results.
+/// One header of a request, for transports with their own HTTP stack.
+#[napi(object)]
+pub struct HeaderOut {
+    /// Canonical name.
+    pub name: String,
+    /// Value (an `Authorization` value holds the token).
+    pub value: String,
+}
+
+fn header(h: &vpc_imds_driver::Header) -> HeaderOut {
+    HeaderOut {
+        name: h.name.to_owned(),
+        value: h.value.clone(),
+    }
+}
+
+/// A request as parts, for transports with their own HTTP stack.
+#[napi(object)]
+pub struct RequestParts {
+    /// `GET`, `PUT` or `POST`.
+    pub method: String,
+    /// The absolute URL.
+    pub url: String,
+    /// Path and query.
+    pub target: String,
+    /// Headers, in order (`Host` and `Content-Length` excluded).
+    pub headers: Vec<HeaderOut>,
+    /// The JSON body, if any.
+    pub body: Option<String>,
+}
+
+/// What to do next for one operation (`kind` is one of the `STEP` numbers).
+#[napi(object)]
 #[derive(Default)]
-struct Wants {
-    merger: Option<(PageMerger, Vec<u8>)>,
-    user_data: bool,
-    ssh_keys: bool,
+pub struct StepOut {
+    /// The step kind.
+    pub kind: u32,
+    /// Operations whose token wait this step ended: step them now.
+    pub woken: Option<Vec<f64>>,
+    /// Send / Close: the connection.
+    pub conn: Option<f64>,
+    /// Send: connect `conn` first.
+    pub fresh: Option<bool>,
+    /// Send: the HTTP/1.1 request; it holds the token: never log it.
+    pub wire: Option<Buffer>,
+    /// Send (hosts with their own HTTP stack): the request as parts.
+    pub request: Option<RequestParts>,
+    /// Send: time left for the exchange, milliseconds.
+    pub timeout: Option<f64>,
+    /// Send: connect timeout, milliseconds.
+    pub connect_timeout: Option<f64>,
+    /// Send: the exchange's deadline; Backoff / Await: when to step again (ms).
+    pub until: Option<f64>,
+    /// Page / Done: the record's type (`instance`, `raw`, `json`, `user_data`, ...).
+    pub type_name: Option<String>,
+    /// Page / Done: a document as JSON (IBM's field names), or a part of `get_all`'s.
+    pub json: Option<String>,
+    /// Done of `user_data`: the bytes.
+    pub bytes: Option<Buffer>,
+    /// Done of `ssh_keys`: one `authorized_keys` line per key.
+    pub lines: Option<Vec<String>>,
+    /// Failed: the error record as JSON text.
+    pub error: Option<String>,
 }
 
-/// One driver: runs one operation at a time for a client (JavaScript pools them).
-#[napi]
-pub struct NodeDriver {
-    driver: Driver<Rc<LocalTokens>>,
-    /// The IAM cache of a cached IAM token operation.
-    iam: Option<Rc<LocalTokens>>,
-    wants: Wants,
+fn failed(e: &Error) -> StepOut {
+    StepOut {
+        kind: kind::FAILED,
+        error: Some(record(e)),
+        ..StepOut::default()
+    }
 }
 
 fn instant(ms: f64) -> Instant {
     // performance.now() based, so finite and not negative; clamp anyway.
-    let ms = if ms.is_finite() && ms > 0.0 { ms } else { 0.0 };
-    Instant::from_millis(ms as u64)
-}
-
-fn request_id(id: f64) -> RequestId {
-    RequestId(if id.is_finite() && id >= 0.0 {
-        id as u64
+    Instant::from_millis(if ms.is_finite() && ms > 0.0 {
+        ms as u64
     } else {
-        u64::MAX
+        0
     })
 }
 
+fn ms(d: core::time::Duration) -> Option<f64> {
+    Some(d.as_millis() as f64)
+}
+
+/// The client machine of one `Client`.
 #[napi]
-impl NodeDriver {
-    /// An idle driver for `config`, sharing `tokens`; `seed` feeds retry jitter.
-    #[napi(constructor)]
-    pub fn new(config: &NodeConfig, tokens: &NodeTokens, seed: f64) -> Self {
-        let seed = if seed.is_finite() {
-            seed.abs() as u64
-        } else {
-            0
-        };
-        NodeDriver {
-            driver: Driver::new(config.config.clone(), tokens.share.clone(), seed),
-            iam: None,
-            wants: Wants::default(),
+pub struct NodeMachine {
+    machine: LocalMachine,
+    /// Send steps carry the request as parts too (a custom transport).
+    parts: bool,
+}
+
+/// A machine for `settings`, or the error record (JSON) naming the bad setting.
+/// `seed` (8 bytes) feeds retry jitter; with `parts`, requests come as parts too.
+#[napi]
+pub fn machine(
+    settings_in: SettingsInput,
+    seed: Buffer,
+    parts: bool,
+) -> Either<NodeMachine, String> {
+    match settings(&settings_in).and_then(|s| s.build()) {
+        Ok(config) => {
+            let mut bytes = [0u8; 8];
+            bytes.iter_mut().zip(seed.iter()).for_each(|(b, s)| *b = *s);
+            let machine = LocalMachine::new(config, u64::from_le_bytes(bytes));
+            Either::A(NodeMachine { machine, parts })
+        }
+        Err(e) => Either::B(record(&e.into())),
+    }
+}
+
+#[napi]
+impl NodeMachine {
+    /// The endpoint, e.g. `http://169.254.169.254`.
+    #[napi(getter)]
+    pub fn endpoint(&self) -> String {
+        self.machine.config().endpoint().to_string()
+    }
+
+    /// Whether the endpoint is `https`.
+    #[napi(getter)]
+    pub fn secure(&self) -> bool {
+        self.endpoint().starts_with("https:")
+    }
+
+    /// The endpoint's host name or address (IPv6 without brackets).
+    #[napi(getter)]
+    pub fn host(&self) -> String {
+        let host = self.machine.config().endpoint().host();
+        host.trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned()
+    }
+
+    /// The endpoint's port.
+    #[napi(getter)]
+    pub fn port(&self) -> u32 {
+        u32::from(self.machine.config().endpoint().port())
+    }
+
+    /// The API version date.
+    #[napi(getter)]
+    pub fn version(&self) -> String {
+        self.machine.config().core().version().to_string()
+    }
+
+    /// Operations in progress.
+    #[napi(getter)]
+    pub fn operations(&self) -> u32 {
+        self.machine.operations() as u32
+    }
+
+    /// Starts operation `op` (`instance`, ..., `get`, `get_all`, `user_data`,
+    /// `ssh_keys`, `wait_until_ready`) at `now`: its id, or the error record (JSON)
+    /// when the input is refused (nothing is sent then).
+    #[napi]
+    pub fn start(&mut self, op: String, args: Option<OpArgs>, now: f64) -> Either<f64, String> {
+        let a = args.unwrap_or_default();
+        let started = (|| {
+            if op == "wait_until_ready" {
+                let max = a.max.map(|m| seconds("max", m)).transpose()?;
+                return self.machine.start_wait_until_ready(max, instant(now));
+            }
+            let id = text(a.id.as_ref(), "id")?;
+            let profile_id = text(a.profile_id.as_ref(), "trusted profile id")?;
+            let profile_crn = text(a.profile_crn.as_ref(), "trusted profile crn")?;
+            let profile_name = text(a.profile_name.as_ref(), "trusted profile name")?;
+            let csr = text(a.csr.as_ref(), "csr")?;
+            let path = text(a.path.as_ref(), "path")?;
+            let args = Args {
+                id: id.as_deref(),
+                expires_in: a.expires_in,
+                profile_id: profile_id.as_deref(),
+                profile_crn: profile_crn.as_deref(),
+                profile_name: profile_name.as_deref(),
+                csr: csr.as_deref(),
+                path: path.as_deref(),
+                all_pages: a.all_pages.unwrap_or(false),
+            };
+            self.machine.start(&op, &args, instant(now))
+        })();
+        match started {
+            Ok(id) => Either::A(id.0 as f64),
+            Err(e) => Either::B(record(&e)),
         }
     }
 
-    /// Whether an operation is running.
-    #[napi(getter)]
-    pub fn busy(&self) -> bool {
-        self.driver.is_busy()
-    }
-
-    /// The id of the request whose answer is awaited, or -1.
-    #[napi(getter)]
-    pub fn awaiting(&self) -> f64 {
-        self.driver.awaiting().map_or(-1.0, |id| id.0 as f64)
-    }
-
-    /// Starts operation `op` (a driver operation name) at `now`; returns the
-    /// error when the input is refused (nothing is sent then).
+    /// The next step of `op` (after a send, close, backoff, token wait or page).
     #[napi]
-    pub fn start(&mut self, op: String, args: Option<OpArgs>, now: f64) -> Option<ErrorInfo> {
-        let args = args.unwrap_or_default();
-        let texts = (|| {
-            Ok::<_, InputError>([
-                text(args.id.as_ref(), "id")?,
-                text(args.profile_id.as_ref(), "trusted profile id")?,
-                text(args.profile_crn.as_ref(), "trusted profile crn")?,
-                text(args.profile_name.as_ref(), "trusted profile name")?,
-                text(args.csr.as_ref(), "csr")?,
-                text(args.path.as_ref(), "path")?,
-            ])
-        })();
-        let [id, profile_id, profile_crn, profile_name, csr, path] = match texts {
-            Ok(texts) => texts,
-            Err(e) => return Some(input_info(e)),
-        };
-        let core_args = Args {
-            id: id.as_deref(),
-            expires_in: args.expires_in,
-            profile_id: profile_id.as_deref(),
-            profile_crn: profile_crn.as_deref(),
-            profile_name: profile_name.as_deref(),
-            csr: csr.as_deref(),
-            path: path.as_deref(),
-            all_pages: args.all_pages.unwrap_or(false) || args.merge.unwrap_or(false),
-        };
-        self.iam = None;
-        self.wants = Wants {
-            merger: args
-                .merge
-                .unwrap_or(false)
-                .then(|| (PageMerger::new(), Vec::new())),
-            user_data: args.user_data.unwrap_or(false),
-            ssh_keys: args.ssh_keys.unwrap_or(false),
-        };
-        let started = Operation::from_name(&op, &core_args)
-            .map_err(Error::from)
-            .and_then(|op| self.driver.start(op, instant(now)));
-        started.err().map(|e| error_info(&e))
+    pub fn step(&mut self, op: f64, now: f64) -> StepOut {
+        self.run(op, now, Input::Tick)
     }
 
-    /// Starts an IAM token operation answered from `cache` while its token is fresh.
+    /// Bytes read from `op`'s connection (empty: the peer closed it).
     #[napi]
-    pub fn start_cached_iam(
-        &mut self,
-        cache: &NodeTokens,
-        profile_id: Option<Utf16String>,
-        profile_crn: Option<Utf16String>,
-        profile_name: Option<Utf16String>,
-        now: f64,
-    ) -> Option<ErrorInfo> {
-        self.wants = Wants::default();
-        self.iam = Some(cache.share.clone());
-        let texts = (|| {
-            Ok::<_, InputError>([
-                text(profile_id.as_ref(), "trusted profile id")?,
-                text(profile_crn.as_ref(), "trusted profile crn")?,
-                text(profile_name.as_ref(), "trusted profile name")?,
-            ])
-        })();
-        let [id, crn, name] = match texts {
-            Ok(texts) => texts,
-            Err(e) => return Some(input_info(e)),
-        };
-        let started = TrustedProfile::from_parts(id.as_deref(), crn.as_deref(), name.as_deref())
-            .map_err(Error::from)
-            .and_then(|p| {
-                self.driver
-                    .start_cached_iam_token(p, cache.share.clone(), instant(now))
-            });
-        started.err().map(|e| error_info(&e))
+    pub fn feed(&mut self, op: f64, now: f64, data: Buffer) -> StepOut {
+        self.run(op, now, Input::Bytes(&data))
     }
 
-    /// Starts waiting until the service answers, for at most `max` seconds.
-    #[napi]
-    pub fn start_wait_until_ready(&mut self, max: f64, now: f64) -> Option<ErrorInfo> {
-        self.wants = Wants::default();
-        self.iam = None;
-        let started = seconds("max", max)
-            .map_err(Error::from)
-            .and_then(|d| self.driver.start_wait_until_ready(d, instant(now)));
-        started.err().map(|e| error_info(&e))
-    }
-
-    /// The next step without new input (a wake-up).
-    #[napi]
-    pub fn tick(&mut self, now: f64) -> StepOut {
-        self.run(now, Input::Tick)
-    }
-
-    /// Bytes read for request `id` (empty: the peer closed the connection).
-    #[napi]
-    pub fn feed(&mut self, now: f64, id: f64, data: Buffer) -> StepOut {
-        let mut out = self.run(now, Input::Bytes(request_id(id), &data));
-        out.keep_alive = self.driver.keep_alive();
-        out
-    }
-
-    /// A whole response to request `id` from a transport with its own HTTP stack:
-    /// status, the `Retry-After` header's value, the (de-chunked) body.
+    /// A whole response from a transport with its own HTTP stack: status, the
+    /// `Retry-After` header's value, the (de-chunked) body.
     #[napi]
     pub fn respond(
         &mut self,
+        op: f64,
         now: f64,
-        id: f64,
         status: u32,
         retry_after: Option<String>,
         body: Buffer,
@@ -543,176 +340,122 @@ impl NodeDriver {
         let retry_after = retry_after.and_then(|v| parse_retry_after(v.as_bytes()));
         let status = u16::try_from(status).unwrap_or(0);
         let response = Response::from_parts(status, retry_after, &body);
-        self.run(now, Input::Response(request_id(id), response))
+        self.run(op, now, Input::Response(response))
     }
 
-    /// Request `id` failed in transport (`refused`, `unreachable`, `connect_timeout`,
-    /// `response_timeout`, `connection_lost`, `tls`).
+    /// `op`'s request failed in transport (`refused`, `unreachable`,
+    /// `connect_timeout`, `response_timeout`, `connection_lost`, `tls`).
     #[napi]
-    pub fn fail(&mut self, now: f64, id: f64, error: String) -> StepOut {
-        match TransportError::from_name(&error) {
-            Some(e) => self.run(now, Input::TransportError(request_id(id), e)),
-            None => StepOut::failed(input_info(InputError::Malformed {
-                what: "transport error",
-                expected: "refused, unreachable, connect_timeout, response_timeout, connection_lost or tls",
-            })),
+    pub fn fail(&mut self, op: f64, now: f64, error: String) -> StepOut {
+        let error = TransportError::from_name(&error).unwrap_or(TransportError::ConnectionLost);
+        self.run(op, now, Input::Failed(error))
+    }
+
+    /// Abandons `op`: the connection to close, if it had a request in flight.
+    #[napi]
+    pub fn cancel(&mut self, op: f64) -> Option<f64> {
+        self.machine.cancel(OpId(op as u64)).map(|c| c.0 as f64)
+    }
+
+    /// Operations whose token wait ended (after a `cancel`): step them now.
+    #[napi]
+    pub fn woken(&mut self) -> Vec<f64> {
+        std::iter::from_fn(|| self.machine.poll_woken().map(|o| o.0 as f64)).collect()
+    }
+
+    fn run(&mut self, op: f64, now: f64, input: Input<'_>) -> StepOut {
+        let step = self.machine.step(OpId(op as u64), instant(now), input);
+        let mut out = self.convert(step);
+        if let Some(first) = self.machine.poll_woken() {
+            let mut woken = vec![first.0 as f64];
+            woken.extend(self.woken());
+            out.woken = Some(woken);
         }
-    }
-
-    /// The request in flight as parts (for transports with their own HTTP stack).
-    #[napi]
-    pub fn request(&self) -> Option<RequestParts> {
-        let r = self.driver.in_flight()?;
-        Some(RequestParts {
-            id: r.id().0 as f64,
-            method: r.method().as_str().to_owned(),
-            url: r.url().to_owned(),
-            target: r.target().to_owned(),
-            headers: r
-                .headers()
-                .iter()
-                .map(|h| HeaderOut {
-                    name: h.name.to_owned(),
-                    value: h.value.clone(),
-                })
-                .collect(),
-            body: r.body().map(str::to_owned),
-            timeout: r.timeout().as_millis() as f64,
-            connect_timeout: r.connect_timeout().as_millis() as f64,
-        })
-    }
-
-    /// Abandons the running operation; true if a token share changed.
-    #[napi]
-    pub fn cancel(&mut self) -> bool {
-        let before = self.generations();
-        self.driver.cancel();
-        self.generations() != before
-    }
-
-    fn generations(&self) -> u64 {
-        let iam = self.iam.as_ref().map_or(0, |c| c.generation());
-        self.driver.share().generation().wrapping_add(iam)
-    }
-
-    fn run(&mut self, now: f64, input: Input<'_>) -> StepOut {
-        let before = self.generations();
-        let NodeDriver { driver, wants, iam } = self;
-        let identity = driver.share().clone();
-        let mut out = match driver.step(instant(now), input) {
-            Step::WaitForToken {
-                generation,
-                iam: is_iam,
-                ..
-            } if generation
-                != if is_iam {
-                    iam.as_ref().map_or(generation, |c| c.generation())
-                } else {
-                    identity.generation()
-                } =>
-            {
-                // The share changed since the driver looked: step again at once
-                // rather than wait for a change that already happened.
-                StepOut::new(kind::STALE)
-            }
-            step => convert(step, wants),
-        };
-        out.changed = self.generations() != before;
         out
     }
-}
 
-fn convert(step: Step<'_>, wants: &mut Wants) -> StepOut {
-    match step {
-        Step::Send(r) => StepOut {
-            id: Some(r.id().0 as f64),
-            wire: Some(Buffer::from(r.wire().to_vec())),
-            timeout: Some(r.timeout().as_millis() as f64),
-            connect_timeout: Some(r.connect_timeout().as_millis() as f64),
-            ..StepOut::new(kind::SEND)
-        },
-        Step::Read => StepOut::new(kind::READ),
-        Step::Wait(until) => StepOut {
-            until: Some(until.as_millis() as f64),
-            ..StepOut::new(kind::WAIT)
-        },
-        Step::WaitForToken { until, .. } => StepOut {
-            until: Some(until.as_millis() as f64),
-            ..StepOut::new(kind::WAIT_FOR_TOKEN)
-        },
-        Step::Page(reply) => result(kind::PAGE, &reply, wants),
-        Step::Done(reply) => result(kind::DONE, &reply, wants),
-        Step::Failed(e) => StepOut::failed(error_info(&e)),
-        Step::Stale => StepOut::new(kind::STALE),
-        Step::Idle => StepOut::new(kind::IDLE),
-    }
-}
-
-fn bad_output(what: &'static str) -> ErrorInfo {
-    ErrorInfo {
-        kind: "bad_response".to_owned(),
-        text: format!("bad response: {what}"),
-        cause: "protocol".to_owned(),
-        transport: None,
-        status: None,
-        code: None,
-        message: None,
-        trace: None,
-        target: None,
-        retry_after: None,
-    }
-}
-
-fn result(kind: u32, reply: &Reply<'_>, wants: &mut Wants) -> StepOut {
-    let mut out = StepOut::new(kind);
-    out.type_name = Some(reply.type_name().to_owned());
-    if let Some((merger, merged)) = wants.merger.as_mut() {
-        if merger.push(reply.body(), merged).is_err() {
-            return StepOut::failed(bad_output("a page cannot be merged"));
-        }
-        if kind == self::kind::PAGE {
-            return out;
-        }
-        let (merger, mut merged) = wants.merger.take().unwrap_or_default();
-        merger.finish(&mut merged);
-        return match String::from_utf8(merged) {
-            Ok(json) => StepOut {
-                json: Some(json),
-                ..out
-            },
-            Err(_) => StepOut::failed(bad_output("merged pages are not UTF-8")),
+    fn convert(&self, step: Step) -> StepOut {
+        let new = |kind| StepOut {
+            kind,
+            ..StepOut::default()
         };
-    }
-    match serde_json::to_string(reply) {
-        Ok(json) => out.json = Some(json),
-        Err(_) => return StepOut::failed(bad_output("the document cannot be represented")),
-    }
-    match reply.output() {
-        Output::Initialization(init) if wants.user_data => match user_data(init) {
-            Ok(bytes) => out.user_data = Some(Buffer::from(bytes)),
-            Err(e) => return StepOut::failed(error_info(&e)),
-        },
-        Output::Keys(page) if wants.ssh_keys => {
-            let lines: Result<Vec<String>, Error> = page
-                .keys
-                .iter()
-                .map(|k| authorized_key(k.public_key))
-                .collect();
-            match lines {
-                Ok(lines) => out.lines = Some(lines),
-                Err(e) => return StepOut::failed(error_info(&e)),
+        match step {
+            Step::Send(t) => {
+                let r = &t.request;
+                let request = self.parts.then(|| RequestParts {
+                    method: r.method().as_str().to_owned(),
+                    url: r.url().to_owned(),
+                    target: r.target().to_owned(),
+                    headers: r.headers().iter().map(header).collect(),
+                    body: r.body().map(str::to_owned),
+                });
+                StepOut {
+                    conn: Some(t.conn.0 as f64),
+                    fresh: Some(t.fresh),
+                    wire: Some(Buffer::from(r.wire().to_vec())),
+                    request,
+                    timeout: ms(r.timeout()),
+                    connect_timeout: ms(r.connect_timeout()),
+                    until: Some(r.deadline().as_millis() as f64),
+                    ..new(kind::SEND)
+                }
             }
+            Step::Read => new(kind::READ),
+            Step::Close(conn) => StepOut {
+                conn: Some(conn.0 as f64),
+                ..new(kind::CLOSE)
+            },
+            Step::Backoff(until) | Step::AwaitToken(until) => StepOut {
+                until: Some(until.as_millis() as f64),
+                ..new(if matches!(step, Step::Backoff(_)) {
+                    kind::BACKOFF
+                } else {
+                    kind::AWAIT
+                })
+            },
+            Step::Page(r) => value(kind::PAGE, r),
+            Step::Done(r) => value(kind::DONE, r),
+            Step::Failed(e) => failed(&e),
         }
-        _ => {}
+    }
+}
+
+/// A record as JavaScript values: a document as JSON text (a generic GET's body
+/// as it came: the core checked it), user data as bytes, SSH keys as lines.
+fn value(kind: u32, r: Record) -> StepOut {
+    let type_name = r.type_name();
+    let mut out = StepOut {
+        kind,
+        type_name: Some(type_name.to_owned()),
+        ..StepOut::default()
+    };
+    match type_name {
+        "user_data" => out.bytes = Some(Buffer::from(r.into_body())),
+        "ssh_keys" => out.lines = r.lines().map(<[String]>::to_vec),
+        "ready" => {}
+        "raw" | "json" => match String::from_utf8(r.into_body()) {
+            Ok(json) => out.json = Some(json),
+            Err(_) => return failed(&unrepresentable()),
+        },
+        _ => match serde_json::to_string(&r) {
+            Ok(json) => out.json = Some(json),
+            Err(_) => return failed(&unrepresentable()),
+        },
     }
     out
+}
+
+fn unrepresentable() -> Error {
+    use vpc_imds_driver::core::error::Cause;
+    let why = Cause::Protocol("the document cannot be represented");
+    Error::new(vpc_imds_driver::ErrorKind::BadResponse, why)
 }
 
 /// Merges the pages of a list into one document (the driver's page merger);
 /// `null` if a page cannot be merged.
 #[napi]
 pub fn merge_page_bodies(pages: Vec<String>) -> Option<String> {
-    let merged = merge_pages(pages.iter().map(|p| p.as_bytes())).ok()?;
+    let merged = vpc_imds_driver::merge_pages(pages.iter().map(|p| p.as_bytes())).ok()?;
     String::from_utf8(merged).ok()
 }
 
@@ -730,7 +473,7 @@ pub struct MimeLeaf {
 }
 
 /// Decompresses gzip user data (every member, CRC checked), refusing more than
-/// `limit` bytes (the driver's rule); throws `RangeError`-worthy messages as errors.
+/// `limit` bytes (the driver's rule).
 #[napi]
 pub fn gunzip(data: Buffer, limit: f64) -> napi::Result<Buffer> {
     let limit = if limit.is_finite() && limit >= 0.0 {

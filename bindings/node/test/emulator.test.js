@@ -155,6 +155,43 @@ for (const [name, make] of [
       assert.equal(n.metadata_gets, 50);
     });
 
+    it('20 concurrent calls of every kind on a new client make exactly 1 identity token request', async () => {
+      const c = make();
+      const calls = [() => c.instance(), () => c.sshKeys(), () => c.userData(), () => c.getAll('keys?limit=1'), () => c.iamToken()];
+      await Promise.all(Array.from({ length: 20 }, (_, i) => calls[i % calls.length]()));
+      const n = await counters();
+      assert.equal(n.token_creations, 1);
+      assert.equal(n.iam_token_exchanges, 1);
+    });
+
+    it('a second iamToken() for a profile sends nothing; another profile exchanges once', async () => {
+      const c = make();
+      const linked = fixture.trusted_profiles.find((p) => p.linked !== false && p.id !== fixture.initialization.default_trusted_profile?.target?.id);
+      const first = await c.iamToken({ profileName: linked.name });
+      const before = (await counters()).requests;
+      const again = await c.iamToken({ profileName: linked.name });
+      assert.equal(again.accessToken, first.accessToken);
+      assert.equal((await counters()).requests, before);
+      await c.iamToken();
+      const n = await counters();
+      assert.equal(n.requests, before + 1);
+      assert.equal(n.iam_token_exchanges, 2);
+    });
+
+    it('a call aborted while it waits for the shared token leaves the others be', async () => {
+      await emu.ctl('PUT', '/faults/latency', { ms: 300 });
+      const c = make();
+      const ac = new AbortController();
+      const calls = [c.instance(), c.instance({ signal: ac.signal }), c.instance()];
+      setTimeout(() => ac.abort(), 50);
+      const [a, b, d] = await Promise.allSettled(calls).finally(() => emu.ctl('DELETE', '/faults'));
+      assert.equal(b.status, 'rejected');
+      assert.equal(b.reason.name, 'AbortError');
+      assert.equal(a.value.id, fixture.instance.id);
+      assert.equal(d.value.id, fixture.instance.id);
+      assert.equal((await counters()).token_creations, 1);
+    });
+
     it('invalid input sends nothing', async () => {
       const c = make();
       for (const bad of ['a/b', 'a\r\nHost: evil', '', '..', 'a?b']) {
