@@ -250,16 +250,16 @@ export declare class Client {
   readonly version: string;
   /** Milliseconds on this client's monotonic clock. */
   now(): number;
-  /** Frees idle drivers (the client stays usable). */
+  /** Nothing to free (fetch keeps its own connections); the client stays usable. */
   close(): void;
 
   /** A new instance identity token (`expiresIn` 5..3600 s); the client uses it from now on. */
   identityToken(options?: CallOptions & { expiresIn?: number }): Promise<Token>;
-  /** An IAM token for the default trusted profile or the one given. */
+  /** An IAM token for the default trusted profile or the one given, cached per profile while fresh. */
   iamToken(options?: CallOptions & TrustedProfile): Promise<Token>;
   /** An instance identity certificate for a PEM certificate request. */
   identityCertificate(csr: string, options?: CallOptions & { expiresIn?: number }): Promise<IdentityCertificate>;
-  /** Resolves once the service answers; rejects with `TimedOutError` after `max` seconds (default 30). */
+  /** Resolves once the service answers; rejects with `TimedOutError` after `max` seconds (default 60). */
   waitUntilReady(max?: number, options?: CallOptions): Promise<void>;
 
   instance(options?: CallOptions): Promise<Instance>;
@@ -349,90 +349,86 @@ export declare function mergePages(pages: Uint8Array[]): Uint8Array;
 
 // -- low level: the driver itself, for hosts with their own loop -----------------
 
-/** Step kinds (`step.k`). */
+/** Step kinds (`step.kind`), the same numbers in every JavaScript host of the machine. */
 export declare const STEP: Readonly<{
-  IDLE: 0; SEND: 1; READ: 2; WAIT: 3; TOKEN: 4; PAGE: 5; DONE: 6; FAILED: 7; STALE: 8;
+  SEND: 0; READ: 1; CLOSE: 2; BACKOFF: 3; AWAIT: 4; PAGE: 5; DONE: 6; FAILED: 7;
 }>;
 
-/** A step of the driver: what to do next. */
+/** The machine's error record, the same shape in every host. */
+export interface ErrorRecord {
+  kind: ErrorKind;
+  message: string;
+  cause: string;
+  status: number | null;
+  retry_after: number | null;
+  code: string | null;
+  api_message: string | null;
+  target: string | null;
+  trace: string | null;
+  transport: TransportErrorName | null;
+}
+
+/** A step of one operation of the machine: what to do next. */
 export interface Step {
-  k: number;
-  /** SEND: request id, method, URL, target, headers, body, deadline (`until`, ms). */
-  id?: number;
+  kind: number;
+  /** Operations whose token wait this step ended: step them now. */
+  woken?: number[];
+  /** SEND / CLOSE: the connection (socket hosts; fetch hosts ignore it and CLOSE). */
+  conn?: number;
+  /** SEND: connect `conn` first. */
+  fresh?: boolean;
+  /** SEND: method, URL, target, headers, body; the exchange's deadline (`until`, ms),
+   * the time it has left and the connect timeout (ms). */
   method?: string;
   url?: string;
   target?: string;
   headers?: Array<[string, string]>;
   body?: string;
   until?: number;
+  timeout?: number;
   connectTimeout?: number;
-  /** TOKEN: the share's change count when decided, and which share. */
-  generation?: number;
-  iam?: boolean;
-  /** PAGE/DONE: the output's type name and document. */
-  type?: string;
+  /** PAGE/DONE: the record's type and value (a document, `ssh_keys` lines, null for `ready`). */
+  typeName?: string;
   value?: Json;
-  /** Token outputs: the lifetime in seconds as the core judges it. */
-  lifetime?: number;
-  /** `keys`/`key` outputs: one `authorized_keys` line per key (null: not a valid key). */
-  sshKeys?: Array<string | null>;
-  /** Which bytes came with the step, attached under that name. */
-  bytes?: 'userData';
-  userData?: Uint8Array;
-  /** Which text came with the step, attached under that name. */
-  text?: 'merged';
-  /** PAGE and DONE of a merged `get` (all pages): what that page added to the merged
-   * JSON document, to be joined in order. */
-  merged?: string;
-  /** DONE of `initialization` whose user data cannot be decoded: why. */
-  userDataError?: { kind: ErrorKind; message: string; [field: string]: unknown };
-  /** FAILED: the error's fields (`kind`, `message`, ...). */
-  error?: { kind: ErrorKind; message: string; [field: string]: unknown };
+  /** DONE of `user_data`: the bytes. */
+  bytes?: Uint8Array;
+  /** PAGE and DONE of `get_all`: what that page added to the merged JSON document,
+   * to be joined in order. */
+  json?: string;
+  /** FAILED: the error record. */
+  error?: ErrorRecord;
 }
 
-/** Validated settings and a client's shared identity token. */
-export declare class Config {
+/** The client machine a Client steps (one per client). Times are ms on one clock. */
+export declare class Machine {
   constructor(
     endpoint?: string, envEndpoint?: string, secure?: boolean, version?: string, tokenLifetime?: number,
     timeout?: number, connectTimeout?: number, requestTimeout?: number, maxAttempts?: number,
-    baseDelay?: number, maxDelay?: number, maxResponseBytes?: number, waker?: () => void,
+    baseDelay?: number, maxDelay?: number, maxResponseBytes?: number, seed?: Uint8Array,
   );
   readonly endpoint: string;
   readonly version: string;
-  readonly timeoutMs: number;
   readonly maxResponseBytes: number;
-  readonly generation: number;
-  free(): void;
-}
-
-/** An IAM token cache for `Driver.startCachedIamToken`. */
-export declare class IamCache {
-  constructor(waker?: () => void);
-  readonly generation: number;
-  free(): void;
-}
-
-/** One operation at a time over a Config's shared token. Times are ms on one clock. */
-export declare class Driver {
-  constructor(config: Config, seed: Uint8Array);
+  readonly operations: number;
+  /** Starts an operation (`instance`, ..., `get`, `get_all`, `user_data`, `ssh_keys`,
+   * `wait_until_ready` with `max` seconds): its id; throws `InvalidInputError`. */
   start(
     op: string, now: number, id?: string, expiresIn?: number, profileId?: string, profileCrn?: string,
-    profileName?: string, csr?: string, path?: string, allPages?: boolean, merge?: boolean,
-  ): Step['error'] | undefined;
-  startCachedIamToken(cache: IamCache, now: number, profileId?: string, profileCrn?: string, profileName?: string): Step['error'] | undefined;
-  startWaitUntilReady(max: number, now: number): Step['error'] | undefined;
-  tick(now: number): Step;
-  bytes(id: number, data: Uint8Array, now: number): Step;
+    profileName?: string, csr?: string, path?: string, allPages?: boolean, max?: number,
+  ): number;
+  step(op: number, now: number): Step;
+  /** HTTP/1.1 bytes read from the operation's connection (empty: it closed). */
+  bytes(op: number, data: Uint8Array, now: number): Step;
   /** A whole response from the host's HTTP stack; `transferEncoding` is the
    * `Transfer-Encoding` value as `Headers.get` joins it (a coding the core's reader
    * refuses fails the call as `bad_response`). */
-  respond(id: number, status: number, retryAfter: string | undefined, body: Uint8Array, now: number, transferEncoding?: string): Step;
-  transportError(id: number, name: TransportErrorName, now: number): Step;
-  awaiting(): number | undefined;
-  /** The HTTP/1.1 bytes of the request in flight (they hold the token). */
-  wire(): Uint8Array | undefined;
-  keepAlive(): boolean;
-  readonly busy: boolean;
-  cancel(): void;
+  respond(op: number, status: number, retryAfter: string | undefined, body: Uint8Array, now: number, transferEncoding?: string): Step;
+  fail(op: number, name: TransportErrorName, now: number): Step;
+  /** Abandons an operation: the connection to close, if it had a request in flight. */
+  cancel(op: number): number | undefined;
+  /** Operations whose token wait ended (after a `cancel`). */
+  woken(): Float64Array;
+  /** After a SEND step: its HTTP/1.1 bytes (they hold the token). */
+  takeBytes(): Uint8Array;
   free(): void;
 }

@@ -1,7 +1,7 @@
 // Everything the package exports, for the entry points that load the module first.
 export {
   Client, IamTokenCache, HttpRequest, fetchTransport, mergePages, STEP, ENDPOINT_ENV, DEFAULT_ENDPOINT,
-  SECURE_ENDPOINT, Config, Driver, IamCache,
+  SECURE_ENDPOINT, Machine,
 } from './client.js';
 export {
   ImdsError, InvalidInputError, RefusedError, TimedOutError, ConnectionLostError, UnauthorizedError, NotFoundError,

@@ -1,16 +1,16 @@
-// The JavaScript host of the vpc-imds driver (compiled to WebAssembly). Host glue
-// only: HTTP (fetch, or the user's function), the clock (performance.now()),
-// sleeping (setTimeout), the jitter seed (crypto.getRandomValues) and conversions.
-// Every protocol decision (requests, tokens, retries, deadlines, pages) is the
-// driver's: this file runs the loop `step -> do what it says -> feed the result`.
+// The JavaScript host of the vpc-imds client machine (the driver's, compiled to
+// WebAssembly). Host glue only: HTTP (fetch, or the user's function), the clock
+// (performance.now()), sleeping (setTimeout), the jitter seed
+// (crypto.getRandomValues) and conversions. The machine decides everything else:
+// each call steps its own operation, `step -> do what it says -> feed the result`.
 
-import { Config as WasmConfig, Driver as WasmDriver, IamCache, mergePages as wasmMergePages } from '../pkg/vpc_imds_wasm.js';
-import { ImdsError, InvalidInputError, BadResponseError, TransportError, classify, errorFrom } from './errors.js';
+import { Machine as WasmMachine, mergePages as wasmMergePages } from '../pkg/vpc_imds_wasm.js';
+import { InvalidInputError, TransportError, classify, errorFrom } from './errors.js';
 import { Token, UserData } from './models.js';
 
-/** Step kinds of the low-level `Driver` (its steps' `k`). */
-export const STEP = Object.freeze({ IDLE: 0, SEND: 1, READ: 2, WAIT: 3, TOKEN: 4, PAGE: 5, DONE: 6, FAILED: 7, STALE: 8 });
-const { SEND, READ, WAIT, TOKEN, PAGE, DONE, FAILED, STALE } = STEP;
+/** Step kinds of the low-level `Machine` (its steps' `kind`), the same in every JavaScript host. */
+export const STEP = Object.freeze({ SEND: 0, READ: 1, CLOSE: 2, BACKOFF: 3, AWAIT: 4, PAGE: 5, DONE: 6, FAILED: 7 });
+const { SEND, CLOSE, BACKOFF, AWAIT, PAGE, DONE, FAILED } = STEP;
 
 /** The environment variable that overrides the default endpoint (Node, Deno). */
 export const ENDPOINT_ENV = 'VPC_IMDS_ENDPOINT';
@@ -19,9 +19,6 @@ export const DEFAULT_ENDPOINT = 'http://169.254.169.254';
 /** Endpoint for secure access. */
 export const SECURE_ENDPOINT = 'https://api.metadata.cloud.ibm.com';
 
-/** Idle drivers a client keeps for its next calls. */
-const POOL = 8;
-const WAKE = Symbol('wake');
 const TIMEOUT = Symbol('timeout');
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
@@ -124,66 +121,53 @@ function opt(value, type, what) {
   return value;
 }
 
-/** Runs a call into the module that throws the driver's error (JSON text). */
+/** What the module threw: the machine's error record (JSON text) as its error. */
+function thrown(e) {
+  return typeof e === 'string' && e.startsWith('{') ? errorFrom(JSON.parse(e)) : e;
+}
+
+/** Runs a call into the module that throws the machine's error record. */
 function checked(f) {
   try {
     return f();
   } catch (e) {
-    if (typeof e === 'string' && e.startsWith('{')) throw errorFrom(JSON.parse(e));
-    throw e;
+    throw thrown(e);
   }
 }
 
 /**
- * Validated settings and a client's shared identity token (the module's `Config`;
- * a bad setting throws `InvalidInputError`).
+ * The client machine (the module's `Machine`) with its steps and errors as objects:
+ * the module writes them as JSON text, parsed here; a step's bytes (user data) or
+ * text (a part of `get_all`'s document) are attached under the name it gives. A bad
+ * setting or argument throws `InvalidInputError`.
  */
-export class Config extends WasmConfig {
+export class Machine extends WasmMachine {
   constructor(...settings) {
     try {
       super(...settings);
     } catch (e) {
-      if (typeof e === 'string' && e.startsWith('{')) throw errorFrom(JSON.parse(e));
-      throw e;
+      throw thrown(e);
     }
   }
-}
 
-/**
- * The driver (the module's `Driver`) with its steps and errors as objects: the
- * module writes them as JSON text, parsed here; a step's bytes (`userData`) or text
- * (the `merged` JSON of a list, page by page) are attached under that name.
- */
-export class Driver extends WasmDriver {
   start(...args) {
-    const error = super.start(...args);
-    return error === undefined ? undefined : JSON.parse(error);
+    return checked(() => super.start(...args));
   }
 
-  startCachedIamToken(...args) {
-    const error = super.startCachedIamToken(...args);
-    return error === undefined ? undefined : JSON.parse(error);
+  step(op, now) {
+    return this.#step(super.step(op, now));
   }
 
-  startWaitUntilReady(...args) {
-    const error = super.startWaitUntilReady(...args);
-    return error === undefined ? undefined : JSON.parse(error);
+  bytes(op, data, now) {
+    return this.#step(super.bytes(op, data, now));
   }
 
-  tick(now) {
-    return this.#step(super.tick(now));
+  respond(op, status, retryAfter, body, now, transferEncoding) {
+    return this.#step(super.respond(op, status, retryAfter, body, now, transferEncoding));
   }
 
-  bytes(id, data, now) {
-    return this.#step(super.bytes(id, data, now));
-  }
-
-  respond(id, status, retryAfter, body, now, transferEncoding) {
-    return this.#step(super.respond(id, status, retryAfter, body, now, transferEncoding));
-  }
-
-  transportError(id, name, now) {
-    return this.#step(super.transportError(id, name, now));
+  fail(op, name, now) {
+    return this.#step(super.fail(op, name, now));
   }
 
   #step(text) {
@@ -194,16 +178,6 @@ export class Driver extends WasmDriver {
   }
 }
 
-/**
- * The function the module calls when a token share changes. It holds the client
- * weakly: the module keeps the function alive, and a strong reference would keep
- * every client (and its drivers) alive for ever.
- */
-function waker(client) {
-  const ref = new WeakRef(client);
-  return () => ref.deref()?.[WAKE]();
-}
-
 function checkSignal(signal) {
   if (signal !== undefined && signal !== null && (typeof signal !== 'object' || typeof signal.aborted !== 'boolean')) {
     throw bad('signal', 'an AbortSignal');
@@ -211,13 +185,14 @@ function checkSignal(signal) {
   return signal ?? undefined;
 }
 
-/** Resolves after `ms`, or at `wake()`; rejects with the signal's reason on abort. */
-function pause(ms, signal, waiters) {
+/** Resolves after `ms`, or when the machine wakes `op` (`waiters`); rejects with the
+ * signal's reason on abort. */
+function pause(ms, signal, waiters, op) {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     const end = (error) => {
       clearTimeout(timer);
-      waiters?.delete(done);
+      waiters?.delete(op);
       signal?.removeEventListener('abort', onAbort);
       if (error === undefined) resolve();
       else reject(error);
@@ -225,7 +200,7 @@ function pause(ms, signal, waiters) {
     const done = () => end();
     const onAbort = () => end(signal.reason);
     const timer = setTimeout(done, Math.max(0, ms));
-    waiters?.add(done);
+    waiters?.set(op, done);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
@@ -368,17 +343,18 @@ export function fetchTransport(fetchImpl, maxBytes = Infinity) {
 /**
  * A client of the IBM Cloud VPC Instance Metadata Service.
  *
- * Concurrent calls share one identity token, fetched by one of them at a time;
- * each call runs its own driver, so retries, backoff, `Retry-After`, the 401
- * refresh and the deadline apply per call. Every call takes an optional
+ * Concurrent calls share one identity token and one IAM token per trusted profile,
+ * each fetched by one of them at a time; each call is its own operation of the
+ * client's machine, so retries, backoff, `Retry-After`, the 401 refresh and the
+ * deadline apply per call. Every call takes an optional
  * `{signal}`: aborting it rejects the call with the signal's reason and sends
  * nothing more.
  */
 export class Client {
-  #config;
-  #pool = [];
+  #m;
   #origin = performance.now();
-  #waiters = new Set();
+  /** Operation id -> the wake-up of its token wait. */
+  #waiters = new Map();
   #transport;
 
   /**
@@ -405,7 +381,7 @@ export class Client {
     const fetchImpl = opt(o.fetch, 'function', 'fetch');
     const transport = opt(o.transport, 'function', 'transport');
     const useEnv = opt(o.useEnv, 'boolean', 'useEnv') ?? true;
-    this.#config = new Config(
+    this.#m = new Machine(
       opt(o.endpoint, 'string', 'endpoint'),
       useEnv ? readEnv() : undefined,
       opt(o.secure, 'boolean', 'secure') ?? false,
@@ -418,19 +394,19 @@ export class Client {
       opt(o.baseDelay, 'number', 'baseDelay'),
       opt(o.maxDelay, 'number', 'maxDelay'),
       opt(o.maxResponseBytes, 'integer', 'maxResponseBytes'),
-      waker(this),
+      seed(),
     );
-    this.#transport = transport ?? fetchTransport(fetchImpl, this.#config.maxResponseBytes);
+    this.#transport = transport ?? fetchTransport(fetchImpl, this.#m.maxResponseBytes);
   }
 
   /** The service's base URL. */
   get endpoint() {
-    return this.#config.endpoint;
+    return this.#m.endpoint;
   }
 
   /** The API version date. */
   get version() {
-    return this.#config.version;
+    return this.#m.version;
   }
 
   toString() {
@@ -441,10 +417,8 @@ export class Client {
     return this.toString();
   }
 
-  /** Frees the idle drivers (the client stays usable). */
-  close() {
-    for (const d of this.#pool.splice(0)) d.free();
-  }
+  /** Nothing to free: fetch keeps its own connections (the client stays usable). */
+  close() {}
 
   // -- plumbing ----------------------------------------------------------------
 
@@ -453,60 +427,89 @@ export class Client {
     return performance.now() - this.#origin;
   }
 
-  /** Wakes the calls waiting for a token (the driver says a share changed). */
-  [WAKE]() {
-    for (const w of [...this.#waiters]) w();
+  /** The machine ended these operations' token waits. */
+  #wake(ops) {
+    for (const op of ops) this.#waiters.get(op)?.();
   }
 
-  #acquire() {
-    return this.#pool.pop() ?? new Driver(this.#config, seed());
+  #start(op, args, options) {
+    const signal = checkSignal(options?.signal);
+    signal?.throwIfAborted();
+    const a = args;
+    return this.#m.start(
+      op, this.now(), a.id, a.expiresIn, a.profileId, a.profileCrn, a.profileName, a.csr, a.path, a.allPages ?? false, a.max,
+    );
   }
 
-  #release(driver) {
-    if (driver.busy) driver.cancel();
-    if (this.#pool.length < POOL) this.#pool.push(driver);
-    else driver.free();
+  /** Abandons `op` (aborted, or an iterator left early). */
+  #abandon(op) {
+    this.#m.cancel(op);
+    this.#wake(this.#m.woken());
   }
 
-  /** Drives `driver` to its next page, its result or its error. */
-  async #next(driver, signal, iam) {
-    let s = driver.tick(this.now());
+  /** Steps `op` from step `s` to its next page or its result; throws its failure. */
+  async #drive(op, s, signal) {
+    const m = this.#m;
     for (;;) {
-      switch (s.k) {
+      if (s.woken) this.#wake(s.woken);
+      switch (s.kind) {
         case SEND:
-          s = await this.#exchange(driver, s, signal);
+          s = await this.#exchange(op, s, signal);
           break;
-        case WAIT:
-          await pause(s.until - this.now(), signal);
-          s = driver.tick(this.now());
+        case BACKOFF:
+        case AWAIT:
+          await pause(s.until - this.now(), signal, s.kind === AWAIT ? this.#waiters : undefined, op);
+          s = m.step(op, this.now());
           break;
-        case TOKEN: {
-          const share = s.iam ? iam : this.#config;
-          // Unchanged since the driver decided: sleep until a change wakes us or `until`.
-          if (!share || share.generation === s.generation) await pause(s.until - this.now(), signal, this.#waiters);
-          s = driver.tick(this.now());
-          break;
-        }
-        case READ:
-        case STALE:
-          s = driver.tick(this.now());
+        case CLOSE: // fetch keeps its own connections
+          s = m.step(op, this.now());
           break;
         case PAGE:
         case DONE:
           return s;
         case FAILED:
           throw errorFrom(s.error);
-        default:
-          throw new ImdsError('session misuse: the driver has no operation running', { reason: 'misuse' });
+        default: // READ comes only after bytes, which fetch hosts never feed
+          s = m.fail(op, 'connection_lost', this.now());
       }
     }
   }
 
+  /** Runs one operation to its result step. */
+  async #one(op, args, options) {
+    const id = this.#start(op, args, options);
+    let s;
+    try {
+      s = await this.#drive(id, this.#m.step(id, this.now()), options?.signal);
+      return s;
+    } finally {
+      if (s === undefined) this.#abandon(id);
+    }
+  }
+
+  /** Runs one operation, yielding each page and the result. */
+  async *#pages(op, args, options) {
+    const id = this.#start(op, args, options);
+    let over = false;
+    try {
+      let s = this.#m.step(id, this.now());
+      for (;;) {
+        s = await this.#drive(id, s, options?.signal);
+        over = s.kind === DONE;
+        yield s;
+        if (over) return;
+        s = this.#m.step(id, this.now());
+      }
+    } finally {
+      if (!over) this.#abandon(id);
+    }
+  }
+
   /** Sends the request of step `s` and feeds back what came of it. */
-  async #exchange(driver, s, signal) {
-    const id = s.id;
+  async #exchange(op, s, signal) {
+    const m = this.#m;
     const left = s.until - this.now();
-    if (left <= 0) return driver.transportError(id, 'response_timeout', this.now());
+    if (left <= 0) return m.fail(op, 'response_timeout', this.now());
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(TIMEOUT), left);
     const onAbort = () => abort.abort(signal.reason);
@@ -530,64 +533,14 @@ export class Client {
     } catch (e) {
       if (signal?.aborted) throw signal.reason;
       const name = abort.signal.aborted ? 'response_timeout' : classify(e);
-      return driver.transportError(id, name, this.now());
+      return m.fail(op, name, this.now());
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
     }
     // The framing the host's stack saw: the core refuses what its own reader would.
     const codings = header(r.headers, 'transfer-encoding', true);
-    return driver.respond(id, r.status, header(r.headers, 'retry-after'), body, this.now(), codings);
-  }
-
-  #start(driver, op, a = {}) {
-    const err = driver.start(
-      op, this.now(), a.id, a.expiresIn, a.profileId, a.profileCrn, a.profileName, a.csr, a.path,
-      a.allPages ?? false, a.merge ?? false,
-    );
-    if (err !== undefined) throw errorFrom(err);
-  }
-
-  /** Runs `start(driver)` to its result step. */
-  async #run(start, options, iam) {
-    const signal = checkSignal(options?.signal);
-    signal?.throwIfAborted();
-    const driver = this.#acquire();
-    try {
-      start(driver);
-      return await this.#next(driver, signal, iam);
-    } finally {
-      this.#release(driver);
-    }
-  }
-
-  #one(op, args, options) {
-    return this.#run((d) => this.#start(d, op, args), options);
-  }
-
-  /** A list operation, page by page. */
-  async *#pages(op, args, options) {
-    const signal = checkSignal(options?.signal);
-    signal?.throwIfAborted();
-    const driver = this.#acquire();
-    try {
-      this.#start(driver, op, args);
-      for (;;) {
-        const s = await this.#next(driver, signal);
-        yield s;
-        if (s.k === DONE) return;
-      }
-    } finally {
-      this.#release(driver);
-    }
-  }
-
-  /** @internal A cached IAM token operation over `cache` (see IamTokenCache). */
-  _cachedIamToken(cache, profile, options) {
-    return this.#run((d) => {
-      const err = d.startCachedIamToken(cache, this.now(), profile.profileId, profile.profileCrn, profile.profileName);
-      if (err !== undefined) throw errorFrom(err);
-    }, options, cache);
+    return m.respond(op, r.status, header(r.headers, 'retry-after'), body, this.now(), codings);
   }
 
   // -- identity ----------------------------------------------------------------
@@ -604,9 +557,9 @@ export class Client {
   }
 
   /**
-   * Exchanges the identity token for an IAM token of the instance's default trusted
-   * profile, or of the linked profile given by `profileId`, `profileCrn` or
-   * `profileName` (one at most).
+   * An IAM token of the instance's default trusted profile, or of the linked profile
+   * given by `profileId`, `profileCrn` or `profileName` (one at most): cached per
+   * profile while fresh (one exchange at a time), else exchanged for the identity token.
    * @returns {Promise<Token>}
    */
   async iamToken(options = {}) {
@@ -624,13 +577,9 @@ export class Client {
   }
 
   /** Resolves once the service answers (identity token requests with backoff), or
-   * rejects with `TimedOutError` after `max` seconds (default 30). */
-  async waitUntilReady(max = 30, options = {}) {
-    const m = opt(max, 'number', 'max');
-    await this.#run((d) => {
-      const err = d.startWaitUntilReady(m, this.now());
-      if (err !== undefined) throw errorFrom(err);
-    }, options);
+   * rejects with `TimedOutError` after `max` seconds (default 60). */
+  async waitUntilReady(max, options = {}) {
+    await this.#one('wait_until_ready', { max: opt(max, 'number', 'max') }, options);
   }
 
   // -- metadata ----------------------------------------------------------------
@@ -647,9 +596,7 @@ export class Client {
 
   /** The user data as bytes (empty if none), with gzip and text helpers. */
   async userData(options) {
-    const s = await this.#one('initialization', {}, options);
-    if (s.userDataError) throw errorFrom(s.userDataError);
-    const bytes = s.userData ?? new Uint8Array(0);
+    const bytes = (await this.#one('user_data', {}, options)).bytes;
     const out = new UserData(bytes.length);
     out.set(bytes);
     return out;
@@ -687,14 +634,7 @@ export class Client {
 
   /** One OpenSSH `authorized_keys` line per SSH key, every page. */
   async sshKeys(options) {
-    const lines = [];
-    for await (const page of this.#pages('keys', {}, options)) {
-      for (const line of page.sshKeys ?? []) {
-        if (line === null) throw new BadResponseError('bad response: a public key is empty or holds a control character', { reason: 'protocol' });
-        lines.push(line);
-      }
-    }
-    return lines;
+    return (await this.#one('ssh_keys', {}, options)).value;
   }
 
   /** Every placement group (`GET /metadata/v1/placement_groups`), following pages as you iterate. */
@@ -722,11 +662,11 @@ export class Client {
    * first page's members but `next`, each list holding the items of every page). */
   async getAll(path, options) {
     const p = opt(path, 'string', 'path') ?? '';
-    // The module merges each page as it arrives and hands out at once, as text, what
+    // The machine merges each page as it arrives and hands out at once, as text, what
     // the page added to the document: no page is kept, in the module or here. The
     // merged text is parsed once, at the end.
     const parts = [];
-    for await (const page of this.#pages('get', { path: p, allPages: true, merge: true }, options)) parts.push(page.merged);
+    for await (const page of this.#pages('get_all', { path: p }, options)) parts.push(page.json);
     const text = parts.join('');
     parts.length = 0;
     return JSON.parse(text);
@@ -743,14 +683,14 @@ function profileOf(o) {
 }
 
 /**
- * IAM tokens for one trusted profile, fetched through `client` and cached by the
- * core's policy: refreshed after `lifetime - clamp(lifetime/5, 1 s, 300 s)`, by one
- * call at a time while the others use the still-valid token (or wait when there is
- * none); if a refresh fails while the old token is valid, the old token serves.
+ * IAM tokens for one trusted profile, cached by the core's policy: refreshed after
+ * `lifetime - clamp(lifetime/5, 1 s, 300 s)`, by one call at a time while the others
+ * use the still-valid token (or wait when there is none); if a refresh fails while
+ * the old token is valid, the old token serves. The client caches every profile's
+ * token the same way; this names one profile.
  */
 export class IamTokenCache {
   #client;
-  #cache;
   #profile;
 
   /**
@@ -765,12 +705,11 @@ export class IamTokenCache {
     if (Object.values(this.#profile).filter((v) => v !== undefined).length > 1) {
       throw new InvalidInputError('invalid input: give at most one of profileId, profileCrn and profileName', { reason: 'input' });
     }
-    this.#cache = new IamCache(waker(client));
   }
 
   /** The IAM token, from the cache or freshly fetched. @returns {Promise<Token>} */
-  async token(options) {
-    return new Token((await this.#client._cachedIamToken(this.#cache, this.#profile, options)).value);
+  token(options) {
+    return this.#client.iamToken({ ...this.#profile, signal: options?.signal });
   }
 
   toString() {
@@ -787,4 +726,4 @@ export function mergePages(pages) {
   return checked(() => wasmMergePages(pages.map(asBytes)));
 }
 
-export { IamCache, TransportError };
+export { TransportError };

@@ -72,10 +72,11 @@ export const ERRORS_BY_KIND = Object.freeze(Object.fromEntries(
     RateLimitedError, ServerError, RejectedError, BadResponseError].map((c) => [c.kind, c]),
 ));
 
-/** The error for the driver's error object `{kind, message, ...}`. */
-export function errorFrom(out) {
-  const Class = ERRORS_BY_KIND[out?.kind] ?? ImdsError;
-  return new Class(String(out?.message ?? 'unknown error'), out ?? {});
+/** The error for the machine's error record (`kind`, `message`, `cause`, `status`, ...). */
+export function errorFrom(r) {
+  const Class = ERRORS_BY_KIND[r?.kind] ?? ImdsError;
+  const fields = { ...r, errorCode: r?.code, errorMessage: r?.api_message, retryAfter: r?.retry_after, reason: r?.cause };
+  return new Class(String(r?.message ?? 'unknown error'), fields);
 }
 
 const TRANSPORT_NAMES = ['refused', 'unreachable', 'connect_timeout', 'response_timeout', 'connection_lost', 'tls'];

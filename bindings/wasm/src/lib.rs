@@ -4,107 +4,77 @@
 #![allow(clippy::too_many_arguments)]
 // The core's errors carry IBM's message inline (the core has no allocator).
 #![allow(clippy::result_large_err)]
-//! WebAssembly glue of `vpc-imds`: the host driver ([`vpc_imds_driver`]) exported to
-//! JavaScript with wasm-bindgen.
+//! WebAssembly glue of `vpc-imds`: the driver's client machine
+//! ([`vpc_imds_driver::LocalMachine`]) exported to JavaScript with wasm-bindgen.
 //!
-//! This crate converts and nothing else. JavaScript (`lib/client.js`) supplies the
-//! HTTP (`fetch`, or a function of the user's), the clock (`performance.now()`),
-//! sleeping (`setTimeout`) and the jitter seed (`crypto.getRandomValues`); the driver
-//! decides every request, retry, wait, token refresh and page. Values cross as JSON
-//! text that JavaScript parses: a [`Step`](vpc_imds_driver::Step) becomes
-//! `{k, ...}` (see [`StepOut`]), a [`Reply`](vpc_imds_driver::Reply) is written through
-//! its `Serialize` (a generic GET's body as it came), an [`Error`] becomes
-//! `{kind, message, status, ...}` (see [`ErrorOut`]) that JavaScript turns into its
-//! error class for that kind. Bytes (user data, a merged list) wait in the driver
-//! for `takeBytes()`.
+//! The machine decides everything (operations, tokens, retries, merging, user
+//! data, settings); JavaScript (`lib/client.js`) supplies the HTTP (`fetch`, or a
+//! function of the user's), the clock, sleeping and the seed, and steps each call's
+//! operation. Steps cross as JSON text that JavaScript parses (see [`StepOut`]);
+//! errors as the driver's [`ErrorRecord`]; bytes (user data) and the merged text of
+//! `get_all` wait in the machine for `takeBytes()` / `takeText()`.
 
-use std::rc::Rc;
-
-use js_sys::Function;
 use serde::{Serialize, Serializer};
 
 mod json;
 use vpc_imds_driver::core::error::Cause;
-use vpc_imds_driver::core::output::Output;
 use vpc_imds_driver::core::response::{parse_retry_after, Response};
-use vpc_imds_driver::core::token::TokenCache;
+use vpc_imds_driver::settings::delay_seconds;
 use vpc_imds_driver::{
-    authorized_key, seconds, user_data, Args, DriverConfig, Error, Input, InputError, Instant,
-    LocalTokens, Operation, PageMerger, RequestId, Settings, Step, TokenShare, TransportError,
-    TrustedProfile,
+    seconds, Args, Error, ErrorRecord, InputError, Instant, LocalMachine, MachineInput as Input,
+    MachineStep as Step, OpId, Record, Settings, TransportError,
 };
 use wasm_bindgen::prelude::*;
 
-/// What kind of step a [`StepOut`] is (its `k`).
+/// Step kinds (a [`StepOut`]'s `kind`), the same numbers in every JavaScript host.
 pub mod kind {
-    /// No operation is running.
-    pub const IDLE: u8 = 0;
-    /// Send the request described.
-    pub const SEND: u8 = 1;
-    /// Feed more bytes of the response (the raw-bytes path).
-    pub const READ: u8 = 2;
-    /// Sleep until `until`, then tick.
-    pub const WAIT: u8 = 3;
-    /// Wait for the shared token to change after `generation`, or until `until`.
-    pub const TOKEN: u8 = 4;
-    /// One page of a list; tick for the next.
+    /// Send the request described (`fetch` hosts ignore `conn` and `fresh`).
+    pub const SEND: u8 = 0;
+    /// Feed more bytes of the answer (socket hosts).
+    pub const READ: u8 = 1;
+    /// Close connection `conn`, then step (socket hosts).
+    pub const CLOSE: u8 = 2;
+    /// Sleep until `until`, then step.
+    pub const BACKOFF: u8 = 3;
+    /// Sleep until the machine wakes the operation (`woken`) or `until`, then step.
+    pub const AWAIT: u8 = 4;
+    /// One page of a list; step for the next.
     pub const PAGE: u8 = 5;
     /// The result.
     pub const DONE: u8 = 6;
     /// The operation failed (`error`).
     pub const FAILED: u8 = 7;
-    /// The input answered a request no longer awaited; tick and carry on.
-    pub const STALE: u8 = 8;
 }
 
-/// One identity token (or IAM token) cache shared by every call of a client: the
-/// driver's single-threaded [`LocalTokens`], plus a JavaScript function called at
-/// every change so that calls waiting for the token (a `WaitForToken` step) wake at
-/// once instead of at their deadline.
-struct Share {
-    tokens: LocalTokens,
-    waker: Option<Function>,
+fn record(e: &Error) -> String {
+    json::to_string(&ErrorRecord::from(e)).unwrap_or_default()
 }
 
-impl TokenShare for Share {
-    fn with<R>(&self, f: impl FnOnce(&mut TokenCache, u64) -> R) -> R {
-        self.tokens.with(f)
-    }
-
-    fn changed(&self) {
-        self.tokens.changed();
-        if let Some(waker) = &self.waker {
-            // The waker only resolves promises: it never calls back into this module.
-            let _ = waker.call0(&JsValue::UNDEFINED);
-        }
-    }
+fn thrown(e: &Error) -> JsValue {
+    JsValue::from_str(&record(e))
 }
 
-/// A validated configuration and the client's shared identity token.
+/// Milliseconds on the client's clock (a JavaScript number) as an instant.
+fn instant(ms: f64) -> Instant {
+    Instant::from_millis(if ms.is_finite() && ms > 0.0 {
+        ms as u64
+    } else {
+        0
+    })
+}
+
+/// The client machine of one `Client`.
 #[wasm_bindgen]
-pub struct Config {
-    config: DriverConfig,
-    tokens: Rc<Share>,
-}
-
-fn duration(what: &'static str, secs: Option<f64>) -> Result<Option<core::time::Duration>, Error> {
-    secs.map(|s| seconds(what, s))
-        .transpose()
-        .map_err(Error::from)
-}
-
-/// A backoff step: 0 (no backoff) is allowed, as in every binding.
-fn delay(what: &'static str, secs: Option<f64>) -> Result<Option<core::time::Duration>, Error> {
-    secs.map(|s| vpc_imds_driver::settings::delay_seconds(what, s))
-        .transpose()
-        .map_err(Error::from)
+pub struct Machine {
+    machine: LocalMachine,
+    /// The bytes or text of the last step that had some (`takeBytes`, `takeText`).
+    payload: Vec<u8>,
 }
 
 #[wasm_bindgen]
-impl Config {
-    /// Validates the settings (seconds as numbers; `None` keeps the default). Throws
-    /// an error object (`{kind: "invalid_input", ...}`) naming the bad setting.
-    /// `waker` is called whenever the shared token changes.
+impl Machine {
+    /// Validates the settings (seconds as numbers; `None` keeps the default); throws
+    /// the error record (JSON text) naming a bad one. `seed` (8 bytes) feeds jitter.
     #[wasm_bindgen(constructor)]
     pub fn new(
         endpoint: Option<String>,
@@ -119,147 +89,64 @@ impl Config {
         base_delay: Option<f64>,
         max_delay: Option<f64>,
         max_response_bytes: Option<u32>,
-        waker: Option<Function>,
-    ) -> Result<Config, JsValue> {
-        let build = || -> Result<DriverConfig, Error> {
+        seed: &[u8],
+    ) -> Result<Machine, JsValue> {
+        let secs = |what, v: Option<f64>| v.map(|v| seconds(what, v)).transpose();
+        let delay = |what, v: Option<f64>| v.map(|v| delay_seconds(what, v)).transpose();
+        let settings = || -> Result<Settings, InputError> {
             Ok(Settings {
                 endpoint,
                 env_endpoint,
                 secure,
                 version,
                 token_lifetime,
-                timeout: duration("timeout", timeout)?,
-                connect_timeout: duration("connect timeout", connect_timeout)?,
-                request_timeout: duration("request timeout", request_timeout)?,
+                timeout: secs("timeout", timeout)?,
+                connect_timeout: secs("connect timeout", connect_timeout)?,
+                request_timeout: secs("request timeout", request_timeout)?,
                 max_attempts,
                 base_delay: delay("base delay", base_delay)?,
                 max_delay: delay("max delay", max_delay)?,
                 max_response_bytes: max_response_bytes.map(|n| n as usize),
-            }
-            .build()?)
+            })
         };
-        let config = build().map_err(|e| JsValue::from_str(&error_json(&e)))?;
-        Ok(Config {
-            config,
-            tokens: Rc::new(Share {
-                tokens: LocalTokens::new(),
-                waker,
-            }),
+        let config = settings()
+            .and_then(|s| s.build())
+            .map_err(|e| thrown(&e.into()))?;
+        let mut bytes = [0u8; 8];
+        bytes.iter_mut().zip(seed).for_each(|(b, s)| *b = *s);
+        Ok(Machine {
+            machine: LocalMachine::new(config, u64::from_le_bytes(bytes)),
+            payload: Vec::new(),
         })
     }
 
     /// The service's base URL, e.g. `http://169.254.169.254`.
     #[wasm_bindgen(getter)]
     pub fn endpoint(&self) -> String {
-        self.config.endpoint().to_string()
+        self.machine.config().endpoint().to_string()
     }
 
     /// The API version date.
     #[wasm_bindgen(getter)]
     pub fn version(&self) -> String {
-        self.config.core().version().to_string()
-    }
-
-    /// The whole-operation deadline in milliseconds.
-    #[wasm_bindgen(getter, js_name = timeoutMs)]
-    pub fn timeout_ms(&self) -> f64 {
-        self.config.timeouts().operation.as_millis() as f64
+        self.machine.config().core().version().to_string()
     }
 
     /// The largest response accepted, in bytes.
     #[wasm_bindgen(getter, js_name = maxResponseBytes)]
     pub fn max_response_bytes(&self) -> f64 {
-        self.config.max_response_bytes() as f64
+        self.machine.config().max_response_bytes() as f64
     }
 
-    /// How many times the shared identity token changed.
+    /// Operations in progress.
     #[wasm_bindgen(getter)]
-    pub fn generation(&self) -> f64 {
-        self.tokens.tokens.generation() as f64
-    }
-}
-
-/// A second token cache for IAM tokens (see `Driver.startCachedIamToken`).
-#[wasm_bindgen]
-pub struct IamCache {
-    tokens: Rc<Share>,
-}
-
-#[wasm_bindgen]
-impl IamCache {
-    /// An empty cache; `waker` is called whenever it changes.
-    #[wasm_bindgen(constructor)]
-    pub fn new(waker: Option<Function>) -> IamCache {
-        IamCache {
-            tokens: Rc::new(Share {
-                tokens: LocalTokens::new(),
-                waker,
-            }),
-        }
+    pub fn operations(&self) -> usize {
+        self.machine.operations()
     }
 
-    /// How many times the cache changed.
-    #[wasm_bindgen(getter)]
-    pub fn generation(&self) -> f64 {
-        self.tokens.tokens.generation() as f64
-    }
-}
-
-/// Runs one operation at a time over a [`Config`]'s shared token; a client keeps
-/// one per concurrent call.
-#[wasm_bindgen]
-pub struct Driver {
-    driver: vpc_imds_driver::Driver<Rc<Share>>,
-    /// Pages merged into one document (`getAll`).
-    merger: Option<PageMerger>,
-    merged: Vec<u8>,
-    /// The bytes of the last step that had some (`takeBytes`).
-    payload: Vec<u8>,
-}
-
-/// Milliseconds on the client's clock (a JavaScript number) as an instant.
-fn instant(ms: f64) -> Instant {
-    Instant::from_millis(if ms.is_finite() && ms > 0.0 {
-        ms as u64
-    } else {
-        0
-    })
-}
-
-fn request_id(id: f64) -> RequestId {
-    RequestId(if id.is_finite() && id >= 0.0 {
-        id as u64
-    } else {
-        u64::MAX
-    })
-}
-
-#[wasm_bindgen]
-impl Driver {
-    /// An idle driver; `seed` (8 random bytes) feeds retry jitter.
-    #[wasm_bindgen(constructor)]
-    pub fn new(config: &Config, seed: &[u8]) -> Driver {
-        let mut bytes = [0u8; 8];
-        for (b, s) in bytes.iter_mut().zip(seed) {
-            *b = *s;
-        }
-        Driver {
-            driver: vpc_imds_driver::Driver::new(
-                config.config.clone(),
-                config.tokens.clone(),
-                u64::from_le_bytes(bytes),
-            ),
-            merger: None,
-            merged: Vec::new(),
-            payload: Vec::new(),
-        }
-    }
-
-    /// Starts operation `op` (`instance`, `keys`, `get`, ... as the test vectors name
-    /// them) at `now`; returns `undefined`, or the error (JSON) when the input is
-    /// refused (nothing is sent then). With `merge`, the pages of a `get` with
-    /// `all_pages` come out as one merged document: each `page` step and the `done`
-    /// step carry its next part (`merged`, JSON text to be joined in order).
+    /// Starts operation `op` (`instance`, ..., `get`, `get_all`, `user_data`,
+    /// `ssh_keys`, `wait_until_ready` with `max` seconds) at `now`: its id; throws
+    /// the error record (JSON text) when the input is refused (nothing is sent).
     pub fn start(
         &mut self,
         op: &str,
@@ -272,86 +159,46 @@ impl Driver {
         csr: Option<String>,
         path: Option<String>,
         all_pages: bool,
-        merge: bool,
-    ) -> Option<String> {
-        let args = Args {
-            id: id.as_deref(),
-            expires_in,
-            profile_id: profile_id.as_deref(),
-            profile_crn: profile_crn.as_deref(),
-            profile_name: profile_name.as_deref(),
-            csr: csr.as_deref(),
-            path: path.as_deref(),
-            all_pages,
+        max: Option<f64>,
+    ) -> Result<f64, JsValue> {
+        let started = if op == "wait_until_ready" {
+            max.map(|m| seconds("max", m))
+                .transpose()
+                .map_err(Error::from)
+                .and_then(|max| self.machine.start_wait_until_ready(max, instant(now)))
+        } else {
+            let args = Args {
+                id: id.as_deref(),
+                expires_in,
+                profile_id: profile_id.as_deref(),
+                profile_crn: profile_crn.as_deref(),
+                profile_name: profile_name.as_deref(),
+                csr: csr.as_deref(),
+                path: path.as_deref(),
+                all_pages,
+            };
+            self.machine.start(op, &args, instant(now))
         };
-        let started = Operation::from_name(op, &args)
-            .map_err(Error::from)
-            .and_then(|op| self.driver.start(op, instant(now)));
-        self.begun(started, merge)
+        started.map(|id| id.0 as f64).map_err(|e| thrown(&e))
     }
 
-    /// Starts an IAM token operation answered from `cache` while its token is fresh
-    /// (one call refreshes it at a time; see the driver's `start_cached_iam_token`).
-    #[wasm_bindgen(js_name = startCachedIamToken)]
-    pub fn start_cached_iam_token(
-        &mut self,
-        cache: &IamCache,
-        now: f64,
-        profile_id: Option<String>,
-        profile_crn: Option<String>,
-        profile_name: Option<String>,
-    ) -> Option<String> {
-        let started = TrustedProfile::from_parts(
-            profile_id.as_deref(),
-            profile_crn.as_deref(),
-            profile_name.as_deref(),
-        )
-        .map_err(Error::from)
-        .and_then(|p| {
-            self.driver
-                .start_cached_iam_token(p, cache.tokens.clone(), instant(now))
-        });
-        self.begun(started, false)
+    /// The next step of `op` at `now`, as JSON.
+    pub fn step(&mut self, op: f64, now: f64) -> String {
+        self.run(op, now, Input::Tick)
     }
 
-    /// Starts waiting (at most `max` seconds) until the service answers.
-    #[wasm_bindgen(js_name = startWaitUntilReady)]
-    pub fn start_wait_until_ready(&mut self, max: f64, now: f64) -> Option<String> {
-        let started = seconds("max", max)
-            .map_err(Error::from)
-            .and_then(|max| self.driver.start_wait_until_ready(max, instant(now)));
-        self.begun(started, false)
+    /// Feeds bytes read from `op`'s connection (HTTP/1.1 as received; empty: closed).
+    pub fn bytes(&mut self, op: f64, data: &[u8], now: f64) -> String {
+        self.run(op, now, Input::Bytes(data))
     }
 
-    fn begun(&mut self, started: Result<(), Error>, merge: bool) -> Option<String> {
-        match started {
-            Ok(()) => {
-                self.merger = merge.then(PageMerger::new);
-                self.merged.clear();
-                None
-            }
-            Err(e) => Some(error_json(&e)),
-        }
-    }
-
-    /// The next step at `now` (after a wait, a token wait, a page or a stale step), as JSON.
-    pub fn tick(&mut self, now: f64) -> String {
-        self.step(now, Input::Tick)
-    }
-
-    /// Feeds bytes read for request `id` (HTTP/1.1 as received; empty: the peer closed).
-    pub fn bytes(&mut self, id: f64, data: &[u8], now: f64) -> String {
-        self.step(now, Input::Bytes(request_id(id), data))
-    }
-
-    /// Feeds a whole response to request `id` from the host's HTTP stack: status, the
-    /// `Retry-After` header's value if any, the (decoded) body, and the
-    /// `Transfer-Encoding` header's value if any (every line joined by ", ", as
-    /// `Headers.get` gives it): a coding the core's response reader refuses fails the
-    /// call as `bad_response` here too.
+    /// Feeds a whole response from the host's HTTP stack: status, the `Retry-After`
+    /// header's value if any, the (decoded) body, and the `Transfer-Encoding`
+    /// header's value if any (every line joined by ", ", as `Headers.get` gives it):
+    /// a coding the core's response reader refuses fails the call as `bad_response`.
     pub fn respond(
         &mut self,
-        id: f64,
+        op: f64,
         status: u16,
         retry_after: Option<String>,
         body: &[u8],
@@ -361,142 +208,115 @@ impl Driver {
         let retry_after = retry_after.and_then(|v| parse_retry_after(v.as_bytes()));
         let transfer_encoding = transfer_encoding.as_deref().map(str::as_bytes);
         let response = Response::from_host(status, retry_after, transfer_encoding, body);
-        self.step(now, Input::Response(request_id(id), response))
+        self.run(op, now, Input::Response(response))
     }
 
-    /// Reports that request `id` failed in transport: `refused`, `unreachable`,
+    /// Reports that `op`'s request failed in transport: `refused`, `unreachable`,
     /// `connect_timeout`, `response_timeout`, `connection_lost` or `tls`.
-    #[wasm_bindgen(js_name = transportError)]
-    pub fn transport_error(&mut self, id: f64, name: &str, now: f64) -> String {
-        match TransportError::from_name(name) {
-            Some(e) => self.step(now, Input::TransportError(request_id(id), e)),
-            None => {
-                let e = Error::from(InputError::Malformed {
-                    what: "transport error",
-                    expected: "refused, unreachable, connect_timeout, response_timeout, connection_lost or tls",
-                });
-                to_json(&StepOut::failed(&e))
-            }
-        }
+    pub fn fail(&mut self, op: f64, name: &str, now: f64) -> String {
+        let e = TransportError::from_name(name).unwrap_or(TransportError::ConnectionLost);
+        self.run(op, now, Input::Failed(e))
     }
 
-    /// The bytes the last step announced (`bytes`: `userData`), once.
+    /// Abandons `op`: the connection to close, if it had a request in flight.
+    pub fn cancel(&mut self, op: f64) -> Option<f64> {
+        self.machine.cancel(OpId(op as u64)).map(|c| c.0 as f64)
+    }
+
+    /// Operations whose token wait ended (after a `cancel`): step them now.
+    pub fn woken(&mut self) -> Vec<f64> {
+        std::iter::from_fn(|| self.machine.poll_woken().map(|o| o.0 as f64)).collect()
+    }
+
+    /// The bytes the last step announced (`bytes`: user data), once; after a `send`,
+    /// its HTTP/1.1 bytes (they hold the token: never log them).
     #[wasm_bindgen(js_name = takeBytes)]
     pub fn take_bytes(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.payload)
     }
 
-    /// The text the last step announced (`text`: `merged`), once: decoded straight
-    /// from the module's memory, with no bytes copied out first.
+    /// The text the last step announced (`text`: a part of `get_all`'s document),
+    /// once: decoded straight from the module's memory.
     #[wasm_bindgen(js_name = takeText)]
     pub fn take_text(&mut self) -> String {
         // Checked UTF-8 when the step announced it.
         String::from_utf8(std::mem::take(&mut self.payload)).unwrap_or_default()
     }
 
-    /// The request whose answer is awaited, if any.
-    pub fn awaiting(&self) -> Option<f64> {
-        self.driver.awaiting().map(|id| id.0 as f64)
-    }
-
-    /// The complete HTTP/1.1 bytes of the request in flight, for hosts that write to a
-    /// socket themselves. They hold the token: never log them.
-    pub fn wire(&self) -> Option<Vec<u8>> {
-        self.driver.in_flight().map(|r| r.wire().to_vec())
-    }
-
-    /// Whether the connection that carried the last response (fed as bytes) may be reused.
-    #[wasm_bindgen(js_name = keepAlive)]
-    pub fn keep_alive(&self) -> bool {
-        self.driver.keep_alive()
-    }
-
-    /// Whether an operation is running.
-    #[wasm_bindgen(getter)]
-    pub fn busy(&self) -> bool {
-        self.driver.is_busy()
-    }
-
-    /// Abandons the running operation, if any.
-    pub fn cancel(&mut self) {
-        self.driver.cancel();
-        self.merger = None;
-    }
-
-    fn step(&mut self, now: f64, input: Input<'_>) -> String {
-        let Driver {
-            driver,
-            merger,
-            merged,
-            payload,
-        } = self;
-        payload.clear();
-        let step = driver.step(instant(now), input);
-        let merging = match (&step, merger.as_mut()) {
-            (Step::Page(reply) | Step::Done(reply), Some(m)) => Some((
-                m.push(reply.body(), merged).is_ok(),
-                matches!(step, Step::Done(_)),
-            )),
-            _ => None,
+    fn run(&mut self, op: f64, now: f64, input: Input<'_>) -> String {
+        self.payload.clear();
+        let step = self.machine.step(OpId(op as u64), instant(now), input);
+        let woken = self.woken();
+        let mut out = match &step {
+            Step::Send(t) => {
+                let r = &t.request;
+                // For hosts that write to a socket (and the vectors): `takeBytes()`.
+                self.payload.extend_from_slice(r.wire());
+                StepOut {
+                    conn: Some(t.conn.0),
+                    fresh: Some(t.fresh),
+                    method: Some(r.method().as_str()),
+                    url: Some(r.url()),
+                    target: Some(r.target()),
+                    headers: Some(r.headers().iter().map(|h| [h.name, &h.value]).collect()),
+                    body: r.body(),
+                    until: Some(r.deadline().as_millis()),
+                    timeout: Some(r.timeout().as_millis() as u64),
+                    connect_timeout: Some(r.connect_timeout().as_millis() as u64),
+                    ..StepOut::new(kind::SEND)
+                }
+            }
+            Step::Read => StepOut::new(kind::READ),
+            Step::Close(conn) => StepOut {
+                conn: Some(conn.0),
+                ..StepOut::new(kind::CLOSE)
+            },
+            Step::Backoff(until) => StepOut {
+                until: Some(until.as_millis()),
+                ..StepOut::new(kind::BACKOFF)
+            },
+            Step::AwaitToken(until) => StepOut {
+                until: Some(until.as_millis()),
+                ..StepOut::new(kind::AWAIT)
+            },
+            Step::Page(r) => self.value(kind::PAGE, r),
+            Step::Done(r) => self.value(kind::DONE, r),
+            Step::Failed(e) => StepOut::failed(e),
         };
-        match merging {
-            Some((false, _)) => {
-                drop(step);
-                *merger = None;
-                driver.cancel();
-                let e = Error::new(
-                    vpc_imds_driver::ErrorKind::BadResponse,
-                    Cause::Protocol("a page of the list is not a JSON object"),
-                );
-                to_json(&StepOut::failed(&e))
-            }
-            Some((true, done)) => {
-                drop(step);
-                if done {
-                    if let Some(m) = merger.take() {
-                        m.finish(merged);
-                    }
-                }
-                // What this page added to the merged document goes out at once (as
-                // text, `takeText`): the module's memory stays near one page whatever
-                // the number of pages. Pages are checked UTF-8 and cut between JSON
-                // values, so each share is text on its own.
-                if core::str::from_utf8(merged).is_err() {
-                    *merger = None;
-                    merged.clear();
-                    if !done {
-                        driver.cancel();
-                    }
-                    let e = Error::new(
-                        vpc_imds_driver::ErrorKind::BadResponse,
-                        Cause::Protocol("the merged pages are not UTF-8"),
-                    );
-                    return to_json(&StepOut::failed(&e));
-                }
-                *payload = std::mem::take(merged);
-                to_json(&StepOut {
-                    type_name: done.then_some("raw"),
-                    text: Some("merged"),
-                    ..StepOut::new(if done { kind::DONE } else { kind::PAGE })
-                })
-            }
-            None => {
-                let mut out = StepOut::from_step(&step);
-                if let Step::Done(reply) = &step {
-                    if let Output::Initialization(init) = reply.output() {
-                        match user_data(init) {
-                            Ok(bytes) => {
-                                *payload = bytes;
-                                out.bytes = Some("userData");
-                            }
-                            Err(e) => out.user_data_error = Some(ErrorOut::from(&e)),
-                        }
-                    }
-                }
-                to_json(&out)
-            }
+        if !woken.is_empty() {
+            out.woken = Some(woken);
         }
+        to_json(&out)
     }
+
+    /// A record: a document in the step (a generic GET's body as it came), user data
+    /// and `get_all`'s parts left for `takeBytes` / `takeText`.
+    fn value<'a>(&mut self, kind: u8, r: &'a Record) -> StepOut<'a> {
+        let mut out = StepOut {
+            type_name: Some(r.type_name()),
+            ..StepOut::new(kind)
+        };
+        match r.type_name() {
+            "user_data" => {
+                self.payload = r.body().to_vec();
+                out.bytes = Some("bytes");
+            }
+            "json" => {
+                if core::str::from_utf8(r.body()).is_err() {
+                    return StepOut::failed(&unrepresentable());
+                }
+                self.payload = r.body().to_vec();
+                out.text = Some("json");
+            }
+            _ => out.value = Some(Document(r)),
+        }
+        out
+    }
+}
+
+fn unrepresentable() -> Error {
+    let why = Cause::Protocol("the document cannot be represented");
+    Error::new(vpc_imds_driver::ErrorKind::BadResponse, why)
 }
 
 /// Merges a list's pages (JSON objects, as bytes) into one document as the driver's
@@ -505,10 +325,10 @@ impl Driver {
 pub fn merge_pages(pages: Vec<js_sys::Uint8Array>) -> Result<Vec<u8>, JsValue> {
     let pages: Vec<Vec<u8>> = pages.iter().map(|p| p.to_vec()).collect();
     vpc_imds_driver::merge_pages(pages.iter().map(Vec::as_slice)).map_err(|_| {
-        JsValue::from_str(&error_json(&Error::new(
+        thrown(&Error::new(
             vpc_imds_driver::ErrorKind::BadResponse,
             Cause::Protocol("a page of the list is not a JSON object"),
-        )))
+        ))
     })
 }
 
@@ -584,10 +404,16 @@ impl Leaves {
 #[derive(Serialize, Default)]
 pub struct StepOut<'a> {
     /// The step's [`kind`].
-    pub k: u8,
-    /// `send`: the request's id (feed its answer back with it).
+    pub kind: u8,
+    /// Operations whose token wait this step ended: step them now.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<u64>,
+    pub woken: Option<Vec<f64>>,
+    /// `send` / `close`: the connection (socket hosts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conn: Option<u64>,
+    /// `send`: connect `conn` first (socket hosts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fresh: Option<bool>,
     /// `send`: `GET`, `PUT` or `POST`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub method: Option<&'a str>,
@@ -604,221 +430,72 @@ pub struct StepOut<'a> {
     /// `send`: the JSON body, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<&'a str>,
-    /// `send`: when to give up on the request; `wait`/`token`: when to tick (ms).
+    /// `send`: the exchange's deadline; `backoff` / `await`: when to step (ms).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub until: Option<u64>,
+    /// `send`: the time left for the exchange, milliseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<u64>,
     /// `send`: the connect timeout in milliseconds.
     #[serde(skip_serializing_if = "Option::is_none", rename = "connectTimeout")]
     pub connect_timeout: Option<u64>,
-    /// `token`: the share's change count when the wait was decided.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub generation: Option<u64>,
-    /// `token`: the IAM token cache (true) or the identity token's share.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub iam: Option<bool>,
-    /// `page`/`done`: the output's type name (`instance`, `keys`, `raw`, ...).
-    #[serde(skip_serializing_if = "Option::is_none", rename = "type")]
+    /// `page` / `done`: the record's type (`instance`, `raw`, `json`, `user_data`, ...).
+    #[serde(skip_serializing_if = "Option::is_none", rename = "typeName")]
     pub type_name: Option<&'static str>,
-    /// `page`/`done`: the document.
+    /// `page` / `done`: the document, the `authorized_keys` lines, or null (`ready`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<Document<'a>>,
-    /// `page`/`done` of a token: its lifetime in seconds as the core judges it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub lifetime: Option<u32>,
-    /// Which bytes wait for `takeBytes()`: `userData` (the `done` of
-    /// `initialization`).
+    /// Which bytes wait for `takeBytes()`, attached under that name (`bytes`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bytes: Option<&'static str>,
-    /// Which text waits for `takeText()`: `merged` (each `page` and the `done` of a
-    /// merged list: what that page added to its JSON, to be joined in order).
+    /// Which text waits for `takeText()`, attached under that name (`json`: what
+    /// this page added to `get_all`'s document, to be joined in order).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<&'static str>,
-    /// `page`/`done` of `keys`/`key`: one `authorized_keys` line per key (null for
-    /// a key that cannot be one).
-    #[serde(skip_serializing_if = "Option::is_none", rename = "sshKeys")]
-    pub ssh_keys: Option<Vec<Option<String>>>,
-    /// `done` of `initialization` whose user data cannot be decoded: why.
-    #[serde(skip_serializing_if = "Option::is_none", rename = "userDataError")]
-    pub user_data_error: Option<ErrorOut>,
-    /// `failed`: the error.
+    /// `failed`: the error record.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<ErrorOut>,
+    pub error: Option<ErrorRecord>,
 }
 
-/// A reply as its document: typed outputs through their `Serialize` (IBM's field
-/// names), a generic GET's body as it came (the core has checked it is JSON).
-pub struct Document<'a>(&'a vpc_imds_driver::Reply<'a>);
+/// A record as it goes into the step: a generic GET's body as it came (the core
+/// checked it), anything else through the record's `Serialize`.
+pub struct Document<'a>(&'a Record);
 
 impl Serialize for Document<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        // The driver's `Reply::serialize`, but a generic GET's body goes through as it
-        // came: its value-tree path (number parsing included) stays out of the module.
-        match self.0.output() {
-            Output::Raw(body) => json::Raw(body).serialize(s),
-            output => vpc_imds_driver::TypedOutput(output).serialize(s),
+        let r = self.0;
+        match (r.type_name(), r.lines()) {
+            ("raw", _) => json::Raw(r.body()).serialize(s),
+            (_, Some(lines)) => lines.serialize(s),
+            ("ready", _) => s.serialize_unit(),
+            // The typed model (the record's own `Serialize`, without its generic
+            // JSON-value path, which would cost the module its size).
+            _ => r
+                .with_output(|o| vpc_imds_driver::TypedOutput(o).serialize(s))
+                .unwrap_or_else(|| Err(serde::ser::Error::custom("unparsable"))),
         }
     }
 }
 
-impl<'a> StepOut<'a> {
-    fn new(k: u8) -> Self {
+impl StepOut<'_> {
+    fn new(kind: u8) -> Self {
         StepOut {
-            k,
+            kind,
             ..StepOut::default()
         }
     }
 
     fn failed(e: &Error) -> Self {
         StepOut {
-            error: Some(ErrorOut::from(e)),
+            error: Some(ErrorRecord::from(e)),
             ..StepOut::new(kind::FAILED)
         }
     }
-
-    fn reply(k: u8, reply: &'a vpc_imds_driver::Reply<'a>) -> Self {
-        let ssh_keys = match reply.output() {
-            Output::Keys(c) => Some(
-                c.keys
-                    .iter()
-                    .map(|k| authorized_key(k.public_key).ok())
-                    .collect(),
-            ),
-            Output::Key(k) => Some(vec![authorized_key(k.public_key).ok()]),
-            _ => None,
-        };
-        StepOut {
-            type_name: Some(reply.type_name()),
-            value: Some(Document(reply)),
-            lifetime: reply.token_lifetime(),
-            ssh_keys,
-            ..StepOut::new(k)
-        }
-    }
-
-    fn from_step(step: &'a Step<'a>) -> Self {
-        match step {
-            Step::Idle => StepOut::new(kind::IDLE),
-            Step::Read => StepOut::new(kind::READ),
-            Step::Stale => StepOut::new(kind::STALE),
-            Step::Wait(until) => StepOut {
-                until: Some(until.as_millis()),
-                ..StepOut::new(kind::WAIT)
-            },
-            Step::WaitForToken {
-                until,
-                generation,
-                iam,
-            } => StepOut {
-                until: Some(until.as_millis()),
-                generation: Some(*generation),
-                iam: Some(*iam),
-                ..StepOut::new(kind::TOKEN)
-            },
-            Step::Send(r) => StepOut {
-                id: Some(r.id().0),
-                method: Some(r.method().as_str()),
-                url: Some(r.url()),
-                target: Some(r.target()),
-                headers: Some(
-                    r.headers()
-                        .iter()
-                        .map(|h| [h.name, h.value.as_str()])
-                        .collect(),
-                ),
-                body: r.body(),
-                until: Some(r.deadline().as_millis()),
-                connect_timeout: Some(r.connect_timeout().as_millis() as u64),
-                ..StepOut::new(kind::SEND)
-            },
-            Step::Page(reply) => StepOut::reply(kind::PAGE, reply),
-            Step::Done(reply) => StepOut::reply(kind::DONE, reply),
-            Step::Failed(e) => StepOut::failed(e),
-        }
-    }
-}
-
-/// An error as JavaScript receives it; `lib/errors.js` makes it an instance of the
-/// class for its `kind`. The message never holds a token (the core's `Display`).
-#[derive(Serialize)]
-pub struct ErrorOut {
-    /// `invalid_input`, `refused`, `timed_out`, ... (the same in every binding).
-    pub kind: &'static str,
-    /// The core's message.
-    pub message: String,
-    /// The HTTP status the service answered with.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<u16>,
-    /// IBM's `errors[0].code`.
-    #[serde(skip_serializing_if = "Option::is_none", rename = "errorCode")]
-    pub api_code: Option<String>,
-    /// IBM's `errors[0].message`.
-    #[serde(skip_serializing_if = "Option::is_none", rename = "errorMessage")]
-    pub api_message: Option<String>,
-    /// IBM's `trace`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub trace: Option<String>,
-    /// IBM's `errors[0].target.name`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub target: Option<String>,
-    /// The `Retry-After` seconds the service asked for.
-    #[serde(skip_serializing_if = "Option::is_none", rename = "retryAfter")]
-    pub retry_after: Option<u32>,
-    /// `input`, `transport`, `deadline`, `http`, `body`, `api`, `protocol` or `misuse`.
-    pub reason: &'static str,
-    /// For transport failures: which one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub transport: Option<&'static str>,
-}
-
-fn some_text(s: &str) -> Option<String> {
-    (!s.is_empty()).then(|| s.to_string())
-}
-
-impl From<&Error> for ErrorOut {
-    fn from(e: &Error) -> Self {
-        let api = e.api();
-        let (reason, transport) = (
-            e.cause().as_str(),
-            e.cause().transport().map(|t| t.as_str()),
-        );
-        ErrorOut {
-            kind: e.kind().as_str(),
-            message: e.to_string(),
-            status: e.status(),
-            api_code: api.and_then(|a| some_text(&a.code)),
-            api_message: api.and_then(|a| some_text(&a.message)),
-            trace: api.and_then(|a| some_text(&a.trace)),
-            target: api.and_then(|a| some_text(&a.target)),
-            retry_after: api.and_then(|a| a.retry_after),
-            reason,
-            transport,
-        }
-    }
-}
-
-fn error_json(e: &Error) -> String {
-    json::to_string(&ErrorOut::from(e)).unwrap_or_else(|_| String::from(r#"{"kind":"bad_response","message":"an error that cannot be written","reason":"other"}"#))
 }
 
 fn to_json(step: &StepOut<'_>) -> String {
-    json::to_string(step).unwrap_or_else(|e| {
-        // A document that cannot be written as JSON fails the step instead of trapping.
-        let out = ErrorOut {
-            kind: "bad_response",
-            message: format!("bad response: the document cannot be represented ({e})"),
-            status: None,
-            api_code: None,
-            api_message: None,
-            trace: None,
-            target: None,
-            retry_after: None,
-            reason: "body",
-            transport: None,
-        };
-        let failed = StepOut {
-            error: Some(out),
-            ..StepOut::new(kind::FAILED)
-        };
-        json::to_string(&failed).unwrap_or_default()
+    // A document that cannot be written as JSON fails the step instead of trapping.
+    json::to_string(step).unwrap_or_else(|_| {
+        json::to_string(&StepOut::failed(&unrepresentable())).unwrap_or_default()
     })
 }

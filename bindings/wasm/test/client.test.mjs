@@ -141,6 +141,41 @@ test('concurrent calls share one token fetch (single flight)', async () => {
   assert.equal(counters.metadata_gets, 12);
 });
 
+test('20 concurrent calls of every kind on a new client make exactly 1 identity token request', async () => {
+  const c = client();
+  const calls = [() => c.instance(), () => c.sshKeys(), () => c.userData(), () => c.getAll('keys?limit=1'), () => c.iamToken()];
+  await Promise.all(Array.from({ length: 20 }, (_, i) => calls[i % calls.length]()));
+  const counters = await emu.counters();
+  assert.equal(counters.token_creations, 1);
+  assert.equal(counters.iam_token_exchanges, 1);
+});
+
+test('a second iamToken() for a profile sends nothing; another profile exchanges once', async () => {
+  const c = client();
+  const profile = { profileId: 'Profile-00000000-0000-4000-8000-0000000000a2' };
+  const first = await c.iamToken(profile);
+  const before = (await emu.counters()).requests;
+  assert.equal((await c.iamToken(profile)).accessToken, first.accessToken);
+  assert.equal((await emu.counters()).requests, before);
+  await c.iamToken();
+  const counters = await emu.counters();
+  assert.equal(counters.requests, before + 1);
+  assert.equal(counters.iam_token_exchanges, 2);
+});
+
+test('a call aborted while it waits for the shared token leaves the others be', async () => {
+  await emu.call('PUT', '/faults/latency', { ms: 300 });
+  const c = client();
+  const ac = new AbortController();
+  const calls = [c.instance(), c.instance({ signal: ac.signal }), c.instance()];
+  setTimeout(() => ac.abort(), 50);
+  const [a, b, d] = await Promise.allSettled(calls);
+  assert.equal(b.reason?.name, 'AbortError');
+  assert.equal(a.value.name, 'emu-vsi-1');
+  assert.equal(d.value.name, 'emu-vsi-1');
+  assert.equal((await emu.counters()).token_creations, 1);
+});
+
 test('calls waiting for the token wake when it arrives, not at their deadline', async () => {
   await emu.call('PUT', '/faults/latency', { ms: 300 });
   const c = client();

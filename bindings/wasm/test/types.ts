@@ -2,7 +2,7 @@
 // index.d.ts describe the API the tests exercise.
 import {
   Client, IamTokenCache, Token, UserData, ImdsError, NotFoundError, TransportError, fetchTransport,
-  type ClientOptions, type Transport, type ErrorKind, Config, Driver, STEP,
+  type ClientOptions, type Transport, type ErrorKind, Machine, STEP,
 } from 'vpc-imds-wasm';
 
 async function tour(options: ClientOptions): Promise<string> {
@@ -38,10 +38,9 @@ const transport: Transport = async (request) => {
   return fetchTransport()(request);
 };
 
-const config = new Config('http://127.0.0.1:1');
-const driver = new Driver(config, new Uint8Array(8));
-const started = driver.start('instance', 0);
-const step = driver.tick(0);
-if (started === undefined && step.k === STEP.SEND) console.log(step.url);
+const machine = new Machine('http://127.0.0.1:1');
+const op: number = machine.start('instance', 0);
+const step = machine.step(op, 0);
+if (step.kind === STEP.SEND) console.log(step.url, step.conn);
 
 void tour({ endpoint: 'http://127.0.0.1:1', transport });
