@@ -105,6 +105,9 @@ impl Record {
     /// A token's lifetime in seconds as the service stated it (a cached token: the
     /// seconds it has left).
     pub fn token_lifetime(&self) -> Option<u32> {
+        if !matches!(self.type_name(), "identity_token" | "iam_token") {
+            return None;
+        }
         self.with_output(|output| match output {
             Output::IdentityToken(t) | Output::IamToken(t) => t.lifetime_secs(),
             _ => None,
@@ -142,6 +145,8 @@ impl fmt::Debug for Record {
 impl Serialize for Record {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match &self.value {
+            // A generic GET's body was validated when it arrived: no second parse.
+            Value::Document { spec, body } if spec.output == "raw" => JsonValue(body).serialize(s),
             Value::Document { .. } => self
                 .with_output(|output| match output {
                     Output::Raw(body) => JsonValue(body).serialize(s),

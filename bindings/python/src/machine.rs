@@ -15,7 +15,6 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyList, PyString, PyTuple};
 use vpc_imds_driver::core::error::{InputError, TransportError};
-use vpc_imds_driver::core::output::Output;
 use vpc_imds_driver::core::response::{parse_retry_after, Response};
 use vpc_imds_driver::{
     Args, DriverConfig, Instant, MachineInput as Input, MachineStep as Step, OpId, OwnedRequest,
@@ -375,11 +374,7 @@ fn value<'py>(py: Python<'py>, record: &Record) -> PyResult<Bound<'py, PyAny>> {
     let registry = crate::registry::Registry::get(py)?;
     let object =
         crate::convert::to_python(py, registry, record).map_err(|_| unrepresentable(py))?;
-    let lifetime = record.with_output(|o| match o {
-        Output::IdentityToken(t) | Output::IamToken(t) => t.lifetime_secs(),
-        _ => None,
-    });
-    if let Some(lifetime) = lifetime.flatten() {
+    if let Some(lifetime) = record.token_lifetime() {
         object.setattr("lifetime", lifetime)?;
     }
     Ok(object)
