@@ -174,6 +174,8 @@ export class Machine extends WasmMachine {
     const step = JSON.parse(text);
     if (step.bytes !== undefined) step[step.bytes] = super.takeBytes();
     if (step.text !== undefined) step[step.text] = super.takeText();
+    // A generic GET's document comes as the text the service sent (the core checked it).
+    if (step.typeName === 'raw') step.value = JSON.parse(step.json);
     return step;
   }
 }

@@ -16,7 +16,6 @@
 
 use serde::{Serialize, Serializer};
 
-mod json;
 use vpc_imds_driver::core::error::Cause;
 use vpc_imds_driver::core::response::{parse_retry_after, Response};
 use vpc_imds_driver::settings::delay_seconds;
@@ -47,7 +46,7 @@ pub mod kind {
 }
 
 fn record(e: &Error) -> String {
-    json::to_string(&ErrorRecord::from(e)).unwrap_or_default()
+    serde_json::to_string(&ErrorRecord::from(e)).unwrap_or_default()
 }
 
 fn thrown(e: &Error) -> JsValue {
@@ -246,7 +245,8 @@ impl Machine {
     fn run(&mut self, op: f64, now: f64, input: Input<'_>) -> String {
         self.payload.clear();
         let step = self.machine.step(OpId(op as u64), instant(now), input);
-        let woken = self.woken();
+        let woken: Vec<u64> =
+            std::iter::from_fn(|| self.machine.poll_woken().map(|o| o.0)).collect();
         let mut out = match &step {
             Step::Send(t) => {
                 let r = &t.request;
@@ -301,7 +301,8 @@ impl Machine {
                 self.payload = r.body().to_vec();
                 out.bytes = Some("bytes");
             }
-            "json" => {
+            // A generic GET's body as it came (the core checked it), and `get_all`'s parts.
+            "raw" | "json" => {
                 if core::str::from_utf8(r.body()).is_err() {
                     return StepOut::failed(&unrepresentable());
                 }
@@ -407,7 +408,7 @@ pub struct StepOut<'a> {
     pub kind: u8,
     /// Operations whose token wait this step ended: step them now.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub woken: Option<Vec<f64>>,
+    pub woken: Option<Vec<u64>>,
     /// `send` / `close`: the connection (socket hosts).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conn: Option<u64>,
@@ -465,7 +466,6 @@ impl Serialize for Document<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let r = self.0;
         match (r.type_name(), r.lines()) {
-            ("raw", _) => json::Raw(r.body()).serialize(s),
             (_, Some(lines)) => lines.serialize(s),
             ("ready", _) => s.serialize_unit(),
             // The typed model (the record's own `Serialize`, without its generic
@@ -495,7 +495,7 @@ impl StepOut<'_> {
 
 fn to_json(step: &StepOut<'_>) -> String {
     // A document that cannot be written as JSON fails the step instead of trapping.
-    json::to_string(step).unwrap_or_else(|_| {
-        json::to_string(&StepOut::failed(&unrepresentable())).unwrap_or_default()
+    serde_json::to_string(step).unwrap_or_else(|_| {
+        serde_json::to_string(&StepOut::failed(&unrepresentable())).unwrap_or_default()
     })
 }
