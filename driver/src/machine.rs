@@ -34,8 +34,12 @@ use crate::share::TokenShare;
 
 /// How long `wait_until_ready` waits when the caller names no limit, in every host.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(60);
-/// Idle connections kept open for reuse, at most.
+/// Idle connections kept open for reuse: at least this many, and as many as the
+/// most operations that ran at once (a burst's connections serve the next burst),
+/// up to [`MAX_CONNECTIONS`]; each still closes after [`IDLE_TIMEOUT`].
 pub const MAX_IDLE_CONNECTIONS: usize = 4;
+/// Idle connections kept open for reuse, at most, whatever the concurrency.
+pub const MAX_CONNECTIONS: usize = 64;
 /// How long an idle connection is kept for reuse.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Finished operations' drivers kept for reuse, at most.
@@ -117,6 +121,8 @@ pub struct Machine<S: TokenShare + Clone + Default> {
     answer: Option<Answer>,
     /// The last attempt's error of the last `wait_until_ready` that ran out of time.
     last_attempt: Option<(OpId, Error)>,
+    /// The most operations that ran at once.
+    peak: usize,
 }
 
 /// A machine for single-threaded hosts (JavaScript, one asyncio loop).
@@ -194,6 +200,7 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
             woken: VecDeque::new(),
             answer: None,
             last_attempt: None,
+            peak: 0,
         }
     }
 
@@ -331,6 +338,7 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
     }
 
     fn step_at(&mut self, index: usize, now: Instant, input: Input<'_>) -> Step {
+        let keep_idle = self.peak.clamp(MAX_IDLE_CONNECTIONS, MAX_CONNECTIONS);
         let Machine {
             ops,
             idle,
@@ -376,7 +384,7 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
                     *live = None;
                     if driver.keep_alive() {
                         idle.push((this.conn, now));
-                        if idle.len() > MAX_IDLE_CONNECTIONS {
+                        if idle.len() > keep_idle {
                             closes.push(idle.remove(0).0);
                         }
                     } else {
@@ -495,6 +503,7 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
             waiting: None,
             iam: None,
         });
+        self.peak = self.peak.max(self.ops.len());
         id
     }
 

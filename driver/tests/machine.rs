@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use vpc_imds_driver::core::operation::Args;
-use vpc_imds_driver::machine::{DEFAULT_WAIT, IDLE_TIMEOUT, MAX_IDLE_CONNECTIONS};
+use vpc_imds_driver::machine::{DEFAULT_WAIT, IDLE_TIMEOUT, MAX_CONNECTIONS};
 use vpc_imds_driver::{
     ConnId, ErrorRecord, Instant, LocalMachine, MachineInput as Input, MachineStep as Step, OpId,
     Settings, Transmit,
@@ -224,13 +224,43 @@ fn a_reused_connection_reset_before_any_byte_is_resent_but_not_after_a_byte() {
 }
 
 #[test]
+fn a_burst_keeps_its_connections_for_the_next_burst() {
+    let mut m = machine();
+    let t = start(&mut m, "identity_token", Args::default());
+    send(&mut m, t, at(0), Input::Tick);
+    done(answer(&mut m, t, at(0), &ok(TOKEN)).0);
+    let burst = 12;
+    for round in 0..2u64 {
+        let now = at(10 + round);
+        let ops: Vec<OpId> = (0..burst)
+            .map(|_| start_at(&mut m, "instance", Args::default(), now))
+            .collect();
+        let fresh = ops
+            .iter()
+            .filter(|&&op| send(&mut m, op, now, Input::Tick).fresh)
+            .count();
+        // The first burst opens its connections; the second reuses all of them.
+        assert_eq!(
+            fresh,
+            if round == 0 { burst - 1 } else { 0 },
+            "round {round}"
+        );
+        for &op in &ops {
+            let (step, closed) = answer(&mut m, op, now, &ok(INSTANCE));
+            done(step);
+            assert!(closed.is_empty());
+        }
+    }
+}
+
+#[test]
 fn idle_connections_are_bounded_and_expire() {
     let mut m = machine();
     // One token first, so every operation below goes straight to its GET.
     let t = start(&mut m, "identity_token", Args::default());
     send(&mut m, t, at(0), Input::Tick);
     done(answer(&mut m, t, at(0), &ok(TOKEN)).0);
-    let n = MAX_IDLE_CONNECTIONS + 2;
+    let n = MAX_CONNECTIONS + 2;
     let ops: Vec<OpId> = (0..n)
         .map(|_| start_at(&mut m, "instance", Args::default(), at(1)))
         .collect();
@@ -251,10 +281,10 @@ fn idle_connections_are_bounded_and_expire() {
         done(step);
         closed.extend(c);
     }
-    assert_eq!(closed.len(), n - MAX_IDLE_CONNECTIONS);
+    assert_eq!(closed.len(), n - MAX_CONNECTIONS);
     assert!(m.expire_idle(at(2)).is_empty());
     let later = at(2) + IDLE_TIMEOUT;
-    assert_eq!(m.expire_idle(later).len(), MAX_IDLE_CONNECTIONS);
+    assert_eq!(m.expire_idle(later).len(), MAX_CONNECTIONS);
 }
 
 #[test]
