@@ -123,6 +123,8 @@ pub struct Machine<S: TokenShare + Clone + Default> {
     last_attempt: Option<(OpId, Error)>,
     /// The most operations that ran at once.
     peak: usize,
+    /// Connections a cancelled operation had yet to ask the host to close.
+    orphans: Vec<ConnId>,
 }
 
 /// A machine for single-threaded hosts (JavaScript, one asyncio loop).
@@ -201,6 +203,7 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
             answer: None,
             last_attempt: None,
             peak: 0,
+            orphans: Vec::new(),
         }
     }
 
@@ -286,8 +289,12 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
         op.driver.cancel();
         self.recycle(op.driver);
         self.woken.retain(|&w| w != op.id);
+        // Closes it had yet to report: the next step of any operation reports them.
+        self.orphans.extend(op.closes);
         self.wake_waiters();
-        op.live.map(|l| l.conn)
+        // A request still queued behind those closes was never handed to the host.
+        let handed_out = !matches!(op.queued, Some(Step::Send(_)));
+        op.live.filter(|_| handed_out).map(|l| l.conn)
     }
 
     /// The next operation whose token wait ended (a token arrived, or the refresh
@@ -296,10 +303,11 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
         self.woken.pop_front()
     }
 
-    /// Idle connections past [`IDLE_TIMEOUT`] at `now`, forgotten by the machine:
-    /// the host closes them (hosts that keep sockets call this when they like).
+    /// Idle connections past [`IDLE_TIMEOUT`] at `now`, and those a cancelled
+    /// operation left, forgotten by the machine: the host closes them (hosts that
+    /// keep sockets call this when they like; steps report them too).
     pub fn expire_idle(&mut self, now: Instant) -> Vec<ConnId> {
-        let mut expired = Vec::new();
+        let mut expired = core::mem::take(&mut self.orphans);
         self.idle.retain(|&(conn, since)| {
             let keep = now.since(since) < IDLE_TIMEOUT;
             if !keep {
@@ -338,6 +346,10 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
     }
 
     fn step_at(&mut self, index: usize, now: Instant, input: Input<'_>) -> Step {
+        // Answers are fed before anything else; a tick may report an orphan first.
+        if let (Input::Tick, Some(conn)) = (input, self.orphans.pop()) {
+            return Step::Close(conn);
+        }
         let keep_idle = self.peak.clamp(MAX_IDLE_CONNECTIONS, MAX_CONNECTIONS);
         let Machine {
             ops,

@@ -600,3 +600,40 @@ fn a_number_no_host_can_hold_fails_the_operation_in_every_host() {
     let body = r#"{"id":"1e999","n":-1.5e308,"m":123456789012345678901234567890}"#;
     done(answer(&mut m, op, at(2), &ok(body)).0);
 }
+
+#[test]
+fn closes_a_cancelled_operation_owed_are_reported_by_the_next_step() {
+    let mut m = machine();
+    let t = start(&mut m, "identity_token", Args::default());
+    send(&mut m, t, at(0), Input::Tick);
+    done(answer(&mut m, t, at(0), &ok(TOKEN)).0);
+    // Two idle connections.
+    let (x, y) = (
+        start_at(&mut m, "instance", Args::default(), at(1)),
+        start_at(&mut m, "instance", Args::default(), at(1)),
+    );
+    let cx = send(&mut m, x, at(1), Input::Tick).conn;
+    let cy = send(&mut m, y, at(1), Input::Tick).conn;
+    done(answer(&mut m, x, at(1), &ok(INSTANCE)).0);
+    done(answer(&mut m, y, at(1), &ok(INSTANCE)).0);
+    // Past the idle timeout, A's request finds both expired: it owes two closes,
+    // reports one, and is cancelled before the other.
+    let later = at(1) + IDLE_TIMEOUT;
+    let a = start_at(&mut m, "instance", Args::default(), later);
+    let Step::Close(first) = m.step(a, later, Input::Tick) else {
+        panic!("expected a close")
+    };
+    assert_eq!(m.cancel(a), None, "A had sent nothing yet");
+    // B's first step reports the other one; nothing is lost or closed twice.
+    let b = start_at(&mut m, "instance", Args::default(), later);
+    let Step::Close(second) = m.step(b, later, Input::Tick) else {
+        panic!("expected the owed close")
+    };
+    let mut closed = [first, second];
+    closed.sort();
+    let mut expected = [cx, cy];
+    expected.sort();
+    assert_eq!(closed, expected);
+    assert!(send(&mut m, b, later, Input::Tick).fresh);
+    assert!(m.expire_idle(later).is_empty());
+}
