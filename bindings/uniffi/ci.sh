@@ -2,7 +2,8 @@
 # JVM package `io.github.vpc-imds:vpc-imds` (uniffi, Kotlin): builds the native library
 # (release, strip="debuginfo" so uniffi-bindgen can read its metadata; the copy packed
 # into the jar is then fully stripped), generates the Kotlin, and runs Maven: JUnit 5
-# over every test vector and against the emulator (Surefire output shown), then the jar.
+# over every test vector and against the emulator (Surefire output shown), then the jar,
+# then the cross-host scenarios (tests/scenarios, blocking and suspend calls).
 # Installs what it needs: uniffi-bindgen 0.32.2 into the checkout's .tools (cargo
 # install, skipped when present), JDK and Maven from Debian if missing, Maven artifacts
 # into bindings/uniffi/.m2 (-Dmaven.repo.local; git-ignored). Caches nothing outside
@@ -79,11 +80,19 @@ maven() {
   echo "jar: $(stat -c %s target/vpc-imds-0.1.0.jar) bytes (native library included)"
 }
 
+scenarios() {
+  # tests/scenarios/scenarios.json through the public API, one emulator per scenario
+  # (ScenariosTest: its KNOWN map lists where this host differs, each with a reason).
+  mvn -B -ntp -o -Dmaven.repo.local="$here/.m2" -Demulator.bin="${EMULATOR_BIN:-}" \
+    -Dvectors.dir="$root/tests/vectors" -Dtest=ScenariosTest surefire:test
+}
+
 step "JDK and Maven" jdk
 step "uniffi-bindgen $bindgen_version" bindgen
 step "native library (release) and Kotlin bindings" native
 step "emulator" emulator
 step "mvn package (JUnit 5: vectors, emulator; jar)" maven
+step "cross-host scenarios (tests/scenarios)" scenarios
 
 echo "uniffi: ${passed} passed, ${failed} failed"
 if [[ $failed -gt 0 ]]; then printf '  failed: %s\n' "${failures[@]}"; exit 1; fi

@@ -2,19 +2,20 @@
 #![forbid(unsafe_code)]
 // Errors carry IBM's message inline (as in the core).
 #![allow(clippy::result_large_err)]
-//! uniffi bindings of vpc-imds: the host driver ([`vpc_imds_driver::Driver`]) for
-//! Kotlin on the JVM (and other uniffi targets).
+//! uniffi bindings of vpc-imds: the driver's client machine
+//! ([`vpc_imds_driver::Machine`]) for Kotlin on the JVM (and other uniffi targets).
 //!
-//! Host glue only. [`ImdsClient`] runs one operation per call by looping
-//! [`Driver::step`](vpc_imds_driver::Driver::step) and handing each request to a
-//! transport the foreign side implements ([`Transport`], or [`AsyncTransport`] for
-//! the `suspend` entry points): Kotlin's default sends with `java.net.http.HttpClient`
-//! and never a proxy. [`StepDriver`] exposes the step function itself, for hosts
-//! that run their own loop (and for the shared test vectors). Every protocol
-//! decision (tokens, retries, deadlines, pages, settings) is the driver's and the
-//! core's; this crate converts values and errors, sleeps and waits.
+//! Host glue only. [`ImdsClient`] holds one machine, shared by every thread and
+//! coroutine calling it; each call steps its own operation and hands each request
+//! to a transport the foreign side implements ([`Transport`], or [`AsyncTransport`]
+//! for the `suspend` entry points): Kotlin's default sends with
+//! `java.net.http.HttpClient` and never a proxy. [`StepMachine`] exposes the
+//! machine itself, for hosts that run their own loop (and for the
+//! shared test vectors). Every decision (tokens, retries, deadlines, pages, merging,
+//! user data, settings, errors) is the machine's; this crate converts values,
+//! moves requests, sleeps and waits.
 //!
-//! Results are [`Document`]s holding the reply's JSON (the driver's `Serialize`
+//! Results are [`Document`]s holding the record's JSON (the driver's `Serialize`
 //! form, IBM's field names) rather than one uniffi record per model: the models
 //! stay defined once (in the core), every JSON library of the host can read them,
 //! and a new field or model needs no binding change. Tokens come back as
@@ -23,15 +24,15 @@
 use std::fmt;
 use std::time::Duration;
 
-use vpc_imds_driver::core::error::Cause;
+use vpc_imds_driver::core::error::{ApiError, Cause};
 use vpc_imds_driver::core::response::parse_retry_after;
-use vpc_imds_driver::{Error, ErrorKind, InputError, OwnedRequest, Reply, Settings};
+use vpc_imds_driver::{Error, ErrorKind, ErrorRecord, OwnedRequest, Settings};
 
 mod client;
 mod stepper;
 
 pub use client::{AsyncTransport, ImdsClient, Pages, Transport};
-pub use stepper::{DriverStep, OperationArgs, StepDriver};
+pub use stepper::{MachineStep, OperationArgs, StepInput, StepMachine};
 
 uniffi::setup_scaffolding!();
 
@@ -51,24 +52,6 @@ impl std::ops::Deref for InputText {
 
     fn deref(&self) -> &str {
         &self.0
-    }
-}
-
-impl From<&str> for InputText {
-    fn from(s: &str) -> Self {
-        InputText(s.to_owned())
-    }
-}
-
-impl From<String> for InputText {
-    fn from(s: String) -> Self {
-        InputText(s)
-    }
-}
-
-impl From<InputText> for String {
-    fn from(s: InputText) -> Self {
-        s.0
     }
 }
 
@@ -118,21 +101,15 @@ pub struct ImdsSettings {
 
 impl ImdsSettings {
     fn build(&self) -> Result<vpc_imds_driver::DriverConfig, ImdsError> {
-        let bytes = match self.max_response_bytes {
-            None => None,
-            Some(n) => Some(usize::try_from(n).map_err(|_| {
-                ImdsError::from(Error::from(InputError::OutOfRange {
-                    what: "max_response_bytes",
-                    min: 0,
-                    max: u64::MAX,
-                }))
-            })?),
-        };
+        // Saturated: the driver names the range.
+        let bytes = self
+            .max_response_bytes
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
         Settings {
-            endpoint: self.endpoint.clone().map(String::from),
-            env_endpoint: self.env_endpoint.clone().map(String::from),
+            endpoint: self.endpoint.clone().map(|s| s.0),
+            env_endpoint: self.env_endpoint.clone().map(|s| s.0),
             secure: self.secure,
-            version: self.version.clone().map(String::from),
+            version: self.version.clone().map(|s| s.0),
             token_lifetime: self.token_lifetime,
             timeout: self.timeout,
             connect_timeout: self.connect_timeout,
@@ -147,363 +124,135 @@ impl ImdsSettings {
     }
 }
 
-/// A failed operation: one variant per error kind, each with the same details.
-/// The text never holds a token.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Error)]
-pub enum ImdsError {
-    /// Bad input (settings, ids, paths, profile names); nothing was sent.
-    InvalidInput {
-        /// What went wrong.
-        text: String,
-        /// Why: `input`, `transport`, `deadline`, `http`, `body`, `api`, `protocol`, `misuse`.
-        reason: String,
-        /// HTTP status of an error answer.
-        status: Option<u16>,
-        /// IBM's error code.
-        code: Option<String>,
-        /// IBM's error message.
-        api_message: Option<String>,
-        /// IBM's trace id.
-        trace: Option<String>,
-        /// The field, header or parameter at fault.
-        target: Option<String>,
-        /// The `Retry-After` seconds the service asked for.
-        retry_after: Option<u32>,
-    },
-    /// Nothing listens at the endpoint, or it cannot be reached.
-    Refused {
-        /// See `InvalidInput`.
-        text: String,
-        /// See `InvalidInput`.
-        reason: String,
-        /// See `InvalidInput`.
-        status: Option<u16>,
-        /// See `InvalidInput`.
-        code: Option<String>,
-        /// See `InvalidInput`.
-        api_message: Option<String>,
-        /// See `InvalidInput`.
-        trace: Option<String>,
-        /// See `InvalidInput`.
-        target: Option<String>,
-        /// See `InvalidInput`.
-        retry_after: Option<u32>,
-    },
-    /// A deadline passed.
-    TimedOut {
-        /// See `InvalidInput`.
-        text: String,
-        /// See `InvalidInput`.
-        reason: String,
-        /// See `InvalidInput`.
-        status: Option<u16>,
-        /// See `InvalidInput`.
-        code: Option<String>,
-        /// See `InvalidInput`.
-        api_message: Option<String>,
-        /// See `InvalidInput`.
-        trace: Option<String>,
-        /// See `InvalidInput`.
-        target: Option<String>,
-        /// See `InvalidInput`.
-        retry_after: Option<u32>,
-    },
-    /// The connection dropped before a whole response.
-    ConnectionLost {
-        /// See `InvalidInput`.
-        text: String,
-        /// See `InvalidInput`.
-        reason: String,
-        /// See `InvalidInput`.
-        status: Option<u16>,
-        /// See `InvalidInput`.
-        code: Option<String>,
-        /// See `InvalidInput`.
-        api_message: Option<String>,
-        /// See `InvalidInput`.
-        trace: Option<String>,
-        /// See `InvalidInput`.
-        target: Option<String>,
-        /// See `InvalidInput`.
-        retry_after: Option<u32>,
-    },
-    /// 401 (after the one forced token refresh).
-    Unauthorized {
-        /// See `InvalidInput`.
-        text: String,
-        /// See `InvalidInput`.
-        reason: String,
-        /// See `InvalidInput`.
-        status: Option<u16>,
-        /// See `InvalidInput`.
-        code: Option<String>,
-        /// See `InvalidInput`.
-        api_message: Option<String>,
-        /// See `InvalidInput`.
-        trace: Option<String>,
-        /// See `InvalidInput`.
-        target: Option<String>,
-        /// See `InvalidInput`.
-        retry_after: Option<u32>,
-    },
-    /// 404.
-    NotFound {
-        /// See `InvalidInput`.
-        text: String,
-        /// See `InvalidInput`.
-        reason: String,
-        /// See `InvalidInput`.
-        status: Option<u16>,
-        /// See `InvalidInput`.
-        code: Option<String>,
-        /// See `InvalidInput`.
-        api_message: Option<String>,
-        /// See `InvalidInput`.
-        trace: Option<String>,
-        /// See `InvalidInput`.
-        target: Option<String>,
-        /// See `InvalidInput`.
-        retry_after: Option<u32>,
-    },
-    /// 429 after the retries.
-    RateLimited {
-        /// See `InvalidInput`.
-        text: String,
-        /// See `InvalidInput`.
-        reason: String,
-        /// See `InvalidInput`.
-        status: Option<u16>,
-        /// See `InvalidInput`.
-        code: Option<String>,
-        /// See `InvalidInput`.
-        api_message: Option<String>,
-        /// See `InvalidInput`.
-        trace: Option<String>,
-        /// See `InvalidInput`.
-        target: Option<String>,
-        /// See `InvalidInput`.
-        retry_after: Option<u32>,
-    },
-    /// 5xx after the retries.
-    ServerError {
-        /// See `InvalidInput`.
-        text: String,
-        /// See `InvalidInput`.
-        reason: String,
-        /// See `InvalidInput`.
-        status: Option<u16>,
-        /// See `InvalidInput`.
-        code: Option<String>,
-        /// See `InvalidInput`.
-        api_message: Option<String>,
-        /// See `InvalidInput`.
-        trace: Option<String>,
-        /// See `InvalidInput`.
-        target: Option<String>,
-        /// See `InvalidInput`.
-        retry_after: Option<u32>,
-    },
-    /// Another 4xx (the request was refused as it stands).
-    Rejected {
-        /// See `InvalidInput`.
-        text: String,
-        /// See `InvalidInput`.
-        reason: String,
-        /// See `InvalidInput`.
-        status: Option<u16>,
-        /// See `InvalidInput`.
-        code: Option<String>,
-        /// See `InvalidInput`.
-        api_message: Option<String>,
-        /// See `InvalidInput`.
-        trace: Option<String>,
-        /// See `InvalidInput`.
-        target: Option<String>,
-        /// See `InvalidInput`.
-        retry_after: Option<u32>,
-    },
-    /// The answer could not be understood (malformed, truncated, too large).
-    BadResponse {
-        /// See `InvalidInput`.
-        text: String,
-        /// See `InvalidInput`.
-        reason: String,
-        /// See `InvalidInput`.
-        status: Option<u16>,
-        /// See `InvalidInput`.
-        code: Option<String>,
-        /// See `InvalidInput`.
-        api_message: Option<String>,
-        /// See `InvalidInput`.
-        trace: Option<String>,
-        /// See `InvalidInput`.
-        target: Option<String>,
-        /// See `InvalidInput`.
-        retry_after: Option<u32>,
-    },
-}
-
-impl ImdsError {
-    /// The error's text.
-    pub fn text(&self) -> &str {
-        match self {
-            ImdsError::InvalidInput { text, .. }
-            | ImdsError::Refused { text, .. }
-            | ImdsError::TimedOut { text, .. }
-            | ImdsError::ConnectionLost { text, .. }
-            | ImdsError::Unauthorized { text, .. }
-            | ImdsError::NotFound { text, .. }
-            | ImdsError::RateLimited { text, .. }
-            | ImdsError::ServerError { text, .. }
-            | ImdsError::Rejected { text, .. }
-            | ImdsError::BadResponse { text, .. } => text,
+/// Defines [`ImdsError`]: one variant per error kind, each with the same fields.
+macro_rules! imds_error {
+    ($($(#[$doc:meta])* $variant:ident = $kind:literal,)*) => {
+        /// A failed operation: one variant per error kind, each with the same details
+        /// (the driver's one error record). The text never holds a token.
+        #[derive(Clone, Debug, PartialEq, Eq, uniffi::Error)]
+        pub enum ImdsError {
+            $($(#[$doc])* $variant {
+                /// What went wrong.
+                text: String,
+                /// Why: `input`, `transport`, `deadline`, `http`, `body`, `api`, `protocol`, `misuse`.
+                reason: String,
+                /// HTTP status of an error answer.
+                status: Option<u16>,
+                /// IBM's error code.
+                code: Option<String>,
+                /// IBM's error message.
+                api_message: Option<String>,
+                /// IBM's trace id.
+                trace: Option<String>,
+                /// The field, header or parameter at fault.
+                target: Option<String>,
+                /// The `Retry-After` seconds the service asked for.
+                retry_after: Option<u32>,
+            },)*
         }
-    }
 
-    pub(crate) fn misuse(what: &'static str) -> ImdsError {
-        Error::new(ErrorKind::InvalidInput, Cause::Misuse(what)).into()
-    }
+        impl From<Error> for ImdsError {
+            fn from(e: Error) -> Self {
+                let r = ErrorRecord::from(&e);
+                // IBM's message and the target are not in the record (yet).
+                let api = |f: fn(&ApiError) -> &str| e.api().map(f).filter(|s| !s.is_empty()).map(str::to_owned);
+                let (api_message, target) = (api(|a| &a.message), api(|a| &a.target));
+                let (text, reason, status, code, trace, retry_after) =
+                    (r.message, r.cause.to_owned(), r.status, r.code, r.trace, r.retry_after);
+                match r.kind {
+                    $($kind => ImdsError::$variant { text, reason, status, code, api_message, trace, target, retry_after },)*
+                    _ => ImdsError::BadResponse { text, reason, status, code, api_message, trace, target, retry_after },
+                }
+            }
+        }
+
+        /// The error kind's name (`invalid_input`, `refused`, `timed_out`, ...), as the
+        /// test vectors and the other bindings spell it.
+        #[uniffi::export]
+        pub fn error_kind(error: &ImdsError) -> String {
+            match error { $(ImdsError::$variant { .. } => $kind,)* }.to_owned()
+        }
+
+        impl fmt::Display for ImdsError {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self { $(ImdsError::$variant { text, .. })|* => f.write_str(text) }
+            }
+        }
+    };
 }
 
-impl fmt::Display for ImdsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.text())
-    }
+imds_error! {
+    /// Bad input (settings, ids, paths, profile names); nothing was sent.
+    InvalidInput = "invalid_input",
+    /// Nothing listens at the endpoint, or it cannot be reached.
+    Refused = "refused",
+    /// A deadline passed.
+    TimedOut = "timed_out",
+    /// The connection dropped before a whole response.
+    ConnectionLost = "connection_lost",
+    /// 401 (after the one forced token refresh).
+    Unauthorized = "unauthorized",
+    /// 404.
+    NotFound = "not_found",
+    /// 429 after the retries.
+    RateLimited = "rate_limited",
+    /// 5xx after the retries.
+    ServerError = "server_error",
+    /// Another 4xx (the request was refused as it stands).
+    Rejected = "rejected",
+    /// The answer could not be understood (malformed, truncated, too large).
+    BadResponse = "bad_response",
 }
 
 impl std::error::Error for ImdsError {}
 
-fn some(s: &str) -> Option<String> {
-    (!s.is_empty()).then(|| s.to_owned())
-}
-
-impl From<Error> for ImdsError {
-    fn from(e: Error) -> Self {
-        let api = e.api();
-        let text = e.to_string();
-        let reason = e.cause().as_str().to_owned();
-        let status = api.map(|a| a.status);
-        let code = api.and_then(|a| some(&a.code));
-        let api_message = api.and_then(|a| some(&a.message));
-        let trace = api.and_then(|a| some(&a.trace));
-        let target = api.and_then(|a| some(&a.target));
-        let retry_after = api.and_then(|a| a.retry_after);
-        macro_rules! variant {
-            ($v:ident) => {
-                ImdsError::$v {
-                    text,
-                    reason,
-                    status,
-                    code,
-                    api_message,
-                    trace,
-                    target,
-                    retry_after,
-                }
-            };
+/// Defines [`TransportError`], one variant per transport failure of the core.
+macro_rules! transport_error {
+    ($($(#[$doc:meta])* $variant:ident,)*) => {
+        /// How a request failed in the transport (the foreign side throws one of these;
+        /// the machine decides whether to retry).
+        #[derive(Clone, Debug, PartialEq, Eq, uniffi::Error)]
+        pub enum TransportError {
+            $($(#[$doc])* $variant {
+                /// For the host's own logs.
+                detail: String,
+            },)*
         }
-        match e.kind() {
-            ErrorKind::InvalidInput => variant!(InvalidInput),
-            ErrorKind::Refused => variant!(Refused),
-            ErrorKind::TimedOut => variant!(TimedOut),
-            ErrorKind::ConnectionLost => variant!(ConnectionLost),
-            ErrorKind::Unauthorized => variant!(Unauthorized),
-            ErrorKind::NotFound => variant!(NotFound),
-            ErrorKind::RateLimited => variant!(RateLimited),
-            ErrorKind::ServerError => variant!(ServerError),
-            ErrorKind::Rejected => variant!(Rejected),
-            _ => variant!(BadResponse),
+
+        impl TransportError {
+            pub(crate) fn kind(&self) -> vpc_imds_driver::TransportError {
+                match self { $(TransportError::$variant { .. } => vpc_imds_driver::TransportError::$variant,)* }
+            }
+
+            fn detail(&self) -> &str {
+                match self { $(TransportError::$variant { detail })|* => detail }
+            }
         }
-    }
+    };
 }
 
-impl From<InputError> for ImdsError {
-    fn from(e: InputError) -> Self {
-        Error::from(e).into()
-    }
-}
-
-/// The error kind's name (`invalid_input`, `refused`, `timed_out`, ...), as the
-/// test vectors and the other bindings spell it.
-#[uniffi::export]
-pub fn error_kind(error: &ImdsError) -> String {
-    match error {
-        ImdsError::InvalidInput { .. } => "invalid_input",
-        ImdsError::Refused { .. } => "refused",
-        ImdsError::TimedOut { .. } => "timed_out",
-        ImdsError::ConnectionLost { .. } => "connection_lost",
-        ImdsError::Unauthorized { .. } => "unauthorized",
-        ImdsError::NotFound { .. } => "not_found",
-        ImdsError::RateLimited { .. } => "rate_limited",
-        ImdsError::ServerError { .. } => "server_error",
-        ImdsError::Rejected { .. } => "rejected",
-        ImdsError::BadResponse { .. } => "bad_response",
-    }
-    .to_owned()
-}
-
-/// How a request failed in the transport (the foreign side throws one of these;
-/// the driver decides whether to retry).
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Error)]
-pub enum TransportError {
+transport_error! {
     /// Connection refused (nothing listens there).
-    Refused {
-        /// For the host's own logs.
-        detail: String,
-    },
+    Refused,
     /// No route to the host, no address.
-    Unreachable {
-        /// For the host's own logs.
-        detail: String,
-    },
+    Unreachable,
     /// Not connected within the request's connect timeout.
-    ConnectTimeout {
-        /// For the host's own logs.
-        detail: String,
-    },
+    ConnectTimeout,
     /// No whole response by the request's deadline.
-    ResponseTimeout {
-        /// For the host's own logs.
-        detail: String,
-    },
+    ResponseTimeout,
     /// The connection closed or reset before a whole response.
-    ConnectionLost {
-        /// For the host's own logs.
-        detail: String,
-    },
+    ConnectionLost,
     /// The TLS handshake failed.
-    Tls {
-        /// For the host's own logs.
-        detail: String,
-    },
+    Tls,
 }
 
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (kind, detail) = self.parts();
-        write!(f, "{}: {detail}", kind.as_str())
+        write!(f, "{}: {}", self.kind().as_str(), self.detail())
     }
 }
 
 impl std::error::Error for TransportError {}
-
-impl TransportError {
-    fn parts(&self) -> (vpc_imds_driver::TransportError, &str) {
-        use vpc_imds_driver::TransportError as T;
-        match self {
-            TransportError::Refused { detail } => (T::Refused, detail),
-            TransportError::Unreachable { detail } => (T::Unreachable, detail),
-            TransportError::ConnectTimeout { detail } => (T::ConnectTimeout, detail),
-            TransportError::ResponseTimeout { detail } => (T::ResponseTimeout, detail),
-            TransportError::ConnectionLost { detail } => (T::ConnectionLost, detail),
-            TransportError::Tls { detail } => (T::Tls, detail),
-        }
-    }
-
-    pub(crate) fn kind(&self) -> vpc_imds_driver::TransportError {
-        self.parts().0
-    }
-}
 
 /// An exception the foreign transport threw that is not a [`TransportError`]:
 /// the connection is treated as lost (the driver may retry).
@@ -512,6 +261,26 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for TransportError {
         TransportError::ConnectionLost { detail: e.reason }
     }
 }
+
+/// `Debug` shows what `Display` shows (which never holds a token or a body).
+macro_rules! debug_is_display {
+    ($($t:ty),*) => {$(
+        impl fmt::Debug for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(self, f)
+            }
+        }
+    )*};
+}
+
+debug_is_display!(
+    HttpHeader,
+    HttpRequest,
+    HttpResponse,
+    Document,
+    AccessToken,
+    UserDataPart
+);
 
 /// One header to set on a request (`Host` and `Content-Length` are left to the
 /// HTTP library). `toString()` redacts secret values.
@@ -534,12 +303,6 @@ impl fmt::Display for HttpHeader {
         } else {
             write!(f, "{}: {}", self.name, self.value)
         }
-    }
-}
-
-impl fmt::Debug for HttpHeader {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
     }
 }
 
@@ -602,12 +365,6 @@ impl fmt::Display for HttpRequest {
     }
 }
 
-impl fmt::Debug for HttpRequest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
 /// A whole response as the foreign HTTP library received it.
 #[derive(Clone, PartialEq, Eq, uniffi::Record)]
 #[uniffi::export(Display)]
@@ -641,12 +398,6 @@ impl fmt::Display for HttpResponse {
     }
 }
 
-impl fmt::Debug for HttpResponse {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
 /// A page or a result: the output's type (`instance`, `keys`, `raw`, ...) and its
 /// JSON (IBM's field names, decoded strings; a generic GET's document as received).
 /// `toString()` shows the type and size only.
@@ -660,17 +411,11 @@ pub struct Document {
 }
 
 impl Document {
-    pub(crate) fn from_reply(reply: &Reply<'_>) -> Result<Document, ImdsError> {
-        let json = serde_json::to_string(reply).map_err(|_| {
-            ImdsError::from(Error::new(
-                ErrorKind::BadResponse,
-                Cause::Protocol("the reply could not be written as JSON"),
-            ))
-        })?;
-        Ok(Document {
-            type_name: reply.type_name().to_owned(),
-            json,
-        })
+    pub(crate) fn new(record: &vpc_imds_driver::Record) -> Result<Self, ImdsError> {
+        let json = serde_json::to_string(record)
+            .map_err(|_| bad_response("the record could not be written as JSON"))?;
+        let type_name = record.type_name().to_owned();
+        Ok(Document { type_name, json })
     }
 }
 
@@ -685,12 +430,6 @@ impl fmt::Display for Document {
     }
 }
 
-impl fmt::Debug for Document {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
 /// An identity or IAM token. `toString()` never shows the token.
 #[derive(uniffi::Object)]
 #[uniffi::export(Display)]
@@ -702,23 +441,22 @@ pub struct AccessToken {
 }
 
 impl AccessToken {
-    pub(crate) fn from_document(doc: &Document) -> Result<AccessToken, ImdsError> {
-        let bad = || {
-            ImdsError::from(Error::new(
-                ErrorKind::BadResponse,
-                Cause::Protocol("a token reply without access_token"),
-            ))
-        };
-        let v: serde_json::Value = serde_json::from_str(&doc.json).map_err(|_| bad())?;
+    /// From a token record's JSON (as received, or the machine's for a cached token).
+    pub(crate) fn from_json(json: &[u8]) -> Result<AccessToken, ImdsError> {
+        let v: serde_json::Value = serde_json::from_slice(json).unwrap_or_default();
         let text = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_owned);
+        let secret = text("access_token")
+            .ok_or_else(|| bad_response("a token reply without access_token"))?;
+        let expires_in = v
+            .get("expires_in")
+            .and_then(|x| x.as_u64())
+            .and_then(|n| u32::try_from(n).ok());
+        let (expires_at, created_at) = (text("expires_at"), text("created_at"));
         Ok(AccessToken {
-            secret: text("access_token").ok_or_else(bad)?,
-            expires_in: v
-                .get("expires_in")
-                .and_then(|x| x.as_u64())
-                .and_then(|n| u32::try_from(n).ok()),
-            expires_at: text("expires_at"),
-            created_at: text("created_at"),
+            secret,
+            expires_in,
+            expires_at,
+            created_at,
         })
     }
 }
@@ -755,12 +493,6 @@ impl fmt::Display for AccessToken {
     }
 }
 
-impl fmt::Debug for AccessToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
 /// Merges a list's pages into one document (the first page's members, every
 /// list concatenated, no `next`), as `get_all` does.
 #[uniffi::export]
@@ -792,12 +524,6 @@ impl fmt::Display for UserDataPart {
             write!(f, ", {name}")?;
         }
         write!(f, ", {} bytes)", self.payload.len())
-    }
-}
-
-impl fmt::Debug for UserDataPart {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
     }
 }
 
@@ -856,4 +582,8 @@ pub fn user_data_parts(user_data: Vec<u8>) -> Result<Option<Vec<UserDataPart>>, 
 
 pub(crate) fn bad_response(what: &'static str) -> ImdsError {
     Error::new(ErrorKind::BadResponse, Cause::Protocol(what)).into()
+}
+
+pub(crate) fn misuse(what: &'static str) -> ImdsError {
+    Error::new(ErrorKind::InvalidInput, Cause::Misuse(what)).into()
 }

@@ -1,17 +1,17 @@
-//! [`StepDriver`]: the driver's step function itself, for hosts that run their own
-//! loop (a non-blocking socket, an event loop) and for the shared test vectors.
+//! [`StepMachine`]: the driver's client machine itself, stepped by the host, for
+//! hosts that run their own loop (a non-blocking socket, an event loop) and for the
+//! shared test vectors.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use vpc_imds_driver::core::response::Response;
-use vpc_imds_driver::{Args, Driver, Input, Instant, Operation, RequestId, Step, ThreadTokens};
+use vpc_imds_driver::{Args, Instant, MachineInput, MachineStep as Step, OpId, SyncMachine};
 
 use crate::{
     Document, HttpRequest, HttpResponse, ImdsError, ImdsSettings, InputText, TransportError,
 };
 
-/// An operation's arguments for [`StepDriver::start`] (those the operation does
-/// not take are ignored).
+/// An operation's arguments (those the operation does not take are ignored).
 #[derive(Clone, Debug, Default, PartialEq, Eq, uniffi::Record)]
 pub struct OperationArgs {
     /// The resource id (`network_interface`, `volume_attachment`, `key`, `placement_group`).
@@ -32,7 +32,7 @@ pub struct OperationArgs {
     /// PEM certificate signing request (`identity_certificate`).
     #[uniffi(default)]
     pub csr: Option<InputText>,
-    /// Path under `/metadata/v1/` (`get`).
+    /// Path under `/metadata/v1/` (`get`, `get_all`).
     #[uniffi(default)]
     pub path: Option<InputText>,
     /// Follow `next.href` (`get`).
@@ -40,187 +40,186 @@ pub struct OperationArgs {
     pub all_pages: bool,
 }
 
-/// What the host does next (the driver's `Step`, owned).
-#[derive(Debug, uniffi::Enum)]
-pub enum DriverStep {
-    /// Send this request, then feed back what came of it with its id.
+impl OperationArgs {
+    /// The driver's borrowed form.
+    // Arguments the core adds later keep their defaults.
+    #[allow(clippy::needless_update)]
+    pub(crate) fn args(&self) -> Args<'_> {
+        Args {
+            id: self.id.as_deref(),
+            expires_in: self.expires_in,
+            profile_id: self.profile_id.as_deref(),
+            profile_crn: self.profile_crn.as_deref(),
+            profile_name: self.profile_name.as_deref(),
+            csr: self.csr.as_deref(),
+            path: self.path.as_deref(),
+            all_pages: self.all_pages,
+            ..Args::default()
+        }
+    }
+}
+
+/// What the host feeds a step of one operation.
+#[derive(uniffi::Enum)]
+pub enum StepInput {
+    /// Nothing new: a wait ended, or the host wants the next step.
+    Tick,
+    /// Bytes read from the operation's connection (empty: the peer closed it).
+    Bytes {
+        /// HTTP/1.1 as read.
+        bytes: Vec<u8>,
+    },
+    /// A whole response from the host's own HTTP stack.
+    Response {
+        /// The response.
+        response: HttpResponse,
+    },
+    /// The request failed before a whole response arrived.
+    Failed {
+        /// How.
+        error: TransportError,
+    },
+}
+
+/// What the host does next for one operation (the machine's step, owned).
+#[derive(uniffi::Enum)]
+pub enum MachineStep {
+    /// Send this request (`fresh`: on a new connection `conn`, else on that idle
+    /// one), then feed what came of it.
     Send {
+        /// The connection to write it on (hosts with their own HTTP stack ignore it).
+        conn: u64,
+        /// Whether to connect `conn` first.
+        fresh: bool,
         /// The request (`toString()` redacts the token).
         request: HttpRequest,
+        /// The request as HTTP/1.1 bytes (they hold the token).
+        wire: Vec<u8>,
     },
-    /// The response is not complete: read more bytes and feed them.
+    /// The answer is not complete: read more bytes and feed them.
     Read,
-    /// Sleep until then (milliseconds on the host's clock), then `tick`.
-    Wait {
+    /// Close this connection, then tick.
+    Close {
+        /// The connection.
+        conn: u64,
+    },
+    /// Sleep until then (milliseconds on the host's clock), then tick.
+    Backoff {
         /// When to wake.
         until_ms: u64,
     },
-    /// Another operation is fetching the shared token: wait until it changes or
-    /// `until_ms`, then `tick`.
-    WaitForToken {
+    /// Another operation is fetching the token this one needs: tick once
+    /// `poll_woken` names this operation, or at `until_ms`.
+    AwaitToken {
         /// The latest time to wake.
         until_ms: u64,
-        /// The share's change count when this was decided.
-        generation: u64,
-        /// Whether the share is the IAM token cache.
-        iam: bool,
     },
-    /// One page of a list; `tick` for the next.
+    /// One page of a list; tick for the next.
     Page {
         /// The page.
         document: Document,
     },
-    /// The result; the driver is idle again.
+    /// The result; the operation is over.
     Done {
         /// The result.
         document: Document,
     },
-    /// The operation failed; the driver is idle again.
+    /// The failure; the operation is over.
     Failed {
         /// Why.
         error: ImdsError,
     },
-    /// The input answered a request no longer awaited; it was ignored.
-    Stale,
-    /// No operation is running.
-    Idle,
 }
 
-fn owned(step: Step<'_>) -> DriverStep {
-    match step {
-        Step::Send(r) => DriverStep::Send {
-            request: HttpRequest::from_owned(r),
-        },
-        Step::Read => DriverStep::Read,
-        Step::Wait(until) => DriverStep::Wait {
-            until_ms: until.as_millis(),
-        },
-        Step::WaitForToken {
-            until,
-            generation,
-            iam,
-        } => DriverStep::WaitForToken {
-            until_ms: until.as_millis(),
-            generation,
-            iam,
-        },
-        Step::Page(r) => match Document::from_reply(&r) {
-            Ok(document) => DriverStep::Page { document },
-            Err(error) => DriverStep::Failed { error },
-        },
-        Step::Done(r) => match Document::from_reply(&r) {
-            Ok(document) => DriverStep::Done { document },
-            Err(error) => DriverStep::Failed { error },
-        },
-        Step::Failed(e) => DriverStep::Failed { error: e.into() },
-        Step::Stale => DriverStep::Stale,
-        Step::Idle => DriverStep::Idle,
-    }
-}
-
-/// One driver: one operation at a time, stepped by the host with its own clock
-/// (milliseconds from one origin) and its own I/O. Drivers made by one
-/// [`StepDriver::sibling`] chain share one identity token.
+/// The client machine, stepped by the host with its own clock (milliseconds from
+/// one origin) and its own I/O: any number of operations, one token for all.
 #[derive(uniffi::Object)]
-pub struct StepDriver {
-    driver: Mutex<Driver<Arc<ThreadTokens>>>,
+pub struct StepMachine {
+    machine: Mutex<SyncMachine>,
 }
 
-impl StepDriver {
-    fn lock(&self) -> MutexGuard<'_, Driver<Arc<ThreadTokens>>> {
-        self.driver.lock().unwrap_or_else(|p| p.into_inner())
+impl StepMachine {
+    fn lock(&self) -> MutexGuard<'_, SyncMachine> {
+        self.machine.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
 #[uniffi::export]
-impl StepDriver {
-    /// An idle driver with its own token share; `seed` feeds retry jitter.
+impl StepMachine {
+    /// A machine with no operation; `seed` feeds retry jitter.
     #[uniffi::constructor]
     pub fn new(settings: ImdsSettings, seed: u64) -> Result<Arc<Self>, ImdsError> {
-        let config = settings.build()?;
-        Ok(Arc::new(StepDriver {
-            driver: Mutex::new(Driver::new(config, Arc::new(ThreadTokens::new()), seed)),
-        }))
-    }
-
-    /// Another idle driver with the same settings sharing this one's token.
-    pub fn sibling(&self, seed: u64) -> Arc<StepDriver> {
-        let d = self.lock();
-        Arc::new(StepDriver {
-            driver: Mutex::new(Driver::new(d.config().clone(), d.share().clone(), seed)),
-        })
+        let machine = Mutex::new(SyncMachine::new(settings.build()?, seed));
+        Ok(Arc::new(StepMachine { machine }))
     }
 
     /// Starts operation `name` (`identity_token`, `iam_token`, `instance`, ...,
-    /// `get`) at `now_ms`; its input is checked here, nothing is sent yet.
+    /// `get`, `get_all`, `user_data`, `ssh_keys`) at `now_ms` and returns its id;
+    /// its input is checked here, nothing is sent yet.
     pub fn start(
         &self,
         name: InputText,
         args: OperationArgs,
         now_ms: u64,
-    ) -> Result<(), ImdsError> {
-        let a = Args {
-            id: args.id.as_deref(),
-            expires_in: args.expires_in,
-            profile_id: args.profile_id.as_deref(),
-            profile_crn: args.profile_crn.as_deref(),
-            profile_name: args.profile_name.as_deref(),
-            csr: args.csr.as_deref(),
-            path: args.path.as_deref(),
-            all_pages: args.all_pages,
-        };
-        let op = Operation::from_name(&name, &a)?;
-        Ok(self.lock().start(op, Instant::from_millis(now_ms))?)
+    ) -> Result<u64, ImdsError> {
+        let now = Instant::from_millis(now_ms);
+        Ok(self.lock().start(&name, &args.args(), now)?.0)
     }
 
-    /// The next step at `now_ms`, nothing new to report.
-    pub fn tick(&self, now_ms: u64) -> DriverStep {
-        owned(self.lock().step(Instant::from_millis(now_ms), Input::Tick))
+    /// Advances operation `op` with `input` at `now_ms`.
+    pub fn step(&self, op: u64, now_ms: u64, input: StepInput) -> MachineStep {
+        let input =
+            match &input {
+                StepInput::Tick => MachineInput::Tick,
+                StepInput::Bytes { bytes } => MachineInput::Bytes(bytes),
+                StepInput::Response { response: r } => MachineInput::Response(
+                    Response::from_parts(r.status, r.retry_after_secs(), &r.body),
+                ),
+                StepInput::Failed { error } => MachineInput::Failed(error.kind()),
+            };
+        let document = |r: vpc_imds_driver::Record| Document::new(&r);
+        match self
+            .lock()
+            .step(OpId(op), Instant::from_millis(now_ms), input)
+        {
+            Step::Send(t) => MachineStep::Send {
+                conn: t.conn.0,
+                fresh: t.fresh,
+                request: HttpRequest::from_owned(&t.request),
+                wire: t.request.wire().to_vec(),
+            },
+            Step::Read => MachineStep::Read,
+            Step::Close(conn) => MachineStep::Close { conn: conn.0 },
+            Step::Backoff(until) => MachineStep::Backoff {
+                until_ms: until.as_millis(),
+            },
+            Step::AwaitToken(until) => MachineStep::AwaitToken {
+                until_ms: until.as_millis(),
+            },
+            Step::Page(r) => document(r).map_or_else(
+                |error| MachineStep::Failed { error },
+                |document| MachineStep::Page { document },
+            ),
+            Step::Done(r) => document(r).map_or_else(
+                |error| MachineStep::Failed { error },
+                |document| MachineStep::Done { document },
+            ),
+            Step::Failed(e) => MachineStep::Failed { error: e.into() },
+        }
     }
 
-    /// Bytes received for request `id` (HTTP/1.1 as read; empty: the peer closed).
-    pub fn feed(&self, now_ms: u64, id: u64, bytes: Vec<u8>) -> DriverStep {
-        let input = Input::Bytes(RequestId(id), &bytes);
-        owned(self.lock().step(Instant::from_millis(now_ms), input))
+    /// The next operation whose token wait ended: tick it now.
+    pub fn poll_woken(&self) -> Option<u64> {
+        self.lock().poll_woken().map(|op| op.0)
     }
 
-    /// A whole response to request `id` from the host's own HTTP stack.
-    pub fn respond(&self, now_ms: u64, id: u64, response: HttpResponse) -> DriverStep {
-        let parts =
-            Response::from_parts(response.status, response.retry_after_secs(), &response.body);
-        let input = Input::Response(RequestId(id), parts);
-        owned(self.lock().step(Instant::from_millis(now_ms), input))
+    /// Operations in progress.
+    pub fn operations(&self) -> u64 {
+        self.lock().operations() as u64
     }
 
-    /// Request `id` failed before a whole response arrived.
-    pub fn fail(&self, now_ms: u64, id: u64, error: TransportError) -> DriverStep {
-        let input = Input::TransportError(RequestId(id), error.kind());
-        owned(self.lock().step(Instant::from_millis(now_ms), input))
-    }
-
-    /// The request whose answer is awaited, if any.
-    pub fn awaiting(&self) -> Option<u64> {
-        self.lock().awaiting().map(|id| id.0)
-    }
-
-    /// The request in flight as HTTP/1.1 bytes (they hold the token), for hosts
-    /// that write to a socket themselves.
-    pub fn wire(&self) -> Option<Vec<u8>> {
-        self.lock().in_flight().map(|r| r.wire().to_vec())
-    }
-
-    /// Whether the connection of the last response fed as bytes may be reused.
-    pub fn keep_alive(&self) -> bool {
-        self.lock().keep_alive()
-    }
-
-    /// Whether an operation is running.
-    pub fn is_busy(&self) -> bool {
-        self.lock().is_busy()
-    }
-
-    /// Abandons the running operation, if any.
-    pub fn cancel(&self) {
-        self.lock().cancel();
+    /// Abandons `op`; returns the connection to close, if it had a request in flight.
+    pub fn cancel(&self, op: u64) -> Option<u64> {
+        self.lock().cancel(OpId(op)).map(|c| c.0)
     }
 }

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use vpc_imds_uniffi::{
-    error_kind, HttpRequest, HttpResponse, ImdsClient, ImdsSettings, Transport, TransportError,
+    error_kind, HttpRequest, HttpResponse, ImdsClient, ImdsSettings, InputText, Transport,
+    TransportError,
 };
 
 const TOKEN: &str =
@@ -72,7 +73,7 @@ impl Transport for Canned {
 
 fn client(t: &Arc<Canned>) -> Arc<ImdsClient> {
     let settings = ImdsSettings {
-        endpoint: Some("http://127.0.0.1:9".into()),
+        endpoint: Some(InputText("http://127.0.0.1:9".into())),
         ..ImdsSettings::default()
     };
     ImdsClient::new(settings, Some(t.clone()), None).expect("client")

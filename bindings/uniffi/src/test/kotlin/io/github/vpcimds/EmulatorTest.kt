@@ -2,6 +2,7 @@ package io.github.vpcimds
 
 import com.fasterxml.jackson.databind.JsonNode
 import com.fasterxml.jackson.databind.ObjectMapper
+import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
 import kotlinx.coroutines.awaitAll
@@ -24,6 +25,7 @@ import java.net.ServerSocket
 import java.net.URI
 import java.net.http.HttpClient
 import java.time.Duration
+import java.util.concurrent.CountDownLatch
 import java.util.concurrent.CyclicBarrier
 import java.util.concurrent.Executors
 import java.util.concurrent.TimeUnit
@@ -255,7 +257,7 @@ class EmulatorTest {
             "iamTokenAsync(profileName)" to { s -> runBlocking { imds.iamTokenAsync(profileName = s) } },
             "settings.endpoint" to { s -> imdsClient(ImdsSettings(endpoint = "http://127.0.0.1$s"), readEnv = false) },
             "settings.version" to { s -> imdsClient(ImdsSettings(endpoint = emu.base, version = s), readEnv = false) },
-            "StepDriver.start" to { s -> StepDriver(ImdsSettings(endpoint = emu.base), 1u).start("key", OperationArgs(id = s), 0u) },
+            "StepMachine.start" to { s -> StepMachine(ImdsSettings(endpoint = emu.base), 1u).start("key", OperationArgs(id = s), 0u) },
         )
         for (bad in listOf("\uD800", "key-\uDC00", "a\uD800b", "\uDBFF\uDBFF\uDFFF")) {
             for ((name, call) in calls) {
@@ -310,6 +312,40 @@ class EmulatorTest {
         assertEquals(3, runBlocking { imds.sshKeysAsync() }.size)
         val counters = emu.counters()
         assertEquals(1, counters["token_creations"].asInt(), "8 coroutines, one token request: $counters")
+    }
+
+    @Test
+    fun twentyThreadsAndTwentyCoroutinesShareOneMachine() {
+        val imds = client()
+        emu.call("PUT", "/faults/latency", """{"ms":50}""") // the calls overlap
+        val go = CountDownLatch(1)
+        val gate = CompletableDeferred<Unit>()
+        val pool = Executors.newFixedThreadPool(20)
+        try {
+            val threads = (1..20).map { pool.submit<String> { go.await(); imds.instance().typeName } }
+            val coroutines = runBlocking(Dispatchers.Default) {
+                val calls = (1..20).map { async { gate.await(); imds.instanceAsync().typeName } }
+                go.countDown()
+                gate.complete(Unit)
+                calls.awaitAll()
+            }
+            assertEquals(List(40) { "instance" }, threads.map { it.get(30, TimeUnit.SECONDS) } + coroutines)
+        } finally {
+            pool.shutdown()
+        }
+        var counters = emu.counters()
+        assertEquals(1, counters["token_creations"].asInt(), "20 threads and 20 coroutines, one token request: $counters")
+        assertEquals(1, counters["by_route"]["PUT /identity/v1/token"].asInt(), "$counters")
+        assertEquals(40, counters["metadata_gets"].asInt())
+        emu.call("DELETE", "/faults")
+        // The IAM token of a profile is cached by the machine: a second call sends nothing.
+        val first = imds.iamToken(profileName = "emu-cos-reader")
+        val sent = emu.counters()["requests"].asInt()
+        assertEquals(first.secret(), imds.iamToken(profileName = "emu-cos-reader").secret())
+        assertEquals(first.secret(), runBlocking { imds.iamTokenAsync(profileName = "emu-cos-reader") }.secret())
+        counters = emu.counters()
+        assertEquals(sent, counters["requests"].asInt(), "a second iamToken() for the profile sends nothing: $counters")
+        assertEquals(1, counters["iam_token_exchanges"].asInt())
     }
 
     @Test

@@ -17,13 +17,20 @@ import java.time.Duration
 import java.util.concurrent.atomic.AtomicInteger
 
 /**
- * Every case of tests/vectors/ through the Kotlin binding ([StepDriver]: generated
- * Kotlin, JNA, uniffi scaffolding, the binding's conversions), with the driver's
- * semantics (driver/tests/vectors.rs): after a fed response or transport error
- * expected "pending", the step returned answers the next send/wait/poll_failed
- * step; a poll_failed right after a fed failure is satisfied by Idle; raw responses
- * are fed in chunkings 0 (all at once), 1 and 7 bytes, then end of stream if the
- * driver still says Read; `merge` cases run through the page merger.
+ * Every case of tests/vectors/ through the Kotlin binding's client machine
+ * ([StepMachine]: generated Kotlin, JNA, uniffi scaffolding, the binding's
+ * conversions) on the vectors' clock, with the machine semantics of
+ * bindings/python/tests/test_vectors.py: the step returned after a "pending" answer
+ * is the next vector step's; a failure ends the operation, so a poll_failed right
+ * after a fed failure, and idle, meet a machine with no operation; the machine
+ * leaves a request's deadline to the host's reads (it says Read where the driver
+ * waits until the request deadline), so at the deadline the runner reports
+ * response_timeout; in "a second start while busy is refused" the second start
+ * runs a second operation; the machine mixes its seed before its first
+ * operation's driver gets it, so the runner passes the seed that mixes into the
+ * vector's. Raw responses are fed in chunkings 0 (all at once), 1 and 7 bytes,
+ * then end of stream if the machine still says Read; `merge` cases run through
+ * the page merger.
  */
 class VectorsTest {
     companion object {
@@ -136,21 +143,22 @@ class VectorsTest {
         expected.get("cause")?.let { assertEquals(it.asText(), f.reason, "$ctx: cause") }
     }
 
-    private fun checkEvent(ctx: String, got: DriverStep, expected: JsonNode) {
+    private fun checkEvent(ctx: String, got: MachineStep, expected: JsonNode) {
         when {
             expected.isTextual && expected.asText() == "pending" ->
-                assertTrue(got is DriverStep.Send || got is DriverStep.Wait, "$ctx: expected pending, got $got")
+                assertTrue(got is MachineStep.Send || got is MachineStep.Backoff, "$ctx: expected pending, got $got")
             expected.has("page") ->
-                checkOutput(ctx, (got as? DriverStep.Page ?: fail("$ctx: expected page, got $got")).document, expected["page"])
+                checkOutput(ctx, (got as? MachineStep.Page ?: fail("$ctx: expected page, got $got")).document, expected["page"])
             expected.has("done") ->
-                checkOutput(ctx, (got as? DriverStep.Done ?: fail("$ctx: expected done, got $got")).document, expected["done"])
+                checkOutput(ctx, (got as? MachineStep.Done ?: fail("$ctx: expected done, got $got")).document, expected["done"])
             expected.has("failed") ->
-                checkError(ctx, (got as? DriverStep.Failed ?: fail("$ctx: expected failure, got $got")).error, expected["failed"])
+                checkError(ctx, (got as? MachineStep.Failed ?: fail("$ctx: expected failure, got $got")).error, expected["failed"])
             else -> fail("$ctx: expected $expected, got $got")
         }
     }
 
-    private fun checkSend(ctx: String, driver: StepDriver, req: HttpRequest, want: JsonNode) {
+    private fun checkSend(ctx: String, send: MachineStep.Send, want: JsonNode) {
+        val req = send.request
         want.get("method")?.let { assertEquals(it.asText(), req.method, "$ctx: method") }
         want.get("target")?.let { assertEquals(it.asText(), req.target, "$ctx: target") }
         want.get("headers")?.let { h ->
@@ -161,10 +169,7 @@ class VectorsTest {
         want.get("body")?.let { b ->
             assertEquals(if (b.isNull) null else b.asText(), req.body, "$ctx: body")
         }
-        want.get("raw")?.let { raw ->
-            val wire = driver.wire() ?: fail("$ctx: no request in flight")
-            assertEquals(raw.asText(), String(wire, Charsets.UTF_8), "$ctx: raw")
-        }
+        want.get("raw")?.let { raw -> assertEquals(raw.asText(), String(send.wire, Charsets.UTF_8), "$ctx: raw") }
         assertTrue(req.url.endsWith(req.target), "$ctx: url")
         assertFalse(req.toString().contains("eyJ"), "$ctx: HttpRequest.toString leaks the token")
     }
@@ -175,94 +180,107 @@ class VectorsTest {
         else -> ByteArray(0)
     }
 
-    private fun feedRaw(driver: StepDriver, raw: ByteArray, chunk: Int, now: ULong): DriverStep {
-        val id = driver.awaiting() ?: fail("a request is awaited")
+    private fun feedRaw(m: StepMachine, op: ULong, raw: ByteArray, chunk: Int, now: ULong): MachineStep {
         val size = if (chunk == 0) maxOf(raw.size, 1) else chunk
         var offset = 0
         while (offset < raw.size) {
             val end = minOf(offset + size, raw.size)
-            val step = driver.feed(now, id, raw.copyOfRange(offset, end))
+            val step = m.step(op, now, StepInput.Bytes(raw.copyOfRange(offset, end)))
             offset = end
-            if (step !is DriverStep.Read) return step
+            if (step !is MachineStep.Read) return step
         }
-        val step = driver.feed(now, id, ByteArray(0))
-        if (step is DriverStep.Read) fail<Unit>("the reader wants more after end of stream")
+        val step = m.step(op, now, StepInput.Bytes(ByteArray(0)))
+        if (step is MachineStep.Read) fail<Unit>("the reader wants more after end of stream")
         return step
+    }
+
+    /** The machine seed whose SplitMix64 step is [mixed] (the driver's jitter seed). */
+    private fun unmix(mixed: ULong): ULong {
+        fun inverse(x: ULong): ULong = (1..6).fold(x) { y, _ -> y * (2uL - x * y) }
+        fun unshift(v: ULong, n: Int): ULong = (0..64 / n).fold(v) { x, _ -> v xor (x shr n) }
+        var z = unshift(mixed, 31)
+        z = unshift(z * inverse(0x94D049BB133111EBuL), 27)
+        z = unshift(z * inverse(0xBF58476D1CE4E5B9uL), 30)
+        return z - 0x9E3779B97F4A7C15uL
     }
 
     private fun runCase(case: JsonNode, chunk: Int) {
         val name = case["name"].asText()
         val (settings, seed) = settings(case["config"])
-        val driver = StepDriver(settings, seed.toULong())
-        var next: DriverStep? = null
+        val m = StepMachine(settings, unmix(seed.toULong()))
+        var op = 0uL
+        var pending: MachineStep? = null
         var justFailed = false
+        var deadline = 0uL // of the request in flight
+        // The step after any connection closes (a socket host's matter).
+        fun settle(first: MachineStep, now: ULong): MachineStep {
+            var step = first
+            while (step is MachineStep.Close) step = m.step(op, now, StepInput.Tick)
+            return step
+        }
         for ((i, step) in case["steps"].withIndex()) {
             val ctx = "$name [chunk $chunk] step $i"
             val now = step.path("at").asLong(0).toULong()
-            fun outcome(): DriverStep = next?.also { next = null } ?: driver.tick(now)
-            val op = step.get("start")
-            if (op != null) {
+            fun sent(got: MachineStep) = got.also { if (it is MachineStep.Send) deadline = now + it.request.timeout.toMillis().toULong() }
+            fun outcome(): MachineStep {
+                var got = pending?.also { pending = null } ?: settle(m.step(op, now, StepInput.Tick), now)
+                if (got is MachineStep.Read && now >= deadline) { // the host's read timer
+                    got = settle(m.step(op, now, StepInput.Failed(TransportException.ResponseTimeout("vector"))), now)
+                }
+                return sent(got)
+            }
+            val start = step.get("start")
+            if (start != null) {
+                justFailed = false
                 val want = step.get("error")
+                if (name == "a second start while busy is refused" && m.operations() > 0uL) {
+                    assertTrue(m.start(start["op"].asText(), args(start), now) != op, "$ctx: a second operation runs")
+                    continue
+                }
                 try {
-                    driver.start(op["op"].asText(), args(op), now)
+                    op = m.start(start["op"].asText(), args(start), now)
                     if (want != null) fail<Unit>("$ctx: start succeeded, expected $want")
                 } catch (e: ImdsException) {
                     if (want == null) fail<Unit>("$ctx: start failed: ${e.message}")
                     checkError(ctx, e, want)
                 }
-                justFailed = false
                 continue
             }
             val failedBefore = justFailed
             justFailed = false
             when {
                 step.has("send") -> when (val got = outcome()) {
-                    is DriverStep.Send -> checkSend(ctx, driver, got.request, step["send"])
+                    is MachineStep.Send -> checkSend(ctx, got, step["send"])
                     else -> fail("$ctx: expected send, got $got")
                 }
                 step.has("wait") -> when (val got = outcome()) {
-                    is DriverStep.Wait -> assertEquals(step["wait"].asLong().toULong(), got.untilMs, "$ctx: wait until")
+                    // The answer is awaited until the request deadline.
+                    is MachineStep.Read -> assertEquals(step["wait"].asLong().toULong(), deadline, "$ctx: the request deadline")
+                    is MachineStep.Backoff -> assertEquals(step["wait"].asLong().toULong(), got.untilMs, "$ctx: wait until")
                     else -> fail("$ctx: expected wait, got $got")
                 }
-                step.has("poll_failed") -> when (val got = outcome()) {
-                    is DriverStep.Failed -> checkError(ctx, got.error, step["poll_failed"])
-                    is DriverStep.Idle -> if (!failedBefore) fail<Unit>("$ctx: expected failure, got idle")
-                    else -> fail("$ctx: expected failure, got $got")
-                }
-                step.has("idle") -> {
-                    val got = outcome()
-                    assertTrue(got is DriverStep.Idle, "$ctx: expected idle, got $got")
-                }
-                step.has("respond") -> {
-                    val resp = step["respond"]
-                    val got = if (resp.has("raw")) {
-                        feedRaw(driver, resp["raw"].asText().toByteArray(Charsets.UTF_8), chunk, now)
-                    } else {
-                        val id = driver.awaiting() ?: fail("$ctx: a request is awaited")
-                        driver.respond(
-                            now, id,
-                            HttpResponse(
-                                status = resp["status"].asInt().toUShort(),
-                                retryAfter = resp.get("retry_after")?.asText(),
-                                body = body(resp),
-                            ),
-                        )
+                step.has("poll_failed") -> if (!(failedBefore && m.operations() == 0uL)) {
+                    when (val got = outcome()) {
+                        is MachineStep.Failed -> checkError(ctx, got.error, step["poll_failed"])
+                        else -> fail("$ctx: expected failure, got $got")
                     }
-                    checkEvent(ctx, got, step["expect"])
-                    justFailed = got is DriverStep.Failed
-                    if (step["expect"].asText() == "pending") next = got
                 }
-                step.has("transport_error") -> {
-                    val id = driver.awaiting() ?: fail("$ctx: a request is awaited")
-                    val got = driver.fail(now, id, transportError(step["transport_error"].asText()))
+                step.has("idle") -> assertTrue(pending == null && m.operations() == 0uL, "$ctx: expected idle")
+                step.has("respond") || step.has("transport_error") -> {
+                    val resp = step.path("respond")
+                    val got = sent(settle(when {
+                        step.has("transport_error") -> m.step(op, now, StepInput.Failed(transportError(step["transport_error"].asText())))
+                        resp.has("raw") -> feedRaw(m, op, resp["raw"].asText().toByteArray(Charsets.UTF_8), chunk, now)
+                        else -> m.step(op, now, StepInput.Response(HttpResponse(resp["status"].asInt().toUShort(), resp.get("retry_after")?.asText(), body(resp))))
+                    }, now))
                     checkEvent(ctx, got, step["expect"])
-                    justFailed = got is DriverStep.Failed
-                    if (step["expect"].asText() == "pending") next = got
+                    justFailed = got is MachineStep.Failed
+                    if (step["expect"].asText() == "pending") pending = got
                 }
                 else -> fail("$ctx: unknown step $step")
             }
         }
-        driver.close()
+        m.close()
     }
 
     private fun transportError(name: String): TransportException = when (name) {
