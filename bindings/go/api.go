@@ -28,7 +28,7 @@ func (c *Client) Instance(ctx context.Context) (*Instance, error) {
 		return nil, err
 	}
 	v := &Instance{Raw: out.body}
-	if err := json.Unmarshal(out.body, v); err != nil {
+	if err := decodeDoc(out.body, v.decode); err != nil {
 		return nil, &Error{Kind: KindBadResponse, Message: "the instance does not decode: " + err.Error(), Cause: "body"}
 	}
 	return v, nil
@@ -74,9 +74,13 @@ func (c *Client) IAMToken(ctx context.Context, p Profile) (*Token, error) {
 }
 
 func (c *Client) token(ctx context.Context, name string, args map[string]any) (*Token, error) {
-	t, err := decode[tokenJSON](ctx, c, name, args)
+	out, err := c.run(ctx, name, args)
 	if err != nil {
 		return nil, err
+	}
+	var t tokenJSON
+	if err := decodeDoc(out.body, t.decode); err != nil {
+		return nil, &Error{Kind: KindBadResponse, Message: "the " + name + " document does not decode: " + err.Error(), Cause: "body"}
 	}
 	return &Token{accessToken: t.AccessToken, ExpiresIn: t.ExpiresIn, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt}, nil
 }

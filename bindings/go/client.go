@@ -195,27 +195,28 @@ func (c *Client) wakeLocked() {
 
 // outcome is a page or the result of an operation.
 type outcome struct {
-	typ  string
 	body []byte
 	done bool
 }
 
 // op is one operation, stepped by its own goroutine.
 type op struct {
-	c        *Client
-	id       uint64
-	ctx      context.Context
-	conn     net.Conn
-	connID   uint64
-	buf      []byte
-	over     bool
-	kind     int
-	in       []byte
-	answered bool
-	stop     func() bool
+	c      *Client
+	id     uint64
+	ctx    context.Context
+	conn   net.Conn
+	connID uint64
+	buf    []byte
+	over   bool
+	kind   int
+	in     []byte
+	// send holds the SEND record, copied out of guest memory.
+	send []byte
+	stop func() bool
 }
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 32*1024); return &b }}
+// ops are reused: an op holds a 32 KiB read buffer.
+var opPool = sync.Pool{New: func() any { return &op{buf: make([]byte, 32*1024)} }}
 
 // begin starts an operation; a context already done sends nothing.
 func (c *Client) begin(ctx context.Context, name string, args map[string]any) (*op, error) {
@@ -239,16 +240,20 @@ func (c *Client) begin(ctx context.Context, name string, args map[string]any) (*
 	if err != nil {
 		return nil, err
 	}
-	o := &op{c: c, id: id, ctx: ctx, buf: *bufPool.Get().(*[]byte), kind: inputTick}
-	// A cancelled context interrupts blocking I/O at once.
-	o.stop = context.AfterFunc(ctx, func() {
-		c.mu.Lock()
-		conn := o.conn
-		c.mu.Unlock()
-		if conn != nil {
-			_ = conn.SetDeadline(time.Unix(1, 0))
-		}
-	})
+	o := opPool.Get().(*op)
+	o.c, o.id, o.ctx, o.kind = c, id, ctx, inputTick
+	// A cancelled context interrupts blocking I/O at once (a context that is
+	// never done needs nothing).
+	if ctx.Done() != nil {
+		o.stop = context.AfterFunc(ctx, func() {
+			c.mu.Lock()
+			conn := o.conn
+			c.mu.Unlock()
+			if conn != nil {
+				_ = conn.SetDeadline(time.Unix(1, 0))
+			}
+		})
+	}
 	return o, nil
 }
 
@@ -267,9 +272,10 @@ func (c *Client) run(ctx context.Context, name string, args map[string]any) (out
 	}
 }
 
-// finish abandons the operation if it is not over and returns its buffer.
+// finish abandons the operation if it is not over and returns its buffers.
 func (o *op) finish() {
-	o.stop()
+	// The op is reused unless the context's function may still be running.
+	reuse := o.stop == nil || o.stop()
 	c := o.c
 	c.mu.Lock()
 	if !o.over && !c.closed {
@@ -288,7 +294,10 @@ func (o *op) finish() {
 		o.conn = nil
 	}
 	c.mu.Unlock()
-	bufPool.Put(&o.buf)
+	if reuse {
+		*o = op{buf: o.buf, send: o.send[:0]}
+		opPool.Put(o)
+	}
 }
 
 // next steps until a page, the result, or an error.
@@ -307,7 +316,11 @@ func (o *op) next() (outcome, error) {
 		code, rec, err := c.m.step(o.id, c.now(), o.kind, o.in)
 		answered := o.kind != inputTick
 		o.kind, o.in = inputTick, nil
-		c.wakeLocked()
+		if len(c.waiters) > 0 {
+			// Only an operation in waiters can be woken: it registered under this
+			// mutex when its step said AWAIT_TOKEN.
+			c.wakeLocked()
+		}
 		if err != nil {
 			c.mu.Unlock()
 			return outcome{}, err
@@ -320,10 +333,9 @@ func (o *op) next() (outcome, error) {
 		}
 		var wake chan struct{}
 		var until uint64
-		var record []byte
 		switch code {
 		case stepSend:
-			record = append([]byte(nil), rec...)
+			o.send = append(o.send[:0], rec...)
 		case stepClose:
 			if len(rec) >= 8 {
 				id := binary.LittleEndian.Uint64(rec)
@@ -345,7 +357,6 @@ func (o *op) next() (outcome, error) {
 		case stepPage, stepDone:
 			out := outcome{done: code == stepDone}
 			if len(rec) >= 1 && len(rec) >= 1+int(rec[0]) {
-				out.typ = string(rec[1 : 1+rec[0]])
 				out.body = append([]byte(nil), rec[1+rec[0]:]...)
 			}
 			o.over = out.done
@@ -360,7 +371,7 @@ func (o *op) next() (outcome, error) {
 		c.mu.Unlock()
 		switch code {
 		case stepSend:
-			o.send(record)
+			o.transmit(o.send)
 		case stepRead:
 			o.read()
 		case stepBackoff:
@@ -395,8 +406,8 @@ func (o *op) failed(name string) {
 	o.kind, o.in = inputFailed, []byte(name)
 }
 
-// send connects (or takes the idle connection) and writes the request.
-func (o *op) send(rec []byte) {
+// transmit connects (or takes the idle connection) and writes the request.
+func (o *op) transmit(rec []byte) {
 	c := o.c
 	if len(rec) < sendHeader {
 		o.failed("connection_lost")

@@ -109,6 +109,8 @@ type machine struct {
 	mod    api.Module
 	mem    api.Memory
 	handle uint64
+	// broken: a call failed (a trap); the instance is not reused.
+	broken bool
 	// Guest buffers: the input area and the output length.
 	input, lenPtr uint64
 	stack         []uint64
@@ -118,7 +120,44 @@ type machine struct {
 
 var errMemory = errors.New("vpc-imds: guest memory out of range")
 
+// Module instances of closed clients, kept for the next New: instantiating
+// costs about a millisecond, and the first operation grows the guest memory
+// (the response buffer) by copying all of it. A kept instance holds no machine
+// (vpc_imds_free zeroed its output buffer); its freed heap is reused by the next
+// machine.
+var (
+	idleMu       sync.Mutex
+	idleMachines []*machine
+)
+
+const (
+	maxIdleMachines = 4
+	// An instance whose memory grew past this (a large document) is not kept.
+	maxIdleMemory = 8 << 20
+)
+
 func newMachine(settings []byte, seed uint64) (*machine, error) {
+	idleMu.Lock()
+	var m *machine
+	if n := len(idleMachines); n > 0 {
+		m, idleMachines = idleMachines[n-1], idleMachines[:n-1]
+	}
+	idleMu.Unlock()
+	if m == nil {
+		var err error
+		if m, err = instantiate(); err != nil {
+			return nil, err
+		}
+	}
+	if err := m.create(settings, seed); err != nil {
+		m.close()
+		return nil, err
+	}
+	return m, nil
+}
+
+// instantiate makes a module instance with its input and length buffers.
+func instantiate() (*machine, error) {
 	eng, err := loadEngine()
 	if err != nil {
 		return nil, err
@@ -146,34 +185,40 @@ func newMachine(settings []byte, seed uint64) (*machine, error) {
 	if m.lenPtr, err = m.call1(m.fnAlloc, 8); err != nil {
 		return nil, err
 	}
+	return m, nil
+}
+
+// create makes the instance's machine from the settings.
+func (m *machine) create(settings []byte, seed uint64) error {
 	in, err := m.put(settings)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	errCap := uint64(1024)
 	errBuf, err := m.call1(m.fnAlloc, errCap)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	h, err := m.call(m.fnNew, in, uint64(len(settings)), seed, errBuf, errCap, m.lenPtr)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if uint32(h) == 0 {
 		n, _ := m.mem.ReadUint32Le(uint32(m.lenPtr))
 		raw, _ := m.mem.Read(uint32(errBuf), min(n, uint32(errCap)))
 		e := errorFrom(raw)
-		_ = mod.Close(ctx)
-		return nil, e
+		_, _ = m.call(m.fnDealloc, errBuf, errCap)
+		return e
 	}
 	_, _ = m.call(m.fnDealloc, errBuf, errCap)
 	m.handle = h
-	return m, nil
+	return nil
 }
 
 func (m *machine) call(fn api.Function, params ...uint64) (uint64, error) {
 	copy(m.stack, params)
 	if err := fn.CallWithStack(context.Background(), m.stack); err != nil {
+		m.broken = true
 		return 0, fmt.Errorf("vpc-imds: module call: %w", err)
 	}
 	return m.stack[0], nil
@@ -215,11 +260,12 @@ func (m *machine) output() ([]byte, error) {
 
 // start begins an operation; on failure the error record is returned.
 func (m *machine) start(name string, args []byte, now uint64) (uint64, error) {
-	buf := make([]byte, 0, len(name)+len(args))
-	buf = append(append(buf, name...), args...)
-	at, err := m.put(buf)
-	if err != nil {
-		return 0, err
+	if len(name)+len(args) > inputCap {
+		return 0, &Error{Kind: KindInvalidInput, Message: "an input larger than 64 KiB", Cause: "input"}
+	}
+	at := m.input
+	if !m.mem.WriteString(uint32(at), name) || !m.mem.Write(uint32(at)+uint32(len(name)), args) {
+		return 0, errMemory
 	}
 	r, err := m.call(m.fnStart, m.handle, at, uint64(len(name)), at+uint64(len(name)), uint64(len(args)), now)
 	if err != nil {
@@ -289,10 +335,20 @@ func (m *machine) endpoint() (string, error) {
 	return string(out), err
 }
 
+// close frees the machine and keeps the instance for the next New, or closes it.
 func (m *machine) close() {
 	if m.handle != 0 {
 		_, _ = m.call(m.fnFree, m.handle)
 		m.handle = 0
+	}
+	if !m.broken && m.mem.Size() <= maxIdleMemory {
+		idleMu.Lock()
+		if len(idleMachines) < maxIdleMachines {
+			idleMachines = append(idleMachines, m)
+			idleMu.Unlock()
+			return
+		}
+		idleMu.Unlock()
 	}
 	_ = m.mod.Close(context.Background())
 }
