@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The Go module: the embedded wasm is fresh and reproducible, gofmt and go vet,
 # go test -race against the emulator (faults, cancellation, single flight, HTTPS,
-# the cross-host scenarios), CGO_ENABLED=0 builds for linux/amd64 and linux/s390x,
-# the s390x test binary under qemu-user, the benchmark and the compile cost.
+# the cross-host scenarios), the ibmauth module (go vet, go test), CGO_ENABLED=0
+# builds for linux/amd64 and linux/s390x, the s390x test binary under qemu-user,
+# the benchmark and the compile cost.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -32,6 +33,9 @@ check "gofmt" bash -c '[ -z "$(gofmt -l .)" ] || { gofmt -l .; false; }'
 check "go vet" go vet ./...
 # The race detector needs cgo (its runtime); the package itself has none.
 check "go test -race" env CGO_ENABLED=1 go test -race -count=1 ./...
+# ibmauth: its own module (go-sdk-core); its committed go.sum must do (-mod=readonly).
+check "ibmauth: go vet and go test against the emulator" bash -c \
+  "cd ibmauth && GOFLAGS=-mod=readonly go vet ./... && GOFLAGS=-mod=readonly go test -count=1 ./..."
 for arch in amd64 s390x; do
   check "CGO_ENABLED=0 build for linux/$arch" bash -c "
     GOOS=linux GOARCH=$arch go build -trimpath -ldflags='-s -w' -o '$work/instance-$arch' ./examples/instance &&
