@@ -91,6 +91,16 @@ pub(crate) fn skip_value(b: &[u8], i: usize) -> Result<usize, Malformed> {
 /// number can be in every host language (JavaScript's `JSON.parse`, Python's
 /// `float`, Kotlin's `Double`), so a document with `1e999` fails the same way in
 /// all of them. Strings are skipped; `b` is already validated JSON.
+///
+/// ```
+/// use vpc_imds_driver::json::numbers_fit_double;
+/// assert!(numbers_fit_double(br#"{"a":[1,-2.5,1e308,"1e999"],"b":1E2}"#));
+/// assert!(!numbers_fit_double(br#"{"a":1e309}"#));
+/// assert!(!numbers_fit_double(br#"[-1E400]"#));
+/// let long = format!("[{}]", "9".repeat(400));
+/// assert!(!numbers_fit_double(long.as_bytes()));
+/// assert!(numbers_fit_double(format!("[{}]", "9".repeat(300)).as_bytes()));
+/// ```
 pub fn numbers_fit_double(b: &[u8]) -> bool {
     let mut i = 0;
     while let Some(&c) = b.get(i) {
@@ -107,12 +117,18 @@ pub fn numbers_fit_double(b: &[u8]) -> bool {
                 {
                     end += 1;
                 }
-                let number = b.get(i..end).and_then(|n| core::str::from_utf8(n).ok());
-                if !number
-                    .and_then(|n| n.parse::<f64>().ok())
-                    .is_some_and(f64::is_finite)
-                {
-                    return false;
+                let token = b.get(i..end).unwrap_or_default();
+                // Up to 300 bytes without an exponent is below 1e300: only a longer
+                // number or one with an exponent needs the exact test.
+                let short = token.len() <= 300 && !token.iter().any(|&c| c == b'e' || c == b'E');
+                if !short {
+                    let number = core::str::from_utf8(token).ok();
+                    if !number
+                        .and_then(|n| n.parse::<f64>().ok())
+                        .is_some_and(f64::is_finite)
+                    {
+                        return false;
+                    }
                 }
                 i = end;
             }

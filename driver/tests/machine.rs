@@ -597,7 +597,7 @@ fn a_number_no_host_can_hold_fails_the_operation_in_every_host() {
         at(2),
     );
     send(&mut m, op, at(2), Input::Tick);
-    let body = r#"{"id":"1e999","n":-1.5e308,"m":123456789012345678901234567890}"#;
+    let body = r#"{"id":"1e999","n":-1.5e308,"m":123456789012345678901234567890,"k":1E2}"#;
     done(answer(&mut m, op, at(2), &ok(body)).0);
 }
 
