@@ -173,6 +173,7 @@ node_dist() {
   log "node main package"
   local main="$stage/vpc-imds"
   mkdir -p "$main"
+  node bindings/js/build.mjs node   # lib/: the shared client layer over the napi backend
   cp -r bindings/node/lib bindings/node/README.md "$main"/
   node scripts/release/npm_packages.js main "$root/bindings/node/package.json" "$main" "${NODE_TARGETS[@]}"
   (cd "$stage" && npm pack --silent "$main" >/dev/null)

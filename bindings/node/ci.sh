@@ -33,7 +33,7 @@ step() {
 }
 
 install() { npm ci --no-audit --no-fund --loglevel=error; }
-build() { npx napi build --platform --release --no-js --dts native.d.ts; }
+build() { npx napi build --platform --release --no-js --dts native.d.ts && node ../js/build.mjs node; }
 emulator() {
   if [[ -z "${EMULATOR_BIN:-}" ]]; then
     (cd "$root" && cargo build --quiet -p vpc-imds-emulator --bin vpc-imds-emulator) || return 1
@@ -79,7 +79,7 @@ packed() {
 }
 
 step "npm ci (@napi-rs/cli, typescript, ibm-cloud-sdk-core)" install
-step "napi build --release" build
+step "napi build --release, lib/ from ../js and js/" build
 step "emulator" emulator
 step "node --test (vectors, emulator, IBM SDK)" tests
 step "tsc --noEmit --strict (ESM and CommonJS examples)" types

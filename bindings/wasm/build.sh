@@ -29,3 +29,5 @@ printf '{"cargo": %s, "wasm_bindgen": %s}\n' "$(stat -c %s "$raw")" \
   "$(stat -c %s "$here/pkg/vpc_imds_wasm_bg.wasm")" > "$here/pkg/sizes.json"
 mv "$here/pkg/vpc_imds_wasm_bg.opt.wasm" "$here/pkg/vpc_imds_wasm_bg.wasm"
 echo "pkg/vpc_imds_wasm_bg.wasm: $(stat -c %s "$here/pkg/vpc_imds_wasm_bg.wasm") bytes"
+# lib/: the shared client layer (../js) over this package's backend (js/).
+node "$repo/bindings/js/build.mjs" wasm

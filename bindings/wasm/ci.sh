@@ -33,7 +33,7 @@ fi
 step "build: cargo (wasm32, release, opt-level z) + wasm-bindgen --target web + wasm-opt -Oz"
 bash "$here/build.sh"
 
-step "types: tsc --strict over test/types.ts against index.d.ts"
+step "types: tsc --strict over test/types.ts against lib/index.d.ts"
 (cd "$here" && node_modules/.bin/tsc -p test/tsconfig.json)
 
 step "emulator (cargo build -p vpc-imds-emulator)"

@@ -273,6 +273,12 @@ impl NodeMachine {
         self.machine.config().core().version().to_string()
     }
 
+    /// The largest response accepted, in bytes.
+    #[napi(getter)]
+    pub fn max_response_bytes(&self) -> f64 {
+        self.machine.config().max_response_bytes() as f64
+    }
+
     /// Operations in progress.
     #[napi(getter)]
     pub fn operations(&self) -> u32 {
@@ -327,7 +333,9 @@ impl NodeMachine {
     }
 
     /// A whole response from a transport with its own HTTP stack: status, the
-    /// `Retry-After` header's value, the (de-chunked) body.
+    /// `Retry-After` header's value, the (de-chunked) body, and the
+    /// `Transfer-Encoding` value (every line joined by ", "): a coding the core's
+    /// reader refuses fails the call as `bad_response`.
     #[napi]
     pub fn respond(
         &mut self,
@@ -336,10 +344,12 @@ impl NodeMachine {
         status: u32,
         retry_after: Option<String>,
         body: Buffer,
+        transfer_encoding: Option<String>,
     ) -> StepOut {
         let retry_after = retry_after.and_then(|v| parse_retry_after(v.as_bytes()));
         let status = u16::try_from(status).unwrap_or(0);
-        let response = Response::from_parts(status, retry_after, &body);
+        let te = transfer_encoding.as_deref().map(str::as_bytes);
+        let response = Response::from_host(status, retry_after, te, &body);
         self.run(op, now, Input::Response(response))
     }
 

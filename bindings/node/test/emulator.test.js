@@ -105,15 +105,16 @@ for (const [name, make] of [
       await assert.rejects(c.iamToken({ profileId: 'a', profileName: 'b' }), imds.InvalidInputError);
     });
 
-    it('user data is a Buffer with MIME helpers', async () => {
+    it('user data is a UserData (Uint8Array) with MIME helpers', async () => {
       const c = make();
       const data = await c.userData();
-      assert.ok(Buffer.isBuffer(data));
+      assert.ok(data instanceof imds.UserData && data instanceof Uint8Array);
+      assert.equal(data.toString('base64'), Buffer.from(data).toString('base64'));
       assert.equal(userData.isGzip(data), false);
       assert.equal(userData.isMultipart(data), true);
       const parts = userData.parts(data);
       assert.ok(parts.length >= 2);
-      assert.ok(parts.every((p) => Buffer.isBuffer(p.data) && p.contentType));
+      assert.ok(parts.every((p) => p.data instanceof Uint8Array && p.contentType));
       assert.ok(userData.text(data).includes('Grüße, 世界'));
     });
 

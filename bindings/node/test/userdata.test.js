@@ -39,7 +39,7 @@ test('plain data is one part; text decodes only when asked', () => {
   const data = Buffer.from('#!/bin/sh\necho hi\n');
   assert.equal(userData.isGzip(data), false);
   assert.equal(userData.isMultipart(data), false);
-  assert.deepEqual(userData.parts(data), [{ contentType: null, filename: null, charset: null, data }]);
+  assert.deepEqual(userData.parts(data), [{ contentType: null, filename: null, charset: null, data: new Uint8Array(data) }]);
   assert.equal(userData.text(data), '#!/bin/sh\necho hi\n');
   assert.equal(userData.parts(Buffer.alloc(0))[0].data.length, 0);
 });

@@ -4,7 +4,7 @@
 // it, and the time to compile the module here.
 //
 //   node bindings/wasm/bench/size.mjs      # after bash bindings/wasm/build.sh
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 
 const pkg = new URL('../pkg/', import.meta.url);
@@ -24,7 +24,7 @@ console.log(`    gzip -9                 ${kb(gz(wasm))}`);
 console.log(`    brotli 11               ${kb(br(wasm))}`);
 let js = 0;
 let jsGz = 0;
-for (const f of [new URL('vpc_imds_wasm.js', pkg), ...['api.js', 'browser.js', 'client.js', 'errors.js', 'models.js', 'node.js'].map((n) => new URL(n, lib))]) {
+for (const f of [new URL('vpc_imds_wasm.js', pkg), ...readdirSync(lib).filter((n) => n.endsWith('.js')).map((n) => new URL(n, lib))]) {
   const b = readFileSync(f);
   js += b.length;
   jsGz += gz(b);

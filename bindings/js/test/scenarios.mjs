@@ -1,29 +1,25 @@
-'use strict';
 // The cross-host scenarios (tests/scenarios/scenarios.json, schema in its README)
-// through the package's public API (`Client`), each against its own emulator
-// process on 127.0.0.1.
+// through a package's public API (`Client`: vpc-imds over node:net, vpc-imds-wasm
+// over Node's fetch), each against its own emulator process on 127.0.0.1. Both
+// packages' test/scenarios.test.mjs call `runScenarios` with their names.
 //
 // Every scenario must give the table's normalized outcome, except those in KNOWN:
 // where this host differs today, the outcome must still differ (a strict expected
 // failure), so the entry has to go when the host is fixed.
 
-const { describe, it } = require('node:test');
-const assert = require('node:assert/strict');
-const fs = require('node:fs');
-const os = require('node:os');
-const path = require('node:path');
-const { execFileSync } = require('node:child_process');
-const { isDeepStrictEqual } = require('node:util');
-const imds = require('../lib/index.js');
-const { startEmulator, closedPort, root } = require('./emulator.js');
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { isDeepStrictEqual } from 'node:util';
+import { fileURLToPath } from 'node:url';
 
-const HOST = 'node';
+let imds, HOST, BIN, startEmulator, closedPort, KNOWN;
+const root = fileURLToPath(new URL('../../../', import.meta.url));
 const TABLE = process.env.VPC_IMDS_SCENARIOS || path.join(root, 'tests', 'scenarios', 'scenarios.json');
 const { scenarios } = JSON.parse(fs.readFileSync(TABLE, 'utf8'));
-const BIN = process.env.EMULATOR_BIN || path.join(root, 'target', 'debug', 'vpc-imds-emulator');
-
-/** Scenarios where this host differs today: name -> reason. */
-const KNOWN = {};
 
 class SetupError extends Error {}
 
@@ -145,7 +141,7 @@ async function one(c, step) {
     case 'ssh_keys':
       return await c.sshKeys();
     case 'user_data':
-      return { base64: (await c.userData()).toString('base64') };
+      return { base64: Buffer.from(await c.userData()).toString('base64') };
     case 'get':
       return documentOf(await c.get(step.path));
     case 'get_all':
@@ -242,42 +238,53 @@ async function run(scenario) {
     if (expect.requests) subset('requests', expect.requests, await emu.ctl('GET', '/counters'), diffs);
     return diffs;
   } finally {
-    if (emu) emu.stop();
+    if (emu) await emu.stop();
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
 
-describe('cross-host scenarios (tests/scenarios/scenarios.json)', () => {
-  it('the table and KNOWN agree', () => {
-    const names = scenarios.map((s) => s.name);
-    assert.equal(new Set(names).size, names.length, 'scenario names are unique');
-    for (const name of Object.keys(KNOWN)) assert.ok(names.includes(name), `KNOWN names an unknown scenario ${name}`);
-  });
-
-  for (const scenario of scenarios) {
-    const why = scenario.not_applicable && scenario.not_applicable[HOST];
-    if (why) {
-      it(scenario.name, { skip: `not applicable to ${HOST}: ${why}` }, () => {});
-      continue;
-    }
-    it(scenario.name, async (t) => {
-      let diffs;
-      try {
-        diffs = await run(scenario);
-      } catch (e) {
-        if (!(e instanceof SetupError)) throw e;
-        diffs = [`setup failed: ${e.message}`];
-      }
-      const known = KNOWN[scenario.name];
-      if (known) {
-        assert.ok(diffs.length > 0, `${scenario.name} is listed in KNOWN (${known}) but now passes: remove the entry`);
-        t.diagnostic(`known divergence: ${known} [differs: ${diffs.join('; ')}]`);
-      } else {
-        assert.deepEqual(diffs, []);
-      }
+/**
+ * Runs every scenario through `pkg` as host `host`: `emulator` is `{ bin, start(args)
+ * -> { base, ctl(method, path, body), stop() }, closedPort() }`; `known` maps a
+ * scenario to why this host differs today.
+ */
+export function runScenarios(pkg, host, emulator, known = {}) {
+  imds = pkg;
+  HOST = host;
+  ({ bin: BIN, start: startEmulator, closedPort } = emulator);
+  KNOWN = known;
+  describe('cross-host scenarios (tests/scenarios/scenarios.json)', () => {
+    it('the table and KNOWN agree', () => {
+      const names = scenarios.map((s) => s.name);
+      assert.equal(new Set(names).size, names.length, 'scenario names are unique');
+      for (const name of Object.keys(KNOWN)) assert.ok(names.includes(name), `KNOWN names an unknown scenario ${name}`);
     });
-  }
-});
+
+    for (const scenario of scenarios) {
+      const why = scenario.not_applicable && scenario.not_applicable[HOST];
+      if (why) {
+        it(scenario.name, { skip: `not applicable to ${HOST}: ${why}` }, () => {});
+        continue;
+      }
+      it(scenario.name, async (t) => {
+        let diffs;
+        try {
+          diffs = await run(scenario);
+        } catch (e) {
+          if (!(e instanceof SetupError)) throw e;
+          diffs = [`setup failed: ${e.message}`];
+        }
+        const known = KNOWN[scenario.name];
+        if (known) {
+          assert.ok(diffs.length > 0, `${scenario.name} is listed in KNOWN (${known}) but now passes: remove the entry`);
+          t.diagnostic(`known divergence: ${known} [differs: ${diffs.join('; ')}]`);
+        } else {
+          assert.deepEqual(diffs, []);
+        }
+      });
+    }
+  });
+}
 
 // Equal, except that {min, max} matches any number in that range.
 function matches(want, got) {

@@ -1,15 +1,17 @@
-// Errors: one base class, one subclass per error kind of the core, with the same
-// names and fields as the Node package (`vpc-imds`): `code` is the kind, as Node's
-// own errors carry a `code`. Messages come from the core and never hold a token.
+// Errors: one base class, one subclass per error kind of the core (`code` is the
+// kind, as Node's own errors carry a `code`). Messages come from the core and never
+// hold a token. Shared by the npm packages `vpc-imds` and `vpc-imds-wasm`.
 
 /** Base class of every error an operation rejects with. */
-export class ImdsError extends Error {
+class ImdsError extends Error {
   /**
    * @param {string} message
    * @param {object} [fields] status, errorCode, errorMessage, trace, target, retryAfter,
    *   reason, transport (absent ones are null)
    */
   constructor(message, fields = {}) {
+    // An error record (the 0.1.0 Node constructor's argument) is still accepted.
+    if (typeof message === 'object' && message !== null) return errorFrom(message, new.target);
     super(message);
     Object.defineProperty(this, 'name', { value: new.target.name, enumerable: false, configurable: true });
     /** The core's error kind: `invalid_input`, `refused`, `timed_out`, ... (the same in every binding). */
@@ -36,64 +38,67 @@ export class ImdsError extends Error {
 ImdsError.kind = 'unknown';
 
 /** The input was refused before anything was sent (`invalid_input`). */
-export class InvalidInputError extends ImdsError {}
+class InvalidInputError extends ImdsError {}
 InvalidInputError.kind = 'invalid_input';
 /** Nothing accepted the connection, or there is no route (`refused`). */
-export class RefusedError extends ImdsError {}
+class RefusedError extends ImdsError {}
 RefusedError.kind = 'refused';
 /** A connect, a response or the whole operation took too long (`timed_out`). */
-export class TimedOutError extends ImdsError {}
+class TimedOutError extends ImdsError {}
 TimedOutError.kind = 'timed_out';
 /** The connection closed before a whole response arrived, on every attempt (`connection_lost`). */
-export class ConnectionLostError extends ImdsError {}
+class ConnectionLostError extends ImdsError {}
 ConnectionLostError.kind = 'connection_lost';
 /** HTTP 401 or 403 (`unauthorized`), e.g. the metadata service is disabled. */
-export class UnauthorizedError extends ImdsError {}
+class UnauthorizedError extends ImdsError {}
 UnauthorizedError.kind = 'unauthorized';
 /** HTTP 404 (`not_found`). */
-export class NotFoundError extends ImdsError {}
+class NotFoundError extends ImdsError {}
 NotFoundError.kind = 'not_found';
 /** HTTP 429 until retries or time ran out (`rate_limited`). */
-export class RateLimitedError extends ImdsError {}
+class RateLimitedError extends ImdsError {}
 RateLimitedError.kind = 'rate_limited';
 /** HTTP 5xx until retries or time ran out (`server_error`). */
-export class ServerError extends ImdsError {}
+class ServerError extends ImdsError {}
 ServerError.kind = 'server_error';
 /** Another 4xx (`rejected`), e.g. `profile_not_linked`. */
-export class RejectedError extends ImdsError {}
+class RejectedError extends ImdsError {}
 RejectedError.kind = 'rejected';
 /** The response broke HTTP framing, a size limit or the documented JSON shape (`bad_response`). */
-export class BadResponseError extends ImdsError {}
+class BadResponseError extends ImdsError {}
 BadResponseError.kind = 'bad_response';
 
 /** The error class for each kind. */
-export const ERRORS_BY_KIND = Object.freeze(Object.fromEntries(
+const ERRORS_BY_KIND = Object.freeze(Object.fromEntries(
   [InvalidInputError, RefusedError, TimedOutError, ConnectionLostError, UnauthorizedError, NotFoundError,
     RateLimitedError, ServerError, RejectedError, BadResponseError].map((c) => [c.kind, c]),
 ));
 
 /** The error for the machine's error record (`kind`, `message`, `cause`, `status`, ...). */
-export function errorFrom(r) {
-  const Class = ERRORS_BY_KIND[r?.kind] ?? ImdsError;
+function errorFrom(r, Base = ImdsError) {
+  const Class = ERRORS_BY_KIND[r?.kind] ?? Base;
   const fields = { ...r, errorCode: r?.code, errorMessage: r?.api_message, retryAfter: r?.retry_after, reason: r?.cause };
   return new Class(String(r?.message ?? 'unknown error'), fields);
+}
+
+/** An `invalid_input` error raised on the JavaScript side: `what` must be `expected`. */
+function bad(what, expected) {
+  return new InvalidInputError(`invalid input: ${what} must be ${expected}`, { reason: 'input' });
 }
 
 const TRANSPORT_NAMES = ['refused', 'unreachable', 'connect_timeout', 'response_timeout', 'connection_lost', 'tls'];
 
 /**
  * Thrown by a custom transport when an exchange failed in transport; `transport`
- * says how (the driver decides whether to retry). Any error with such a `transport`
+ * says how (the machine decides whether to retry). Any error with such a `transport`
  * property does the same; other errors are classified by `classify` (e.g. Node's
  * `ECONNREFUSED` is `refused`).
  */
-export class TransportError extends Error {
+class TransportError extends Error {
   /** @param {string} transport one of refused, unreachable, connect_timeout,
    * response_timeout, connection_lost, tls */
   constructor(transport, detail = '') {
-    if (!TRANSPORT_NAMES.includes(transport)) {
-      throw new InvalidInputError(`unknown transport error ${JSON.stringify(transport)}; one of ${TRANSPORT_NAMES.join(', ')}`, { reason: 'input' });
-    }
+    if (!TRANSPORT_NAMES.includes(transport)) throw bad('a transport error', `one of ${TRANSPORT_NAMES.join(', ')}`);
     super(detail ? `${transport}: ${detail}` : transport);
     this.transport = transport;
   }
@@ -122,15 +127,19 @@ const MESSAGES = [
  * message; browsers say only "Failed to fetch", read as `refused` (the usual cause
  * when nothing serves the endpoint; any such failure is retried the same way).
  */
-export function classify(error) {
+function classify(error) {
   if (TRANSPORT_NAMES.includes(error?.transport)) return error.transport;
-  for (let e = error, depth = 0; e && depth < 4; e = e.cause, depth++) {
-    const code = typeof e.code === 'string' ? e.code : '';
-    for (const [re, name] of CODES) if (code && re.test(code)) return name;
-  }
-  for (let e = error, depth = 0; e && depth < 4; e = e.cause, depth++) {
-    const message = typeof e.message === 'string' ? e.message : '';
-    for (const [re, name] of MESSAGES) if (re.test(message)) return name;
+  for (const [table, field] of [[CODES, 'code'], [MESSAGES, 'message']]) {
+    for (let e = error, depth = 0; e && depth < 4; e = e.cause, depth++) {
+      const text = typeof e[field] === 'string' ? e[field] : '';
+      for (const [re, name] of table) if (text && re.test(text)) return name;
+    }
   }
   return 'connection_lost';
 }
+
+export {
+  ImdsError, InvalidInputError, RefusedError, TimedOutError, ConnectionLostError, UnauthorizedError, NotFoundError,
+  RateLimitedError, ServerError, RejectedError, BadResponseError, TransportError, ERRORS_BY_KIND, errorFrom, bad,
+  classify,
+};

@@ -1,23 +1,24 @@
-// The JavaScript host of the vpc-imds client machine (the driver's, compiled to
-// WebAssembly). Host glue only: HTTP (fetch, or the user's function), the clock
-// (performance.now()), sleeping (setTimeout), the jitter seed
-// (crypto.getRandomValues) and conversions. The machine decides everything else:
-// each call steps its own operation, `step -> do what it says -> feed the result`.
+// The JavaScript host of the vpc-imds client machine (the driver's), shared by the
+// npm packages `vpc-imds` (a napi addon, node:net) and `vpc-imds-wasm` (WebAssembly,
+// fetch). Host glue only: HTTP (the backend's sockets, fetch, or the user's
+// function), the clock (performance.now()), sleeping (setTimeout), the jitter seed
+// and conversions. The machine decides everything else: each call steps its own
+// operation, `step -> do what it says -> feed the result`.
 
-import { Machine as WasmMachine, mergePages as wasmMergePages } from '../pkg/vpc_imds_wasm.js';
-import { InvalidInputError, TransportError, classify, errorFrom } from './errors.js';
+import { Machine, SocketTransport, seed } from './backend.js';
+import { InvalidInputError, bad, classify, errorFrom } from './errors.js';
 import { Token, UserData } from './models.js';
 
 /** Step kinds of the low-level `Machine` (its steps' `kind`), the same in every JavaScript host. */
-export const STEP = Object.freeze({ SEND: 0, READ: 1, CLOSE: 2, BACKOFF: 3, AWAIT: 4, PAGE: 5, DONE: 6, FAILED: 7 });
+const STEP = Object.freeze({ SEND: 0, READ: 1, CLOSE: 2, BACKOFF: 3, AWAIT: 4, PAGE: 5, DONE: 6, FAILED: 7 });
 const { SEND, CLOSE, BACKOFF, AWAIT, PAGE, DONE, FAILED } = STEP;
 
 /** The environment variable that overrides the default endpoint (Node, Deno). */
-export const ENDPOINT_ENV = 'VPC_IMDS_ENDPOINT';
+const ENDPOINT_ENV = 'VPC_IMDS_ENDPOINT';
 /** Default endpoint. */
-export const DEFAULT_ENDPOINT = 'http://169.254.169.254';
+const DEFAULT_ENDPOINT = 'http://169.254.169.254';
 /** Endpoint for secure access. */
-export const SECURE_ENDPOINT = 'https://api.metadata.cloud.ibm.com';
+const SECURE_ENDPOINT = 'https://api.metadata.cloud.ibm.com';
 
 const TIMEOUT = Symbol('timeout');
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
@@ -32,25 +33,14 @@ function readEnv() {
   }
 }
 
-let random = (bytes) => globalThis.crypto.getRandomValues(bytes);
-
-/** @internal For hosts without a global `crypto` (Node 18): where random bytes come from. */
-export function useRandom(getRandomValues) {
-  random = getRandomValues;
-}
-
-function seed() {
-  return random(new Uint8Array(8));
-}
-
 let connectAgent = () => undefined;
 
 /**
  * @internal For Node, whose fetch (undici) finishes a connect even after the request
  * that wanted it was aborted: `find()` gives undici's `Agent` class (or undefined),
- * with which each client gets a dispatcher whose pending connects end with its calls.
+ * with which each fetch transport gets a dispatcher whose pending connects end with its calls.
  */
-export function useConnectAgent(find) {
+function useConnectAgent(find) {
   let found;
   connectAgent = () => {
     if (found === undefined) {
@@ -65,11 +55,11 @@ export function useConnectAgent(find) {
 }
 
 /**
- * One client's undici dispatcher. Its sockets take an AbortSignal (undici hands its
- * connect options to `net.connect`/`tls.connect`); once an exchange has been cut
- * (aborted, or past its deadline) and no exchange is left, that signal destroys the
- * dispatcher's sockets, a connect still under way among them, and the next exchange
- * gets a new dispatcher. Idle kept-alive sockets do not hold the process.
+ * One fetch transport's undici dispatcher. Its sockets take an AbortSignal (undici
+ * hands its connect options to `net.connect`/`tls.connect`); once an exchange has been
+ * cut (aborted, or past its deadline) and no exchange is left, that signal destroys
+ * the dispatcher's sockets, a connect still under way among them, and the next
+ * exchange gets a new dispatcher. Idle kept-alive sockets do not hold the process.
  */
 class Connections {
   #Agent;
@@ -102,10 +92,6 @@ class Connections {
   }
 }
 
-function bad(what, expected) {
-  return new InvalidInputError(`invalid input: ${what} must be ${expected}`, { reason: 'input' });
-}
-
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** `value` as `undefined` (absent) or a value of the JavaScript type asked for. */
@@ -114,70 +100,11 @@ function opt(value, type, what) {
   if (type === 'number' && (typeof value !== 'number' || Number.isNaN(value))) throw bad(what, 'a number');
   if (type === 'integer' && !(Number.isInteger(value) && value >= 0 && value <= 0xffffffff)) throw bad(what, 'a whole number');
   if (type === 'string' && typeof value !== 'string') throw bad(what, 'a string');
-  // Crossing into WebAssembly would turn a lone surrogate into U+FFFD silently.
+  // Crossing into the machine would turn a lone surrogate into U+FFFD silently.
   if (type === 'string' && LONE_SURROGATE.test(value)) throw bad(what, 'well-formed Unicode (a lone surrogate)');
   if (type === 'boolean' && typeof value !== 'boolean') throw bad(what, 'true or false');
   if (type === 'function' && typeof value !== 'function') throw bad(what, 'a function');
   return value;
-}
-
-/** What the module threw: the machine's error record (JSON text) as its error. */
-function thrown(e) {
-  return typeof e === 'string' && e.startsWith('{') ? errorFrom(JSON.parse(e)) : e;
-}
-
-/** Runs a call into the module that throws the machine's error record. */
-function checked(f) {
-  try {
-    return f();
-  } catch (e) {
-    throw thrown(e);
-  }
-}
-
-/**
- * The client machine (the module's `Machine`) with its steps and errors as objects:
- * the module writes them as JSON text, parsed here; a step's bytes (user data) or
- * text (a part of `get_all`'s document) are attached under the name it gives. A bad
- * setting or argument throws `InvalidInputError`.
- */
-export class Machine extends WasmMachine {
-  constructor(...settings) {
-    try {
-      super(...settings);
-    } catch (e) {
-      throw thrown(e);
-    }
-  }
-
-  start(...args) {
-    return checked(() => super.start(...args));
-  }
-
-  step(op, now) {
-    return this.#step(super.step(op, now));
-  }
-
-  bytes(op, data, now) {
-    return this.#step(super.bytes(op, data, now));
-  }
-
-  respond(op, status, retryAfter, body, now, transferEncoding) {
-    return this.#step(super.respond(op, status, retryAfter, body, now, transferEncoding));
-  }
-
-  fail(op, name, now) {
-    return this.#step(super.fail(op, name, now));
-  }
-
-  #step(text) {
-    const step = JSON.parse(text);
-    if (step.bytes !== undefined) step[step.bytes] = super.takeBytes();
-    if (step.text !== undefined) step[step.text] = super.takeText();
-    // A generic GET's document comes as the text the service sent (the core checked it).
-    if (step.typeName === 'raw') step.value = JSON.parse(step.json);
-    return step;
-  }
 }
 
 function checkSignal(signal) {
@@ -208,13 +135,12 @@ function pause(ms, signal, waiters, op) {
 }
 
 /**
- * What a transport receives (the Node package's `TransportRequest`): method,
- * absolute URL, headers, body, the milliseconds left for the exchange and the
- * connect timeout, and an AbortSignal that fires at the deadline or when the call is
- * aborted. The `Authorization` header holds the token: it is redacted in `toJSON`,
- * `toString` and `util.inspect`.
+ * What a custom transport receives: method, absolute URL, headers, body, the
+ * milliseconds left for the exchange and the connect timeout, and an AbortSignal that
+ * fires at the deadline or when the call is aborted. The `Authorization` header holds
+ * the token: it is redacted in `toJSON`, `toString` and `util.inspect`.
  */
-export class HttpRequest {
+class HttpRequest {
   #headers;
 
   constructor(step, timeout, signal) {
@@ -257,8 +183,8 @@ function header(headers, name, all = false) {
   const entries = Array.isArray(headers) ? headers : Object.entries(headers);
   const values = [];
   for (const [k, v] of entries) {
-    if (String(k).toLowerCase() !== lower) continue;
-    if (!all) return String(v);
+    if (String(k).toLowerCase() !== lower || v === undefined) continue;
+    if (!all) return String(Array.isArray(v) ? v[0] : v);
     values.push(...(Array.isArray(v) ? v.map(String) : [String(v)]));
   }
   return values.length > 0 ? values.join(', ') : undefined;
@@ -273,7 +199,7 @@ function asBytes(body) {
   throw Object.assign(new TypeError('a transport response body must be a Uint8Array, ArrayBuffer or string'), { transport: 'connection_lost' });
 }
 
-/** Reads a fetch body, stopping one chunk past `limit` (the driver refuses it then). */
+/** Reads a fetch body, stopping one chunk past `limit` (the machine refuses it then). */
 async function readBody(response, limit) {
   const length = Number(response.headers.get('content-length') ?? NaN);
   const encoded = (response.headers.get('content-encoding') ?? 'identity') !== 'identity';
@@ -306,13 +232,13 @@ async function readBody(response, limit) {
 /**
  * A transport over `fetch` (the host's by default, looked up at each call, or the
  * function you give): never redirected (a browser hides a redirect as status 0,
- * which the driver refuses), no cache, no credentials. The body is read up to one
- * chunk past `maxBytes` (the driver refuses it then).
+ * which the machine refuses), no cache, no credentials, no proxy variables read. The
+ * body is read up to one chunk past `maxBytes` (the machine refuses it then).
  * @param {typeof fetch} [fetchImpl]
  * @param {number} [maxBytes]
  * @returns {(request: HttpRequest) => Promise<{status: number, headers: Headers, body: Uint8Array}>}
  */
-export function fetchTransport(fetchImpl, maxBytes = Infinity) {
+function fetchTransport(fetchImpl, maxBytes = Infinity) {
   if (fetchImpl !== undefined && typeof fetchImpl !== 'function') throw bad('fetchTransport', 'given a fetch function');
   // Node's own fetch: a dispatcher whose connects end with this transport's calls.
   let connections;
@@ -342,17 +268,63 @@ export function fetchTransport(fetchImpl, maxBytes = Infinity) {
   };
 }
 
+/** A transport function (fetch's, or the user's) as the client steps it: the request
+ * as an `HttpRequest` in, a whole response out, every failure classified. */
+class FunctionTransport {
+  constructor(m, fn, now) {
+    Object.assign(this, { m, fn, now });
+  }
+
+  close() {} // the function's HTTP stack keeps its own connections
+
+  /** Sends the request of step `s` and feeds back what came of it. */
+  async exchange(op, s, signal) {
+    const { m, now } = this;
+    const left = s.until - now();
+    if (left <= 0) return m.fail(op, 'response_timeout', now());
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(TIMEOUT), left);
+    const onAbort = () => abort.abort(signal.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let r;
+    let body;
+    try {
+      const request = new HttpRequest(s, left, abort.signal);
+      r = await Promise.race([
+        this.fn(request),
+        // A transport that ignores its signal still ends at the deadline.
+        new Promise((_, reject) => {
+          if (abort.signal.aborted) reject(abort.signal.reason);
+          abort.signal.addEventListener('abort', () => reject(abort.signal.reason), { once: true });
+        }),
+      ]);
+      if (!Number.isInteger(r?.status) || r.status < 0 || r.status > 999) {
+        throw Object.assign(new TypeError('a transport must resolve to {status, headers?, body?} with an integer status'), { transport: 'connection_lost' });
+      }
+      body = asBytes(r.body);
+    } catch (e) {
+      if (signal?.aborted) throw signal.reason;
+      return m.fail(op, abort.signal.aborted ? 'response_timeout' : classify(e), now());
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    }
+    // The framing the host's stack saw: the core refuses what its own reader would.
+    const codings = header(r.headers, 'transfer-encoding', true);
+    return m.respond(op, r.status, header(r.headers, 'retry-after'), body, now(), codings);
+  }
+}
+
 /**
  * A client of the IBM Cloud VPC Instance Metadata Service.
  *
  * Concurrent calls share one identity token and one IAM token per trusted profile,
  * each fetched by one of them at a time; each call is its own operation of the
  * client's machine, so retries, backoff, `Retry-After`, the 401 refresh and the
- * deadline apply per call. Every call takes an optional
- * `{signal}`: aborting it rejects the call with the signal's reason and sends
- * nothing more.
+ * deadline apply per call. Every call takes an optional `{signal}`: aborting it
+ * rejects the call with the signal's reason and sends nothing more.
  */
-export class Client {
+class Client {
   #m;
   #origin = performance.now();
   /** Operation id -> the wake-up of its token wait. */
@@ -360,22 +332,7 @@ export class Client {
   #transport;
 
   /**
-   * @param {object} [options]
-   * @param {string} [options.endpoint] `http://HOST[:PORT]` or `https://HOST[:PORT]`;
-   *   default `$VPC_IMDS_ENDPOINT` (Node, Deno; unless `useEnv: false`), else
-   *   `http://169.254.169.254` (`https://api.metadata.cloud.ibm.com` with `secure`)
-   * @param {boolean} [options.secure] secure access (HTTPS only)
-   * @param {string} [options.version] API version date `YYYY-MM-DD`
-   * @param {number} [options.tokenLifetime] identity token lifetime, 5..3600 s
-   * @param {number} [options.timeout] seconds for a whole call, retries included (15)
-   * @param {number} [options.requestTimeout] seconds for one exchange (5)
-   * @param {number} [options.connectTimeout] seconds for one connect (1)
-   * @param {number} [options.maxAttempts] attempts per request (4)
-   * @param {number} [options.maxResponseBytes] largest response accepted (1 MiB)
-   * @param {Function} [options.fetch] a fetch-compatible function (default `globalThis.fetch`)
-   * @param {Function} [options.transport] your own HTTP: `(HttpRequest) => Promise<{status,
-   *   headers?, body?}>`; throw an error with a `transport` name when it fails
-   * @param {boolean} [options.useEnv] read `VPC_IMDS_ENDPOINT` (default true)
+   * @param {object} [options] see `ClientOptions` in index.d.ts (times in seconds)
    */
   constructor(options = {}) {
     if (typeof options !== 'object' || options === null) throw bad('options', 'an object');
@@ -383,6 +340,8 @@ export class Client {
     const fetchImpl = opt(o.fetch, 'function', 'fetch');
     const transport = opt(o.transport, 'function', 'transport');
     const useEnv = opt(o.useEnv, 'boolean', 'useEnv') ?? true;
+    // The backend's sockets unless a transport function is given (or there are none).
+    const sockets = SocketTransport && transport === undefined && fetchImpl === undefined;
     this.#m = new Machine(
       opt(o.endpoint, 'string', 'endpoint'),
       useEnv ? readEnv() : undefined,
@@ -397,8 +356,12 @@ export class Client {
       opt(o.maxDelay, 'number', 'maxDelay'),
       opt(o.maxResponseBytes, 'integer', 'maxResponseBytes'),
       seed(),
+      sockets,
     );
-    this.#transport = transport ?? fetchTransport(fetchImpl, this.#m.maxResponseBytes);
+    const now = () => this.now();
+    this.#transport = sockets
+      ? new SocketTransport(this.#m, { ca: o.ca }, now)
+      : new FunctionTransport(this.#m, transport ?? fetchTransport(fetchImpl, this.#m.maxResponseBytes), now);
   }
 
   /** The service's base URL. */
@@ -419,8 +382,10 @@ export class Client {
     return this.toString();
   }
 
-  /** Nothing to free: fetch keeps its own connections (the client stays usable). */
-  close() {}
+  /** Closes idle connections (the client stays usable; fetch keeps its own). */
+  close() {
+    this.#transport.close();
+  }
 
   // -- plumbing ----------------------------------------------------------------
 
@@ -434,18 +399,18 @@ export class Client {
     for (const op of ops) this.#waiters.get(op)?.();
   }
 
-  #start(op, args, options) {
+  #start(op, a, options) {
     const signal = checkSignal(options?.signal);
     signal?.throwIfAborted();
-    const a = args;
     return this.#m.start(
       op, this.now(), a.id, a.expiresIn, a.profileId, a.profileCrn, a.profileName, a.csr, a.path, a.allPages ?? false, a.max,
     );
   }
 
-  /** Abandons `op` (aborted, or an iterator left early). */
+  /** Abandons `op` (aborted, or an iterator left early): its connection is closed. */
   #abandon(op) {
-    this.#m.cancel(op);
+    const conn = this.#m.cancel(op);
+    if (conn !== undefined && conn !== null) this.#transport.close(conn);
     this.#wake(this.#m.woken());
   }
 
@@ -456,14 +421,15 @@ export class Client {
       if (s.woken) this.#wake(s.woken);
       switch (s.kind) {
         case SEND:
-          s = await this.#exchange(op, s, signal);
+          s = await this.#transport.exchange(op, s, signal);
           break;
         case BACKOFF:
         case AWAIT:
           await pause(s.until - this.now(), signal, s.kind === AWAIT ? this.#waiters : undefined, op);
           s = m.step(op, this.now());
           break;
-        case CLOSE: // fetch keeps its own connections
+        case CLOSE:
+          this.#transport.close(s.conn);
           s = m.step(op, this.now());
           break;
         case PAGE:
@@ -471,7 +437,7 @@ export class Client {
           return s;
         case FAILED:
           throw errorFrom(s.error);
-        default: // READ comes only after bytes, which fetch hosts never feed
+        default: // READ comes only inside an exchange
           s = m.fail(op, 'connection_lost', this.now());
       }
     }
@@ -507,42 +473,9 @@ export class Client {
     }
   }
 
-  /** Sends the request of step `s` and feeds back what came of it. */
-  async #exchange(op, s, signal) {
-    const m = this.#m;
-    const left = s.until - this.now();
-    if (left <= 0) return m.fail(op, 'response_timeout', this.now());
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(TIMEOUT), left);
-    const onAbort = () => abort.abort(signal.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    let r;
-    let body;
-    try {
-      const request = new HttpRequest(s, left, abort.signal);
-      r = await Promise.race([
-        this.#transport(request),
-        // A transport that ignores its signal still ends at the deadline.
-        new Promise((_, reject) => {
-          if (abort.signal.aborted) reject(abort.signal.reason);
-          abort.signal.addEventListener('abort', () => reject(abort.signal.reason), { once: true });
-        }),
-      ]);
-      if (!Number.isInteger(r?.status) || r.status < 0 || r.status > 999) {
-        throw Object.assign(new TypeError('a transport must resolve to {status, headers?, body?} with an integer status'), { transport: 'connection_lost' });
-      }
-      body = asBytes(r.body);
-    } catch (e) {
-      if (signal?.aborted) throw signal.reason;
-      const name = abort.signal.aborted ? 'response_timeout' : classify(e);
-      return m.fail(op, name, this.now());
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    }
-    // The framing the host's stack saw: the core refuses what its own reader would.
-    const codings = header(r.headers, 'transfer-encoding', true);
-    return m.respond(op, r.status, header(r.headers, 'retry-after'), body, this.now(), codings);
+  /** The document of a one-step operation. */
+  async #value(op, args, options) {
+    return (await this.#one(op, args, options)).value;
   }
 
   // -- identity ----------------------------------------------------------------
@@ -550,12 +483,10 @@ export class Client {
   /**
    * Creates a new instance identity token (`PUT .../token`); it is also the token
    * this client uses from now on. `expiresIn`: 5..3600 seconds.
-   * @param {{expiresIn?: number, signal?: AbortSignal}} [options]
    * @returns {Promise<Token>}
    */
   async identityToken(options = {}) {
-    const s = await this.#one('identity_token', { expiresIn: opt(options.expiresIn, 'integer', 'expiresIn') }, options);
-    return new Token(s.value);
+    return new Token(await this.#value('identity_token', { expiresIn: opt(options.expiresIn, 'integer', 'expiresIn') }, options));
   }
 
   /**
@@ -565,17 +496,13 @@ export class Client {
    * @returns {Promise<Token>}
    */
   async iamToken(options = {}) {
-    const s = await this.#one('iam_token', profileOf(options), options);
-    return new Token(s.value);
+    return new Token(await this.#value('iam_token', profileOf(options), options));
   }
 
   /** Creates an instance identity certificate for a PEM certificate request. */
   async identityCertificate(csr, options = {}) {
-    const s = await this.#one('identity_certificate', {
-      csr: opt(csr, 'string', 'csr') ?? '',
-      expiresIn: opt(options.expiresIn, 'integer', 'expiresIn'),
-    }, options);
-    return s.value;
+    const args = { csr: opt(csr, 'string', 'csr') ?? '', expiresIn: opt(options.expiresIn, 'integer', 'expiresIn') };
+    return this.#value('identity_certificate', args, options);
   }
 
   /** Resolves once the service answers (identity token requests with backoff), or
@@ -588,15 +515,15 @@ export class Client {
 
   /** `GET /metadata/v1/instance`. */
   async instance(options) {
-    return (await this.#one('instance', {}, options)).value;
+    return this.#value('instance', {}, options);
   }
 
   /** `GET /metadata/v1/instance/initialization`: keys, user data, default profile. */
   async initialization(options) {
-    return (await this.#one('initialization', {}, options)).value;
+    return this.#value('initialization', {}, options);
   }
 
-  /** The user data as bytes (empty if none), with gzip and text helpers. */
+  /** The user data as bytes (empty if none), with gzip, MIME and text helpers. */
   async userData(options) {
     const bytes = (await this.#one('user_data', {}, options)).bytes;
     const out = new UserData(bytes.length);
@@ -606,22 +533,22 @@ export class Client {
 
   /** `GET /metadata/v1/instance/network_interfaces`: the list. */
   async networkInterfaces(options) {
-    return (await this.#one('network_interfaces', {}, options)).value.network_interfaces;
+    return (await this.#value('network_interfaces', {}, options)).network_interfaces;
   }
 
   /** `GET /metadata/v1/instance/network_interfaces/{id}`. */
   async networkInterface(id, options) {
-    return (await this.#one('network_interface', { id: opt(id, 'string', 'id') ?? '' }, options)).value;
+    return this.#value('network_interface', { id: opt(id, 'string', 'id') ?? '' }, options);
   }
 
   /** `GET /metadata/v1/instance/volume_attachments`: the list. */
   async volumeAttachments(options) {
-    return (await this.#one('volume_attachments', {}, options)).value.volume_attachments;
+    return (await this.#value('volume_attachments', {}, options)).volume_attachments;
   }
 
   /** `GET /metadata/v1/instance/volume_attachments/{id}`. */
   async volumeAttachment(id, options) {
-    return (await this.#one('volume_attachment', { id: opt(id, 'string', 'id') ?? '' }, options)).value;
+    return this.#value('volume_attachment', { id: opt(id, 'string', 'id') ?? '' }, options);
   }
 
   /** Every SSH key (`GET /metadata/v1/keys`), following pages as you iterate. */
@@ -631,12 +558,12 @@ export class Client {
 
   /** `GET /metadata/v1/keys/{id}`. */
   async key(id, options) {
-    return (await this.#one('key', { id: opt(id, 'string', 'id') ?? '' }, options)).value;
+    return this.#value('key', { id: opt(id, 'string', 'id') ?? '' }, options);
   }
 
   /** One OpenSSH `authorized_keys` line per SSH key, every page. */
   async sshKeys(options) {
-    return (await this.#one('ssh_keys', {}, options)).value;
+    return this.#value('ssh_keys', {}, options);
   }
 
   /** Every placement group (`GET /metadata/v1/placement_groups`), following pages as you iterate. */
@@ -646,12 +573,12 @@ export class Client {
 
   /** `GET /metadata/v1/placement_groups/{id}`. */
   async placementGroup(id, options) {
-    return (await this.#one('placement_group', { id: opt(id, 'string', 'id') ?? '' }, options)).value;
+    return this.#value('placement_group', { id: opt(id, 'string', 'id') ?? '' }, options);
   }
 
   /** `GET /metadata/v1/{path}` (the path may carry a query, not `version`): the JSON document. */
   async get(path, options) {
-    return (await this.#one('get', { path: opt(path, 'string', 'path') ?? '' }, options)).value;
+    return this.#value('get', { path: opt(path, 'string', 'path') ?? '' }, options);
   }
 
   /** Like `get`, following `next.href` page by page as you iterate. */
@@ -665,23 +592,19 @@ export class Client {
   async getAll(path, options) {
     const p = opt(path, 'string', 'path') ?? '';
     // The machine merges each page as it arrives and hands out at once, as text, what
-    // the page added to the document: no page is kept, in the module or here. The
-    // merged text is parsed once, at the end.
+    // the page added to the document: no page is kept. The text is parsed once, at the end.
     const parts = [];
     for await (const page of this.#pages('get_all', { path: p }, options)) parts.push(page.json);
-    const text = parts.join('');
-    parts.length = 0;
-    return JSON.parse(text);
+    return JSON.parse(parts.join(''));
   }
 }
 
 function profileOf(o) {
-  const profile = {
+  return {
     profileId: opt(o?.profileId, 'string', 'profileId'),
     profileCrn: opt(o?.profileCrn, 'string', 'profileCrn'),
     profileName: opt(o?.profileName, 'string', 'profileName'),
   };
-  return profile;
 }
 
 /**
@@ -691,7 +614,7 @@ function profileOf(o) {
  * the old token is valid, the old token serves. The client caches every profile's
  * token the same way; this names one profile.
  */
-export class IamTokenCache {
+class IamTokenCache {
   #client;
   #profile;
 
@@ -703,8 +626,9 @@ export class IamTokenCache {
   constructor(client, profile = {}) {
     if (!(client instanceof Client)) throw bad('client', 'a Client');
     this.#client = client;
-    this.#profile = profileOf(profile);
-    if (Object.values(this.#profile).filter((v) => v !== undefined).length > 1) {
+    // Checked by each call (it rejects); more than one profile is refused at once.
+    this.#profile = { profileId: profile?.profileId, profileCrn: profile?.profileCrn, profileName: profile?.profileName };
+    if (Object.values(this.#profile).filter((v) => v !== undefined && v !== null).length > 1) {
       throw new InvalidInputError('invalid input: give at most one of profileId, profileCrn and profileName', { reason: 'input' });
     }
   }
@@ -723,9 +647,7 @@ export class IamTokenCache {
   }
 }
 
-/** Merges a list's pages (JSON bytes) into one document, as `getAll` does; JSON bytes out. */
-export function mergePages(pages) {
-  return checked(() => wasmMergePages(pages.map(asBytes)));
-}
-
-export { TransportError };
+export {
+  Client, IamTokenCache, HttpRequest, fetchTransport, useConnectAgent, asBytes, STEP, ENDPOINT_ENV, DEFAULT_ENDPOINT,
+  SECURE_ENDPOINT,
+};

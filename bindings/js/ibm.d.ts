@@ -1,5 +1,5 @@
 // Types of `vpc-imds/ibm`: an authenticator for ibm-cloud-sdk-core's BaseService.
-import type { Client, ClientOptions } from './index';
+import type { Client, ClientOptions } from './index.js';
 
 /** Options of VpcImdsAuthenticator (those of ibm-cloud-sdk-core's VpcInstanceAuthenticator, plus client options). */
 export interface VpcImdsAuthenticatorOptions extends Omit<ClientOptions, 'endpoint'> {

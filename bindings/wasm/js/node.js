@@ -2,7 +2,8 @@
 // package's own files, then exports the API.
 import init from '../pkg/vpc_imds_wasm.js';
 import { readFile } from 'node:fs/promises';
-import { useConnectAgent, useRandom } from './client.js';
+import { useRandom } from './backend.js';
+import { useConnectAgent } from './client.js';
 
 await init({ module_or_path: await readFile(new URL('../pkg/vpc_imds_wasm_bg.wasm', import.meta.url)) });
 if (!globalThis.crypto?.getRandomValues) {
@@ -12,7 +13,7 @@ if (!globalThis.crypto?.getRandomValues) {
 }
 if (globalThis.process?.versions?.undici) {
   // Node's fetch is undici: its Agent, the class of the global dispatcher (set once
-  // undici is loaded, which a fetch of a data: URL does), gives each client a
+  // undici is loaded, which a fetch of a data: URL does), gives each fetch transport a
   // dispatcher whose pending connects end with its calls (see client.js).
   useConnectAgent(() => {
     const key = Symbol.for('undici.globalDispatcher.1');
@@ -23,4 +24,4 @@ if (globalThis.process?.versions?.undici) {
   });
 }
 
-export * from './api.js';
+export * from './index.js';

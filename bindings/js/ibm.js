@@ -1,10 +1,9 @@
-'use strict';
 // An authenticator for IBM Cloud's Node SDKs (npm `ibm-cloud-sdk-core`): use it
 // wherever an IBM SDK takes an authenticator, in place of the SDK's own
 // VpcInstanceAuthenticator.
 
-const { Client, IamTokenCache } = require('./client.js');
-const { invalidInput } = require('./errors.js');
+import { Client, IamTokenCache } from './client.js';
+import { bad } from './errors.js';
 
 /**
  * `Authenticator` for IBM SDK services (e.g. `new VpcV1({ authenticator })`),
@@ -33,9 +32,8 @@ class VpcImdsAuthenticator {
 
   /** Throws if more than one trusted profile is given. */
   validate() {
-    const given = [this.iamProfileCrn, this.iamProfileId, this.iamProfileName].filter((p) => p);
-    if (given.length > 1) {
-      throw invalidInput('at most one of "iamProfileId", "iamProfileCrn" or "iamProfileName" may be specified');
+    if ([this.iamProfileCrn, this.iamProfileId, this.iamProfileName].filter((p) => p).length > 1) {
+      throw bad('the trusted profile', 'at most one of "iamProfileId", "iamProfileCrn" or "iamProfileName"');
     }
   }
 
@@ -52,8 +50,9 @@ class VpcImdsAuthenticator {
   }
 
   toJSON() {
-    return { authenticationType: 'vpc', iamProfileId: this.iamProfileId, iamProfileCrn: this.iamProfileCrn, iamProfileName: this.iamProfileName };
+    const { iamProfileId, iamProfileCrn, iamProfileName } = this;
+    return { authenticationType: 'vpc', iamProfileId, iamProfileCrn, iamProfileName };
   }
 }
 
-module.exports = { VpcImdsAuthenticator };
+export { VpcImdsAuthenticator };

@@ -4,4 +4,4 @@ import init from '../pkg/vpc_imds_wasm.js';
 
 await init({ module_or_path: new URL('../pkg/vpc_imds_wasm_bg.wasm', import.meta.url) });
 
-export * from './api.js';
+export * from './index.js';

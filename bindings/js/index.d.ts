@@ -1,5 +1,6 @@
-// Types of vpc-imds-wasm. Documents use IBM's field names (snake_case) as the
-// service sends them; absent optional members are null.
+// Types of the npm packages `vpc-imds` (napi) and `vpc-imds-wasm` (WebAssembly): one
+// client layer over two backends. Documents use IBM's field names (snake_case) as
+// the service sends them; absent optional members are null.
 
 /** A JSON document of the metadata service (IBM's field names). */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -9,8 +10,7 @@ export interface Document {
   [field: string]: Json | undefined;
 }
 
-// The document types are the Node package's (bindings/node/lib/index.d.ts); here an
-// absent optional member is null (the core's models serialize it so).
+// An absent optional member is null (the core's models serialize it so).
 
 /** A reference `{ id, name, crn?, href?, resource_type? }` as IBM returns it. */
 export interface Reference {
@@ -128,15 +128,19 @@ export interface ClientOptions {
   maxDelay?: number;
   /** Largest response accepted in bytes (1 KiB..256 MiB, default 1 MiB). */
   maxResponseBytes?: number;
-  /** A fetch-compatible function (default `globalThis.fetch`). */
+  /** Use `fetch` (this function) instead of the built-in transport: vpc-imds-wasm
+   * always uses fetch (default `globalThis.fetch`). */
   fetch?: typeof globalThis.fetch;
+  /** CA certificates (PEM) to trust for `https` with vpc-imds' built-in node:tls
+   * transport (fetch hosts trust what their platform trusts). */
+  ca?: string | Uint8Array | Array<string | Uint8Array>;
   /** Your own HTTP: resolve to the response's parts, or throw a `TransportError`. */
   transport?: Transport;
   /** Read `VPC_IMDS_ENDPOINT` (default true). */
   useEnv?: boolean;
 }
 
-/** What a transport receives (the Node package's `TransportRequest`). `headers.Authorization`
+/** What a transport receives. `headers.Authorization`
  * holds the token: `toJSON`, `toString` and `util.inspect` redact it. */
 export declare class HttpRequest {
   readonly method: 'GET' | 'PUT' | 'POST';
@@ -155,7 +159,7 @@ export declare class HttpRequest {
   /** Aborted when the exchange must end (deadline or the caller's signal). */
   readonly signal: AbortSignal;
 }
-/** The Node package's name for it. */
+/** Its 0.1.0 name in vpc-imds. */
 export type TransportRequest = HttpRequest;
 
 /** A response as a custom transport gives it. */
@@ -182,7 +186,7 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-/** An identity or IAM token (the Node package's `Token`). `accessToken` is left out of
+/** An identity or IAM token. `accessToken` is left out of
  * inspect, JSON and toString. */
 export declare class Token {
   private constructor();
@@ -219,11 +223,13 @@ export declare class UserData extends Uint8Array {
   parts(): UserDataPart[];
   /** The (decompressed) data as text (UTF-8 unless `encoding`; `fatal` throws on invalid bytes). */
   text(options?: { encoding?: string; fatal?: boolean }): string;
+  /** The bytes as text, as a Node `Buffer`'s `toString(encoding)` (gzip kept). */
+  toString(encoding?: string): string;
 }
 
 /** Limit on decompressed user data, bytes. */
 export declare const GUNZIP_LIMIT: number;
-/** The Node package's `userData` helpers over any bytes. */
+/** The user data helpers over any bytes. */
 export declare const userData: {
   readonly GUNZIP_LIMIT: number;
   isGzip(data: Uint8Array): boolean;
@@ -250,7 +256,7 @@ export declare class Client {
   readonly version: string;
   /** Milliseconds on this client's monotonic clock. */
   now(): number;
-  /** Nothing to free (fetch keeps its own connections); the client stays usable. */
+  /** Closes idle connections (fetch keeps its own); the client stays usable. */
   close(): void;
 
   /** A new instance identity token (`expiresIn` 5..3600 s); the client uses it from now on. */
@@ -298,9 +304,12 @@ export type ErrorKind =
   | 'invalid_input' | 'refused' | 'timed_out' | 'connection_lost' | 'unauthorized'
   | 'not_found' | 'rate_limited' | 'server_error' | 'rejected' | 'bad_response';
 
-/** Base class of every error a call rejects with (the Node package's classes and
- * fields). Messages never hold a token. */
+/** Base class of every error a call rejects with. Messages never hold a token. */
 export declare class ImdsError extends Error {
+  constructor(message: string, fields?: {
+    status?: number | null; errorCode?: string | null; errorMessage?: string | null; trace?: string | null;
+    target?: string | null; retryAfter?: number | null; reason?: ImdsError['reason']; transport?: TransportErrorName | null;
+  });
   /** The error kind, the same in every binding. */
   readonly code: ErrorKind;
   /** HTTP status the service answered with. */
@@ -427,8 +436,9 @@ export declare class Machine {
   /** Abandons an operation: the connection to close, if it had a request in flight. */
   cancel(op: number): number | undefined;
   /** Operations whose token wait ended (after a `cancel`). */
-  woken(): Float64Array;
+  woken(): ArrayLike<number> & Iterable<number>;
   /** After a SEND step: its HTTP/1.1 bytes (they hold the token). */
   takeBytes(): Uint8Array;
+  /** Frees the machine now (WebAssembly memory; else it goes with the object). */
   free(): void;
 }

@@ -1,18 +1,17 @@
 // The two documents that need more than a plain object: a token (its secret never
 // shows in JSON.stringify, util.inspect or String()) and user data (bytes).
 
-import { gunzip, leafParts } from '../pkg/vpc_imds_wasm.js';
+import { gunzip, leafParts } from './backend.js';
 
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
-
 const REDACTED = '[REDACTED]';
 
 /**
- * An identity token or IAM token, as the Node package (`vpc-imds`) gives it:
- * `accessToken` is a getter over a private field, so the secret stays out of
- * `JSON.stringify`, `util.inspect`/`console.log`, `String()` and spreads.
+ * An identity token or IAM token: `accessToken` is a getter over a private field,
+ * so the secret stays out of `JSON.stringify`, `util.inspect`/`console.log`,
+ * `String()` and spreads.
  */
-export class Token {
+class Token {
   #accessToken;
 
   /** @param {object} doc the token document (IBM's field names) */
@@ -46,7 +45,7 @@ export class Token {
 }
 
 /** Limit on decompressed user data, in bytes (IBM accepts at most 64 KiB of it). */
-export const GUNZIP_LIMIT = 16 * 1024 * 1024;
+const GUNZIP_LIMIT = 16 * 1024 * 1024;
 
 function isGzip(data) {
   return data.length >= 2 && data[0] === 0x1f && data[1] === 0x8b;
@@ -58,12 +57,12 @@ function plain(data) {
 
 /**
  * The instance's user data as given at creation: a `Uint8Array` (it may be a
- * cloud-config, a script, a MIME multi-part document or gzip data), with the Node
- * package's helpers as methods. Gzip and MIME are the driver's (the same code in
- * every binding): gzip with every member CRC-checked and at most 16 MiB out
- * (`RangeError` past it), MIME leaves with base64 and quoted-printable removed.
+ * cloud-config, a script, a MIME multi-part document or gzip data) with helpers.
+ * Gzip and MIME are the driver's (the same code in every binding): gzip with every
+ * member CRC-checked and at most 16 MiB out (`RangeError` past it), MIME leaves with
+ * base64 and quoted-printable removed.
  */
-export class UserData extends Uint8Array {
+class UserData extends Uint8Array {
   /** Whether the data is gzip-compressed (starts with the gzip magic bytes). */
   get isGzip() {
     return isGzip(this);
@@ -76,35 +75,34 @@ export class UserData extends Uint8Array {
 
   /** Whether the (decompressed) data is a MIME multi-part document. */
   isMultipart() {
-    const leaves = leafParts(plain(this));
-    leaves?.free();
-    return leaves !== undefined;
+    try {
+      return leafParts(plain(this)) !== null;
+    } catch (e) {
+      if (e instanceof RangeError) throw e;
+      return false;
+    }
   }
 
   /**
    * The leaf parts of a MIME multi-part document, in order: `{contentType, filename,
    * charset, data}` (`data` with its transfer encoding removed); the whole data as one
-   * part (`contentType` null) when it is not multi-part.
+   * part (`contentType` null) when it is not multi-part. Throws when it is malformed.
    */
   parts() {
     const data = plain(this);
-    const leaves = leafParts(data);
-    if (leaves === undefined) return [{ contentType: null, filename: null, charset: null, data: data.slice() }];
-    try {
-      return Array.from({ length: leaves.length }, (_, i) => ({
-        contentType: leaves.contentType(i) ?? null,
-        filename: leaves.filename(i) ?? null,
-        charset: leaves.charset(i) ?? null,
-        data: leaves.payload(i),
-      }));
-    } finally {
-      leaves.free();
-    }
+    return leafParts(data) ?? [{ contentType: null, filename: null, charset: null, data: data.slice() }];
   }
 
   /** The (decompressed) data decoded as text (UTF-8 unless `encoding`; `fatal` throws on invalid bytes). */
   text({ encoding = 'utf-8', fatal = false } = {}) {
     return new TextDecoder(encoding, { fatal }).decode(plain(this));
+  }
+
+  /** The bytes as text, as a Node `Buffer`'s `toString(encoding)` gives them (gzip kept;
+   * a `Buffer`'s encodings where there is one, else `TextDecoder`'s). */
+  toString(encoding = 'utf-8') {
+    const { Buffer } = globalThis;
+    return Buffer ? Buffer.from(this.buffer, this.byteOffset, this.length).toString(encoding) : new TextDecoder(encoding).decode(this);
   }
 
   [INSPECT]() {
@@ -117,8 +115,8 @@ export class UserData extends Uint8Array {
   }
 }
 
-/** The Node package's `userData` helpers, over any bytes. */
-export const userData = Object.freeze({
+/** The user data helpers over any bytes (a `UserData`'s methods). */
+const userData = Object.freeze({
   GUNZIP_LIMIT,
   isGzip: (data) => isGzip(data),
   decompress: (data) => UserData.from(data).decompress(),
@@ -126,3 +124,5 @@ export const userData = Object.freeze({
   parts: (data) => UserData.from(data).parts(),
   text: (data, encoding = 'utf-8') => UserData.from(data).text({ encoding }),
 });
+
+export { Token, UserData, userData, GUNZIP_LIMIT };

@@ -1,0 +1,151 @@
+// The built-in transport of the Node package: moves a request's bytes and feeds back
+// what came of it. No protocol decision is made here: the machine says what to send,
+// on which connection, when to give up, which connections to close, and what every
+// answer means.
+
+import net from 'node:net';
+import tls from 'node:tls';
+
+const READ = 1;
+const EMPTY = Buffer.alloc(0);
+
+/** The transport failure a socket error stands for. */
+function errorName(err, connected, secure) {
+  const code = err && err.code;
+  if (!connected) {
+    switch (code) {
+      case 'ECONNREFUSED':
+        return 'refused';
+      case 'ETIMEDOUT':
+        return 'connect_timeout';
+      case 'ECONNRESET':
+      case 'ECONNABORTED':
+      case 'EPIPE':
+        return 'connection_lost';
+      default:
+        // A TLS handshake failure (bad certificate, wrong name, protocol).
+        if (secure && (typeof code !== 'string' || !code.startsWith('E') || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL'))) {
+          return 'tls';
+        }
+        // EHOSTUNREACH, ENETUNREACH, ENOTFOUND, EACCES: not reachable by this route.
+        return 'unreachable';
+    }
+  }
+  if (secure && typeof code === 'string' && (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS'))) return 'tls';
+  return 'connection_lost';
+}
+
+/**
+ * The built-in transport: the machine's HTTP/1.1 bytes over node:net (node:tls for
+ * https), on the connections the machine names (it decides which are kept, reused
+ * and closed), never a proxy.
+ */
+class SocketTransport {
+  constructor(m, options, clock) {
+    this.m = m;
+    this.clock = clock;
+    this.host = m.host;
+    this.port = m.port;
+    this.secure = m.secure;
+    if (this.secure) {
+      this.tlsOptions = { host: this.host, port: this.port, ALPNProtocols: ['http/1.1'], ca: options.ca };
+      if (!net.isIP(this.host)) this.tlsOptions.servername = this.host;
+    }
+    /** Connection id -> { socket, handler, connected }. */
+    this.conns = new Map();
+  }
+
+  /** Closes connection `id`, or every idle one. */
+  close(id) {
+    for (const [key, conn] of this.conns) {
+      if (id === undefined ? conn.handler === null : key === id) {
+        this.conns.delete(key);
+        conn.socket.destroy();
+      }
+    }
+  }
+
+  connect(id) {
+    let socket;
+    if (this.secure) {
+      socket = tls.connect(this.tlsOptions);
+    } else {
+      socket = net.connect({ host: this.host, port: this.port, noDelay: true });
+    }
+    const conn = { socket, handler: null, connected: false };
+    this.conns.set(id, conn);
+    socket.once(this.secure ? 'secureConnect' : 'connect', () => {
+      conn.connected = true;
+      if (conn.handler) conn.handler.connected();
+    });
+    socket.on('data', (chunk) => {
+      if (conn.handler) conn.handler.data(chunk);
+      else socket.destroy(); // bytes nobody asked for: the connection is not trusted
+    });
+    socket.on('end', () => conn.handler && conn.handler.end());
+    socket.on('error', (err) => conn.handler && conn.handler.error(err));
+    socket.on('close', () => {
+      if (this.conns.get(id) === conn) this.conns.delete(id);
+      if (conn.handler) conn.handler.end();
+    });
+    return conn;
+  }
+
+  /**
+   * Sends the request of step `s` (operation `op`) and resolves with the machine's
+   * next step once the answer (or failure) has been fed. Rejects only when `signal`
+   * aborts (the caller cancels the operation).
+   */
+  exchange(op, s, signal) {
+    const { m, clock } = this;
+    return new Promise((resolve, reject) => {
+      if (signal && signal.aborted) return reject(signal.reason);
+      const conn = s.fresh ? this.connect(s.conn) : this.conns.get(s.conn);
+      // Closed while idle: as a close before any byte (the machine resends once).
+      if (!conn || conn.socket.destroyed) return resolve(m.bytes(op, EMPTY, clock()));
+      let done = false;
+      let timer = null;
+      const end = () => {
+        done = true;
+        clearTimeout(timer);
+        if (signal) signal.removeEventListener('abort', onAbort);
+        conn.handler = null;
+        conn.socket.unref();
+      };
+      const settle = (out) => {
+        if (done) return;
+        end();
+        resolve(out);
+      };
+      const onAbort = () => {
+        if (done) return;
+        end();
+        reject(signal.reason);
+      };
+      const fail = (name) => settle(m.fail(op, name, clock()));
+      const answerBy = () => setTimeout(() => fail('response_timeout'), Math.max(s.until - clock(), 1));
+      conn.handler = {
+        connected() {
+          clearTimeout(timer);
+          timer = answerBy();
+        },
+        data(chunk) {
+          const out = m.bytes(op, chunk, clock());
+          if (out.kind !== READ) settle(out);
+        },
+        end() {
+          if (done) return;
+          const out = m.bytes(op, EMPTY, clock());
+          settle(out.kind === READ ? m.fail(op, 'connection_lost', clock()) : out);
+        },
+        error: (err) => fail(errorName(err, conn.connected, this.secure)),
+      };
+      if (signal) signal.addEventListener('abort', onAbort, { once: true });
+      conn.socket.ref();
+      timer = conn.connected ? answerBy() : setTimeout(() => fail('connect_timeout'), Math.max(s.connectTimeout, 1));
+      conn.socket.write(s.wire);
+    });
+  }
+}
+
+export { SocketTransport };

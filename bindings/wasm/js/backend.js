@@ -1,0 +1,101 @@
+// The WebAssembly backend of the shared client layer (../../js): the driver's client
+// machine as wasm-bindgen exports it, its steps and errors as objects; no sockets
+// (the client uses fetch or your transport function).
+
+import { Machine as WasmMachine, mergePages as wasmMergePages, gunzip, leafParts as wasmLeafParts } from '../pkg/vpc_imds_wasm.js';
+import { errorFrom } from './errors.js';
+import { asBytes } from './client.js';
+
+/** What the module threw: the machine's error record (JSON text) as its error. */
+function thrown(e) {
+  return typeof e === 'string' && e.startsWith('{') ? errorFrom(JSON.parse(e)) : e;
+}
+
+function checked(f) {
+  try {
+    return f();
+  } catch (e) {
+    throw thrown(e);
+  }
+}
+
+/**
+ * The client machine (the module's `Machine`) with its steps and errors as objects:
+ * the module writes them as JSON text, parsed here; a step's bytes (user data) or
+ * text (a part of `get_all`'s document) are attached under the name it gives. A bad
+ * setting or argument throws `InvalidInputError`.
+ */
+export class Machine extends WasmMachine {
+  constructor(...settings) {
+    try {
+      super(...settings.slice(0, 13));
+    } catch (e) {
+      throw thrown(e);
+    }
+  }
+
+  start(...args) {
+    return checked(() => super.start(...args));
+  }
+
+  step(op, now) {
+    return this.#step(super.step(op, now));
+  }
+
+  bytes(op, data, now) {
+    return this.#step(super.bytes(op, data, now));
+  }
+
+  respond(op, status, retryAfter, body, now, transferEncoding) {
+    return this.#step(super.respond(op, status, retryAfter, body, now, transferEncoding));
+  }
+
+  fail(op, name, now) {
+    return this.#step(super.fail(op, name, now));
+  }
+
+  #step(text) {
+    const step = JSON.parse(text);
+    if (step.bytes !== undefined) step[step.bytes] = super.takeBytes();
+    if (step.text !== undefined) step[step.text] = super.takeText();
+    // A generic GET's document comes as the text the service sent (the core checked it).
+    if (step.typeName === 'raw') step.value = JSON.parse(step.json);
+    return step;
+  }
+}
+
+/** Merges a list's pages (JSON bytes) into one document, as `getAll` does; JSON bytes out. */
+export function mergePages(pages) {
+  return checked(() => wasmMergePages(pages.map(asBytes)));
+}
+
+/** The leaf parts of MIME multi-part data, or null when it is not multi-part. */
+export function leafParts(data) {
+  const leaves = wasmLeafParts(data);
+  if (leaves === undefined) return null;
+  try {
+    return Array.from({ length: leaves.length }, (_, i) => ({
+      contentType: leaves.contentType(i) ?? null,
+      filename: leaves.filename(i) ?? null,
+      charset: leaves.charset(i) ?? null,
+      data: leaves.payload(i),
+    }));
+  } finally {
+    leaves.free();
+  }
+}
+
+let random = (bytes) => globalThis.crypto.getRandomValues(bytes);
+
+/** @internal For hosts without a global `crypto` (Node 18): where random bytes come from. */
+export function useRandom(getRandomValues) {
+  random = getRandomValues;
+}
+
+/** The machine's jitter seed. */
+export const seed = () => random(new Uint8Array(8));
+
+/** No sockets here: every client uses fetch or its transport function. */
+export const SocketTransport = undefined;
+
+export { gunzip };
