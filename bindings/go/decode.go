@@ -114,6 +114,22 @@ func (d *jdec) open(closer byte) (bool, error) {
 }
 
 // key reads a member name and its colon.
+// fields reads an object, handing each member's key to f, which decodes the
+// value (or skips it).
+func (d *jdec) fields(f func(key string) error) error {
+	more, err := d.obj()
+	for more && err == nil {
+		var key string
+		if key, err = d.key(); err != nil {
+			break
+		}
+		if err = f(key); err == nil {
+			more, err = d.next('}')
+		}
+	}
+	return err
+}
+
 func (d *jdec) key() (string, error) {
 	if d.peek() != '"' {
 		return "", errSyntax
@@ -349,179 +365,125 @@ func decodeDoc(body []byte, fill func(*jdec) error) error {
 // it does not know are skipped.
 
 func (r *Reference) decode(d *jdec) error {
-	more, err := d.obj()
-	for more && err == nil {
-		var key string
-		if key, err = d.key(); err != nil {
-			break
-		}
+	return d.fields(func(key string) error {
 		switch key {
 		case "id":
-			err = d.String(&r.ID)
+			return d.String(&r.ID)
 		case "crn":
-			err = d.String(&r.CRN)
+			return d.String(&r.CRN)
 		case "name":
-			err = d.String(&r.Name)
+			return d.String(&r.Name)
 		case "href":
-			err = d.String(&r.Href)
+			return d.String(&r.Href)
 		default:
-			err = d.skip()
+			return d.skip()
 		}
-		if err == nil {
-			more, err = d.next('}')
-		}
-	}
-	return err
+	})
 }
 
 func (v *VCPU) decode(d *jdec) error {
-	more, err := d.obj()
-	for more && err == nil {
-		var key string
-		if key, err = d.key(); err != nil {
-			break
-		}
+	return d.fields(func(key string) error {
 		switch key {
 		case "architecture":
-			err = d.String(&v.Architecture)
+			return d.String(&v.Architecture)
 		case "count":
-			err = d.Int(&v.Count)
+			return d.Int(&v.Count)
 		case "manufacturer":
-			err = d.String(&v.Manufacturer)
+			return d.String(&v.Manufacturer)
 		default:
-			err = d.skip()
+			return d.skip()
 		}
-		if err == nil {
-			more, err = d.next('}')
-		}
-	}
-	return err
+	})
 }
 
 func (a *Address) decode(d *jdec) error {
-	more, err := d.obj()
-	for more && err == nil {
-		var key string
-		if key, err = d.key(); err != nil {
-			break
-		}
+	return d.fields(func(key string) error {
 		switch key {
 		case "address":
-			err = d.String(&a.Address)
+			return d.String(&a.Address)
 		case "id":
-			err = d.String(&a.ID)
+			return d.String(&a.ID)
 		case "name":
-			err = d.String(&a.Name)
+			return d.String(&a.Name)
 		default:
-			err = d.skip()
+			return d.skip()
 		}
-		if err == nil {
-			more, err = d.next('}')
-		}
-	}
-	return err
+	})
 }
 
 func (n *NetworkInterface) decode(d *jdec) error {
-	more, err := d.obj()
-	for more && err == nil {
-		var key string
-		if key, err = d.key(); err != nil {
-			break
-		}
+	return d.fields(func(key string) error {
 		switch key {
 		case "id":
-			err = d.String(&n.ID)
+			return d.String(&n.ID)
 		case "name":
-			err = d.String(&n.Name)
+			return d.String(&n.Name)
 		case "primary_ipv4_address":
-			err = d.String(&n.PrimaryIPv4Address)
+			return d.String(&n.PrimaryIPv4Address)
 		case "primary_ip":
-			err = decodePtr(d, &n.PrimaryIP, (*Address).decode)
+			return decodePtr(d, &n.PrimaryIP, (*Address).decode)
 		case "subnet":
-			err = n.Subnet.decode(d)
+			return n.Subnet.decode(d)
 		default:
-			err = d.skip()
+			return d.skip()
 		}
-		if err == nil {
-			more, err = d.next('}')
-		}
-	}
-	return err
+	})
 }
 
 func (v *Instance) decode(d *jdec) error {
-	more, err := d.obj()
-	for more && err == nil {
-		var key string
-		if key, err = d.key(); err != nil {
-			break
-		}
+	return d.fields(func(key string) error {
 		switch key {
 		case "id":
-			err = d.String(&v.ID)
+			return d.String(&v.ID)
 		case "crn":
-			err = d.String(&v.CRN)
+			return d.String(&v.CRN)
 		case "name":
-			err = d.String(&v.Name)
+			return d.String(&v.Name)
 		case "status":
-			err = d.String(&v.Status)
+			return d.String(&v.Status)
 		case "created_at":
-			err = d.String(&v.CreatedAt)
+			return d.String(&v.CreatedAt)
 		case "memory":
-			err = d.Int(&v.Memory)
+			return d.Int(&v.Memory)
 		case "bandwidth":
-			err = d.Int(&v.Bandwidth)
+			return d.Int(&v.Bandwidth)
 		case "profile":
-			err = v.Profile.decode(d)
+			return v.Profile.decode(d)
 		case "zone":
-			err = v.Zone.decode(d)
+			return v.Zone.decode(d)
 		case "vpc":
-			err = v.VPC.decode(d)
+			return v.VPC.decode(d)
 		case "image":
-			err = decodePtr(d, &v.Image, (*Reference).decode)
+			return decodePtr(d, &v.Image, (*Reference).decode)
 		case "resource_group":
-			err = v.ResourceGroup.decode(d)
+			return v.ResourceGroup.decode(d)
 		case "vcpu":
-			err = v.VCPU.decode(d)
+			return v.VCPU.decode(d)
 		case "primary_network_interface":
-			err = decodePtr(d, &v.PrimaryNetworkInterface, (*NetworkInterface).decode)
+			return decodePtr(d, &v.PrimaryNetworkInterface, (*NetworkInterface).decode)
 		case "network_interfaces":
-			err = decodeSlice(d, &v.NetworkInterfaces, (*NetworkInterface).decode)
+			return decodeSlice(d, &v.NetworkInterfaces, (*NetworkInterface).decode)
 		default:
-			err = d.skip()
+			return d.skip()
 		}
-		if err == nil {
-			more, err = d.next('}')
-		}
-	}
-	return err
+	})
 }
 
 func (t *tokenJSON) decode(d *jdec) error {
-	more, err := d.obj()
-	for more && err == nil {
-		var key string
-		if key, err = d.key(); err != nil {
-			break
-		}
+	return d.fields(func(key string) error {
 		switch key {
 		case "access_token":
-			err = d.String(&t.AccessToken)
+			return d.String(&t.AccessToken)
 		case "expires_in":
-			err = d.Int(&t.ExpiresIn)
+			return d.Int(&t.ExpiresIn)
 		case "created_at":
-			err = d.String(&t.CreatedAt)
+			return d.String(&t.CreatedAt)
 		case "expires_at":
-			err = d.String(&t.ExpiresAt)
+			return d.String(&t.ExpiresAt)
 		default:
-			err = d.skip()
+			return d.skip()
 		}
-		if err == nil {
-			more, err = d.next('}')
-		}
-	}
-	return err
+	})
 }
 
 // decodePtr decodes into *p as encoding/json does: null sets nil; a value fills
