@@ -55,6 +55,16 @@
 // `unreachable`, `connect_timeout`, `response_timeout`, `connection_lost`, `tls`.
 #define VPC_IMDS_INPUT_FAILED 2
 
+// Input kind: a whole response from the host's own HTTP stack; `bytes` is
+// [`VPC_IMDS_RESPONSE_HEADER`] bytes (status, `Retry-After`) then the de-chunked
+// body.
+#define VPC_IMDS_INPUT_RESPONSE 3
+
+// Length of the fixed part of a [`VPC_IMDS_INPUT_RESPONSE`] input: little-endian
+// u16 status at 0, u8 1 at 2 if a `Retry-After` in seconds follows (else 0), u8 0
+// at 3, little-endian u32 `Retry-After` seconds at 4; the body follows at 8.
+#define VPC_IMDS_RESPONSE_HEADER 8
+
 // Length of the fixed part of a [`VPC_IMDS_SEND`] record: little-endian u64
 // connection id at 0, u64 connect timeout (ms) at 8, u64 deadline (ms, host
 // clock) at 16, u8 fresh (1: connect first; 0: reuse that idle connection) at 24;
@@ -132,7 +142,8 @@ int64_t vpc_imds_start(struct VpcImds *m,
                        uint64_t now_ms);
 
 // Advances operation `op` at `now_ms` with an input (`kind`: one of the
-// `VPC_IMDS_INPUT_*`; `bytes`: what was read, or the transport error's name) and
+// `VPC_IMDS_INPUT_*`; `bytes`: what was read, the transport error's name, or a
+// response) and
 // returns what to do next (`VPC_IMDS_SEND` ... `VPC_IMDS_FAILED`), with the
 // step's record in the output; or [`VPC_IMDS_MISUSE`], with nothing changed.
 //
@@ -168,6 +179,17 @@ int64_t vpc_imds_cancel(struct VpcImds *m, uint64_t op);
 // # Safety
 // `m` is null or a live handle.
 size_t vpc_imds_expire_idle(struct VpcImds *m, uint64_t now_ms);
+
+// Merges a list's pages into one document as `get_all` does: `pages` holds each
+// page (a JSON object) as a little-endian u32 length and then its bytes. Returns
+// the merged document's length with the document in the output, or -1 with the
+// error record in the output: `bad_response` for a page that is not an object,
+// `misuse` for `pages` not so framed.
+//
+// # Safety
+// `m` is null or a live handle; `pages` points to `len` readable bytes (or is
+// null with length 0).
+int64_t vpc_imds_merge_pages(struct VpcImds *m, const uint8_t *pages, size_t len);
 
 // Allocates `len` bytes (at least one) for the host to write into, e.g. a wasm
 // host's input buffer; null if out of memory. Free with [`vpc_imds_dealloc`].

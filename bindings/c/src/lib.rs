@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use vpc_imds_driver::core::error::Cause;
+use vpc_imds_driver::core::response::Response;
 use vpc_imds_driver::{
     Args, ErrorKind, ErrorRecord, Instant, MachineInput as Input, MachineStep as Step, OpId,
     Record, Settings, SyncMachine, TransportError,
@@ -65,6 +66,16 @@ pub const VPC_IMDS_INPUT_BYTES: i32 = 1;
 /// Input kind: the transport failed; `bytes` is its name: `refused`,
 /// `unreachable`, `connect_timeout`, `response_timeout`, `connection_lost`, `tls`.
 pub const VPC_IMDS_INPUT_FAILED: i32 = 2;
+
+/// Input kind: a whole response from the host's own HTTP stack; `bytes` is
+/// [`VPC_IMDS_RESPONSE_HEADER`] bytes (status, `Retry-After`) then the de-chunked
+/// body.
+pub const VPC_IMDS_INPUT_RESPONSE: i32 = 3;
+
+/// Length of the fixed part of a [`VPC_IMDS_INPUT_RESPONSE`] input: little-endian
+/// u16 status at 0, u8 1 at 2 if a `Retry-After` in seconds follows (else 0), u8 0
+/// at 3, little-endian u32 `Retry-After` seconds at 4; the body follows at 8.
+pub const VPC_IMDS_RESPONSE_HEADER: usize = 8;
 
 /// Length of the fixed part of a [`VPC_IMDS_SEND`] record: little-endian u64
 /// connection id at 0, u64 connect timeout (ms) at 8, u64 deadline (ms, host
@@ -398,7 +409,8 @@ fn start(
 }
 
 /// Advances operation `op` at `now_ms` with an input (`kind`: one of the
-/// `VPC_IMDS_INPUT_*`; `bytes`: what was read, or the transport error's name) and
+/// `VPC_IMDS_INPUT_*`; `bytes`: what was read, the transport error's name, or a
+/// response) and
 /// returns what to do next (`VPC_IMDS_SEND` ... `VPC_IMDS_FAILED`), with the
 /// step's record in the output; or [`VPC_IMDS_MISUSE`], with nothing changed.
 ///
@@ -441,6 +453,13 @@ pub unsafe extern "C" fn vpc_imds_step(
                 }
             }
         }
+        VPC_IMDS_INPUT_RESPONSE => match response_of(bytes) {
+            Some(response) => Input::Response(response),
+            None => {
+                write_error(&mut m.out, &misuse("a response shorter than its header"));
+                return VPC_IMDS_MISUSE;
+            }
+        },
         _ => {
             write_error(&mut m.out, &misuse("an unknown input kind"));
             return VPC_IMDS_MISUSE;
@@ -449,6 +468,16 @@ pub unsafe extern "C" fn vpc_imds_step(
     let now = m.now(now_ms);
     let step = m.machine.step(OpId(op), now, input);
     encode(&m.machine, OpId(op), step, &mut m.out)
+}
+
+/// The response a [`VPC_IMDS_INPUT_RESPONSE`] input holds, or `None` if it is
+/// shorter than its header.
+fn response_of(bytes: &[u8]) -> Option<Response<'_>> {
+    let (head, body) = bytes.split_at_checked(VPC_IMDS_RESPONSE_HEADER)?;
+    let status = u16::from_le_bytes([head[0], head[1]]);
+    let retry_after =
+        (head[2] == 1).then(|| u32::from_le_bytes([head[4], head[5], head[6], head[7]]));
+    Some(Response::from_parts(status, retry_after, body))
 }
 
 /// Writes `step`'s compact record to `out` and returns its code.
@@ -574,6 +603,58 @@ pub unsafe extern "C" fn vpc_imds_expire_idle(m: *mut VpcImds, now_ms: u64) -> u
         m.out.extend_from_slice(&conn.0.to_le_bytes());
     }
     expired.len()
+}
+
+/// Merges a list's pages into one document as `get_all` does: `pages` holds each
+/// page (a JSON object) as a little-endian u32 length and then its bytes. Returns
+/// the merged document's length with the document in the output, or -1 with the
+/// error record in the output: `bad_response` for a page that is not an object,
+/// `misuse` for `pages` not so framed.
+///
+/// # Safety
+/// `m` is null or a live handle; `pages` points to `len` readable bytes (or is
+/// null with length 0).
+#[no_mangle]
+pub unsafe extern "C" fn vpc_imds_merge_pages(
+    m: *mut VpcImds,
+    pages: *const u8,
+    len: usize,
+) -> i64 {
+    // SAFETY: as promised by the caller.
+    let Some(m) = (unsafe { handle(m) }) else {
+        return -1;
+    };
+    // SAFETY: as promised by the caller.
+    let Some(mut rest) = (unsafe { slice(pages, len) }) else {
+        write_error(&mut m.out, &misuse("pages: a null pointer with a length"));
+        return -1;
+    };
+    let mut list = Vec::new();
+    while !rest.is_empty() {
+        let framed = rest.split_at_checked(4).and_then(|(n, tail)| {
+            let n = u32::from_le_bytes([n[0], n[1], n[2], n[3]]);
+            tail.split_at_checked(usize::try_from(n).ok()?)
+        });
+        let Some((page, tail)) = framed else {
+            write_error(&mut m.out, &misuse("pages: a length past the end"));
+            return -1;
+        };
+        list.push(page);
+        rest = tail;
+    }
+    match vpc_imds_driver::merge_pages(list) {
+        Ok(merged) => {
+            m.out.clear();
+            m.out.extend_from_slice(&merged);
+            i64::try_from(m.out.len()).unwrap_or(-1)
+        }
+        Err(_) => {
+            let why = Cause::Protocol("a page of the list is not a JSON object");
+            let e = vpc_imds_driver::Error::new(ErrorKind::BadResponse, why);
+            write_error(&mut m.out, &ErrorRecord::from(&e));
+            -1
+        }
+    }
 }
 
 /// Allocates `len` bytes (at least one) for the host to write into, e.g. a wasm

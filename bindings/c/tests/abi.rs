@@ -185,6 +185,82 @@ fn a_second_operation_awaits_the_token_and_is_woken() {
     unsafe { vpc_imds_free(m) };
 }
 
+fn response(status: u16, retry_after: Option<u32>, body: &str) -> Vec<u8> {
+    let mut r = status.to_le_bytes().to_vec();
+    r.extend_from_slice(&[u8::from(retry_after.is_some()), 0]);
+    r.extend_from_slice(&retry_after.unwrap_or(0).to_le_bytes());
+    r.extend_from_slice(body.as_bytes());
+    assert_eq!(r.len(), VPC_IMDS_RESPONSE_HEADER + body.len());
+    r
+}
+
+#[test]
+fn a_response_from_the_hosts_own_stack() {
+    let m = new(ENDPOINT).unwrap();
+    let op = start(m, "instance", "");
+    assert_eq!(step(m, op, VPC_IMDS_INPUT_TICK, b"").0, VPC_IMDS_SEND);
+    // Shorter than the header: nothing changed.
+    assert_eq!(
+        step(m, op, VPC_IMDS_INPUT_RESPONSE, &[200, 0, 0]).0,
+        VPC_IMDS_MISUSE
+    );
+    let (code, out) = step(m, op, VPC_IMDS_INPUT_RESPONSE, &response(503, Some(2), ""));
+    assert_eq!(code, VPC_IMDS_BACKOFF, "{}", String::from_utf8_lossy(&out));
+    assert_eq!(out, 2001u64.to_le_bytes()); // Retry-After honoured, from the clock at 1 ms
+    let code = unsafe { vpc_imds_step(m, op as u64, 2001, VPC_IMDS_INPUT_TICK, null(), 0) };
+    assert_eq!(code, VPC_IMDS_SEND);
+    let token = r#"{"access_token":"eyJhbGciOiJub25lIn0.e30.c2ln","expires_in":300}"#;
+    let (code, out) = step(m, op, VPC_IMDS_INPUT_RESPONSE, &response(200, None, token));
+    assert_eq!(code, VPC_IMDS_SEND);
+    assert!(out[VPC_IMDS_SEND_HEADER..].starts_with(b"GET /metadata/v1/instance?version="));
+    let doc = r#"{"id":"0717_x","crn":"crn:x","name":"vm"}"#;
+    let (code, out) = step(m, op, VPC_IMDS_INPUT_RESPONSE, &response(200, None, doc));
+    assert_eq!(code, VPC_IMDS_DONE);
+    assert_eq!(&out[1 + out[0] as usize..], doc.as_bytes());
+    unsafe { vpc_imds_free(m) };
+}
+
+fn merge(m: *mut VpcImds, pages: &[&str]) -> (i64, Vec<u8>) {
+    let mut framed = Vec::new();
+    for page in pages {
+        framed.extend_from_slice(&(page.len() as u32).to_le_bytes());
+        framed.extend_from_slice(page.as_bytes());
+    }
+    let n = unsafe { vpc_imds_merge_pages(m, framed.as_ptr(), framed.len()) };
+    (n, output(m))
+}
+
+#[test]
+fn pages_merge_into_one_document() {
+    let m = new(ENDPOINT).unwrap();
+    let (n, out) = merge(
+        m,
+        &[
+            r#"{"keys":[1],"next":{"href":"x"},"limit":1}"#,
+            r#"{"keys":[2]}"#,
+        ],
+    );
+    assert_eq!(out, br#"{"keys":[1,2],"limit":1}"#);
+    assert_eq!(n, out.len() as i64);
+    let (n, out) = merge(m, &[r#"{"keys":[1]}"#, "[1]"]);
+    assert_eq!(n, -1);
+    assert!(String::from_utf8_lossy(&out).contains(r#""kind":"bad_response""#));
+    let (n, out) = merge(m, &[]);
+    assert_eq!((n, out.as_slice()), (2, b"{}".as_slice()));
+    // A length past the end, a null pointer with a length, a null handle.
+    let (n, out) = unsafe {
+        (
+            vpc_imds_merge_pages(m, [9, 0, 0, 0, b'{'].as_ptr(), 5),
+            output(m),
+        )
+    };
+    assert_eq!(n, -1);
+    assert!(String::from_utf8_lossy(&out).contains(r#""cause":"misuse""#));
+    assert_eq!(unsafe { vpc_imds_merge_pages(m, null(), 4) }, -1);
+    assert_eq!(unsafe { vpc_imds_merge_pages(null_mut(), null(), 0) }, -1);
+    unsafe { vpc_imds_free(m) };
+}
+
 #[test]
 fn random_input_never_crashes() {
     let m = new(ENDPOINT).unwrap();
@@ -221,7 +297,7 @@ fn random_input_never_crashes() {
             if rnd() % 3 == 0 {
                 bytes = ok(r#"{"access_token":"a.b.c","expires_in":300}"#);
             }
-            let kind = (rnd() % 4) as i32 - 1 + 1;
+            let kind = (rnd() % 5) as i32 - 1 + 1;
             let _ = step(m, op, kind, &bytes);
             let _ = unsafe { vpc_imds_poll_woken(m) };
         }
