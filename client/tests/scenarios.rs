@@ -20,8 +20,7 @@ const TABLE: &str = include_str!("../../tests/scenarios/scenarios.json");
 const HOST: &str = "rust";
 
 /// Scenarios where this host differs today: name and the reason.
-const KNOWN: &[(&str, &str)] = &[
-];
+const KNOWN: &[(&str, &str)] = &[];
 
 /// Scenarios run at the same time (they mostly sleep; each has its own emulator).
 const PARALLEL: usize = 4;
