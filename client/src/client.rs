@@ -1,7 +1,6 @@
 //! [`Client`]: the driver's client machine over the std transport. Every thread
 //! steps its own operation; the machine (behind one lock) decides everything else.
 
-use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::marker::PhantomData;
 use std::path::PathBuf;
@@ -57,7 +56,7 @@ struct Inner {
     /// Signalled when the machine wakes operations waiting for a token.
     woken: Condvar,
     /// Open idle connections, for the machine to hand out again.
-    idle: Mutex<HashMap<ConnId, Conn>>,
+    idle: Mutex<Idle>,
     trace: Option<TraceHook>,
 }
 
@@ -187,7 +186,7 @@ impl ClientBuilder {
                 origin: StdInstant::now(),
                 transport,
                 woken: Condvar::new(),
-                idle: Mutex::new(HashMap::new()),
+                idle: Mutex::new(Idle(Vec::new())),
                 trace: self.trace,
             }),
         })
@@ -503,6 +502,22 @@ impl<M: Model> Iterator for Pages<M> {
     }
 }
 
+/// Open idle connections by the machine's ids: a few at a time, so a list (a hash
+/// map's code costs the static binary more than its lookups save).
+struct Idle(Vec<(ConnId, Conn)>);
+
+impl Idle {
+    fn insert(&mut self, id: ConnId, conn: Conn) {
+        self.remove(&id);
+        self.0.push((id, conn));
+    }
+
+    fn remove(&mut self, id: &ConnId) -> Option<Conn> {
+        let at = self.0.iter().position(|(c, _)| c == id)?;
+        Some(self.0.swap_remove(at).1)
+    }
+}
+
 /// A page or the result.
 enum Outcome {
     Page(Record),
@@ -559,7 +574,7 @@ impl Inner {
         self.machine.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn idle(&self) -> MutexGuard<'_, HashMap<ConnId, Conn>> {
+    fn idle(&self) -> MutexGuard<'_, Idle> {
         self.idle.lock().unwrap_or_else(|p| p.into_inner())
     }
 

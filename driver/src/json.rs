@@ -117,18 +117,8 @@ pub fn numbers_fit_double(b: &[u8]) -> bool {
                 {
                     end += 1;
                 }
-                let token = b.get(i..end).unwrap_or_default();
-                // Up to 300 bytes without an exponent is below 1e300: only a longer
-                // number or one with an exponent needs the exact test.
-                let short = token.len() <= 300 && !token.iter().any(|&c| c == b'e' || c == b'E');
-                if !short {
-                    let number = core::str::from_utf8(token).ok();
-                    if !number
-                        .and_then(|n| n.parse::<f64>().ok())
-                        .is_some_and(f64::is_finite)
-                    {
-                        return false;
-                    }
+                if !fits_double(b.get(i..end).unwrap_or_default()) {
+                    return false;
                 }
                 i = end;
             }
@@ -136,6 +126,59 @@ pub fn numbers_fit_double(b: &[u8]) -> bool {
         }
     }
     true
+}
+
+/// The digits of the least number that a double rounds to infinity: halfway between
+/// `f64::MAX` and 2^1024, i.e. (2^54 - 1) * 2^970, a 309-digit integer.
+const OVERFLOW: &[u8] = b"179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711559699508093042880177904174497792";
+
+/// Whether the JSON number `n` rounds to a finite double, from its digits alone
+/// (no float parsing: it would add ~15 KB to the static command line).
+fn fits_double(n: &[u8]) -> bool {
+    let n = n.strip_prefix(b"-").unwrap_or(n);
+    let (mantissa, exp) = match n.iter().position(|&c| c == b'e' || c == b'E') {
+        Some(e) => (&n[..e], n.get(e + 1..).unwrap_or_default()),
+        None => (n, &b""[..]),
+    };
+    let (int, frac) = match mantissa.iter().position(|&c| c == b'.') {
+        Some(d) => (&mantissa[..d], mantissa.get(d + 1..).unwrap_or_default()),
+        None => (mantissa, &b""[..]),
+    };
+    // The significant digits, and the power of ten of the first one.
+    let lead = int.iter().take_while(|&&c| c == b'0').count();
+    let (digits, mut power): (alloc::vec::Vec<u8>, i64) = if lead < int.len() {
+        let digits = int[lead..].iter().chain(frac).copied().collect();
+        (digits, (int.len() - lead) as i64 - 1)
+    } else {
+        let zeros = frac.iter().take_while(|&&c| c == b'0').count();
+        if zeros == frac.len() {
+            return true; // zero
+        }
+        (frac[zeros..].to_vec(), -(zeros as i64) - 1)
+    };
+    let (sign, exp) = match exp.first() {
+        Some(b'-') => (-1, &exp[1..]),
+        Some(b'+') => (1, &exp[1..]),
+        _ => (1, exp),
+    };
+    let mut e: i64 = 0;
+    for &c in exp {
+        e = (e * 10 + i64::from(c.wrapping_sub(b'0'))).min(1 << 40);
+    }
+    power += sign * e;
+    match power.cmp(&308) {
+        core::cmp::Ordering::Less => true,
+        core::cmp::Ordering::Greater => false,
+        // Same power: below the halfway point, digit by digit (missing digits are 0).
+        core::cmp::Ordering::Equal => {
+            let len = digits.len().max(OVERFLOW.len());
+            let at = |d: &[u8], i: usize| d.get(i).copied().unwrap_or(b'0');
+            (0..len)
+                .map(|i| at(&digits, i).cmp(&at(OVERFLOW, i)))
+                .find(|o| o.is_ne())
+                .is_some_and(|o| o.is_lt())
+        }
+    }
 }
 
 /// `(key with its quotes, value)` for each member of the object `b`.
@@ -251,6 +294,33 @@ fn trim(b: &[u8]) -> &[u8] {
 
 #[cfg(test)]
 mod tests {
+    /// The digit rule agrees with a float parse, most of all around the boundary.
+    #[test]
+    fn fits_double_agrees_with_parsing() {
+        use alloc::format;
+        use alloc::string::String;
+        let mut cases: Vec<String> = [
+            "0", "-0", "0.0", "1", "1e308", "1.7976931348623157e308", "1.7976931348623158e308",
+            "1.79769313486231580793728971405303415079934132710037826936173778980444968292764750946649e308",
+            "1.797693134862315807937289714053034150799341327100378269361737789804449682927647509466489e308",
+            "179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711559699508093042880177904174497791",
+            "179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711559699508093042880177904174497792",
+            "1e309", "1E+309", "10e307", "0.1e310", "0.01e310", "1e-400", "-1e999",
+            "1e99999999999999999999", "0.000000e500", "123.456e-7", "9e307",
+        ]
+        .iter()
+        .map(|s| String::from(*s))
+        .collect();
+        for d in 0..10u8 {
+            cases.push(format!("1.79769313486231{d}e308"));
+            cases.push(format!("{}e-2", "9".repeat(300 + usize::from(d))));
+        }
+        for case in cases {
+            let parsed = case.parse::<f64>().map(f64::is_finite).unwrap_or(false);
+            assert_eq!(super::fits_double(case.as_bytes()), parsed, "{case}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -646,6 +646,12 @@ fn splitmix(x: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// A driver's page or result without an output (it cannot happen: the driver makes
+/// replies of pages and results only).
+fn no_output() -> Error {
+    misuse("a reply without an output")
+}
+
 fn misuse(what: &'static str) -> Error {
     Error::new(ErrorKind::InvalidInput, Cause::Misuse(what))
 }
@@ -685,7 +691,7 @@ fn own(step: DriverStep<'_>, spec: &'static Spec, finish: &mut Finish) -> Driven
     // A typed model holds only the numbers it declares (a number too large for one
     // fails its parse); a JSON document goes to the host as it is.
     if let DriverStep::Page(reply) | DriverStep::Done(reply) = &step {
-        let json = matches!(reply.output(), Output::Raw(_));
+        let json = matches!(reply.output(), Some(Output::Raw(_)));
         if json && !numbers_fit_double(reply.body()) {
             return Driven::Abandon(Error::new(
                 ErrorKind::BadResponse,
@@ -714,7 +720,10 @@ fn own(step: DriverStep<'_>, spec: &'static Spec, finish: &mut Finish) -> Driven
         DriverStep::Failed(e) => Driven::Step(Step::Failed(e)),
         DriverStep::Page(reply) => match finish {
             Finish::Plain => Driven::Step(Step::Page(Record::document(spec, reply.body()))),
-            finish => match finish.page(reply.output(), reply.body()) {
+            finish => match reply
+                .output()
+                .map_or(Err(no_output()), |o| finish.page(o, reply.body()))
+            {
                 Ok(()) => match finish {
                     // The merged document so far goes out at once: memory holds
                     // about one page, whatever the number of pages.
@@ -728,7 +737,10 @@ fn own(step: DriverStep<'_>, spec: &'static Spec, finish: &mut Finish) -> Driven
         },
         DriverStep::Done(reply) => {
             let finish = core::mem::replace(finish, Finish::Plain);
-            Driven::Step(match finish.done(spec, reply.output(), reply.body()) {
+            let done = reply
+                .output()
+                .map_or(Err(no_output()), |o| finish.done(spec, o, reply.body()));
+            Driven::Step(match done {
                 Ok(record) => Step::Done(record),
                 Err(e) => Step::Failed(e),
             })

@@ -26,10 +26,6 @@ pub struct Reply<'a> {
     body: &'a [u8],
 }
 
-/// What a reply built from another event shows (never: only pages and results
-/// become replies).
-static NO_OUTPUT: Output<'static> = Output::Raw(b"");
-
 impl<'a> Reply<'a> {
     /// `event` is an `Event::Page` or `Event::Done`.
     pub(crate) fn new(event: Box<Event<'a>>, body: &'a [u8]) -> Self {
@@ -41,22 +37,23 @@ impl<'a> Reply<'a> {
         self.body
     }
 
-    /// The core's typed output.
-    pub fn output(&self) -> &Output<'a> {
+    /// The core's typed output (a reply is only ever made of a page or a result;
+    /// no `'static` stand-in for the other events: an `Output` is ~14 KB).
+    pub fn output(&self) -> Option<&Output<'a>> {
         match &*self.event {
-            Event::Page(output) | Event::Done(output) => output,
-            _ => &NO_OUTPUT,
+            Event::Page(output) | Event::Done(output) => Some(output),
+            _ => None,
         }
     }
 
     /// The output's type name (`instance`, `keys`, `raw`, ...), as test vectors name it.
     pub fn type_name(&self) -> &'static str {
-        self.output().type_name()
+        self.output().map_or("none", Output::type_name)
     }
 
     /// A token output's lifetime in seconds, as the service stated it.
     pub fn token_lifetime(&self) -> Option<u32> {
-        match self.output() {
+        match self.output()? {
             Output::IdentityToken(t) | Output::IamToken(t) => t.lifetime_secs(),
             _ => None,
         }
@@ -73,8 +70,9 @@ impl fmt::Debug for Reply<'_> {
 impl Serialize for Reply<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self.output() {
-            Output::Raw(body) => JsonValue(body).serialize(s),
-            output => TypedOutput(output).serialize(s),
+            Some(Output::Raw(body)) => JsonValue(body).serialize(s),
+            Some(output) => TypedOutput(output).serialize(s),
+            None => Err(S::Error::custom("a reply without an output")),
         }
     }
 }
