@@ -1,8 +1,9 @@
 //! What a caller can ask of the service: the operations, their names, their input
 //! rules, and one table that says how each becomes a request and what it returns.
 //!
-//! Adding an operation is one [`Operation`] variant, one [`SPECS`] entry and its
-//! model; the session only sequences.
+//! The operations themselves ([`Operation`], [`SPECS`], [`Args`]) are listed once, in
+//! `api/vpc-imds.json`, and generated into `operation_table.rs`; adding one is an entry
+//! there and its model. The session only sequences.
 
 use core::fmt::Write as _;
 
@@ -58,68 +59,6 @@ impl<'a> TrustedProfile<'a> {
     }
 }
 
-/// An operation a [`Session`](crate::session::Session) carries out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Operation<'a> {
-    /// Create a new instance identity token (`PUT .../token`); it is also cached.
-    IdentityToken {
-        /// Lifetime in seconds (5..=3600); `None` uses the configured lifetime.
-        expires_in: Option<u32>,
-    },
-    /// Exchange the identity token for an IAM token (`POST .../iam_token(s)`).
-    IamToken {
-        /// Which trusted profile.
-        profile: TrustedProfile<'a>,
-    },
-    /// `GET /metadata/v1/instance`.
-    Instance,
-    /// `GET /metadata/v1/instance/initialization` (user data, keys, default profile).
-    Initialization,
-    /// `GET /metadata/v1/instance/network_interfaces`.
-    NetworkInterfaces,
-    /// `GET /metadata/v1/instance/network_interfaces/{id}`.
-    NetworkInterface {
-        /// Interface id.
-        id: &'a str,
-    },
-    /// `GET /metadata/v1/instance/volume_attachments`.
-    VolumeAttachments,
-    /// `GET /metadata/v1/instance/volume_attachments/{id}`.
-    VolumeAttachment {
-        /// Attachment id.
-        id: &'a str,
-    },
-    /// `GET /metadata/v1/keys`, every page.
-    Keys,
-    /// `GET /metadata/v1/keys/{id}`.
-    Key {
-        /// Key id.
-        id: &'a str,
-    },
-    /// `GET /metadata/v1/placement_groups`, every page.
-    PlacementGroups,
-    /// `GET /metadata/v1/placement_groups/{id}`.
-    PlacementGroup {
-        /// Placement group id.
-        id: &'a str,
-    },
-    /// Create an identity certificate (`POST .../certificates`) for a PEM CSR.
-    IdentityCertificate {
-        /// PEM `CERTIFICATE REQUEST`.
-        csr: &'a str,
-        /// Lifetime in seconds; `None` for the service's default.
-        expires_in: Option<u32>,
-    },
-    /// `GET /metadata/v1/{path}`, returning the raw JSON body.
-    Get {
-        /// Path below `/metadata/v1/`, optionally with a query (not `version`).
-        path: &'a str,
-        /// Follow `next.href` and deliver every page.
-        all_pages: bool,
-    },
-}
-
 /// Where an operation's request goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Resource {
@@ -156,19 +95,6 @@ pub struct Spec {
     pub parse: for<'b> fn(&'b [u8], &mut Output<'b>) -> Result<(), BodyError>,
 }
 
-macro_rules! spec {
-    ($name:literal, $method:ident, $resource:expr, $paged:literal, $output:literal, $parse:expr) => {
-        Spec {
-            name: $name,
-            method: Method::$method,
-            resource: $resource,
-            paged: $paged,
-            output: $output,
-            parse: $parse,
-        }
-    };
-}
-
 /// A parser that puts `$model`'s default into the slot as `Output::$variant` and
 /// fills it there.
 macro_rules! into {
@@ -183,114 +109,7 @@ macro_rules! into {
     };
 }
 
-/// Every operation, in the order of [`Operation`]'s variants.
-pub const SPECS: [Spec; 14] = [
-    spec!(
-        "identity_token",
-        Put,
-        Resource::IdentityToken,
-        false,
-        "identity_token",
-        into!(IdentityToken, AccessToken)
-    ),
-    spec!(
-        "iam_token",
-        Post,
-        Resource::IamToken,
-        false,
-        "iam_token",
-        parse_iam_token
-    ),
-    spec!(
-        "instance",
-        Get,
-        Resource::Metadata("instance"),
-        false,
-        "instance",
-        into!(Instance, Instance)
-    ),
-    spec!(
-        "initialization",
-        Get,
-        Resource::Metadata("instance/initialization"),
-        false,
-        "initialization",
-        into!(Initialization, Initialization)
-    ),
-    spec!(
-        "network_interfaces",
-        Get,
-        Resource::Metadata("instance/network_interfaces"),
-        false,
-        "network_interfaces",
-        into!(NetworkInterfaces, NetworkInterfaceCollection)
-    ),
-    spec!(
-        "network_interface",
-        Get,
-        Resource::MetadataItem("instance/network_interfaces"),
-        false,
-        "network_interface",
-        into!(NetworkInterface, NetworkInterface)
-    ),
-    spec!(
-        "volume_attachments",
-        Get,
-        Resource::Metadata("instance/volume_attachments"),
-        false,
-        "volume_attachments",
-        into!(VolumeAttachments, VolumeAttachmentCollection)
-    ),
-    spec!(
-        "volume_attachment",
-        Get,
-        Resource::MetadataItem("instance/volume_attachments"),
-        false,
-        "volume_attachment",
-        into!(VolumeAttachment, VolumeAttachment)
-    ),
-    spec!(
-        "keys",
-        Get,
-        Resource::Metadata("keys"),
-        true,
-        "keys",
-        into!(Keys, KeyCollection)
-    ),
-    spec!(
-        "key",
-        Get,
-        Resource::MetadataItem("keys"),
-        false,
-        "key",
-        into!(Key, Key)
-    ),
-    spec!(
-        "placement_groups",
-        Get,
-        Resource::Metadata("placement_groups"),
-        true,
-        "placement_groups",
-        into!(PlacementGroups, PlacementGroupCollection)
-    ),
-    spec!(
-        "placement_group",
-        Get,
-        Resource::MetadataItem("placement_groups"),
-        false,
-        "placement_group",
-        into!(PlacementGroup, PlacementGroup)
-    ),
-    spec!(
-        "identity_certificate",
-        Post,
-        Resource::Certificates,
-        false,
-        "identity_certificate",
-        into!(IdentityCertificate, IdentityCertificate)
-    ),
-    spec!("get", Get, Resource::Generic, false, "raw", parse_raw),
-];
+include!("operation_table.rs");
 
 fn parse_iam_token<'b>(body: &'b [u8], out: &mut Output<'b>) -> Result<(), BodyError> {
     let token = AccessToken::parse(body)?;
@@ -312,107 +131,12 @@ fn parse_raw<'b>(body: &'b [u8], out: &mut Output<'b>) -> Result<(), BodyError> 
     Ok(())
 }
 
-/// The arguments an operation may take, by name, for hosts that name operations
-/// with strings (bindings, the command line, test vectors).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Args<'a> {
-    /// `id` of the single-resource reads.
-    pub id: Option<&'a str>,
-    /// `expires_in` of `identity_token` and `identity_certificate`.
-    pub expires_in: Option<u32>,
-    /// `profile_id` of `iam_token`.
-    pub profile_id: Option<&'a str>,
-    /// `profile_crn` of `iam_token`.
-    pub profile_crn: Option<&'a str>,
-    /// `profile_name` of `iam_token`.
-    pub profile_name: Option<&'a str>,
-    /// `csr` of `identity_certificate`.
-    pub csr: Option<&'a str>,
-    /// `path` of `get`.
-    pub path: Option<&'a str>,
-    /// `all_pages` of `get`.
-    pub all_pages: bool,
-}
-
 /// Longest CSR accepted, in bytes.
 pub const MAX_CSR_LEN: usize = 3072;
 /// Longest identity certificate lifetime accepted, in seconds (a year).
 pub const MAX_CERTIFICATE_LIFETIME: u32 = 86_400 * 365;
 
 impl<'a> Operation<'a> {
-    /// The operation named `name` ([`Spec::name`]) with `args`. An argument the
-    /// operation does not take is ignored; a missing required one is an empty value
-    /// (which [`validate`](Self::validate) refuses).
-    ///
-    /// ```
-    /// use vpc_imds_core::operation::{Args, Operation};
-    /// let op = Operation::from_name("key", &Args { id: Some("r006-1"), ..Args::default() }).unwrap();
-    /// assert_eq!(op, Operation::Key { id: "r006-1" });
-    /// assert_eq!(op.name(), "key");
-    /// assert!(Operation::from_name("frobnicate", &Args::default()).is_err());
-    /// ```
-    pub fn from_name(name: &str, args: &Args<'a>) -> Result<Self, InputError> {
-        let id = args.id.unwrap_or("");
-        Ok(match name {
-            "identity_token" => Operation::IdentityToken {
-                expires_in: args.expires_in,
-            },
-            "iam_token" => Operation::IamToken {
-                profile: TrustedProfile::from_parts(
-                    args.profile_id,
-                    args.profile_crn,
-                    args.profile_name,
-                )?,
-            },
-            "instance" => Operation::Instance,
-            "initialization" => Operation::Initialization,
-            "network_interfaces" => Operation::NetworkInterfaces,
-            "network_interface" => Operation::NetworkInterface { id },
-            "volume_attachments" => Operation::VolumeAttachments,
-            "volume_attachment" => Operation::VolumeAttachment { id },
-            "keys" => Operation::Keys,
-            "key" => Operation::Key { id },
-            "placement_groups" => Operation::PlacementGroups,
-            "placement_group" => Operation::PlacementGroup { id },
-            "identity_certificate" => Operation::IdentityCertificate {
-                csr: args.csr.unwrap_or(""),
-                expires_in: args.expires_in,
-            },
-            "get" => Operation::Get {
-                path: args.path.unwrap_or(""),
-                all_pages: args.all_pages,
-            },
-            _ => {
-                return Err(InputError::Malformed {
-                    what: "operation",
-                    expected:
-                        "one of the operation names (identity_token, iam_token, instance, ...)",
-                })
-            }
-        })
-    }
-
-    /// How this operation maps to the wire.
-    pub const fn spec(&self) -> &'static Spec {
-        let i = match self {
-            Operation::IdentityToken { .. } => 0,
-            Operation::IamToken { .. } => 1,
-            Operation::Instance => 2,
-            Operation::Initialization => 3,
-            Operation::NetworkInterfaces => 4,
-            Operation::NetworkInterface { .. } => 5,
-            Operation::VolumeAttachments => 6,
-            Operation::VolumeAttachment { .. } => 7,
-            Operation::Keys => 8,
-            Operation::Key { .. } => 9,
-            Operation::PlacementGroups => 10,
-            Operation::PlacementGroup { .. } => 11,
-            Operation::IdentityCertificate { .. } => 12,
-            Operation::Get { .. } => 13,
-        };
-        &SPECS[i]
-    }
-
     /// The stable snake_case name.
     pub const fn name(&self) -> &'static str {
         self.spec().name
@@ -433,9 +157,12 @@ impl<'a> Operation<'a> {
     /// Checks the operation's input without building anything.
     pub fn validate(&self) -> Result<(), InputError> {
         match *self {
-            Operation::IdentityToken {
-                expires_in: Some(s),
-            } => crate::config::check_lifetime(s),
+            Operation::IdentityToken { expires_in, nonce } => {
+                if let Some(s) = expires_in {
+                    crate::config::check_lifetime(s)?;
+                }
+                nonce.map_or(Ok(()), |n| validate::nonce(n).map(drop))
+            }
             Operation::IamToken {
                 profile: TrustedProfile::Id(id),
             } => validate::profile_value(id, "trusted profile id").map(drop),
@@ -586,7 +313,7 @@ impl<'a> Operation<'a> {
 }
 
 /// Appends `v` as a JSON string literal.
-fn push_json_string<const N: usize>(s: &mut String<N>, v: &str) -> Result<(), ()> {
+pub(crate) fn push_json_string<const N: usize>(s: &mut String<N>, v: &str) -> Result<(), ()> {
     s.push('"').map_err(drop)?;
     for c in v.chars() {
         match c {

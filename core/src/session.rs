@@ -120,7 +120,8 @@ pub struct Session {
     body: String<BODY_CAPACITY>,
     has_body: bool,
     token_target: String<64>,
-    token_body: String<32>,
+    /// `{"expires_in":N}`, with `,"nonce":"..."` for an identity token that asks.
+    token_body: String<TOKEN_BODY_CAPACITY>,
     /// Expiry of the token last exchanged with a shared cache (seeded or published).
     shared_seen: Option<Instant>,
     /// This session holds the shared cache's refresh lease.
@@ -166,7 +167,7 @@ impl Session {
             awaiting: None,
             failed: None,
         };
-        s.build_token_request(s.config.token_lifetime());
+        s.build_token_request(s.config.token_lifetime(), None);
         s
     }
 
@@ -302,13 +303,13 @@ impl Session {
         self.has_body = op.write_request(&self.config, &mut self.target, &mut self.body)?;
         self.failed = None;
         self.awaiting = None;
-        let token_lifetime = match op {
-            Operation::IdentityToken {
-                expires_in: Some(s),
-            } => s,
-            _ => self.config.token_lifetime(),
+        let (token_lifetime, nonce) = match op {
+            Operation::IdentityToken { expires_in, nonce } => {
+                (expires_in.unwrap_or(self.config.token_lifetime()), nonce)
+            }
+            _ => (self.config.token_lifetime(), None),
         };
-        self.build_token_request(token_lifetime);
+        self.build_token_request(token_lifetime, nonce);
         self.run = Some(Running {
             spec: op.spec(),
             paged: op.follows_pages(),
@@ -690,18 +691,25 @@ impl Session {
         Event::Failed(err)
     }
 
-    fn build_token_request(&mut self, lifetime: u32) {
+    fn build_token_request(&mut self, lifetime: u32, nonce: Option<&str>) {
         let api = self.config.version().identity_api();
         self.token_target.clear();
         self.token_body.clear();
-        // Both fit: the longest path is 27 bytes plus 19 of query; the body is at most 20.
+        // Both fit: the longest path is 27 bytes plus 19 of query; the body is at most
+        // 20 bytes, and 12 more plus the nonce (validated: visible ASCII, each
+        // escaped in at most 2 bytes).
         let _ = write!(
             self.token_target,
             "{}?version={}",
             api.token_path(),
             self.config.version()
         );
-        let _ = write!(self.token_body, "{{\"expires_in\":{lifetime}}}");
+        let _ = write!(self.token_body, "{{\"expires_in\":{lifetime}");
+        if let Some(nonce) = nonce {
+            let _ = self.token_body.push_str(",\"nonce\":");
+            let _ = crate::operation::push_json_string(&mut self.token_body, nonce);
+        }
+        let _ = self.token_body.push('}');
     }
 }
 
@@ -710,6 +718,11 @@ impl Running {
         self.spec.resource == Resource::IdentityToken
     }
 }
+
+/// Room for the identity token request's body: `{"expires_in":3600,"nonce":""}` and
+/// a nonce of [`MAX_NONCE_LEN`](crate::validate::MAX_NONCE_LEN) bytes, each escaped
+/// in at most two.
+const TOKEN_BODY_CAPACITY: usize = 32 + 2 * crate::validate::MAX_NONCE_LEN;
 
 /// Shortest run of a token that is redacted (a shorter one could be any word).
 const REDACT_MIN: usize = 8;
@@ -860,8 +873,14 @@ mod tests {
     fn identity_token_operations_never_lease() {
         let mut shared = TokenCache::new();
         let mut a = Session::new(Config::default(), 1);
-        a.start(Operation::IdentityToken { expires_in: None }, at(0))
-            .unwrap();
+        a.start(
+            Operation::IdentityToken {
+                expires_in: None,
+                nonce: None,
+            },
+            at(0),
+        )
+        .unwrap();
         assert_eq!(a.seed_from(&mut shared, at(0)), Seed::Proceed);
         assert!(!shared.is_refreshing());
     }
@@ -895,8 +914,14 @@ mod tests {
     #[test]
     fn a_late_answer_to_a_timed_out_request_is_stale() {
         let mut s = Session::new(Config::default(), 1);
-        s.start(Operation::IdentityToken { expires_in: None }, at(0))
-            .unwrap();
+        s.start(
+            Operation::IdentityToken {
+                expires_in: None,
+                nonce: None,
+            },
+            at(0),
+        )
+        .unwrap();
         let first = match s.poll(at(0)) {
             Action::Send(r) => r.id(),
             other => panic!("expected a request, got {other:?}"),

@@ -53,6 +53,36 @@ pub fn profile_value<'a>(value: &'a str, what: &'static str) -> Result<&'a str, 
     Ok(value)
 }
 
+/// Longest identity token `nonce` accepted, in bytes.
+pub const MAX_NONCE_LEN: usize = 256;
+
+/// An identity token's `nonce`: 1..=[`MAX_NONCE_LEN`] bytes of visible ASCII (it is
+/// echoed into a JWT claim a relying party compares byte for byte).
+///
+/// ```
+/// use vpc_imds_core::validate::nonce;
+/// assert!(nonce("a1b2-c3").is_ok());
+/// assert!(nonce("").is_err());
+/// assert!(nonce("two words").is_err());
+/// assert!(nonce(&"n".repeat(257)).is_err());
+/// ```
+pub fn nonce(value: &str) -> Result<&str, InputError> {
+    const WHAT: &str = "nonce";
+    if value.is_empty() {
+        return Err(InputError::Empty { what: WHAT });
+    }
+    if value.len() > MAX_NONCE_LEN {
+        return Err(InputError::TooLong {
+            what: WHAT,
+            max: MAX_NONCE_LEN,
+        });
+    }
+    if !value.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(InputError::ForbiddenCharacter { what: WHAT });
+    }
+    Ok(value)
+}
+
 /// A path under `/metadata/v1/`, as given to a generic GET, split into the path
 /// below the prefix and an optional query.
 ///

@@ -92,7 +92,10 @@ proptest! {
 
     #[test]
     fn session_never_panics(status in 0u16..1000, body in jsonish(), retry_after in proptest::option::of(any::<u32>())) {
-        for op in [Operation::Instance, Operation::Keys, Operation::Get { path: "keys", all_pages: true }, Operation::IdentityToken { expires_in: None }] {
+        for op in [Operation::Instance, Operation::Keys, Operation::Get { path: "keys", all_pages: true }, Operation::IdentityToken {
+                expires_in: None,
+                nonce: None,
+            }] {
             let mut s = Session::new(Config::default(), 1);
             s.start(op, Instant::ZERO).unwrap();
             for i in 0..6u64 {

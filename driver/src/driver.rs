@@ -478,8 +478,13 @@ impl<S: TokenShare> Machine<S> {
         let capped = self.config.capped(left);
         let seed = u64::from(self.jitter.next_u32()) << 32 | u64::from(self.jitter.next_u32());
         *self.session = Session::new(capped.core().clone(), seed);
-        self.session
-            .start(Operation::IdentityToken { expires_in: None }, now)?;
+        self.session.start(
+            Operation::IdentityToken {
+                expires_in: None,
+                nonce: None,
+            },
+            now,
+        )?;
         self.deadline = now + capped.timeouts().operation;
         self.state = State::Seeding;
         Ok(())

@@ -7,6 +7,7 @@
 
 extern crate alloc;
 
+pub mod by_name;
 pub mod documents;
 pub mod driver;
 pub mod json;
@@ -18,10 +19,12 @@ pub mod reply;
 pub mod request;
 pub mod settings;
 pub mod share;
+pub mod value;
 
 /// The sans-IO core this crate drives.
 pub use vpc_imds_core as core;
 
+pub use by_name::NamedArgs;
 pub use documents::{authorized_key, user_data};
 pub use driver::{Answer, Driver, Input, Step};
 pub use json::JsonValue;
@@ -39,6 +42,7 @@ pub use settings::{seconds, DriverConfig, Settings, ENDPOINT_ENV};
 #[cfg(feature = "std")]
 pub use share::ThreadTokens;
 pub use share::{LocalTokens, TokenShare};
+pub use value::Value;
 pub use vpc_imds_core::error::{Error, ErrorKind, InputError, TransportError};
 pub use vpc_imds_core::operation::{Args, Operation, TrustedProfile};
 pub use vpc_imds_core::request::RequestId;

@@ -19,6 +19,8 @@ use core::time::Duration;
 
 use vpc_imds_core::error::{BodyError, Cause, Error, ErrorKind, TransportError};
 use vpc_imds_core::operation::{Args, Operation, Spec, TrustedProfile};
+
+use crate::by_name::NamedArgs;
 use vpc_imds_core::output::Output;
 use vpc_imds_core::response::Response;
 use vpc_imds_core::time::Instant;
@@ -262,6 +264,20 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
         Ok(id)
     }
 
+    /// Starts operation `name` with arguments given by name, as hosts hold them:
+    /// `wait_until_ready` (its `max`) as well as every [`start`](Self::start) takes.
+    pub fn start_named(
+        &mut self,
+        name: &str,
+        args: &NamedArgs,
+        now: Instant,
+    ) -> Result<OpId, Error> {
+        if name == "wait_until_ready" {
+            return self.start_wait_until_ready(args.max, now);
+        }
+        self.start(name, &args.args(), now)
+    }
+
     /// Starts waiting until the service answers, for at most `max` ([`DEFAULT_WAIT`]
     /// when `None`): identity token requests with backoff (and the service's
     /// `Retry-After`) between attempts. A refusal, a timeout, a lost connection, a
@@ -277,7 +293,11 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
             self.recycle(driver);
             return Err(e);
         }
-        let spec = Operation::IdentityToken { expires_in: None }.spec();
+        let spec = Operation::IdentityToken {
+            expires_in: None,
+            nonce: None,
+        }
+        .spec();
         Ok(self.insert(driver, spec, Finish::Ready))
     }
 

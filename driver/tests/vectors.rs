@@ -53,6 +53,7 @@ fn op_from(v: &Value) -> Result<Operation<'_>, Error> {
     let s = |k: &str| v.get(k).and_then(Value::as_str);
     let args = Args {
         id: s("id"),
+        nonce: s("nonce"),
         expires_in: v
             .get("expires_in")
             .and_then(Value::as_u64)

@@ -7,12 +7,20 @@ use vpc_imds_core::session::{Action, Operation, Session};
 use vpc_imds_core::{Config, Instant};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&selector, body)) = data.split_first() else { return };
+    let Some((&selector, body)) = data.split_first() else {
+        return;
+    };
     let op = match selector % 4 {
         0 => Operation::Instance,
         1 => Operation::Keys,
-        2 => Operation::Get { path: "placement_groups", all_pages: true },
-        _ => Operation::IdentityToken { expires_in: None },
+        2 => Operation::Get {
+            path: "placement_groups",
+            all_pages: true,
+        },
+        _ => Operation::IdentityToken {
+            expires_in: None,
+            nonce: None,
+        },
     };
     let statuses = [200u16, 200, 401, 429, 503, 404, 302];
     let mut session = Session::new(Config::default(), u64::from(selector));

@@ -125,6 +125,7 @@ struct SettingsJson {
 struct ArgsJson {
     id: Option<String>,
     expires_in: Option<u32>,
+    nonce: Option<String>,
     profile_id: Option<String>,
     profile_crn: Option<String>,
     profile_name: Option<String>,
@@ -396,6 +397,7 @@ fn start(
         let args = Args {
             id: a.id.as_deref(),
             expires_in: a.expires_in,
+            nonce: a.nonce.as_deref(),
             profile_id: a.profile_id.as_deref(),
             profile_crn: a.profile_crn.as_deref(),
             profile_name: a.profile_name.as_deref(),
