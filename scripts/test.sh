@@ -44,6 +44,7 @@ step() {
 
 step "rustfmt" cargo fmt --all -- --check
 step "test vectors are generated from tests/vectors/generate.py" python3 tests/vectors/generate.py --check
+step "generated surfaces are fresh and a hand edit fails the check (scripts/test-generate.sh)" bash scripts/test-generate.sh
 step "clippy (all targets, warnings are errors)" cargo clippy --workspace --all-targets --all-features -- -D warnings
 step "core builds for thumbv7em-none-eabihf" cargo build -p vpc-imds-core --release --target thumbv7em-none-eabihf
 step "core builds for wasm32-unknown-unknown" cargo build -p vpc-imds-core --release --target wasm32-unknown-unknown

@@ -48,11 +48,21 @@ func (c *Client) Initialization(ctx context.Context) (*Initialization, error) {
 }
 
 // IdentityToken creates an instance identity token; expiresIn 0 asks for the
-// configured lifetime. Tokens of the configured lifetime are cached and shared.
+// configured lifetime. The client uses it from now on.
 func (c *Client) IdentityToken(ctx context.Context, expiresIn int) (*Token, error) {
-	var args map[string]any
+	return c.IdentityTokenWith(ctx, expiresIn, "")
+}
+
+// IdentityTokenWith is IdentityToken with a nonce (1..256 visible ASCII; ""
+// for none): the service echoes it in Token.Nonce and as the JWT's nonce
+// claim, so a relying party can tell the token was made for its challenge.
+func (c *Client) IdentityTokenWith(ctx context.Context, expiresIn int, nonce string) (*Token, error) {
+	args := map[string]any{}
 	if expiresIn != 0 {
-		args = map[string]any{"expires_in": expiresIn}
+		args["expires_in"] = expiresIn
+	}
+	if nonce != "" {
+		args["nonce"] = nonce
 	}
 	return c.token(ctx, "identity_token", args)
 }
@@ -82,7 +92,7 @@ func (c *Client) token(ctx context.Context, name string, args map[string]any) (*
 	if err := decodeDoc(out.body, t.decode); err != nil {
 		return nil, &Error{Kind: KindBadResponse, Message: "the " + name + " document does not decode: " + err.Error(), Cause: "body"}
 	}
-	return &Token{accessToken: t.AccessToken, ExpiresIn: t.ExpiresIn, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt}, nil
+	return &Token{accessToken: t.AccessToken, ExpiresIn: t.ExpiresIn, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, Nonce: t.Nonce}, nil
 }
 
 // Key returns GET /metadata/v1/keys/{id}.
@@ -250,7 +260,7 @@ func (c *Client) SSHKeys(ctx context.Context) ([]string, error) {
 func (c *Client) WaitUntilReady(ctx context.Context, limit time.Duration) error {
 	var args map[string]any
 	if limit > 0 {
-		args = map[string]any{"max_ms": max(limit.Milliseconds(), 1)}
+		args = map[string]any{"max": limit.Seconds()}
 	}
 	_, err := c.run(ctx, "wait_until_ready", args)
 	return err

@@ -53,13 +53,13 @@ func WithTokenLifetime(seconds int) Option {
 }
 
 // WithTimeout sets the deadline of a whole operation, retries included (15 s).
-func WithTimeout(d time.Duration) Option { return ms("timeout_ms", d) }
+func WithTimeout(d time.Duration) Option { return secs("timeout", d) }
 
 // WithRequestTimeout sets the deadline of one request (5 s).
-func WithRequestTimeout(d time.Duration) Option { return ms("request_timeout_ms", d) }
+func WithRequestTimeout(d time.Duration) Option { return secs("request_timeout", d) }
 
 // WithConnectTimeout sets the deadline of one connect (1 s).
-func WithConnectTimeout(d time.Duration) Option { return ms("connect_timeout_ms", d) }
+func WithConnectTimeout(d time.Duration) Option { return secs("connect_timeout", d) }
 
 // WithMaxAttempts sets the attempts per request, the first included (4).
 func WithMaxAttempts(n int) Option { return func(o *options) { o.settings["max_attempts"] = n } }
@@ -67,8 +67,8 @@ func WithMaxAttempts(n int) Option { return func(o *options) { o.settings["max_a
 // WithBackoff sets the first and the largest backoff step (100 ms, 2 s).
 func WithBackoff(base, largest time.Duration) Option {
 	return func(o *options) {
-		o.settings["base_delay_ms"] = base.Milliseconds()
-		o.settings["max_delay_ms"] = largest.Milliseconds()
+		o.settings["base_delay"] = base.Seconds()
+		o.settings["max_delay"] = largest.Seconds()
 	}
 }
 
@@ -84,14 +84,9 @@ func WithTLSConfig(c *tls.Config) Option { return func(o *options) { o.tls = c }
 // IgnoreEnv keeps New from reading VPC_IMDS_ENDPOINT.
 func IgnoreEnv() Option { return func(o *options) { o.ignoreEnv = true } }
 
-func ms(key string, d time.Duration) Option {
-	return func(o *options) {
-		v := d.Milliseconds()
-		if v == 0 && d > 0 {
-			v = 1
-		}
-		o.settings[key] = v
-	}
+// secs sets a duration in seconds, the unit of every host's settings.
+func secs(key string, d time.Duration) Option {
+	return func(o *options) { o.settings[key] = d.Seconds() }
 }
 
 // Client is a client of the instance metadata service. Create it with New; close

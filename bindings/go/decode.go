@@ -480,6 +480,8 @@ func (t *tokenJSON) decode(d *jdec) error {
 			return d.String(&t.CreatedAt)
 		case "expires_at":
 			return d.String(&t.ExpiresAt)
+		case "nonce":
+			return d.String(&t.Nonce)
 		default:
 			return d.skip()
 		}

@@ -5,37 +5,7 @@ import (
 	"fmt"
 )
 
-// Kind is an error kind, the same in every vpc-imds binding. Each Kind is itself
-// an error, the sentinel of its kind: errors.Is(err, imds.ErrNotFound).
-type Kind string
-
-// The error kinds.
-const (
-	KindInvalidInput   Kind = "invalid_input"
-	KindRefused        Kind = "refused"
-	KindTimedOut       Kind = "timed_out"
-	KindConnectionLost Kind = "connection_lost"
-	KindUnauthorized   Kind = "unauthorized"
-	KindNotFound       Kind = "not_found"
-	KindRateLimited    Kind = "rate_limited"
-	KindServerError    Kind = "server_error"
-	KindRejected       Kind = "rejected"
-	KindBadResponse    Kind = "bad_response"
-)
-
-// Sentinels, one per kind, for errors.Is.
-var (
-	ErrInvalidInput   error = KindInvalidInput
-	ErrRefused        error = KindRefused
-	ErrTimedOut       error = KindTimedOut
-	ErrConnectionLost error = KindConnectionLost
-	ErrUnauthorized   error = KindUnauthorized
-	ErrNotFound       error = KindNotFound
-	ErrRateLimited    error = KindRateLimited
-	ErrServerError    error = KindServerError
-	ErrRejected       error = KindRejected
-	ErrBadResponse    error = KindBadResponse
-)
+// The kinds and their sentinels are in kinds.go, generated from api/vpc-imds.json.
 
 func (k Kind) Error() string { return "vpc-imds: " + string(k) }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -66,6 +68,36 @@ func TestInstanceKeysAndDocuments(t *testing.T) {
 	// One identity token served everything.
 	if got := e.counter(t, "token_creations"); got != 1 {
 		t.Fatalf("%d token creations", got)
+	}
+}
+
+func TestIdentityTokenNonce(t *testing.T) {
+	e := mustEmulator(t)
+	c := newClient(t, e)
+	ctx := context.Background()
+	const nonce = "challenge-42:/+="
+	tok, err := c.IdentityTokenWith(ctx, 0, nonce)
+	if err != nil || tok.Nonce != nonce {
+		t.Fatalf("token %v, nonce %q: %v", tok, tok.Nonce, err)
+	}
+	parts := strings.Split(tok.Value(), ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %d parts", len(parts))
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	var claims map[string]any
+	if err != nil || json.Unmarshal(payload, &claims) != nil || claims["nonce"] != nonce {
+		t.Fatalf("claims %s: %v", payload, err)
+	}
+	for _, bad := range []string{"a b", "caf\u00e9", strings.Repeat("n", 257), "a\x00b"} {
+		_, err := c.IdentityTokenWith(ctx, 0, bad)
+		var ie *Error
+		if !errors.As(err, &ie) || ie.Kind != KindInvalidInput || !errors.Is(err, ErrInvalidInput) {
+			t.Fatalf("nonce %q: %v", bad, err)
+		}
+	}
+	if got := e.counter(t, "token_creations"); got != 1 {
+		t.Fatalf("%d token creations: a bad nonce was sent", got)
 	}
 }
 

@@ -101,6 +101,8 @@ type Token struct {
 	ExpiresIn int
 	// CreatedAt and ExpiresAt are the service's RFC 3339 times.
 	CreatedAt, ExpiresAt string
+	// Nonce is the nonce the request carried, echoed ("" when none).
+	Nonce string
 }
 
 // Value is the token itself, for an Authorization header.
@@ -125,6 +127,7 @@ type tokenJSON struct {
 	ExpiresIn   int    `json:"expires_in"`
 	CreatedAt   string `json:"created_at"`
 	ExpiresAt   string `json:"expires_at"`
+	Nonce       string `json:"nonce"`
 }
 
 // Profile names a trusted profile for an IAM token (at most one member; none: the

@@ -150,9 +150,9 @@ func TestUnmixInvertsSplitMix(t *testing.T) {
 func vectorMachine(config map[string]json.RawMessage) (*machine, error) {
 	names := map[string]string{
 		"endpoint": "endpoint", "version": "version", "token_lifetime": "token_lifetime",
-		"operation_timeout_ms": "timeout_ms", "request_timeout_ms": "request_timeout_ms",
-		"max_attempts": "max_attempts", "base_delay_ms": "base_delay_ms",
-		"max_delay_ms": "max_delay_ms", "buffer": "max_response_bytes",
+		"operation_timeout_ms": "timeout", "request_timeout_ms": "request_timeout",
+		"max_attempts": "max_attempts", "base_delay_ms": "base_delay",
+		"max_delay_ms": "max_delay", "buffer": "max_response_bytes",
 	}
 	settings := map[string]json.RawMessage{"max_response_bytes": json.RawMessage("65536")}
 	seed := uint64(1)
@@ -166,6 +166,13 @@ func vectorMachine(config map[string]json.RawMessage) (*machine, error) {
 		name, ok := names[key]
 		if !ok {
 			return nil, fmt.Errorf("unknown config key %q", key)
+		}
+		if strings.HasSuffix(key, "_ms") { // the settings count seconds
+			var ms float64
+			if err := json.Unmarshal(v, &ms); err != nil {
+				return nil, fmt.Errorf("%s: %w", key, err)
+			}
+			v, _ = json.Marshal(ms / 1000)
 		}
 		settings[name] = v
 	}

@@ -245,8 +245,21 @@ impl Client {
 
     /// Creates a new identity token living `seconds` (5..=3600).
     pub fn identity_token_for(&self, seconds: u32) -> Result<Document<kind::AccessToken>, Error> {
+        self.identity_token_with(Some(seconds), None)
+    }
+
+    /// Creates a new identity token living `expires_in` seconds (5..=3600; `None`:
+    /// the configured lifetime) that carries `nonce` (1..=256 visible ASCII bytes):
+    /// the service echoes it in the response and as the JWT's `nonce` claim, so a
+    /// relying party can tell the token was made for its challenge.
+    pub fn identity_token_with(
+        &self,
+        expires_in: Option<u32>,
+        nonce: Option<&str>,
+    ) -> Result<Document<kind::AccessToken>, Error> {
         let args = Args {
-            expires_in: Some(seconds),
+            expires_in,
+            nonce,
             ..Args::default()
         };
         self.one("identity_token", &args)

@@ -20,8 +20,10 @@ vpc-imds: read the IBM Cloud VPC Instance Metadata Service from inside an instan
 Usage: vpc-imds [OPTIONS] <COMMAND> [ARGS]
 
 Commands:
-  token [--expires-in N]     Print a new instance identity token (N seconds, 5..3600,
-                             default 300)
+  token [--expires-in N] [--nonce VALUE]
+                             Print a new instance identity token (N seconds, 5..3600,
+                             default 300); VALUE (1..256 visible ASCII) comes back as
+                             the JWT's `nonce` claim, for a relying party's challenge
   iam-token [--profile-id ID | --profile-crn CRN | --profile-name NAME]
                              Print an IAM token for a trusted profile (default: the
                              instance's default trusted profile)
@@ -61,6 +63,7 @@ could only see the token.
 
 Examples:
   vpc-imds token --expires-in 600
+  vpc-imds token --nonce \"$CHALLENGE\"
   curl -H \"Authorization: Bearer $(vpc-imds token)\" ...
   vpc-imds iam-token --profile-id Profile-8dd84246-7df4-4667-94e4-8cecee7b6ea0
   vpc-imds iam-token --profile-crn crn:v1:bluemix:public:iam-identity::a/123::profile:Profile-1
@@ -92,12 +95,22 @@ const EXIT_USAGE: u8 = 2;
 
 #[derive(Debug)]
 enum Command {
-    Token { expires_in: Option<u32> },
-    IamToken { profile: Profile },
-    Get { path: String, all: bool },
+    Token {
+        expires_in: Option<u32>,
+        nonce: Option<String>,
+    },
+    IamToken {
+        profile: Profile,
+    },
+    Get {
+        path: String,
+        all: bool,
+    },
     UserData,
     SshKeys,
-    Wait { max: Duration },
+    Wait {
+        max: Duration,
+    },
     Doctor(doctor::Options),
     Demo,
 }
@@ -206,11 +219,8 @@ fn builder(g: &Globals) -> ClientBuilder {
 /// Runs a command; returns what goes to stdout.
 fn run(client: &Client, command: Command) -> Result<Vec<u8>, Error> {
     Ok(match command {
-        Command::Token { expires_in } => {
-            let doc = match expires_in {
-                Some(s) => client.identity_token_for(s)?,
-                None => client.identity_token()?,
-            };
+        Command::Token { expires_in, nonce } => {
+            let doc = client.identity_token_with(expires_in, nonce.as_deref())?;
             line(doc.token().expose())
         }
         Command::IamToken { profile } => {
@@ -336,6 +346,7 @@ fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String> {
     let mut command: Option<String> = None;
     let mut path: Option<String> = None;
     let mut expires_in: Option<u32> = None;
+    let mut nonce: Option<String> = None;
     let mut profile_id: Option<String> = None;
     let mut profile_crn: Option<String> = None;
     let mut profile_name: Option<String> = None;
@@ -363,6 +374,10 @@ fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String> {
                     .map_err(|_| format!("--expires-in wants whole seconds, not {}", quoted(&v)))?;
                 expires_in = Some(n);
                 specific.push("--expires-in");
+            }
+            Long("nonce") => {
+                nonce = Some(string(p.value().map_err(err)?)?);
+                specific.push("--nonce");
             }
             Long("profile-id") => {
                 profile_id = Some(string(p.value().map_err(err)?)?);
@@ -406,7 +421,7 @@ fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String> {
         return Err("no command given".to_owned());
     };
     let allowed: &[&str] = match name.as_str() {
-        "token" => &["--expires-in"],
+        "token" => &["--expires-in", "--nonce"],
         "iam-token" => &["--profile-id", "--profile-crn", "--profile-name"],
         "get" => &["--all"],
         "wait" => &["--max"],
@@ -417,7 +432,7 @@ fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String> {
         return Err(format!("{bad} is not an option of `{name}`"));
     }
     let command = match name.as_str() {
-        "token" => Command::Token { expires_in },
+        "token" => Command::Token { expires_in, nonce },
         "iam-token" => Command::IamToken {
             profile: match (profile_id, profile_crn, profile_name) {
                 (Some(id), None, None) => Profile::Id(id),

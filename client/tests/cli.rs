@@ -42,6 +42,39 @@ fn token_expires_in_is_sent_and_validated() {
     assert_eq!(emu.control().counters().token_creations, 1);
 }
 
+/// The JWT's payload claims.
+fn claims(jwt: &str) -> serde_json::Value {
+    use base64::Engine as _;
+    let payload = jwt.split('.').nth(1).expect("three parts");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url payload");
+    serde_json::from_slice(&bytes).expect("JSON claims")
+}
+
+#[test]
+fn token_nonce_comes_back_as_a_claim_and_bad_ones_send_nothing() {
+    let emu = emulator();
+    let run = at(&emu, &["--verbose", "token", "--nonce", "challenge-42:/+="]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(r#"body {"expires_in":300,"nonce":"challenge-42:/+="}"#),
+        "{}",
+        run.stderr
+    );
+    let with = claims(run.stdout_text().trim_end());
+    assert_eq!(with["nonce"], "challenge-42:/+=");
+    // Without one, the claim is absent.
+    let plain = claims(at(&emu, &["token"]).ok().stdout_text().trim_end());
+    assert!(plain.get("nonce").is_none(), "{plain}");
+    let long = "n".repeat(257);
+    for bad in ["", "a b", "caf\u{e9}", long.as_str()] {
+        at(&emu, &["token", "--nonce", bad]).failed(2, "invalid_input");
+    }
+    assert_eq!(emu.control().counters().token_creations, 2);
+}
+
 #[test]
 fn iam_token_default_id_crn_name_and_unlinked() {
     let emu = emulator();

@@ -262,6 +262,14 @@ for version in (CUR, OLD):
         {"respond": {"status": 200, "body": token_body(jwt(1), 3600)}, "at": 3,
          "expect": done("identity_token", expires_in=3600)},
     ], version=version))
+    nonce = "n-0123456789abcdef:/+=~"
+    reqs.append(case(f"identity token with a nonce, {gen} paths", [
+        {"start": {"op": "identity_token", "nonce": nonce}, "at": 0},
+        {"send": request("PUT", f"{token_path(version)}?version={version}", flavor=True,
+                         body=json.dumps({"expires_in": 300, "nonce": nonce}, separators=(",", ":"))), "at": 0},
+        {"respond": {"status": 200, "body": json.dumps(dict(json.loads(token_body(jwt(1))), nonce=nonce))}, "at": 3,
+         "expect": done("identity_token", access_token=jwt(1), nonce=nonce)},
+    ], version=version))
     reqs.append(case(f"IAM token for the default profile, {gen} paths", [
         {"start": {"op": "iam_token"}, "at": 0},
         token_send(0, version), token_ok(2, 1),
@@ -864,6 +872,8 @@ BAD = [
     ("iam_token", {"profile_id": "Profile-1\nX"}), ("iam_token", {"profile_crn": ""}), ("iam_token", {"profile_id": "p" * 513}),
     ("iam_token", {"profile_name": "a\u0000b"}),
     ("identity_token", {"expires_in": 4}), ("identity_token", {"expires_in": 3601}),
+    ("identity_token", {"nonce": ""}), ("identity_token", {"nonce": "n" * 257}), ("identity_token", {"nonce": "a b"}),
+    ("identity_token", {"nonce": "\u00e9"}), ("identity_token", {"nonce": "a\u0000b"}),
     ("get", {"path": "../instance"}), ("get", {"path": "keys?version=2020-01-01"}), ("get", {"path": "instance#frag"}),
     ("get", {"path": "instance\r\nX: y"}), ("get", {"path": ""}), ("get", {"path": "a//b"}),
     ("identity_certificate", {"csr": "not a csr"}),

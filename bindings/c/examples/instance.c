@@ -21,7 +21,7 @@ int main(int argc, char **argv) {
   char settings[512], host[64] = "127.0.0.1", err[1024];
   int port = 80;
   sscanf(argv[1], "http://%63[^:/]:%d", host, &port);
-  snprintf(settings, sizeof settings, "{\"endpoint\":\"%s\",\"timeout_ms\":5000}", argv[1]);
+  snprintf(settings, sizeof settings, "{\"endpoint\":\"%s\",\"timeout\":5}", argv[1]);
   size_t len = 0;
   VpcImds *m = vpc_imds_new((const uint8_t *)settings, strlen(settings), (uint64_t)time(NULL), (uint8_t *)err, sizeof err - 1, &len);
   if (!m) { fprintf(stderr, "%.*s\n", (int)len, err); return 1; }

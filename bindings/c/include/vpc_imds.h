@@ -78,11 +78,12 @@ typedef struct VpcImds VpcImds;
 extern "C" {
 #endif // __cplusplus
 
-// Creates a client from settings (JSON, `len` 0 for the defaults):
-// `endpoint`, `env_endpoint` (the value of `VPC_IMDS_ENDPOINT`, which the host
-// reads), `secure`, `version`, `token_lifetime` (seconds), `timeout_ms`,
-// `connect_timeout_ms`, `request_timeout_ms`, `max_attempts`, `base_delay_ms`,
-// `max_delay_ms`, `max_response_bytes`. `seed` feeds retry jitter (use entropy).
+// Creates a client from settings (a JSON object, `len` 0 for the defaults) with
+// the names and units of api/vpc-imds.json (times in seconds: `timeout`,
+// `connect_timeout`, `request_timeout`, `base_delay`, `max_delay`; also
+// `endpoint`, `secure`, `version`, `token_lifetime`, `max_attempts`,
+// `max_response_bytes`), and `env_endpoint` (the value of `VPC_IMDS_ENDPOINT`,
+// which the host reads). `seed` feeds retry jitter (use entropy).
 //
 // Returns the handle, or null with the error record (JSON) written to
 // `err[0..min(*err_len, err_cap)]`, where `*err_len` is its whole length.
@@ -124,9 +125,10 @@ size_t vpc_imds_endpoint(struct VpcImds *m);
 // `network_interface`, `volume_attachments`, `volume_attachment`, `keys`, `key`,
 // `placement_groups`, `placement_group`, `identity_certificate`, `get`) or one of
 // the machine's (`user_data`, `ssh_keys`, `get_all`, `wait_until_ready`), with
-// `args` as JSON (`len` 0: none): `id`, `expires_in`, `profile_id`, `profile_crn`,
-// `profile_name`, `csr`, `path`, `all_pages`, `max_ms` (`wait_until_ready`; 60 s
-// when absent). `now_ms` is the host's monotonic clock.
+// `args` as a JSON object (`len` 0: none) with the names of api/vpc-imds.json:
+// `id`, `expires_in`, `nonce`, `profile_id`, `profile_crn`, `profile_name`, `csr`,
+// `path`, `all_pages`, `max` (seconds, `wait_until_ready`; 60 when absent).
+// `now_ms` is the host's monotonic clock.
 //
 // Returns the operation id (≥ 0), or -1 with the error record in the output
 // (bad input fails here, with nothing sent).

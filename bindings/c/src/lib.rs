@@ -22,12 +22,11 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
 use vpc_imds_driver::core::error::Cause;
 use vpc_imds_driver::core::response::Response;
 use vpc_imds_driver::{
-    Args, ErrorKind, ErrorRecord, Instant, MachineInput as Input, MachineStep as Step, OpId,
-    Record, Settings, SyncMachine, TransportError,
+    ErrorKind, ErrorRecord, InputError, Instant, MachineInput as Input, MachineStep as Step,
+    NamedArgs, OpId, Record, Settings, SyncMachine, TransportError, Value,
 };
 
 /// A call the ABI cannot make sense of (a null handle, an input kind out of range,
@@ -99,47 +98,6 @@ impl VpcImds {
     }
 }
 
-/// Settings as JSON: the driver's `Settings` names, durations in milliseconds.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct SettingsJson {
-    endpoint: Option<String>,
-    env_endpoint: Option<String>,
-    #[serde(default)]
-    secure: bool,
-    version: Option<String>,
-    token_lifetime: Option<u32>,
-    timeout_ms: Option<u64>,
-    connect_timeout_ms: Option<u64>,
-    request_timeout_ms: Option<u64>,
-    max_attempts: Option<u32>,
-    base_delay_ms: Option<u64>,
-    max_delay_ms: Option<u64>,
-    max_response_bytes: Option<usize>,
-}
-
-/// Operation arguments as JSON: the core's `Args` names, and `max_ms` for
-/// `wait_until_ready`.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct ArgsJson {
-    id: Option<String>,
-    expires_in: Option<u32>,
-    nonce: Option<String>,
-    profile_id: Option<String>,
-    profile_crn: Option<String>,
-    profile_name: Option<String>,
-    csr: Option<String>,
-    path: Option<String>,
-    #[serde(default)]
-    all_pages: bool,
-    max_ms: Option<u64>,
-}
-
-fn ms(v: Option<u64>) -> Option<Duration> {
-    v.map(Duration::from_millis)
-}
-
 fn input_error(message: String) -> ErrorRecord {
     // Built from an error (not a literal), so new record fields stay null.
     let e = vpc_imds_driver::Error::new(ErrorKind::InvalidInput, Cause::Misuse("input"));
@@ -165,44 +123,59 @@ fn write_error(out: &mut Vec<u8>, e: &ErrorRecord) {
     }
 }
 
-/// JSON text of a C buffer (empty: `{}`), or the error record.
-fn json_of<'a, T: Deserialize<'a> + Default>(
+/// The members of a JSON object in a C buffer (empty: none), each handed to `set`
+/// as the driver's by-name value: the names and units of api/vpc-imds.json.
+fn each_member(
     what: &str,
-    bytes: &'a [u8],
-) -> Result<T, ErrorRecord> {
+    bytes: &[u8],
+    mut set: impl FnMut(&str, Value<'_>) -> Result<(), InputError>,
+) -> Result<(), ErrorRecord> {
     if bytes.is_empty() {
-        return Ok(T::default());
+        return Ok(());
     }
     // serde_json's messages may quote a value; the line and column suffice.
-    serde_json::from_slice(bytes).map_err(|e| {
-        let why = match e.classify() {
-            serde_json::error::Category::Data => "a member has the wrong name, type or range",
-            _ => "not valid JSON",
+    let map: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(bytes).map_err(|e| {
+            input_error(format!(
+                "{what}: not a JSON object (line {}, column {})",
+                e.line(),
+                e.column()
+            ))
+        })?;
+    for (name, v) in &map {
+        use serde_json::Value as J;
+        let value = match v {
+            J::Null => Value::Null,
+            J::Bool(b) => Value::Bool(*b),
+            J::Number(n) => match n.as_i64() {
+                Some(i) => Value::Int(i),
+                None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            J::String(t) => Value::Text(t),
+            J::Array(_) | J::Object(_) => {
+                return Err(input_error(format!("{what}: {name} is not a plain value")))
+            }
         };
-        input_error(format!(
-            "{what}: {why} (line {}, column {})",
-            e.line(),
-            e.column()
-        ))
-    })
+        set(name, value).map_err(|e| {
+            let mut record = ErrorRecord::from(&vpc_imds_driver::Error::from(e));
+            record.message = format!("{what}: {name}: {}", record.message);
+            record
+        })?;
+    }
+    Ok(())
 }
 
 fn settings_of(bytes: &[u8]) -> Result<Settings, ErrorRecord> {
-    let s: SettingsJson = json_of("settings", bytes)?;
-    Ok(Settings {
-        endpoint: s.endpoint,
-        env_endpoint: s.env_endpoint,
-        secure: s.secure,
-        version: s.version,
-        token_lifetime: s.token_lifetime,
-        timeout: ms(s.timeout_ms),
-        connect_timeout: ms(s.connect_timeout_ms),
-        request_timeout: ms(s.request_timeout_ms),
-        max_attempts: s.max_attempts,
-        base_delay: ms(s.base_delay_ms),
-        max_delay: ms(s.max_delay_ms),
-        max_response_bytes: s.max_response_bytes,
-    })
+    let mut settings = Settings::default();
+    each_member("settings", bytes, |name, v| match (name, v) {
+        // The host reads the environment; a C caller passes what it read.
+        ("env_endpoint", Value::Text(t)) => {
+            settings.env_endpoint = Some(t.into());
+            Ok(())
+        }
+        _ => settings.set(name, v),
+    })?;
+    Ok(settings)
 }
 
 /// # Safety
@@ -226,11 +199,12 @@ unsafe fn handle<'a>(m: *mut VpcImds) -> Option<&'a mut VpcImds> {
     unsafe { m.as_mut() }
 }
 
-/// Creates a client from settings (JSON, `len` 0 for the defaults):
-/// `endpoint`, `env_endpoint` (the value of `VPC_IMDS_ENDPOINT`, which the host
-/// reads), `secure`, `version`, `token_lifetime` (seconds), `timeout_ms`,
-/// `connect_timeout_ms`, `request_timeout_ms`, `max_attempts`, `base_delay_ms`,
-/// `max_delay_ms`, `max_response_bytes`. `seed` feeds retry jitter (use entropy).
+/// Creates a client from settings (a JSON object, `len` 0 for the defaults) with
+/// the names and units of api/vpc-imds.json (times in seconds: `timeout`,
+/// `connect_timeout`, `request_timeout`, `base_delay`, `max_delay`; also
+/// `endpoint`, `secure`, `version`, `token_lifetime`, `max_attempts`,
+/// `max_response_bytes`), and `env_endpoint` (the value of `VPC_IMDS_ENDPOINT`,
+/// which the host reads). `seed` feeds retry jitter (use entropy).
 ///
 /// Returns the handle, or null with the error record (JSON) written to
 /// `err[0..min(*err_len, err_cap)]`, where `*err_len` is its whole length.
@@ -346,9 +320,10 @@ pub unsafe extern "C" fn vpc_imds_endpoint(m: *mut VpcImds) -> usize {
 /// `network_interface`, `volume_attachments`, `volume_attachment`, `keys`, `key`,
 /// `placement_groups`, `placement_group`, `identity_certificate`, `get`) or one of
 /// the machine's (`user_data`, `ssh_keys`, `get_all`, `wait_until_ready`), with
-/// `args` as JSON (`len` 0: none): `id`, `expires_in`, `profile_id`, `profile_crn`,
-/// `profile_name`, `csr`, `path`, `all_pages`, `max_ms` (`wait_until_ready`; 60 s
-/// when absent). `now_ms` is the host's monotonic clock.
+/// `args` as a JSON object (`len` 0: none) with the names of api/vpc-imds.json:
+/// `id`, `expires_in`, `nonce`, `profile_id`, `profile_crn`, `profile_name`, `csr`,
+/// `path`, `all_pages`, `max` (seconds, `wait_until_ready`; 60 when absent).
+/// `now_ms` is the host's monotonic clock.
 ///
 /// Returns the operation id (≥ 0), or -1 with the error record in the output
 /// (bad input fails here, with nothing sent).
@@ -390,23 +365,9 @@ fn start(
     let name = name.ok_or_else(|| misuse("name: a null pointer with a length"))?;
     let name = std::str::from_utf8(name).map_err(|_| input_error("name: not UTF-8".into()))?;
     let args = args.ok_or_else(|| misuse("args: a null pointer with a length"))?;
-    let a: ArgsJson = json_of("args", args)?;
-    let started = if name == "wait_until_ready" {
-        machine.start_wait_until_ready(ms(a.max_ms), now)
-    } else {
-        let args = Args {
-            id: a.id.as_deref(),
-            expires_in: a.expires_in,
-            nonce: a.nonce.as_deref(),
-            profile_id: a.profile_id.as_deref(),
-            profile_crn: a.profile_crn.as_deref(),
-            profile_name: a.profile_name.as_deref(),
-            csr: a.csr.as_deref(),
-            path: a.path.as_deref(),
-            all_pages: a.all_pages,
-        };
-        machine.start(name, &args, now)
-    };
+    let mut named = NamedArgs::default();
+    each_member("args", args, |name, v| named.set(name, v))?;
+    let started = machine.start_named(name, &named, now);
     started.map_err(|e| ErrorRecord::from(&e))
 }
 

@@ -54,13 +54,16 @@ fn settings_are_validated_and_errors_are_records() {
     let v: serde_json::Value = serde_json::from_str(&e).unwrap();
     assert_eq!(v["kind"], "invalid_input");
     for bad in [
-        r#"{"timeout_ms":0}"#,
+        r#"{"timeout":0}"#,
         r#"{"max_attempts":0}"#,
         r#"{"nope":1}"#,
         "{",
         "[1]",
         "\u{0}",
-        r#"{"timeout_ms":-1}"#,
+        r#"{"timeout":-1}"#,
+        r#"{"timeout":"1"}"#,
+        r#"{"max_attempts":1.5}"#,
+        r#"{"secure":[true]}"#,
     ] {
         let e = new(bad).unwrap_err();
         assert!(e.contains("\"invalid_input\""), "{bad}: {e}");
@@ -72,7 +75,7 @@ fn settings_are_validated_and_errors_are_records() {
     assert!(m.is_null());
     let m = new("").unwrap();
     unsafe { vpc_imds_free(m) };
-    let m = new(r#"{"endpoint":"http://127.0.0.1:1","timeout_ms":1500,"connect_timeout_ms":100,"request_timeout_ms":500,"max_attempts":2,"base_delay_ms":0,"max_delay_ms":10,"max_response_bytes":2048,"version":"2024-11-12","token_lifetime":60,"secure":false}"#).unwrap();
+    let m = new(r#"{"endpoint":"http://127.0.0.1:1","timeout":1.5,"connect_timeout":0.1,"request_timeout":0.5,"max_attempts":2,"base_delay":0,"max_delay":0.01,"max_response_bytes":2048,"version":"2024-11-12","token_lifetime":60,"secure":false}"#).unwrap();
     unsafe { vpc_imds_free(m) };
 }
 
