@@ -56,6 +56,7 @@ type call struct {
 	ID          string       `json:"id"`
 	IDUTF16     []uint16     `json:"id_utf16"`
 	ExpiresIn   int          `json:"expires_in"`
+	Nonce       *string      `json:"nonce"`
 	ProfileID   string       `json:"profile_id"`
 	ProfileCRN  string       `json:"profile_crn"`
 	ProfileName string       `json:"profile_name"`
@@ -452,11 +453,20 @@ func one(c *Client, step call) (any, error) {
 		}
 		return map[string]any{"keys": len(v.Keys), "default_trusted_profile": dtp}, nil
 	case "identity_token":
-		v, err := c.IdentityToken(ctx, step.ExpiresIn)
+		nonce := ""
+		if step.Nonce != nil {
+			nonce = *step.Nonce
+		}
+		v, err := c.IdentityTokenWith(ctx, step.ExpiresIn, nonce)
 		if err != nil {
 			return nil, err
 		}
-		return map[string]any{"expires_in": v.ExpiresIn}, nil
+		value := map[string]any{"expires_in": v.ExpiresIn}
+		if step.Nonce != nil {
+			value["nonce"] = v.Nonce
+			value["nonce_claim"] = jwtClaims(v.Value())["nonce"]
+		}
+		return value, nil
 	case "iam_token":
 		v, err := c.IAMToken(ctx, Profile{ID: step.ProfileID, CRN: step.ProfileCRN, Name: step.ProfileName})
 		if err != nil {
@@ -620,4 +630,21 @@ func subset(at string, want map[string]any, got any, diffs *[]string) {
 			*diffs = append(*diffs, fmt.Sprintf("%s.%s: expected %v, got %v", at, k, v, have))
 		}
 	}
+}
+
+// jwtClaims decodes a JWT's payload (nil when unreadable).
+func jwtClaims(jwt string) map[string]any {
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		return nil
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return nil
+	}
+	var claims map[string]any
+	if json.Unmarshal(payload, &claims) != nil {
+		return nil
+	}
+	return claims
 }

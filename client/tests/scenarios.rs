@@ -440,12 +440,17 @@ fn one(client: &Client, step: &Value) -> Result<Value, Value> {
             json!({"keys": view.keys.len(), "default_trusted_profile": profile})
         }
         "identity_token" => {
-            let doc = match step["expires_in"].as_u64() {
-                Some(s) => client.identity_token_for(s as u32),
-                None => client.identity_token(),
+            let expires_in = step["expires_in"].as_u64().map(|s| s as u32);
+            let doc = client
+                .identity_token_with(expires_in, arg("nonce"))
+                .map_err(normalized)?;
+            let mut value = json!({"expires_in": doc.expires_in()});
+            if arg("nonce").is_some() {
+                let echoed = doc.get().nonce.map(|n| n.to_string());
+                value["nonce"] = json!(echoed);
+                value["nonce_claim"] = jwt_claims(doc.token().expose())["nonce"].clone();
             }
-            .map_err(normalized)?;
-            json!({"expires_in": doc.expires_in()})
+            value
         }
         "iam_token" => {
             let profile = if let Some(id) = arg("profile_id") {
@@ -557,4 +562,15 @@ fn base64(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+/// The claims of a JWT (its middle part, base64url JSON); null when unreadable.
+fn jwt_claims(jwt: &str) -> Value {
+    use base64::Engine as _;
+    let payload = jwt.split('.').nth(1).unwrap_or("");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(Value::Null)
 }
