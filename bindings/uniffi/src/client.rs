@@ -12,14 +12,16 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant as StdInstant};
 
+use serde_json::value::RawValue;
 use vpc_imds_driver::core::response::Response;
 use vpc_imds_driver::{
-    Error, Instant, MachineInput as Input, MachineStep as Step, OpId, Record, SyncMachine,
+    Error, Instant, MachineInput as Input, MachineStep as Step, NamedArgs, OpId, Record,
+    SyncMachine, Value,
 };
 
 use crate::{
     bad_response, misuse, AccessToken, Document, HttpRequest, HttpResponse, ImdsError,
-    ImdsSettings, InputText, OperationArgs, TransportError,
+    ImdsSettings, TransportError,
 };
 
 /// Sends one request and returns the whole response (blocking). Implemented by
@@ -157,7 +159,7 @@ fn yield_once() -> impl Future<Output = ()> {
 
 /// One operation of the machine, stepped by its caller; dropped before its end
 /// (a cancelled coroutine, pages left early), it is cancelled in the machine.
-struct Run {
+pub(crate) struct Run {
     inner: Arc<Inner>,
     op: OpId,
     /// Done or failed: the machine has forgotten the operation.
@@ -242,7 +244,7 @@ impl Run {
         }
     }
 
-    fn finish(mut self) -> Result<Vec<Record>, ImdsError> {
+    pub(crate) fn finish(mut self) -> Result<Vec<Record>, ImdsError> {
         let mut records = Vec::new();
         while !self.over {
             records.push(self.next()?);
@@ -250,7 +252,7 @@ impl Run {
         Ok(records)
     }
 
-    async fn finish_async(mut self) -> Result<Vec<Record>, ImdsError> {
+    pub(crate) async fn finish_async(mut self) -> Result<Vec<Record>, ImdsError> {
         let mut records = Vec::new();
         while !self.over {
             records.push(self.next_async().await?);
@@ -278,27 +280,31 @@ fn last(mut records: Vec<Record>) -> Result<Record, ImdsError> {
         .ok_or_else(|| misuse("an operation without a result"))
 }
 
-fn document(records: Vec<Record>) -> Result<Document, ImdsError> {
-    let record = last(records)?;
-    Document::new(&record)
+// The conversions of an operation's records, named by the generated methods.
+
+pub(crate) fn document(records: Vec<Record>) -> Result<Document, ImdsError> {
+    Document::new(&last(records)?)
 }
 
-fn token(records: Vec<Record>) -> Result<Arc<AccessToken>, ImdsError> {
-    Ok(Arc::new(AccessToken::from_json(
-        document(records)?.json.as_bytes(),
-    )?))
+pub(crate) fn token(records: Vec<Record>) -> Result<Arc<AccessToken>, ImdsError> {
+    let json = document(records)?.json;
+    Ok(Arc::new(AccessToken::from_json(json.as_bytes())?))
 }
 
-fn bytes(records: Vec<Record>) -> Result<Vec<u8>, ImdsError> {
+pub(crate) fn bytes(records: Vec<Record>) -> Result<Vec<u8>, ImdsError> {
     Ok(last(records)?.into_body())
 }
 
-fn lines(records: Vec<Record>) -> Result<Vec<String>, ImdsError> {
+pub(crate) fn lines(records: Vec<Record>) -> Result<Vec<String>, ImdsError> {
     Ok(last(records)?.lines().unwrap_or_default().to_vec())
 }
 
+pub(crate) fn nothing(_: Vec<Record>) -> Result<(), ImdsError> {
+    Ok(())
+}
+
 /// `get_all`'s document: its parts concatenated.
-fn merged(records: Vec<Record>) -> Result<String, ImdsError> {
+pub(crate) fn merged(records: Vec<Record>) -> Result<String, ImdsError> {
     let parts: Vec<u8> = records
         .iter()
         .flat_map(|r| r.body().iter().copied())
@@ -306,90 +312,54 @@ fn merged(records: Vec<Record>) -> Result<String, ImdsError> {
     String::from_utf8(parts).map_err(|_| bad_response("a page is not UTF-8"))
 }
 
-fn none() -> OperationArgs {
-    OperationArgs::default()
+/// The items of the page's list `field`, each a document of `type_name` (its
+/// JSON as the driver wrote it, not re-encoded).
+pub(crate) fn list(
+    field: &'static str,
+    type_name: &'static str,
+) -> impl FnOnce(Vec<Record>) -> Result<Vec<Document>, ImdsError> {
+    move |records| {
+        let page = document(records)?;
+        let mut members: HashMap<String, &RawValue> = serde_json::from_str(&page.json)
+            .map_err(|_| bad_response("a list page is not a JSON object"))?;
+        let items: Vec<&RawValue> = match members.remove(field) {
+            Some(raw) => serde_json::from_str(raw.get())
+                .map_err(|_| bad_response("a page's list is not a JSON array"))?,
+            None => Vec::new(),
+        };
+        let type_name = type_name.to_owned();
+        Ok(items
+            .into_iter()
+            .map(|raw| Document {
+                type_name: type_name.clone(),
+                json: raw.get().to_owned(),
+            })
+            .collect())
+    }
+}
+
+/// The driver's arguments from `(name, value)` pairs; it checks each one.
+pub(crate) fn named(pairs: &[(&str, Value<'_>)]) -> Result<NamedArgs, ImdsError> {
+    let mut args = NamedArgs::default();
+    for (name, value) in pairs {
+        args.set(name, *value)?;
+    }
+    Ok(args)
 }
 
 impl ImdsClient {
-    fn start(&self, name: &'static str, args: OperationArgs) -> Result<Run, ImdsError> {
-        Run::start(&self.inner, |m, now| m.start(name, &args.args(), now))
+    pub(crate) fn start(&self, name: &'static str, args: &NamedArgs) -> Result<Run, ImdsError> {
+        Run::start(&self.inner, |m, now| m.start_named(name, args, now))
     }
 
-    fn wait(&self, max: Option<Duration>) -> Result<Run, ImdsError> {
-        Run::start(&self.inner, |m, now| m.start_wait_until_ready(max, now))
-    }
-
-    fn pages(&self, name: &'static str, args: OperationArgs) -> Arc<Pages> {
-        let run = Mutex::new(Some(self.start(name, args)));
+    pub(crate) fn pages(
+        &self,
+        name: &'static str,
+        args: Result<NamedArgs, ImdsError>,
+    ) -> Arc<Pages> {
+        let run = Mutex::new(Some(args.and_then(|args| self.start(name, &args))));
         Arc::new(Pages { run })
     }
-}
-
-/// The calls, each a blocking method and a `suspend` one (`..._async`): the
-/// machine's operation, its arguments, and the conversion of its records.
-macro_rules! calls {
-    ($($(#[$m:meta])* $name:ident, $async_name:ident($($arg:ident: $ty:ty),*) -> $out:ty
-        = $op:literal, $args:expr, $convert:expr;)*) => {
-        #[uniffi::export]
-        impl ImdsClient {
-            $($(#[$m])*
-            pub fn $name(&self, $($arg: $ty),*) -> Result<$out, ImdsError> {
-                $convert(self.start($op, $args)?.finish()?)
-            }
-
-            $(#[$m])*
-            pub async fn $async_name(&self, $($arg: $ty),*) -> Result<$out, ImdsError> {
-                $convert(self.start($op, $args)?.finish_async().await?)
-            })*
-        }
-    };
-}
-
-calls! {
-    /// Creates a new identity token (5..=3600 s; default: the configured lifetime)
-    /// and shares it with the other calls.
-    #[uniffi::method(default(expires_in = None))]
-    identity_token, identity_token_async(expires_in: Option<u32>) -> Arc<AccessToken>
-        = "identity_token", OperationArgs { expires_in, ..none() }, token;
-    /// An IAM token for the instance's default trusted profile or the one given
-    /// (at most one of id, CRN and name), from the client's IAM token cache while
-    /// it is fresh (one per profile).
-    #[uniffi::method(default(profile_id = None, profile_crn = None, profile_name = None))]
-    iam_token, iam_token_async(profile_id: Option<InputText>, profile_crn: Option<InputText>, profile_name: Option<InputText>) -> Arc<AccessToken>
-        = "iam_token", OperationArgs { profile_id, profile_crn, profile_name, ..none() }, token;
-    /// `GET /metadata/v1/instance`.
-    instance, instance_async() -> Document = "instance", none(), document;
-    /// `GET /metadata/v1/instance/initialization`.
-    initialization, initialization_async() -> Document = "initialization", none(), document;
-    /// The user data as bytes (binary and gzip kept as they are; empty when none).
-    user_data, user_data_async() -> Vec<u8> = "user_data", none(), bytes;
-    /// `GET /metadata/v1/instance/network_interfaces`.
-    network_interfaces, network_interfaces_async() -> Document = "network_interfaces", none(), document;
-    /// `GET /metadata/v1/instance/network_interfaces/{id}`.
-    network_interface, network_interface_async(id: InputText) -> Document
-        = "network_interface", OperationArgs { id: Some(id), ..none() }, document;
-    /// `GET /metadata/v1/instance/volume_attachments`.
-    volume_attachments, volume_attachments_async() -> Document = "volume_attachments", none(), document;
-    /// `GET /metadata/v1/instance/volume_attachments/{id}`.
-    volume_attachment, volume_attachment_async(id: InputText) -> Document
-        = "volume_attachment", OperationArgs { id: Some(id), ..none() }, document;
-    /// `GET /metadata/v1/keys/{id}`.
-    key, key_async(id: InputText) -> Document = "key", OperationArgs { id: Some(id), ..none() }, document;
-    /// Every key's public key as one OpenSSH `authorized_keys` line (a key holding
-    /// a line break fails the call as `bad_response`).
-    ssh_keys, ssh_keys_async() -> Vec<String> = "ssh_keys", none(), lines;
-    /// `GET /metadata/v1/placement_groups/{id}`.
-    placement_group, placement_group_async(id: InputText) -> Document
-        = "placement_group", OperationArgs { id: Some(id), ..none() }, document;
-    /// Creates an identity certificate for a PEM certificate signing request.
-    #[uniffi::method(default(expires_in = None))]
-    identity_certificate, identity_certificate_async(csr: InputText, expires_in: Option<u32>) -> Document
-        = "identity_certificate", OperationArgs { csr: Some(csr), expires_in, ..none() }, document;
-    /// `GET /metadata/v1/{path}` (a query may follow, not `version`): the JSON as received.
-    get, get_async(path: InputText) -> Document = "get", OperationArgs { path: Some(path), ..none() }, document;
-    /// Like `get`, every page merged into one document (the first page's members,
-    /// every list concatenated, no `next`).
-    get_all, get_all_async(path: InputText) -> String = "get_all", OperationArgs { path: Some(path), ..none() }, merged;
 }
 
 #[uniffi::export]
@@ -434,43 +404,6 @@ impl ImdsClient {
     /// The connect timeout in force (for the transport's HTTP client).
     pub fn connect_timeout(&self) -> Duration {
         self.inner.lock().machine.config().timeouts().connect
-    }
-
-    /// `GET /metadata/v1/keys`, page by page (follows `next.href`).
-    pub fn keys(&self) -> Arc<Pages> {
-        self.pages("keys", none())
-    }
-
-    /// `GET /metadata/v1/placement_groups`, page by page.
-    pub fn placement_groups(&self) -> Arc<Pages> {
-        self.pages("placement_groups", none())
-    }
-
-    /// Like `get`, page by page (follows `next.href`).
-    pub fn get_pages(&self, path: InputText) -> Arc<Pages> {
-        let (path, all_pages) = (Some(path), true);
-        self.pages(
-            "get",
-            OperationArgs {
-                path,
-                all_pages,
-                ..none()
-            },
-        )
-    }
-
-    /// Waits until the service answers, for at most `max` (60 s when `null`):
-    /// identity token requests with backoff; refusals, timeouts, 5xx and 429 mean
-    /// "not yet". Running out of time is `timed_out` with the last attempt's details.
-    #[uniffi::method(default(max = None))]
-    pub fn wait_until_ready(&self, max: Option<Duration>) -> Result<(), ImdsError> {
-        self.wait(max)?.finish().map(drop)
-    }
-
-    /// `wait_until_ready` as a coroutine.
-    #[uniffi::method(default(max = None))]
-    pub async fn wait_until_ready_async(&self, max: Option<Duration>) -> Result<(), ImdsError> {
-        self.wait(max)?.finish_async().await.map(drop)
     }
 }
 

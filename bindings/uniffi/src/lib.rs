@@ -24,15 +24,17 @@
 use std::fmt;
 use std::time::Duration;
 
-use vpc_imds_driver::core::error::{ApiError, Cause};
+use vpc_imds_driver::core::error::Cause;
 use vpc_imds_driver::core::response::parse_retry_after;
-use vpc_imds_driver::{Error, ErrorKind, ErrorRecord, OwnedRequest, Settings};
+use vpc_imds_driver::{Error, ErrorKind, ErrorRecord, InputError, OwnedRequest, Value};
 
 mod client;
 mod stepper;
+mod surface;
 
 pub use client::{AsyncTransport, ImdsClient, Pages, Transport};
-pub use stepper::{MachineStep, OperationArgs, StepInput, StepMachine};
+pub use stepper::{ArgValue, MachineStep, StepInput, StepMachine};
+pub use surface::{error_kind, ImdsError, ImdsSettings};
 
 uniffi::setup_scaffolding!();
 
@@ -55,153 +57,71 @@ impl std::ops::Deref for InputText {
     }
 }
 
-/// What a user configures; `None` keeps the default (connect 1 s, request 5 s,
-/// operation 15 s, 4 attempts, backoff 100 ms..2 s, 1 MiB responses, API version
-/// 2025-08-26, token lifetime 300 s). Checked once, by the driver.
-#[derive(Clone, Debug, Default, PartialEq, uniffi::Record)]
-pub struct ImdsSettings {
-    /// `http://HOST[:PORT]` or `https://HOST[:PORT]` (default `http://169.254.169.254`).
-    #[uniffi(default)]
-    pub endpoint: Option<InputText>,
-    /// The value of `VPC_IMDS_ENDPOINT`, as the host read it (used when `endpoint` is unset).
-    #[uniffi(default)]
-    pub env_endpoint: Option<InputText>,
-    /// Secure access: `https://api.metadata.cloud.ibm.com` by default, and an
-    /// `http://` endpoint is upgraded to `https://`.
-    #[uniffi(default = false)]
-    pub secure: bool,
-    /// API version date `YYYY-MM-DD`.
-    #[uniffi(default)]
-    pub version: Option<InputText>,
-    /// Identity token lifetime in seconds (5..=3600).
-    #[uniffi(default)]
-    pub token_lifetime: Option<u32>,
-    /// Whole operation, retries included; also caps the other two.
-    #[uniffi(default)]
-    pub timeout: Option<Duration>,
-    /// One connect.
-    #[uniffi(default)]
-    pub connect_timeout: Option<Duration>,
-    /// One request, sent to answered.
-    #[uniffi(default)]
-    pub request_timeout: Option<Duration>,
-    /// Attempts per request, the first included (1..=255).
-    #[uniffi(default)]
-    pub max_attempts: Option<u32>,
-    /// First backoff step.
-    #[uniffi(default)]
-    pub base_delay: Option<Duration>,
-    /// Largest backoff step.
-    #[uniffi(default)]
-    pub max_delay: Option<Duration>,
-    /// Largest response accepted, in bytes (1 KiB..=256 MiB).
-    #[uniffi(default)]
-    pub max_response_bytes: Option<u64>,
-}
-
 impl ImdsSettings {
     fn build(&self) -> Result<vpc_imds_driver::DriverConfig, ImdsError> {
-        // Saturated: the driver names the range.
-        let bytes = self
-            .max_response_bytes
-            .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
-        Settings {
-            endpoint: self.endpoint.clone().map(|s| s.0),
-            env_endpoint: self.env_endpoint.clone().map(|s| s.0),
-            secure: self.secure,
-            version: self.version.clone().map(|s| s.0),
-            token_lifetime: self.token_lifetime,
-            timeout: self.timeout,
-            connect_timeout: self.connect_timeout,
-            request_timeout: self.request_timeout,
-            max_attempts: self.max_attempts,
-            base_delay: self.base_delay,
-            max_delay: self.max_delay,
-            max_response_bytes: bytes,
-        }
-        .build()
-        .map_err(|e| Error::from(e).into())
+        self.settings()?.build().map_err(|e| Error::from(e).into())
     }
 }
 
-/// Defines [`ImdsError`]: one variant per error kind, each with the same fields.
-macro_rules! imds_error {
-    ($($(#[$doc:meta])* $variant:ident = $kind:literal,)*) => {
-        /// A failed operation: one variant per error kind, each with the same details
-        /// (the driver's one error record). The text never holds a token.
-        #[derive(Clone, Debug, PartialEq, Eq, uniffi::Error)]
-        pub enum ImdsError {
-            $($(#[$doc])* $variant {
-                /// What went wrong.
-                text: String,
-                /// Why: `input`, `transport`, `deadline`, `http`, `body`, `api`, `protocol`, `misuse`.
-                reason: String,
-                /// HTTP status of an error answer.
-                status: Option<u16>,
-                /// IBM's error code.
-                code: Option<String>,
-                /// IBM's error message.
-                api_message: Option<String>,
-                /// IBM's trace id.
-                trace: Option<String>,
-                /// The field, header or parameter at fault.
-                target: Option<String>,
-                /// The `Retry-After` seconds the service asked for.
-                retry_after: Option<u32>,
-            },)*
-        }
-
-        impl From<Error> for ImdsError {
-            fn from(e: Error) -> Self {
-                let r = ErrorRecord::from(&e);
-                // IBM's message and the target are not in the record (yet).
-                let api = |f: fn(&ApiError) -> &str| e.api().map(f).filter(|s| !s.is_empty()).map(str::to_owned);
-                let (api_message, target) = (api(|a| &a.message), api(|a| &a.target));
-                let (text, reason, status, code, trace, retry_after) =
-                    (r.message, r.cause.to_owned(), r.status, r.code, r.trace, r.retry_after);
-                match r.kind {
-                    $($kind => ImdsError::$variant { text, reason, status, code, api_message, trace, target, retry_after },)*
-                    _ => ImdsError::BadResponse { text, reason, status, code, api_message, trace, target, retry_after },
-                }
-            }
-        }
-
-        /// The error kind's name (`invalid_input`, `refused`, `timed_out`, ...), as the
-        /// test vectors and the other bindings spell it.
-        #[uniffi::export]
-        pub fn error_kind(error: &ImdsError) -> String {
-            match error { $(ImdsError::$variant { .. } => $kind,)* }.to_owned()
-        }
-
-        impl fmt::Display for ImdsError {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                match self { $(ImdsError::$variant { text, .. })|* => f.write_str(text) }
-            }
-        }
-    };
+/// A host value handed to the driver's by-name setters as it is (the driver
+/// checks and converts every one the same way in every binding).
+pub(crate) trait ToValue {
+    fn value(&self) -> Value<'_>;
 }
 
-imds_error! {
-    /// Bad input (settings, ids, paths, profile names); nothing was sent.
-    InvalidInput = "invalid_input",
-    /// Nothing listens at the endpoint, or it cannot be reached.
-    Refused = "refused",
-    /// A deadline passed.
-    TimedOut = "timed_out",
-    /// The connection dropped before a whole response.
-    ConnectionLost = "connection_lost",
-    /// 401 (after the one forced token refresh).
-    Unauthorized = "unauthorized",
-    /// 404.
-    NotFound = "not_found",
-    /// 429 after the retries.
-    RateLimited = "rate_limited",
-    /// 5xx after the retries.
-    ServerError = "server_error",
-    /// Another 4xx (the request was refused as it stands).
-    Rejected = "rejected",
-    /// The answer could not be understood (malformed, truncated, too large).
-    BadResponse = "bad_response",
+impl ToValue for bool {
+    fn value(&self) -> Value<'_> {
+        Value::Bool(*self)
+    }
+}
+
+impl ToValue for u32 {
+    fn value(&self) -> Value<'_> {
+        Value::Int((*self).into())
+    }
+}
+
+impl ToValue for u64 {
+    fn value(&self) -> Value<'_> {
+        // Saturated: the driver names the range.
+        Value::Int(i64::try_from(*self).unwrap_or(i64::MAX))
+    }
+}
+
+impl ToValue for Duration {
+    fn value(&self) -> Value<'_> {
+        Value::Float(self.as_secs_f64())
+    }
+}
+
+impl ToValue for InputText {
+    fn value(&self) -> Value<'_> {
+        Value::Text(&self.0)
+    }
+}
+
+impl<T: ToValue> ToValue for Option<T> {
+    fn value(&self) -> Value<'_> {
+        self.as_ref().map_or(Value::Null, ToValue::value)
+    }
+}
+
+impl From<Error> for ImdsError {
+    fn from(e: Error) -> Self {
+        ErrorRecord::from(&e).into()
+    }
+}
+
+impl From<InputError> for ImdsError {
+    fn from(e: InputError) -> Self {
+        Error::from(e).into()
+    }
+}
+
+impl fmt::Display for ImdsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.text())
+    }
 }
 
 impl std::error::Error for ImdsError {}
@@ -438,6 +358,7 @@ pub struct AccessToken {
     expires_in: Option<u32>,
     expires_at: Option<String>,
     created_at: Option<String>,
+    nonce: Option<String>,
 }
 
 impl AccessToken {
@@ -452,11 +373,13 @@ impl AccessToken {
             .and_then(|x| x.as_u64())
             .and_then(|n| u32::try_from(n).ok());
         let (expires_at, created_at) = (text("expires_at"), text("created_at"));
+        let nonce = text("nonce");
         Ok(AccessToken {
             secret,
             expires_in,
             expires_at,
             created_at,
+            nonce,
         })
     }
 }
@@ -481,6 +404,11 @@ impl AccessToken {
     /// When it was created (RFC 3339), if stated.
     pub fn created_at(&self) -> Option<String> {
         self.created_at.clone()
+    }
+
+    /// The nonce the identity token request carried, as the service echoed it.
+    pub fn nonce(&self) -> Option<String> {
+        self.nonce.clone()
     }
 }
 

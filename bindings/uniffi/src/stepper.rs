@@ -2,59 +2,54 @@
 //! hosts that run their own loop (a non-blocking socket, an event loop) and for the
 //! shared test vectors.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use vpc_imds_driver::core::response::Response;
-use vpc_imds_driver::{Args, Instant, MachineInput, MachineStep as Step, OpId, SyncMachine};
+use vpc_imds_driver::{
+    Instant, MachineInput, MachineStep as Step, NamedArgs, OpId, SyncMachine, Value,
+};
 
 use crate::{
     Document, HttpRequest, HttpResponse, ImdsError, ImdsSettings, InputText, TransportError,
 };
 
-/// An operation's arguments (those the operation does not take are ignored).
-#[derive(Clone, Debug, Default, PartialEq, Eq, uniffi::Record)]
-pub struct OperationArgs {
-    /// The resource id (`network_interface`, `volume_attachment`, `key`, `placement_group`).
-    #[uniffi(default)]
-    pub id: Option<InputText>,
-    /// Token or certificate lifetime in seconds.
-    #[uniffi(default)]
-    pub expires_in: Option<u32>,
-    /// Trusted profile id (`iam_token`).
-    #[uniffi(default)]
-    pub profile_id: Option<InputText>,
-    /// Trusted profile CRN (`iam_token`).
-    #[uniffi(default)]
-    pub profile_crn: Option<InputText>,
-    /// Trusted profile name (`iam_token`).
-    #[uniffi(default)]
-    pub profile_name: Option<InputText>,
-    /// PEM certificate signing request (`identity_certificate`).
-    #[uniffi(default)]
-    pub csr: Option<InputText>,
-    /// Path under `/metadata/v1/` (`get`, `get_all`).
-    #[uniffi(default)]
-    pub path: Option<InputText>,
-    /// Follow `next.href` (`get`).
-    #[uniffi(default = false)]
-    pub all_pages: bool,
+/// One argument's value, as the driver takes it by name (`NamedArgs::set`): the
+/// driver checks and converts it, the same way in every binding.
+#[derive(Clone, Debug, PartialEq, uniffi::Enum)]
+pub enum ArgValue {
+    /// The argument's default.
+    Null,
+    /// A boolean (`all_pages`).
+    Bool {
+        /// The value.
+        value: bool,
+    },
+    /// A whole number (`expires_in`).
+    Int {
+        /// The value.
+        value: i64,
+    },
+    /// A number, e.g. seconds (`max`).
+    Float {
+        /// The value.
+        value: f64,
+    },
+    /// Text (`id`, `path`, `nonce`, ...).
+    Text {
+        /// The value.
+        value: InputText,
+    },
 }
 
-impl OperationArgs {
-    /// The driver's borrowed form.
-    // Arguments the core adds later keep their defaults.
-    #[allow(clippy::needless_update)]
-    pub(crate) fn args(&self) -> Args<'_> {
-        Args {
-            id: self.id.as_deref(),
-            expires_in: self.expires_in,
-            profile_id: self.profile_id.as_deref(),
-            profile_crn: self.profile_crn.as_deref(),
-            profile_name: self.profile_name.as_deref(),
-            csr: self.csr.as_deref(),
-            path: self.path.as_deref(),
-            all_pages: self.all_pages,
-            ..Args::default()
+impl ArgValue {
+    fn value(&self) -> Value<'_> {
+        match self {
+            ArgValue::Null => Value::Null,
+            ArgValue::Bool { value } => Value::Bool(*value),
+            ArgValue::Int { value } => Value::Int(*value),
+            ArgValue::Float { value } => Value::Float(*value),
+            ArgValue::Text { value } => Value::Text(value),
         }
     }
 }
@@ -154,16 +149,22 @@ impl StepMachine {
     }
 
     /// Starts operation `name` (`identity_token`, `iam_token`, `instance`, ...,
-    /// `get`, `get_all`, `user_data`, `ssh_keys`) at `now_ms` and returns its id;
-    /// its input is checked here, nothing is sent yet.
+    /// `get`, `get_all`, `user_data`, `ssh_keys`, `wait_until_ready`) with its
+    /// arguments by name (`api/vpc-imds.json`: `id`, `path`, `expires_in`,
+    /// `nonce`, ...) at `now_ms` and returns its id; its input is checked here,
+    /// nothing is sent yet.
     pub fn start(
         &self,
         name: InputText,
-        args: OperationArgs,
+        args: HashMap<String, ArgValue>,
         now_ms: u64,
     ) -> Result<u64, ImdsError> {
+        let mut named = NamedArgs::default();
+        for (arg, value) in &args {
+            named.set(arg, value.value())?;
+        }
         let now = Instant::from_millis(now_ms);
-        Ok(self.lock().start(&name, &args.args(), now)?.0)
+        Ok(self.lock().start_named(&name, &named, now)?.0)
     }
 
     /// Advances operation `op` with `input` at `now_ms`.

@@ -59,60 +59,15 @@ internal fun checkedText(value: String): String {
                 i += 2
                 continue
             }
-            throw ImdsException.InvalidInput(
-                text = "invalid input: a string argument holds a lone surrogate " +
+            throw invalidInput(
+                "invalid input: a string argument holds a lone surrogate " +
                     "(U+${"%04X".format(c.code)} at index $i), which has no UTF-8 form",
-                reason = "input",
-                status = null,
-                code = null,
-                apiMessage = null,
-                trace = null,
-                target = null,
-                retryAfter = null,
             )
         }
         i++
     }
     return value
 }
-
-/** The error kind as the other bindings spell it: `not_found`, `timed_out`, ... */
-val ImdsException.kind: String get() = errorKind(this)
-
-/** The details every [ImdsException] kind carries, for code that catches the base class. */
-data class ImdsErrorDetails(
-    /** What went wrong (never holds a token). */
-    val text: String,
-    /** Why: `input`, `transport`, `deadline`, `http`, `body`, `api`, `protocol`, `misuse`. */
-    val reason: String,
-    /** HTTP status of an error answer. */
-    val status: UShort?,
-    /** IBM's error code. */
-    val code: String?,
-    /** IBM's error message. */
-    val apiMessage: String?,
-    /** IBM's trace id. */
-    val trace: String?,
-    /** The field, header or parameter at fault. */
-    val target: String?,
-    /** The `Retry-After` seconds the service asked for. */
-    val retryAfter: UInt?,
-)
-
-/** This error's details, whatever its kind. */
-val ImdsException.details: ImdsErrorDetails
-    get() = when (this) {
-        is ImdsException.InvalidInput -> ImdsErrorDetails(text, reason, status, code, apiMessage, trace, target, retryAfter)
-        is ImdsException.Refused -> ImdsErrorDetails(text, reason, status, code, apiMessage, trace, target, retryAfter)
-        is ImdsException.TimedOut -> ImdsErrorDetails(text, reason, status, code, apiMessage, trace, target, retryAfter)
-        is ImdsException.ConnectionLost -> ImdsErrorDetails(text, reason, status, code, apiMessage, trace, target, retryAfter)
-        is ImdsException.Unauthorized -> ImdsErrorDetails(text, reason, status, code, apiMessage, trace, target, retryAfter)
-        is ImdsException.NotFound -> ImdsErrorDetails(text, reason, status, code, apiMessage, trace, target, retryAfter)
-        is ImdsException.RateLimited -> ImdsErrorDetails(text, reason, status, code, apiMessage, trace, target, retryAfter)
-        is ImdsException.ServerException -> ImdsErrorDetails(text, reason, status, code, apiMessage, trace, target, retryAfter)
-        is ImdsException.Rejected -> ImdsErrorDetails(text, reason, status, code, apiMessage, trace, target, retryAfter)
-        is ImdsException.BadResponse -> ImdsErrorDetails(text, reason, status, code, apiMessage, trace, target, retryAfter)
-    }
 
 /** The pages as a lazy sequence (blocking on each page); the last page ends it. */
 fun Pages.asSequence(): Sequence<Document> = generateSequence { next() }

@@ -99,6 +99,50 @@ class EmulatorTest {
     }
 
     @Test
+    fun identityTokenNonce() {
+        val imds = client()
+        for ((nonce, token) in listOf(
+            "n-1f2e3d" to imds.identityToken(60u, "n-1f2e3d"),
+            "~!visible_ASCII?" to runBlocking { imds.identityTokenAsync(nonce = "~!visible_ASCII?") },
+        )) {
+            assertEquals(nonce, token.nonce(), "echoed in the response")
+            val payload = token.secret().split('.')[1]
+            val claims = mapper.readTree(java.util.Base64.getUrlDecoder().decode(payload))
+            assertEquals(nonce, claims["nonce"].asText(), "the JWT's nonce claim")
+            assertFalse(token.toString().contains(token.secret()), "toString redacts: $token")
+        }
+        assertEquals(null, imds.identityToken().nonce(), "no nonce asked, none echoed")
+        assertEquals(3, emu.counters()["token_creations"].asInt())
+    }
+
+    @Test
+    fun badNonceIsInvalidInputAndSendsNothing() {
+        val imds = client()
+        for (bad in listOf("n".repeat(257), "a\u0001b", "", "a b", "caf\u00e9")) {
+            val blocking = assertThrows(ImdsException::class.java) { imds.identityToken(nonce = bad) }
+            assertTrue(blocking is ImdsException.InvalidInput, "${bad.length} chars: ${blocking.message}")
+            assertEquals("input", blocking.details.reason)
+            val suspending = assertThrows(ImdsException::class.java) { runBlocking { imds.identityTokenAsync(60u, bad) } }
+            assertTrue(suspending is ImdsException.InvalidInput, "${bad.length} chars (suspend): ${suspending.message}")
+        }
+        assertEquals("n".repeat(256), imds.identityToken(nonce = "n".repeat(256)).nonce(), "256 is the longest")
+        assertEquals(1, emu.counters()["requests"].asInt(), "only the good nonce was sent")
+    }
+
+    @Test
+    fun listsAreLists() {
+        val imds = client()
+        val instance = mapper.readTree(imds.instance().json)
+        for ((got, field) in listOf(
+            imds.networkInterfaces() to "network_interfaces",
+            runBlocking { imds.volumeAttachmentsAsync() } to "volume_attachments",
+        )) {
+            assertEquals(instance[field].map { it["id"].asText() }, got.map { mapper.readTree(it.json)["id"].asText() }, field)
+            assertTrue(got.all { it.typeName == field.removeSuffix("s") }, "${got.map { it.typeName }}")
+        }
+    }
+
+    @Test
     fun instanceDocument() {
         val doc = client().instance()
         assertEquals("instance", doc.typeName)
@@ -257,7 +301,7 @@ class EmulatorTest {
             "iamTokenAsync(profileName)" to { s -> runBlocking { imds.iamTokenAsync(profileName = s) } },
             "settings.endpoint" to { s -> imdsClient(ImdsSettings(endpoint = "http://127.0.0.1$s"), readEnv = false) },
             "settings.version" to { s -> imdsClient(ImdsSettings(endpoint = emu.base, version = s), readEnv = false) },
-            "StepMachine.start" to { s -> StepMachine(ImdsSettings(endpoint = emu.base), 1u).start("key", OperationArgs(id = s), 0u) },
+            "StepMachine.start" to { s -> StepMachine(ImdsSettings(endpoint = emu.base), 1u).start("key", mapOf("id" to ArgValue.Text(s)), 0u) },
         )
         for (bad in listOf("\uD800", "key-\uDC00", "a\uD800b", "\uDBFF\uDBFF\uDFFF")) {
             for ((name, call) in calls) {
@@ -282,6 +326,7 @@ class EmulatorTest {
         )
         val e = assertThrows(ImdsException::class.java) { imds.instance() }
         assertEquals("refused", e.kind, e.message)
+        assertEquals("refused", e.details.transport)
     }
 
     @Test

@@ -279,15 +279,16 @@ class ScenariosTest {
             }
             "identity_token" -> {
                 val expiresIn = step.get("expires_in")?.asInt()?.toUInt()
-                mapOf("expires_in" to go({ imds.identityToken(expiresIn) }, { imds.identityTokenAsync(expiresIn) }).expiresIn()?.toInt())
+                val nonce = step.get("nonce")?.asText()
+                token(go({ imds.identityToken(expiresIn, nonce) }, { imds.identityTokenAsync(expiresIn, nonce) }), nonce != null)
             }
-            "iam_token" -> mapOf("expires_in" to go({ imds.iamToken(pid, crn, pname) }, { imds.iamTokenAsync(pid, crn, pname) }).expiresIn()?.toInt())
+            "iam_token" -> token(go({ imds.iamToken(pid, crn, pname) }, { imds.iamTokenAsync(pid, crn, pname) }), false)
             "key" -> id(go({ imds.key(id) }, { imds.keyAsync(id) }))
             "network_interface" -> id(go({ imds.networkInterface(id) }, { imds.networkInterfaceAsync(id) }))
             "volume_attachment" -> id(go({ imds.volumeAttachment(id) }, { imds.volumeAttachmentAsync(id) }))
             "placement_group" -> id(go({ imds.placementGroup(id) }, { imds.placementGroupAsync(id) }))
-            "network_interfaces" -> mapOf("count" to json(go({ imds.networkInterfaces() }, { imds.networkInterfacesAsync() }))["network_interfaces"].size())
-            "volume_attachments" -> mapOf("count" to json(go({ imds.volumeAttachments() }, { imds.volumeAttachmentsAsync() }))["volume_attachments"].size())
+            "network_interfaces" -> mapOf("count" to go({ imds.networkInterfaces() }, { imds.networkInterfacesAsync() }).size)
+            "volume_attachments" -> mapOf("count" to go({ imds.volumeAttachments() }, { imds.volumeAttachmentsAsync() }).size)
             "keys" -> count(imds.keys(), "keys")
             "placement_groups" -> count(imds.placementGroups(), "placement_groups")
             "ssh_keys" -> go({ imds.sshKeys() }, { imds.sshKeysAsync() })
@@ -301,6 +302,15 @@ class ScenariosTest {
             }
             else -> mapOf("unsupported op" to op)
         }
+    }
+
+    /** A token as its lifetime and, when a nonce was sent, its echo and the JWT's `nonce` claim. */
+    private fun token(t: AccessToken, nonce: Boolean): Map<String, Any?> {
+        val lifetime = mapOf("expires_in" to t.expiresIn()?.toInt())
+        if (!nonce) return lifetime
+        val payload = t.secret().split('.').getOrNull(1)
+        val claims = payload?.let { runCatching { mapper.readTree(Base64.getUrlDecoder().decode(it)) }.getOrNull() }
+        return lifetime + mapOf("nonce" to t.nonce(), "nonce_claim" to claims?.get("nonce")?.textValue())
     }
 
     /** A JSON document as its top-level lists' lengths and whether it links a next page. */

@@ -88,16 +88,17 @@ class VectorsTest {
         return settings to (c.get("seed")?.asLong() ?: 1L)
     }
 
-    private fun args(op: JsonNode) = OperationArgs(
-        id = op.get("id")?.asText(),
-        expiresIn = op.get("expires_in")?.asLong()?.toUInt(),
-        profileId = op.get("profile_id")?.asText(),
-        profileCrn = op.get("profile_crn")?.asText(),
-        profileName = op.get("profile_name")?.asText(),
-        csr = op.get("csr")?.asText(),
-        path = op.get("path")?.asText(),
-        allPages = op.get("all_pages")?.asBoolean() ?: false,
-    )
+    /** Every member of a vector's `start` but `op`, by name, as the vector gives it. */
+    private fun args(op: JsonNode): Map<String, ArgValue> = op.properties().filter { it.key != "op" }.associate { (k, v) ->
+        k to when {
+            v.isNull -> ArgValue.Null
+            v.isBoolean -> ArgValue.Bool(v.booleanValue())
+            v.isIntegralNumber -> ArgValue.Int(v.longValue())
+            v.isNumber -> ArgValue.Float(v.doubleValue())
+            v.isTextual -> ArgValue.Text(v.textValue())
+            else -> fail("$k: an argument is a JSON scalar, not $v")
+        }
+    }
 
     private fun lookup(v: JsonNode, path: String): JsonNode {
         val parts = path.split(".")
