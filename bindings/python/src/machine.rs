@@ -11,14 +11,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
-use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyList, PyString, PyTuple};
 use vpc_imds_driver::core::error::{InputError, TransportError};
 use vpc_imds_driver::core::response::{parse_retry_after, Response};
 use vpc_imds_driver::{
-    Args, DriverConfig, Instant, MachineInput as Input, MachineStep as Step, OpId, OwnedRequest,
-    Record, Settings, SyncMachine,
+    DriverConfig, Instant, MachineInput as Input, MachineStep as Step, NamedArgs, OpId,
+    OwnedRequest, Record, Settings, SyncMachine, Value,
 };
 
 use crate::errors::{exception, input_error, to_pyerr, unrepresentable};
@@ -34,61 +33,78 @@ const FAILED: u8 = 7;
 /// Steps that carry no value are shared tuples.
 const READ: u8 = 1;
 
-/// A text argument: a `str` that can be UTF-8 (a lone surrogate cannot).
-fn text(value: Option<&Bound<'_, PyAny>>, what: &'static str) -> PyResult<Option<String>> {
-    let Some(v) = value.filter(|v| !v.is_none()) else {
-        return Ok(None);
-    };
-    let s = v.cast::<PyString>().map_err(|_| {
-        let expected = "a string";
-        input_error(v.py(), InputError::Malformed { what, expected })
-    })?;
-    let s = s
-        .to_cow()
-        .map_err(|_| input_error(v.py(), InputError::ForbiddenCharacter { what }))?;
-    Ok(Some(s.into_owned()))
+/// Sets every keyword of `kwargs` on `target` by name (`NamedArgs::set` or
+/// `Settings::set`): the driver names, types and checks each one.
+fn set_all<T: Default>(
+    py: Python<'_>,
+    target: &mut T,
+    set: Setter<T>,
+    kwargs: Option<&Bound<'_, PyDict>>,
+) -> PyResult<()> {
+    for (key, v) in kwargs.into_iter().flatten() {
+        set_one(py, target, set, &key.cast_into::<PyString>()?.to_cow()?, &v)?;
+    }
+    Ok(())
 }
 
-/// A whole number (not a `bool`), saturated into `u64`: the driver names the range.
-fn int(value: Option<&Bound<'_, PyAny>>, what: &'static str) -> PyResult<Option<u64>> {
-    let Some(v) = value.filter(|v| !v.is_none()) else {
-        return Ok(None);
+type Setter<T> = fn(&mut T, &str, Value<'_>) -> Result<(), InputError>;
+
+/// Sets `name` to a Python value: `None`, `bool`, `int`, `str`, or a float.
+fn set_one<T: Default>(
+    py: Python<'_>,
+    target: &mut T,
+    set: Setter<T>,
+    name: &str,
+    v: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    // The driver's own words for a value of a type it cannot take: its error for
+    // text, or (a text argument) "expected a string" under the name it gives a NaN.
+    let refused = || match set(&mut T::default(), name, Value::Text("")) {
+        Err(e) => e,
+        Ok(()) => InputError::Malformed {
+            what: what(set(&mut T::default(), name, Value::Float(f64::NAN)).err()),
+            expected: "a string",
+        },
     };
-    let expected = "a whole number";
-    let bad = || input_error(v.py(), InputError::Malformed { what, expected });
-    let n = v
-        .cast::<PyInt>()
-        .ok()
-        .filter(|_| !v.is_instance_of::<PyBool>())
-        .ok_or_else(bad)?;
-    Ok(Some(n.extract::<u64>().unwrap_or(if n.lt(0)? {
-        0
+    let text;
+    let value = if v.is_none() {
+        Value::Null
+    } else if let Ok(b) = v.cast::<PyBool>() {
+        Value::Bool(b.is_true())
+    } else if let Ok(n) = v.cast::<PyInt>() {
+        // Beyond 64 bits: saturated, so the driver reports it out of range.
+        Value::Int(
+            n.extract()
+                .unwrap_or(if n.lt(0)? { i64::MIN } else { i64::MAX }),
+        )
+    } else if let Ok(s) = v.cast::<PyString>() {
+        // A lone surrogate cannot be UTF-8.
+        text = s.to_cow().map_err(|_| {
+            let what = what(Some(refused()));
+            input_error(py, InputError::ForbiddenCharacter { what })
+        })?;
+        Value::Text(&text)
+    } else if let Ok(f) = v.extract::<f64>() {
+        // A float, or anything with `__float__` (`Decimal`, NumPy scalars).
+        Value::Float(f)
     } else {
-        u64::MAX
-    })))
-}
-
-fn int32(value: Option<&Bound<'_, PyAny>>, what: &'static str) -> PyResult<Option<u32>> {
-    Ok(int(value, what)?.map(|n| u32::try_from(n).unwrap_or(u32::MAX)))
-}
-
-/// Seconds (an `int` or `float`, not a `bool`), checked by the driver's `rule`.
-fn seconds(
-    value: Option<&Bound<'_, PyAny>>,
-    what: &'static str,
-    rule: fn(&'static str, f64) -> Result<Duration, InputError>,
-) -> PyResult<Option<Duration>> {
-    let Some(v) = value.filter(|v| !v.is_none()) else {
-        return Ok(None);
+        return Err(input_error(py, refused()));
     };
-    let secs = Some(v)
-        .filter(|v| !v.is_instance_of::<PyBool>())
-        .and_then(|v| v.extract::<f64>().ok());
-    let expected = "a number of seconds";
-    let secs = secs.ok_or_else(|| input_error(v.py(), InputError::Malformed { what, expected }))?;
-    rule(what, secs)
-        .map(Some)
-        .map_err(|e| input_error(v.py(), e))
+    set(target, name, value).map_err(|e| input_error(py, e))
+}
+
+/// The name an input error is about.
+fn what(e: Option<InputError>) -> &'static str {
+    match e {
+        Some(
+            InputError::Empty { what }
+            | InputError::TooLong { what, .. }
+            | InputError::ForbiddenCharacter { what }
+            | InputError::OutOfRange { what, .. }
+            | InputError::Malformed { what, .. },
+        ) => what,
+        _ => "value",
+    }
 }
 
 /// The client machine (see the module docs).
@@ -107,45 +123,36 @@ pub struct Machine {
 
 #[pymethods]
 impl Machine {
-    /// Settings as keywords (`secure`, `version`, `token_lifetime`, `timeout`,
-    /// `connect_timeout`, `request_timeout`, `max_attempts`, `base_delay`,
-    /// `max_delay`, `max_response_bytes`, `env_endpoint`), validated by the driver.
+    /// Settings as keywords, by their names in `api/vpc-imds.json`, checked by the
+    /// driver; `env_endpoint` is `VPC_IMDS_ENDPOINT` as the host read it.
     /// Without `on_woken` the machine is for threads (token waits block here);
     /// with it, `on_woken(op_ids)` is called for operations whose token wait ended.
     #[new]
-    #[pyo3(signature = (endpoint=None, *, on_woken=None, seed=0, **settings))]
+    #[pyo3(signature = (endpoint=None, *, on_woken=None, seed=0, env_endpoint=None, **settings))]
     fn new(
         py: Python<'_>,
         endpoint: Option<&Bound<'_, PyAny>>,
         on_woken: Option<Py<PyAny>>,
         seed: u64,
+        env_endpoint: Option<&Bound<'_, PyAny>>,
         settings: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
-        let mut s = Settings {
-            endpoint: text(endpoint, "endpoint")?,
-            ..Settings::default()
-        };
-        for (key, v) in settings.into_iter().flatten() {
-            let v = Some(&v);
-            let rule = vpc_imds_driver::seconds;
-            let delay = vpc_imds_driver::settings::delay_seconds;
-            match key.extract::<String>()?.as_str() {
-                "secure" => s.secure = v.is_some_and(|v| v.is_truthy().unwrap_or(false)),
-                "env_endpoint" => s.env_endpoint = text(v, vpc_imds_driver::ENDPOINT_ENV)?,
-                "version" => s.version = text(v, "version")?,
-                "token_lifetime" => s.token_lifetime = int32(v, "token_lifetime")?,
-                "timeout" => s.timeout = seconds(v, "timeout", rule)?,
-                "connect_timeout" => s.connect_timeout = seconds(v, "connect_timeout", rule)?,
-                "request_timeout" => s.request_timeout = seconds(v, "request_timeout", rule)?,
-                "max_attempts" => s.max_attempts = int32(v, "max_attempts")?,
-                "base_delay" => s.base_delay = seconds(v, "base_delay", delay)?,
-                "max_delay" => s.max_delay = seconds(v, "max_delay", delay)?,
-                "max_response_bytes" => {
-                    let n = int(v, "max_response_bytes")?;
-                    s.max_response_bytes = n.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
-                }
-                other => return Err(PyTypeError::new_err(format!("unknown setting {other}"))),
-            }
+        let mut s = Settings::default();
+        if let Some(endpoint) = endpoint {
+            set_one(py, &mut s, Settings::set, "endpoint", endpoint)?;
+        }
+        set_all(py, &mut s, Settings::set, settings)?;
+        // Not a user's setting: the name in errors is the variable's.
+        if let Some(env) = env_endpoint.filter(|v| !v.is_none()) {
+            let what = vpc_imds_driver::ENDPOINT_ENV;
+            let env = env.cast::<PyString>().map_err(|_| {
+                let expected = "a string";
+                input_error(py, InputError::Malformed { what, expected })
+            })?;
+            let env = env
+                .to_cow()
+                .map_err(|_| input_error(py, InputError::ForbiddenCharacter { what }))?;
+            s.env_endpoint = Some(env.into_owned());
         }
         let config = s.build().map_err(|e| input_error(py, e))?;
         Ok(Machine {
@@ -184,36 +191,15 @@ impl Machine {
         self.lock().operations()
     }
 
-    /// Starts operation `op` (`instance`, ..., `get`, `get_all`, `user_data`,
-    /// `ssh_keys`, `wait_until_ready`) and returns its id; bad input raises
-    /// `InvalidArgument` with nothing sent.
+    /// Starts operation `op` (any name in `api/vpc-imds.json`'s machine operations,
+    /// `wait_until_ready` included) with its arguments as keywords and returns its
+    /// id; bad input raises `InvalidArgument` with nothing sent.
     #[pyo3(signature = (op, **args))]
     fn start(&self, py: Python<'_>, op: &str, args: Option<&Bound<'_, PyDict>>) -> PyResult<u64> {
-        let get = |k: &str| args.and_then(|a| a.get_item(k).ok().flatten());
-        let started = if op == "wait_until_ready" {
-            let rule = vpc_imds_driver::seconds;
-            let max = seconds(get("max").as_ref(), "max", rule)?;
-            let now = self.now();
-            self.lock().start_wait_until_ready(max, now)
-        } else {
-            let t = |k: &str, what| text(get(k).as_ref(), what);
-            let (id, csr, path) = (t("id", "id")?, t("csr", "csr")?, t("path", "path")?);
-            let pid = t("profile_id", "trusted profile id")?;
-            let crn = t("profile_crn", "trusted profile crn")?;
-            let name = t("profile_name", "trusted profile name")?;
-            let args = Args {
-                id: id.as_deref(),
-                expires_in: int32(get("expires_in").as_ref(), "expires_in")?,
-                profile_id: pid.as_deref(),
-                profile_crn: crn.as_deref(),
-                profile_name: name.as_deref(),
-                csr: csr.as_deref(),
-                path: path.as_deref(),
-                all_pages: get("all_pages").is_some_and(|v| v.is_truthy().unwrap_or(false)),
-            };
-            let now = self.now();
-            self.lock().start(op, &args, now)
-        };
+        let mut named = NamedArgs::default();
+        set_all(py, &mut named, NamedArgs::set, args)?;
+        let now = self.now();
+        let started = self.lock().start_named(op, &named, now);
         let id = started.map_err(|e| to_pyerr(py, &e))?;
         self.wake(py)?;
         Ok(id.0)

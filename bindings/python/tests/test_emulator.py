@@ -6,6 +6,8 @@ proxy variables)."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import os
 import shutil
 import socket
@@ -172,6 +174,24 @@ def test_identity_certificate(emulator: Emulator, make: Callable[..., Any]) -> N
     cert = run(make(emulator.url).identity_certificate(csr, expires_in=3600))
     assert isinstance(cert, vpc_imds.IdentityCertificate)
     assert cert.certificates and cert.certificates[0].startswith("-----BEGIN CERTIFICATE-----")
+
+
+def _jwt_claims(token: str) -> Any:
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def test_identity_token_nonce(emulator: Emulator, make: Callable[..., Any]) -> None:
+    c = make(emulator.url)
+    nonce = "challenge-42:/+=~"
+    token = run(c.identity_token(nonce=nonce))
+    assert token.nonce == nonce and _jwt_claims(token.access_token)["nonce"] == nonce
+    assert token.access_token not in repr(token) and f"nonce={nonce!r}" in repr(token)
+    emulator.reset()
+    for bad in ("n" * 257, "a\x01b", "a b", "", "é"):
+        with pytest.raises(vpc_imds.InvalidArgument):
+            run(c.identity_token(nonce=bad))
+    assert emulator.counters()["requests"] == 0
 
 
 def test_503s_are_retried(emulator: Emulator, make: Callable[..., Any]) -> None:

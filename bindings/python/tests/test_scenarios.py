@@ -133,48 +133,52 @@ def _document(doc: Any) -> Any:
     return out
 
 
-def _id(step: Dict[str, Any]) -> str:
+#: Keys of a scenario call that are not its operation's arguments (every other key is
+#: passed through by name).
+NOT_ARGS = ("op", "concurrent", "pause_ms", "max_ms", "id_utf16")
+
+
+def _args(step: Dict[str, Any]) -> Dict[str, Any]:
+    args = {k: v for k, v in step.items() if k not in NOT_ARGS}
     if "id_utf16" in step:
         units = step["id_utf16"]
-        return struct.pack(f"<{len(units)}H", *units).decode("utf-16-le", "surrogatepass")
-    return step.get("id", "")  # type: ignore[no-any-return]
+        args["id"] = struct.pack(f"<{len(units)}H", *units).decode("utf-16-le", "surrogatepass")
+    if "max_ms" in step:
+        args["max"] = step["max_ms"] / 1000
+    return args
+
+
+def _claims(jwt: str) -> Any:
+    payload = jwt.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 
 
 def _one(client: vpc_imds.Client, step: Dict[str, Any]) -> Any:
     op = step["op"]
-    profile = {k: step[k] for k in ("profile_id", "profile_crn", "profile_name") if k in step}
-    if op == "instance":
-        return {"id": client.instance().id}
+    method = getattr(client, op, None)
+    if method is None:
+        return {"unsupported op": op}
+    value = method(**_args(step))
+    if op in ("instance", "key", "network_interface", "volume_attachment", "placement_group"):
+        return {"id": value.id}
     if op == "initialization":
-        init = client.initialization()
-        dtp = init.default_trusted_profile
+        dtp = value.default_trusted_profile
         target = dtp.target if dtp is not None else None
-        return {"keys": len(init.keys), "default_trusted_profile": target.id if target is not None else None}
-    if op == "identity_token":
-        return {"expires_in": client.identity_token(step.get("expires_in")).expires_in}
-    if op == "iam_token":
-        return {"expires_in": client.iam_token(**profile).expires_in}
-    if op in ("key", "network_interface", "volume_attachment", "placement_group"):
-        return {"id": getattr(client, op)(_id(step)).id}
+        return {"keys": len(value.keys), "default_trusted_profile": target.id if target is not None else None}
+    if op in ("identity_token", "iam_token"):
+        out = {"expires_in": value.expires_in}
+        if "nonce" in step:
+            out.update(nonce=value.nonce, nonce_claim=_claims(value.access_token).get("nonce"))
+        return out
     if op in ("keys", "placement_groups", "network_interfaces", "volume_attachments"):
-        return {"count": len(list(getattr(client, op)()))}
+        return {"count": len(list(value))}
     if op == "user_data":
-        return {"base64": base64.b64encode(bytes(client.user_data())).decode()}
-    if op == "get":
-        return _document(client.get(step["path"]))
-    if op == "get_all":
-        return _document(client.get_all(step["path"]))
-    if op == "wait_until_ready":
-        if "max_ms" in step:
-            client.wait_until_ready(step["max_ms"] / 1000)
-        else:
-            client.wait_until_ready()
-        return None
-    if op == "ssh_keys" and not hasattr(client, "ssh_keys"):
-        return {"unsupported": "Client has no ssh_keys()"}
+        return {"base64": base64.b64encode(bytes(value)).decode()}
+    if op in ("get", "get_all"):
+        return _document(value)
     if op == "ssh_keys":
-        return list(client.ssh_keys())  # type: ignore[attr-defined]
-    return {"unsupported op": op}
+        return list(value)
+    return value  # wait_until_ready: None
 
 
 def _record(e: BaseException) -> Dict[str, Any]:

@@ -183,6 +183,11 @@ def test_max_response_bytes_sets_the_size_limit() -> None:
         {"endpoint": "ftp://x"},
         {"endpoint": "http://h\udcff"},
         {"version": "2025-02-30"},
+        {"max_attempts": True},
+        {"secure": 1},
+        {"endpoint": b"http://127.0.0.1"},
+        {"base_delay": -1},
+        {"max_delay": float("nan")},
     ],
 )
 def test_bad_settings_are_invalid_arguments(kw: Any) -> None:
@@ -191,12 +196,28 @@ def test_bad_settings_are_invalid_arguments(kw: Any) -> None:
             make(**dict({"use_env": False}, **kw))
 
 
+def test_settings_take_values_by_the_drivers_rules() -> None:
+    from decimal import Decimal
+
+    c = vpc_imds.Client(
+        "http://127.0.0.1:1", timeout=Decimal("2.5"), token_lifetime=600.0, base_delay=0, max_delay=1, use_env=False
+    )
+    assert c.endpoint == "http://127.0.0.1:1"
+    with pytest.raises(vpc_imds.InvalidArgument):
+        c._m.start("instance", no_such_argument=1)
+    assert c._m.operations == 0
+
+
 def test_bad_call_arguments_are_invalid_arguments_and_send_nothing() -> None:
     t = Scripted()
     c = vpc_imds.Client("http://127.0.0.1:1", transport=t, use_env=False)
     for call in (
         lambda: c.identity_token(expires_in=-1),
         lambda: c.identity_token(expires_in=99999999999),
+        lambda: c.identity_token(nonce="n" * 257),
+        lambda: c.identity_token(nonce="a\nb"),
+        lambda: c.identity_token(nonce="\udcff"),
+        lambda: c.identity_token(expires_in="60"),  # type: ignore[arg-type]
         lambda: c.get("\udcff"),
         lambda: c.key("\udcff"),
         lambda: c.iam_token(profile_id="a", profile_name="b"),

@@ -1,67 +1,37 @@
 """The asyncio client: the driver's client machine stepped from the event loop,
-over asyncio streams (or your transport)."""
+over asyncio streams (or your transport). The settings and operations are
+generated (``_api.py``)."""
 
 from __future__ import annotations
 
 import asyncio
 
-from . import _core
-from ._client import AWAIT, BACKOFF, CLOSE, DONE, FAILED, PAGE, READ, SEND, Base, machine
+from ._api import AsyncClientApi
+from ._base import AWAIT, BACKOFF, DONE, READ, SEND
 from ._transport import TransportError, failure, tls_context
-from ._userdata import UserData
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is imported by type checkers only: it costs milliseconds at import
     from typing import Any, AsyncIterator, Dict, List, Optional
 
-    from ._models import (
-        IdentityCertificate,
-        Initialization,
-        Instance,
-        Key,
-        NetworkInterface,
-        PlacementGroup,
-        Token,
-        VolumeAttachment,
-    )
-    from ._transport import AsyncTransport, Request
+    from ._transport import Request
 
 __all__ = ["AsyncClient"]
 
 
-class AsyncClient(Base):
+class AsyncClient(AsyncClientApi):
     """An asyncio client of the VPC Instance Metadata Service.
 
-    Same options and methods as :class:`vpc_imds.Client`, as coroutines (lists that
+    Same settings and methods as :class:`vpc_imds.Client`, as coroutines (lists that
     page are async iterators). Tasks share one identity token and one IAM token per
     trusted profile, fetched by one of them at a time. A cancelled call abandons its
     operation (its connection is closed). Use one ``AsyncClient`` per event loop.
     """
 
-    def __init__(
-        self,
-        endpoint: Optional[str] = None,
-        *,
-        secure: bool = False,
-        version: Optional[str] = None,
-        token_lifetime: Optional[int] = None,
-        timeout: Optional[float] = None,
-        connect_timeout: Optional[float] = None,
-        request_timeout: Optional[float] = None,
-        max_attempts: Optional[int] = None,
-        max_response_bytes: Optional[int] = None,
-        transport: Optional[AsyncTransport] = None,
-        ca_file: Optional[str] = None,
-        use_env: bool = True,
-    ) -> None:
+    def _setup(self, transport: Any, ca_file: Optional[str], use_env: bool, on_woken: Any = None, **settings: Any) -> None:
         self._waiters: Dict[int, asyncio.Future[None]] = {}
         self._loop: Optional[asyncio.AbstractEventLoop] = None
-        m = machine(
-            endpoint, use_env, self._woken, secure=secure, version=version, token_lifetime=token_lifetime,
-            timeout=timeout, connect_timeout=connect_timeout, request_timeout=request_timeout,
-            max_attempts=max_attempts, max_response_bytes=max_response_bytes,
-        )  # fmt: skip
-        super().__init__(m, transport, ca_file)
+        super()._setup(transport, ca_file, use_env, self._woken, **settings)  # token waits end in _woken
 
     def _woken(self, ids: List[int]) -> None:
         """The machine ended these operations' token waits."""
@@ -80,39 +50,29 @@ class AsyncClient(Base):
         id = m.start(op, **args)
         over = False
         try:
-            step = m.step(id)
-            while True:
-                kind = step[0]
-                if kind == SEND:
+            step = self._settle(id, m.step(id))
+            while step[0] != DONE:
+                if step[0] == SEND:
                     step = await self._exchange(id, *step[1:])
-                elif kind == CLOSE:
-                    self._close(step[1])
-                    step = m.step(id)
-                elif kind == BACKOFF:
+                elif step[0] == BACKOFF:
                     await asyncio.sleep(step[1])
                     step = m.step(id)
-                elif kind == AWAIT:  # until the machine wakes this operation, or the deadline
+                elif step[0] == AWAIT:  # until the machine wakes this operation, or the deadline
                     waiter = self._waiters[id] = loop.create_future()
                     try:
                         await asyncio.wait_for(waiter, step[1])
                     except asyncio.TimeoutError:
                         pass
                     step = m.step(id)
-                elif kind == PAGE:
+                else:  # a page
                     yield step[1]
                     step = m.step(id)
-                elif kind == DONE:
-                    over = True
-                    yield step[1]
-                    return
-                elif kind == FAILED:
-                    over = True
-                    raise step[1]
-                else:  # READ comes only inside an exchange
-                    step = m.fail(id, "connection_lost")
+                step = self._settle(id, step)
+            over = True
+            yield step[1]
         finally:
             self._waiters.pop(id, None)
-            if not over:  # cancelled, or an iterator left early
+            if not over:  # failed, cancelled, or an iterator left early
                 self._close(m.cancel(id))
 
     async def _exchange(self, id: int, conn: int, fresh: bool, request: Request) -> Any:
@@ -162,11 +122,6 @@ class AsyncClient(Base):
         except asyncio.TimeoutError:
             raise TransportError("connect_timeout") from None
 
-    def _close(self, conn: Optional[int]) -> None:
-        streams = self._idle.pop(conn, None) if conn is not None else None
-        if streams is not None:
-            streams[1].close()
-
     def _drop_idle(self) -> None:
         for conn in list(self._idle):
             try:
@@ -193,85 +148,3 @@ class AsyncClient(Base):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
-
-    async def wait_until_ready(self, max: Optional[float] = None) -> None:
-        """Returns once the service answers; see :meth:`vpc_imds.Client.wait_until_ready`."""
-        await self._one("wait_until_ready", max=max)
-
-    async def identity_token(self, expires_in: Optional[int] = None) -> Token:
-        """Creates a new instance identity token; see :meth:`vpc_imds.Client.identity_token`."""
-        return await self._one("identity_token", expires_in=expires_in)  # type: ignore[no-any-return]
-
-    async def iam_token(
-        self, profile_id: Optional[str] = None, profile_crn: Optional[str] = None, profile_name: Optional[str] = None
-    ) -> Token:
-        """An IAM token of the default or given trusted profile (cached per profile)."""
-        return await self._one("iam_token", profile_id=profile_id, profile_crn=profile_crn, profile_name=profile_name)  # type: ignore[no-any-return]
-
-    async def identity_certificate(self, csr: str, expires_in: Optional[int] = None) -> IdentityCertificate:
-        """Creates an instance identity certificate for a PEM certificate request."""
-        return await self._one("identity_certificate", csr=csr, expires_in=expires_in)  # type: ignore[no-any-return]
-
-    async def instance(self) -> Instance:
-        """``GET /metadata/v1/instance``."""
-        return await self._one("instance")  # type: ignore[no-any-return]
-
-    async def initialization(self) -> Initialization:
-        """``GET /metadata/v1/instance/initialization``."""
-        return await self._one("initialization")  # type: ignore[no-any-return]
-
-    async def user_data(self) -> UserData:
-        """The user data as bytes (empty if none), with MIME and gzip helpers."""
-        return UserData(await self._one("user_data"))
-
-    async def ssh_keys(self) -> List[str]:
-        """Every SSH key as an ``authorized_keys`` line; see :meth:`vpc_imds.Client.ssh_keys`."""
-        return await self._one("ssh_keys")  # type: ignore[no-any-return]
-
-    async def network_interfaces(self) -> List[NetworkInterface]:
-        """``GET /metadata/v1/instance/network_interfaces``."""
-        return (await self._one("network_interfaces")).network_interfaces  # type: ignore[no-any-return]
-
-    async def network_interface(self, id: str) -> NetworkInterface:
-        """``GET /metadata/v1/instance/network_interfaces/{id}``."""
-        return await self._one("network_interface", id=id)  # type: ignore[no-any-return]
-
-    async def volume_attachments(self) -> List[VolumeAttachment]:
-        """``GET /metadata/v1/instance/volume_attachments``."""
-        return (await self._one("volume_attachments")).volume_attachments  # type: ignore[no-any-return]
-
-    async def volume_attachment(self, id: str) -> VolumeAttachment:
-        """``GET /metadata/v1/instance/volume_attachments/{id}``."""
-        return await self._one("volume_attachment", id=id)  # type: ignore[no-any-return]
-
-    async def keys(self) -> AsyncIterator[Key]:
-        """Every SSH key, following pages lazily (``async for``)."""
-        async for page in self._run("keys"):
-            for key in page.keys:
-                yield key
-
-    async def key(self, id: str) -> Key:
-        """``GET /metadata/v1/keys/{id}``."""
-        return await self._one("key", id=id)  # type: ignore[no-any-return]
-
-    async def placement_groups(self) -> AsyncIterator[PlacementGroup]:
-        """Every placement group, following pages lazily (``async for``)."""
-        async for page in self._run("placement_groups"):
-            for group in page.placement_groups:
-                yield group
-
-    async def placement_group(self, id: str) -> PlacementGroup:
-        """``GET /metadata/v1/placement_groups/{id}``."""
-        return await self._one("placement_group", id=id)  # type: ignore[no-any-return]
-
-    async def get(self, path: str) -> Dict[str, Any]:
-        """``GET /metadata/v1/{path}``: the JSON document."""
-        return await self._one("get", path=path)  # type: ignore[no-any-return]
-
-    def get_pages(self, path: str) -> AsyncIterator[Dict[str, Any]]:
-        """Like :meth:`get`, following ``next.href`` page by page (``async for``)."""
-        return self._run("get", path=path, all_pages=True)
-
-    async def get_all(self, path: str) -> Dict[str, Any]:
-        """Like :meth:`get`, following every page and merging them into one document."""
-        return _core.loads(b"".join([part async for part in self._run("get_all", path=path)]))  # type: ignore[no-any-return]

@@ -35,10 +35,17 @@ class Request:
 Step = Tuple[Any, ...]
 
 class Machine:
-    """The client machine: settings as keywords, validated by the driver."""
+    """The client machine: settings as keywords (``api/vpc-imds.json``'s names),
+    checked by the driver."""
 
     def __init__(
-        self, endpoint: Optional[str] = None, *, on_woken: Optional[Callable[[List[int]], None]] = None, seed: int = 0, **settings: Any
+        self,
+        endpoint: Optional[str] = None,
+        *,
+        on_woken: Optional[Callable[[List[int]], None]] = None,
+        seed: int = 0,
+        env_endpoint: Optional[str] = None,
+        **settings: Any,
     ) -> None: ...
     @property
     def endpoint(self) -> Tuple[str, str, int]: ...

@@ -1,0 +1,78 @@
+"""What both clients share: the client machine made from the settings, the
+transport, the connections the machine keeps (by its connection id), and the
+steps every host handles alike."""
+
+from __future__ import annotations
+
+import os
+
+from . import _core
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing is imported by type checkers only: it costs milliseconds at import
+    from typing import Any, Callable, Dict, List, Optional
+
+__all__ = ["ENDPOINT_ENV", "Base"]
+
+#: The environment variable that overrides the default endpoint.
+ENDPOINT_ENV = "VPC_IMDS_ENDPOINT"
+
+# The machine's steps: (kind, ...) tuples.
+SEND, READ, CLOSE, BACKOFF, AWAIT, PAGE, DONE, FAILED = range(8)
+
+
+class Base:
+    """The machine, the transport and the idle connections of a client."""
+
+    _m: _core.Machine
+    _idle: Dict[int, Any]
+
+    def _setup(
+        self,
+        transport: Any,
+        ca_file: Optional[str],
+        use_env: bool,
+        on_woken: Optional[Callable[[List[int]], None]] = None,
+        **settings: Any,
+    ) -> None:
+        """Makes the machine; the driver checks (and defaults) every setting."""
+        env = os.environ.get(ENDPOINT_ENV) if use_env else None
+        seed = int.from_bytes(os.urandom(8), "little")
+        self._m = _core.Machine(on_woken=on_woken, seed=seed, env_endpoint=env, **settings)
+        self._custom = transport
+        self._ca_file = ca_file
+        self._idle = {}
+
+    def _settle(self, id: int, step: Any) -> Any:
+        """The next step the host acts on (send, back off, await, a page, done):
+        closes are done here and a failure is raised."""
+        while True:
+            kind = step[0]
+            if kind == CLOSE:
+                self._close(step[1])
+                step = self._m.step(id)
+            elif kind == FAILED:
+                raise step[1]
+            elif kind == READ:  # a read comes only inside an exchange
+                step = self._m.fail(id, "connection_lost")
+            else:
+                return step
+
+    def _close(self, conn: Optional[int]) -> None:
+        """Closes the idle connection ``conn``, if this client holds it."""
+        held = self._idle.pop(conn, None) if conn is not None else None
+        if held is not None:
+            (held[1] if isinstance(held, tuple) else held).close()  # asyncio's (reader, writer)
+
+    @property
+    def endpoint(self) -> str:
+        """The service's base URL."""
+        return self._m.url
+
+    @property
+    def version(self) -> str:
+        """The API version date."""
+        return self._m.version
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(endpoint={self.endpoint!r}, version={self.version!r})"
