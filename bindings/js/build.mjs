@@ -27,6 +27,7 @@ function commonjs(text) {
     .replace(/^import (\w+) from ('[^']+');/gm, 'const $1 = require($2);')
     .replace(/^import \{([^}]*)\} from ('[^']+');/gm, (_, list, from) => `const {${list.replace(/ as /g, ': ')}} = require(${from});`)
     .replace(/^export \{([^}]*)\} from ('[^']+');/gm, (_, list, from) => `({ ${names(list).map((n) => `${n}: exports.${n}`).join(', ')} } = require(${from}));`)
+    .replace(/^export \* from ('[^']+');/gm, (_, from) => `Object.assign(exports, require(${from}));`)
     .replace(/^export \{([^}]*)\};/gm, (_, list) => `Object.assign(exports, { ${names(list).join(', ')} });`)
     .replace(/^export (class|function|const|let) (\w+)/gm, (_, kind, name) => (exported.push(name), `${kind} ${name}`));
   if (/^(import|export) /m.test(out)) throw new Error('an import or export the CommonJS rewrite does not know');
@@ -45,11 +46,18 @@ for (const file of sources) {
   if (pkg === 'wasm' || name.endsWith('.d.ts') || !/^(import|export) /m.test(text)) copyFileSync(file, join(lib, name));
   else writeFileSync(join(lib, name), commonjs(text));
 }
+/** The names a shared module exports: its export lists, and those of the modules it
+ * re-exports whole (`export * from`). */
+function exported(file) {
+  const text = readFileSync(join(shared, file), 'utf8');
+  return [...text.matchAll(/^export (?:\{([^}]*)\}|\* from '\.\/([^']+)')/gm)]
+    .flatMap((m) => (m[1] !== undefined ? names(m[1]) : exported(m[2])));
+}
+
 if (pkg === 'node') {
   // ESM entry points over the CommonJS modules: one set of classes for both.
   for (const entry of ['index', 'ibm']) {
-    const text = readFileSync(join(shared, `${entry}.js`), 'utf8');
-    const list = [...text.matchAll(/^export \{([^}]*)\}/gm)].flatMap((m) => names(m[1]));
+    const list = exported(`${entry}.js`);
     writeFileSync(join(lib, `${entry}.mjs`), `// ESM entry point: the CommonJS module's exports, by name.\n` +
       `import cjs from './${entry}.js';\n\nexport const { ${list.join(', ')} } = cjs;\nexport default cjs;\n`);
   }

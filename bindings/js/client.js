@@ -6,8 +6,9 @@
 // operation, `step -> do what it says -> feed the result`.
 
 import { Machine, SocketTransport, seed } from './backend.js';
-import { InvalidInputError, bad, classify, errorFrom } from './errors.js';
-import { Token, UserData } from './models.js';
+import { InvalidInputError } from './api.js';
+import { bad, classify, errorFrom } from './errors.js';
+import { Operations, CALL, PAGES, settingsOf } from './operations.js';
 
 /** Step kinds of the low-level `Machine` (its steps' `kind`), the same in every JavaScript host. */
 const STEP = Object.freeze({ SEND: 0, READ: 1, CLOSE: 2, BACKOFF: 3, AWAIT: 4, PAGE: 5, DONE: 6, FAILED: 7 });
@@ -92,18 +93,11 @@ class Connections {
   }
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/** `value` as `undefined` (absent) or a value of the JavaScript type asked for. */
+/** `value` as `undefined` (absent) or a value of the JavaScript type asked for (the
+ * options the machine does not take; it checks its settings and arguments itself). */
 function opt(value, type, what) {
   if (value === undefined || value === null) return undefined;
-  if (type === 'number' && (typeof value !== 'number' || Number.isNaN(value))) throw bad(what, 'a number');
-  if (type === 'integer' && !(Number.isInteger(value) && value >= 0 && value <= 0xffffffff)) throw bad(what, 'a whole number');
-  if (type === 'string' && typeof value !== 'string') throw bad(what, 'a string');
-  // Crossing into the machine would turn a lone surrogate into U+FFFD silently.
-  if (type === 'string' && LONE_SURROGATE.test(value)) throw bad(what, 'well-formed Unicode (a lone surrogate)');
-  if (type === 'boolean' && typeof value !== 'boolean') throw bad(what, 'true or false');
-  if (type === 'function' && typeof value !== 'function') throw bad(what, 'a function');
+  if (typeof value !== type) throw bad(what, type === 'boolean' ? 'true or false' : `a ${type}`);
   return value;
 }
 
@@ -324,7 +318,7 @@ class FunctionTransport {
  * deadline apply per call. Every call takes an optional `{signal}`: aborting it
  * rejects the call with the signal's reason and sends nothing more.
  */
-class Client {
+class Client extends Operations {
   #m;
   #origin = performance.now();
   /** Operation id -> the wake-up of its token wait. */
@@ -335,29 +329,15 @@ class Client {
    * @param {object} [options] see `ClientOptions` in index.d.ts (times in seconds)
    */
   constructor(options = {}) {
+    super();
     if (typeof options !== 'object' || options === null) throw bad('options', 'an object');
     const o = options;
     const fetchImpl = opt(o.fetch, 'function', 'fetch');
     const transport = opt(o.transport, 'function', 'transport');
     const useEnv = opt(o.useEnv, 'boolean', 'useEnv') ?? true;
     // The backend's sockets unless a transport function is given (or there are none).
-    const sockets = SocketTransport && transport === undefined && fetchImpl === undefined;
-    this.#m = new Machine(
-      opt(o.endpoint, 'string', 'endpoint'),
-      useEnv ? readEnv() : undefined,
-      opt(o.secure, 'boolean', 'secure') ?? false,
-      opt(o.version, 'string', 'version'),
-      opt(o.tokenLifetime, 'integer', 'tokenLifetime'),
-      opt(o.timeout, 'number', 'timeout'),
-      opt(o.connectTimeout, 'number', 'connectTimeout'),
-      opt(o.requestTimeout, 'number', 'requestTimeout'),
-      opt(o.maxAttempts, 'integer', 'maxAttempts'),
-      opt(o.baseDelay, 'number', 'baseDelay'),
-      opt(o.maxDelay, 'number', 'maxDelay'),
-      opt(o.maxResponseBytes, 'integer', 'maxResponseBytes'),
-      seed(),
-      sockets,
-    );
+    const sockets = Boolean(SocketTransport) && transport === undefined && fetchImpl === undefined;
+    this.#m = new Machine(settingsOf(o), useEnv ? readEnv() : undefined, seed(), sockets);
     const now = () => this.now();
     this.#transport = sockets
       ? new SocketTransport(this.#m, { ca: o.ca }, now)
@@ -399,12 +379,11 @@ class Client {
     for (const op of ops) this.#waiters.get(op)?.();
   }
 
-  #start(op, a, options) {
+  /** Starts `op` with `args` (by the description's names; the machine checks them). */
+  #start(op, args, options) {
     const signal = checkSignal(options?.signal);
     signal?.throwIfAborted();
-    return this.#m.start(
-      op, this.now(), a.id, a.expiresIn, a.profileId, a.profileCrn, a.profileName, a.csr, a.path, a.allPages ?? false, a.max,
-    );
+    return this.#m.start(op, this.now(), args);
   }
 
   /** Abandons `op` (aborted, or an iterator left early): its connection is closed. */
@@ -443,168 +422,44 @@ class Client {
     }
   }
 
-  /** Runs one operation to its result step. */
-  async #one(op, args, options) {
+  /** Runs `op` to its result (the generated methods' runner): the document, the
+   * lines, user data's bytes; the parts of a merged document (`get_all`'s pages, as
+   * text) joined and parsed once, at the end. */
+  async [CALL](op, args, options) {
     const id = this.#start(op, args, options);
-    let s;
-    try {
-      s = await this.#drive(id, this.#m.step(id, this.now()), options?.signal);
-      return s;
-    } finally {
-      if (s === undefined) this.#abandon(id);
-    }
-  }
-
-  /** Runs one operation, yielding each page and the result. */
-  async *#pages(op, args, options) {
-    const id = this.#start(op, args, options);
+    const parts = [];
     let over = false;
     try {
-      let s = this.#m.step(id, this.now());
-      for (;;) {
+      for (let s = this.#m.step(id, this.now()); ; s = this.#m.step(id, this.now())) {
         s = await this.#drive(id, s, options?.signal);
-        over = s.kind === DONE;
-        yield s;
-        if (over) return;
-        s = this.#m.step(id, this.now());
+        if (s.typeName === 'json') parts.push(s.json);
+        if (s.kind !== DONE) continue;
+        over = true;
+        if (parts.length > 0) return JSON.parse(parts.join(''));
+        // A token's `lifetime` (the Token model's) is the core's judgement, not in the document.
+        if (s.lifetime !== undefined) s.value.lifetime = s.lifetime;
+        return s.bytes ?? s.value;
       }
     } finally {
       if (!over) this.#abandon(id);
     }
   }
 
-  /** The document of a one-step operation. */
-  async #value(op, args, options) {
-    return (await this.#one(op, args, options)).value;
+  /** Runs `op`, yielding each page's document as it arrives (the generated methods'). */
+  async *[PAGES](op, args, options) {
+    const id = this.#start(op, args, options);
+    let over = false;
+    try {
+      for (let s = this.#m.step(id, this.now()); ; s = this.#m.step(id, this.now())) {
+        s = await this.#drive(id, s, options?.signal);
+        over = s.kind === DONE;
+        yield s.value;
+        if (over) return;
+      }
+    } finally {
+      if (!over) this.#abandon(id);
+    }
   }
-
-  // -- identity ----------------------------------------------------------------
-
-  /**
-   * Creates a new instance identity token (`PUT .../token`); it is also the token
-   * this client uses from now on. `expiresIn`: 5..3600 seconds.
-   * @returns {Promise<Token>}
-   */
-  async identityToken(options = {}) {
-    return new Token(await this.#value('identity_token', { expiresIn: opt(options.expiresIn, 'integer', 'expiresIn') }, options));
-  }
-
-  /**
-   * An IAM token of the instance's default trusted profile, or of the linked profile
-   * given by `profileId`, `profileCrn` or `profileName` (one at most): cached per
-   * profile while fresh (one exchange at a time), else exchanged for the identity token.
-   * @returns {Promise<Token>}
-   */
-  async iamToken(options = {}) {
-    return new Token(await this.#value('iam_token', profileOf(options), options));
-  }
-
-  /** Creates an instance identity certificate for a PEM certificate request. */
-  async identityCertificate(csr, options = {}) {
-    const args = { csr: opt(csr, 'string', 'csr') ?? '', expiresIn: opt(options.expiresIn, 'integer', 'expiresIn') };
-    return this.#value('identity_certificate', args, options);
-  }
-
-  /** Resolves once the service answers (identity token requests with backoff), or
-   * rejects with `TimedOutError` after `max` seconds (default 60). */
-  async waitUntilReady(max, options = {}) {
-    await this.#one('wait_until_ready', { max: opt(max, 'number', 'max') }, options);
-  }
-
-  // -- metadata ----------------------------------------------------------------
-
-  /** `GET /metadata/v1/instance`. */
-  async instance(options) {
-    return this.#value('instance', {}, options);
-  }
-
-  /** `GET /metadata/v1/instance/initialization`: keys, user data, default profile. */
-  async initialization(options) {
-    return this.#value('initialization', {}, options);
-  }
-
-  /** The user data as bytes (empty if none), with gzip, MIME and text helpers. */
-  async userData(options) {
-    const bytes = (await this.#one('user_data', {}, options)).bytes;
-    const out = new UserData(bytes.length);
-    out.set(bytes);
-    return out;
-  }
-
-  /** `GET /metadata/v1/instance/network_interfaces`: the list. */
-  async networkInterfaces(options) {
-    return (await this.#value('network_interfaces', {}, options)).network_interfaces;
-  }
-
-  /** `GET /metadata/v1/instance/network_interfaces/{id}`. */
-  async networkInterface(id, options) {
-    return this.#value('network_interface', { id: opt(id, 'string', 'id') ?? '' }, options);
-  }
-
-  /** `GET /metadata/v1/instance/volume_attachments`: the list. */
-  async volumeAttachments(options) {
-    return (await this.#value('volume_attachments', {}, options)).volume_attachments;
-  }
-
-  /** `GET /metadata/v1/instance/volume_attachments/{id}`. */
-  async volumeAttachment(id, options) {
-    return this.#value('volume_attachment', { id: opt(id, 'string', 'id') ?? '' }, options);
-  }
-
-  /** Every SSH key (`GET /metadata/v1/keys`), following pages as you iterate. */
-  async *keys(options) {
-    for await (const page of this.#pages('keys', {}, options)) yield* page.value.keys;
-  }
-
-  /** `GET /metadata/v1/keys/{id}`. */
-  async key(id, options) {
-    return this.#value('key', { id: opt(id, 'string', 'id') ?? '' }, options);
-  }
-
-  /** One OpenSSH `authorized_keys` line per SSH key, every page. */
-  async sshKeys(options) {
-    return this.#value('ssh_keys', {}, options);
-  }
-
-  /** Every placement group (`GET /metadata/v1/placement_groups`), following pages as you iterate. */
-  async *placementGroups(options) {
-    for await (const page of this.#pages('placement_groups', {}, options)) yield* page.value.placement_groups;
-  }
-
-  /** `GET /metadata/v1/placement_groups/{id}`. */
-  async placementGroup(id, options) {
-    return this.#value('placement_group', { id: opt(id, 'string', 'id') ?? '' }, options);
-  }
-
-  /** `GET /metadata/v1/{path}` (the path may carry a query, not `version`): the JSON document. */
-  async get(path, options) {
-    return this.#value('get', { path: opt(path, 'string', 'path') ?? '' }, options);
-  }
-
-  /** Like `get`, following `next.href` page by page as you iterate. */
-  async *getPages(path, options) {
-    const p = opt(path, 'string', 'path') ?? '';
-    for await (const page of this.#pages('get', { path: p, allPages: true }, options)) yield page.value;
-  }
-
-  /** Like `get`, following every page and merging them into one document (the
-   * first page's members but `next`, each list holding the items of every page). */
-  async getAll(path, options) {
-    const p = opt(path, 'string', 'path') ?? '';
-    // The machine merges each page as it arrives and hands out at once, as text, what
-    // the page added to the document: no page is kept. The text is parsed once, at the end.
-    const parts = [];
-    for await (const page of this.#pages('get_all', { path: p }, options)) parts.push(page.json);
-    return JSON.parse(parts.join(''));
-  }
-}
-
-function profileOf(o) {
-  return {
-    profileId: opt(o?.profileId, 'string', 'profileId'),
-    profileCrn: opt(o?.profileCrn, 'string', 'profileCrn'),
-    profileName: opt(o?.profileName, 'string', 'profileName'),
-  };
 }
 
 /**

@@ -2,9 +2,8 @@
 export {
   Client, IamTokenCache, HttpRequest, fetchTransport, STEP, ENDPOINT_ENV, DEFAULT_ENDPOINT, SECURE_ENDPOINT,
 } from './client.js';
-export {
-  ImdsError, InvalidInputError, RefusedError, TimedOutError, ConnectionLostError, UnauthorizedError, NotFoundError,
-  RateLimitedError, ServerError, RejectedError, BadResponseError, TransportError, ERRORS_BY_KIND, classify,
-} from './errors.js';
-export { Token, UserData, userData, GUNZIP_LIMIT } from './models.js';
+// Generated: Token, ImdsError, one error class per kind, ERRORS_BY_KIND.
+export * from './api.js';
+export { TransportError, classify } from './errors.js';
+export { UserData, userData, GUNZIP_LIMIT } from './models.js';
 export { Machine, mergePages } from './backend.js';

@@ -1,49 +1,9 @@
-// The two documents that need more than a plain object: a token (its secret never
-// shows in JSON.stringify, util.inspect or String()) and user data (bytes).
+// User data: bytes, with the driver's gzip and MIME helpers (the Token, the other
+// document that needs more than a plain object, is generated: api.js).
 
 import { gunzip, leafParts } from './backend.js';
 
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
-const REDACTED = '[REDACTED]';
-
-/**
- * An identity token or IAM token: `accessToken` is a getter over a private field,
- * so the secret stays out of `JSON.stringify`, `util.inspect`/`console.log`,
- * `String()` and spreads.
- */
-class Token {
-  #accessToken;
-
-  /** @param {object} doc the token document (IBM's field names) */
-  constructor(doc) {
-    this.#accessToken = String(doc?.access_token ?? '');
-    /** Lifetime in seconds, as the service stated it. */
-    this.expiresIn = doc?.expires_in ?? null;
-    /** RFC 3339 creation time, when the service gave it. */
-    this.createdAt = doc?.created_at ?? null;
-    /** RFC 3339 expiry time, when the service gave it. */
-    this.expiresAt = doc?.expires_at ?? null;
-    Object.freeze(this);
-  }
-
-  /** The token itself (a JWT; a secret: never log it). */
-  get accessToken() {
-    return this.#accessToken;
-  }
-
-  toJSON() {
-    return { access_token: REDACTED, expires_in: this.expiresIn, created_at: this.createdAt, expires_at: this.expiresAt };
-  }
-
-  toString() {
-    return `Token(${REDACTED})`;
-  }
-
-  [INSPECT]() {
-    return `Token { accessToken: '${REDACTED}', expiresIn: ${this.expiresIn}, expiresAt: ${JSON.stringify(this.expiresAt)} }`;
-  }
-}
-
 /** Limit on decompressed user data, in bytes (IBM accepts at most 64 KiB of it). */
 const GUNZIP_LIMIT = 16 * 1024 * 1024;
 
@@ -125,4 +85,4 @@ const userData = Object.freeze({
   text: (data, encoding = 'utf-8') => UserData.from(data).text({ encoding }),
 });
 
-export { Token, UserData, userData, GUNZIP_LIMIT };
+export { UserData, userData, GUNZIP_LIMIT };

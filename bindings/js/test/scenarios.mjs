@@ -101,7 +101,23 @@ function documentOf(doc) {
   return out;
 }
 
-const idOf = (step) => (step.id_utf16 ? String.fromCharCode(...step.id_utf16) : step.id ?? '');
+/** A call's keys that are the runner's, not the operation's arguments. */
+const RUNNER = new Set(['op', 'id_utf16', 'max_ms', 'concurrent', 'pause_ms']);
+
+/** Every argument of a call, camelCased as the client's options name them (`id`,
+ * `path` and `max` go first where the method takes them so). */
+function argsOf(step) {
+  const args = {};
+  for (const [key, value] of Object.entries(step)) {
+    if (!RUNNER.has(key)) args[key.replace(/_([a-z])/g, (_, c) => c.toUpperCase())] = value;
+  }
+  if (step.id_utf16) args.id = String.fromCharCode(...step.id_utf16);
+  if (step.max_ms !== undefined) args.max = step.max_ms / 1000;
+  return args;
+}
+
+/** A JWT's claims (its payload, base64url JSON). */
+const claims = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString('utf8'));
 
 async function count(iterator) {
   let n = 0;
@@ -110,45 +126,47 @@ async function count(iterator) {
 }
 
 async function one(c, step) {
-  const profile = { profileId: step.profile_id, profileCrn: step.profile_crn, profileName: step.profile_name };
+  const a = argsOf(step);
   switch (step.op) {
     case 'instance':
-      return { id: (await c.instance()).id };
+      return { id: (await c.instance(a)).id };
     case 'initialization': {
-      const init = await c.initialization();
+      const init = await c.initialization(a);
       return { keys: (init.keys || []).length, default_trusted_profile: init.default_trusted_profile?.target?.id ?? null };
     }
-    case 'identity_token':
-      return { expires_in: (await c.identityToken({ expiresIn: step.expires_in })).expiresIn };
+    case 'identity_token': {
+      const t = await c.identityToken(a);
+      if (step.nonce === undefined) return { expires_in: t.expiresIn };
+      return { expires_in: t.expiresIn, nonce: t.nonce, nonce_claim: claims(t.accessToken).nonce ?? null };
+    }
     case 'iam_token':
-      return { expires_in: (await c.iamToken(profile)).expiresIn };
+      return { expires_in: (await c.iamToken(a)).expiresIn };
     case 'key':
-      return { id: (await c.key(idOf(step))).id };
+      return { id: (await c.key(a.id, a)).id };
     case 'network_interface':
-      return { id: (await c.networkInterface(idOf(step))).id };
+      return { id: (await c.networkInterface(a.id, a)).id };
     case 'volume_attachment':
-      return { id: (await c.volumeAttachment(idOf(step))).id };
+      return { id: (await c.volumeAttachment(a.id, a)).id };
     case 'placement_group':
-      return { id: (await c.placementGroup(idOf(step))).id };
+      return { id: (await c.placementGroup(a.id, a)).id };
     case 'keys':
-      return { count: await count(c.keys()) };
+      return { count: await count(c.keys(a)) };
     case 'placement_groups':
-      return { count: await count(c.placementGroups()) };
+      return { count: await count(c.placementGroups(a)) };
     case 'network_interfaces':
-      return { count: (await c.networkInterfaces()).length };
+      return { count: (await c.networkInterfaces(a)).length };
     case 'volume_attachments':
-      return { count: (await c.volumeAttachments()).length };
+      return { count: (await c.volumeAttachments(a)).length };
     case 'ssh_keys':
-      return await c.sshKeys();
+      return await c.sshKeys(a);
     case 'user_data':
-      return { base64: Buffer.from(await c.userData()).toString('base64') };
+      return { base64: Buffer.from(await c.userData(a)).toString('base64') };
     case 'get':
-      return documentOf(await c.get(step.path));
+      return documentOf(await c.get(a.path, a));
     case 'get_all':
-      return documentOf(await c.getAll(step.path));
+      return documentOf(await c.getAll(a.path, a));
     case 'wait_until_ready':
-      if (step.max_ms !== undefined) await c.waitUntilReady(step.max_ms / 1000);
-      else await c.waitUntilReady();
+      await c.waitUntilReady(a.max, a);
       return null;
     default:
       return { 'unsupported op': step.op };

@@ -43,13 +43,17 @@ function unmix(z) {
   return seed;
 }
 
+/** A vector's config key as the setting it names (times in ms there, seconds here). */
+const SETTING = { operation_timeout_ms: 'timeout', buffer: 'max_response_bytes' };
+
 function machineFor(c) {
-  const secs = (k) => (c[k] === undefined ? undefined : c[k] / 1000);
-  return new Machine(
-    c.endpoint, undefined, false, c.version, c.token_lifetime,
-    secs('operation_timeout_ms'), undefined, secs('request_timeout_ms'), c.max_attempts,
-    secs('base_delay_ms'), secs('max_delay_ms'), c.buffer ?? 65536, unmix(c.seed ?? 1),
-  );
+  const settings = { max_response_bytes: 65536 };
+  for (const [key, value] of Object.entries(c)) {
+    if (key === 'seed') continue;
+    const ms = key.endsWith('_ms');
+    settings[SETTING[key] ?? (ms ? key.slice(0, -3) : key)] = ms ? value / 1000 : value;
+  }
+  return new Machine(settings, undefined, unmix(c.seed ?? 1));
 }
 
 function lookup(v, path) {
@@ -159,11 +163,11 @@ function runCase(c, chunk) {
       };
       if (step.start) {
         justFailed = false;
-        const a = step.start;
+        const { op: name, ...args } = step.start;
         const busy = c.name === MANY_AT_ONCE && m.operations > 0;
         let started;
         try {
-          started = m.start(a.op, now, a.id, a.expires_in, a.profile_id, a.profile_crn, a.profile_name, a.csr, a.path, a.all_pages ?? false);
+          started = m.start(name, now, args);
         } catch (e) {
           started = e;
         }

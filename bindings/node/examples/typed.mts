@@ -4,7 +4,7 @@ import { VpcImdsAuthenticator } from 'vpc-imds/ibm';
 
 const client: Client = new Client({ timeout: 5, connectTimeout: 1, transport: process.env.USE_FETCH ? fetchTransport() : undefined });
 const instance: Instance = await client.instance({ signal: AbortSignal.timeout(10_000) });
-const cores: number | undefined = instance.vcpu?.count;
+const cores: number | null | undefined = instance.vcpu?.count;
 const keys: Key[] = [];
 for await (const key of client.keys()) keys.push(key);
 const token: Token = await new IamTokenCache(client, { profileName: undefined }).token();

@@ -24,10 +24,9 @@ class Machine {
   #m;
   #wire;
 
-  constructor(endpoint, envEndpoint, secure, version, tokenLifetime, timeout, connectTimeout, requestTimeout,
-    maxAttempts, baseDelay, maxDelay, maxResponseBytes, seed = randomBytes(8), sockets = false) {
-    const settings = { endpoint, envEndpoint, secure, version, tokenLifetime, timeout, connectTimeout, requestTimeout, maxAttempts, baseDelay, maxDelay, maxResponseBytes };
-    const m = native.machine(settings, Buffer.from(seed), !sockets);
+  /** `settings` by the description's names; `envEndpoint`: VPC_IMDS_ENDPOINT's value. */
+  constructor(settings = {}, envEndpoint = undefined, seed = randomBytes(8), sockets = false) {
+    const m = native.machine(settings, envEndpoint, Buffer.from(seed), !sockets);
     if (typeof m === 'string') throw record(m);
     this.#m = m;
   }
@@ -40,8 +39,9 @@ class Machine {
   get port() { return this.#m.port; }
   get secure() { return this.#m.secure; }
 
-  start(op, now, id, expiresIn, profileId, profileCrn, profileName, csr, path, allPages, max) {
-    const started = this.#m.start(op, { id, expiresIn, profileId, profileCrn, profileName, csr, path, allPages, max }, now);
+  /** Starts `op` with `args` by the description's names (the addon reads every key). */
+  start(op, now, args) {
+    const started = this.#m.start(op, args ?? undefined, now);
     if (typeof started !== 'number') throw record(started);
     return started;
   }

@@ -8,13 +8,13 @@
 //! merging, user data, settings); JavaScript (`lib/*.js`) owns the sockets, timers
 //! and the clock, and steps each call's operation with what happened.
 
-use napi::bindgen_prelude::{Buffer, Either, Utf16String};
+use napi::bindgen_prelude::{Buffer, Either, Object, Unknown, Utf16String};
+use napi::ValueType;
 use napi_derive::napi;
 use vpc_imds_driver::core::response::{parse_retry_after, Response};
-use vpc_imds_driver::settings::delay_seconds;
 use vpc_imds_driver::{
-    seconds, Args, Error, ErrorRecord, InputError, Instant, LocalMachine, MachineInput as Input,
-    MachineStep as Step, OpId, Record, Settings, TransportError,
+    Error, ErrorRecord, InputError, Instant, LocalMachine, MachineInput as Input,
+    MachineStep as Step, NamedArgs, OpId, Record, Settings, TransportError, Value,
 };
 
 /// Step kinds, the same numbers in every JavaScript host (`STEP` in lib/).
@@ -35,94 +35,71 @@ fn record(e: &Error) -> String {
     serde_json::to_string(&ErrorRecord::from(e)).unwrap_or_default()
 }
 
-/// A text argument from its UTF-16 form. A lone surrogate has no UTF-8 form: napi's
-/// string conversion would send U+FFFD in its place, so it is refused here, as the
-/// core refuses any character it cannot send (`invalid_input` naming the argument).
-fn text(value: Option<&Utf16String>, what: &'static str) -> Result<Option<String>, InputError> {
-    value
-        .map(|v| String::from_utf16(v).map_err(|_| InputError::ForbiddenCharacter { what }))
-        .transpose()
-}
-
-/// What a user configures, as JavaScript passes it (seconds as numbers).
-#[napi(object)]
-#[derive(Default)]
-pub struct SettingsInput {
-    /// `http://HOST[:PORT]` or `https://HOST[:PORT]`.
-    pub endpoint: Option<String>,
-    /// The value of `VPC_IMDS_ENDPOINT` (read by JavaScript).
-    pub env_endpoint: Option<String>,
-    /// Secure access (HTTPS).
-    pub secure: Option<bool>,
-    /// API version date.
-    pub version: Option<String>,
-    /// Identity token lifetime, seconds.
-    pub token_lifetime: Option<u32>,
-    /// Whole operation, seconds.
-    pub timeout: Option<f64>,
-    /// One connect, seconds.
-    pub connect_timeout: Option<f64>,
-    /// One request, seconds.
-    pub request_timeout: Option<f64>,
-    /// Attempts per request.
-    pub max_attempts: Option<u32>,
-    /// First backoff step, seconds.
-    pub base_delay: Option<f64>,
-    /// Largest backoff step, seconds.
-    pub max_delay: Option<f64>,
-    /// Largest response accepted, bytes.
-    pub max_response_bytes: Option<f64>,
-}
-
-fn settings(s: &SettingsInput) -> Result<Settings, InputError> {
-    let secs = |what, v: Option<f64>| v.map(|v| seconds(what, v)).transpose();
-    let delay = |what, v: Option<f64>| v.map(|v| delay_seconds(what, v)).transpose();
-    let bytes = match s.max_response_bytes {
-        Some(n) if !(n.is_finite() && n >= 0.0 && n.fract() == 0.0) => {
-            let (what, min, max) = ("max_response_bytes", 0, u64::MAX);
-            return Err(InputError::OutOfRange { what, min, max });
-        }
-        n => n.map(|n| n as usize),
+/// Hands each member of `object` (settings or an operation's arguments, by the
+/// description's names) to `set` as the driver's [`Value`]: null and undefined are
+/// the default, a number is a float (the driver's rules decide what it may be), text
+/// comes as UTF-16, never through napi's lossy UTF-8 conversion; anything else is
+/// refused.
+fn each(
+    object: Option<Unknown>,
+    mut set: impl FnMut(&str, Value<'_>) -> Result<(), InputError>,
+) -> Result<(), InputError> {
+    let not_object = InputError::Malformed {
+        what: "arguments",
+        expected: "an object",
     };
-    Ok(Settings {
-        endpoint: s.endpoint.clone(),
-        env_endpoint: s.env_endpoint.clone(),
-        secure: s.secure.unwrap_or(false),
-        version: s.version.clone(),
-        token_lifetime: s.token_lifetime,
-        timeout: secs("timeout", s.timeout)?,
-        connect_timeout: secs("connect timeout", s.connect_timeout)?,
-        request_timeout: secs("request timeout", s.request_timeout)?,
-        max_attempts: s.max_attempts,
-        base_delay: delay("base delay", s.base_delay)?,
-        max_delay: delay("max delay", s.max_delay)?,
-        max_response_bytes: bytes,
-    })
+    let object: Object = match object.map(|o| (o, o.get_type())) {
+        None | Some((_, Ok(ValueType::Undefined | ValueType::Null))) => return Ok(()),
+        // SAFETY: the value is an object.
+        Some((o, Ok(ValueType::Object))) => unsafe { o.cast() }.map_err(|_| not_object)?,
+        _ => return Err(not_object),
+    };
+    for name in Object::keys(&object).map_err(|_| not_object)? {
+        let value: Option<Unknown> = object.get(&name).unwrap_or(None);
+        let text: String;
+        // SAFETY (each cast): the value is of the type just asked.
+        let value = match value.map(|v| (v, v.get_type())) {
+            None | Some((_, Ok(ValueType::Undefined | ValueType::Null))) => Value::Null,
+            Some((v, Ok(ValueType::Boolean))) => {
+                Value::Bool(unsafe { v.cast() }.map_err(|_| refused(&mut set, &name, false))?)
+            }
+            Some((v, Ok(ValueType::Number))) => {
+                Value::Float(unsafe { v.cast() }.map_err(|_| refused(&mut set, &name, false))?)
+            }
+            Some((v, Ok(ValueType::String))) => {
+                let units: Utf16String =
+                    unsafe { v.cast() }.map_err(|_| refused(&mut set, &name, false))?;
+                text = String::from_utf16(&units).map_err(|_| refused(&mut set, &name, true))?;
+                Value::Text(&text)
+            }
+            _ => return Err(refused(&mut set, &name, false)),
+        };
+        set(&name, value)?;
+    }
+    Ok(())
 }
 
-/// Arguments of an operation. Text arrives as UTF-16 and goes through [`text`],
-/// never through napi's lossy UTF-8 conversion.
-#[napi(object)]
-#[derive(Default)]
-pub struct OpArgs {
-    /// Resource id.
-    pub id: Option<Utf16String>,
-    /// Token or certificate lifetime, seconds.
-    pub expires_in: Option<u32>,
-    /// Trusted profile id.
-    pub profile_id: Option<Utf16String>,
-    /// Trusted profile CRN.
-    pub profile_crn: Option<Utf16String>,
-    /// Trusted profile name.
-    pub profile_name: Option<Utf16String>,
-    /// PEM certificate request.
-    pub csr: Option<Utf16String>,
-    /// Path under `/metadata/v1/` for `get`.
-    pub path: Option<Utf16String>,
-    /// Follow `next.href` (`get`).
-    pub all_pages: Option<bool>,
-    /// `wait_until_ready`: the longest wait, seconds (the machine's default if absent).
-    pub max: Option<f64>,
+/// The error for a value no rule takes (an object, a function, a lone surrogate): the
+/// driver's own error for `name` given NaN, which every rule refuses naming the value.
+/// A lone surrogate has no UTF-8 form (napi would send U+FFFD in its place): a
+/// character that is not allowed.
+fn refused(
+    set: &mut impl FnMut(&str, Value<'_>) -> Result<(), InputError>,
+    name: &str,
+    surrogate: bool,
+) -> InputError {
+    match set(name, Value::Float(f64::NAN)) {
+        Err(InputError::Malformed { what, .. } | InputError::OutOfRange { what, .. })
+            if surrogate =>
+        {
+            InputError::ForbiddenCharacter { what }
+        }
+        Err(e) => e,
+        Ok(()) => InputError::Malformed {
+            what: "value",
+            expected: "null, a boolean, a number or a string",
+        },
+    }
 }
 
 /// One header of a request, for transports with their own HTTP stack.
@@ -182,6 +159,8 @@ pub struct StepOut {
     pub type_name: Option<String>,
     /// Page / Done: a document as JSON (IBM's field names), or a part of `get_all`'s.
     pub json: Option<String>,
+    /// Done of a token: its lifetime in seconds as the core judges it.
+    pub lifetime: Option<u32>,
     /// Done of `user_data`: the bytes.
     pub bytes: Option<Buffer>,
     /// Done of `ssh_keys`: one `authorized_keys` line per key.
@@ -219,15 +198,21 @@ pub struct NodeMachine {
     parts: bool,
 }
 
-/// A machine for `settings`, or the error record (JSON) naming the bad setting.
-/// `seed` (8 bytes) feeds retry jitter; with `parts`, requests come as parts too.
+/// A machine for `settings` (by the description's names; `env_endpoint` is the value
+/// of `VPC_IMDS_ENDPOINT`), or the error record (JSON) naming the bad setting. `seed`
+/// (8 bytes) feeds retry jitter; with `parts`, requests come as parts too.
 #[napi]
 pub fn machine(
-    settings_in: SettingsInput,
+    settings: Option<Unknown>,
+    env_endpoint: Option<String>,
     seed: Buffer,
     parts: bool,
 ) -> Either<NodeMachine, String> {
-    match settings(&settings_in).and_then(|s| s.build()) {
+    let mut s = Settings {
+        env_endpoint,
+        ..Settings::default()
+    };
+    match each(settings, |name, v| s.set(name, v)).and_then(|()| s.build()) {
         Ok(config) => {
             let mut bytes = [0u8; 8];
             bytes.iter_mut().zip(seed.iter()).for_each(|(b, s)| *b = *s);
@@ -286,34 +271,15 @@ impl NodeMachine {
     }
 
     /// Starts operation `op` (`instance`, ..., `get`, `get_all`, `user_data`,
-    /// `ssh_keys`, `wait_until_ready`) at `now`: its id, or the error record (JSON)
-    /// when the input is refused (nothing is sent then).
+    /// `ssh_keys`, `wait_until_ready`) with `args` (by the description's names) at
+    /// `now`: its id, or the error record (JSON) when the input is refused (nothing is
+    /// sent then).
     #[napi]
-    pub fn start(&mut self, op: String, args: Option<OpArgs>, now: f64) -> Either<f64, String> {
-        let a = args.unwrap_or_default();
-        let started = (|| {
-            if op == "wait_until_ready" {
-                let max = a.max.map(|m| seconds("max", m)).transpose()?;
-                return self.machine.start_wait_until_ready(max, instant(now));
-            }
-            let id = text(a.id.as_ref(), "id")?;
-            let profile_id = text(a.profile_id.as_ref(), "trusted profile id")?;
-            let profile_crn = text(a.profile_crn.as_ref(), "trusted profile crn")?;
-            let profile_name = text(a.profile_name.as_ref(), "trusted profile name")?;
-            let csr = text(a.csr.as_ref(), "csr")?;
-            let path = text(a.path.as_ref(), "path")?;
-            let args = Args {
-                id: id.as_deref(),
-                expires_in: a.expires_in,
-                profile_id: profile_id.as_deref(),
-                profile_crn: profile_crn.as_deref(),
-                profile_name: profile_name.as_deref(),
-                csr: csr.as_deref(),
-                path: path.as_deref(),
-                all_pages: a.all_pages.unwrap_or(false),
-            };
-            self.machine.start(&op, &args, instant(now))
-        })();
+    pub fn start(&mut self, op: String, args: Option<Unknown>, now: f64) -> Either<f64, String> {
+        let mut named = NamedArgs::default();
+        let started = each(args, |name, v| named.set(name, v))
+            .map_err(Error::from)
+            .and_then(|()| self.machine.start_named(&op, &named, instant(now)));
         match started {
             Ok(id) => Either::A(id.0 as f64),
             Err(e) => Either::B(record(&e)),
@@ -437,6 +403,7 @@ fn value(kind: u32, r: Record) -> StepOut {
     let mut out = StepOut {
         kind,
         type_name: Some(type_name.to_owned()),
+        lifetime: r.token_lifetime(),
         ..StepOut::default()
     };
     match type_name {

@@ -26,16 +26,18 @@ function checked(f) {
  * setting or argument throws `InvalidInputError`.
  */
 export class Machine extends WasmMachine {
-  constructor(...settings) {
+  /** `settings` by the description's names; `envEndpoint`: VPC_IMDS_ENDPOINT's value. */
+  constructor(settings = {}, envEndpoint = undefined, seedBytes = seed()) {
     try {
-      super(...settings.slice(0, 13));
+      super(settings, envEndpoint, seedBytes);
     } catch (e) {
       throw thrown(e);
     }
   }
 
-  start(...args) {
-    return checked(() => super.start(...args));
+  /** Starts `op` with `args` by the description's names (the module reads every key). */
+  start(op, now, args) {
+    return checked(() => super.start(op, now, args));
   }
 
   step(op, now) {

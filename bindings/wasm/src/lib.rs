@@ -1,7 +1,4 @@
 #![deny(missing_docs)]
-// wasm-bindgen exports take the settings positionally (JavaScript passes them from
-// one options object in lib/client.js).
-#![allow(clippy::too_many_arguments)]
 // The core's errors carry IBM's message inline (the core has no allocator).
 #![allow(clippy::result_large_err)]
 //! WebAssembly glue of `vpc-imds`: the driver's client machine
@@ -18,12 +15,12 @@ use serde::{Serialize, Serializer};
 
 use vpc_imds_driver::core::error::Cause;
 use vpc_imds_driver::core::response::{parse_retry_after, Response};
-use vpc_imds_driver::settings::delay_seconds;
 use vpc_imds_driver::{
-    seconds, Args, Error, ErrorRecord, InputError, Instant, LocalMachine, MachineInput as Input,
-    MachineStep as Step, OpId, Record, Settings, TransportError,
+    Error, ErrorRecord, InputError, Instant, LocalMachine, MachineInput as Input,
+    MachineStep as Step, NamedArgs, OpId, Record, Settings, TransportError, Value,
 };
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 /// Step kinds (a [`StepOut`]'s `kind`), the same numbers in every JavaScript host.
 pub mod kind {
@@ -53,6 +50,72 @@ fn thrown(e: &Error) -> JsValue {
     JsValue::from_str(&record(e))
 }
 
+/// Hands each member of `object` (settings or an operation's arguments, by the
+/// description's names) to `set` as the driver's [`Value`]: null and undefined are
+/// the default, a number is a float (the driver's rules decide what it may be), a
+/// string is text; anything else is refused.
+fn each(
+    object: &JsValue,
+    mut set: impl FnMut(&str, Value<'_>) -> Result<(), InputError>,
+) -> Result<(), InputError> {
+    if object.is_undefined() || object.is_null() {
+        return Ok(());
+    }
+    if !object.is_object() {
+        return Err(InputError::Malformed {
+            what: "arguments",
+            expected: "an object",
+        });
+    }
+    let object: &js_sys::Object = object.unchecked_ref();
+    for key in js_sys::Object::keys(object).iter() {
+        let name = key.as_string().unwrap_or_default();
+        // A getter that throws gives a value no rule takes.
+        let v = js_sys::Reflect::get(object, &key).unwrap_or_else(|_| js_sys::Object::new().into());
+        let text;
+        let value = if v.is_undefined() || v.is_null() {
+            Value::Null
+        } else if let Some(b) = v.as_bool() {
+            Value::Bool(b)
+        } else if let Some(n) = v.as_f64() {
+            Value::Float(n)
+        } else if let Some(js) = v.dyn_ref::<js_sys::JsString>() {
+            match js.is_valid_utf16().then(|| v.as_string()).flatten() {
+                Some(t) => text = t,
+                None => return Err(refused(&mut set, &name, true)),
+            }
+            Value::Text(&text)
+        } else {
+            return Err(refused(&mut set, &name, false));
+        };
+        set(&name, value)?;
+    }
+    Ok(())
+}
+
+/// The error for a value no rule takes (an object, a function, a lone surrogate): the
+/// driver's own error for `name` given NaN, which every rule refuses naming the value.
+/// A lone surrogate has no UTF-8 form (wasm-bindgen would send U+FFFD in its place): a
+/// character that is not allowed.
+fn refused(
+    set: &mut impl FnMut(&str, Value<'_>) -> Result<(), InputError>,
+    name: &str,
+    surrogate: bool,
+) -> InputError {
+    match set(name, Value::Float(f64::NAN)) {
+        Err(InputError::Malformed { what, .. } | InputError::OutOfRange { what, .. })
+            if surrogate =>
+        {
+            InputError::ForbiddenCharacter { what }
+        }
+        Err(e) => e,
+        Ok(()) => InputError::Malformed {
+            what: "value",
+            expected: "null, a boolean, a number or a string",
+        },
+    }
+}
+
 /// Milliseconds on the client's clock (a JavaScript number) as an instant.
 fn instant(ms: f64) -> Instant {
     Instant::from_millis(if ms.is_finite() && ms > 0.0 {
@@ -72,44 +135,21 @@ pub struct Machine {
 
 #[wasm_bindgen]
 impl Machine {
-    /// Validates the settings (seconds as numbers; `None` keeps the default); throws
+    /// Validates `settings` (by the description's names; seconds as numbers; null
+    /// keeps the default; `env_endpoint` is the value of `VPC_IMDS_ENDPOINT`); throws
     /// the error record (JSON text) naming a bad one. `seed` (8 bytes) feeds jitter.
     #[wasm_bindgen(constructor)]
     pub fn new(
-        endpoint: Option<String>,
+        settings: &JsValue,
         env_endpoint: Option<String>,
-        secure: bool,
-        version: Option<String>,
-        token_lifetime: Option<u32>,
-        timeout: Option<f64>,
-        connect_timeout: Option<f64>,
-        request_timeout: Option<f64>,
-        max_attempts: Option<u32>,
-        base_delay: Option<f64>,
-        max_delay: Option<f64>,
-        max_response_bytes: Option<u32>,
         seed: &[u8],
     ) -> Result<Machine, JsValue> {
-        let secs = |what, v: Option<f64>| v.map(|v| seconds(what, v)).transpose();
-        let delay = |what, v: Option<f64>| v.map(|v| delay_seconds(what, v)).transpose();
-        let settings = || -> Result<Settings, InputError> {
-            Ok(Settings {
-                endpoint,
-                env_endpoint,
-                secure,
-                version,
-                token_lifetime,
-                timeout: secs("timeout", timeout)?,
-                connect_timeout: secs("connect timeout", connect_timeout)?,
-                request_timeout: secs("request timeout", request_timeout)?,
-                max_attempts,
-                base_delay: delay("base delay", base_delay)?,
-                max_delay: delay("max delay", max_delay)?,
-                max_response_bytes: max_response_bytes.map(|n| n as usize),
-            })
+        let mut s = Settings {
+            env_endpoint,
+            ..Settings::default()
         };
-        let config = settings()
-            .and_then(|s| s.build())
+        let config = each(settings, |name, v| s.set(name, v))
+            .and_then(|()| s.build())
             .map_err(|e| thrown(&e.into()))?;
         let mut bytes = [0u8; 8];
         bytes.iter_mut().zip(seed).for_each(|(b, s)| *b = *s);
@@ -144,41 +184,16 @@ impl Machine {
     }
 
     /// Starts operation `op` (`instance`, ..., `get`, `get_all`, `user_data`,
-    /// `ssh_keys`, `wait_until_ready` with `max` seconds) at `now`: its id; throws
-    /// the error record (JSON text) when the input is refused (nothing is sent).
-    pub fn start(
-        &mut self,
-        op: &str,
-        now: f64,
-        id: Option<String>,
-        expires_in: Option<u32>,
-        profile_id: Option<String>,
-        profile_crn: Option<String>,
-        profile_name: Option<String>,
-        csr: Option<String>,
-        path: Option<String>,
-        all_pages: bool,
-        max: Option<f64>,
-    ) -> Result<f64, JsValue> {
-        let started = if op == "wait_until_ready" {
-            max.map(|m| seconds("max", m))
-                .transpose()
-                .map_err(Error::from)
-                .and_then(|max| self.machine.start_wait_until_ready(max, instant(now)))
-        } else {
-            let args = Args {
-                id: id.as_deref(),
-                expires_in,
-                profile_id: profile_id.as_deref(),
-                profile_crn: profile_crn.as_deref(),
-                profile_name: profile_name.as_deref(),
-                csr: csr.as_deref(),
-                path: path.as_deref(),
-                all_pages,
-            };
-            self.machine.start(op, &args, instant(now))
-        };
-        started.map(|id| id.0 as f64).map_err(|e| thrown(&e))
+    /// `ssh_keys`, `wait_until_ready`) with `args` (by the description's names) at
+    /// `now`: its id; throws the error record (JSON text) when the input is refused
+    /// (nothing is sent).
+    pub fn start(&mut self, op: &str, now: f64, args: &JsValue) -> Result<f64, JsValue> {
+        let mut named = NamedArgs::default();
+        each(args, |name, v| named.set(name, v))
+            .map_err(Error::from)
+            .and_then(|()| self.machine.start_named(op, &named, instant(now)))
+            .map(|id| id.0 as f64)
+            .map_err(|e| thrown(&e))
     }
 
     /// The next step of `op` at `now`, as JSON.
@@ -294,6 +309,7 @@ impl Machine {
     fn value<'a>(&mut self, kind: u8, r: &'a Record) -> StepOut<'a> {
         let mut out = StepOut {
             type_name: Some(r.type_name()),
+            lifetime: r.token_lifetime(),
             ..StepOut::new(kind)
         };
         match r.type_name() {
@@ -446,6 +462,9 @@ pub struct StepOut<'a> {
     /// `page` / `done`: the document, the `authorized_keys` lines, or null (`ready`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<Document<'a>>,
+    /// `done` of a token: its lifetime in seconds as the core judges it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lifetime: Option<u32>,
     /// Which bytes wait for `takeBytes()`, attached under that name (`bytes`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bytes: Option<&'static str>,

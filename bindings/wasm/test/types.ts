@@ -7,10 +7,11 @@ import {
 
 async function tour(options: ClientOptions): Promise<string> {
   const client = new Client(options);
-  const token: Token = await client.identityToken({ expiresIn: 300, signal: AbortSignal.timeout(5000) });
+  const token: Token = await client.identityToken({ expiresIn: 300, nonce: 'n-1', signal: AbortSignal.timeout(5000) });
   const secret: string = token.accessToken;
+  const nonce: string | null = token.nonce;
   const instance = await client.instance();
-  const name: string = instance.name;
+  const name: string | null = instance.name;
   const cores: number | null | undefined = instance.vcpu?.count;
   const data: UserData = await client.userData();
   const text: string = data.text();
@@ -30,7 +31,7 @@ async function tour(options: ClientOptions): Promise<string> {
     }
   }
   await client.waitUntilReady(30);
-  return `${secret.length} ${name} ${text.length} ${merged.keys.length} ${iam.expiresIn}`;
+  return `${secret.length} ${nonce} ${name} ${text.length} ${merged.keys.length} ${iam.expiresIn}`;
 }
 
 const transport: Transport = async (request) => {
@@ -38,8 +39,8 @@ const transport: Transport = async (request) => {
   return fetchTransport()(request);
 };
 
-const machine = new Machine('http://127.0.0.1:1');
-const op: number = machine.start('instance', 0);
+const machine = new Machine({ endpoint: 'http://127.0.0.1:1', max_attempts: 2 });
+const op: number = machine.start('identity_token', 0, { expires_in: 60, nonce: 'n-1' });
 const step = machine.step(op, 0);
 if (step.kind === STEP.SEND) console.log(step.url, step.conn);
 
