@@ -102,11 +102,37 @@ pub(crate) fn skip_value(b: &[u8], i: usize) -> Result<usize, Malformed> {
 /// assert!(numbers_fit_double(format!("[{}]", "9".repeat(300)).as_bytes()));
 /// ```
 pub fn numbers_fit_double(b: &[u8]) -> bool {
+    scan(b, false)
+}
+
+/// Whether every host's own JSON parser reads the document `b` as the same value:
+/// every number is a finite double ([`numbers_fit_double`]) and every string's
+/// escapes decode to Unicode (no lone surrogate, which JavaScript's `JSON.parse`
+/// and Python's `json.loads` would keep and Go's decoder would replace). A host may
+/// then parse a generic GET's body with its own parser, the fastest it has.
+///
+/// ```
+/// use vpc_imds_driver::json::every_host_reads_alike;
+/// assert!(every_host_reads_alike(br#"{"a":"\u00e9\ud83d\ude00","b":[1,2.5]}"#));
+/// assert!(!every_host_reads_alike(br#"{"a":"\ud800"}"#));
+/// assert!(!every_host_reads_alike(br#"{"a":"x\udc00y"}"#));
+/// assert!(!every_host_reads_alike(br#"{"a":1e999}"#));
+/// ```
+pub fn every_host_reads_alike(b: &[u8]) -> bool {
+    scan(b, true)
+}
+
+fn scan(b: &[u8], strings: bool) -> bool {
     let mut i = 0;
     while let Some(&c) = b.get(i) {
         match c {
             b'"' => match skip_string(b, i) {
-                Ok(end) => i = end,
+                Ok(end) => {
+                    if strings && !string_decodes(b.get(i + 1..end - 1).unwrap_or_default()) {
+                        return false;
+                    }
+                    i = end
+                }
                 Err(Malformed) => return false,
             },
             b'-' | b'0'..=b'9' => {
@@ -126,6 +152,18 @@ pub fn numbers_fit_double(b: &[u8]) -> bool {
         }
     }
     true
+}
+
+/// Whether a string's contents (between its quotes) decode; only `\u` escapes can
+/// fail, so strings without one are not decoded.
+fn string_decodes(inner: &[u8]) -> bool {
+    if !inner.windows(2).any(|w| w == b"\\u") {
+        return true;
+    }
+    match core::str::from_utf8(inner) {
+        Ok(raw) => Text::from_raw(raw).chars().all(|c| c.is_ok()),
+        Err(_) => false,
+    }
 }
 
 /// The digits of the least number that a double rounds to infinity: halfway between

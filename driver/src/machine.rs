@@ -27,7 +27,7 @@ use vpc_imds_core::time::Instant;
 
 use crate::documents::{authorized_key, user_data};
 use crate::driver::{Answer, Driver, Input as DriverInput, Step as DriverStep};
-use crate::json::numbers_fit_double;
+use crate::json::every_host_reads_alike;
 use crate::merge::PageMerger;
 use crate::record::Record;
 use crate::request::OwnedRequest;
@@ -709,15 +709,16 @@ enum Driven {
 
 fn own(step: DriverStep<'_>, spec: &'static Spec, finish: &mut Finish) -> Driven {
     // A typed model holds only the numbers it declares (a number too large for one
-    // fails its parse); a JSON document goes to the host as it is.
+    // fails its parse); a JSON document goes to the host as it is, once every
+    // host's own parser would read it alike.
     if let DriverStep::Page(reply) | DriverStep::Done(reply) = &step {
         let json = matches!(reply.output(), Some(Output::Raw(_)));
-        if json && !numbers_fit_double(reply.body()) {
+        if json && !every_host_reads_alike(reply.body()) {
             return Driven::Abandon(Error::new(
                 ErrorKind::BadResponse,
                 Cause::Body(BodyError {
                     what: spec.output,
-                    reason: "a number does not fit a double",
+                    reason: "a number does not fit a double, or a string is not Unicode",
                 }),
             ));
         }

@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::PyBytes;
 use vpc_imds_driver::core::error::{Cause, Error, ErrorKind};
 
@@ -19,13 +20,25 @@ mod registry;
 
 use errors::{to_pyerr, unrepresentable};
 
+static JSON_LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// A JSON document the machine handed over (a generic GET's body, `get_all`'s
+/// merged parts) as Python data. The machine has checked that every host's parser
+/// reads it alike, so Python's own `json.loads`, the fastest it has, reads it.
+pub(crate) fn json_loads<'py>(py: Python<'py>, json: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    let loads = JSON_LOADS.get_or_try_init(py, || {
+        Ok::<_, PyErr>(py.import("json")?.getattr("loads")?.unbind())
+    })?;
+    loads
+        .bind(py)
+        .call1((PyBytes::new(py, json),))
+        .map_err(|_| unrepresentable(py))
+}
+
 /// A JSON document (e.g. `get_all`'s merged parts) as Python data.
 #[pyfunction]
 fn loads(py: Python<'_>, json: &[u8]) -> PyResult<Py<PyAny>> {
-    let value = vpc_imds_driver::JsonValue(json);
-    let r = registry::Registry::get(py)?;
-    let object = convert::to_python(py, r, &value).map_err(|_| unrepresentable(py))?;
-    Ok(object.unbind())
+    Ok(json_loads(py, json)?.unbind())
 }
 
 /// Merges a list's pages into one document as `get_all` does (the vectors' cases).

@@ -354,8 +354,10 @@ fn drain(machine: &mut SyncMachine) -> Vec<u64> {
 /// generic GET), a part of `get_all`'s document as bytes, user data as bytes,
 /// SSH keys as a list of lines, `None` for `wait_until_ready`.
 fn value<'py>(py: Python<'py>, record: &Record) -> PyResult<Bound<'py, PyAny>> {
-    if record.type_name() == "json" {
-        return Ok(PyBytes::new(py, record.body()).into_any());
+    match record.type_name() {
+        "json" => return Ok(PyBytes::new(py, record.body()).into_any()),
+        "raw" => return crate::json_loads(py, record.body()),
+        _ => {}
     }
     let registry = crate::registry::Registry::get(py)?;
     let object =
