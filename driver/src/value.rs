@@ -22,6 +22,12 @@ pub enum Value<'a> {
     Float(f64),
     /// Text, already checked to be valid Unicode by the host.
     Text(&'a str),
+    /// Text with no Unicode form (a lone UTF-16 surrogate): refused naming the
+    /// value, as a character that is not allowed.
+    NotUnicode,
+    /// A value of a type no argument or setting takes (a list, an object, a
+    /// function): refused naming the value and what it should be.
+    Other,
 }
 
 fn wrong(what: &'static str, expected: &'static str) -> InputError {
@@ -33,6 +39,7 @@ pub fn text(what: &'static str, v: Value<'_>) -> Result<Option<String>, InputErr
     match v {
         Value::Null => Ok(None),
         Value::Text(s) => Ok(Some(String::from(s))),
+        Value::NotUnicode => Err(InputError::ForbiddenCharacter { what }),
         _ => Err(wrong(what, "a string")),
     }
 }

@@ -140,3 +140,28 @@ fn every_described_operation_and_argument_starts() {
         .set("frobnicate", Value::Int(1))
         .is_err());
 }
+
+#[test]
+fn values_no_rule_takes_are_refused_naming_the_value() {
+    use vpc_imds_driver::InputError;
+    let mut args = NamedArgs::default();
+    assert_eq!(
+        args.set("profile_id", Value::NotUnicode),
+        Err(InputError::ForbiddenCharacter { what: "profile_id" })
+    );
+    assert!(matches!(
+        args.set("expires_in", Value::Other),
+        Err(InputError::Malformed {
+            what: "expires_in",
+            ..
+        })
+    ));
+    assert!(matches!(
+        Settings::default().set("timeout", Value::NotUnicode),
+        Err(InputError::Malformed {
+            what: "timeout",
+            ..
+        })
+    ));
+    assert_eq!(args, NamedArgs::default(), "a refused value sets nothing");
+}

@@ -61,45 +61,28 @@ fn each(
         let value = match value.map(|v| (v, v.get_type())) {
             None | Some((_, Ok(ValueType::Undefined | ValueType::Null))) => Value::Null,
             Some((v, Ok(ValueType::Boolean))) => {
-                Value::Bool(unsafe { v.cast() }.map_err(|_| refused(&mut set, &name, false))?)
+                unsafe { v.cast() }.map_or(Value::Other, Value::Bool)
             }
             Some((v, Ok(ValueType::Number))) => {
-                Value::Float(unsafe { v.cast() }.map_err(|_| refused(&mut set, &name, false))?)
+                unsafe { v.cast() }.map_or(Value::Other, Value::Float)
             }
             Some((v, Ok(ValueType::String))) => {
-                let units: Utf16String =
-                    unsafe { v.cast() }.map_err(|_| refused(&mut set, &name, false))?;
-                text = String::from_utf16(&units).map_err(|_| refused(&mut set, &name, true))?;
-                Value::Text(&text)
+                let units: Option<Utf16String> = unsafe { v.cast() }.ok();
+                match units.map(|u| String::from_utf16(&u)) {
+                    Some(Ok(t)) => {
+                        text = t;
+                        Value::Text(&text)
+                    }
+                    // A lone surrogate has no UTF-8 form (napi would send U+FFFD).
+                    Some(Err(_)) => Value::NotUnicode,
+                    None => Value::Other,
+                }
             }
-            _ => return Err(refused(&mut set, &name, false)),
+            _ => Value::Other,
         };
         set(&name, value)?;
     }
     Ok(())
-}
-
-/// The error for a value no rule takes (an object, a function, a lone surrogate): the
-/// driver's own error for `name` given NaN, which every rule refuses naming the value.
-/// A lone surrogate has no UTF-8 form (napi would send U+FFFD in its place): a
-/// character that is not allowed.
-fn refused(
-    set: &mut impl FnMut(&str, Value<'_>) -> Result<(), InputError>,
-    name: &str,
-    surrogate: bool,
-) -> InputError {
-    match set(name, Value::Float(f64::NAN)) {
-        Err(InputError::Malformed { what, .. } | InputError::OutOfRange { what, .. })
-            if surrogate =>
-        {
-            InputError::ForbiddenCharacter { what }
-        }
-        Err(e) => e,
-        Ok(()) => InputError::Malformed {
-            what: "value",
-            expected: "null, a boolean, a number or a string",
-        },
-    }
 }
 
 /// One header of a request, for transports with their own HTTP stack.

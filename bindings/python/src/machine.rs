@@ -35,7 +35,7 @@ const READ: u8 = 1;
 
 /// Sets every keyword of `kwargs` on `target` by name (`NamedArgs::set` or
 /// `Settings::set`): the driver names, types and checks each one.
-fn set_all<T: Default>(
+fn set_all<T>(
     py: Python<'_>,
     target: &mut T,
     set: Setter<T>,
@@ -50,22 +50,13 @@ fn set_all<T: Default>(
 type Setter<T> = fn(&mut T, &str, Value<'_>) -> Result<(), InputError>;
 
 /// Sets `name` to a Python value: `None`, `bool`, `int`, `str`, or a float.
-fn set_one<T: Default>(
+fn set_one<T>(
     py: Python<'_>,
     target: &mut T,
     set: Setter<T>,
     name: &str,
     v: &Bound<'_, PyAny>,
 ) -> PyResult<()> {
-    // The driver's own words for a value of a type it cannot take: its error for
-    // text, or (a text argument) "expected a string" under the name it gives a NaN.
-    let refused = || match set(&mut T::default(), name, Value::Text("")) {
-        Err(e) => e,
-        Ok(()) => InputError::Malformed {
-            what: what(set(&mut T::default(), name, Value::Float(f64::NAN)).err()),
-            expected: "a string",
-        },
-    };
     let text;
     let value = if v.is_none() {
         Value::Null
@@ -79,32 +70,20 @@ fn set_one<T: Default>(
         )
     } else if let Ok(s) = v.cast::<PyString>() {
         // A lone surrogate cannot be UTF-8.
-        text = s.to_cow().map_err(|_| {
-            let what = what(Some(refused()));
-            input_error(py, InputError::ForbiddenCharacter { what })
-        })?;
-        Value::Text(&text)
+        match s.to_cow() {
+            Ok(t) => {
+                text = t;
+                Value::Text(&text)
+            }
+            Err(_) => Value::NotUnicode,
+        }
     } else if let Ok(f) = v.extract::<f64>() {
         // A float, or anything with `__float__` (`Decimal`, NumPy scalars).
         Value::Float(f)
     } else {
-        return Err(input_error(py, refused()));
+        Value::Other
     };
     set(target, name, value).map_err(|e| input_error(py, e))
-}
-
-/// The name an input error is about.
-fn what(e: Option<InputError>) -> &'static str {
-    match e {
-        Some(
-            InputError::Empty { what }
-            | InputError::TooLong { what, .. }
-            | InputError::ForbiddenCharacter { what }
-            | InputError::OutOfRange { what, .. }
-            | InputError::Malformed { what, .. },
-        ) => what,
-        _ => "value",
-    }
 }
 
 /// The client machine (see the module docs).

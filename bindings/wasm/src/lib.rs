@@ -80,40 +80,20 @@ fn each(
         } else if let Some(n) = v.as_f64() {
             Value::Float(n)
         } else if let Some(js) = v.dyn_ref::<js_sys::JsString>() {
+            // A lone surrogate has no UTF-8 form (wasm-bindgen would send U+FFFD).
             match js.is_valid_utf16().then(|| v.as_string()).flatten() {
-                Some(t) => text = t,
-                None => return Err(refused(&mut set, &name, true)),
+                Some(t) => {
+                    text = t;
+                    Value::Text(&text)
+                }
+                None => Value::NotUnicode,
             }
-            Value::Text(&text)
         } else {
-            return Err(refused(&mut set, &name, false));
+            Value::Other
         };
         set(&name, value)?;
     }
     Ok(())
-}
-
-/// The error for a value no rule takes (an object, a function, a lone surrogate): the
-/// driver's own error for `name` given NaN, which every rule refuses naming the value.
-/// A lone surrogate has no UTF-8 form (wasm-bindgen would send U+FFFD in its place): a
-/// character that is not allowed.
-fn refused(
-    set: &mut impl FnMut(&str, Value<'_>) -> Result<(), InputError>,
-    name: &str,
-    surrogate: bool,
-) -> InputError {
-    match set(name, Value::Float(f64::NAN)) {
-        Err(InputError::Malformed { what, .. } | InputError::OutOfRange { what, .. })
-            if surrogate =>
-        {
-            InputError::ForbiddenCharacter { what }
-        }
-        Err(e) => e,
-        Ok(()) => InputError::Malformed {
-            what: "value",
-            expected: "null, a boolean, a number or a string",
-        },
-    }
 }
 
 /// Milliseconds on the client's clock (a JavaScript number) as an instant.
