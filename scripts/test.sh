@@ -54,6 +54,7 @@ step "cargo test (workspace)" cargo test --workspace --all-features
 for extra in emulator/conformance/run.sh client/ci.sh client/boot.sh bindings/python/ci.sh bindings/node/ci.sh bindings/wasm/ci.sh bindings/uniffi/ci.sh bindings/c/ci.sh bindings/go/ci.sh scripts/release-check.sh; do
   if [ -f "$extra" ]; then step "$extra" bash "$extra"; fi
 done
+step "floor benchmarks, short: each host's cached GET beside its floor (numbers, no assertion)" bash bench/floors.sh
 
 echo
 echo "steps: ${passed} passed, ${failed} failed"

@@ -1,0 +1,165 @@
+#!/usr/bin/env node
+// JavaScript hosts at their floor: a cached GET of the instance through each npm
+// package beside the least a JavaScript client can do for the same exchange, in one
+// run against one emulator (127.0.0.1 only).
+//
+// - node:net floor: one kept-alive socket, prebuilt request bytes, the answer read
+//   to its Content-Length, JSON.parse (the floor of `vpc-imds`, whose transport is
+//   node:net);
+// - fetch floor: fetch + res.json() (the floor of `vpc-imds-wasm`, whose transport
+//   is fetch by design).
+// Rounds alternate every row; each row's figure is its median per call over the
+// rounds (wall time, and this process's CPU time, which a shared machine disturbs
+// less), and the ratio is to its floor's median.
+//
+//   node bench/js_floor.mjs [--rounds 7] [--calls 300] [--quick] [--emulator PATH]
+//
+// Needs bindings/node and bindings/wasm built (each package's `npm run build`).
+
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : dflt;
+};
+const quick = argv.includes('--quick');
+const rounds = Number(opt('--rounds', quick ? 5 : 7));
+const calls = Number(opt('--calls', quick ? 60 : 300));
+
+function emulatorPath() {
+  const given = opt('--emulator', process.env.EMULATOR_BIN);
+  if (given) return given;
+  for (const profile of ['release', 'debug']) {
+    const p = path.join(repo, 'target', profile, 'vpc-imds-emulator');
+    if (existsSync(p)) return p;
+  }
+  throw new Error('no emulator: cargo build -p vpc-imds-emulator, or pass --emulator PATH');
+}
+
+function startEmulator() {
+  const child = spawn(emulatorPath(), [], { stdio: ['ignore', 'pipe', 'ignore'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on (\S+)/.exec(out);
+      if (m) resolve({ url: m[1], child });
+    });
+    child.on('exit', (code) => reject(new Error(`emulator exited (${code})`)));
+  });
+}
+
+/** A kept-alive socket with prebuilt request bytes, read to Content-Length. */
+class NetFloor {
+  constructor(url, token) {
+    this.u = new URL(url);
+    this.request = Buffer.from(
+      `GET /metadata/v1/instance?version=2025-08-26 HTTP/1.1\r\nHost: ${this.u.host}\r\n` +
+        `Authorization: Bearer ${token}\r\nAccept: application/json\r\n\r\n`,
+    );
+  }
+
+  open() {
+    return new Promise((resolve, reject) => {
+      this.sock = net.connect(Number(this.u.port), this.u.hostname, resolve);
+      this.sock.setNoDelay(true);
+      this.sock.on('error', reject);
+      this.sock.on('data', (d) => this.onData(d));
+    });
+  }
+
+  onData(d) {
+    this.buf = this.buf ? Buffer.concat([this.buf, d]) : d;
+    const end = this.buf.indexOf('\r\n\r\n');
+    if (end < 0) return;
+    const head = this.buf.subarray(0, end).toString('latin1');
+    const length = Number(/content-length:\s*(\d+)/i.exec(head)[1]);
+    if (this.buf.length < end + 4 + length) return;
+    const body = this.buf.subarray(end + 4, end + 4 + length);
+    this.buf = null;
+    this.done(JSON.parse(body));
+  }
+
+  call() {
+    return new Promise((resolve) => {
+      this.done = resolve;
+      this.sock.write(this.request);
+    });
+  }
+}
+
+/** [wall, this process's CPU] µs per call. */
+async function perCallUs(fn) {
+  const cpu = process.cpuUsage();
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < calls; i++) await fn();
+  const used = process.cpuUsage(cpu);
+  return [Number(process.hrtime.bigint() - start) / 1e3 / calls, (used.user + used.system) / calls];
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function main() {
+  const { url, child } = await startEmulator();
+  try {
+    const node = await import(pathToFileURL(path.join(repo, 'bindings/node/lib/index.mjs')));
+    const wasm = await import(pathToFileURL(path.join(repo, 'bindings/wasm/lib/node.js')));
+    const nodeClient = new node.Client({ endpoint: url });
+    const wasmClient = new wasm.Client({ endpoint: url });
+    const token = (await nodeClient.identityToken()).accessToken;
+    const floor = new NetFloor(url, token);
+    await floor.open();
+    const fetchFloor = async () => {
+      const res = await fetch(`${url}/metadata/v1/instance?version=2025-08-26`, {
+        headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' },
+      });
+      return res.json();
+    };
+    const rows = [
+      ['floor: node:net + JSON.parse', () => floor.call(), null],
+      ['vpc-imds instance()', () => nodeClient.instance(), 0],
+      ['vpc-imds get("instance")', () => nodeClient.get('instance'), 0],
+      ['floor: fetch + res.json()', fetchFloor, null],
+      ['vpc-imds-wasm instance()', () => wasmClient.instance(), 3],
+      ['vpc-imds-wasm get("instance")', () => wasmClient.get('instance'), 3],
+    ];
+    for (const [, fn] of rows) await fn(); // warm: tokens cached, connections open
+    const times = rows.map(() => []);
+    const cpus = rows.map(() => []);
+    for (let r = 0; r < rounds; r++) {
+      for (let i = 0; i < rows.length; i++) {
+        const [wall, cpu] = await perCallUs(rows[i][1]);
+        times[i].push(wall);
+        cpus[i].push(cpu);
+      }
+    }
+    const when = new Date().toISOString().slice(0, 10);
+    console.log(`cached GET /metadata/v1/instance (${when}, Node ${process.version}): ${rounds} alternating rounds of ${calls} calls, median µs per call`);
+    console.log(`${'row'.padEnd(34)} ${'wall'.padStart(8)} ${'ratio'.padStart(6)} ${'client CPU'.padStart(11)} ${'ratio'.padStart(6)}`);
+    for (let i = 0; i < rows.length; i++) {
+      const [name, , floorRow] = rows[i];
+      const us = median(times[i]);
+      const cpu = median(cpus[i]);
+      const f = floorRow ?? i;
+      const ratio = us / median(times[f]);
+      const cpuRatio = cpu / median(cpus[f]);
+      console.log(`${name.padEnd(34)} ${us.toFixed(1).padStart(8)} ${ratio.toFixed(2).padStart(6)} ${cpu.toFixed(1).padStart(11)} ${cpuRatio.toFixed(2).padStart(6)}`);
+    }
+    nodeClient.close?.();
+    wasmClient.close?.();
+    floor.sock.destroy();
+  } finally {
+    child.kill();
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
