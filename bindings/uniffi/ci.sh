@@ -2,7 +2,9 @@
 # JVM package `io.github.vpc-imds:vpc-imds` (uniffi, Kotlin): builds the native library
 # (release, strip="debuginfo" so uniffi-bindgen can read its metadata; the copy packed
 # into the jar is then fully stripped), generates the Kotlin, and runs Maven: JUnit 5
-# over every test vector and against the emulator (Surefire output shown), then the jar,
+# (Kotlin and Java tests) over every test vector, the fixtures' typed models, and
+# against the emulator (the Java facade and the IBM SDK authenticator too; Surefire
+# output shown), then the jar,
 # then the cross-host scenarios (tests/scenarios, blocking and suspend calls).
 # Installs what it needs: uniffi-bindgen 0.32.2 into the checkout's .tools (cargo
 # install, skipped when present), JDK and Maven from Debian if missing, Maven artifacts

@@ -15,7 +15,17 @@ from . import BANNER, DescriptionError, camel, element, host_operations, visible
 from .rust import doc, rustfmt
 
 RUST = "bindings/uniffi/src/surface.rs"
+MODELS = "bindings/uniffi/src/models.rs"
 KOTLIN = "bindings/uniffi/src/main/kotlin/io/github/vpcimds/ImdsErrors.kt"
+PAGES = "bindings/uniffi/src/main/kotlin/io/github/vpcimds/ImdsPages.kt"
+FACADE = "bindings/uniffi/src/main/kotlin/io/github/vpcimds/ImdsFacade.kt"
+
+# Model fields whose name is no Kotlin/JVM property name: `class` would be the
+# getter `getClass()`, which every Java object already has.
+FIELD_RENAMES = {"class": "class_name"}
+RUST_KEYWORDS = {"type", "ref", "move", "match", "loop", "impl", "mod", "use", "fn", "struct", "enum", "trait"}
+# The models that are no record: tokens are `AccessToken` objects (redacted).
+MODEL_SKIP = {"Token"}
 
 # Error record fields as uniffi fields: Kotlin's Throwable has `message` and `cause`,
 # and the class already says the kind.
@@ -157,11 +167,77 @@ def value_literal(v: Any) -> str:
     raise DescriptionError(f"fixed argument value {v!r} has no uniffi form")
 
 
-def result(op: Dict[str, Any], ops: List[Dict[str, Any]]) -> tuple[str, str]:
+def models_by_name(desc: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
+    return {m["name"]: m for m in desc["models"]}
+
+
+def typed_models(desc: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """The models an operation returns (its items, for a list) and every model
+    they hold, in the description's order; tokens aside."""
+    by_name = models_by_name(desc)
+    seen: set = set()
+
+    def visit(name: str) -> None:
+        if name in seen or name not in by_name or name in MODEL_SKIP:
+            return
+        seen.add(name)
+        for f in by_name[name]["fields"]:
+            visit(element(f["type"]).rstrip("?"))
+
+    for op in desc["operations"]:
+        visit(element(op["returns"]))
+    return [m for m in desc["models"] if m["name"] in seen]
+
+
+def model_field_type(t: str) -> str:
+    optional = t.endswith("?")
+    base = t.rstrip("?")
+    if base.startswith("["):
+        return f"Vec<{model_field_type(element(base))}>"
+    ty = {"string": "String", "integer": "i64", "boolean": "bool", "number": "f64"}.get(base, base)
+    return f"Option<{ty}>" if optional else ty
+
+
+def model_doc(text: str) -> str:
+    return text.replace("``", "`")
+
+
+def models_rust(desc: Dict[str, Any]) -> str:
+    out = [f"// {BANNER}\n",
+           "//! The models the operations return, as uniffi records (Kotlin data classes):\n",
+           "//! each read from the driver record's JSON (the core's model, IBM's field\n",
+           "//! names; fields IBM adds later are ignored, absent ones are `None` or empty).\n\n"]
+    for m in typed_models(desc):
+        out.append(doc(model_doc(m["doc"]), ""))
+        out.append("#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize, uniffi::Record)]\n")
+        out.append("#[serde(default)]\npub struct " + m["name"] + " {\n")
+        for f in m["fields"]:
+            name = FIELD_RENAMES.get(f["name"], f["name"])
+            out.append(doc(model_doc(f["doc"]), "    "))
+            if name != f["name"]:
+                out.append(f'    #[serde(rename = "{f["name"]}")]\n')
+            ident = f"r#{name}" if name in RUST_KEYWORDS else name
+            out.append(f"    pub {ident}: {model_field_type(f['type'])},\n")
+        out.append("}\n\n")
+    return "".join(out)
+
+
+def typed_item(op: Dict[str, Any], desc: Dict[str, Any]) -> str | None:
+    """The model of the operation's result (of each item, for a list), if any."""
+    name = element(op["returns"])
+    return name if name in {m["name"] for m in typed_models(desc)} else None
+
+
+def pages_class(item: str) -> str:
+    return f"{item}Pages"
+
+
+def result(op: Dict[str, Any], desc: Dict[str, Any]) -> tuple[str, str]:
     """(Rust type, converter of the operation's records)."""
     ret = op["returns"]
+    item = typed_item(op, desc)
     if op.get("paged"):
-        return "Arc<Pages>", ""
+        return (f"Arc<{pages_class(item)}>", item) if item else ("Arc<Pages>", "")
     if ret == "Token":
         return "Arc<AccessToken>", "token"
     if ret == "bytes":
@@ -173,14 +249,37 @@ def result(op: Dict[str, Any], ops: List[Dict[str, Any]]) -> tuple[str, str]:
     if ret == "json" and op.get("layer") == "driver":
         # The driver's merge of every page: one document, as text.
         return "String", "merged"
+    if ret == "json":
+        return "Document", "document"
+    if item is None:
+        raise DescriptionError(f"{op['name']}: returns {ret!r}, which has no uniffi form")
     if ret.startswith("["):
-        # The list, not the page: each item typed as the operation returning one is.
-        item = element(ret)
-        one = next((o["name"] for o in ops if o["returns"] == item), None)
-        if one is None or "field" not in op:
-            raise DescriptionError(f"{op['name']}: no operation returns one {item}, or no `field`")
-        return "Vec<Document>", f'list("{op["field"]}", "{one}")'
-    return "Document", "document"
+        # The list, not the page.
+        if "field" not in op:
+            raise DescriptionError(f"{op['name']}: a list without `field`")
+        return f"Vec<{item}>", f'items("{op["field"]}")'
+    return item, "model"
+
+
+def typed_pages(desc: Dict[str, Any]) -> str:
+    out = []
+    for op in host_operations(desc):
+        item = typed_item(op, desc)
+        if not (op.get("paged") and item):
+            continue
+        cls, field = pages_class(item), op["field"]
+        out.append(f"/// The pages of `{camel(op['name'])}`: each `next` is one page's `{item}`s, in\n"
+                   "/// order; `None` after the last page (or an error). The operation deadline\n"
+                   f"/// covers them all.\n#[derive(uniffi::Object)]\npub struct {cls}(pub(crate) Pages);\n\n")
+        out.append(f"#[uniffi::export]\nimpl {cls} {{\n")
+        out.append("    /// The next page's items, blocking; `None` after the last.\n")
+        out.append(f"    pub fn next(&self) -> Result<Option<Vec<{item}>>, ImdsError> {{\n")
+        out.append(f'        self.0.next_record()?.map(|r| page_items(&r, "{field}")).transpose()\n    }}\n\n')
+        out.append("    /// The next page's items as a coroutine; `None` after the last.\n")
+        out.append(f"    pub async fn next_async(&self) -> Result<Option<Vec<{item}>>, ImdsError> {{\n")
+        out.append("        let record = self.0.next_record_async().await?;\n")
+        out.append(f'        record.map(|r| page_items(&r, "{field}")).transpose()\n    }}\n}}\n\n')
+    return "".join(out)
 
 
 def method_doc(op: Dict[str, Any], suspend: bool) -> str:
@@ -204,12 +303,13 @@ def client_methods(desc: Dict[str, Any]) -> str:
         named = f"named(&[{', '.join(pairs)}])"
         defaults = [f"{a['name']} = None" for a in args if a.get("optional")]
         attr = f"    #[uniffi::method(default({', '.join(defaults)}))]\n" if defaults else ""
-        ty, convert = result(op, ops)
+        ty, convert = result(op, desc)
         name, machine_op = op["name"], op["op"]
         if op.get("paged"):
+            wrap = f"{pages_class(convert)}(" if convert else ""
             out.append(method_doc(op, False) + attr)
             out.append(f"    pub fn {name}(&self{params}) -> {ty} {{\n")
-            out.append(f'        self.pages("{machine_op}", {named})\n    }}\n\n')
+            out.append(f'        Arc::new({wrap}self.pages("{machine_op}", {named}){")" if wrap else ""})\n    }}\n\n')
             continue
         for suspend in (False, True):
             out.append(method_doc(op, suspend) + attr)
@@ -223,15 +323,33 @@ def client_methods(desc: Dict[str, Any]) -> str:
 
 
 def rust(desc: Dict[str, Any]) -> str:
+    models = ", ".join(sorted({typed_item(op, desc) for op in desc["operations"]} - {None}))
     head = (f"// {BANNER}\n"
             "//! The surface the description lists: the settings record, the error per kind,\n"
-            "//! and every operation as methods of [`ImdsClient`] (the driver checks the\n"
-            "//! values, by name).\n\n"
+            "//! every operation as methods of [`ImdsClient`] (the driver checks the\n"
+            "//! values, by name) and the typed pages of the paged ones.\n\n"
             "use std::sync::Arc;\nuse std::time::Duration;\n\n"
             "use vpc_imds_driver::{ErrorRecord, Settings, Value};\n\n"
-            "use crate::client::{bytes, document, lines, list, merged, named, nothing, token};\n"
+            "use crate::client::{\n    bytes, document, items, lines, merged, model, named, nothing, page_items, token,\n};\n"
+            f"use crate::models::{{{models}}};\n"
             "use crate::{AccessToken, Document, ImdsClient, InputText, Pages, ToValue};\n\n")
-    return head + settings_record(desc) + error_enum(desc) + client_methods(desc)
+    return head + settings_record(desc) + error_enum(desc) + client_methods(desc) + "\n" + typed_pages(desc)
+
+
+def kotlin_pages(desc: Dict[str, Any]) -> str:
+    out = [f"// {BANNER}\n", "package io.github.vpcimds\n\n",
+           "import kotlinx.coroutines.flow.Flow\nimport kotlinx.coroutines.flow.flow\n"]
+    for op in host_operations(desc):
+        item = typed_item(op, desc)
+        if not (op.get("paged") and item):
+            continue
+        cls = pages_class(item)
+        out.append(f"\n/** Every [{item}] of `{camel(op['name'])}()`, page by page (blocking on each page). */\n")
+        out.append(f"fun {cls}.asSequence(): Sequence<{item}> = generateSequence {{ next() }}.flatten()\n")
+        out.append(f"\n/** Every [{item}] of `{camel(op['name'])}()` as a cold flow (suspending on each page). */\n")
+        out.append(f"fun {cls}.asFlow(): Flow<{item}> = flow {{\n")
+        out.append("    while (true) (nextAsync() ?: break).forEach { emit(it) }\n}\n")
+    return "".join(out)
 
 
 def kotlin(desc: Dict[str, Any]) -> str:
@@ -265,5 +383,224 @@ def kotlin(desc: Dict[str, Any]) -> str:
     return "".join(out)
 
 
+def kdoc(text: str, indent: str) -> str:
+    """A KDoc comment (a `/*` or `*/` in the text would open or close a comment)."""
+    text = text.replace("``", "`").replace("*/", "*&#47;").replace("/*", "/&#42;")
+    lines = text.splitlines()
+    if len(lines) == 1:
+        return f"{indent}/** {lines[0]} */\n"
+    return f"{indent}/**\n" + "".join(f"{indent} * {line}".rstrip() + "\n" for line in lines) + f"{indent} */\n"
+
+
+# The Java facade: argument types, and how each reaches the Kotlin client.
+JAVA_ARG_TYPES = {"string": "String", "id": "String", "path": "String", "integer": "Int",
+                  "seconds": "Duration", "boolean": "Boolean"}
+
+
+def bounds(item: Dict[str, Any]) -> str:
+    if "min" not in item:
+        raise DescriptionError(f"{item['name']}: a number without min and max")
+    return f"{item['min']} and {item['max']}"
+
+
+def java_arg(a: Dict[str, Any]) -> tuple[str, str]:
+    """(Kotlin parameter type, the value handed to the Kotlin client)."""
+    name, ty = camel(a["name"]), a["type"]
+    convert = {"integer": f'u32("{a["name"]}", it, "{bounds(a) if ty == "integer" else ""}")',
+               "seconds": f'duration("{a["name"]}", it)'}.get(ty)
+    opt = "?" if a.get("optional") else ""
+    if convert is None:
+        return JAVA_ARG_TYPES[ty] + opt, name
+    value = f"{name}{opt}.let {{ {convert} }}"
+    return JAVA_ARG_TYPES[ty] + opt, value
+
+
+def java_result(op: Dict[str, Any], desc: Dict[str, Any]) -> tuple[str, str]:
+    """(the blocking method's Kotlin return type, the future's value type)."""
+    rust_ty, _ = result(op, desc)
+    item = typed_item(op, desc)
+    if op.get("paged"):
+        item = item or "Document"
+        return f"Iterable<{item}>", f"List<{item}>"
+    ty = {"Arc<AccessToken>": "AccessToken", "Vec<u8>": "ByteArray", "Vec<String>": "List<String>",
+          "()": "Unit", "String": "String", "Document": "Document"}.get(rust_ty)
+    if ty is None:
+        ty = f"List<{item}>" if rust_ty.startswith("Vec<") else rust_ty
+    return ty, "Void?" if ty == "Unit" else ty
+
+
+def facade_methods(desc: Dict[str, Any]) -> str:
+    out = []
+    for op in host_operations(desc):
+        args = visible_args(op)
+        required = [a for a in args if not a.get("optional")]
+        sigs = [required] + ([args] if len(required) < len(args) else [])
+        ret, value = java_result(op, desc)
+        name = camel(op["name"])
+        for sig in sigs:
+            params = ", ".join(f"{camel(a['name'])}: {java_arg(a)[0]}" for a in sig)
+            call = ", ".join(f"{camel(a['name'])} = {java_arg(a)[1]}" for a in sig)
+            text = op["doc"] + "".join(f"\n- `{camel(a['name'])}`: {a['doc']}" for a in sig)
+            if len(sig) < len(args):
+                text += "\n\nThe arguments not given take their defaults."
+            if op.get("paged"):
+                out.append(kdoc(text + "\n\nLazy: each `iterator()` starts over, fetching a page as it needs one.", "    "))
+                out.append(f"    fun {name}({params}): {ret} = facadeIterable {{ client.{name}({call}).asSequence().iterator() }}\n\n")
+                out.append(kdoc(text + "\n\nEvery item of every page, as a future.", "    "))
+                out.append(f"    fun {name}Async({params}): CompletableFuture<{value}> =\n")
+                out.append(f"        scope.facadeFuture {{ client.{name}({call}).use {{ it.asFlow().toList() }} }}\n\n")
+                continue
+            unit = "; null" if ret == "Unit" else ""
+            out.append(kdoc(text, "    "))
+            out.append(f"    fun {name}({params}): {ret} = facade {{ client.{name}({call}) }}\n\n")
+            out.append(kdoc(text + f"\n\nThe future form of `{name}` (cancelling it cancels the call).", "    "))
+            out.append(f"    fun {name}Async({params}): CompletableFuture<{value}> =\n")
+            out.append(f"        scope.facadeFuture {{ client.{name}Async({call}){unit} }}\n\n")
+    return "".join(out)
+
+
+def facade_builder(desc: Dict[str, Any]) -> str:
+    out = ["    /** The settings of a new client, each checked (`build()` checks them together). */\n",
+           "    class Builder internal constructor() {\n",
+           "        private var settings = ImdsSettings()\n        private var readEnv = true\n",
+           "        private var transport: JavaHttpTransport? = null\n\n"]
+    for st in desc["settings"]:
+        name, ty = camel(st["name"]), st["type"]
+        if ty == "boolean":
+            param, value = "Boolean", "value"
+        elif ty == "string":
+            param, value = "String?", "value"
+        elif ty == "seconds":
+            param, value = "Duration?", f'value?.let {{ duration("{st["name"]}", it) }}'
+        elif st.get("unit") == "B":
+            param, value = "Long", f'u64("{st["name"]}", value, "{bounds(st)}")'
+        else:
+            param, value = "Int", f'u32("{st["name"]}", value, "{bounds(st)}")'
+        out.append(kdoc(settings_doc(st), "        "))
+        out.append(f"        fun {name}(value: {param}): Builder = apply {{ settings = settings.copy({name} = {value}) }}\n\n")
+    out.append("        /** Whether `VPC_IMDS_ENDPOINT` is read when no endpoint is set. Default true. */\n")
+    out.append("        fun readEnv(value: Boolean): Builder = apply { readEnv = value }\n\n")
+    out.append("        /** The HTTP transport; default: a [JavaHttpTransport] with the connect timeout. */\n")
+    out.append("        fun transport(value: JavaHttpTransport?): Builder = apply { transport = value }\n\n")
+    out.append("        /** The client; nothing is sent yet. */\n")
+    out.append("        fun build(): ImdsFacade = facade { ImdsFacade(imdsClient(settings, readEnv, transport)) }\n    }\n")
+    return "".join(out)
+
+
+# The facade's exception per kind extends this JVM class (else ImdsFacadeException).
+FACADE_BASES = {"invalid_input": "IllegalArgumentException"}
+FACADE_KIND_DOCS = {
+    "invalid_input": "An `IllegalArgumentException`, as JVM code expects of a bad argument or setting "
+                     "(so it cannot extend [ImdsFacadeException]; both are [ImdsFailure]s).",
+    "timed_out": "Unchecked, like every facade exception, and so not a `java.util.concurrent.TimeoutException`: "
+                 "that one is checked, and Java refuses `catch (TimeoutException e)` around a call that does not "
+                 "declare it, while declaring it on every method would make every caller handle it.",
+}
+
+
+def facade_class(kind: Dict[str, Any]) -> str:
+    return f"Imds{kind['kotlin']}Exception"
+
+
+def facade_errors(desc: Dict[str, Any]) -> str:
+    fields = [f for f in error_fields(desc) if f["name"] != "text"]
+    out = ["\n/**\n * What every facade exception carries (the driver's error record), in Java types: a\n",
+           " * `catch (RuntimeException e)` reads them with `e instanceof ImdsFailure`.\n */\n",
+           "interface ImdsFailure {\n",
+           "    /** The error kind's name (`not_found`, `timed_out`, ...), as every binding spells it. */\n",
+           "    val kind: String\n"]
+    java = {"String": "String", "u16": "Int", "u32": "Int", "u64": "Long"}
+    for f in fields:
+        out.append(kdoc(f["doc"], "    "))
+        out.append(f"    val {camel(f['name'])}: {java[f['base']]}{'?' if f['optional'] else ''}\n")
+    out.append("}\n\n/** The record's fields of [e]. */\n")
+    out.append("internal class FailureFields(e: ImdsException) : ImdsFailure {\n")
+    out.append("    override val kind = e.kind\n")
+    for f in fields:
+        conv = "" if f["base"] == "String" else (".toLong()" if f["base"] == "u64" else ".toInt()")
+        q = "?" if f["optional"] else ""
+        ty = java[f["base"]] + q
+        out.append(f"    override val {camel(f['name'])}: {ty} = e.details.{camel(f['name'])}{q if conv else ''}{conv}\n")
+    out.append("}\n\n")
+    out.append("/**\n * The base of the facade's exceptions (all but [ImdsInvalidInputException]): unchecked,\n"
+               " * the error record's fields on it ([ImdsFailure]), the Kotlin [ImdsException] as its cause.\n */\n"
+               "open class ImdsFacadeException internal constructor(failure: ImdsFailure, message: String, cause: ImdsException) :\n"
+               "    RuntimeException(message, cause), ImdsFailure by failure\n")
+    for k in desc["errors"]["kinds"]:
+        cls, base = facade_class(k), FACADE_BASES.get(k["kind"])
+        text = f"`{k['kind']}`: {k['doc']}"
+        if k["kind"] in FACADE_KIND_DOCS:
+            text += "\n\n" + FACADE_KIND_DOCS[k["kind"]]
+        out.append("\n" + kdoc(text, ""))
+        if base:
+            out.append(f"class {cls} internal constructor(e: ImdsException) :\n"
+                       f"    {base}(e.details.text, e), ImdsFailure by FailureFields(e)\n")
+        else:
+            out.append(f"class {cls} internal constructor(e: ImdsException) :\n"
+                       "    ImdsFacadeException(FailureFields(e), e.details.text, e)\n")
+    out.append("\n/** This error as the facade throws it. */\n")
+    out.append("internal fun ImdsException.toFacade(): RuntimeException = when (this) {\n")
+    for k in desc["errors"]["kinds"]:
+        out.append(f"    is ImdsException.{uniffi_error_class(k['kotlin'])} -> {facade_class(k)}(this)\n")
+    out.append("}\n")
+    return "".join(out)
+
+
+def facade(desc: Dict[str, Any]) -> str:
+    head = f"""// {BANNER}
+package io.github.vpcimds
+
+import kotlinx.coroutines.cancel
+import kotlinx.coroutines.flow.toList
+import java.time.Duration
+import java.util.concurrent.CompletableFuture
+
+/**
+ * The client for Java: every operation as a blocking method and as one returning a
+ * `CompletableFuture`, with Java types only (`int`, `long`, `Integer` for an
+ * optional number, `java.time.Duration`, `java.util.List`, `Iterable`), an overload
+ * per set of arguments instead of default values, and errors as [ImdsFacadeException]
+ * kinds ([ImdsInvalidInputException] is an `IllegalArgumentException`). One
+ * [ImdsClient] underneath ([client]): the same machine, tokens and transport.
+ *
+ * ```java
+ * try (ImdsFacade imds = ImdsFacade.builder().endpoint("http://127.0.0.1:8080").build()) {{
+ *     Instance instance = imds.instance();
+ *     imds.keysAsync().thenAccept(keys -> System.out.println(keys.size()));
+ * }}
+ * ```
+ */
+class ImdsFacade private constructor(
+    /** The Kotlin client underneath. */
+    @get:JvmName("client") val client: ImdsClient,
+) : AutoCloseable {{
+    private val scope = facadeScope()
+
+"""
+    tail = """    /** Cancels the futures in flight and frees the native client. */
+    override fun close() {
+        scope.cancel()
+        client.close()
+    }
+
+    companion object {
+        /** A builder of a client's settings. */
+        @JvmStatic
+        fun builder(): Builder = Builder()
+
+        /** A client with every setting at its default (`VPC_IMDS_ENDPOINT` is read). */
+        @JvmStatic
+        fun create(): ImdsFacade = Builder().build()
+
+        /** A facade over an existing Kotlin client (closing the facade closes it). */
+        @JvmStatic
+        fun of(client: ImdsClient): ImdsFacade = ImdsFacade(client)
+    }
+
+"""
+    return head + facade_methods(desc) + tail + facade_builder(desc) + "}\n" + facade_errors(desc)
+
+
 def outputs(desc: Dict[str, Any], repo: str) -> Dict[str, str]:
-    return {RUST: rustfmt(rust(desc)), KOTLIN: kotlin(desc)}
+    return {RUST: rustfmt(rust(desc)), MODELS: rustfmt(models_rust(desc)), KOTLIN: kotlin(desc),
+            PAGES: kotlin_pages(desc), FACADE: facade(desc)}

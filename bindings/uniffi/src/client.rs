@@ -12,7 +12,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant as StdInstant};
 
-use serde_json::value::RawValue;
+use serde::de::DeserializeOwned;
+use serde_json::Value as Json;
 use vpc_imds_driver::core::response::Response;
 use vpc_imds_driver::{
     Error, Instant, MachineInput as Input, MachineStep as Step, NamedArgs, OpId, Record,
@@ -312,30 +313,37 @@ pub(crate) fn merged(records: Vec<Record>) -> Result<String, ImdsError> {
     String::from_utf8(parts).map_err(|_| bad_response("a page is not UTF-8"))
 }
 
-/// The items of the page's list `field`, each a document of `type_name` (its
-/// JSON as the driver wrote it, not re-encoded).
-pub(crate) fn list(
-    field: &'static str,
-    type_name: &'static str,
-) -> impl FnOnce(Vec<Record>) -> Result<Vec<Document>, ImdsError> {
-    move |records| {
-        let page = document(records)?;
-        let mut members: HashMap<String, &RawValue> = serde_json::from_str(&page.json)
-            .map_err(|_| bad_response("a list page is not a JSON object"))?;
-        let items: Vec<&RawValue> = match members.remove(field) {
-            Some(raw) => serde_json::from_str(raw.get())
-                .map_err(|_| bad_response("a page's list is not a JSON array"))?,
-            None => Vec::new(),
-        };
-        let type_name = type_name.to_owned();
-        Ok(items
-            .into_iter()
-            .map(|raw| Document {
-                type_name: type_name.clone(),
-                json: raw.get().to_owned(),
-            })
-            .collect())
+/// A record as the model `T`: the driver's JSON of it (IBM's field names), read
+/// into the generated record.
+fn typed<T: DeserializeOwned>(value: Json) -> Result<T, ImdsError> {
+    T::deserialize(value).map_err(|_| bad_response("a document does not fit its model"))
+}
+
+fn json(record: &Record) -> Result<Json, ImdsError> {
+    serde_json::to_value(record)
+        .map_err(|_| bad_response("the record could not be written as JSON"))
+}
+
+pub(crate) fn model<T: DeserializeOwned>(records: Vec<Record>) -> Result<T, ImdsError> {
+    typed(json(&last(records)?)?)
+}
+
+/// The items of a page's list `field` (none when it is absent).
+pub(crate) fn page_items<T: DeserializeOwned>(
+    record: &Record,
+    field: &str,
+) -> Result<Vec<T>, ImdsError> {
+    match json(record)?.get_mut(field).map(Json::take) {
+        Some(list) if !list.is_null() => typed(list),
+        _ => Ok(Vec::new()),
     }
+}
+
+/// The items of the result's list `field` (the list, not the page).
+pub(crate) fn items<T: DeserializeOwned>(
+    field: &'static str,
+) -> impl FnOnce(Vec<Record>) -> Result<Vec<T>, ImdsError> {
+    move |records| page_items(&last(records)?, field)
 }
 
 /// The driver's arguments from `(name, value)` pairs; it checks each one.
@@ -352,13 +360,9 @@ impl ImdsClient {
         Run::start(&self.inner, |m, now| m.start_named(name, args, now))
     }
 
-    pub(crate) fn pages(
-        &self,
-        name: &'static str,
-        args: Result<NamedArgs, ImdsError>,
-    ) -> Arc<Pages> {
+    pub(crate) fn pages(&self, name: &'static str, args: Result<NamedArgs, ImdsError>) -> Pages {
         let run = Mutex::new(Some(args.and_then(|args| self.start(name, &args))));
-        Arc::new(Pages { run })
+        Pages { run }
     }
 }
 
@@ -419,11 +423,32 @@ impl Pages {
         self.run.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 
-    fn page(&self, run: Run, record: Record) -> Result<Option<Document>, ImdsError> {
+    fn keep(&self, run: Run) {
         if !run.over {
             *self.run.lock().unwrap_or_else(|p| p.into_inner()) = Some(Ok(run));
         }
-        Ok(Some(Document::new(&record)?))
+    }
+
+    /// The next page's record, blocking; `None` after the last.
+    pub(crate) fn next_record(&self) -> Result<Option<Record>, ImdsError> {
+        let Some(run) = self.take() else {
+            return Ok(None);
+        };
+        let mut run = run?;
+        let record = run.next()?;
+        self.keep(run);
+        Ok(Some(record))
+    }
+
+    /// The next page's record as a coroutine; `None` after the last.
+    pub(crate) async fn next_record_async(&self) -> Result<Option<Record>, ImdsError> {
+        let Some(run) = self.take() else {
+            return Ok(None);
+        };
+        let mut run = run?;
+        let record = run.next_async().await?;
+        self.keep(run);
+        Ok(Some(record))
     }
 }
 
@@ -431,25 +456,12 @@ impl Pages {
 impl Pages {
     /// The next page, blocking; `None` after the last.
     pub fn next(&self) -> Result<Option<Document>, ImdsError> {
-        match self.take() {
-            None => Ok(None),
-            Some(run) => {
-                let mut run = run?;
-                let record = run.next()?;
-                self.page(run, record)
-            }
-        }
+        self.next_record()?.as_ref().map(Document::new).transpose()
     }
 
     /// The next page as a coroutine; `None` after the last.
     pub async fn next_async(&self) -> Result<Option<Document>, ImdsError> {
-        match self.take() {
-            None => Ok(None),
-            Some(run) => {
-                let mut run = run?;
-                let record = run.next_async().await?;
-                self.page(run, record)
-            }
-        }
+        let record = self.next_record_async().await?;
+        record.as_ref().map(Document::new).transpose()
     }
 }

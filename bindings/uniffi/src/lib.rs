@@ -15,10 +15,10 @@
 //! user data, settings, errors) is the machine's; this crate converts values,
 //! moves requests, sleeps and waits.
 //!
-//! Results are [`Document`]s holding the record's JSON (the driver's `Serialize`
-//! form, IBM's field names) rather than one uniffi record per model: the models
-//! stay defined once (in the core), every JSON library of the host can read them,
-//! and a new field or model needs no binding change. Tokens come back as
+//! Results are typed: one uniffi record per model of `api/vpc-imds.json`
+//! (generated into `models.rs`), read from the driver record's JSON (its
+//! `Serialize` form, IBM's field names). A generic GET gives a [`Document`] (the
+//! JSON as received, every field IBM sends). Tokens come back as
 //! [`AccessToken`] objects whose `toString()` never shows the token.
 
 use std::fmt;
@@ -29,12 +29,14 @@ use vpc_imds_driver::core::response::parse_retry_after;
 use vpc_imds_driver::{Error, ErrorKind, ErrorRecord, InputError, OwnedRequest, Value};
 
 mod client;
+mod models;
 mod stepper;
 mod surface;
 
 pub use client::{AsyncTransport, ImdsClient, Pages, Transport};
+pub use models::*;
 pub use stepper::{ArgValue, MachineStep, StepInput, StepMachine};
-pub use surface::{error_kind, ImdsError, ImdsSettings};
+pub use surface::*;
 
 uniffi::setup_scaffolding!();
 
@@ -394,6 +396,12 @@ impl AccessToken {
     /// Its lifetime in seconds, as the service stated it.
     pub fn expires_in(&self) -> Option<u32> {
         self.expires_in
+    }
+
+    /// [`expires_in`](Self::expires_in) as a signed number: a `Long` that Java can
+    /// call (a Kotlin `UInt` getter's name is mangled for Java).
+    pub fn expires_in_seconds(&self) -> Option<i64> {
+        self.expires_in.map(i64::from)
     }
 
     /// When it expires (RFC 3339), if stated.

@@ -18,7 +18,7 @@ const val ENDPOINT_ENV: String = "VPC_IMDS_ENDPOINT"
  *
  * ```kotlin
  * val imds = imdsClient(ImdsSettings(endpoint = "http://127.0.0.1:8080"))
- * println(imds.instance().json)           // blocking
+ * println(imds.instance().name)           // blocking: an Instance
  * runBlocking { imds.instanceAsync() }    // suspend
  * ```
  */

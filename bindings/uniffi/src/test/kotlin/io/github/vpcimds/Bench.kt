@@ -81,8 +81,7 @@ fun main(args: Array<String>) {
 }
 
 private fun firstOurs(base: String): String {
-    val doc = imdsClient(ImdsSettings(endpoint = base), readEnv = false).instance()
-    return NAME.find(doc.json)?.groupValues?.get(1) ?: "?"
+    return imdsClient(ImdsSettings(endpoint = base), readEnv = false).instance().name ?: "?"
 }
 
 private val NAME = Regex("\"name\"\\s*:\\s*\"(emu-vsi-1)\"")

@@ -266,16 +266,15 @@ class ScenariosTest {
     /** The call through the blocking methods, or the `suspend` ones. */
     private suspend fun normalized(imds: ImdsClient, step: JsonNode, suspend: Boolean): Any? {
         suspend fun <T> go(blocking: () -> T, suspending: suspend () -> T): T = if (suspend) suspending() else blocking()
-        fun json(doc: Document) = mapper.readTree(doc.json)
-        fun id(doc: Document) = mapOf("id" to json(doc)["id"].asText())
-        suspend fun count(pages: Pages, key: String) = mapOf("count" to (if (suspend) pages.asFlow().toList() else pages.asSequence().toList()).sumOf { json(it)[key].size() })
+        fun id(id: String) = mapOf("id" to id)
+        fun count(items: List<Any>) = mapOf("count" to items.size)
         val id = step.get("id_utf16")?.let { units -> String(CharArray(units.size()) { units[it].asInt().toChar() }) } ?: step.path("id").asText("")
         val path = step.path("path").asText("")
         val (pid, crn, pname) = listOf("profile_id", "profile_crn", "profile_name").map { step.get(it)?.asText() }
         return when (val op = step["op"].asText()) {
-            "instance" -> id(go({ imds.instance() }, { imds.instanceAsync() }))
-            "initialization" -> json(go({ imds.initialization() }, { imds.initializationAsync() })).let {
-                mapOf("keys" to it["keys"].size(), "default_trusted_profile" to it.path("default_trusted_profile").path("target").path("id").textValue())
+            "instance" -> id(go({ imds.instance() }, { imds.instanceAsync() }).id)
+            "initialization" -> go({ imds.initialization() }, { imds.initializationAsync() }).let {
+                mapOf("keys" to it.keys.size, "default_trusted_profile" to it.defaultTrustedProfile?.target?.id)
             }
             "identity_token" -> {
                 val expiresIn = step.get("expires_in")?.asInt()?.toUInt()
@@ -283,14 +282,14 @@ class ScenariosTest {
                 token(go({ imds.identityToken(expiresIn, nonce) }, { imds.identityTokenAsync(expiresIn, nonce) }), nonce != null)
             }
             "iam_token" -> token(go({ imds.iamToken(pid, crn, pname) }, { imds.iamTokenAsync(pid, crn, pname) }), false)
-            "key" -> id(go({ imds.key(id) }, { imds.keyAsync(id) }))
-            "network_interface" -> id(go({ imds.networkInterface(id) }, { imds.networkInterfaceAsync(id) }))
-            "volume_attachment" -> id(go({ imds.volumeAttachment(id) }, { imds.volumeAttachmentAsync(id) }))
-            "placement_group" -> id(go({ imds.placementGroup(id) }, { imds.placementGroupAsync(id) }))
+            "key" -> id(go({ imds.key(id) }, { imds.keyAsync(id) }).id)
+            "network_interface" -> id(go({ imds.networkInterface(id) }, { imds.networkInterfaceAsync(id) }).id)
+            "volume_attachment" -> id(go({ imds.volumeAttachment(id) }, { imds.volumeAttachmentAsync(id) }).id)
+            "placement_group" -> id(go({ imds.placementGroup(id) }, { imds.placementGroupAsync(id) }).id)
             "network_interfaces" -> mapOf("count" to go({ imds.networkInterfaces() }, { imds.networkInterfacesAsync() }).size)
             "volume_attachments" -> mapOf("count" to go({ imds.volumeAttachments() }, { imds.volumeAttachmentsAsync() }).size)
-            "keys" -> count(imds.keys(), "keys")
-            "placement_groups" -> count(imds.placementGroups(), "placement_groups")
+            "keys" -> count(if (suspend) imds.keys().asFlow().toList() else imds.keys().asSequence().toList())
+            "placement_groups" -> count(if (suspend) imds.placementGroups().asFlow().toList() else imds.placementGroups().asSequence().toList())
             "ssh_keys" -> go({ imds.sshKeys() }, { imds.sshKeysAsync() })
             "user_data" -> mapOf("base64" to Base64.getEncoder().encodeToString(go({ imds.userData() }, { imds.userDataAsync() })))
             "get" -> document(go({ imds.get(path) }, { imds.getAsync(path) }).json)

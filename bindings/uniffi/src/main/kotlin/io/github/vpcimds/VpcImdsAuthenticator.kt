@@ -1,0 +1,49 @@
+package io.github.vpcimds
+
+import com.ibm.cloud.sdk.core.security.Authenticator
+import okhttp3.Request
+
+/**
+ * An `Authenticator` for IBM Cloud's Java SDKs (`com.ibm.cloud:sdk-core`), in place of
+ * the SDK's own `VpcInstanceAuthenticator`: the IAM token comes from [imds] (one
+ * exchange per trusted profile while the token is fresh; the client caches it).
+ * At most one of [iamProfileId], [iamProfileCrn] and [iamProfileName]; none means the
+ * instance's default trusted profile. Errors are the facade's exceptions.
+ *
+ * ```java
+ * VpcV1 vpc = new VpcV1("vpc", new VpcImdsAuthenticator(ImdsFacade.create()));
+ * ```
+ */
+class VpcImdsAuthenticator(
+    private val imds: ImdsFacade,
+    val iamProfileId: String?,
+    val iamProfileCrn: String?,
+    val iamProfileName: String?,
+) : Authenticator {
+    /** With the instance's default trusted profile. */
+    constructor(imds: ImdsFacade) : this(imds, null, null, null)
+
+    init {
+        validate()
+    }
+
+    /** `vpc`, like the SDK's own VPC instance authenticator. */
+    override fun authenticationType(): String = Authenticator.AUTHTYPE_VPC
+
+    /** Throws `IllegalArgumentException` if more than one trusted profile is given. */
+    override fun validate() {
+        require(listOfNotNull(iamProfileId, iamProfileCrn, iamProfileName).size <= 1) {
+            "At most one of iamProfileId, iamProfileCrn or iamProfileName may be specified."
+        }
+    }
+
+    /** Sets `Authorization: Bearer <IAM token>`. */
+    override fun authenticate(request: Request.Builder) {
+        request.header("Authorization", "Bearer " + token())
+    }
+
+    /** The IAM access token (cached while fresh). */
+    fun token(): String = imds.iamToken(iamProfileId, iamProfileCrn, iamProfileName).secret()
+
+    override fun toString() = "VpcImdsAuthenticator(vpc, ${imds.client.endpoint()})"
+}
