@@ -230,7 +230,7 @@ impl<'py> ser::SerializeStruct for Map<'py, '_> {
     fn end(self) -> Result<Self::Ok> {
         let (py, r) = (self.to.py, self.to.registry);
         match self.name.and_then(|name| r.model(py, name)) {
-            Some(class) => Ok(r.instantiate(py, class, self.dict)?),
+            Some(class) => Ok(r.instantiate(py, &class, self.dict)?),
             None => Ok(self.dict.into_any()),
         }
     }

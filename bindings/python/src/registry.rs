@@ -3,6 +3,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -19,11 +20,39 @@ pub(crate) struct Registry {
 
 static REGISTRY: PyOnceLock<Registry> = PyOnceLock::new();
 
-type NameCache = HashMap<(usize, usize), Py<PyString>>;
+/// Keys of `&'static str` by address and length: the same name is the same
+/// string, so a cache needs no string hashing (a cached call looks up ~250 names).
+type NameCache = HashMap<(usize, usize), Py<PyString>, BuildHasherDefault<AddressHasher>>;
+
+/// A multiply-rotate hasher for the caches' address keys (SipHash showed as 6% of a
+/// cached `instance()`).
+#[derive(Default)]
+pub(crate) struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
+type ModelCache = HashMap<(usize, usize), Option<Py<PyType>>, BuildHasherDefault<AddressHasher>>;
 
 thread_local! {
     /// Interned attribute names of the core's field names, per thread.
     static NAMES: RefCell<NameCache> = RefCell::new(NameCache::default());
+    /// The registered class of each struct name, per thread.
+    static MODELS: RefCell<ModelCache> = RefCell::new(ModelCache::default());
 }
 
 /// Python keywords, which cannot be attribute names in source code.
@@ -43,11 +72,22 @@ impl Registry {
     }
 
     /// The model class for a core struct, if one is registered.
-    pub(crate) fn model<'py>(&self, py: Python<'py>, name: &str) -> Option<&Bound<'py, PyType>> {
-        self.models.get(name).map(|c| c.bind(py))
+    /// The class registered for the struct `name` (a serde struct name, `'static`).
+    pub(crate) fn model<'py>(
+        &self,
+        py: Python<'py>,
+        name: &'static str,
+    ) -> Option<Bound<'py, PyType>> {
+        let key = (name.as_ptr() as usize, name.len());
+        MODELS.with(|models| {
+            let mut models = models.borrow_mut();
+            let class = models
+                .entry(key)
+                .or_insert_with(|| self.models.get(name).map(|c| c.clone_ref(py)));
+            class.as_ref().map(|c| c.bind(py).clone())
+        })
     }
 
-    /// The exception class for `kind`.
     pub(crate) fn error<'py>(&self, py: Python<'py>, kind: ErrorKind) -> &Bound<'py, PyType> {
         let i = ErrorKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
         self.errors[i].bind(py)
