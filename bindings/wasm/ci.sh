@@ -8,7 +8,9 @@
 #
 # Needs: cargo + rustup, node >= 18 and npm (registry), apt for Debian's chromium
 # (installed when missing; SKIP_BROWSER=1 skips the browser test, saying so).
-# Installs: wasm-bindgen-cli 0.2.130 into <repo>/.tools (git-ignored; skipped when
+# Installs: the nightly pinned in scripts/build-static.sh (build.sh, through rustup,
+# when missing; build.sh falls back to stable, saying so, when that fails),
+# wasm-bindgen-cli 0.2.130 into <repo>/.tools (git-ignored; skipped when
 # that version is there), npm devDependencies (binaryen, playwright-core,
 # typescript, deno, vite) into bindings/wasm/node_modules.
 set -euo pipefail
@@ -30,7 +32,7 @@ if [ "$("$repo/.tools/bin/wasm-bindgen" --version 2>/dev/null)" != "wasm-bindgen
 fi
 (cd "$here" && npm install --no-save --loglevel=error)
 
-step "build: cargo (wasm32, release, opt-level z) + wasm-bindgen --target web + wasm-opt -Oz"
+step "build: cargo (pinned nightly with build-std, else stable; wasm32, opt-level z) + wasm-bindgen --target web + wasm-opt -Oz"
 bash "$here/build.sh"
 
 step "types: tsc --strict over test/types.ts against lib/index.d.ts"
