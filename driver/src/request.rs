@@ -23,12 +23,33 @@ pub struct Header {
 
 impl fmt::Debug for Header {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.secret {
-            let scheme = self.value.split(' ').next().unwrap_or("");
-            write!(f, "{}: {scheme} <redacted>", self.name)
-        } else {
-            write!(f, "{}: {}", self.name, self.value)
-        }
+        write_header(f, self.name, &self.value, self.secret)
+    }
+}
+
+/// Writes a header as `Name: value`, a secret one as `Name: Scheme <redacted>`: the
+/// one redaction rule for every host that shows headers (its `toString`, `repr`).
+///
+/// ```
+/// struct Shown;
+/// impl core::fmt::Display for Shown {
+///     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+///         vpc_imds_driver::request::write_header(f, "Authorization", "Bearer eyJx.y.z", true)
+///     }
+/// }
+/// assert_eq!(Shown.to_string(), "Authorization: Bearer <redacted>");
+/// ```
+pub fn write_header(
+    f: &mut fmt::Formatter<'_>,
+    name: &str,
+    value: &str,
+    secret: bool,
+) -> fmt::Result {
+    if secret {
+        let scheme = value.split(' ').next().unwrap_or("");
+        write!(f, "{name}: {scheme} <redacted>")
+    } else {
+        write!(f, "{name}: {value}")
     }
 }
 

@@ -219,12 +219,7 @@ pub struct HttpHeader {
 
 impl fmt::Display for HttpHeader {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.secret {
-            let scheme = self.value.split(' ').next().unwrap_or("");
-            write!(f, "{}: {scheme} <redacted>", self.name)
-        } else {
-            write!(f, "{}: {}", self.name, self.value)
-        }
+        vpc_imds_driver::request::write_header(f, &self.name, &self.value, self.secret)
     }
 }
 
