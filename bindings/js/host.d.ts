@@ -191,7 +191,7 @@ export declare class Machine {
   start(op: string, now: number, args?: OperationArgs): number;
   step(op: number, now: number): Step;
   /** HTTP/1.1 bytes read from the operation's connection (empty: it closed). */
-  bytes(op: number, data: Uint8Array, now: number): Step;
+  feed(op: number, data: Uint8Array, now: number): Step;
   /** A whole response from the host's HTTP stack; `transferEncoding` is the
    * `Transfer-Encoding` value as `Headers.get` joins it (a coding the core's reader
    * refuses fails the call as `bad_response`). */

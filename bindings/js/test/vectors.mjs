@@ -128,10 +128,10 @@ function bodyOf(resp) {
 function feedRaw(m, op, raw, chunk, now) {
   const size = chunk === 0 ? Math.max(raw.length, 1) : chunk;
   for (let i = 0; i < raw.length; i += size) {
-    const step = m.bytes(op, raw.subarray(i, i + size), now);
+    const step = m.feed(op, raw.subarray(i, i + size), now);
     if (step.kind !== STEP.READ) return step;
   }
-  const step = m.bytes(op, new Uint8Array(0), now);
+  const step = m.feed(op, new Uint8Array(0), now);
   assert.notEqual(step.kind, STEP.READ, 'the reader wants more after end of stream');
   return step;
 }

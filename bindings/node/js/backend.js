@@ -52,7 +52,7 @@ class Machine {
   }
 
   step(op, now) { return this.#out(this.#m.step(op, now)); }
-  bytes(op, data, now) { return this.#out(this.#m.feed(op, now, data)); }
+  feed(op, data, now) { return this.#out(this.#m.feed(op, now, data)); }
   respond(op, status, retryAfter, body, now, te) { return this.#out(this.#m.respond(op, now, status, retryAfter, Buffer.from(body.buffer, body.byteOffset, body.byteLength), te)); }
   fail(op, name, now) { return this.#out(this.#m.fail(op, now, name)); }
   cancel(op) { return this.#m.cancel(op) ?? undefined; }

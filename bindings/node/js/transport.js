@@ -102,7 +102,7 @@ class SocketTransport {
       if (signal && signal.aborted) return reject(signal.reason);
       const conn = s.fresh ? this.connect(s.conn) : this.conns.get(s.conn);
       // Closed while idle: as a close before any byte (the machine resends once).
-      if (!conn || conn.socket.destroyed) return resolve(m.bytes(op, EMPTY, clock()));
+      if (!conn || conn.socket.destroyed) return resolve(m.feed(op, EMPTY, clock()));
       let done = false;
       let timer = null;
       const end = () => {
@@ -130,12 +130,12 @@ class SocketTransport {
           timer = answerBy();
         },
         data(chunk) {
-          const out = m.bytes(op, chunk, clock());
+          const out = m.feed(op, chunk, clock());
           if (out.kind !== READ) settle(out);
         },
         end() {
           if (done) return;
-          const out = m.bytes(op, EMPTY, clock());
+          const out = m.feed(op, EMPTY, clock());
           settle(out.kind === READ ? m.fail(op, 'connection_lost', clock()) : out);
         },
         error: (err) => fail(errorName(err, conn.connected, this.secure)),

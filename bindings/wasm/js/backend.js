@@ -44,8 +44,8 @@ export class Machine extends WasmMachine {
     return this.#step(super.step(op, now));
   }
 
-  bytes(op, data, now) {
-    return this.#step(super.bytes(op, data, now));
+  feed(op, data, now) {
+    return this.#step(super.feed(op, data, now));
   }
 
   respond(op, status, retryAfter, body, now, transferEncoding) {

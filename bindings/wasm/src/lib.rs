@@ -182,7 +182,7 @@ impl Machine {
     }
 
     /// Feeds bytes read from `op`'s connection (HTTP/1.1 as received; empty: closed).
-    pub fn bytes(&mut self, op: f64, data: &[u8], now: f64) -> String {
+    pub fn feed(&mut self, op: f64, data: &[u8], now: f64) -> String {
         self.run(op, now, Input::Bytes(data))
     }
 
