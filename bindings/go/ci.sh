@@ -51,7 +51,7 @@ if [ -n "$qemu" ]; then
   check "the s390x test binary under qemu-user against the emulator" bash -c "
     GOARCH=s390x go test -c -o '$work/imds.test.s390x' . &&
     '$qemu' '$work/imds.test.s390x' -test.count=1 -test.v \
-      -test.run 'TestInstanceKeysAndDocuments|TestSingleFlight|TestErrorsAreTyped|TestFaults/401|TestContext|TestCompileCost' |
+      -test.run 'TestInstanceKeysAndDocuments|TestGeneratedOperations|TestSingleFlight|TestErrorsAreTyped|TestFaults/401|TestContext|TestCompileCost' |
       grep -E '^(--- |ok|PASS|FAIL)|compile'"
 else
   failed=$((failed + 1)); echo "FAIL qemu-s390x-static is missing (apt package qemu-user-static; not root, so not installed)"

@@ -4,14 +4,15 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
-// A reflection-free JSON decoder for the documents on the hot path (Instance and
-// its members, tokens). It gives what encoding/json.Unmarshal gives for the same
-// struct, with two differences: member names match exactly (encoding/json also
-// accepts another case), and a string with an escape or a non-ASCII byte is
-// handed to encoding/json (the same result, at its cost). Strings without escapes
+// A reflection-free JSON decoder for the documents: every model's decode method
+// (generated in models_gen.go) reads with it. It gives what encoding/json.Unmarshal
+// gives for the same struct: a member name matches exactly or, failing that, under
+// case folding (foldKey); a string with an escape or a non-ASCII byte is handed to
+// encoding/json (the same result, at its cost). Strings without escapes
 // are substrings of one string holding the whole document: one allocation for all
 // of them. Malformed JSON is an error, as with encoding/json; a value of the wrong
 // type for its field is an error (encoding/json would also fill the other fields;
@@ -361,132 +362,28 @@ func decodeDoc(body []byte, fill func(*jdec) error) error {
 	return d.end()
 }
 
-// Each decode method reads one object (null: nothing) member by member; names
-// it does not know are skipped.
-
-func (r *Reference) decode(d *jdec) error {
-	return d.fields(func(key string) error {
-		switch key {
-		case "id":
-			return d.String(&r.ID)
-		case "crn":
-			return d.String(&r.CRN)
-		case "name":
-			return d.String(&r.Name)
-		case "href":
-			return d.String(&r.Href)
-		default:
-			return d.skip()
-		}
-	})
+// model is a document type with a decoder (models_gen.go has one per model:
+// it reads one object, null: nothing, member by member; names it does not know
+// are skipped).
+type model interface {
+	decode(d *jdec) error
 }
 
-func (v *VCPU) decode(d *jdec) error {
-	return d.fields(func(key string) error {
-		switch key {
-		case "architecture":
-			return d.String(&v.Architecture)
-		case "count":
-			return d.Int(&v.Count)
-		case "manufacturer":
-			return d.String(&v.Manufacturer)
-		default:
-			return d.skip()
+// foldKey finds the member name key matches as encoding/json matches one that
+// is not exactly a field's: the first name equal under Unicode case folding.
+func foldKey(key string, names []string) (string, bool) {
+	for _, name := range names {
+		if len(key) >= len(name) && strings.EqualFold(key, name) {
+			return name, true
 		}
-	})
+	}
+	return "", false
 }
 
-func (a *Address) decode(d *jdec) error {
-	return d.fields(func(key string) error {
-		switch key {
-		case "address":
-			return d.String(&a.Address)
-		case "id":
-			return d.String(&a.ID)
-		case "name":
-			return d.String(&a.Name)
-		default:
-			return d.skip()
-		}
-	})
-}
-
-func (n *NetworkInterface) decode(d *jdec) error {
-	return d.fields(func(key string) error {
-		switch key {
-		case "id":
-			return d.String(&n.ID)
-		case "name":
-			return d.String(&n.Name)
-		case "primary_ipv4_address":
-			return d.String(&n.PrimaryIPv4Address)
-		case "primary_ip":
-			return decodePtr(d, &n.PrimaryIP, (*Address).decode)
-		case "subnet":
-			return n.Subnet.decode(d)
-		default:
-			return d.skip()
-		}
-	})
-}
-
-func (v *Instance) decode(d *jdec) error {
-	return d.fields(func(key string) error {
-		switch key {
-		case "id":
-			return d.String(&v.ID)
-		case "crn":
-			return d.String(&v.CRN)
-		case "name":
-			return d.String(&v.Name)
-		case "status":
-			return d.String(&v.Status)
-		case "created_at":
-			return d.String(&v.CreatedAt)
-		case "memory":
-			return d.Int(&v.Memory)
-		case "bandwidth":
-			return d.Int(&v.Bandwidth)
-		case "profile":
-			return v.Profile.decode(d)
-		case "zone":
-			return v.Zone.decode(d)
-		case "vpc":
-			return v.VPC.decode(d)
-		case "image":
-			return decodePtr(d, &v.Image, (*Reference).decode)
-		case "resource_group":
-			return v.ResourceGroup.decode(d)
-		case "vcpu":
-			return v.VCPU.decode(d)
-		case "primary_network_interface":
-			return decodePtr(d, &v.PrimaryNetworkInterface, (*NetworkInterface).decode)
-		case "network_interfaces":
-			return decodeSlice(d, &v.NetworkInterfaces, (*NetworkInterface).decode)
-		default:
-			return d.skip()
-		}
-	})
-}
-
-func (t *tokenJSON) decode(d *jdec) error {
-	return d.fields(func(key string) error {
-		switch key {
-		case "access_token":
-			return d.String(&t.AccessToken)
-		case "expires_in":
-			return d.Int(&t.ExpiresIn)
-		case "created_at":
-			return d.String(&t.CreatedAt)
-		case "expires_at":
-			return d.String(&t.ExpiresAt)
-		case "nonce":
-			return d.String(&t.Nonce)
-		default:
-			return d.skip()
-		}
-	})
-}
+// Element decoders for decodePtr and decodeSlice.
+func stringInto(v *string, d *jdec) error { return d.String(v) }
+func intInto(v *int, d *jdec) error       { return d.Int(v) }
+func boolInto(v *bool, d *jdec) error     { return d.Bool(v) }
 
 // decodePtr decodes into *p as encoding/json does: null sets nil; a value fills
 // *p, allocated if nil.

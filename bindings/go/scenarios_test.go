@@ -448,7 +448,7 @@ func one(c *Client, step call) (any, error) {
 			return nil, err
 		}
 		var dtp any
-		if v.DefaultTrustedProfile != nil {
+		if v.DefaultTrustedProfile != nil && v.DefaultTrustedProfile.Target != nil {
 			dtp = v.DefaultTrustedProfile.Target.ID
 		}
 		return map[string]any{"keys": len(v.Keys), "default_trusted_profile": dtp}, nil

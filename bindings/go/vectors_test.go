@@ -694,47 +694,26 @@ func lookup(doc any, path string) any {
 }
 
 // decodeTyped decodes a document into the package's model of its type (what the
-// Client's typed calls return); types without a model are only JSON.
+// Client's typed calls return, by the generated operationModels); types without
+// a model are only JSON.
 func decodeTyped(typ string, body []byte) (any, error) {
-	unmarshal := func(v any) (any, error) { return v, json.Unmarshal(body, v) }
-	switch typ {
-	case "instance":
-		v := &Instance{Raw: body}
-		return v, decodeDoc(body, v.decode)
-	case "identity_token", "iam_token":
-		var t tokenJSON
-		if err := decodeDoc(body, t.decode); err != nil {
-			return nil, err
-		}
-		return &Token{accessToken: t.AccessToken, ExpiresIn: t.ExpiresIn, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt}, nil
-	case "initialization":
-		return unmarshal(&Initialization{Raw: body})
-	case "key":
-		return unmarshal(&Key{})
-	case "keys":
-		return unmarshal(&struct {
-			Keys []Key `json:"keys"`
-		}{})
-	case "placement_group":
-		return unmarshal(&PlacementGroup{})
-	case "placement_groups":
-		return unmarshal(&struct {
-			PlacementGroups []PlacementGroup `json:"placement_groups"`
-		}{})
-	case "network_interface":
-		return unmarshal(&NetworkInterface{})
-	case "network_interfaces":
-		return unmarshal(&struct {
-			NetworkInterfaces []NetworkInterface `json:"network_interfaces"`
-		}{})
-	case "volume_attachment":
-		return unmarshal(&VolumeAttachment{})
-	case "volume_attachments":
-		return unmarshal(&struct {
-			VolumeAttachments []VolumeAttachment `json:"volume_attachments"`
-		}{})
+	name, ok := operationModels[typ]
+	if !ok {
+		return nil, nil
 	}
-	return nil, nil
+	v := generatedModels[name]()
+	if err := decodeDoc(body, v.decode); err != nil {
+		return nil, err
+	}
+	switch v := v.(type) {
+	case *tokenJSON:
+		return newToken(v), nil
+	case *Instance:
+		v.Raw = body
+	case *Initialization:
+		v.Raw = body
+	}
+	return v, nil
 }
 
 func (r *vectorRun) checkOutput(i int, got vstep, wantRaw json.RawMessage) error {

@@ -28,7 +28,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	fmt.Printf("instance %s (%s) in %s\n", instance.Name, instance.ID, instance.Zone.Name)
+	zone := "?"
+	if instance.Zone != nil {
+		zone = instance.Zone.Name
+	}
+	fmt.Printf("instance %s (%s) in %s\n", instance.Name, instance.ID, zone)
 	for key, err := range client.Keys(ctx) {
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
