@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Benchmark of the JVM package against the emulator, ours beside a raw
-# java.net.http.HttpClient doing the same requests, in one run (run ci.sh first: it
-# builds the jar and the test classes). Each "first call" is a fresh JVM (3 runs
-# each, alternating); "cached GET" is 2000 GETs of the instance with the token
-# cached, after 200 warm-ups ("transport": our Kotlin transport alone, no native
-# code; "native": the native side alone, answered from memory). Prints JSON lines, then a Markdown table row set.
+# java.net.http.HttpClient doing the same requests (the floor), in one run (run ci.sh
+# first: it builds the jar and the test classes). Each "first call" is a fresh JVM
+# (ours and raw alternating, ROUNDS each). "cached GET" is 2000 GETs of the instance
+# with the token cached, in a fresh JVM per run, ours and raw alternating for ROUNDS
+# rounds after 200 warm-ups, then ROUNDS more after 5000 warm-ups (JIT done). Then
+# once each: "split" (ours, with the medians inside the transport's send and outside
+# it), "transport" (our Kotlin transport alone, no native code), "native" (the native
+# side alone, answered from memory) and "firstsplit" (the steps of a first call).
+# Prints the JSON lines, then the medians of the rounds, ours beside the floor, with
+# the ratio.
 #
-# Environment: EMULATOR_BIN (default: the workspace's release build, else debug).
+# Environment: EMULATOR_BIN (default: the workspace's release build, else debug),
+# ROUNDS (default 5).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -32,11 +38,37 @@ base=$(sed -n '1s/^listening on //p' "$out")
 echo "emulator $emu at $base; $(java -version 2>&1 | head -1); $(date -u +%Y-%m-%d)"
 
 run() { java -cp "$cp" io.github.vpcimds.Bench "$@"; }
+rounds=${ROUNDS:-5}
 results=()
-for _ in 1 2 3; do
+for _ in $(seq "$rounds"); do
   for who in ours raw; do results+=("$(run first "$who" "$base")"); done
 done
-for who in ours raw transport native; do results+=("$(run cached "$who" "$base" 2000)"); done
+for _ in $(seq "$rounds"); do
+  for who in ours raw; do results+=("$(run cached "$who" "$base" 2000)"); done
+done
+# The same after 5000 warm-ups: the JIT has compiled both paths (with 200, C2 still
+# compiles during the timed calls, on one of two cores).
+for _ in $(seq "$rounds"); do
+  for who in ours raw; do results+=("$(run cached "$who" "$base" 2000 5000)"); done
+done
+for who in split transport native; do results+=("$(run cached "$who" "$base" 2000)"); done
+results+=("$(run firstsplit ours "$base")")
 printf '%s\n' "${results[@]}"
+printf '%s\n' "${results[@]}" | python3 -c '
+import json, statistics, sys
+rows = [json.loads(line) for line in sys.stdin]
+def med(mode, who, key, warm_ups):
+    values = [r[key] for r in rows
+              if r["mode"] == mode and r["who"] == who and r.get("warm_ups") == warm_ups]
+    return statistics.median(values), values
+for label, mode, key, unit, warm_ups in (
+        ("cached GET (200 warm-ups)", "cached", "median_us", "us", 200),
+        ("cached GET (5000 warm-ups)", "cached", "median_us", "us", 5000),
+        ("first call", "first", "ms", "ms", None)):
+    ours, ours_all = med(mode, "ours", key, warm_ups)
+    raw, raw_all = med(mode, "raw", key, warm_ups)
+    print(f"{label}: ours {ours:.1f} {unit} vs raw HttpClient {raw:.1f} {unit} = {ours / raw:.2f}x "
+          f"(median of {len(ours_all)} alternating rounds; ours {ours_all}, raw {raw_all})")
+'
 native=target/native/linux-x86-64/libvpc_imds_uniffi.so
 echo "native library $(stat -c %s "$native") bytes, jar $(stat -c %s "$jar") bytes"

@@ -349,6 +349,12 @@ def kotlin_pages(desc: Dict[str, Any]) -> str:
         out.append(f"\n/** Every [{item}] of `{camel(op['name'])}()` as a cold flow (suspending on each page). */\n")
         out.append(f"fun {cls}.asFlow(): Flow<{item}> = flow {{\n")
         out.append("    while (true) (nextAsync() ?: break).forEach { emit(it) }\n}\n")
+    connect = next(st for st in desc["settings"] if st["name"] == "connect_timeout")
+    out.append("\n/**\n * The `connect_timeout` setting's default: the default transport's `HttpClient` is\n"
+               " * built with it (on another thread, while the native library loads) when the\n"
+               " * settings leave it unset.\n */\n")
+    out.append("internal val DEFAULT_CONNECT_TIMEOUT: java.time.Duration = "
+               f"java.time.Duration.ofMillis({round(connect['default'] * 1000)})\n")
     return "".join(out)
 
 

@@ -324,8 +324,12 @@ fn json(record: &Record) -> Result<Json, ImdsError> {
         .map_err(|_| bad_response("the record could not be written as JSON"))
 }
 
+/// The result as the model `T`: the record written as JSON text and read straight
+/// into `T` (no `serde_json::Value` tree, with its maps and allocations, in between).
 pub(crate) fn model<T: DeserializeOwned>(records: Vec<Record>) -> Result<T, ImdsError> {
-    typed(json(&last(records)?)?)
+    let text = serde_json::to_vec(&last(records)?)
+        .map_err(|_| bad_response("the record could not be written as JSON"))?;
+    serde_json::from_slice(&text).map_err(|_| bad_response("a document does not fit its model"))
 }
 
 /// The items of a page's list `field` (none when it is absent).

@@ -62,7 +62,7 @@ pub enum StepInput {
     /// Bytes read from the operation's connection (empty: the peer closed it).
     Bytes {
         /// HTTP/1.1 as read.
-        bytes: Vec<u8>,
+        bytes: crate::Bytes,
     },
     /// A whole response from the host's own HTTP stack.
     Response {

@@ -45,7 +45,7 @@ impl Transport for Canned {
             return Ok(HttpResponse {
                 status: 200,
                 retry_after: None,
-                body: TOKEN.as_bytes().to_vec(),
+                body: TOKEN.as_bytes().to_vec().into(),
             });
         }
         assert!(request
@@ -60,13 +60,13 @@ impl Transport for Canned {
             return Ok(HttpResponse {
                 status: 401,
                 retry_after: None,
-                body: br#"{"errors":[{"code":"unauthenticated","message":"expired"}],"status_code":401,"trace":"t"}"#.to_vec(),
+                body: br#"{"errors":[{"code":"unauthenticated","message":"expired"}],"status_code":401,"trace":"t"}"#.to_vec().into(),
             });
         }
         Ok(HttpResponse {
             status: 200,
             retry_after: None,
-            body: self.instance.clone(),
+            body: self.instance.clone().into(),
         })
     }
 }

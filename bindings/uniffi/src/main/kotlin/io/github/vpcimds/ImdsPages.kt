@@ -19,3 +19,10 @@ fun PlacementGroupPages.asSequence(): Sequence<PlacementGroup> = generateSequenc
 fun PlacementGroupPages.asFlow(): Flow<PlacementGroup> = flow {
     while (true) (nextAsync() ?: break).forEach { emit(it) }
 }
+
+/**
+ * The `connect_timeout` setting's default: the default transport's `HttpClient` is
+ * built with it (on another thread, while the native library loads) when the
+ * settings leave it unset.
+ */
+internal val DEFAULT_CONNECT_TIMEOUT: java.time.Duration = java.time.Duration.ofMillis(1000)

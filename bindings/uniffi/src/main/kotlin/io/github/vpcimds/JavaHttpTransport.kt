@@ -18,6 +18,7 @@ import java.util.concurrent.CancellationException
 import java.util.concurrent.CompletableFuture
 import java.util.concurrent.CompletionException
 import java.util.concurrent.TimeUnit
+import java.util.concurrent.locks.LockSupport
 import javax.net.ssl.SSLContext
 import javax.net.ssl.SSLException
 import kotlin.coroutines.resume
@@ -142,20 +143,24 @@ class JavaHttpTransport @JvmOverloads constructor(
     }
 
     /** Interrupts [thread] when armed time runs out, unless disarmed first. */
-    private class Watchdog(private val thread: Thread) : Runnable {
+    private class Watchdog(private val thread: Thread) {
         private var done = false
-        private var task: java.util.concurrent.ScheduledFuture<*>? = null
+
+        /** When to fire, in nanoseconds on [Deadlines]' clock. */
+        var deadline = 0L
+            private set
 
         @Volatile
         var fired = false
             private set
 
         fun arm(millis: Long) {
-            task = TIMER.schedule(this, millis, TimeUnit.MILLISECONDS)
+            deadline = Deadlines.now() + TimeUnit.MILLISECONDS.toNanos(millis)
+            Deadlines.arm(this)
         }
 
         @Synchronized
-        override fun run() {
+        fun fire() {
             if (!done) {
                 fired = true
                 thread.interrupt()
@@ -163,19 +168,76 @@ class JavaHttpTransport @JvmOverloads constructor(
         }
 
         fun disarm() {
-            task?.cancel(false)
+            Deadlines.disarm(this)
             synchronized(this) { done = true }
             // Fired after the call returned (or threw for another reason): clear the flag.
             if (fired) Thread.interrupted()
         }
     }
 
-    internal companion object {
-        /** One daemon thread for every transport's watchdogs. */
-        private val TIMER = java.util.concurrent.ScheduledThreadPoolExecutor(1) { r ->
-            Thread(r, "vpc-imds-deadline").apply { isDaemon = true }
-        }.apply { removeOnCancelPolicy = true }
+    /**
+     * One daemon thread for every transport's watchdogs. It sleeps until the earliest
+     * armed deadline and is woken only when a new one is earlier than that, so
+     * requests with the same timeout, one after another, arm and disarm without
+     * waking it (a `ScheduledThreadPoolExecutor` with `removeOnCancelPolicy` woke its
+     * thread for every request: a thread hand-off per request).
+     */
+    private object Deadlines : Runnable {
+        private val origin = System.nanoTime()
+        private val lock = Object()
+        private val armed = HashSet<Watchdog>()
+        private var wakeAt = Long.MAX_VALUE
+        private var thread: Thread? = null
 
+        /** Nanoseconds since [origin]: positive, far from overflow. */
+        fun now(): Long = System.nanoTime() - origin
+
+        fun arm(w: Watchdog) = synchronized(lock) {
+            armed.add(w)
+            val t = thread ?: Thread(this, "vpc-imds-deadline").also {
+                it.isDaemon = true
+                thread = it
+                it.start()
+            }
+            if (w.deadline < wakeAt) {
+                wakeAt = w.deadline
+                LockSupport.unpark(t)
+            }
+        }
+
+        fun disarm(w: Watchdog) {
+            synchronized(lock) { armed.remove(w) }
+        }
+
+        override fun run() {
+            val due = ArrayList<Watchdog>()
+            while (true) {
+                var next = Long.MAX_VALUE
+                var now: Long
+                synchronized(lock) {
+                    now = now()
+                    val each = armed.iterator()
+                    while (each.hasNext()) {
+                        val w = each.next()
+                        if (w.deadline <= now) {
+                            each.remove()
+                            due.add(w)
+                        } else if (w.deadline < next) {
+                            next = w.deadline
+                        }
+                    }
+                    wakeAt = next
+                }
+                due.forEach { it.fire() }
+                due.clear()
+                // An arm() since the scan either was seen by it or unparks this thread
+                // (both under the lock), so no deadline is missed.
+                if (next == Long.MAX_VALUE) LockSupport.park(this) else LockSupport.parkNanos(this, next - now)
+            }
+        }
+    }
+
+    internal companion object {
         /** A JDK failure as the driver's transport error kind (the message never holds a token). */
         fun failure(e: Throwable): TransportException {
             val detail = "${e.javaClass.simpleName}: ${e.message ?: ""}"

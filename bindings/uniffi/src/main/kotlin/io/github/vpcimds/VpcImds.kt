@@ -4,6 +4,8 @@ package io.github.vpcimds
 
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.flow
+import java.util.concurrent.CompletableFuture
+import java.util.concurrent.CompletionException
 
 /** The environment variable read for the endpoint (unless `readEnv` is false). */
 const val ENDPOINT_ENV: String = "VPC_IMDS_ENDPOINT"
@@ -33,12 +35,58 @@ fun imdsClient(
     } else {
         settings
     }
-    // Validated once without a transport, to size the HTTP client's connect timeout.
+    if (transport != null) return ImdsClient(withEnv, transport, transport)
+    if (withEnv.connectTimeout == null) {
+        // The default connect timeout: the HttpClient is built on a daemon thread while
+        // this one loads the native library (a fresh JVM's two slowest steps, overlapped).
+        // For a plain-HTTP endpoint (the service's own, http://169.254.169.254) it gets
+        // a TLS context without the JDK's CA certificates, which it would never use
+        // (loading them is a third of a new HttpClient's time); the machine's endpoint
+        // is checked afterwards, and anything but http:// gets the JDK's defaults.
+        val plain = !withEnv.secure &&
+            !(withEnv.endpoint ?: withEnv.envEndpoint ?: "").startsWith("https:", ignoreCase = true)
+        val http = CompletableFuture.supplyAsync({
+            JavaHttpTransport(DEFAULT_CONNECT_TIMEOUT, if (plain) plainHttpOnly() else null)
+        }) { task -> Thread(task, "vpc-imds-warm-up").apply { isDaemon = true }.start() }
+        uniffiEnsureInitialized()
+        val t = try {
+            http.join()
+        } catch (e: CompletionException) {
+            throw e.cause ?: e
+        }
+        val client = ImdsClient(withEnv, t, t)
+        if (!plain || client.endpoint().startsWith("http://")) return client
+        client.close()
+        val tls = JavaHttpTransport(DEFAULT_CONNECT_TIMEOUT)
+        return ImdsClient(withEnv, tls, tls)
+    }
+    // Validated once without a transport, to size the HTTP client's connect timeout;
+    // meanwhile a daemon thread loads the JDK's TLS defaults, which every HttpClient loads.
+    HTTP_WARM_UP
     val probe = ImdsClient(withEnv)
     val connect = probe.connectTimeout()
     probe.close()
-    val t = transport ?: JavaHttpTransport(connect)
+    val t = JavaHttpTransport(connect)
     return ImdsClient(withEnv, t, t)
+}
+
+/**
+ * A TLS context that trusts no certificate (no CA certificates loaded), for an
+ * `HttpClient` that only ever speaks plain HTTP: a TLS connection through it fails.
+ */
+private fun plainHttpOnly(): javax.net.ssl.SSLContext =
+    javax.net.ssl.SSLContext.getInstance("TLS").apply { init(null, arrayOf<javax.net.ssl.TrustManager>(), null) }
+
+/**
+ * Started by the first [imdsClient] that sets its own connect timeout: a daemon thread
+ * initialises the JDK's default `SSLContext` (which every `HttpClient` loads, even for
+ * plain HTTP: security providers, certificates) while the calling thread loads the
+ * native library.
+ */
+private val HTTP_WARM_UP: Unit by lazy {
+    Thread({ runCatching { javax.net.ssl.SSLContext.getDefault() } }, "vpc-imds-warm-up")
+        .apply { isDaemon = true }
+        .start()
 }
 
 /**
