@@ -87,48 +87,34 @@ pub(crate) fn skip_value(b: &[u8], i: usize) -> Result<usize, Malformed> {
     }
 }
 
-/// Whether every number in the JSON document `b` is a finite double: what a JSON
-/// number can be in every host language (JavaScript's `JSON.parse`, Python's
-/// `float`, Kotlin's `Double`), so a document with `1e999` fails the same way in
-/// all of them. Strings are skipped; `b` is already validated JSON.
-///
-/// ```
-/// use vpc_imds_driver::json::numbers_fit_double;
-/// assert!(numbers_fit_double(br#"{"a":[1,-2.5,1e308,"1e999"],"b":1E2}"#));
-/// assert!(!numbers_fit_double(br#"{"a":1e309}"#));
-/// assert!(!numbers_fit_double(br#"[-1E400]"#));
-/// let long = format!("[{}]", "9".repeat(400));
-/// assert!(!numbers_fit_double(long.as_bytes()));
-/// assert!(numbers_fit_double(format!("[{}]", "9".repeat(300)).as_bytes()));
-/// ```
-pub fn numbers_fit_double(b: &[u8]) -> bool {
-    scan(b, false)
-}
-
 /// Whether every host's own JSON parser reads the document `b` as the same value:
-/// every number is a finite double ([`numbers_fit_double`]) and every string's
-/// escapes decode to Unicode (no lone surrogate, which JavaScript's `JSON.parse`
-/// and Python's `json.loads` would keep and Go's decoder would replace). A host may
-/// then parse a generic GET's body with its own parser, the fastest it has.
+/// every number is a finite double (what a JSON number can be in JavaScript's
+/// `JSON.parse`, Python's `float`, Kotlin's `Double`, so `1e999` fails the same way
+/// in all of them) and every string's escapes decode to Unicode (no lone surrogate,
+/// which `JSON.parse` and `json.loads` would keep and Go's decoder would replace). A
+/// host may then parse a generic GET's body with its own parser, the fastest it
+/// has. `b` is already validated JSON.
 ///
 /// ```
 /// use vpc_imds_driver::json::every_host_reads_alike;
+/// assert!(every_host_reads_alike(br#"{"a":[1,-2.5,1e308,"1e999"],"b":1E2}"#));
+/// assert!(!every_host_reads_alike(br#"{"a":1e309}"#));
+/// assert!(!every_host_reads_alike(br#"[-1E400]"#));
+/// let long = format!("[{}]", "9".repeat(400));
+/// assert!(!every_host_reads_alike(long.as_bytes()));
+/// assert!(every_host_reads_alike(format!("[{}]", "9".repeat(300)).as_bytes()));
 /// assert!(every_host_reads_alike(br#"{"a":"\u00e9\ud83d\ude00","b":[1,2.5]}"#));
 /// assert!(!every_host_reads_alike(br#"{"a":"\ud800"}"#));
 /// assert!(!every_host_reads_alike(br#"{"a":"x\udc00y"}"#));
 /// assert!(!every_host_reads_alike(br#"{"a":1e999}"#));
 /// ```
 pub fn every_host_reads_alike(b: &[u8]) -> bool {
-    scan(b, true)
-}
-
-fn scan(b: &[u8], strings: bool) -> bool {
     let mut i = 0;
     while let Some(&c) = b.get(i) {
         match c {
             b'"' => match skip_string(b, i) {
                 Ok(end) => {
-                    if strings && !string_decodes(b.get(i + 1..end - 1).unwrap_or_default()) {
+                    if !string_decodes(b.get(i + 1..end - 1).unwrap_or_default()) {
                         return false;
                     }
                     i = end
