@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Hand-written code lines per binding: source files git tracks under bindings/<name>
 (and the std client's library), neither blank nor comment lines, tests, examples,
-benches and build outputs aside, files whose first three lines say @generated or
-DO NOT EDIT aside.
+benches and build outputs aside (a Rust file's `#[cfg(test)] mod` block too), files
+whose first three lines say @generated or DO NOT EDIT aside.
 
     python3 scripts/binding-lines.py [--rev REV]
 
@@ -35,9 +35,30 @@ def read(path: str, rev: str | None) -> str:
         return f.read()
 
 
+def without_test_modules(text: str) -> str:
+    """Rust: drops each `#[cfg(test)]` module, attribute to closing brace."""
+    out: list[str] = []
+    depth = -1  # inside a test module when >= 0
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if depth >= 0:
+            depth += line.count("{") - line.count("}")
+            if depth <= 0:
+                depth = -1
+            continue
+        following = lines[i + 1].strip() if i + 1 < len(lines) else ""
+        if line.strip() == "#[cfg(test)]" and re.fullmatch(r"(pub(\(\w+\))? )?mod \w+ \{", following):
+            depth = 0
+            continue
+        out.append(line)
+    return "\n".join(out)
+
+
 def count(text: str, python: bool) -> int:
     if re.search(r"@generated|DO NOT EDIT", "\n".join(text.splitlines()[:3]), re.I):
         return 0
+    if not python:
+        text = without_test_modules(text)
     n = 0
     in_block = in_doc = False
     for line in text.splitlines():

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant as StdInstant};
 
-use vpc_imds_core::config::{Config, Scheme, Timeouts};
+use vpc_imds_core::config::{Config, Timeouts};
 use vpc_imds_core::error::TransportError;
 use vpc_imds_core::operation::Args;
 use vpc_imds_core::retry::RetryPolicy;
@@ -94,36 +94,9 @@ impl std::fmt::Debug for ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// The service's base URL, `http://HOST[:PORT]` or `https://HOST[:PORT]`.
-    pub fn endpoint(mut self, url: impl Into<String>) -> Self {
-        self.settings.endpoint = Some(url.into());
-        self
-    }
-
     /// Don't read `VPC_IMDS_ENDPOINT`.
     pub fn ignore_env(mut self) -> Self {
         self.ignore_env = true;
-        self
-    }
-
-    /// Secure access: the default endpoint becomes `https://api.metadata.cloud.ibm.com`,
-    /// and an `http://` endpoint is upgraded to `https://` on the same host and port.
-    /// Needs the cargo feature `https`.
-    pub fn https(mut self, on: bool) -> Self {
-        self.settings.secure = on;
-        self
-    }
-
-    /// The API version date, `YYYY-MM-DD` (default 2025-08-26). It also picks the
-    /// identity path family (`/instance_identity/v1` before 2025-08-26).
-    pub fn version(mut self, date: impl Into<String>) -> Self {
-        self.settings.version = Some(date.into());
-        self
-    }
-
-    /// The identity token lifetime to ask for, 5..=3600 seconds (default 300).
-    pub fn token_lifetime(mut self, seconds: u32) -> Self {
-        self.settings.token_lifetime = Some(seconds);
         self
     }
 
@@ -132,13 +105,6 @@ impl ClientBuilder {
         self.settings.timeout = Some(timeouts.operation);
         self.settings.request_timeout = Some(timeouts.request);
         self.settings.connect_timeout = Some(timeouts.connect);
-        self
-    }
-
-    /// The deadline of a whole operation, retries included (1 ms..=1 day); also
-    /// caps the connect and request timeouts.
-    pub fn timeout(mut self, operation: Duration) -> Self {
-        self.settings.timeout = Some(operation);
         self
     }
 
@@ -163,13 +129,6 @@ impl ClientBuilder {
         self
     }
 
-    /// Largest response accepted, in bytes (1 KiB..=256 MiB, default 1 MiB); larger
-    /// ones fail as `bad_response`.
-    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
-        self.settings.max_response_bytes = Some(bytes);
-        self
-    }
-
     /// Builds the client. Nothing is sent yet.
     pub fn build(self) -> Result<Client, Error> {
         let mut settings = self.settings;
@@ -177,7 +136,7 @@ impl ClientBuilder {
             settings.env_endpoint = std::env::var(ENDPOINT_ENV).ok();
         }
         let config = settings.build().map_err(ConfigError::Invalid)?;
-        let transport = transport(&config, self.ca_file.as_deref())?;
+        let transport = Transport::new(config.endpoint(), self.ca_file.as_deref())?;
         let seed = RandomState::new().hash_one(StdInstant::now());
         Ok(Client {
             inner: Arc::new(Inner {
@@ -191,35 +150,6 @@ impl ClientBuilder {
             }),
         })
     }
-}
-
-/// Refuses a host name when this build cannot resolve one.
-fn check_resolvable(config: &DriverConfig) -> Result<(), Error> {
-    let host = config.endpoint().host();
-    if !cfg!(feature = "resolve") && crate::transport::ip_literal(host).is_none() {
-        return Err(ConfigError::HostNamesUnsupported(host.to_owned()).into());
-    }
-    Ok(())
-}
-
-#[cfg(not(feature = "https"))]
-fn transport(config: &DriverConfig, _: Option<&std::path::Path>) -> Result<Transport, Error> {
-    check_resolvable(config)?;
-    if config.endpoint().scheme() == Scheme::Https {
-        return Err(ConfigError::HttpsUnsupported.into());
-    }
-    Ok(Transport::new(config.endpoint().clone()))
-}
-
-#[cfg(feature = "https")]
-fn transport(config: &DriverConfig, ca_file: Option<&std::path::Path>) -> Result<Transport, Error> {
-    check_resolvable(config)?;
-    let tls = if config.endpoint().scheme() == Scheme::Https {
-        Some(crate::tls::client_config(ca_file)?)
-    } else {
-        None
-    };
-    Ok(Transport::new(config.endpoint().clone(), tls))
 }
 
 impl Client {
@@ -281,50 +211,10 @@ impl Client {
         self.one("iam_token", &args)
     }
 
-    /// `GET /metadata/v1/instance`.
-    pub fn instance(&self) -> Result<Document<kind::Instance>, Error> {
-        self.one("instance", &Args::default())
-    }
-
-    /// `GET /metadata/v1/instance/initialization` (keys, user data, default profile).
-    pub fn initialization(&self) -> Result<Document<kind::Initialization>, Error> {
-        self.one("initialization", &Args::default())
-    }
-
     /// The user data as bytes (empty when the instance has none).
     pub fn user_data(&self) -> Result<UserData, Error> {
         let record = self.run("user_data", &Args::default())?;
         Ok(UserData::new(record.into_body()))
-    }
-
-    /// `GET /metadata/v1/instance/network_interfaces`.
-    pub fn network_interfaces(&self) -> Result<Document<kind::NetworkInterfaces>, Error> {
-        self.one("network_interfaces", &Args::default())
-    }
-
-    /// `GET /metadata/v1/instance/network_interfaces/{id}`.
-    pub fn network_interface(&self, id: &str) -> Result<Document<kind::NetworkInterface>, Error> {
-        self.one("network_interface", &with_id(id))
-    }
-
-    /// `GET /metadata/v1/instance/volume_attachments`.
-    pub fn volume_attachments(&self) -> Result<Document<kind::VolumeAttachments>, Error> {
-        self.one("volume_attachments", &Args::default())
-    }
-
-    /// `GET /metadata/v1/instance/volume_attachments/{id}`.
-    pub fn volume_attachment(&self, id: &str) -> Result<Document<kind::VolumeAttachment>, Error> {
-        self.one("volume_attachment", &with_id(id))
-    }
-
-    /// `GET /metadata/v1/keys`, page by page (follows `next.href`).
-    pub fn keys(&self) -> Pages<kind::Keys> {
-        self.pages("keys", &Args::default())
-    }
-
-    /// `GET /metadata/v1/keys/{id}`.
-    pub fn key(&self, id: &str) -> Result<Document<kind::Key>, Error> {
-        self.one("key", &with_id(id))
     }
 
     /// The public keys of every key, one OpenSSH `authorized_keys` line each.
@@ -334,40 +224,6 @@ impl Client {
     pub fn ssh_keys(&self) -> Result<Vec<String>, Error> {
         let record = self.run("ssh_keys", &Args::default())?;
         Ok(record.lines().map(<[String]>::to_vec).unwrap_or_default())
-    }
-
-    /// `GET /metadata/v1/placement_groups`, page by page.
-    pub fn placement_groups(&self) -> Pages<kind::PlacementGroups> {
-        self.pages("placement_groups", &Args::default())
-    }
-
-    /// `GET /metadata/v1/placement_groups/{id}`.
-    pub fn placement_group(&self, id: &str) -> Result<Document<kind::PlacementGroup>, Error> {
-        self.one("placement_group", &with_id(id))
-    }
-
-    /// Creates an identity certificate for a PEM certificate signing request.
-    pub fn identity_certificate(
-        &self,
-        csr: &str,
-        expires_in: Option<u32>,
-    ) -> Result<Document<kind::IdentityCertificate>, Error> {
-        let args = Args {
-            csr: Some(csr),
-            expires_in,
-            ..Args::default()
-        };
-        self.one("identity_certificate", &args)
-    }
-
-    /// `GET /metadata/v1/{path}` (path may carry a query, not `version`): the raw JSON.
-    pub fn get(&self, path: &str) -> Result<Document<kind::Json>, Error> {
-        self.one("get", &with_path(path, false))
-    }
-
-    /// Like [`get`](Self::get), following `next.href` page by page.
-    pub fn get_pages(&self, path: &str) -> Pages<kind::Json> {
-        self.pages("get", &with_path(path, true))
     }
 
     /// Like [`get`](Self::get), following every page and merging them into one
@@ -384,10 +240,14 @@ impl Client {
     /// [`get_all`](Self::get_all)'s document in parts, each handed out as soon as it
     /// is merged (memory holds about one page, whatever the number of pages): the
     /// parts concatenated are the document.
-    pub fn get_all_parts(&self, path: &str) -> Parts {
-        Parts {
-            op: self.begin("get_all", &with_path(path, true)).map_err(Some),
-        }
+    pub fn get_all_parts(&self, path: &str) -> impl Iterator<Item = Result<Vec<u8>, Error>> {
+        let args = Args {
+            path: Some(path),
+            all_pages: true,
+            ..Args::default()
+        };
+        let parts: Pages<kind::Json> = self.pages("get_all", &args);
+        parts.map(|part| part.map(Document::into_json))
     }
 
     /// Waits until the service answers, for at most `max` (60 s when `None`, as in
@@ -429,65 +289,21 @@ impl Client {
     }
 
     fn pages<M: Model>(&self, name: &str, args: &Args<'_>) -> Pages<M> {
-        let state = match self.begin(name, args) {
-            Ok(op) => PagesState::Running(Box::new(op)),
-            Err(e) => PagesState::Failed(e),
-        };
         Pages {
-            state,
+            op: Some(self.begin(name, args)),
             model: PhantomData,
         }
     }
 }
 
-fn with_id(id: &str) -> Args<'_> {
-    Args {
-        id: Some(id),
-        ..Args::default()
-    }
-}
-
-fn with_path(path: &str, all_pages: bool) -> Args<'_> {
-    Args {
-        path: Some(path),
-        all_pages,
-        ..Args::default()
-    }
-}
-
-/// The parts of [`Client::get_all_parts`]; ends after the last part or the first
-/// error.
-#[derive(Debug)]
-pub struct Parts {
-    op: Result<Running, Option<Error>>,
-}
-
-impl Iterator for Parts {
-    type Item = Result<Vec<u8>, Error>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let op = match &mut self.op {
-            Ok(op) if op.over => return None,
-            Ok(op) => op,
-            Err(e) => return e.take().map(Err),
-        };
-        Some(op.next().map(|outcome| match outcome {
-            Outcome::Page(r) | Outcome::Done(r) => r.into_body(),
-        }))
-    }
-}
+include!("client_api.rs");
 
 /// The pages of a list, each an owned [`Document`]; ends after the last page or
 /// the first error. The operation deadline covers all pages.
 pub struct Pages<M: Model> {
-    state: PagesState,
+    /// `None` once over.
+    op: Option<Result<Running, Error>>,
     model: PhantomData<fn() -> M>,
-}
-
-enum PagesState {
-    Running(Box<Running>),
-    Failed(Error),
-    Finished,
 }
 
 impl<M: Model> std::fmt::Debug for Pages<M> {
@@ -500,18 +316,15 @@ impl<M: Model> Iterator for Pages<M> {
     type Item = Result<Document<M>, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        match std::mem::replace(&mut self.state, PagesState::Finished) {
-            PagesState::Finished => None,
-            PagesState::Failed(e) => Some(Err(e)),
-            PagesState::Running(mut run) => match run.next() {
-                Ok(Outcome::Page(record)) => {
-                    self.state = PagesState::Running(run);
-                    Some(Ok(Document::new(record.into_body())))
-                }
-                Ok(Outcome::Done(record)) => Some(Ok(Document::new(record.into_body()))),
-                Err(e) => Some(Err(e)),
-            },
+        let mut op = match self.op.take()? {
+            Ok(op) => op,
+            Err(e) => return Some(Err(e)),
+        };
+        let page = op.next();
+        if matches!(page, Ok((_, false))) {
+            self.op = Some(Ok(op));
         }
+        Some(page.map(|(record, _)| Document::new(record.into_body())))
     }
 }
 
@@ -529,12 +342,6 @@ impl Idle {
         let at = self.0.iter().position(|(c, _)| c == id)?;
         Some(self.0.swap_remove(at).1)
     }
-}
-
-/// A page or the result.
-enum Outcome {
-    Page(Record),
-    Done(Record),
 }
 
 /// What to feed the machine next.
@@ -614,14 +421,14 @@ impl Running {
     /// Runs to the end; a single-document operation.
     fn finish(&mut self) -> Result<Record, Error> {
         loop {
-            if let Outcome::Done(record) = self.next()? {
+            if let (record, true) = self.next()? {
                 return Ok(record);
             }
         }
     }
 
-    /// Steps the operation until a page, the result, or an error.
-    fn next(&mut self) -> Result<Outcome, Error> {
+    /// Steps the operation until a page, the result (`true`: the last), or an error.
+    fn next(&mut self) -> Result<(Record, bool), Error> {
         let inner = self.inner.clone();
         let mut machine = inner.lock();
         let mut feed = Feed::Tick;
@@ -675,10 +482,10 @@ impl Running {
                         Err(p) => p.into_inner().0,
                     };
                 }
-                Step::Page(record) => return Ok(Outcome::Page(record)),
+                Step::Page(record) => return Ok((record, false)),
                 Step::Done(record) => {
                     self.over = true;
-                    return Ok(Outcome::Done(record));
+                    return Ok((record, true));
                 }
                 Step::Failed(e) => {
                     self.over = true;

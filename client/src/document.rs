@@ -91,32 +91,7 @@ pub mod kind {
         )*};
     }
 
-    models! {
-        /// An identity or IAM token: [`model::AccessToken`].
-        AccessToken => AccessToken;
-        /// The instance: [`model::Instance`].
-        Instance => Instance;
-        /// The initialization document: [`model::Initialization`].
-        Initialization => Initialization;
-        /// All network interfaces: [`model::NetworkInterfaceCollection`].
-        NetworkInterfaces => NetworkInterfaceCollection;
-        /// One network interface: [`model::NetworkInterface`].
-        NetworkInterface => NetworkInterface;
-        /// All volume attachments: [`model::VolumeAttachmentCollection`].
-        VolumeAttachments => VolumeAttachmentCollection;
-        /// One volume attachment: [`model::VolumeAttachment`].
-        VolumeAttachment => VolumeAttachment;
-        /// One page of keys: [`model::KeyCollection`].
-        Keys => KeyCollection;
-        /// One key: [`model::Key`].
-        Key => Key;
-        /// One page of placement groups: [`model::PlacementGroupCollection`].
-        PlacementGroups => PlacementGroupCollection;
-        /// One placement group: [`model::PlacementGroup`].
-        PlacementGroup => PlacementGroup;
-        /// An identity certificate: [`model::IdentityCertificate`].
-        IdentityCertificate => IdentityCertificate;
-    }
+    include!("kinds.rs");
 
     /// Any JSON object (a generic `GET`); the view is the raw body.
     #[derive(Debug, Clone, Copy)]

@@ -209,7 +209,7 @@ fn builder(g: &Globals) -> ClientBuilder {
     if let Some(path) = &g.cacert {
         b = b.ca_file(path.clone());
     }
-    b = b.https(g.https);
+    b = b.secure(g.https);
     if g.verbose {
         b = b.trace(|t| eprintln!("vpc-imds: {t}"));
     }

@@ -7,11 +7,13 @@
 
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use vpc_imds_core::config::Endpoint;
+use vpc_imds_core::config::{Endpoint, Scheme};
 use vpc_imds_core::error::TransportError;
 
+use crate::error::ConfigError;
 use crate::trace::Trace;
 
 /// Why one request got no response: what the driver is told, and the operating
@@ -28,6 +30,7 @@ impl Failure {
     }
 }
 
+/// An open connection: TCP, or TLS over TCP.
 pub(crate) enum Conn {
     Plain(TcpStream),
     #[cfg(feature = "https")]
@@ -86,17 +89,29 @@ impl std::fmt::Debug for Transport {
     }
 }
 
-/// What a request's connection was.
 impl Transport {
-    pub(crate) fn new(
-        endpoint: Endpoint,
-        #[cfg(feature = "https")] tls: Option<std::sync::Arc<rustls::ClientConfig>>,
-    ) -> Self {
-        Transport {
-            endpoint,
-            #[cfg(feature = "https")]
-            tls,
+    /// The transport to `endpoint`, if this build can reach it: HTTPS needs the
+    /// feature `https`, a host name the feature `resolve`.
+    pub(crate) fn new(endpoint: &Endpoint, ca_file: Option<&Path>) -> Result<Self, ConfigError> {
+        let host = endpoint.host();
+        if !cfg!(feature = "resolve") && ip_literal(host).is_none() {
+            return Err(ConfigError::HostNamesUnsupported(host.to_owned()));
         }
+        let secure = endpoint.scheme() == Scheme::Https;
+        #[cfg(not(feature = "https"))]
+        {
+            let _ = ca_file; // only TLS reads it
+            if secure {
+                return Err(ConfigError::HttpsUnsupported);
+            }
+        }
+        Ok(Transport {
+            endpoint: endpoint.clone(),
+            #[cfg(feature = "https")]
+            tls: secure
+                .then(|| crate::tls::client_config(ca_file))
+                .transpose()?,
+        })
     }
 
     pub(crate) fn connect(
@@ -153,7 +168,6 @@ impl Transport {
         connect_timeout: Duration,
         deadline: Instant,
     ) -> Result<Conn, Failure> {
-        use vpc_imds_core::config::Scheme;
         let endpoint = &self.endpoint;
         let Some(config) = self
             .tls
