@@ -169,6 +169,8 @@ export interface Step {
   value?: Json;
   /** DONE of a token: its lifetime in seconds as the core judges it. */
   lifetime?: number;
+  /** SEND: the request's HTTP/1.1 bytes (they hold the token: never log them). */
+  wire?: Uint8Array;
   /** DONE of `user_data`: the bytes. */
   bytes?: Uint8Array;
   /** PAGE and DONE of `get_all`: what that page added to the merged JSON document,

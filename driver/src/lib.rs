@@ -19,6 +19,7 @@ pub mod reply;
 pub mod request;
 pub mod settings;
 pub mod share;
+pub mod step_record;
 pub mod value;
 
 /// The sans-IO core this crate drives.
@@ -42,6 +43,7 @@ pub use settings::{seconds, DriverConfig, Settings, ENDPOINT_ENV};
 #[cfg(feature = "std")]
 pub use share::ThreadTokens;
 pub use share::{LocalTokens, TokenShare};
+pub use step_record::StepRecord;
 pub use value::Value;
 pub use vpc_imds_core::error::{Error, ErrorKind, InputError, TransportError};
 pub use vpc_imds_core::operation::{Args, Operation, TrustedProfile};

@@ -6,18 +6,9 @@ import native from './native.js';
 import { randomBytes } from 'node:crypto';
 import { errorFrom } from './errors.js';
 import { SocketTransport } from './transport.js';
+import { stepFrom } from './steps.js';
 
 const record = (r) => (typeof r === 'string' ? errorFrom(JSON.parse(r)) : r);
-
-/** A step of the addon as the shared client reads it (the wasm package's shape). */
-function out(s) {
-  const r = s.request;
-  if (r) Object.assign(s, r, { headers: r.headers.map((h) => [h.name, h.value]) });
-  if (s.error !== undefined) s.error = JSON.parse(s.error);
-  if (s.lines !== undefined) s.value = s.lines;
-  else if (s.json !== undefined && s.typeName !== 'json') s.value = JSON.parse(s.json);
-  return s;
-}
 
 /** The client machine of one client; `sockets`: steps carry only the wire bytes. */
 class Machine {
@@ -46,9 +37,10 @@ class Machine {
     return started;
   }
 
-  #out(s) {
-    if (s.wire) this.#wire = s.wire;
-    return out(s);
+  #out(text) {
+    const s = stepFrom(text, this.#m);
+    if (s.wire !== undefined) this.#wire = s.wire;
+    return s;
   }
 
   step(op, now) { return this.#out(this.#m.step(op, now)); }

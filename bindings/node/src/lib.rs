@@ -13,21 +13,9 @@ use napi::ValueType;
 use napi_derive::napi;
 use vpc_imds_driver::core::response::{parse_retry_after, Response};
 use vpc_imds_driver::{
-    Error, ErrorRecord, InputError, Instant, LocalMachine, MachineInput as Input,
-    MachineStep as Step, NamedArgs, OpId, Record, Settings, TransportError, Value,
+    Error, ErrorRecord, InputError, Instant, LocalMachine, MachineInput as Input, NamedArgs, OpId,
+    Settings, StepRecord, TransportError, Value,
 };
-
-/// Step kinds, the same numbers in every JavaScript host (`STEP` in lib/).
-mod kind {
-    pub const SEND: u32 = 0;
-    pub const READ: u32 = 1;
-    pub const CLOSE: u32 = 2;
-    pub const BACKOFF: u32 = 3;
-    pub const AWAIT: u32 = 4;
-    pub const PAGE: u32 = 5;
-    pub const DONE: u32 = 6;
-    pub const FAILED: u32 = 7;
-}
 
 /// An error as the driver's one record, JSON text (`kind`, `message`, `cause`,
 /// `status`, `retry_after`, `code`, `api_message`, `target`, `trace`, `transport`).
@@ -85,81 +73,6 @@ fn each(
     Ok(())
 }
 
-/// One header of a request, for transports with their own HTTP stack.
-#[napi(object)]
-pub struct HeaderOut {
-    /// Canonical name.
-    pub name: String,
-    /// Value (an `Authorization` value holds the token).
-    pub value: String,
-}
-
-fn header(h: &vpc_imds_driver::Header) -> HeaderOut {
-    HeaderOut {
-        name: h.name.to_owned(),
-        value: h.value.clone(),
-    }
-}
-
-/// A request as parts, for transports with their own HTTP stack.
-#[napi(object)]
-pub struct RequestParts {
-    /// `GET`, `PUT` or `POST`.
-    pub method: String,
-    /// The absolute URL.
-    pub url: String,
-    /// Path and query.
-    pub target: String,
-    /// Headers, in order (`Host` and `Content-Length` excluded).
-    pub headers: Vec<HeaderOut>,
-    /// The JSON body, if any.
-    pub body: Option<String>,
-}
-
-/// What to do next for one operation (`kind` is one of the `STEP` numbers).
-#[napi(object)]
-#[derive(Default)]
-pub struct StepOut {
-    /// The step kind.
-    pub kind: u32,
-    /// Operations whose token wait this step ended: step them now.
-    pub woken: Option<Vec<f64>>,
-    /// Send / Close: the connection.
-    pub conn: Option<f64>,
-    /// Send: connect `conn` first.
-    pub fresh: Option<bool>,
-    /// Send: the HTTP/1.1 request; it holds the token: never log it.
-    pub wire: Option<Buffer>,
-    /// Send (hosts with their own HTTP stack): the request as parts.
-    pub request: Option<RequestParts>,
-    /// Send: time left for the exchange, milliseconds.
-    pub timeout: Option<f64>,
-    /// Send: connect timeout, milliseconds.
-    pub connect_timeout: Option<f64>,
-    /// Send: the exchange's deadline; Backoff / Await: when to step again (ms).
-    pub until: Option<f64>,
-    /// Page / Done: the record's type (`instance`, `raw`, `json`, `user_data`, ...).
-    pub type_name: Option<String>,
-    /// Page / Done: a document as JSON (IBM's field names), or a part of `get_all`'s.
-    pub json: Option<String>,
-    /// Done of a token: its lifetime in seconds as the core judges it.
-    pub lifetime: Option<u32>,
-    /// Done of `user_data`: the bytes.
-    pub bytes: Option<Buffer>,
-    /// Done of `ssh_keys`: one `authorized_keys` line per key.
-    pub lines: Option<Vec<String>>,
-    /// Failed: the error record as JSON text.
-    pub error: Option<String>,
-}
-
-fn failed(e: &Error) -> StepOut {
-    StepOut {
-        kind: kind::FAILED,
-        error: Some(record(e)),
-        ..StepOut::default()
-    }
-}
-
 fn instant(ms: f64) -> Instant {
     // performance.now() based, so finite and not negative; clamp anyway.
     Instant::from_millis(if ms.is_finite() && ms > 0.0 {
@@ -169,16 +82,14 @@ fn instant(ms: f64) -> Instant {
     })
 }
 
-fn ms(d: core::time::Duration) -> Option<f64> {
-    Some(d.as_millis() as f64)
-}
-
 /// The client machine of one `Client`.
 #[napi]
 pub struct NodeMachine {
     machine: LocalMachine,
     /// Send steps carry the request as parts too (a custom transport).
     parts: bool,
+    /// The last step's payload (see [`StepRecord`]).
+    payload: Vec<u8>,
 }
 
 /// A machine for `settings` (by the description's names; `env_endpoint` is the value
@@ -200,7 +111,11 @@ pub fn machine(
             let mut bytes = [0u8; 8];
             bytes.iter_mut().zip(seed.iter()).for_each(|(b, s)| *b = *s);
             let machine = LocalMachine::new(config, u64::from_le_bytes(bytes));
-            Either::A(NodeMachine { machine, parts })
+            Either::A(NodeMachine {
+                machine,
+                parts,
+                payload: Vec::new(),
+            })
         }
         Err(e) => Either::B(record(&e.into())),
     }
@@ -271,13 +186,13 @@ impl NodeMachine {
 
     /// The next step of `op` (after a send, close, backoff, token wait or page).
     #[napi]
-    pub fn step(&mut self, op: f64, now: f64) -> StepOut {
+    pub fn step(&mut self, op: f64, now: f64) -> String {
         self.run(op, now, Input::Tick)
     }
 
     /// Bytes read from `op`'s connection (empty: the peer closed it).
     #[napi]
-    pub fn feed(&mut self, op: f64, now: f64, data: Buffer) -> StepOut {
+    pub fn feed(&mut self, op: f64, now: f64, data: Buffer) -> String {
         self.run(op, now, Input::Bytes(&data))
     }
 
@@ -294,7 +209,7 @@ impl NodeMachine {
         retry_after: Option<String>,
         body: Buffer,
         transfer_encoding: Option<String>,
-    ) -> StepOut {
+    ) -> String {
         let retry_after = retry_after.and_then(|v| parse_retry_after(v.as_bytes()));
         let status = u16::try_from(status).unwrap_or(0);
         let te = transfer_encoding.as_deref().map(str::as_bytes);
@@ -305,7 +220,7 @@ impl NodeMachine {
     /// `op`'s request failed in transport (`refused`, `unreachable`,
     /// `connect_timeout`, `response_timeout`, `connection_lost`, `tls`).
     #[napi]
-    pub fn fail(&mut self, op: f64, now: f64, error: String) -> StepOut {
+    pub fn fail(&mut self, op: f64, now: f64, error: String) -> String {
         let error = TransportError::from_name(&error).unwrap_or(TransportError::ConnectionLost);
         self.run(op, now, Input::Failed(error))
     }
@@ -322,93 +237,27 @@ impl NodeMachine {
         std::iter::from_fn(|| self.machine.poll_woken().map(|o| o.0 as f64)).collect()
     }
 
-    fn run(&mut self, op: f64, now: f64, input: Input<'_>) -> StepOut {
+    /// After a step that names a `bytes` field: its bytes (the request's HTTP/1.1
+    /// bytes hold the token: never log them).
+    #[napi]
+    pub fn take_bytes(&mut self) -> Buffer {
+        Buffer::from(std::mem::take(&mut self.payload))
+    }
+
+    /// After a step that names a `text` field: its text.
+    #[napi]
+    pub fn take_text(&mut self) -> String {
+        String::from_utf8(std::mem::take(&mut self.payload)).unwrap_or_default()
+    }
+
+    fn run(&mut self, op: f64, now: f64, input: Input<'_>) -> String {
         let step = self.machine.step(OpId(op as u64), instant(now), input);
-        let mut out = self.convert(step);
-        if let Some(first) = self.machine.poll_woken() {
-            let mut woken = vec![first.0 as f64];
-            woken.extend(self.woken());
-            out.woken = Some(woken);
-        }
-        out
+        let woken = std::iter::from_fn(|| self.machine.poll_woken().map(|o| o.0)).collect();
+        let record = StepRecord::new(&step, woken, self.parts, &mut self.payload);
+        serde_json::to_string(&record).unwrap_or_else(|_| {
+            serde_json::to_string(&StepRecord::unrepresentable()).unwrap_or_default()
+        })
     }
-
-    fn convert(&self, step: Step) -> StepOut {
-        let new = |kind| StepOut {
-            kind,
-            ..StepOut::default()
-        };
-        match step {
-            Step::Send(t) => {
-                let r = &t.request;
-                let request = self.parts.then(|| RequestParts {
-                    method: r.method().as_str().to_owned(),
-                    url: r.url().to_owned(),
-                    target: r.target().to_owned(),
-                    headers: r.headers().iter().map(header).collect(),
-                    body: r.body().map(str::to_owned),
-                });
-                StepOut {
-                    conn: Some(t.conn.0 as f64),
-                    fresh: Some(t.fresh),
-                    wire: Some(Buffer::from(r.wire().to_vec())),
-                    request,
-                    timeout: ms(r.timeout()),
-                    connect_timeout: ms(r.connect_timeout()),
-                    until: Some(r.deadline().as_millis() as f64),
-                    ..new(kind::SEND)
-                }
-            }
-            Step::Read => new(kind::READ),
-            Step::Close(conn) => StepOut {
-                conn: Some(conn.0 as f64),
-                ..new(kind::CLOSE)
-            },
-            Step::Backoff(until) | Step::AwaitToken(until) => StepOut {
-                until: Some(until.as_millis() as f64),
-                ..new(if matches!(step, Step::Backoff(_)) {
-                    kind::BACKOFF
-                } else {
-                    kind::AWAIT
-                })
-            },
-            Step::Page(r) => value(kind::PAGE, r),
-            Step::Done(r) => value(kind::DONE, r),
-            Step::Failed(e) => failed(&e),
-        }
-    }
-}
-
-/// A record as JavaScript values: a document as JSON text (a generic GET's body
-/// as it came: the core checked it), user data as bytes, SSH keys as lines.
-fn value(kind: u32, r: Record) -> StepOut {
-    let type_name = r.type_name();
-    let mut out = StepOut {
-        kind,
-        type_name: Some(type_name.to_owned()),
-        lifetime: r.token_lifetime(),
-        ..StepOut::default()
-    };
-    match type_name {
-        "user_data" => out.bytes = Some(Buffer::from(r.into_body())),
-        "ssh_keys" => out.lines = r.lines().map(<[String]>::to_vec),
-        "ready" => {}
-        "raw" | "json" => match String::from_utf8(r.into_body()) {
-            Ok(json) => out.json = Some(json),
-            Err(_) => return failed(&unrepresentable()),
-        },
-        _ => match serde_json::to_string(&r) {
-            Ok(json) => out.json = Some(json),
-            Err(_) => return failed(&unrepresentable()),
-        },
-    }
-    out
-}
-
-fn unrepresentable() -> Error {
-    use vpc_imds_driver::core::error::Cause;
-    let why = Cause::Protocol("the document cannot be represented");
-    Error::new(vpc_imds_driver::ErrorKind::BadResponse, why)
 }
 
 /// Merges the pages of a list into one document (the driver's page merger);

@@ -5,6 +5,7 @@
 import { Machine as WasmMachine, mergePages as wasmMergePages, gunzip, leafParts as wasmLeafParts } from '../pkg/vpc_imds_wasm.js';
 import { errorFrom } from './errors.js';
 import { asBytes } from './client.js';
+import { stepFrom } from './steps.js';
 
 /** What the module threw: the machine's error record (JSON text) as its error. */
 function thrown(e) {
@@ -26,6 +27,9 @@ function checked(f) {
  * setting or argument throws `InvalidInputError`.
  */
 export class Machine extends WasmMachine {
+  #payload;
+  #wire;
+
   /** `settings` by the description's names; `envEndpoint`: VPC_IMDS_ENDPOINT's value. */
   constructor(settings = {}, envEndpoint = undefined, seedBytes = seed()) {
     try {
@@ -33,6 +37,7 @@ export class Machine extends WasmMachine {
     } catch (e) {
       throw thrown(e);
     }
+    this.#payload = { takeBytes: () => super.takeBytes(), takeText: () => super.takeText() };
   }
 
   /** Starts `op` with `args` by the description's names (the module reads every key). */
@@ -57,13 +62,16 @@ export class Machine extends WasmMachine {
   }
 
   #step(text) {
-    const step = JSON.parse(text);
-    if (step.bytes !== undefined) step[step.bytes] = super.takeBytes();
-    if (step.text !== undefined) step[step.text] = super.takeText();
-    // A generic GET's document comes as the text the service sent (the core checked it).
-    if (step.typeName === 'raw') step.value = JSON.parse(step.json);
+    const step = stepFrom(text, this.#payload);
+    if (step.wire !== undefined) this.#wire = step.wire;
     return step;
   }
+
+  /** After a SEND step: its HTTP/1.1 bytes (they hold the token). */
+  takeBytes() {
+    return this.#wire;
+  }
+
 }
 
 /** Merges a list's pages (JSON bytes) into one document, as `getAll` does; JSON bytes out. */

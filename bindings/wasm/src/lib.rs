@@ -7,40 +7,18 @@
 //! The machine decides everything (operations, tokens, retries, merging, user
 //! data, settings); JavaScript (`lib/client.js`) supplies the HTTP (`fetch`, or a
 //! function of the user's), the clock, sleeping and the seed, and steps each call's
-//! operation. Steps cross as JSON text that JavaScript parses (see [`StepOut`]);
+//! operation. Steps cross as JSON text that JavaScript parses (the driver's [`StepRecord`]);
 //! errors as the driver's [`ErrorRecord`]; bytes (user data) and the merged text of
 //! `get_all` wait in the machine for `takeBytes()` / `takeText()`.
-
-use serde::{Serialize, Serializer};
 
 use vpc_imds_driver::core::error::Cause;
 use vpc_imds_driver::core::response::{parse_retry_after, Response};
 use vpc_imds_driver::{
-    Error, ErrorRecord, InputError, Instant, LocalMachine, MachineInput as Input,
-    MachineStep as Step, NamedArgs, OpId, Record, Settings, TransportError, Value,
+    Error, ErrorRecord, InputError, Instant, LocalMachine, MachineInput as Input, NamedArgs, OpId,
+    Settings, StepRecord, TransportError, Value,
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-
-/// Step kinds (a [`StepOut`]'s `kind`), the same numbers in every JavaScript host.
-pub mod kind {
-    /// Send the request described (`fetch` hosts ignore `conn` and `fresh`).
-    pub const SEND: u8 = 0;
-    /// Feed more bytes of the answer (socket hosts).
-    pub const READ: u8 = 1;
-    /// Close connection `conn`, then step (socket hosts).
-    pub const CLOSE: u8 = 2;
-    /// Sleep until `until`, then step.
-    pub const BACKOFF: u8 = 3;
-    /// Sleep until the machine wakes the operation (`woken`) or `until`, then step.
-    pub const AWAIT: u8 = 4;
-    /// One page of a list; step for the next.
-    pub const PAGE: u8 = 5;
-    /// The result.
-    pub const DONE: u8 = 6;
-    /// The operation failed (`error`).
-    pub const FAILED: u8 = 7;
-}
 
 fn record(e: &Error) -> String {
     serde_json::to_string(&ErrorRecord::from(e)).unwrap_or_default()
@@ -238,82 +216,13 @@ impl Machine {
     }
 
     fn run(&mut self, op: f64, now: f64, input: Input<'_>) -> String {
-        self.payload.clear();
         let step = self.machine.step(OpId(op as u64), instant(now), input);
-        let woken: Vec<u64> =
-            std::iter::from_fn(|| self.machine.poll_woken().map(|o| o.0)).collect();
-        let mut out = match &step {
-            Step::Send(t) => {
-                let r = &t.request;
-                // For hosts that write to a socket (and the vectors): `takeBytes()`.
-                self.payload.extend_from_slice(r.wire());
-                StepOut {
-                    conn: Some(t.conn.0),
-                    fresh: Some(t.fresh),
-                    method: Some(r.method().as_str()),
-                    url: Some(r.url()),
-                    target: Some(r.target()),
-                    headers: Some(r.headers().iter().map(|h| [h.name, &h.value]).collect()),
-                    body: r.body(),
-                    until: Some(r.deadline().as_millis()),
-                    timeout: Some(r.timeout().as_millis() as u64),
-                    connect_timeout: Some(r.connect_timeout().as_millis() as u64),
-                    ..StepOut::new(kind::SEND)
-                }
-            }
-            Step::Read => StepOut::new(kind::READ),
-            Step::Close(conn) => StepOut {
-                conn: Some(conn.0),
-                ..StepOut::new(kind::CLOSE)
-            },
-            Step::Backoff(until) => StepOut {
-                until: Some(until.as_millis()),
-                ..StepOut::new(kind::BACKOFF)
-            },
-            Step::AwaitToken(until) => StepOut {
-                until: Some(until.as_millis()),
-                ..StepOut::new(kind::AWAIT)
-            },
-            Step::Page(r) => self.value(kind::PAGE, r),
-            Step::Done(r) => self.value(kind::DONE, r),
-            Step::Failed(e) => StepOut::failed(e),
-        };
-        if !woken.is_empty() {
-            out.woken = Some(woken);
-        }
-        to_json(&out)
+        let woken = std::iter::from_fn(|| self.machine.poll_woken().map(|o| o.0)).collect();
+        let record = StepRecord::new(&step, woken, true, &mut self.payload);
+        serde_json::to_string(&record).unwrap_or_else(|_| {
+            serde_json::to_string(&StepRecord::unrepresentable()).unwrap_or_default()
+        })
     }
-
-    /// A record: a document in the step (a generic GET's body as it came), user data
-    /// and `get_all`'s parts left for `takeBytes` / `takeText`.
-    fn value<'a>(&mut self, kind: u8, r: &'a Record) -> StepOut<'a> {
-        let mut out = StepOut {
-            type_name: Some(r.type_name()),
-            lifetime: r.token_lifetime(),
-            ..StepOut::new(kind)
-        };
-        match r.type_name() {
-            "user_data" => {
-                self.payload = r.body().to_vec();
-                out.bytes = Some("bytes");
-            }
-            // A generic GET's body as it came (the core checked it), and `get_all`'s parts.
-            "raw" | "json" => {
-                if core::str::from_utf8(r.body()).is_err() {
-                    return StepOut::failed(&unrepresentable());
-                }
-                self.payload = r.body().to_vec();
-                out.text = Some("json");
-            }
-            _ => out.value = Some(Document(r)),
-        }
-        out
-    }
-}
-
-fn unrepresentable() -> Error {
-    let why = Cause::Protocol("the document cannot be represented");
-    Error::new(vpc_imds_driver::ErrorKind::BadResponse, why)
 }
 
 /// Merges a list's pages (JSON objects, as bytes) into one document as the driver's
@@ -395,106 +304,4 @@ impl Leaves {
     pub fn payload(&self, i: usize) -> Option<Vec<u8>> {
         self.leaves.get(i).map(|l| l.payload.clone())
     }
-}
-
-/// A step as JavaScript receives it; absent members are left out.
-#[derive(Serialize, Default)]
-pub struct StepOut<'a> {
-    /// The step's [`kind`].
-    pub kind: u8,
-    /// Operations whose token wait this step ended: step them now.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub woken: Option<Vec<u64>>,
-    /// `send` / `close`: the connection (socket hosts).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub conn: Option<u64>,
-    /// `send`: connect `conn` first (socket hosts).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fresh: Option<bool>,
-    /// `send`: `GET`, `PUT` or `POST`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub method: Option<&'a str>,
-    /// `send`: the absolute URL.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<&'a str>,
-    /// `send`: path and query.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub target: Option<&'a str>,
-    /// `send`: `[name, value]` pairs in order (`Host`, `Content-Length` left to the
-    /// HTTP stack). `Authorization` holds the token.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub headers: Option<Vec<[&'a str; 2]>>,
-    /// `send`: the JSON body, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub body: Option<&'a str>,
-    /// `send`: the exchange's deadline; `backoff` / `await`: when to step (ms).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub until: Option<u64>,
-    /// `send`: the time left for the exchange, milliseconds.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timeout: Option<u64>,
-    /// `send`: the connect timeout in milliseconds.
-    #[serde(skip_serializing_if = "Option::is_none", rename = "connectTimeout")]
-    pub connect_timeout: Option<u64>,
-    /// `page` / `done`: the record's type (`instance`, `raw`, `json`, `user_data`, ...).
-    #[serde(skip_serializing_if = "Option::is_none", rename = "typeName")]
-    pub type_name: Option<&'static str>,
-    /// `page` / `done`: the document, the `authorized_keys` lines, or null (`ready`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<Document<'a>>,
-    /// `done` of a token: its lifetime in seconds as the core judges it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub lifetime: Option<u32>,
-    /// Which bytes wait for `takeBytes()`, attached under that name (`bytes`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bytes: Option<&'static str>,
-    /// Which text waits for `takeText()`, attached under that name (`json`: what
-    /// this page added to `get_all`'s document, to be joined in order).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<&'static str>,
-    /// `failed`: the error record.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<ErrorRecord>,
-}
-
-/// A record as it goes into the step: a generic GET's body as it came (the core
-/// checked it), anything else through the record's `Serialize`.
-pub struct Document<'a>(&'a Record);
-
-impl Serialize for Document<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let r = self.0;
-        match (r.type_name(), r.lines()) {
-            (_, Some(lines)) => lines.serialize(s),
-            ("ready", _) => s.serialize_unit(),
-            // The typed model (the record's own `Serialize`, without its generic
-            // JSON-value path, which would cost the module its size).
-            _ => r
-                .with_output(|o| vpc_imds_driver::TypedOutput(o).serialize(s))
-                .unwrap_or_else(|| Err(serde::ser::Error::custom("unparsable"))),
-        }
-    }
-}
-
-impl StepOut<'_> {
-    fn new(kind: u8) -> Self {
-        StepOut {
-            kind,
-            ..StepOut::default()
-        }
-    }
-
-    fn failed(e: &Error) -> Self {
-        StepOut {
-            error: Some(ErrorRecord::from(e)),
-            ..StepOut::new(kind::FAILED)
-        }
-    }
-}
-
-fn to_json(step: &StepOut<'_>) -> String {
-    // A document that cannot be written as JSON fails the step instead of trapping.
-    serde_json::to_string(step).unwrap_or_else(|_| {
-        serde_json::to_string(&StepOut::failed(&unrepresentable())).unwrap_or_default()
-    })
 }
