@@ -78,27 +78,21 @@ func (d *jdec) literal(word string) error {
 
 // obj begins an object: true if a member follows (read it with key, its value,
 // then next('}')); false for null or {}.
-func (d *jdec) obj() (bool, error) {
-	switch d.peek() {
-	case 'n':
-		return false, d.literal("null")
-	case '{':
-	default:
-		return false, d.wrongType()
-	}
-	return d.open('}')
-}
+func (d *jdec) obj() (bool, error) { return d.begin('{', '}') }
 
 // arr begins an array: true if an element follows (read it, then next(']')).
-func (d *jdec) arr() (bool, error) {
+func (d *jdec) arr() (bool, error) { return d.begin('[', ']') }
+
+// begin begins an object or an array (opener, closer); null is an empty one.
+func (d *jdec) begin(opener, closer byte) (bool, error) {
 	switch d.peek() {
 	case 'n':
 		return false, d.literal("null")
-	case '[':
+	case opener:
 	default:
 		return false, d.wrongType()
 	}
-	return d.open(']')
+	return d.open(closer)
 }
 
 func (d *jdec) open(closer byte) (bool, error) {
