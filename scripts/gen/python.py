@@ -86,13 +86,13 @@ def field_type(t: str) -> str:
 
 
 def models(desc: Dict[str, Any]) -> str:
-    names = [m["name"] for m in desc["models"]]
     out = [HEAD, '"""Typed documents of the metadata service, built by the core: one class per core\n'
            "model, with IBM's field names (a Python keyword gets a trailing ``_``). See\n"
            '``_model.Model`` for what every class can do."""\n\n'
            "from __future__ import annotations\n\nfrom ._model import Model\n\n", LAZY_TYPING,
            "    from typing import Dict, List, Optional\n\n"]
-    out.append("__all__ = [\n" + "".join(f'    "{n}",\n' for n in names + ["Model"]) + "]\n")
+    # The models the operations return, which the package exports (the rest are reached through them).
+    out.append("__all__ = [\n" + "".join(f'    "{n}",\n' for n in models_used(desc) + ["Model"]) + "]\n")
     for m in desc["models"]:
         out.append(f"\n\nclass {m['name']}(Model):\n" + docstring(rst(m["doc"]), "    ") + "\n")
         for f in m["fields"]:

@@ -78,25 +78,40 @@ macro_rules! scalars {
     )*};
 }
 
-fn unsupported<T>() -> Result<T> {
-    Err(<ConvertError as ser::Error>::custom("a tuple or an enum"))
+/// What no record holds (tuples and enums) is refused.
+type Refused<'py> = Impossible<Bound<'py, PyAny>, ConvertError>;
+
+/// Serializer methods for what no record holds: refused.
+macro_rules! refused {
+    ($($method:ident $(<$t:ident>)? ($($arg:ty),*) -> $ok:ty;)*) => {$(
+        fn $method$(<$t: Serialize + ?Sized>)?(self, $(_: $arg),*) -> Result<$ok> {
+            Err(<ConvertError as ser::Error>::custom("a tuple or an enum"))
+        }
+    )*};
 }
 
 impl<'py, 'r> ser::Serializer for ToPy<'py, 'r> {
     type Ok = Bound<'py, PyAny>;
     type Error = ConvertError;
     type SerializeSeq = Seq<'py, 'r>;
-    type SerializeTuple = Impossible<Self::Ok, ConvertError>;
-    type SerializeTupleStruct = Impossible<Self::Ok, ConvertError>;
-    type SerializeTupleVariant = Impossible<Self::Ok, ConvertError>;
+    type SerializeTuple = Refused<'py>;
+    type SerializeTupleStruct = Refused<'py>;
+    type SerializeTupleVariant = Refused<'py>;
     type SerializeMap = Map<'py, 'r>;
     type SerializeStruct = Map<'py, 'r>;
-    type SerializeStructVariant = Impossible<Self::Ok, ConvertError>;
+    type SerializeStructVariant = Refused<'py>;
 
     scalars! {
         serialize_bool(bool); serialize_i8(i8); serialize_i16(i16); serialize_i32(i32);
         serialize_i64(i64); serialize_u8(u8); serialize_u16(u16); serialize_u32(u32);
         serialize_u64(u64); serialize_f32(f32); serialize_f64(f64); serialize_char(char);
+    }
+    refused! {
+        serialize_newtype_variant<T>(&'static str, u32, &'static str, &T) -> Self::Ok;
+        serialize_tuple(usize) -> Refused<'py>;
+        serialize_tuple_struct(&'static str, usize) -> Refused<'py>;
+        serialize_tuple_variant(&'static str, u32, &'static str, usize) -> Refused<'py>;
+        serialize_struct_variant(&'static str, u32, &'static str, usize) -> Refused<'py>;
     }
     fn serialize_str(self, v: &str) -> Result<Self::Ok> {
         Ok(PyString::new(self.py, v).into_any())
@@ -126,37 +141,9 @@ impl<'py, 'r> ser::Serializer for ToPy<'py, 'r> {
     ) -> Result<Self::Ok> {
         v.serialize(self)
     }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<Self::Ok> {
-        unsupported()
-    }
     fn serialize_seq(self, len: Option<usize>) -> Result<Self::SerializeSeq> {
         let items = Vec::with_capacity(len.unwrap_or(0));
         Ok(Seq { to: self, items })
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple> {
-        unsupported()
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct> {
-        unsupported()
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant> {
-        unsupported()
     }
     fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap> {
         Ok(Map {
@@ -173,15 +160,6 @@ impl<'py, 'r> ser::Serializer for ToPy<'py, 'r> {
             key: None,
             name: Some(name),
         })
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant> {
-        unsupported()
     }
 }
 

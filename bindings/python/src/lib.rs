@@ -12,6 +12,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyBytes;
 use vpc_imds_driver::core::error::{Cause, Error, ErrorKind};
+use vpc_imds_driver::core::Endpoint;
 
 mod convert;
 mod errors;
@@ -25,25 +26,20 @@ static JSON_LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 /// A JSON document the machine handed over (a generic GET's body, `get_all`'s
 /// merged parts) as Python data. The machine has checked that every host's parser
 /// reads it alike, so Python's own `json.loads`, the fastest it has, reads it.
-pub(crate) fn json_loads<'py>(py: Python<'py>, json: &[u8]) -> PyResult<Bound<'py, PyAny>> {
-    let loads = JSON_LOADS.get_or_try_init(py, || {
+#[pyfunction]
+pub(crate) fn loads<'py>(py: Python<'py>, json: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    let json_loads = JSON_LOADS.get_or_try_init(py, || {
         Ok::<_, PyErr>(py.import("json")?.getattr("loads")?.unbind())
     })?;
-    loads
+    json_loads
         .bind(py)
         .call1((PyBytes::new(py, json),))
         .map_err(|_| unrepresentable(py))
 }
 
-/// A JSON document (e.g. `get_all`'s merged parts) as Python data.
-#[pyfunction]
-fn loads(py: Python<'_>, json: &[u8]) -> PyResult<Py<PyAny>> {
-    Ok(json_loads(py, json)?.unbind())
-}
-
 /// Merges a list's pages into one document as `get_all` does (the vectors' cases).
 #[pyfunction]
-fn merge_pages(py: Python<'_>, pages: Vec<Vec<u8>>) -> PyResult<Py<PyAny>> {
+fn merge_pages(py: Python<'_>, pages: Vec<Vec<u8>>) -> PyResult<Bound<'_, PyAny>> {
     match vpc_imds_driver::merge_pages(pages.iter().map(Vec::as_slice)) {
         Ok(merged) => loads(py, &merged),
         Err(_) => Err(to_pyerr(
@@ -89,25 +85,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(merge_pages, m)?)?;
     m.add_function(wrap_pyfunction!(gunzip, m)?)?;
     m.add_function(wrap_pyfunction!(mime_parts, m)?)?;
-    m.add(
-        "DEFAULT_MAX_RESPONSE",
-        vpc_imds_driver::settings::DEFAULT_RESPONSE_BYTES,
-    )?;
-    m.add(
-        "ERROR_KINDS",
-        ErrorKind::ALL
-            .iter()
-            .map(|k| k.as_str())
-            .collect::<Vec<_>>(),
-    )?;
-    m.add(
-        "DEFAULT_ENDPOINT",
-        vpc_imds_driver::core::Endpoint::plain().to_string(),
-    )?;
-    m.add(
-        "SECURE_ENDPOINT",
-        vpc_imds_driver::core::Endpoint::secure().to_string(),
-    )?;
+    m.add("ERROR_KINDS", ErrorKind::ALL.map(ErrorKind::as_str))?;
+    m.add("DEFAULT_ENDPOINT", Endpoint::plain().to_string())?;
+    m.add("SECURE_ENDPOINT", Endpoint::secure().to_string())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -113,7 +113,7 @@ impl Machine {
         endpoint: Option<&Bound<'_, PyAny>>,
         on_woken: Option<Py<PyAny>>,
         seed: u64,
-        env_endpoint: Option<&Bound<'_, PyAny>>,
+        env_endpoint: Option<&Bound<'_, PyString>>,
         settings: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let mut s = Settings::default();
@@ -122,12 +122,8 @@ impl Machine {
         }
         set_all(py, &mut s, Settings::set, settings)?;
         // Not a user's setting: the name in errors is the variable's.
-        if let Some(env) = env_endpoint.filter(|v| !v.is_none()) {
+        if let Some(env) = env_endpoint {
             let what = vpc_imds_driver::ENDPOINT_ENV;
-            let env = env.cast::<PyString>().map_err(|_| {
-                let expected = "a string";
-                input_error(py, InputError::Malformed { what, expected })
-            })?;
             let env = env
                 .to_cow()
                 .map_err(|_| input_error(py, InputError::ForbiddenCharacter { what }))?;
@@ -335,7 +331,7 @@ fn drain(machine: &mut SyncMachine) -> Vec<u64> {
 fn value<'py>(py: Python<'py>, record: &Record) -> PyResult<Bound<'py, PyAny>> {
     match record.type_name() {
         "json" => return Ok(PyBytes::new(py, record.body()).into_any()),
-        "raw" => return crate::json_loads(py, record.body()),
+        "raw" => return crate::loads(py, record.body()),
         _ => {}
     }
     let registry = crate::registry::Registry::get(py)?;

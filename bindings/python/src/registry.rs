@@ -133,24 +133,16 @@ impl Registry {
 #[pyfunction]
 pub(crate) fn _register(
     py: Python<'_>,
-    models: &Bound<'_, PyDict>,
-    errors: &Bound<'_, PyDict>,
+    models: HashMap<String, Py<PyType>>,
+    mut errors: HashMap<String, Py<PyType>>,
 ) -> PyResult<()> {
-    let class = |v: Option<Bound<'_, PyAny>>| -> PyResult<Py<PyType>> {
-        let v =
-            v.ok_or_else(|| pyo3::exceptions::PyKeyError::new_err("an error kind has no class"))?;
-        Ok(v.cast_into::<PyType>()?.unbind())
-    };
-    let mut model_map = HashMap::new();
-    for (name, c) in models.iter() {
-        model_map.insert(name.extract::<String>()?, class(Some(c))?);
-    }
     let errors = ErrorKind::ALL
         .iter()
-        .map(|k| class(errors.get_item(k.as_str())?))
-        .collect::<PyResult<_>>()?;
+        .map(|k| errors.remove(k.as_str()))
+        .collect::<Option<_>>()
+        .ok_or_else(|| pyo3::exceptions::PyKeyError::new_err("an error kind has no class"))?;
     let registry = Registry {
-        models: model_map,
+        models,
         errors,
         object_new: py
             .import("builtins")?

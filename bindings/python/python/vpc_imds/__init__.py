@@ -14,40 +14,15 @@ responses; this package supplies sockets and sleeping. Never a proxy.
 
 from __future__ import annotations
 
-from . import _core
+from . import _core, _errors, _models
 from ._client import ENDPOINT_ENV, Client
-from ._errors import (
-    BY_KIND as _BY_KIND,
-    BadResponse,
-    ConnectionLost,
-    ConnectionRefused,
-    ImdsError,
-    ImdsTimeout,
-    InvalidArgument,
-    NotFound,
-    RateLimited,
-    Rejected,
-    ServerError,
-    TransportError,
-    Unauthorized,
-)
+from ._errors import *  # noqa: F403 - ImdsError, its subclass for each error kind, TransportError
 from ._iam import IamTokenCache
-from ._models import REGISTRY as _REGISTRY
-from ._models import (
-    IdentityCertificate,
-    Initialization,
-    Instance,
-    Key,
-    Model,
-    NetworkInterface,
-    PlacementGroup,
-    Token,
-    VolumeAttachment,
-)
+from ._models import *  # noqa: F403 - Model and the models the operations return
 from ._transport import AsyncTransport, Request, Response, Transport
 from ._userdata import UserData, UserDataPart
 
-_core._register(_REGISTRY, _BY_KIND)
+_core._register(_models.REGISTRY, _errors.BY_KIND)
 
 __version__: str = _core.__version__
 
@@ -59,38 +34,19 @@ SECURE_ENDPOINT: str = _core.SECURE_ENDPOINT
 __all__ = [
     "AsyncClient",
     "AsyncTransport",
-    "BadResponse",
     "Client",
-    "ConnectionLost",
-    "ConnectionRefused",
     "DEFAULT_ENDPOINT",
     "ENDPOINT_ENV",
     "IamTokenCache",
-    "IdentityCertificate",
-    "ImdsError",
-    "ImdsTimeout",
-    "Initialization",
-    "Instance",
-    "InvalidArgument",
-    "Key",
-    "Model",
-    "NetworkInterface",
-    "NotFound",
-    "PlacementGroup",
-    "RateLimited",
-    "Rejected",
     "Request",
     "Response",
     "SECURE_ENDPOINT",
-    "ServerError",
-    "Token",
     "Transport",
-    "TransportError",
-    "Unauthorized",
     "UserData",
     "UserDataPart",
-    "VolumeAttachment",
 ]
+__all__ += _errors.__all__
+__all__ += _models.__all__
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -45,7 +45,7 @@ class AsyncClient(AsyncClientApi):
         m = self._m
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # connections belong to the loop that made them
-            self._drop_idle()
+            self._close_idle()
             self._loop = loop
         id = m.start(op, **args)
         over = False
@@ -59,10 +59,7 @@ class AsyncClient(AsyncClientApi):
                     step = m.step(id)
                 elif step[0] == AWAIT:  # until the machine wakes this operation, or the deadline
                     waiter = self._waiters[id] = loop.create_future()
-                    try:
-                        await asyncio.wait_for(waiter, step[1])
-                    except asyncio.TimeoutError:
-                        pass
+                    await asyncio.wait((waiter,), timeout=step[1])
                     step = m.step(id)
                 else:  # a page
                     yield step[1]
@@ -86,18 +83,16 @@ class AsyncClient(AsyncClientApi):
             except Exception as e:  # noqa: BLE001 - every failure is the machine's to judge
                 return m.fail(id, failure(e))
             return m.respond(id, r.status, r.body, r.retry_after)
-        end = asyncio.get_running_loop().time() + left
+        clock = asyncio.get_running_loop().time
+        end = clock() + left
         streams = None
         try:
-            if fresh:
-                streams = await self._connect(request.connect_timeout)
-            else:
-                streams = self._idle.pop(conn)
+            streams = await self._connect(request.connect_timeout) if fresh else self._idle.pop(conn)
             reader, writer = streams
             writer.write(request.wire)
-            await asyncio.wait_for(writer.drain(), end - asyncio.get_running_loop().time())
+            await asyncio.wait_for(writer.drain(), end - clock())
             while True:
-                data = await asyncio.wait_for(reader.read(65536), end - asyncio.get_running_loop().time())
+                data = await asyncio.wait_for(reader.read(65536), end - clock())
                 step = m.feed(id, data)
                 if step[0] != READ:
                     break
@@ -122,13 +117,6 @@ class AsyncClient(AsyncClientApi):
         except asyncio.TimeoutError:
             raise TransportError("connect_timeout") from None
 
-    def _drop_idle(self) -> None:
-        for conn in list(self._idle):
-            try:
-                self._close(conn)
-            except RuntimeError:  # its loop is closed already
-                pass
-
     async def _one(self, op: str, **args: Any) -> Any:
         async for value in self._run(op, **args):
             pass
@@ -136,8 +124,7 @@ class AsyncClient(AsyncClientApi):
 
     async def aclose(self) -> None:
         """Closes idle connections (the client stays usable)."""
-        self._drop_idle()
-        close = getattr(self._custom, "close", None)
+        close = self._close_idle()
         if callable(close):
             result = close()
             if asyncio.iscoroutine(result):

@@ -64,6 +64,15 @@ class Base:
         if held is not None:
             (held[1] if isinstance(held, tuple) else held).close()  # asyncio's (reader, writer)
 
+    def _close_idle(self) -> Any:
+        """Closes every idle connection; returns the transport's ``close``, if it has one."""
+        for conn in list(self._idle):
+            try:
+                self._close(conn)
+            except RuntimeError:  # asyncio's, when its loop is closed already
+                pass
+        return getattr(self._custom, "close", None)
+
     @property
     def endpoint(self) -> str:
         """The service's base URL."""

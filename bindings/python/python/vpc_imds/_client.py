@@ -15,7 +15,7 @@ from ._transport import connect, failure
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is imported by type checkers only: it costs milliseconds at import
     import socket
-    from typing import Any, Callable, Iterator, Optional
+    from typing import Any, Iterator, Optional
 
     from ._transport import Request
 
@@ -96,9 +96,7 @@ class Client(ClientApi):
 
     def close(self) -> None:
         """Closes idle connections (the client stays usable)."""
-        for conn in list(self._idle):
-            self._close(conn)
-        close: Optional[Callable[[], Any]] = getattr(self._custom, "close", None)
+        close = self._close_idle()
         if callable(close):
             close()
 

@@ -4,7 +4,6 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 __version__: str
 
-DEFAULT_MAX_RESPONSE: int
 ERROR_KINDS: List[str]
 DEFAULT_ENDPOINT: str
 SECURE_ENDPOINT: str

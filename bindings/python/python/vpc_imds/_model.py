@@ -13,7 +13,7 @@ import keyword
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is imported by type checkers only: it costs milliseconds at import
-    from typing import Any, ClassVar, Dict, List, Optional, Tuple
+    from typing import Any, ClassVar, Dict, List, Optional
 
 __all__ = ["Model"]
 
@@ -25,32 +25,29 @@ class Model:
     """Base class of every document type: attribute access, value equality,
     a readable ``repr`` (secrets redacted) and ``to_dict()``."""
 
-    _lists: ClassVar[Optional[Tuple[str, ...]]] = None
+    _fields: ClassVar[Optional[Dict[str, bool]]] = None
 
     def __init__(self, **fields: Any) -> None:
-        names = self._names()
-        unknown = set(fields) - set(names)
+        known = self._list_fields()
+        unknown = set(fields) - set(known)
         if unknown:
             raise TypeError(f"{type(self).__name__} has no field(s) {', '.join(sorted(unknown))}")
-        lists = self._list_fields()
-        for name in names:
-            self.__dict__[name] = fields.get(name, [] if name in lists else None)
+        for name, is_list in known.items():
+            self.__dict__[name] = fields.get(name, [] if is_list else None)
 
     @classmethod
     def _names(cls) -> List[str]:
-        names: List[str] = []
-        for klass in reversed(cls.__mro__):
-            names.extend(n for n in klass.__dict__.get("__annotations__", {}) if not n.startswith("_"))
-        return names
+        return list(cls._list_fields())
 
     @classmethod
-    def _list_fields(cls) -> Tuple[str, ...]:
-        if cls.__dict__.get("_lists") is None:
+    def _list_fields(cls) -> Dict[str, bool]:
+        """Each field's name (base classes' first) and whether it holds a list."""
+        if cls.__dict__.get("_fields") is None:
             hints: Dict[str, Any] = {}
             for klass in reversed(cls.__mro__):
                 hints.update(klass.__dict__.get("__annotations__", {}))
-            cls._lists = tuple(n for n, t in hints.items() if str(t).startswith("List["))
-        return cls._lists or ()
+            cls._fields = {n: str(t).startswith("List[") for n, t in hints.items() if not n.startswith("_")}
+        return cls._fields or {}
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
