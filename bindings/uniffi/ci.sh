@@ -59,7 +59,9 @@ native() {
   # panic=unwind: a Rust panic surfaces as an exception instead of aborting the JVM.
   (cd "$root" && CARGO_PROFILE_RELEASE_STRIP=debuginfo CARGO_PROFILE_RELEASE_PANIC=unwind \
     cargo build --quiet --release -p vpc-imds-uniffi --lib) || return 1
-  rm -rf target/generated-sources/uniffi target/native
+  # target/classes too: Maven never deletes the class of a source that is gone, and the
+  # jar packs every class there (a reused checkout's jar held types removed long ago).
+  rm -rf target/generated-sources/uniffi target/native target/classes
   "$tools/bin/uniffi-bindgen" generate --library "$target/release/$lib" --language kotlin \
     --out-dir target/generated-sources/uniffi --no-format || return 1
   mkdir -p target/native/linux-x86-64

@@ -1,5 +1,6 @@
 """Kotlin/JVM (bindings/uniffi): the uniffi surface in Rust (the settings record, the
-error per kind, every operation as a blocking and a `suspend` method of `ImdsClient`)
+error per kind, every operation as a blocking and a `suspend` method of `ImdsClient`,
+the model records and the `AccessToken` object)
 and the Kotlin that lists error kinds (`ImdsErrorDetails`, `details`, `kind`).
 
 uniffi generates the Kotlin classes from the Rust, so the Rust is what is generated
@@ -26,6 +27,13 @@ FIELD_RENAMES = {"class": "class_name"}
 RUST_KEYWORDS = {"type", "ref", "move", "match", "loop", "impl", "mod", "use", "fn", "struct", "enum", "trait"}
 # The models that are no record: tokens are `AccessToken` objects (redacted).
 MODEL_SKIP = {"Token"}
+# The Token fields as `AccessToken` getters: the secret's getter is `secret()`, and the
+# lifetime the core judges is no field of the record's JSON.
+TOKEN_GETTERS = {"access_token": ("secret", "The token itself (a JWT), to send as `Authorization: Bearer ...`.")}
+TOKEN_SKIP = {"lifetime"}
+# Integer Token fields that also get a signed getter, a `Long` that Java can call (a
+# Kotlin `UInt` getter's name is mangled for Java).
+TOKEN_JAVA_LONGS = {"expires_in": "expires_in_seconds"}
 
 # Error record fields as uniffi fields: Kotlin's Throwable has `message` and `cause`,
 # and the class already says the kind.
@@ -106,12 +114,13 @@ def settings_record(desc: Dict[str, Any]) -> str:
             out.append("    /// The value of `VPC_IMDS_ENDPOINT` as the host read it (used when `endpoint`\n"
                        "    /// is unset).\n    #[uniffi(default)]\n    pub env_endpoint: Option<InputText>,\n")
         sets.append(f'        s.set("{st["name"]}", self.{st["name"]}.value())?;\n')
-    out.append("}\n\nimpl ImdsSettings {\n    /// The driver's settings, each set by name (and checked) there.\n")
-    out.append("    pub(crate) fn settings(&self) -> Result<Settings, ImdsError> {\n")
+    out.append("}\n\nimpl ImdsSettings {\n    /// The driver's configuration: each setting set by name (and checked) there,\n"
+               "    /// then all of them together.\n")
+    out.append("    pub(crate) fn build(&self) -> Result<DriverConfig, ImdsError> {\n")
     out.append("        let env_endpoint = self.env_endpoint.as_ref().map(|t| t.0.clone());\n")
     out.append("        let mut s = Settings { env_endpoint, ..Settings::default() };\n")
     out.extend(sets)
-    out.append("        Ok(s)\n    }\n}\n\n")
+    out.append("        Ok(s.build()?)\n    }\n}\n\n")
     return "".join(out)
 
 
@@ -139,10 +148,11 @@ def error_enum(desc: Dict[str, Any]) -> str:
             out.append(f'            "{k["kind"]}" => ImdsError::{k["kotlin"]} {{ {names} }},\n')
     fallback = next(k for k in kinds if k["kind"] == FALLBACK_KIND)
     out.append(f"            _ => ImdsError::{fallback['kotlin']} {{ {names} }},\n        }}\n    }}\n}}\n\n")
-    out.append("impl ImdsError {\n    /// What went wrong, whatever the kind.\n")
-    out.append("    pub(crate) fn text(&self) -> &str {\n        match self {\n")
+    out.append("/// What went wrong, whatever the kind.\nimpl fmt::Display for ImdsError {\n")
+    out.append("    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {\n        match self {\n")
     pats = " | ".join(f"ImdsError::{k['kotlin']} {{ text, .. }}" for k in kinds)
-    out.append(f"            {pats} => text,\n        }}\n    }}\n}}\n\n")
+    out.append(f"            {pats} => f.write_str(text),\n        }}\n    }}\n}}\n\n")
+    out.append("impl std::error::Error for ImdsError {}\n\n")
     out.append("/// The error kind's name (`invalid_input`, `refused`, `timed_out`, ...), as the\n")
     out.append("/// test vectors and the other bindings spell it.\n#[uniffi::export]\n")
     out.append("pub fn error_kind(error: &ImdsError) -> String {\n    match error {\n")
@@ -204,9 +214,10 @@ def model_doc(text: str) -> str:
 
 def models_rust(desc: Dict[str, Any]) -> str:
     out = [f"// {BANNER}\n",
-           "//! The models the operations return, as uniffi records (Kotlin data classes):\n",
-           "//! each read from the driver record's JSON (the core's model, IBM's field\n",
-           "//! names; fields IBM adds later are ignored, absent ones are `None` or empty).\n\n"]
+           "//! The models the operations return, as uniffi records (Kotlin data classes),\n",
+           "//! and the token as the `AccessToken` object: each read from the driver\n",
+           "//! record's JSON (the core's model, IBM's field names; fields IBM adds later\n",
+           "//! are ignored, absent ones are `None` or empty).\n\n"]
     for m in typed_models(desc):
         out.append(doc(model_doc(m["doc"]), ""))
         out.append("#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize, uniffi::Record)]\n")
@@ -219,6 +230,38 @@ def models_rust(desc: Dict[str, Any]) -> str:
             ident = f"r#{name}" if name in RUST_KEYWORDS else name
             out.append(f"    pub {ident}: {model_field_type(f['type'])},\n")
         out.append("}\n\n")
+    out.append(access_token(desc))
+    return "".join(out)
+
+
+def access_token(desc: Dict[str, Any]) -> str:
+    """The `Token` model as the `AccessToken` object: read from the token record's JSON
+    (as received, or the machine's for a cached token), a getter per field; its
+    `toString()` (lib.rs) never shows the token."""
+    model = models_by_name(desc)["Token"]
+    fields = [f for f in model["fields"] if f["name"] not in TOKEN_SKIP]
+    out = [doc(model_doc(model["doc"]) + " `toString()` never shows the token.", ""),
+           "#[derive(serde::Deserialize, uniffi::Object)]\n#[uniffi::export(Display)]\npub struct AccessToken {\n"]
+    getters = []
+    for f in fields:
+        name, text = TOKEN_GETTERS.get(f["name"], (f["name"], model_doc(f["doc"])))
+        if name != f["name"]:
+            out.append(f'    #[serde(rename = "{f["name"]}")]\n')
+        base = f["type"].rstrip("?")
+        ty = {"string": "String", "integer": "u32"}.get(base)
+        if ty is None:
+            raise DescriptionError(f"Token.{f['name']}: type {f['type']!r} has no AccessToken form")
+        ty = f"Option<{ty}>" if f["type"].endswith("?") else ty
+        out.append(f"    pub(crate) {name}: {ty},\n")
+        value = f"self.{name}" if base == "integer" else f"self.{name}.clone()"
+        getters.append(doc(text, "    ") + f"    pub fn {name}(&self) -> {ty} {{\n        {value}\n    }}\n\n")
+        if f["name"] in TOKEN_JAVA_LONGS:
+            signed = "Option<i64>" if ty.startswith("Option") else "i64"
+            conv = f"self.{name}.map(i64::from)" if ty.startswith("Option") else f"i64::from(self.{name})"
+            getters.append(doc(f"[`{name}`](Self::{name}) as a signed number: a `Long` that Java can\n"
+                               "call (a Kotlin `UInt` getter's name is mangled for Java).", "    ")
+                           + f"    pub fn {TOKEN_JAVA_LONGS[f['name']]}(&self) -> {signed} {{\n        {conv}\n    }}\n\n")
+    out.append("}\n\n#[uniffi::export]\nimpl AccessToken {\n" + "".join(getters).rstrip("\n") + "\n}\n\n")
     return "".join(out)
 
 
@@ -233,7 +276,8 @@ def pages_class(item: str) -> str:
 
 
 def result(op: Dict[str, Any], desc: Dict[str, Any]) -> tuple[str, str]:
-    """(Rust type, converter of the operation's records)."""
+    """(Rust type, converter of the operation's records: a function of them, or an
+    expression with `{}` for them)."""
     ret = op["returns"]
     item = typed_item(op, desc)
     if op.get("paged"):
@@ -257,7 +301,7 @@ def result(op: Dict[str, Any], desc: Dict[str, Any]) -> tuple[str, str]:
         # The list, not the page.
         if "field" not in op:
             raise DescriptionError(f"{op['name']}: a list without `field`")
-        return f"Vec<{item}>", f'items("{op["field"]}")'
+        return f"Vec<{item}>", f'page_items(&last({{}})?, "{op["field"]}")'
     return item, "model"
 
 
@@ -317,7 +361,9 @@ def client_methods(desc: Dict[str, Any]) -> str:
             finish = "finish_async().await" if suspend else "finish()"
             out.append(f"    pub {fn}(&self{params}) -> Result<{ty}, ImdsError> {{\n")
             out.append(f"        let args = {named}?;\n")
-            out.append(f'        {convert}(self.start("{machine_op}", &args)?.{finish}?)\n    }}\n\n')
+            records = f'self.start("{machine_op}", &args)?.{finish}?'
+            value = convert.replace("{}", records) if "{}" in convert else f"{convert}({records})"
+            out.append(f"        {value}\n    }}\n\n")
     out.append("}\n")
     return "".join(out)
 
@@ -328,9 +374,9 @@ def rust(desc: Dict[str, Any]) -> str:
             "//! The surface the description lists: the settings record, the error per kind,\n"
             "//! every operation as methods of [`ImdsClient`] (the driver checks the\n"
             "//! values, by name) and the typed pages of the paged ones.\n\n"
-            "use std::sync::Arc;\nuse std::time::Duration;\n\n"
-            "use vpc_imds_driver::{ErrorRecord, Settings, Value};\n\n"
-            "use crate::client::{\n    bytes, document, items, lines, merged, model, named, nothing, page_items, token,\n};\n"
+            "use std::fmt;\nuse std::sync::Arc;\nuse std::time::Duration;\n\n"
+            "use vpc_imds_driver::{DriverConfig, ErrorRecord, Settings, Value};\n\n"
+            "use crate::client::{\n    bytes, document, last, lines, merged, model, named, nothing, page_items, token,\n};\n"
             f"use crate::models::{{{models}}};\n"
             "use crate::{AccessToken, Document, ImdsClient, InputText, Pages, ToValue};\n\n")
     return head + settings_record(desc) + error_enum(desc) + client_methods(desc) + "\n" + typed_pages(desc)

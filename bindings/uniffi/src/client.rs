@@ -8,20 +8,19 @@
 use std::collections::{HashMap, HashSet};
 use std::future::{poll_fn, Future};
 use std::hash::{BuildHasher, RandomState};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant as StdInstant};
 
-use serde::de::DeserializeOwned;
+use serde::de::{Deserialize, DeserializeOwned};
 use serde_json::Value as Json;
-use vpc_imds_driver::core::response::Response;
 use vpc_imds_driver::{
-    Error, Instant, MachineInput as Input, MachineStep as Step, NamedArgs, OpId, Record,
-    SyncMachine, Value,
+    Instant, MachineInput as Input, MachineStep as Step, NamedArgs, OpId, Record, SyncMachine,
+    Value,
 };
 
 use crate::{
-    bad_response, misuse, AccessToken, Document, HttpRequest, HttpResponse, ImdsError,
+    bad_response, lock, misuse, AccessToken, Document, HttpRequest, HttpResponse, ImdsError,
     ImdsSettings, TransportError,
 };
 
@@ -74,7 +73,7 @@ struct State {
 
 impl Inner {
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.state)
     }
 
     fn now(&self) -> Instant {
@@ -115,7 +114,7 @@ impl Inner {
         let mut state = self.lock();
         while !state.woken.contains(&op) && !self.left(until).is_zero() {
             let waited = self.woken.wait_timeout(state, self.left(until));
-            state = waited.unwrap_or_else(|p| p.into_inner()).0;
+            state = waited.unwrap_or_else(PoisonError::into_inner).0;
         }
     }
 
@@ -134,11 +133,7 @@ impl Inner {
 fn input(answer: &Option<Result<HttpResponse, TransportError>>) -> Input<'_> {
     match answer {
         None => Input::Tick,
-        Some(Ok(r)) => Input::Response(Response::from_parts(
-            r.status,
-            r.retry_after_secs(),
-            &r.body,
-        )),
+        Some(Ok(r)) => r.input(),
         Some(Err(e)) => Input::Failed(e.kind()),
     }
 }
@@ -168,15 +163,6 @@ pub(crate) struct Run {
 }
 
 impl Run {
-    fn start(
-        inner: &Arc<Inner>,
-        start: impl FnOnce(&mut SyncMachine, Instant) -> Result<OpId, Error>,
-    ) -> Result<Run, ImdsError> {
-        let op = start(&mut inner.lock().machine, inner.now())?;
-        let (inner, over) = (inner.clone(), false);
-        Ok(Run { inner, op, over })
-    }
-
     /// A page or the result (then `over`), blocking this thread.
     fn next(&mut self) -> Result<Record, ImdsError> {
         let inner = self.inner.clone();
@@ -275,7 +261,8 @@ impl Drop for Run {
     }
 }
 
-fn last(mut records: Vec<Record>) -> Result<Record, ImdsError> {
+/// The operation's result: its last record.
+pub(crate) fn last(mut records: Vec<Record>) -> Result<Record, ImdsError> {
     records
         .pop()
         .ok_or_else(|| misuse("an operation without a result"))
@@ -288,8 +275,7 @@ pub(crate) fn document(records: Vec<Record>) -> Result<Document, ImdsError> {
 }
 
 pub(crate) fn token(records: Vec<Record>) -> Result<Arc<AccessToken>, ImdsError> {
-    let json = document(records)?.json;
-    Ok(Arc::new(AccessToken::from_json(json.as_bytes())?))
+    model(records).map(Arc::new)
 }
 
 pub(crate) fn bytes(records: Vec<Record>) -> Result<Vec<u8>, ImdsError> {
@@ -313,23 +299,18 @@ pub(crate) fn merged(records: Vec<Record>) -> Result<String, ImdsError> {
     String::from_utf8(parts).map_err(|_| bad_response("a page is not UTF-8"))
 }
 
-/// A record as the model `T`: the driver's JSON of it (IBM's field names), read
-/// into the generated record.
-fn typed<T: DeserializeOwned>(value: Json) -> Result<T, ImdsError> {
-    T::deserialize(value).map_err(|_| bad_response("a document does not fit its model"))
+const UNWRITABLE: &str = "the record could not be written as JSON";
+const MISFIT: &str = "a document does not fit its model";
+
+/// The record's JSON text (its `Serialize` form: IBM's field names).
+pub(crate) fn json(record: &Record) -> Result<String, ImdsError> {
+    serde_json::to_string(record).map_err(|_| bad_response(UNWRITABLE))
 }
 
-fn json(record: &Record) -> Result<Json, ImdsError> {
-    serde_json::to_value(record)
-        .map_err(|_| bad_response("the record could not be written as JSON"))
-}
-
-/// The result as the model `T`: the record written as JSON text and read straight
-/// into `T` (no `serde_json::Value` tree, with its maps and allocations, in between).
+/// The result as the model `T`: the record's JSON text read straight into `T` (no
+/// `serde_json::Value` tree, with its maps and allocations, in between).
 pub(crate) fn model<T: DeserializeOwned>(records: Vec<Record>) -> Result<T, ImdsError> {
-    let text = serde_json::to_vec(&last(records)?)
-        .map_err(|_| bad_response("the record could not be written as JSON"))?;
-    serde_json::from_slice(&text).map_err(|_| bad_response("a document does not fit its model"))
+    serde_json::from_str(&json(&last(records)?)?).map_err(|_| bad_response(MISFIT))
 }
 
 /// The items of a page's list `field` (none when it is absent).
@@ -337,17 +318,11 @@ pub(crate) fn page_items<T: DeserializeOwned>(
     record: &Record,
     field: &str,
 ) -> Result<Vec<T>, ImdsError> {
-    match json(record)?.get_mut(field).map(Json::take) {
-        Some(list) if !list.is_null() => typed(list),
+    let mut page = serde_json::to_value(record).map_err(|_| bad_response(UNWRITABLE))?;
+    match page.get_mut(field).map(Json::take) {
+        Some(list) if !list.is_null() => Vec::deserialize(list).map_err(|_| bad_response(MISFIT)),
         _ => Ok(Vec::new()),
     }
-}
-
-/// The items of the result's list `field` (the list, not the page).
-pub(crate) fn items<T: DeserializeOwned>(
-    field: &'static str,
-) -> impl FnOnce(Vec<Record>) -> Result<Vec<T>, ImdsError> {
-    move |records| page_items(&last(records)?, field)
 }
 
 /// The driver's arguments from `(name, value)` pairs; it checks each one.
@@ -361,7 +336,9 @@ pub(crate) fn named(pairs: &[(&str, Value<'_>)]) -> Result<NamedArgs, ImdsError>
 
 impl ImdsClient {
     pub(crate) fn start(&self, name: &'static str, args: &NamedArgs) -> Result<Run, ImdsError> {
-        Run::start(&self.inner, |m, now| m.start_named(name, args, now))
+        let (inner, over) = (self.inner.clone(), false);
+        let op = inner.lock().machine.start_named(name, args, inner.now())?;
+        Ok(Run { inner, op, over })
     }
 
     pub(crate) fn pages(&self, name: &'static str, args: Result<NamedArgs, ImdsError>) -> Pages {
@@ -423,22 +400,21 @@ pub struct Pages {
 }
 
 impl Pages {
-    fn take(&self) -> Option<Result<Run, ImdsError>> {
-        self.run.lock().unwrap_or_else(|p| p.into_inner()).take()
+    fn take(&self) -> Result<Option<Run>, ImdsError> {
+        lock(&self.run).take().transpose()
     }
 
     fn keep(&self, run: Run) {
         if !run.over {
-            *self.run.lock().unwrap_or_else(|p| p.into_inner()) = Some(Ok(run));
+            *lock(&self.run) = Some(Ok(run));
         }
     }
 
     /// The next page's record, blocking; `None` after the last.
     pub(crate) fn next_record(&self) -> Result<Option<Record>, ImdsError> {
-        let Some(run) = self.take() else {
+        let Some(mut run) = self.take()? else {
             return Ok(None);
         };
-        let mut run = run?;
         let record = run.next()?;
         self.keep(run);
         Ok(Some(record))
@@ -446,10 +422,9 @@ impl Pages {
 
     /// The next page's record as a coroutine; `None` after the last.
     pub(crate) async fn next_record_async(&self) -> Result<Option<Record>, ImdsError> {
-        let Some(run) = self.take() else {
+        let Some(mut run) = self.take()? else {
             return Ok(None);
         };
-        let mut run = run?;
         let record = run.next_async().await?;
         self.keep(run);
         Ok(Some(record))

@@ -23,11 +23,14 @@
 //! [`AccessToken`] objects whose `toString()` never shows the token.
 
 use std::fmt;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use vpc_imds_driver::core::error::Cause;
-use vpc_imds_driver::core::response::parse_retry_after;
-use vpc_imds_driver::{Error, ErrorKind, ErrorRecord, InputError, OwnedRequest, Value};
+use vpc_imds_driver::core::response::{parse_retry_after, Response};
+use vpc_imds_driver::{
+    Error, ErrorKind, ErrorRecord, InputError, MachineInput, OwnedRequest, Value,
+};
 
 mod client;
 mod models;
@@ -57,12 +60,6 @@ impl std::ops::Deref for InputText {
 
     fn deref(&self) -> &str {
         &self.0
-    }
-}
-
-impl ImdsSettings {
-    fn build(&self) -> Result<vpc_imds_driver::DriverConfig, ImdsError> {
-        self.settings()?.build().map_err(|e| Error::from(e).into())
     }
 }
 
@@ -120,14 +117,6 @@ impl From<InputError> for ImdsError {
         Error::from(e).into()
     }
 }
-
-impl fmt::Display for ImdsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.text())
-    }
-}
-
-impl std::error::Error for ImdsError {}
 
 /// Defines [`TransportError`], one variant per transport failure of the core.
 macro_rules! transport_error {
@@ -297,22 +286,19 @@ pub struct HttpResponse {
 }
 
 impl HttpResponse {
-    pub(crate) fn retry_after_secs(&self) -> Option<u32> {
-        self.retry_after
-            .as_deref()
-            .and_then(|v| parse_retry_after(v.as_bytes()))
+    /// The response as the machine's input (`Retry-After` parsed by the core).
+    pub(crate) fn input(&self) -> MachineInput<'_> {
+        let retry_after = self.retry_after.as_deref();
+        let secs = retry_after.and_then(|v| parse_retry_after(v.as_bytes()));
+        MachineInput::Response(Response::from_parts(self.status, secs, &self.body))
     }
 }
 
 impl fmt::Display for HttpResponse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The body may hold a token.
-        write!(
-            f,
-            "HttpResponse({}, {} bytes)",
-            self.status,
-            self.body.len()
-        )
+        let (status, len) = (self.status, self.body.len());
+        write!(f, "HttpResponse({status}, {len} bytes)")
     }
 }
 
@@ -403,89 +389,15 @@ pub struct Document {
 
 impl Document {
     pub(crate) fn new(record: &vpc_imds_driver::Record) -> Result<Self, ImdsError> {
-        let json = serde_json::to_string(record)
-            .map_err(|_| bad_response("the record could not be written as JSON"))?;
-        let type_name = record.type_name().to_owned();
+        let (type_name, json) = (record.type_name().to_owned(), client::json(record)?);
         Ok(Document { type_name, json })
     }
 }
 
 impl fmt::Display for Document {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Document({}, {} bytes of JSON)",
-            self.type_name,
-            self.json.len()
-        )
-    }
-}
-
-/// An identity or IAM token. `toString()` never shows the token.
-#[derive(uniffi::Object)]
-#[uniffi::export(Display)]
-pub struct AccessToken {
-    secret: String,
-    expires_in: Option<u32>,
-    expires_at: Option<String>,
-    created_at: Option<String>,
-    nonce: Option<String>,
-}
-
-impl AccessToken {
-    /// From a token record's JSON (as received, or the machine's for a cached token).
-    pub(crate) fn from_json(json: &[u8]) -> Result<AccessToken, ImdsError> {
-        let v: serde_json::Value = serde_json::from_slice(json).unwrap_or_default();
-        let text = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_owned);
-        let secret = text("access_token")
-            .ok_or_else(|| bad_response("a token reply without access_token"))?;
-        let expires_in = v
-            .get("expires_in")
-            .and_then(|x| x.as_u64())
-            .and_then(|n| u32::try_from(n).ok());
-        let (expires_at, created_at) = (text("expires_at"), text("created_at"));
-        let nonce = text("nonce");
-        Ok(AccessToken {
-            secret,
-            expires_in,
-            expires_at,
-            created_at,
-            nonce,
-        })
-    }
-}
-
-#[uniffi::export]
-impl AccessToken {
-    /// The token itself (a JWT), to send as `Authorization: Bearer ...`.
-    pub fn secret(&self) -> String {
-        self.secret.clone()
-    }
-
-    /// Its lifetime in seconds, as the service stated it.
-    pub fn expires_in(&self) -> Option<u32> {
-        self.expires_in
-    }
-
-    /// [`expires_in`](Self::expires_in) as a signed number: a `Long` that Java can
-    /// call (a Kotlin `UInt` getter's name is mangled for Java).
-    pub fn expires_in_seconds(&self) -> Option<i64> {
-        self.expires_in.map(i64::from)
-    }
-
-    /// When it expires (RFC 3339), if stated.
-    pub fn expires_at(&self) -> Option<String> {
-        self.expires_at.clone()
-    }
-
-    /// When it was created (RFC 3339), if stated.
-    pub fn created_at(&self) -> Option<String> {
-        self.created_at.clone()
-    }
-
-    /// The nonce the identity token request carried, as the service echoed it.
-    pub fn nonce(&self) -> Option<String> {
-        self.nonce.clone()
+        let (name, len) = (&self.type_name, self.json.len());
+        write!(f, "Document({name}, {len} bytes of JSON)")
     }
 }
 
@@ -583,6 +495,12 @@ pub fn user_data_parts(user_data: Vec<u8>) -> Result<Option<Vec<UserDataPart>>, 
         Err(vpc_imds_driver::UserDataError::NotMultipart) => Ok(None),
         Err(e) => Err(user_data_error(e)),
     }
+}
+
+/// The mutex's value, even after a panic in another thread poisoned it (no critical
+/// section here leaves its value half changed).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 pub(crate) fn bad_response(what: &'static str) -> ImdsError {

@@ -3,15 +3,12 @@
 //! shared test vectors.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
-use vpc_imds_driver::core::response::Response;
-use vpc_imds_driver::{
-    Instant, MachineInput, MachineStep as Step, NamedArgs, OpId, SyncMachine, Value,
-};
+use vpc_imds_driver::{Instant, MachineInput, MachineStep as Step, OpId, SyncMachine, Value};
 
 use crate::{
-    Document, HttpRequest, HttpResponse, ImdsError, ImdsSettings, InputText, TransportError,
+    lock, Document, HttpRequest, HttpResponse, ImdsError, ImdsSettings, InputText, TransportError,
 };
 
 /// One argument's value, as the driver takes it by name (`NamedArgs::set`): the
@@ -133,12 +130,6 @@ pub struct StepMachine {
     machine: Mutex<SyncMachine>,
 }
 
-impl StepMachine {
-    fn lock(&self) -> MutexGuard<'_, SyncMachine> {
-        self.machine.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
 #[uniffi::export]
 impl StepMachine {
     /// A machine with no operation; `seed` feeds retry jitter.
@@ -159,30 +150,22 @@ impl StepMachine {
         args: HashMap<String, ArgValue>,
         now_ms: u64,
     ) -> Result<u64, ImdsError> {
-        let mut named = NamedArgs::default();
-        for (arg, value) in &args {
-            named.set(arg, value.value())?;
-        }
+        let pairs: Vec<_> = args.iter().map(|(k, v)| (k.as_str(), v.value())).collect();
+        let named = crate::client::named(&pairs)?;
         let now = Instant::from_millis(now_ms);
-        Ok(self.lock().start_named(&name, &named, now)?.0)
+        Ok(lock(&self.machine).start_named(&name, &named, now)?.0)
     }
 
     /// Advances operation `op` with `input` at `now_ms`.
     pub fn step(&self, op: u64, now_ms: u64, input: StepInput) -> MachineStep {
-        let input =
-            match &input {
-                StepInput::Tick => MachineInput::Tick,
-                StepInput::Bytes { bytes } => MachineInput::Bytes(bytes),
-                StepInput::Response { response: r } => MachineInput::Response(
-                    Response::from_parts(r.status, r.retry_after_secs(), &r.body),
-                ),
-                StepInput::Failed { error } => MachineInput::Failed(error.kind()),
-            };
+        let input = match &input {
+            StepInput::Tick => MachineInput::Tick,
+            StepInput::Bytes { bytes } => MachineInput::Bytes(bytes),
+            StepInput::Response { response } => response.input(),
+            StepInput::Failed { error } => MachineInput::Failed(error.kind()),
+        };
         let document = |r: vpc_imds_driver::Record| Document::new(&r);
-        match self
-            .lock()
-            .step(OpId(op), Instant::from_millis(now_ms), input)
-        {
+        match lock(&self.machine).step(OpId(op), Instant::from_millis(now_ms), input) {
             Step::Send(t) => MachineStep::Send {
                 conn: t.conn.0,
                 fresh: t.fresh,
@@ -211,16 +194,16 @@ impl StepMachine {
 
     /// The next operation whose token wait ended: tick it now.
     pub fn poll_woken(&self) -> Option<u64> {
-        self.lock().poll_woken().map(|op| op.0)
+        lock(&self.machine).poll_woken().map(|op| op.0)
     }
 
     /// Operations in progress.
     pub fn operations(&self) -> u64 {
-        self.lock().operations() as u64
+        lock(&self.machine).operations() as u64
     }
 
     /// Abandons `op`; returns the connection to close, if it had a request in flight.
     pub fn cancel(&self, op: u64) -> Option<u64> {
-        self.lock().cancel(OpId(op)).map(|c| c.0)
+        lock(&self.machine).cancel(OpId(op)).map(|c| c.0)
     }
 }

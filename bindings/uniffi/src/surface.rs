@@ -3,13 +3,14 @@
 //! every operation as methods of [`ImdsClient`] (the driver checks the
 //! values, by name) and the typed pages of the paged ones.
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use vpc_imds_driver::{ErrorRecord, Settings, Value};
+use vpc_imds_driver::{DriverConfig, ErrorRecord, Settings, Value};
 
 use crate::client::{
-    bytes, document, items, lines, merged, model, named, nothing, page_items, token,
+    bytes, document, last, lines, merged, model, named, nothing, page_items, token,
 };
 use crate::models::{
     IdentityCertificate, Initialization, Instance, Key, NetworkInterface, PlacementGroup,
@@ -61,8 +62,9 @@ pub struct ImdsSettings {
 }
 
 impl ImdsSettings {
-    /// The driver's settings, each set by name (and checked) there.
-    pub(crate) fn settings(&self) -> Result<Settings, ImdsError> {
+    /// The driver's configuration: each setting set by name (and checked) there,
+    /// then all of them together.
+    pub(crate) fn build(&self) -> Result<DriverConfig, ImdsError> {
         let env_endpoint = self.env_endpoint.as_ref().map(|t| t.0.clone());
         let mut s = Settings {
             env_endpoint,
@@ -79,7 +81,7 @@ impl ImdsSettings {
         s.set("base_delay", self.base_delay.value())?;
         s.set("max_delay", self.max_delay.value())?;
         s.set("max_response_bytes", self.max_response_bytes.value())?;
-        Ok(s)
+        Ok(s.build()?)
     }
 }
 
@@ -427,9 +429,9 @@ impl From<ErrorRecord> for ImdsError {
     }
 }
 
-impl ImdsError {
-    /// What went wrong, whatever the kind.
-    pub(crate) fn text(&self) -> &str {
+/// What went wrong, whatever the kind.
+impl fmt::Display for ImdsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ImdsError::InvalidInput { text, .. }
             | ImdsError::Refused { text, .. }
@@ -440,10 +442,12 @@ impl ImdsError {
             | ImdsError::RateLimited { text, .. }
             | ImdsError::ServerError { text, .. }
             | ImdsError::Rejected { text, .. }
-            | ImdsError::BadResponse { text, .. } => text,
+            | ImdsError::BadResponse { text, .. } => f.write_str(text),
         }
     }
 }
+
+impl std::error::Error for ImdsError {}
 
 /// The error kind's name (`invalid_input`, `refused`, `timed_out`, ...), as the
 /// test vectors and the other bindings spell it.
@@ -649,7 +653,10 @@ impl ImdsClient {
     /// `GET /metadata/v1/instance/network_interfaces`.
     pub fn network_interfaces(&self) -> Result<Vec<NetworkInterface>, ImdsError> {
         let args = named(&[])?;
-        items("network_interfaces")(self.start("network_interfaces", &args)?.finish()?)
+        page_items(
+            &last(self.start("network_interfaces", &args)?.finish()?)?,
+            "network_interfaces",
+        )
     }
 
     /// `GET /metadata/v1/instance/network_interfaces`.
@@ -657,10 +664,13 @@ impl ImdsClient {
     /// The `suspend` form of `networkInterfaces`.
     pub async fn network_interfaces_async(&self) -> Result<Vec<NetworkInterface>, ImdsError> {
         let args = named(&[])?;
-        items("network_interfaces")(
-            self.start("network_interfaces", &args)?
-                .finish_async()
-                .await?,
+        page_items(
+            &last(
+                self.start("network_interfaces", &args)?
+                    .finish_async()
+                    .await?,
+            )?,
+            "network_interfaces",
         )
     }
 
@@ -690,7 +700,10 @@ impl ImdsClient {
     /// `GET /metadata/v1/instance/volume_attachments`.
     pub fn volume_attachments(&self) -> Result<Vec<VolumeAttachment>, ImdsError> {
         let args = named(&[])?;
-        items("volume_attachments")(self.start("volume_attachments", &args)?.finish()?)
+        page_items(
+            &last(self.start("volume_attachments", &args)?.finish()?)?,
+            "volume_attachments",
+        )
     }
 
     /// `GET /metadata/v1/instance/volume_attachments`.
@@ -698,10 +711,13 @@ impl ImdsClient {
     /// The `suspend` form of `volumeAttachments`.
     pub async fn volume_attachments_async(&self) -> Result<Vec<VolumeAttachment>, ImdsError> {
         let args = named(&[])?;
-        items("volume_attachments")(
-            self.start("volume_attachments", &args)?
-                .finish_async()
-                .await?,
+        page_items(
+            &last(
+                self.start("volume_attachments", &args)?
+                    .finish_async()
+                    .await?,
+            )?,
+            "volume_attachments",
         )
     }
 

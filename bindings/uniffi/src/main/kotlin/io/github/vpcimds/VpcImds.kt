@@ -30,11 +30,8 @@ fun imdsClient(
     readEnv: Boolean = true,
     transport: JavaHttpTransport? = null,
 ): ImdsClient {
-    val withEnv = if (readEnv && settings.envEndpoint == null) {
-        settings.copy(envEndpoint = System.getenv(ENDPOINT_ENV))
-    } else {
-        settings
-    }
+    val read = readEnv && settings.envEndpoint == null
+    val withEnv = if (read) settings.copy(envEndpoint = System.getenv(ENDPOINT_ENV)) else settings
     if (transport != null) return ImdsClient(withEnv, transport, transport)
     if (withEnv.connectTimeout == null) {
         // The default connect timeout: the HttpClient is built on a daemon thread while
@@ -49,11 +46,7 @@ fun imdsClient(
             JavaHttpTransport(DEFAULT_CONNECT_TIMEOUT, if (plain) plainHttpOnly() else null)
         }) { task -> Thread(task, "vpc-imds-warm-up").apply { isDaemon = true }.start() }
         uniffiEnsureInitialized()
-        val t = try {
-            http.join()
-        } catch (e: CompletionException) {
-            throw e.cause ?: e
-        }
+        val t = try { http.join() } catch (e: CompletionException) { throw e.cause ?: e }
         val client = ImdsClient(withEnv, t, t)
         if (!plain || client.endpoint().startsWith("http://")) return client
         client.close()
@@ -102,17 +95,16 @@ internal fun checkedText(value: String): String {
     var i = 0
     while (i < value.length) {
         val c = value[i]
-        if (c.isSurrogate()) {
-            if (c.isHighSurrogate() && i + 1 < value.length && value[i + 1].isLowSurrogate()) {
-                i += 2
-                continue
-            }
+        if (c.isHighSurrogate() && i + 1 < value.length && value[i + 1].isLowSurrogate()) {
+            i += 2
+        } else if (c.isSurrogate()) {
             throw invalidInput(
                 "invalid input: a string argument holds a lone surrogate " +
                     "(U+${"%04X".format(c.code)} at index $i), which has no UTF-8 form",
             )
+        } else {
+            i++
         }
-        i++
     }
     return value
 }
