@@ -13,7 +13,6 @@ use vpc_imds_core::operation::Args;
 use vpc_imds_core::retry::RetryPolicy;
 use vpc_imds_core::session::TrustedProfile;
 use vpc_imds_core::time::Instant;
-use vpc_imds_core::ErrorKind;
 use vpc_imds_driver::{
     Answer, ConnId, DriverConfig, MachineInput as Input, MachineStep as Step, OpId, Record,
     Settings, SyncMachine, Transmit,
@@ -259,20 +258,11 @@ impl Client {
     /// `Retry-After`; any other error is returned at once. Running out of time is
     /// `timed_out`.
     pub fn wait_until_ready(&self, max: impl Into<Option<Duration>>) -> Result<(), Error> {
-        let started = StdInstant::now();
-        let started_op = {
-            let mut machine = self.inner.lock();
-            machine.start_wait_until_ready(max.into(), self.inner.now())
-        };
-        let mut op = Running::new(&self.inner, started_op?);
-        match op.finish() {
-            Ok(_) => Ok(()),
-            Err(e) if e.kind() == ErrorKind::TimedOut => {
-                let last = self.inner.lock().last_attempt_error(op.id).cloned();
-                Err(Error::not_ready(started.elapsed(), last))
-            }
-            Err(e) => Err(e),
-        }
+        let op = self
+            .inner
+            .lock()
+            .start_wait_until_ready(max.into(), self.inner.now())?;
+        Running::new(&self.inner, op).finish().map(drop)
     }
 
     fn run(&self, name: &str, args: &Args<'_>) -> Result<Record, Error> {

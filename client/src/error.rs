@@ -3,7 +3,6 @@
 
 use std::fmt;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use vpc_imds_core::error::{ApiError, Cause, InputError};
 pub use vpc_imds_core::ErrorKind;
@@ -19,12 +18,9 @@ pub struct Error {
 }
 
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // `Error` boxes it whole
 enum Repr {
     Core(vpc_imds_core::Error),
-    NotReady {
-        waited: Duration,
-        last: Option<vpc_imds_core::Error>,
-    },
     Config(ConfigError),
 }
 
@@ -86,7 +82,6 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match &*self.repr {
             Repr::Core(e) => e.kind(),
-            Repr::NotReady { .. } => ErrorKind::TimedOut,
             Repr::Config(_) => ErrorKind::InvalidInput,
         }
     }
@@ -95,7 +90,6 @@ impl Error {
     pub fn core(&self) -> Option<&vpc_imds_core::Error> {
         match &*self.repr {
             Repr::Core(e) => Some(e),
-            Repr::NotReady { last, .. } => last.as_ref(),
             Repr::Config(_) => None,
         }
     }
@@ -119,12 +113,6 @@ impl Error {
     /// The HTTP status the service answered with, if any.
     pub fn status(&self) -> Option<u16> {
         self.api().map(|a| a.status)
-    }
-
-    pub(crate) fn not_ready(waited: Duration, last: Option<vpc_imds_core::Error>) -> Self {
-        Error {
-            repr: Box::new(Repr::NotReady { waited, last }),
-        }
     }
 }
 
@@ -154,20 +142,6 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &*self.repr {
             Repr::Core(e) => write!(f, "{e}"),
-            Repr::NotReady { waited, last } => {
-                // Integer arithmetic: float formatting would cost the binary 30 KB.
-                let tenths = waited.as_millis() / 100;
-                write!(
-                    f,
-                    "the metadata service did not answer within {}.{} s",
-                    tenths / 10,
-                    tenths % 10
-                )?;
-                if let Some(last) = last {
-                    write!(f, " (last attempt: {last})")?;
-                }
-                Ok(())
-            }
             Repr::Config(e) => write!(f, "{e}"),
         }
     }
@@ -177,7 +151,6 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &*self.repr {
             Repr::Core(e) => Some(e),
-            Repr::NotReady { last, .. } => last.as_ref().map(|e| e as _),
             Repr::Config(ConfigError::CaFile { error, .. }) => Some(error),
             Repr::Config(_) => None,
         }

@@ -184,7 +184,7 @@ fn wait_succeeds_at_once_and_times_out_on_a_dead_port() {
     let run = common::run(&["--endpoint", &url, "wait", "--max", "0.5"]);
     run.failed(4, "timed_out");
     assert!(
-        run.stderr.contains("did not answer within"),
+        run.stderr.contains("was not ready within"),
         "{}",
         run.stderr
     );

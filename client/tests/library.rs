@@ -7,6 +7,7 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
+use vpc_imds::vpc_imds_core::error::{Cause, TransportError};
 use vpc_imds::{Client, ErrorKind, Trace, TrustedProfile, UserData, UserDataError};
 use vpc_imds_emulator::{Emulator, FaultRule, Fixture, DEFAULT_FIXTURE_JSON};
 
@@ -276,7 +277,13 @@ fn wait_until_ready_gives_up_in_time() {
         .expect_err("nothing listens");
     assert_eq!(err.kind(), ErrorKind::TimedOut);
     assert!(started.elapsed() < Duration::from_secs(2));
-    assert_eq!(err.core().map(|e| e.kind()), Some(ErrorKind::Refused));
+    // The last attempt's cause, in the message every host gives.
+    let refused = Cause::Transport(TransportError::Refused);
+    assert_eq!(err.core().map(|e| e.cause()), Some(&refused));
+    assert_eq!(
+        err.to_string(),
+        "the metadata service was not ready within 0.4 s (last attempt: connection refused by the metadata service endpoint)"
+    );
 }
 
 #[test]

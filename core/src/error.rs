@@ -100,6 +100,8 @@ impl fmt::Display for ErrorKind {
 pub struct Error {
     kind: ErrorKind,
     cause: Cause,
+    /// A `wait_until_ready` that ran out: its limit.
+    not_ready_within: Option<core::time::Duration>,
 }
 
 /// Why an operation failed.
@@ -152,7 +154,38 @@ impl Cause {
 impl Error {
     /// An error of `kind` caused by `cause`.
     pub const fn new(kind: ErrorKind, cause: Cause) -> Self {
-        Error { kind, cause }
+        Error {
+            kind,
+            cause,
+            not_ready_within: None,
+        }
+    }
+
+    /// A wait until the service is ready that ran out of its `max`: `timed_out`,
+    /// caused as its last attempt failed (`DeadlineExceeded` when none ended). Every
+    /// host reports it with the same message:
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use vpc_imds_core::error::{Cause, Error, TransportError};
+    /// let e = Error::not_ready(Duration::from_millis(1500), Cause::Transport(TransportError::Refused));
+    /// assert_eq!(e.kind(), vpc_imds_core::ErrorKind::TimedOut);
+    /// assert_eq!(
+    ///     e.to_string(),
+    ///     "the metadata service was not ready within 1.5 s (last attempt: connection refused by the metadata service endpoint)"
+    /// );
+    /// ```
+    pub const fn not_ready(max: core::time::Duration, last: Cause) -> Self {
+        Error {
+            kind: ErrorKind::TimedOut,
+            cause: last,
+            not_ready_within: Some(max),
+        }
+    }
+
+    /// For a [`not_ready`](Self::not_ready) error, the wait's limit.
+    pub const fn not_ready_within(&self) -> Option<core::time::Duration> {
+        self.not_ready_within
     }
 
     /// What went wrong, coarsely.
@@ -187,6 +220,27 @@ impl From<InputError> for Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some(max) = self.not_ready_within else {
+            return self.fmt_cause(f);
+        };
+        // Integer arithmetic: float formatting costs a static binary ~30 KB.
+        let tenths = max.as_millis() / 100;
+        let (whole, tenth) = (tenths / 10, tenths % 10);
+        write!(
+            f,
+            "the metadata service was not ready within {whole}.{tenth} s"
+        )?;
+        if self.cause == Cause::DeadlineExceeded {
+            return Ok(());
+        }
+        f.write_str(" (last attempt: ")?;
+        self.fmt_cause(f)?;
+        f.write_str(")")
+    }
+}
+
+impl Error {
+    fn fmt_cause(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.cause {
             Cause::Input(e) => write!(f, "invalid input: {e}"),
             Cause::Transport(e) => write!(f, "{e}"),

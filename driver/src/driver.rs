@@ -149,6 +149,8 @@ enum State {
 #[derive(Clone, Debug)]
 struct Ready {
     end: Instant,
+    /// The wait's limit, for the error when it runs out.
+    max: Duration,
     attempts: u32,
     /// Why the last attempt failed.
     last: Option<Error>,
@@ -215,12 +217,6 @@ impl<S: TokenShare> Driver<S> {
         self.io.answer
     }
 
-    /// Why the last attempt of [`start_wait_until_ready`](Self::start_wait_until_ready)
-    /// failed, once that wait has run out of time.
-    pub fn last_attempt_error(&self) -> Option<&Error> {
-        self.machine.ready.as_ref().and_then(|r| r.last.as_ref())
-    }
-
     /// The request in flight (the last [`Step::Send`]), while its answer is awaited.
     pub fn in_flight(&self) -> Option<&OwnedRequest> {
         let request = &self.machine.request;
@@ -275,6 +271,7 @@ impl<S: TokenShare> Driver<S> {
         let end = now + max;
         self.machine.ready = Some(Ready {
             end,
+            max,
             attempts: 0,
             last: None,
         });
@@ -530,8 +527,9 @@ impl<S: TokenShare> Machine<S> {
                             .last
                             .as_ref()
                             .map_or(Cause::DeadlineExceeded, |e| e.cause().clone());
+                        let error = Error::not_ready(ready.max, cause);
                         self.finish();
-                        return Step::Failed(Error::new(ErrorKind::TimedOut, cause));
+                        return Step::Failed(error);
                     }
                     if let Err(e) = self.attempt_ready(now) {
                         self.finish();
@@ -652,8 +650,9 @@ impl<S: TokenShare> Machine<S> {
                 }
             }
             if not_yet {
+                let error = Error::not_ready(ready.max, error.cause().clone());
                 self.finish();
-                return Step::Failed(Error::new(ErrorKind::TimedOut, error.cause().clone()));
+                return Step::Failed(error);
             }
         }
         self.finish();

@@ -121,8 +121,6 @@ pub struct Machine<S: TokenShare + Clone + Default> {
     seed: u64,
     woken: VecDeque<OpId>,
     answer: Option<Answer>,
-    /// The last attempt's error of the last `wait_until_ready` that ran out of time.
-    last_attempt: Option<(OpId, Error)>,
     /// The most operations that ran at once.
     peak: usize,
     /// Connections a cancelled operation had yet to ask the host to close.
@@ -203,7 +201,6 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
             seed,
             woken: VecDeque::new(),
             answer: None,
-            last_attempt: None,
             peak: 0,
             orphans: Vec::new(),
         }
@@ -348,21 +345,9 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
         if matches!(step, Step::Done(_) | Step::Failed(_)) {
             let op = self.ops.swap_remove(index);
             self.woken.retain(|&w| w != op.id);
-            if let Some(e) = op.driver.last_attempt_error() {
-                self.last_attempt = Some((op.id, e.clone()));
-            }
             self.recycle(op.driver);
         }
         step
-    }
-
-    /// Why the last attempt of `op`, a `wait_until_ready` that failed as
-    /// `timed_out`, failed (until the next such operation ends).
-    pub fn last_attempt_error(&self, op: OpId) -> Option<&Error> {
-        self.last_attempt
-            .as_ref()
-            .filter(|(id, _)| *id == op)
-            .map(|(_, e)| e)
     }
 
     fn step_at(&mut self, index: usize, now: Instant, input: Input<'_>) -> Step {

@@ -6,7 +6,7 @@ use std::time::Instant as Clock;
 
 use vpc_imds_c::{bench::encode_json, encode};
 use vpc_imds_driver::{
-    Args, Instant, MachineInput as Input, MachineStep as Step, OpId, Settings, SyncMachine,
+    Args, Instant, MachineInput as Input, MachineStep as Step, Settings, SyncMachine,
 };
 
 const TOKEN: &str =
@@ -20,7 +20,7 @@ fn ok(body: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-type Encoder = fn(&SyncMachine, OpId, Step, &mut Vec<u8>) -> i32;
+type Encoder = fn(Step, &mut Vec<u8>) -> i32;
 
 /// One cached instance(): returns the bytes the two step records took.
 fn cached(m: &mut SyncMachine, answer: &[u8], out: &mut Vec<u8>, enc: Encoder) -> usize {
@@ -28,11 +28,11 @@ fn cached(m: &mut SyncMachine, answer: &[u8], out: &mut Vec<u8>, enc: Encoder) -
     let op = m.start("instance", &Args::default(), now).expect("start");
     let step = m.step(op, now, Input::Tick);
     assert!(matches!(step, Step::Send(_)));
-    enc(m, op, step, out);
+    enc(step, out);
     let mut n = out.len();
     let step = m.step(op, now, Input::Bytes(answer));
     assert!(matches!(step, Step::Done(_)));
-    enc(m, op, step, out);
+    enc(step, out);
     n += out.len();
     black_box(&out);
     n

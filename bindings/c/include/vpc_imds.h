@@ -150,7 +150,8 @@ int64_t vpc_imds_start(struct VpcImds *m,
 // step's record in the output; or [`VPC_IMDS_MISUSE`], with nothing changed.
 //
 // A failed `wait_until_ready` that ran out of time is `timed_out` and carries its
-// last attempt's `status`, `code`, `cause`, `trace`, `retry_after` and `transport`.
+// last attempt's `status`, `code`, `cause`, `trace`, `retry_after` and `transport`
+// (the driver's error is built so).
 //
 // # Safety
 // `m` is null or a live handle; `bytes` points to `len` readable bytes (or is

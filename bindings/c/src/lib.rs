@@ -378,7 +378,8 @@ fn start(
 /// step's record in the output; or [`VPC_IMDS_MISUSE`], with nothing changed.
 ///
 /// A failed `wait_until_ready` that ran out of time is `timed_out` and carries its
-/// last attempt's `status`, `code`, `cause`, `trace`, `retry_after` and `transport`.
+/// last attempt's `status`, `code`, `cause`, `trace`, `retry_after` and `transport`
+/// (the driver's error is built so).
 ///
 /// # Safety
 /// `m` is null or a live handle; `bytes` points to `len` readable bytes (or is
@@ -430,7 +431,7 @@ pub unsafe extern "C" fn vpc_imds_step(
     };
     let now = m.now(now_ms);
     let step = m.machine.step(OpId(op), now, input);
-    encode(&m.machine, OpId(op), step, &mut m.out)
+    encode(step, &mut m.out)
 }
 
 /// The response a [`VPC_IMDS_INPUT_RESPONSE`] input holds, or `None` if it is
@@ -445,7 +446,7 @@ fn response_of(bytes: &[u8]) -> Option<Response<'_>> {
 
 /// Writes `step`'s compact record to `out` and returns its code.
 #[doc(hidden)]
-pub fn encode(machine: &SyncMachine, op: OpId, step: Step, out: &mut Vec<u8>) -> i32 {
+pub fn encode(step: Step, out: &mut Vec<u8>) -> i32 {
     out.clear();
     match step {
         Step::Send(t) => {
@@ -479,7 +480,7 @@ pub fn encode(machine: &SyncMachine, op: OpId, step: Step, out: &mut Vec<u8>) ->
             VPC_IMDS_DONE
         }
         Step::Failed(e) => {
-            write_error(out, &error_record(machine, op, &e));
+            write_error(out, &ErrorRecord::from(&e));
             VPC_IMDS_FAILED
         }
     }
@@ -501,23 +502,6 @@ fn record_bytes(record: &Record, out: &mut Vec<u8>) {
             }
         }
         None => out.extend_from_slice(record.body()),
-    }
-}
-
-/// The error record of a failed step: a wait that ran out of time carries its
-/// last attempt's particulars.
-fn error_record(machine: &SyncMachine, op: OpId, e: &vpc_imds_driver::Error) -> ErrorRecord {
-    let record = ErrorRecord::from(e);
-    match machine.last_attempt_error(op) {
-        Some(last) if e.kind() == ErrorKind::TimedOut => {
-            let last = ErrorRecord::from(last);
-            ErrorRecord {
-                kind: record.kind,
-                message: format!("{} (last attempt: {})", record.message, last.message),
-                ..last
-            }
-        }
-        _ => record,
     }
 }
 
@@ -671,7 +655,7 @@ pub mod bench {
     }
 
     /// Writes `step` as one JSON object (streamed), records with their `Serialize`.
-    pub fn encode_json(machine: &SyncMachine, op: OpId, step: Step, out: &mut Vec<u8>) -> i32 {
+    pub fn encode_json(step: Step, out: &mut Vec<u8>) -> i32 {
         out.clear();
         let written = match &step {
             Step::Send(t) => serde_json::to_writer(
@@ -693,7 +677,7 @@ pub mod bench {
                     record,
                 },
             ),
-            Step::Failed(e) => serde_json::to_writer(&mut *out, &error_record(machine, op, e)),
+            Step::Failed(e) => serde_json::to_writer(&mut *out, &ErrorRecord::from(e)),
             _ => serde_json::to_writer(&mut *out, "other"),
         };
         if written.is_err() {

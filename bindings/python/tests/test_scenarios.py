@@ -183,8 +183,19 @@ def _one(client: vpc_imds.Client, step: Dict[str, Any]) -> Any:
 
 def _record(e: BaseException) -> Dict[str, Any]:
     if isinstance(e, vpc_imds.ImdsError):
-        return {"kind": e.kind, "status": e.status, "code": e.code or None, "cause": e.cause}
+        return {"kind": e.kind, "status": e.status, "code": e.code or None, "cause": e.cause, "message": str(e)}
     return {"exception": f"{type(e).__name__}: {e}"}
+
+
+def _as_stated(got: Dict[str, Any], want: Dict[str, Any]) -> Dict[str, Any]:
+    """The error record as the table states one: its message only as far as the
+    table's ``message_prefix``, when it has one."""
+    got = dict(got)
+    message = got.pop("message", "")
+    if "message_prefix" in want:
+        prefix = want["message_prefix"]
+        got["message_prefix"] = prefix if message.startswith(prefix) else message
+    return got
 
 
 class Failed(Exception):
@@ -267,7 +278,7 @@ def _run(binary: Path, scenario: Dict[str, Any], tmp: Path) -> List[str]:
         if "value" in expect:
             if "error" in outcome or not _matches(expect["value"], outcome.get("value", "<none>")):
                 diffs.append(f"expected value {json.dumps(expect['value'])}, got {json.dumps(outcome)}")
-        elif outcome.get("error") != expect["error"]:
+        elif "error" not in outcome or _as_stated(outcome["error"], expect["error"]) != expect["error"]:
             diffs.append(f"expected error {json.dumps(expect['error'])}, got {json.dumps(outcome)}")
         limits = expect.get("elapsed_ms", {})
         if elapsed < limits.get("min", 0) or elapsed > limits.get("max", float("inf")):

@@ -69,6 +69,17 @@ class ScenariosTest {
     /** What a call failed with: the record every host gives identically. */
     private class Failed(val record: Map<String, Any?>) : Exception()
 
+    /** The error record as the table states one: its message only as far as the
+     * table's `message_prefix`, when it has one. */
+    private fun asStated(got: JsonNode?, want: JsonNode): JsonNode? {
+        if (got !is ObjectNode) return got
+        val out = got.deepCopy()
+        val message = out.remove("message")?.asText().orEmpty()
+        val prefix = want.path("message_prefix").textValue()
+        if (prefix != null) out.put("message_prefix", if (message.startsWith(prefix)) prefix else message)
+        return out
+    }
+
     @TestFactory
     fun scenarios(): List<DynamicTest> {
         val scenarios = mapper.readTree(table)["scenarios"].toList()
@@ -134,7 +145,7 @@ class ScenariosTest {
             val gotJson = mapper.valueToTree<JsonNode>(got)
             if (expect.has("value")) {
                 if (!gotJson.has("value") || !matches(expect["value"], gotJson["value"])) diffs += "expected value ${expect["value"]}, got $gotJson"
-            } else if (expect["error"] != gotJson["error"]) {
+            } else if (expect["error"] != asStated(gotJson["error"], expect["error"])) {
                 diffs += "expected error ${expect["error"]}, got $gotJson"
             }
             val limits = expect.path("elapsed_ms")
@@ -260,7 +271,7 @@ class ScenariosTest {
         normalized(imds, step, suspend)
     } catch (e: ImdsException) {
         val d = e.details
-        throw Failed(mapOf("kind" to e.kind, "status" to d.status?.toInt(), "code" to d.code?.ifEmpty { null }, "cause" to d.reason))
+        throw Failed(mapOf("kind" to e.kind, "status" to d.status?.toInt(), "code" to d.code?.ifEmpty { null }, "cause" to d.reason, "message" to d.text))
     }
 
     /** The call through the blocking methods, or the `suspend` ones. */
