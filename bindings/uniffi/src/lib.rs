@@ -10,7 +10,7 @@
 //! coroutine calling it; each call steps its own operation and hands each request
 //! to a transport the foreign side implements ([`Transport`], or [`AsyncTransport`]
 //! for the `suspend` entry points): Kotlin's default sends with
-//! `java.net.http.HttpClient` and never a proxy. [`StepMachine`] exposes the
+//! `java.net.http.HttpClient` and never a proxy. [`Machine`] exposes the
 //! machine itself, for hosts that run their own loop (and for the
 //! shared test vectors). Every decision (tokens, retries, deadlines, pages, merging,
 //! user data, settings, errors) is the machine's; this crate converts values,
@@ -39,7 +39,7 @@ mod surface;
 
 pub use client::{AsyncTransport, ImdsClient, Pages, Transport};
 pub use models::*;
-pub use stepper::{ArgValue, MachineStep, StepInput, StepMachine};
+pub use stepper::{ArgValue, MachineStep, StepInput, Machine};
 pub use surface::*;
 
 uniffi::setup_scaffolding!();

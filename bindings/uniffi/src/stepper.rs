@@ -1,4 +1,4 @@
-//! [`StepMachine`]: the driver's client machine itself, stepped by the host, for
+//! [`Machine`]: the driver's client machine itself, stepped by the host, for
 //! hosts that run their own loop (a non-blocking socket, an event loop) and for the
 //! shared test vectors.
 
@@ -126,17 +126,17 @@ pub enum MachineStep {
 /// The client machine, stepped by the host with its own clock (milliseconds from
 /// one origin) and its own I/O: any number of operations, one token for all.
 #[derive(uniffi::Object)]
-pub struct StepMachine {
+pub struct Machine {
     machine: Mutex<SyncMachine>,
 }
 
 #[uniffi::export]
-impl StepMachine {
+impl Machine {
     /// A machine with no operation; `seed` feeds retry jitter.
     #[uniffi::constructor]
     pub fn new(settings: ImdsSettings, seed: u64) -> Result<Arc<Self>, ImdsError> {
         let machine = Mutex::new(SyncMachine::new(settings.build()?, seed));
-        Ok(Arc::new(StepMachine { machine }))
+        Ok(Arc::new(Machine { machine }))
     }
 
     /// Starts operation `name` (`identity_token`, `iam_token`, `instance`, ...,

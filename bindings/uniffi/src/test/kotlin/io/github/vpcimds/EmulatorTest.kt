@@ -328,7 +328,7 @@ class EmulatorTest {
             "iamTokenAsync(profileName)" to { s -> runBlocking { imds.iamTokenAsync(profileName = s) } },
             "settings.endpoint" to { s -> imdsClient(ImdsSettings(endpoint = "http://127.0.0.1$s"), readEnv = false) },
             "settings.version" to { s -> imdsClient(ImdsSettings(endpoint = emu.base, version = s), readEnv = false) },
-            "StepMachine.start" to { s -> StepMachine(ImdsSettings(endpoint = emu.base), 1u).start("key", mapOf("id" to ArgValue.Text(s)), 0u) },
+            "Machine.start" to { s -> Machine(ImdsSettings(endpoint = emu.base), 1u).start("key", mapOf("id" to ArgValue.Text(s)), 0u) },
         )
         for (bad in listOf("\uD800", "key-\uDC00", "a\uD800b", "\uDBFF\uDBFF\uDFFF")) {
             for ((name, call) in calls) {

@@ -18,7 +18,7 @@ import java.util.concurrent.atomic.AtomicInteger
 
 /**
  * Every case of tests/vectors/ through the Kotlin binding's client machine
- * ([StepMachine]: generated Kotlin, JNA, uniffi scaffolding, the binding's
+ * ([Machine]: generated Kotlin, JNA, uniffi scaffolding, the binding's
  * conversions) on the vectors' clock, with the machine semantics of
  * bindings/python/tests/test_vectors.py: the step returned after a "pending" answer
  * is the next vector step's; a failure ends the operation, so a poll_failed right
@@ -181,7 +181,7 @@ class VectorsTest {
         else -> ByteArray(0)
     }
 
-    private fun feedRaw(m: StepMachine, op: ULong, raw: ByteArray, chunk: Int, now: ULong): MachineStep {
+    private fun feedRaw(m: Machine, op: ULong, raw: ByteArray, chunk: Int, now: ULong): MachineStep {
         val size = if (chunk == 0) maxOf(raw.size, 1) else chunk
         var offset = 0
         while (offset < raw.size) {
@@ -208,7 +208,7 @@ class VectorsTest {
     private fun runCase(case: JsonNode, chunk: Int) {
         val name = case["name"].asText()
         val (settings, seed) = settings(case["config"])
-        val m = StepMachine(settings, unmix(seed.toULong()))
+        val m = Machine(settings, unmix(seed.toULong()))
         var op = 0uL
         var pending: MachineStep? = null
         var justFailed = false
