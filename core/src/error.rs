@@ -223,9 +223,9 @@ impl fmt::Display for Error {
         let Some(max) = self.not_ready_within else {
             return self.fmt_cause(f);
         };
-        // Integer arithmetic: float formatting costs a static binary ~30 KB.
-        let tenths = max.as_millis() / 100;
-        let (whole, tenth) = (tenths / 10, tenths % 10);
+        // Whole seconds and tenths: float (or u128) formatting would cost a static
+        // binary kilobytes.
+        let (whole, tenth) = (max.as_secs(), max.subsec_millis() / 100);
         write!(
             f,
             "the metadata service was not ready within {whole}.{tenth} s"

@@ -39,7 +39,7 @@ mod surface;
 
 pub use client::{AsyncTransport, ImdsClient, Pages, Transport};
 pub use models::*;
-pub use stepper::{ArgValue, MachineStep, StepInput, Machine};
+pub use stepper::{ArgValue, Machine, MachineStep, StepInput};
 pub use surface::*;
 
 uniffi::setup_scaffolding!();
