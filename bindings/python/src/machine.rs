@@ -19,19 +19,10 @@ use vpc_imds_driver::{
     DriverConfig, Instant, MachineInput as Input, MachineStep as Step, NamedArgs, OpId,
     OwnedRequest, Record, Settings, SyncMachine, Value,
 };
+// Step kinds, the first item of every step tuple: the driver's numbers.
+use vpc_imds_driver::step_record::kind::{AWAIT, BACKOFF, CLOSE, DONE, FAILED, PAGE, READ, SEND};
 
 use crate::errors::{exception, input_error, to_pyerr, unrepresentable};
-
-/// Step kinds, the first item of every step tuple.
-const SEND: u8 = 0;
-const CLOSE: u8 = 2;
-const BACKOFF: u8 = 3;
-const AWAIT: u8 = 4;
-const PAGE: u8 = 5;
-const DONE: u8 = 6;
-const FAILED: u8 = 7;
-/// Steps that carry no value are shared tuples.
-const READ: u8 = 1;
 
 /// Sets every keyword of `kwargs` on `target` by name (`NamedArgs::set` or
 /// `Settings::set`): the driver names, types and checks each one.

@@ -1,0 +1,144 @@
+//! The step form the JavaScript hosts read: each step kind's JSON members, and the
+//! payload each one leaves beside its record.
+
+use serde_json::{json, Value};
+use vpc_imds_driver::core::operation::Args;
+use vpc_imds_driver::step_record::kind;
+use vpc_imds_driver::{Instant, LocalMachine, MachineInput as Input, Settings, StepRecord};
+
+fn machine() -> LocalMachine {
+    let config = Settings {
+        endpoint: Some("http://127.0.0.1:9".into()),
+        ..Settings::default()
+    }
+    .build()
+    .unwrap();
+    LocalMachine::new(config, 7)
+}
+
+fn ok(body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+const TOKEN: &str = r#"{"access_token":"eyJhbGciOiJub25lIn0.e30.sig","expires_in":300}"#;
+
+/// Steps `op` with `input` and returns its record as JSON and its payload.
+fn step(
+    m: &mut LocalMachine,
+    op: vpc_imds_driver::OpId,
+    input: Input<'_>,
+    parts: bool,
+) -> (Value, Vec<u8>) {
+    let step = m.step(op, Instant::from_millis(0), input);
+    let mut payload = Vec::new();
+    let record = StepRecord::new(&step, Vec::new(), parts, &mut payload);
+    (serde_json::to_value(&record).unwrap(), payload)
+}
+
+#[test]
+fn a_send_carries_its_bytes_as_payload_and_its_parts_only_when_asked() {
+    let mut m = machine();
+    let op = m
+        .start("instance", &Args::default(), Instant::from_millis(0))
+        .unwrap();
+    let (send, wire) = step(&mut m, op, Input::Tick, false);
+    assert_eq!(send["kind"], kind::SEND);
+    assert_eq!(send["takeBytes"], "wire");
+    assert_eq!(send["fresh"], true);
+    assert!(send["until"].is_u64() && send["timeout"].is_u64() && send["connectTimeout"].is_u64());
+    assert!(
+        send.get("method").is_none() && send.get("headers").is_none(),
+        "{send}"
+    );
+    assert!(
+        wire.starts_with(b"PUT /identity/v1/token?version="),
+        "{:?}",
+        String::from_utf8_lossy(&wire)
+    );
+
+    let mut m = machine();
+    let op = m
+        .start("instance", &Args::default(), Instant::from_millis(0))
+        .unwrap();
+    let (send, _) = step(&mut m, op, Input::Tick, true);
+    assert_eq!(send["method"], "PUT");
+    assert!(send["url"]
+        .as_str()
+        .unwrap()
+        .starts_with("http://127.0.0.1:9/identity/v1/token"));
+    let headers = send["headers"].as_array().unwrap();
+    assert!(
+        headers
+            .iter()
+            .any(|h| h[0] == "Metadata-Flavor" && h[1] == "ibm"),
+        "{headers:?}"
+    );
+}
+
+#[test]
+fn a_typed_document_is_the_value_and_a_generic_get_leaves_its_text() {
+    let mut m = machine();
+    let op = m
+        .start("instance", &Args::default(), Instant::from_millis(0))
+        .unwrap();
+    step(&mut m, op, Input::Tick, false);
+    let (send, _) = step(&mut m, op, Input::Bytes(&ok(TOKEN)), false);
+    assert_eq!(send["kind"], kind::SEND, "{send}");
+    let (done, payload) = step(
+        &mut m,
+        op,
+        Input::Bytes(&ok(r#"{"id":"0717_a","name":"web-1"}"#)),
+        false,
+    );
+    assert_eq!(done["kind"], kind::DONE);
+    assert_eq!(done["typeName"], "instance");
+    assert_eq!(done["value"]["id"], "0717_a");
+    assert_eq!(done["value"]["name"], "web-1");
+    assert!(done.get("takeText").is_none() && payload.is_empty());
+
+    let path = Args {
+        path: Some("instance"),
+        ..Args::default()
+    };
+    let op = m.start("get", &path, Instant::from_millis(0)).unwrap();
+    step(&mut m, op, Input::Tick, false);
+    let body = r#"{"id":"0717_a","extra":[1,2]}"#;
+    let (done, payload) = step(&mut m, op, Input::Bytes(&ok(body)), false);
+    assert_eq!(done["typeName"], "raw");
+    assert_eq!(done["takeText"], "json");
+    assert!(done.get("value").is_none());
+    assert_eq!(payload, body.as_bytes());
+}
+
+#[test]
+fn a_failure_is_the_error_record_and_woken_operations_are_listed() {
+    let mut m = machine();
+    let op = m
+        .start("instance", &Args::default(), Instant::from_millis(0))
+        .unwrap();
+    step(&mut m, op, Input::Tick, false);
+    let (failed, _) = step(
+        &mut m,
+        op,
+        Input::Bytes(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"),
+        false,
+    );
+    assert_eq!(failed["kind"], kind::FAILED);
+    assert_eq!(failed["error"]["kind"], "unauthorized");
+    assert_eq!(failed["error"]["status"], 403);
+
+    let step = m.step(op, Instant::from_millis(0), Input::Tick);
+    let record = StepRecord::new(&step, vec![3, 5], false, &mut Vec::new());
+    assert_eq!(
+        serde_json::to_value(&record).unwrap()["woken"],
+        json!([3, 5])
+    );
+    assert_eq!(
+        serde_json::to_value(StepRecord::unrepresentable()).unwrap()["error"]["kind"],
+        "bad_response"
+    );
+}
