@@ -86,7 +86,8 @@ export declare class Client {
   /**
    * Returns once the service answers (an identity token is created and shared), trying for at most `max`
    * seconds with backoff; refusals, timeouts, lost connections, 5xx and 429 mean "not yet". Fails as
-   * `timed_out` when time runs out, at once on any other error.
+   * `timed_out` when time runs out ("the metadata service was not ready within 60.0 s (last attempt: ...)",
+   * the last attempt's status and code kept), at once on any other error.
    * @param max Longest wait in seconds (default 60).
    */
   waitUntilReady(max?: number, options?: CallOptions): Promise<void>;

@@ -472,7 +472,7 @@ pub fn error_kind(error: &ImdsError) -> String {
 /// pages, a `suspend` one (`..._async`).
 #[uniffi::export]
 impl ImdsClient {
-    /// Returns once the service answers (an identity token is created and shared), trying for at most `max` seconds with backoff; refusals, timeouts, lost connections, 5xx and 429 mean "not yet". Fails as `timed_out` when time runs out, at once on any other error.
+    /// Returns once the service answers (an identity token is created and shared), trying for at most `max` seconds with backoff; refusals, timeouts, lost connections, 5xx and 429 mean "not yet". Fails as `timed_out` when time runs out ("the metadata service was not ready within 60.0 s (last attempt: ...)", the last attempt's status and code kept), at once on any other error.
     /// - `max`: Longest wait in seconds (default 60).
     #[uniffi::method(default(max = None))]
     pub fn wait_until_ready(&self, max: Option<Duration>) -> Result<(), ImdsError> {
@@ -480,7 +480,7 @@ impl ImdsClient {
         nothing(self.start("wait_until_ready", &args)?.finish()?)
     }
 
-    /// Returns once the service answers (an identity token is created and shared), trying for at most `max` seconds with backoff; refusals, timeouts, lost connections, 5xx and 429 mean "not yet". Fails as `timed_out` when time runs out, at once on any other error.
+    /// Returns once the service answers (an identity token is created and shared), trying for at most `max` seconds with backoff; refusals, timeouts, lost connections, 5xx and 429 mean "not yet". Fails as `timed_out` when time runs out ("the metadata service was not ready within 60.0 s (last attempt: ...)", the last attempt's status and code kept), at once on any other error.
     /// - `max`: Longest wait in seconds (default 60).
     ///
     /// The `suspend` form of `waitUntilReady`.

@@ -28,14 +28,14 @@ class ImdsFacade private constructor(
     private val scope = facadeScope()
 
     /**
-     * Returns once the service answers (an identity token is created and shared), trying for at most `max` seconds with backoff; refusals, timeouts, lost connections, 5xx and 429 mean "not yet". Fails as `timed_out` when time runs out, at once on any other error.
+     * Returns once the service answers (an identity token is created and shared), trying for at most `max` seconds with backoff; refusals, timeouts, lost connections, 5xx and 429 mean "not yet". Fails as `timed_out` when time runs out ("the metadata service was not ready within 60.0 s (last attempt: ...)", the last attempt's status and code kept), at once on any other error.
      *
      * The arguments not given take their defaults.
      */
     fun waitUntilReady(): Unit = facade { client.waitUntilReady() }
 
     /**
-     * Returns once the service answers (an identity token is created and shared), trying for at most `max` seconds with backoff; refusals, timeouts, lost connections, 5xx and 429 mean "not yet". Fails as `timed_out` when time runs out, at once on any other error.
+     * Returns once the service answers (an identity token is created and shared), trying for at most `max` seconds with backoff; refusals, timeouts, lost connections, 5xx and 429 mean "not yet". Fails as `timed_out` when time runs out ("the metadata service was not ready within 60.0 s (last attempt: ...)", the last attempt's status and code kept), at once on any other error.
      *
      * The arguments not given take their defaults.
      *
@@ -45,13 +45,13 @@ class ImdsFacade private constructor(
         scope.facadeFuture { client.waitUntilReadyAsync(); null }
 
     /**
-     * Returns once the service answers (an identity token is created and shared), trying for at most `max` seconds with backoff; refusals, timeouts, lost connections, 5xx and 429 mean "not yet". Fails as `timed_out` when time runs out, at once on any other error.
+     * Returns once the service answers (an identity token is created and shared), trying for at most `max` seconds with backoff; refusals, timeouts, lost connections, 5xx and 429 mean "not yet". Fails as `timed_out` when time runs out ("the metadata service was not ready within 60.0 s (last attempt: ...)", the last attempt's status and code kept), at once on any other error.
      * - `max`: Longest wait in seconds (default 60).
      */
     fun waitUntilReady(max: Duration?): Unit = facade { client.waitUntilReady(max = max?.let { duration("max", it) }) }
 
     /**
-     * Returns once the service answers (an identity token is created and shared), trying for at most `max` seconds with backoff; refusals, timeouts, lost connections, 5xx and 429 mean "not yet". Fails as `timed_out` when time runs out, at once on any other error.
+     * Returns once the service answers (an identity token is created and shared), trying for at most `max` seconds with backoff; refusals, timeouts, lost connections, 5xx and 429 mean "not yet". Fails as `timed_out` when time runs out ("the metadata service was not ready within 60.0 s (last attempt: ...)", the last attempt's status and code kept), at once on any other error.
      * - `max`: Longest wait in seconds (default 60).
      *
      * The future form of `waitUntilReady` (cancelling it cancels the call).
