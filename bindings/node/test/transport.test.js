@@ -54,6 +54,9 @@ test('exceptions map to transport failures', async () => {
     [Object.assign(new Error('x'), { transport: 'tls' }), imds.RefusedError, 'tls'],
     [Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } }), imds.RefusedError, 'refused'],
     [Object.assign(new Error('reset'), { code: 'ECONNRESET' }), imds.ConnectionLostError, 'connection_lost'],
+    // A firewall's refusal, as the socket transport and every other host read it.
+    [Object.assign(new TypeError('fetch failed'), { cause: { code: 'EACCES' } }), imds.RefusedError, 'unreachable'],
+    [Object.assign(new TypeError('fetch failed'), { cause: { code: 'EPERM' } }), imds.RefusedError, 'unreachable'],
   ];
   for (const [err, Class, name] of cases) {
     const { transport } = scripted([err, err, err, err]);

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import sys
 from typing import Any, List
@@ -86,6 +87,15 @@ def test_final_transport_errors(raised: BaseException, kind: type) -> None:
     c = vpc_imds.Client("http://127.0.0.1:1", transport=Scripted(raised), use_env=False)
     with pytest.raises(kind):
         c.instance()
+
+
+@pytest.mark.parametrize("code", [errno.EACCES, errno.EPERM, errno.ENETDOWN, errno.EHOSTUNREACH])
+def test_no_route_or_not_allowed_is_unreachable_as_in_every_host(code: int) -> None:
+    t = Scripted(*[OSError(code, "connect failed")] * 4)
+    with pytest.raises(vpc_imds.ConnectionRefused) as caught:
+        vpc_imds.Client("http://127.0.0.1:1", transport=t, use_env=False).instance()
+    assert caught.value.transport == "unreachable"
+    assert len(t.requests) == 4  # retried, as unreachable is
 
 
 def test_retryable_transport_errors() -> None:

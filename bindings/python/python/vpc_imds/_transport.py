@@ -91,6 +91,9 @@ else:
             raise NotImplementedError
 
 
+_UNREACHABLE = (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL, errno.ENETDOWN, errno.EHOSTDOWN, errno.EACCES, errno.EPERM)
+
+
 def failure(exc: BaseException) -> str:
     """The machine's name for a transport failure raised as ``exc``."""
     if isinstance(exc, TransportError):
@@ -102,7 +105,8 @@ def failure(exc: BaseException) -> str:
     if type(exc).__name__ in ("SSLError", "SSLCertVerificationError", "CertificateError"):
         return "tls"
     if isinstance(exc, OSError) and not isinstance(exc, ConnectionError):
-        if exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL) or type(exc).__name__ == "gaierror":
+        # As every host reads a failed connect: no route, no network, or not allowed.
+        if exc.errno in _UNREACHABLE or type(exc).__name__ == "gaierror":
             return "unreachable"
     return "connection_lost"
 
