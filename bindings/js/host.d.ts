@@ -203,7 +203,8 @@ export declare class Machine {
   cancel(op: number): number | undefined;
   /** Operations whose token wait ended (after a `cancel`). */
   woken(): ArrayLike<number> & Iterable<number>;
-  /** After a SEND step: its HTTP/1.1 bytes (they hold the token). */
+  /** After a SEND step: its HTTP/1.1 bytes, once (they hold the token; also the step's
+   * `wire`); empty after any other step. */
   takeBytes(): Uint8Array;
   /** Frees the machine now (WebAssembly memory; else it goes with the object). */
   free(): void;

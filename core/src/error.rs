@@ -174,6 +174,10 @@ impl Error {
     ///     e.to_string(),
     ///     "the metadata service was not ready within 1.5 s (last attempt: connection refused by the metadata service endpoint)"
     /// );
+    /// let within = |ms| Error::not_ready(Duration::from_millis(ms), Cause::DeadlineExceeded).to_string();
+    /// assert_eq!(within(60_000), "the metadata service was not ready within 60.0 s");
+    /// assert_eq!(within(250), "the metadata service was not ready within 0.25 s");
+    /// assert_eq!(within(1), "the metadata service was not ready within 0.001 s");
     /// ```
     pub const fn not_ready(max: core::time::Duration, last: Cause) -> Self {
         Error {
@@ -223,13 +227,22 @@ impl fmt::Display for Error {
         let Some(max) = self.not_ready_within else {
             return self.fmt_cause(f);
         };
-        // Whole seconds and tenths: float (or u128) formatting would cost a static
-        // binary kilobytes.
-        let (whole, tenth) = (max.as_secs(), max.subsec_millis() / 100);
+        // Seconds to the millisecond, digit by digit: float (or u128) formatting
+        // would cost a static binary kilobytes.
+        let ms = max.subsec_millis();
+        let (tenths, hundredths, thousandths) = (ms / 100, ms / 10 % 10, ms % 10);
+        let secs = max.as_secs();
         write!(
             f,
-            "the metadata service was not ready within {whole}.{tenth} s"
+            "the metadata service was not ready within {secs}.{tenths}"
         )?;
+        if hundredths + thousandths > 0 {
+            write!(f, "{hundredths}")?;
+        }
+        if thousandths > 0 {
+            write!(f, "{thousandths}")?;
+        }
+        f.write_str(" s")?;
         if self.cause == Cause::DeadlineExceeded {
             return Ok(());
         }

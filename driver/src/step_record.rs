@@ -53,7 +53,8 @@ pub mod kind {
 }
 
 /// One step of one operation (see the module docs). Absent fields are left out.
-#[derive(Serialize, Default, Debug)]
+/// `Debug` shows the kind and its connection only: the headers hold the token.
+#[derive(Serialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct StepRecord<'a> {
     /// One of [`kind`].
@@ -115,6 +116,16 @@ pub struct StepRecord<'a> {
 /// A record's document, serialized as the typed model it is.
 #[derive(Debug)]
 pub struct Document<'a>(&'a Record);
+
+impl core::fmt::Debug for StepRecord<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("StepRecord")
+            .field("kind", &self.kind)
+            .field("conn", &self.conn)
+            .field("type_name", &self.type_name)
+            .finish_non_exhaustive()
+    }
+}
 
 impl Serialize for Document<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

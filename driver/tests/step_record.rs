@@ -80,6 +80,28 @@ fn a_send_carries_its_bytes_as_payload_and_its_parts_only_when_asked() {
 }
 
 #[test]
+fn debug_never_shows_the_token() {
+    let mut m = machine();
+    let op = m
+        .start("instance", &Args::default(), Instant::from_millis(0))
+        .unwrap();
+    let _send = m.step(op, Instant::from_millis(0), Input::Tick);
+    let step = m.step(op, Instant::from_millis(0), Input::Bytes(&ok(TOKEN)));
+    let mut payload = Vec::new();
+    let record = StepRecord::new(&step, Vec::new(), true, &mut payload);
+    let json = serde_json::to_string(&record).unwrap();
+    assert!(
+        json.contains("Bearer eyJ"),
+        "the record itself carries it: {json}"
+    );
+    let shown = format!("{record:?}");
+    assert!(
+        !shown.contains("eyJ") && shown.contains("kind: 0"),
+        "{shown}"
+    );
+}
+
+#[test]
 fn a_typed_document_is_the_value_and_a_generic_get_leaves_its_text() {
     let mut m = machine();
     let op = m

@@ -39,7 +39,7 @@ class Machine {
 
   #out(text) {
     const s = stepFrom(text, this.#m);
-    if (s.wire !== undefined) this.#wire = s.wire;
+    this.#wire = s.wire; // until the next step: it holds the token
     return s;
   }
 
@@ -49,10 +49,14 @@ class Machine {
   fail(op, name, now) { return this.#out(this.#m.fail(op, now, name)); }
   cancel(op) { return this.#m.cancel(op) ?? undefined; }
   woken() { return this.#m.woken(); }
-  /** After a SEND step: its HTTP/1.1 bytes (they hold the token). */
-  takeBytes() { return this.#wire; }
+  /** After a SEND step: its HTTP/1.1 bytes, once (they hold the token); else empty. */
+  takeBytes() {
+    const wire = this.#wire ?? new Uint8Array(0);
+    this.#wire = undefined;
+    return wire;
+  }
   /** Nothing to free early (the addon's machine goes with this object). */
-  free() {}
+  free() { this.#wire = undefined; }
 }
 
 /** Merges a list's pages (JSON bytes) into one document, as `getAll` does; JSON bytes out. */

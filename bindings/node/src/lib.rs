@@ -237,14 +237,14 @@ impl NodeMachine {
         std::iter::from_fn(|| self.machine.poll_woken().map(|o| o.0 as f64)).collect()
     }
 
-    /// After a step that names a `bytes` field: its bytes (the request's HTTP/1.1
+    /// After a step that names a `takeBytes` field: its bytes (a request's HTTP/1.1
     /// bytes hold the token: never log them).
     #[napi]
     pub fn take_bytes(&mut self) -> Buffer {
         Buffer::from(std::mem::take(&mut self.payload))
     }
 
-    /// After a step that names a `text` field: its text.
+    /// After a step that names a `takeText` field: its text.
     #[napi]
     pub fn take_text(&mut self) -> String {
         String::from_utf8(std::mem::take(&mut self.payload)).unwrap_or_default()

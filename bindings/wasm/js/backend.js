@@ -63,15 +63,21 @@ export class Machine extends WasmMachine {
 
   #step(text) {
     const step = stepFrom(text, this.#payload);
-    if (step.wire !== undefined) this.#wire = step.wire;
+    this.#wire = step.wire; // until the next step: it holds the token
     return step;
   }
 
-  /** After a SEND step: its HTTP/1.1 bytes (they hold the token). */
+  /** After a SEND step: its HTTP/1.1 bytes, once (they hold the token); else empty. */
   takeBytes() {
-    return this.#wire;
+    const wire = this.#wire ?? new Uint8Array(0);
+    this.#wire = undefined;
+    return wire;
   }
 
+  free() {
+    this.#wire = undefined;
+    super.free();
+  }
 }
 
 /** Merges a list's pages (JSON bytes) into one document, as `getAll` does; JSON bytes out. */

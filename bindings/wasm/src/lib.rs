@@ -8,8 +8,9 @@
 //! data, settings); JavaScript (`lib/client.js`) supplies the HTTP (`fetch`, or a
 //! function of the user's), the clock, sleeping and the seed, and steps each call's
 //! operation. Steps cross as JSON text that JavaScript parses (the driver's [`StepRecord`]);
-//! errors as the driver's [`ErrorRecord`]; bytes (user data) and the merged text of
-//! `get_all` wait in the machine for `takeBytes()` / `takeText()`.
+//! errors as the driver's [`ErrorRecord`]; a request's bytes, user data, a generic
+//! GET's body and the merged text of `get_all` wait in the machine for `takeBytes()` /
+//! `takeText()`.
 
 use vpc_imds_driver::core::error::Cause;
 use vpc_imds_driver::core::response::{parse_retry_after, Response};
