@@ -469,8 +469,9 @@ func dialError(err error) string {
 		return "tls"
 	case errors.As(err, &ne) && ne.Timeout():
 		return "connect_timeout"
-	case errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET):
-		return "tls"
+	case errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNABORTED):
+		// Cut during the TLS handshake, as every host reads it: lost, and retried.
+		return "connection_lost"
 	default:
 		return "unreachable"
 	}

@@ -8,10 +8,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -321,4 +324,27 @@ func TestCompileCost(t *testing.T) {
 	second := time.Since(started)
 	t.Logf("module compile (or cache load) %v; New: first %v, second %v; cache %q", CompileTime(), first, second, cacheDir())
 	_ = c
+}
+
+// A failed connect is named as every host names it: a refusal, no route (a
+// firewall's EACCES too), a TLS failure, or a connection cut during the handshake
+// (lost, and retried).
+func TestDialErrorsAsEveryHostNamesThem(t *testing.T) {
+	op := func(err error) error { return &net.OpError{Op: "dial", Net: "tcp", Err: err} }
+	cases := []struct {
+		err  error
+		want string
+	}{
+		{op(syscall.ECONNREFUSED), "refused"},
+		{op(syscall.EHOSTUNREACH), "unreachable"},
+		{op(syscall.EACCES), "unreachable"},
+		{tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}, "tls"},
+		{io.EOF, "connection_lost"},
+		{op(syscall.ECONNRESET), "connection_lost"},
+	}
+	for _, c := range cases {
+		if got := dialError(c.err); got != c.want {
+			t.Errorf("dialError(%v) = %q, want %q", c.err, got, c.want)
+		}
+	}
 }
