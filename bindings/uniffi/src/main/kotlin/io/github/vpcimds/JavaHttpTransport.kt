@@ -229,7 +229,12 @@ class JavaHttpTransport @JvmOverloads constructor(
                     is NoRouteToHostException, is UnknownHostException, is UnresolvedAddressException ->
                         return TransportException.Unreachable(detail)
                     is ConnectException -> return TransportException.Refused(detail)
-                    is SSLException -> return TransportException.Tls(detail)
+                    // Cut during the handshake, as every host reads it: lost, and retried.
+                    is SSLException -> return if (cause.cause is java.io.EOFException || cause.cause is java.net.SocketException) {
+                        TransportException.ConnectionLost(detail)
+                    } else {
+                        TransportException.Tls(detail)
+                    }
                     is CancellationException -> return TransportException.ConnectionLost(detail)
                 }
                 cause = cause.cause

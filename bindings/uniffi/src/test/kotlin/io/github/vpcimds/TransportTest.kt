@@ -63,5 +63,10 @@ class TransportTest {
             "Refused",
             JavaHttpTransport.failure(java.net.ConnectException("x")).javaClass.simpleName,
         )
+        val untrusted = javax.net.ssl.SSLHandshakeException("PKIX path building failed")
+        assertTrue(JavaHttpTransport.failure(untrusted) is TransportException.Tls)
+        val cut = javax.net.ssl.SSLHandshakeException("Remote host terminated the handshake")
+            .apply { initCause(java.io.EOFException("SSL peer shut down incorrectly")) }
+        assertTrue(JavaHttpTransport.failure(cut) is TransportException.ConnectionLost, "a cut handshake is lost, as in every host")
     }
 }
