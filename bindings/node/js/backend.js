@@ -5,58 +5,19 @@
 import native from './native.js';
 import { randomBytes } from 'node:crypto';
 import { errorFrom } from './errors.js';
+import { Machine as SharedMachine } from './machine.js';
 import { SocketTransport } from './transport.js';
-import { stepFrom } from './steps.js';
-
-const record = (r) => (typeof r === 'string' ? errorFrom(JSON.parse(r)) : r);
 
 /** The client machine of one client; `sockets`: steps carry only the wire bytes. */
-class Machine {
-  #m;
-  #wire;
-
+class Machine extends SharedMachine {
   /** `settings` by the description's names; `envEndpoint`: VPC_IMDS_ENDPOINT's value. */
   constructor(settings = {}, envEndpoint = undefined, seed = randomBytes(8), sockets = false) {
-    const m = native.machine(settings, envEndpoint, Buffer.from(seed), !sockets);
-    if (typeof m === 'string') throw record(m);
-    this.#m = m;
+    super(() => native.machine(settings, envEndpoint, Buffer.from(seed), !sockets));
   }
 
-  get endpoint() { return this.#m.endpoint; }
-  get version() { return this.#m.version; }
-  get maxResponseBytes() { return this.#m.maxResponseBytes; }
-  get operations() { return this.#m.operations; }
-  get host() { return this.#m.host; }
-  get port() { return this.#m.port; }
-  get secure() { return this.#m.secure; }
-
-  /** Starts `op` with `args` by the description's names (the addon reads every key). */
-  start(op, now, args) {
-    const started = this.#m.start(op, args ?? undefined, now);
-    if (typeof started !== 'number') throw record(started);
-    return started;
+  respond(op, status, retryAfter, body, now, te) {
+    return super.respond(op, status, retryAfter, Buffer.from(body.buffer, body.byteOffset, body.byteLength), now, te);
   }
-
-  #out(text) {
-    const s = stepFrom(text, this.#m);
-    this.#wire = s.wire; // until the next step: it holds the token
-    return s;
-  }
-
-  step(op, now) { return this.#out(this.#m.step(op, now)); }
-  feed(op, data, now) { return this.#out(this.#m.feed(op, now, data)); }
-  respond(op, status, retryAfter, body, now, te) { return this.#out(this.#m.respond(op, now, status, retryAfter, Buffer.from(body.buffer, body.byteOffset, body.byteLength), te)); }
-  fail(op, name, now) { return this.#out(this.#m.fail(op, now, name)); }
-  cancel(op) { return this.#m.cancel(op) ?? undefined; }
-  woken() { return this.#m.woken(); }
-  /** After a SEND step: its HTTP/1.1 bytes, once (they hold the token); else empty. */
-  takeBytes() {
-    const wire = this.#wire ?? new Uint8Array(0);
-    this.#wire = undefined;
-    return wire;
-  }
-  /** Nothing to free early (the addon's machine goes with this object). */
-  free() { this.#wire = undefined; }
 }
 
 /** Merges a list's pages (JSON bytes) into one document, as `getAll` does; JSON bytes out. */

@@ -173,7 +173,7 @@ impl NodeMachine {
     /// `now`: its id, or the error record (JSON) when the input is refused (nothing is
     /// sent then).
     #[napi]
-    pub fn start(&mut self, op: String, args: Option<Unknown>, now: f64) -> Either<f64, String> {
+    pub fn start(&mut self, op: String, now: f64, args: Option<Unknown>) -> Either<f64, String> {
         let mut named = NamedArgs::default();
         let started = each(args, |name, v| named.set(name, v))
             .map_err(Error::from)
@@ -192,7 +192,7 @@ impl NodeMachine {
 
     /// Bytes read from `op`'s connection (empty: the peer closed it).
     #[napi]
-    pub fn feed(&mut self, op: f64, now: f64, data: Buffer) -> String {
+    pub fn feed(&mut self, op: f64, data: Buffer, now: f64) -> String {
         self.run(op, now, Input::Bytes(&data))
     }
 
@@ -204,10 +204,10 @@ impl NodeMachine {
     pub fn respond(
         &mut self,
         op: f64,
-        now: f64,
         status: u32,
         retry_after: Option<String>,
         body: Buffer,
+        now: f64,
         transfer_encoding: Option<String>,
     ) -> String {
         let retry_after = retry_after.and_then(|v| parse_retry_after(v.as_bytes()));
@@ -220,7 +220,7 @@ impl NodeMachine {
     /// `op`'s request failed in transport (`refused`, `unreachable`,
     /// `connect_timeout`, `response_timeout`, `connection_lost`, `tls`).
     #[napi]
-    pub fn fail(&mut self, op: f64, now: f64, error: String) -> String {
+    pub fn fail(&mut self, op: f64, error: String, now: f64) -> String {
         let error = TransportError::from_name(&error).unwrap_or(TransportError::ConnectionLost);
         self.run(op, now, Input::Failed(error))
     }

@@ -1,0 +1,78 @@
+// The client machine as both npm packages present it, over either native machine
+// (the napi addon's or the wasm module's: the same methods, arguments and steps):
+// steps and errors become objects.
+
+import { errorFrom } from './errors.js';
+import { stepFrom } from './steps.js';
+
+/** What the native machine gave or threw for a refusal: its error record (JSON text)
+ * as the error class of its kind; anything else as it is. */
+function thrown(e) {
+  const text = typeof e === 'string' ? e : e?.message;
+  return typeof text === 'string' && text.startsWith('{"kind"') ? errorFrom(JSON.parse(text)) : e;
+}
+
+function checked(f) {
+  try {
+    return f();
+  } catch (e) {
+    throw thrown(e);
+  }
+}
+
+/** The client machine of one client (`native`: the backend's, made by `create`). A bad
+ * setting or argument throws `InvalidInputError`. */
+class Machine {
+  #m;
+  #wire;
+
+  constructor(create) {
+    const m = checked(create);
+    if (typeof m === 'string') throw thrown(m);
+    this.#m = m;
+  }
+
+  get endpoint() { return this.#m.endpoint; }
+  get version() { return this.#m.version; }
+  get maxResponseBytes() { return this.#m.maxResponseBytes; }
+  get operations() { return this.#m.operations; }
+  /** The endpoint's host, port and scheme, for a socket transport (the napi backend's). */
+  get host() { return this.#m.host; }
+  get port() { return this.#m.port; }
+  get secure() { return this.#m.secure; }
+
+  /** Starts `op` with `args` by the description's names (the machine reads every key). */
+  start(op, now, args) {
+    const id = checked(() => this.#m.start(op, now, args ?? undefined));
+    if (typeof id !== 'number') throw thrown(id);
+    return id;
+  }
+
+  step(op, now) { return this.#step(this.#m.step(op, now)); }
+  feed(op, data, now) { return this.#step(this.#m.feed(op, data, now)); }
+  respond(op, status, retryAfter, body, now, te) { return this.#step(this.#m.respond(op, status, retryAfter, body, now, te)); }
+  fail(op, name, now) { return this.#step(this.#m.fail(op, name, now)); }
+  cancel(op) { return this.#m.cancel(op) ?? undefined; }
+  woken() { return this.#m.woken(); }
+
+  #step(text) {
+    const step = stepFrom(text, this.#m);
+    this.#wire = step.wire; // until the next step: it holds the token
+    return step;
+  }
+
+  /** After a SEND step: its HTTP/1.1 bytes, once (they hold the token); else empty. */
+  takeBytes() {
+    const wire = this.#wire ?? new Uint8Array(0);
+    this.#wire = undefined;
+    return wire;
+  }
+
+  /** Frees the native machine now (WebAssembly memory; else it goes with this object). */
+  free() {
+    this.#wire = undefined;
+    this.#m.free?.();
+  }
+}
+
+export { Machine, checked };
