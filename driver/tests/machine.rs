@@ -9,29 +9,14 @@ use vpc_imds_driver::core::operation::Args;
 use vpc_imds_driver::machine::{DEFAULT_WAIT, IDLE_TIMEOUT, MAX_CONNECTIONS};
 use vpc_imds_driver::{
     ConnId, ErrorRecord, Instant, LocalMachine, MachineInput as Input, MachineStep as Step, OpId,
-    Settings, Transmit,
+    Transmit,
 };
+
+mod common;
+use common::{machine, ok};
 
 fn at(ms: u64) -> Instant {
     Instant::from_millis(ms)
-}
-
-fn machine() -> LocalMachine {
-    let config = Settings {
-        endpoint: Some("http://127.0.0.1:9".into()),
-        ..Settings::default()
-    }
-    .build()
-    .unwrap();
-    LocalMachine::new(config, 7)
-}
-
-fn ok(body: &str) -> Vec<u8> {
-    format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .into_bytes()
 }
 
 fn status(code: u16, retry_after: Option<u32>, body: &str) -> Vec<u8> {

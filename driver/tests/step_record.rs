@@ -4,25 +4,10 @@
 use serde_json::{json, Value};
 use vpc_imds_driver::core::operation::Args;
 use vpc_imds_driver::step_record::kind;
-use vpc_imds_driver::{Instant, LocalMachine, MachineInput as Input, Settings, StepRecord};
+use vpc_imds_driver::{Instant, LocalMachine, MachineInput as Input, StepRecord};
 
-fn machine() -> LocalMachine {
-    let config = Settings {
-        endpoint: Some("http://127.0.0.1:9".into()),
-        ..Settings::default()
-    }
-    .build()
-    .unwrap();
-    LocalMachine::new(config, 7)
-}
-
-fn ok(body: &str) -> Vec<u8> {
-    format!(
-        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .into_bytes()
-}
+mod common;
+use common::{machine, ok};
 
 const TOKEN: &str = r#"{"access_token":"eyJhbGciOiJub25lIn0.e30.sig","expires_in":300}"#;
 
