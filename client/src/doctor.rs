@@ -148,7 +148,7 @@ fn checks(r: &mut Report, builder: ClientBuilder, t: Duration, opts: &Options) {
     };
     let endpoint = client.config().endpoint().clone();
     let plain = endpoint.scheme() == Scheme::Http;
-    let host = bare_host(endpoint.host()).to_owned();
+    let host = endpoint.bare_host().to_owned();
     let port = endpoint.port();
 
     // 1. route

@@ -177,12 +177,7 @@ impl Transport {
             return Ok(Conn::Plain(tcp));
         };
         let tls_failure = |e: io::Error| Failure::new(TransportError::Tls, Some(e));
-        let host = endpoint.host();
-        let bare = host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(host);
-        let name = rustls::pki_types::ServerName::try_from(bare.to_owned())
+        let name = rustls::pki_types::ServerName::try_from(endpoint.bare_host().to_owned())
             .map_err(|e| tls_failure(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
         let session = rustls::ClientConnection::new(config.clone(), name)
             .map_err(|e| tls_failure(io::Error::other(e)))?;

@@ -158,6 +158,14 @@ impl Endpoint {
         &self.host
     }
 
+    /// The host as a socket or a TLS server name takes it: an IPv6 address
+    /// without its brackets.
+    pub fn bare_host(&self) -> &str {
+        let host = self.host.as_str();
+        let inner = host.strip_prefix('[').and_then(|h| h.strip_suffix(']'));
+        inner.unwrap_or(host)
+    }
+
     /// TCP port.
     pub fn port(&self) -> u16 {
         self.port
@@ -455,8 +463,10 @@ mod tests {
             (e.scheme(), e.host(), e.port()),
             (Scheme::Https, "[::1]", 8443)
         );
+        assert_eq!(e.bare_host(), "::1");
         let e = Endpoint::parse("HTTP://api.metadata.cloud.ibm.com").unwrap();
         assert_eq!((e.host(), e.port()), ("api.metadata.cloud.ibm.com", 80));
+        assert_eq!(e.bare_host(), "api.metadata.cloud.ibm.com");
         for bad in [
             "ftp://x",
             "http://",

@@ -75,8 +75,9 @@ impl NamedArgs {
 }
 
 impl Settings {
-    /// Sets setting `name` from a host's value; [`Value::Null`] keeps the default.
-    /// [`Settings::build`] checks how the settings go together.
+    /// Sets setting `name` from a host's value (or `env_endpoint`, the value of
+    /// [`ENDPOINT_ENV`](crate::ENDPOINT_ENV) as the host read it); [`Value::Null`]
+    /// keeps the default. [`Settings::build`] checks how the settings go together.
     pub fn set(&mut self, name: &str, v: Value<'_>) -> Result<(), InputError> {
         match name {
             "endpoint" => self.endpoint = value::text("endpoint", v)?,
@@ -97,6 +98,8 @@ impl Settings {
                 self.max_response_bytes =
                     value::integer("max_response_bytes", v, 1024, 268435456)?.map(|n| n as _)
             }
+            // The host read the environment; errors name the variable.
+            "env_endpoint" => self.env_endpoint = value::text(crate::ENDPOINT_ENV, v)?,
             _ => return Err(value::unknown("setting")),
         }
         Ok(())

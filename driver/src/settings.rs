@@ -280,6 +280,7 @@ pub fn retry_policy(config: &DriverConfig) -> RetryPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Value;
     use alloc::string::ToString;
 
     #[test]
@@ -325,6 +326,15 @@ mod tests {
                 ..
             })
         ));
+        // By name, as hosts pass it: errors name the variable, not a setting.
+        let mut s = Settings::default();
+        s.set("env_endpoint", Value::Text("http://127.0.0.3:8"))
+            .unwrap();
+        assert_eq!(s.build().unwrap().endpoint().host(), "127.0.0.3");
+        assert_eq!(
+            s.set("env_endpoint", Value::NotUnicode),
+            Err(InputError::ForbiddenCharacter { what: ENDPOINT_ENV })
+        );
     }
 
     #[test]

@@ -97,6 +97,10 @@ def models(desc: Dict[str, Any]) -> str:
         out.append(f"\n\nclass {m['name']}(Model):\n" + docstring(rst(m["doc"]), "    ") + "\n")
         for f in m["fields"]:
             out.append(f"    {attr(f['name'])}: {field_type(f['type'])}\n" + docstring(rst(f["doc"]), "    "))
+        # Each field and whether it holds a list, for ``Model``.
+        items = [f'"{attr(f["name"])}": {f["type"].startswith("[")}' for f in m["fields"]]
+        one = f"    _fields = {{{', '.join(items)}}}\n"
+        out.append("\n" + (one if len(one) <= 111 else "    _fields = {\n" + "".join(f"        {i},\n" for i in items) + "    }\n"))
     out.append("\n\n#: Core struct name -> class (registered with the extension at import).\n")
     out.append("REGISTRY: Dict[str, type] = {\n")
     out.extend(f'    "{m.get("core", m["name"])}": {m["name"]},\n' for m in desc["models"])
@@ -104,14 +108,43 @@ def models(desc: Dict[str, Any]) -> str:
     return "".join(out)
 
 
+#: A field's doc where Python's attribute differs from the error record's field.
+ERROR_DOCS = {
+    "message": ("IBM's error message (``errors[0].message``, also ``api_message``); "
+                "``str(error)`` is what went wrong, in words."),
+}
+
+
+def error_base(fields: List[Dict[str, Any]]) -> str:
+    """``ImdsError``: the error record's fields as attributes."""
+    out = ["\n\nclass ImdsError(Exception):\n", docstring(
+        "Base class of every error this package raises for an operation: the fields of the "
+        "error record every host gives, as attributes (``None`` when they do not apply; each kind "
+        "has its subclass, e.g. ``not_found`` :class:`NotFound`). The message (``str(error)``) "
+        "never contains a token.", "    "), "\n"]
+    for f in fields:
+        name, doc = f["name"], ERROR_DOCS.get(f["name"], rst(f["doc"]))
+        # Set from the record when raised; the class's own are what an unset one reads.
+        typed = ('str = "unknown"' if f["name"] == "kind"
+                 else f"{field_type(f['type'].rstrip('?') + '?')} = None")
+        out.append(f"    {name}: {typed}\n" + docstring(doc, "    "))
+    out.append('\n    def __init__(self, text: str = "") -> None:\n        super().__init__(text)\n\n'
+               "    def __reduce__(self):  # type: ignore[no-untyped-def]\n"
+               "        return (_rebuild, (type(self), str(self), dict(self.__dict__)))\n\n\n"
+               "def _rebuild(cls: Type[ImdsError], text: str, state: Dict[str, object]) -> ImdsError:\n"
+               "    exc = cls(text)\n    exc.__dict__.update(state)\n    return exc\n")
+    return "".join(out)
+
+
 def errors(desc: Dict[str, Any]) -> str:
     kinds = desc["errors"]["kinds"]
     names = ["ImdsError"] + [k["python"] for k in kinds] + ["TransportError"]
-    out = [HEAD, '"""Exceptions: one subclass of :class:`ImdsError` per error kind of the core, the\n'
-           'same kinds in every binding (``_exceptions.py`` holds the base classes)."""\n\n'
-           "from __future__ import annotations\n\nfrom ._exceptions import ImdsError, TransportError\n\n",
-           LAZY_TYPING, "    from typing import Dict, Type\n\n"]
+    out = [HEAD, '"""Exceptions: :class:`ImdsError`, with the error record\'s fields, and one subclass\n'
+           'of it per error kind of the core, the same kinds in every binding."""\n\n'
+           "from __future__ import annotations\n\nfrom ._transport import TransportError\n\n",
+           LAZY_TYPING, "    from typing import Dict, Optional, Type\n\n"]
     out.append("__all__ = [\n" + "".join(f'    "{n}",\n' for n in names) + "]\n")
+    out.append(error_base(desc["errors"]["fields"]))
     for k in kinds:
         bases = ", ".join(["ImdsError"] + k["python_bases"])
         out.append(f"\n\nclass {k['python']}({bases}):\n")

@@ -179,8 +179,9 @@ def by_name(desc: Dict[str, Any]) -> str:
     out.append("    /// The core's arguments, borrowed.\n    pub fn args(&self) -> Args<'_> {\n        Args {\n")
     out.extend(f"            {x},\n" for x in lends)
     out.append("        }\n    }\n}\n\n")
-    out.append("impl Settings {\n    /// Sets setting `name` from a host's value; [`Value::Null`] keeps the default.\n")
-    out.append("    /// [`Settings::build`] checks how the settings go together.\n")
+    out.append("impl Settings {\n    /// Sets setting `name` from a host's value (or `env_endpoint`, the value of\n"
+               "    /// [`ENDPOINT_ENV`](crate::ENDPOINT_ENV) as the host read it); [`Value::Null`]\n"
+               "    /// keeps the default. [`Settings::build`] checks how the settings go together.\n")
     out.append("    pub fn set(&mut self, name: &str, v: Value<'_>) -> Result<(), InputError> {\n        match name {\n")
     for st in desc["settings"]:
         n, t = st["name"], st["type"]
@@ -194,6 +195,8 @@ def by_name(desc: Dict[str, Any]) -> str:
         else:
             conv = f'value::text("{n}", v)?'
         out.append(f'            "{n}" => self.{n} = {conv},\n')
+    out.append("            // The host read the environment; errors name the variable.\n"
+               '            "env_endpoint" => self.env_endpoint = value::text(crate::ENDPOINT_ENV, v)?,\n')
     out.append('            _ => return Err(value::unknown("setting")),\n        }\n        Ok(())\n    }\n}\n')
     return "".join(out)
 

@@ -167,14 +167,7 @@ fn each_member(
 
 fn settings_of(bytes: &[u8]) -> Result<Settings, ErrorRecord> {
     let mut settings = Settings::default();
-    each_member("settings", bytes, |name, v| match (name, v) {
-        // The host reads the environment; a C caller passes what it read.
-        ("env_endpoint", Value::Text(t)) => {
-            settings.env_endpoint = Some(t.into());
-            Ok(())
-        }
-        _ => settings.set(name, v),
-    })?;
+    each_member("settings", bytes, |name, v| settings.set(name, v))?;
     Ok(settings)
 }
 

@@ -138,10 +138,7 @@ impl NodeMachine {
     /// The endpoint's host name or address (IPv6 without brackets).
     #[napi(getter)]
     pub fn host(&self) -> String {
-        let host = self.machine.config().endpoint().host();
-        host.trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned()
+        self.machine.config().endpoint().bare_host().to_owned()
     }
 
     /// The endpoint's port.

@@ -4,8 +4,6 @@
 //! become `dict`, sequences `list`, bytes `bytes`, unit `None`. Tuples and enums
 //! (which no record holds) are refused.
 
-use std::fmt;
-
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
@@ -14,28 +12,12 @@ use serde::ser::{self, Impossible, Serialize};
 
 use crate::registry::Registry;
 
-/// A conversion failed: a Python error, or something Python values cannot hold.
-#[derive(Debug)]
-pub(crate) struct ConvertError(PyErr);
+/// A conversion failed: a Python error (as its text), or something Python values
+/// cannot hold.
+type ConvertError = serde::de::value::Error;
 
-impl fmt::Display for ConvertError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
-
-impl std::error::Error for ConvertError {}
-
-impl ser::Error for ConvertError {
-    fn custom<T: fmt::Display>(msg: T) -> Self {
-        ConvertError(PyValueError::new_err(msg.to_string()))
-    }
-}
-
-impl From<PyErr> for ConvertError {
-    fn from(e: PyErr) -> Self {
-        ConvertError(e)
-    }
+fn failed(e: PyErr) -> ConvertError {
+    ser::Error::custom(e)
 }
 
 type Result<T> = std::result::Result<T, ConvertError>;
@@ -46,7 +28,8 @@ pub(crate) fn to_python<'py, T: Serialize + ?Sized>(
     registry: &Registry,
     value: &T,
 ) -> PyResult<Bound<'py, PyAny>> {
-    value.serialize(ToPy { py, registry }).map_err(|e| e.0)
+    let value = value.serialize(ToPy { py, registry });
+    value.map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
 #[derive(Clone, Copy)]
@@ -73,7 +56,7 @@ struct Map<'py, 'r> {
 macro_rules! scalars {
     ($($method:ident($t:ty);)*) => {$(
         fn $method(self, v: $t) -> Result<Self::Ok> {
-            Ok(v.into_bound_py_any(self.py)?)
+            v.into_bound_py_any(self.py).map_err(failed)
         }
     )*};
 }
@@ -171,7 +154,8 @@ impl<'py> ser::SerializeSeq for Seq<'py, '_> {
         Ok(())
     }
     fn end(self) -> Result<Self::Ok> {
-        Ok(PyList::new(self.to.py, self.items)?.into_any())
+        let list = PyList::new(self.to.py, self.items).map_err(failed)?;
+        Ok(list.into_any())
     }
 }
 
@@ -187,7 +171,8 @@ impl<'py> ser::SerializeMap for Map<'py, '_> {
             .key
             .take()
             .ok_or_else(|| <ConvertError as ser::Error>::custom("no key"))?;
-        Ok(self.dict.set_item(key, value.serialize(self.to)?)?)
+        let value = value.serialize(self.to)?;
+        self.dict.set_item(key, value).map_err(failed)
     }
     fn end(self) -> Result<Self::Ok> {
         Ok(self.dict.into_any())
@@ -203,12 +188,13 @@ impl<'py> ser::SerializeStruct for Map<'py, '_> {
         value: &T,
     ) -> Result<()> {
         let key = self.to.registry.field_name(self.to.py, key);
-        Ok(self.dict.set_item(key, value.serialize(self.to)?)?)
+        let value = value.serialize(self.to)?;
+        self.dict.set_item(key, value).map_err(failed)
     }
     fn end(self) -> Result<Self::Ok> {
         let (py, r) = (self.to.py, self.to.registry);
         match self.name.and_then(|name| r.model(py, name)) {
-            Some(class) => Ok(r.instantiate(py, &class, self.dict)?),
+            Some(class) => r.instantiate(py, class, self.dict).map_err(failed),
             None => Ok(self.dict.into_any()),
         }
     }

@@ -11,7 +11,7 @@
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyBytes;
-use vpc_imds_driver::core::error::{Cause, Error, ErrorKind};
+use vpc_imds_driver::core::error::{Cause, Error, ErrorKind, TransportError};
 use vpc_imds_driver::core::Endpoint;
 
 mod convert;
@@ -86,8 +86,11 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(gunzip, m)?)?;
     m.add_function(wrap_pyfunction!(mime_parts, m)?)?;
     m.add("ERROR_KINDS", ErrorKind::ALL.map(ErrorKind::as_str))?;
+    let transport_errors = TransportError::ALL.map(TransportError::as_str);
+    m.add("TRANSPORT_ERRORS", transport_errors)?;
     m.add("DEFAULT_ENDPOINT", Endpoint::plain().to_string())?;
     m.add("SECURE_ENDPOINT", Endpoint::secure().to_string())?;
+    m.add("ENDPOINT_ENV", vpc_imds_driver::ENDPOINT_ENV)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

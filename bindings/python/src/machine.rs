@@ -61,13 +61,8 @@ fn set_one<T>(
         )
     } else if let Ok(s) = v.cast::<PyString>() {
         // A lone surrogate cannot be UTF-8.
-        match s.to_cow() {
-            Ok(t) => {
-                text = t;
-                Value::Text(&text)
-            }
-            Err(_) => Value::NotUnicode,
-        }
+        text = s.to_cow().ok();
+        text.as_deref().map_or(Value::NotUnicode, Value::Text)
     } else if let Ok(f) = v.extract::<f64>() {
         // A float, or anything with `__float__` (`Decimal`, NumPy scalars).
         Value::Float(f)
@@ -98,13 +93,12 @@ impl Machine {
     /// Without `on_woken` the machine is for threads (token waits block here);
     /// with it, `on_woken(op_ids)` is called for operations whose token wait ended.
     #[new]
-    #[pyo3(signature = (endpoint=None, *, on_woken=None, seed=0, env_endpoint=None, **settings))]
+    #[pyo3(signature = (endpoint=None, *, on_woken=None, seed=0, **settings))]
     fn new(
         py: Python<'_>,
         endpoint: Option<&Bound<'_, PyAny>>,
         on_woken: Option<Py<PyAny>>,
         seed: u64,
-        env_endpoint: Option<&Bound<'_, PyString>>,
         settings: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let mut s = Settings::default();
@@ -112,14 +106,6 @@ impl Machine {
             set_one(py, &mut s, Settings::set, "endpoint", endpoint)?;
         }
         set_all(py, &mut s, Settings::set, settings)?;
-        // Not a user's setting: the name in errors is the variable's.
-        if let Some(env) = env_endpoint {
-            let what = vpc_imds_driver::ENDPOINT_ENV;
-            let env = env
-                .to_cow()
-                .map_err(|_| input_error(py, InputError::ForbiddenCharacter { what }))?;
-            s.env_endpoint = Some(env.into_owned());
-        }
         let config = s.build().map_err(|e| input_error(py, e))?;
         Ok(Machine {
             machine: Mutex::new(SyncMachine::new(config.clone(), seed)),
@@ -132,11 +118,11 @@ impl Machine {
         })
     }
 
-    /// `(scheme, host, port)`; an IPv6 host keeps its brackets.
+    /// `(scheme, host, port)` to connect to (an IPv6 host without brackets).
     #[getter]
     fn endpoint(&self) -> (&'static str, String, u16) {
         let e = self.config.endpoint();
-        (e.scheme().as_str(), e.host().to_owned(), e.port())
+        (e.scheme().as_str(), e.bare_host().to_owned(), e.port())
     }
 
     /// The endpoint as a URL.
@@ -182,7 +168,7 @@ impl Machine {
     }
 
     /// Feeds a whole response from a host's own HTTP stack: status, the de-chunked
-    /// body, and `Retry-After` (its header value, or seconds).
+    /// body, and the `Retry-After` header's value.
     #[pyo3(signature = (op, status, body, retry_after=None))]
     fn respond(
         &self,
@@ -190,20 +176,11 @@ impl Machine {
         op: u64,
         status: u16,
         body: &[u8],
-        retry_after: Option<&Bound<'_, PyAny>>,
+        retry_after: Option<String>,
     ) -> PyResult<Py<PyAny>> {
-        let retry_after = match retry_after {
-            Some(v) if v.is_instance_of::<PyString>() => {
-                parse_retry_after(v.extract::<String>()?.as_bytes())
-            }
-            Some(v) => v.extract::<Option<u32>>().unwrap_or(None),
-            None => None,
-        };
-        self.advance(
-            py,
-            op,
-            Input::Response(Response::from_parts(status, retry_after, body)),
-        )
+        let retry_after = retry_after.and_then(|v| parse_retry_after(v.as_bytes()));
+        let response = Response::from_parts(status, retry_after, body);
+        self.advance(py, op, Input::Response(response))
     }
 
     /// Reports that `op`'s request failed in transport (`refused`, `unreachable`,
@@ -276,10 +253,8 @@ impl Machine {
                     // The wait is on the machine's own lock: no wake can be missed.
                     Step::AwaitToken(until) if blocking => {
                         let left = Duration::from_secs_f64(self.left(until));
-                        machine = match self.woken.wait_timeout(machine, left) {
-                            Ok((guard, _)) => guard,
-                            Err(p) => p.into_inner().0,
-                        };
+                        let woken = self.woken.wait_timeout(machine, left);
+                        machine = woken.unwrap_or_else(|p| p.into_inner()).0;
                         input = Input::Tick;
                     }
                     step => break step,

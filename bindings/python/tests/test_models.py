@@ -40,7 +40,7 @@ def _walk(obj: Any, seen: Set[str]) -> None:
     elif isinstance(obj, Model):
         cls = type(obj)
         seen.add(cls.__name__)
-        assert list(obj.__dict__) == cls._names(), f"{cls.__name__}: fields differ from the core's"
+        assert list(obj.__dict__) == list(cls._fields), f"{cls.__name__}: fields differ from the core's"
         for value in obj.__dict__.values():
             _walk(value, seen)
     else:

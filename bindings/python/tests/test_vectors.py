@@ -267,7 +267,8 @@ def _run_case(case: Dict[str, Any], chunk: int) -> None:
                 got = _feed_raw(m, op, step["respond"]["raw"].encode("utf-8"), chunk)
             else:
                 resp = step["respond"]
-                got = m.respond(op, resp["status"], _body(resp), resp.get("retry_after"))
+                retry_after = resp.get("retry_after")  # as the header says it
+                got = m.respond(op, resp["status"], _body(resp), None if retry_after is None else str(retry_after))
             got = _settle(m, op, got)
             if got[0] == SEND:
                 deadline = at + round(got[3].timeout * 1000)

@@ -110,7 +110,6 @@ class AsyncClient(AsyncClientApi):
 
     async def _connect(self, timeout: float) -> Any:
         scheme, host, port = self._m.endpoint
-        host = host.strip("[]")
         tls: Any = {"ssl": tls_context(self._ca_file), "server_hostname": host} if scheme == "https" else {}
         try:
             return await asyncio.wait_for(asyncio.open_connection(host, port, **tls), timeout)

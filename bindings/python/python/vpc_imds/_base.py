@@ -14,8 +14,8 @@ if TYPE_CHECKING:  # typing is imported by type checkers only: it costs millisec
 
 __all__ = ["ENDPOINT_ENV", "Base"]
 
-#: The environment variable that overrides the default endpoint.
-ENDPOINT_ENV = "VPC_IMDS_ENDPOINT"
+#: The environment variable that overrides the default endpoint (the driver's name).
+ENDPOINT_ENV: str = _core.ENDPOINT_ENV
 
 # The machine's steps: (kind, ...) tuples.
 SEND, READ, CLOSE, BACKOFF, AWAIT, PAGE, DONE, FAILED = range(8)

@@ -1,32 +1,26 @@
 """Type stubs of the Rust extension ``vpc_imds._core``: the driver's client machine."""
 
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Final, List, Optional, Tuple
 
 __version__: str
 
 ERROR_KINDS: List[str]
+TRANSPORT_ERRORS: List[str]
 DEFAULT_ENDPOINT: str
 SECURE_ENDPOINT: str
+ENDPOINT_ENV: str
 
 class Request:
     """A request the machine wants sent. ``repr`` redacts the token."""
 
-    @property
-    def method(self) -> str: ...
-    @property
-    def url(self) -> str: ...
-    @property
-    def target(self) -> str: ...
-    @property
-    def headers(self) -> List[Tuple[str, str]]: ...
-    @property
-    def body(self) -> Optional[bytes]: ...
-    @property
-    def timeout(self) -> float: ...
-    @property
-    def connect_timeout(self) -> float: ...
-    @property
-    def wire(self) -> bytes: ...
+    method: Final[str]
+    url: Final[str]
+    target: Final[str]
+    headers: Final[List[Tuple[str, str]]]
+    body: Final[Optional[bytes]]
+    timeout: Final[float]
+    connect_timeout: Final[float]
+    wire: Final[bytes]
 
 #: ``(kind, ...)``: (0, conn, fresh, Request) send; (1,) read more; (2, conn) close;
 #: (3, seconds, until_ms) back off; (4, seconds, until_ms) await a token;
@@ -37,27 +31,23 @@ class Machine:
     """The client machine: settings as keywords (``api/vpc-imds.json``'s names),
     checked by the driver."""
 
+    endpoint: Final[Tuple[str, str, int]]
+    url: Final[str]
+    version: Final[str]
+    operations: Final[int]
+
     def __init__(
         self,
         endpoint: Optional[str] = None,
         *,
         on_woken: Optional[Callable[[List[int]], None]] = None,
         seed: int = 0,
-        env_endpoint: Optional[str] = None,
         **settings: Any,
     ) -> None: ...
-    @property
-    def endpoint(self) -> Tuple[str, str, int]: ...
-    @property
-    def url(self) -> str: ...
-    @property
-    def version(self) -> str: ...
-    @property
-    def operations(self) -> int: ...
     def start(self, op: str, **args: Any) -> int: ...
     def step(self, op: int) -> Step: ...
     def feed(self, op: int, data: bytes) -> Step: ...
-    def respond(self, op: int, status: int, body: bytes, retry_after: Any = None) -> Step: ...
+    def respond(self, op: int, status: int, body: bytes, retry_after: Optional[str] = None) -> Step: ...
     def fail(self, op: int, error: str) -> Step: ...
     def cancel(self, op: int) -> Optional[int]: ...
     def clock(self, *, fix: Optional[int] = None, advance: int = 0) -> None: ...

@@ -13,7 +13,7 @@ import keyword
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is imported by type checkers only: it costs milliseconds at import
-    from typing import Any, ClassVar, Dict, List, Optional
+    from typing import Any, ClassVar, Dict
 
 __all__ = ["Model"]
 
@@ -25,29 +25,15 @@ class Model:
     """Base class of every document type: attribute access, value equality,
     a readable ``repr`` (secrets redacted) and ``to_dict()``."""
 
-    _fields: ClassVar[Optional[Dict[str, bool]]] = None
+    #: Each field (IBM's name) and whether it holds a list: set by each generated class.
+    _fields: ClassVar[Dict[str, bool]] = {}
 
     def __init__(self, **fields: Any) -> None:
-        known = self._list_fields()
-        unknown = set(fields) - set(known)
+        unknown = set(fields) - set(self._fields)
         if unknown:
             raise TypeError(f"{type(self).__name__} has no field(s) {', '.join(sorted(unknown))}")
-        for name, is_list in known.items():
+        for name, is_list in self._fields.items():
             self.__dict__[name] = fields.get(name, [] if is_list else None)
-
-    @classmethod
-    def _names(cls) -> List[str]:
-        return list(cls._list_fields())
-
-    @classmethod
-    def _list_fields(cls) -> Dict[str, bool]:
-        """Each field's name (base classes' first) and whether it holds a list."""
-        if cls.__dict__.get("_fields") is None:
-            hints: Dict[str, Any] = {}
-            for klass in reversed(cls.__mro__):
-                hints.update(klass.__dict__.get("__annotations__", {}))
-            cls._fields = {n: str(t).startswith("List[") for n, t in hints.items() if not n.startswith("_")}
-        return cls._fields or {}
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):

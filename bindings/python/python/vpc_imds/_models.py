@@ -43,6 +43,15 @@ class Token(Model):
     """Lifetime in seconds as the core judges it: ``expires_in``, else ``expires_at - created_at``.
     """
 
+    _fields = {
+        "access_token": False,
+        "created_at": False,
+        "expires_at": False,
+        "expires_in": False,
+        "nonce": False,
+        "lifetime": False,
+    }
+
 
 class Instance(Model):
     """The instance document (``GET /metadata/v1/instance``). Lists hold at most ATTACHMENT_CAPACITY
@@ -140,6 +149,54 @@ class Instance(Model):
     enable_secure_boot: Optional[bool]
     """Whether secure boot is on."""
 
+    _fields = {
+        "id": False,
+        "crn": False,
+        "name": False,
+        "resource_type": False,
+        "created_at": False,
+        "status": False,
+        "status_reasons": True,
+        "lifecycle_state": False,
+        "lifecycle_reasons": True,
+        "health_state": False,
+        "health_reasons": True,
+        "startable": False,
+        "memory": False,
+        "vcpu": False,
+        "threads_per_core": False,
+        "numa_count": False,
+        "bandwidth": False,
+        "total_network_bandwidth": False,
+        "total_volume_bandwidth": False,
+        "volume_bandwidth_qos_mode": False,
+        "profile": False,
+        "zone": False,
+        "vpc": False,
+        "image": False,
+        "resource_group": False,
+        "metadata_service": False,
+        "availability": False,
+        "availability_policy": False,
+        "boot_volume_attachment": False,
+        "volume_attachments": True,
+        "primary_network_interface": False,
+        "network_interfaces": True,
+        "primary_network_attachment": False,
+        "network_attachments": True,
+        "cluster_network_attachments": True,
+        "disks": True,
+        "dedicated_host": False,
+        "placement_target": False,
+        "gpu": False,
+        "catalog_offering": False,
+        "reservation": False,
+        "reservation_affinity": False,
+        "software_attachments": True,
+        "confidential_compute_mode": False,
+        "enable_secure_boot": False,
+    }
+
 
 class Vcpu(Model):
     """``vcpu``: ``{architecture, count, manufacturer, percentage?, burst?}``."""
@@ -155,12 +212,22 @@ class Vcpu(Model):
     burst: Optional[Burst]
     """Burst limit."""
 
+    _fields = {
+        "architecture": False,
+        "count": False,
+        "manufacturer": False,
+        "percentage": False,
+        "burst": False,
+    }
+
 
 class Burst(Model):
     """``vcpu.burst``."""
 
     limit: Optional[int]
     """Burst limit in percent."""
+
+    _fields = {"limit": False}
 
 
 class MetadataService(Model):
@@ -173,12 +240,16 @@ class MetadataService(Model):
     response_hop_limit: Optional[int]
     """IP TTL of responses, 1..64."""
 
+    _fields = {"enabled": False, "protocol": False, "response_hop_limit": False}
+
 
 class Availability(Model):
     """``availability``: ``{class}``."""
 
     class_: Optional[str]
     """``standard`` or ``spot`` (JSON ``class``; a keyword in Python)."""
+
+    _fields = {"class_": False}
 
 
 class AvailabilityPolicy(Model):
@@ -188,6 +259,8 @@ class AvailabilityPolicy(Model):
     """``restart`` or ``stop``."""
     preemption: Optional[str]
     """``delete`` or ``stop``, for spot instances."""
+
+    _fields = {"host_failure": False, "preemption": False}
 
 
 class VolumeAttachmentRef(Model):
@@ -201,6 +274,8 @@ class VolumeAttachmentRef(Model):
     """Attachment name."""
     volume: Optional[VolumeRef]
     """The attached volume."""
+
+    _fields = {"device": False, "id": False, "name": False, "volume": False}
 
 
 class NetworkInterfaceRef(Model):
@@ -216,6 +291,14 @@ class NetworkInterfaceRef(Model):
     """``network_interface``."""
     subnet: Optional[Reference]
     """Subnet."""
+
+    _fields = {
+        "id": False,
+        "name": False,
+        "primary_ipv4_address": False,
+        "resource_type": False,
+        "subnet": False,
+    }
 
 
 class NetworkAttachmentRef(Model):
@@ -234,6 +317,15 @@ class NetworkAttachmentRef(Model):
     virtual_network_interface: Optional[Reference]
     """Virtual network interface."""
 
+    _fields = {
+        "id": False,
+        "name": False,
+        "primary_ip": False,
+        "resource_type": False,
+        "subnet": False,
+        "virtual_network_interface": False,
+    }
+
 
 class ReservedIp(Model):
     """A reserved IP: ``{address, id, name, resource_type}``."""
@@ -246,6 +338,8 @@ class ReservedIp(Model):
     """Name."""
     resource_type: Optional[str]
     """``subnet_reserved_ip``."""
+
+    _fields = {"address": False, "id": False, "name": False, "resource_type": False}
 
 
 class Disk(Model):
@@ -264,6 +358,15 @@ class Disk(Model):
     resource_type: Optional[str]
     """``instance_disk``."""
 
+    _fields = {
+        "id": False,
+        "name": False,
+        "created_at": False,
+        "size": False,
+        "interface_type": False,
+        "resource_type": False,
+    }
+
 
 class Gpu(Model):
     """GPUs: ``{count, manufacturer, memory, model}``."""
@@ -277,12 +380,16 @@ class Gpu(Model):
     model: Optional[str]
     """Model."""
 
+    _fields = {"count": False, "manufacturer": False, "memory": False, "model": False}
+
 
 class CatalogOffering(Model):
     """``catalog_offering``: ``{version: {crn}}``."""
 
     version: Optional[Reference]
     """Offering version."""
+
+    _fields = {"version": False}
 
 
 class ReservationAffinity(Model):
@@ -292,6 +399,8 @@ class ReservationAffinity(Model):
     """``automatic``, ``disabled``, ``manual``."""
     pool: List[Reference]
     """Reservations the instance may use."""
+
+    _fields = {"policy": False, "pool": True}
 
 
 class Reference(Model):
@@ -306,6 +415,8 @@ class Reference(Model):
     resource_type: Optional[str]
     """Resource type, e.g. ``vpc``, ``subnet``, ``image``."""
 
+    _fields = {"crn": False, "id": False, "name": False, "resource_type": False}
+
 
 class NameRef(Model):
     """A reference by name only, e.g. ``zone``, ``profile``."""
@@ -314,6 +425,8 @@ class NameRef(Model):
     """Name."""
     resource_type: Optional[str]
     """Resource type, if given."""
+
+    _fields = {"name": False, "resource_type": False}
 
 
 class Reason(Model):
@@ -326,6 +439,8 @@ class Reason(Model):
     more_info: Optional[str]
     """Link to more information."""
 
+    _fields = {"code": False, "message": False, "more_info": False}
+
 
 class Device(Model):
     """``device``: ``{id}``."""
@@ -333,12 +448,16 @@ class Device(Model):
     id: Optional[str]
     """Device identifier."""
 
+    _fields = {"id": False}
+
 
 class Deleted(Model):
     """``deleted``: present when the referenced resource is gone."""
 
     more_info: Optional[str]
     """Link to more information."""
+
+    _fields = {"more_info": False}
 
 
 class VolumeRef(Model):
@@ -354,6 +473,8 @@ class VolumeRef(Model):
     """``volume``."""
     deleted: Optional[Deleted]
     """Present if the volume was deleted."""
+
+    _fields = {"crn": False, "id": False, "name": False, "resource_type": False, "deleted": False}
 
 
 class VolumeAttachment(Model):
@@ -378,12 +499,26 @@ class VolumeAttachment(Model):
     volume: Optional[VolumeRef]
     """Volume."""
 
+    _fields = {
+        "id": False,
+        "name": False,
+        "created_at": False,
+        "type": False,
+        "status": False,
+        "delete_volume_on_instance_delete": False,
+        "bandwidth": False,
+        "device": False,
+        "volume": False,
+    }
+
 
 class VolumeAttachmentCollection(Model):
     """``{volume_attachments: [...]}``, at most ATTACHMENT_CAPACITY entries."""
 
     volume_attachments: List[VolumeAttachment]
     """The attachments."""
+
+    _fields = {"volume_attachments": True}
 
 
 class FloatingIp(Model):
@@ -397,6 +532,8 @@ class FloatingIp(Model):
     """Id."""
     name: Optional[str]
     """Name."""
+
+    _fields = {"address": False, "crn": False, "id": False, "name": False}
 
 
 class NetworkInterface(Model):
@@ -427,12 +564,29 @@ class NetworkInterface(Model):
     floating_ips: List[FloatingIp]
     """Floating IPs (at most FLOATING_IP_CAPACITY)."""
 
+    _fields = {
+        "id": False,
+        "name": False,
+        "created_at": False,
+        "resource_type": False,
+        "type": False,
+        "status": False,
+        "allow_ip_spoofing": False,
+        "port_speed": False,
+        "primary_ipv4_address": False,
+        "subnet": False,
+        "security_groups": True,
+        "floating_ips": True,
+    }
+
 
 class NetworkInterfaceCollection(Model):
     """``{network_interfaces: [...]}``, at most ATTACHMENT_CAPACITY entries."""
 
     network_interfaces: List[NetworkInterface]
     """The interfaces."""
+
+    _fields = {"network_interfaces": True}
 
 
 class Key(Model):
@@ -457,6 +611,18 @@ class Key(Model):
     type: Optional[str]
     """``rsa`` or ``ed25519``."""
 
+    _fields = {
+        "id": False,
+        "crn": False,
+        "name": False,
+        "created_at": False,
+        "resource_type": False,
+        "fingerprint": False,
+        "length": False,
+        "public_key": False,
+        "type": False,
+    }
+
 
 class KeyRef(Model):
     """A key as listed in the initialization document: ``{crn, fingerprint, id, name, resource_type}``.
@@ -473,6 +639,8 @@ class KeyRef(Model):
     resource_type: Optional[str]
     """``key``."""
 
+    _fields = {"crn": False, "fingerprint": False, "id": False, "name": False, "resource_type": False}
+
 
 class KeyCollection(Model):
     """One page of ``GET /metadata/v1/keys``, at most PAGE_CAPACITY keys."""
@@ -487,6 +655,8 @@ class KeyCollection(Model):
     """Page size."""
     total_count: Optional[int]
     """Keys in the whole collection."""
+
+    _fields = {"keys": True, "first": False, "next": False, "limit": False, "total_count": False}
 
 
 class PlacementGroup(Model):
@@ -507,6 +677,16 @@ class PlacementGroup(Model):
     strategy: Optional[str]
     """``host_spread`` or ``power_spread``."""
 
+    _fields = {
+        "id": False,
+        "crn": False,
+        "name": False,
+        "created_at": False,
+        "resource_type": False,
+        "lifecycle_state": False,
+        "strategy": False,
+    }
+
 
 class PlacementGroupCollection(Model):
     """One page of ``GET /metadata/v1/placement_groups``, at most PAGE_CAPACITY groups."""
@@ -522,12 +702,16 @@ class PlacementGroupCollection(Model):
     total_count: Optional[int]
     """Groups in the whole collection."""
 
+    _fields = {"placement_groups": True, "first": False, "next": False, "limit": False, "total_count": False}
+
 
 class Href(Model):
     """``{ "href": "..." }``, as in a page's ``first`` and ``next``."""
 
     href: str
     """Absolute URL."""
+
+    _fields = {"href": False}
 
 
 class Initialization(Model):
@@ -542,6 +726,8 @@ class Initialization(Model):
     default_trusted_profile: Optional[DefaultTrustedProfile]
     """Default trusted profile, when set at creation."""
 
+    _fields = {"keys": True, "user_data": False, "password": False, "default_trusted_profile": False}
+
 
 class Password(Model):
     """``password``: ``{encrypted_password, encryption_key}``."""
@@ -551,6 +737,8 @@ class Password(Model):
     encryption_key: Optional[Reference]
     """The key it was encrypted with."""
 
+    _fields = {"encrypted_password": False, "encryption_key": False}
+
 
 class DefaultTrustedProfile(Model):
     """``default_trusted_profile``: ``{auto_link, target}``."""
@@ -559,6 +747,8 @@ class DefaultTrustedProfile(Model):
     """Whether the profile is linked automatically."""
     target: Optional[TrustedProfileRef]
     """The profile."""
+
+    _fields = {"auto_link": False, "target": False}
 
 
 class TrustedProfileRef(Model):
@@ -570,6 +760,8 @@ class TrustedProfileRef(Model):
     """Id."""
     resource_type: Optional[str]
     """``trusted_profile``."""
+
+    _fields = {"crn": False, "id": False, "resource_type": False}
 
 
 class IdentityCertificate(Model):
@@ -585,6 +777,14 @@ class IdentityCertificate(Model):
     """Expiry time."""
     expires_in: Optional[int]
     """Lifetime in seconds."""
+
+    _fields = {
+        "certificates": True,
+        "id": False,
+        "created_at": False,
+        "expires_at": False,
+        "expires_in": False,
+    }
 
 
 #: Core struct name -> class (registered with the extension at import).

@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 
 from . import _core
-from ._errors import TransportError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is imported by type checkers only: it costs milliseconds at import
@@ -39,16 +38,29 @@ class Response:
     def __init__(self, status: int, body: bytes, headers: HeadersLike = None) -> None:
         self.status = int(status)
         self.body = bytes(body)
-        self.retry_after: Optional[str] = None
-        if headers is not None:
-            items = headers.items() if hasattr(headers, "items") else headers
-            for name, value in items:
-                if name.lower() == "retry-after":
-                    self.retry_after = value
-                    break
+        items = headers.items() if hasattr(headers, "items") else headers or ()
+        self.retry_after = next((str(v) for name, v in items if name.lower() == "retry-after"), None)
 
     def __repr__(self) -> str:
         return f"Response(status={self.status}, body=<{len(self.body)} bytes>)"
+
+
+class TransportError(Exception):
+    """Raised by a custom transport when an exchange failed in transport.
+
+    ``name`` is one of ``refused``, ``unreachable``, ``connect_timeout``,
+    ``response_timeout``, ``connection_lost`` or ``tls``; the machine decides
+    whether to retry. A transport may also raise the built-in ``ConnectionRefusedError``,
+    ``TimeoutError``, ``ConnectionError`` or ``OSError``, which are classified the same way.
+    """
+
+    NAMES = tuple(_core.TRANSPORT_ERRORS)
+
+    def __init__(self, name: str, detail: str = "") -> None:
+        if name not in self.NAMES:
+            raise ValueError(f"unknown transport error {name!r}; one of {', '.join(self.NAMES)}")
+        super().__init__(f"{name}: {detail}" if detail else name)
+        self.name = name
 
 
 _TRANSPORT_DOC = """The interface of a blocking transport: pass one as ``Client(transport=...)``.
@@ -116,7 +128,6 @@ def connect(endpoint: Tuple[str, str, int], ca_file: Optional[str], timeout: flo
     import socket
 
     scheme, host, port = endpoint
-    host = host.strip("[]")
     try:
         conn = socket.create_connection((host, port), timeout)
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
