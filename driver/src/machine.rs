@@ -22,7 +22,7 @@ use vpc_imds_core::operation::{Args, Operation, Spec, TrustedProfile};
 
 use crate::by_name::NamedArgs;
 use vpc_imds_core::output::Output;
-use vpc_imds_core::response::Response;
+use vpc_imds_core::response::{parse_retry_after, Response};
 use vpc_imds_core::time::Instant;
 
 use crate::documents::{authorized_key, user_data};
@@ -79,6 +79,30 @@ pub enum Input<'a> {
     Response(Response<'a>),
     /// The request failed in transport before a whole response arrived.
     Failed(TransportError),
+}
+
+impl<'a> Input<'a> {
+    /// A whole response from a host's own HTTP stack, as its headers read: the
+    /// status, the `Retry-After` value (seconds; a date or anything else is
+    /// ignored), the `Transfer-Encoding` value (every line joined by `", "`; `None`
+    /// when absent or when the stack hides it), and the de-chunked body. A coding
+    /// the core's reader refuses fails the call as `bad_response`.
+    pub fn response(
+        status: u16,
+        retry_after: Option<&str>,
+        transfer_encoding: Option<&str>,
+        body: &'a [u8],
+    ) -> Self {
+        let retry_after = retry_after.and_then(|v| parse_retry_after(v.as_bytes()));
+        let te = transfer_encoding.map(str::as_bytes);
+        Input::Response(Response::from_host(status, retry_after, te, body))
+    }
+
+    /// A transport failure by its name ([`TransportError::as_str`]); a name that is
+    /// none of them counts as `connection_lost`.
+    pub fn failed(name: &str) -> Self {
+        Input::Failed(TransportError::from_name(name).unwrap_or(TransportError::ConnectionLost))
+    }
 }
 
 /// What the host does next for one operation. Nothing borrows the machine.

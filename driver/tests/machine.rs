@@ -324,6 +324,50 @@ fn two_callers_of_one_profile_make_one_iam_request() {
     );
 }
 
+/// A host with its own HTTP stack hands over headers as it read them: the machine
+/// parses `Retry-After`, refuses a coding the core's reader would, and names
+/// transport failures.
+#[test]
+fn a_host_stacks_answer_is_read_from_its_header_text() {
+    let mut m = machine();
+    let op = m
+        .start_wait_until_ready(Some(Duration::from_secs(60)), at(0))
+        .unwrap();
+    send(&mut m, op, at(0), Input::Tick);
+    let step = m.step(op, at(1), Input::response(503, Some(" 45 "), None, b""));
+    let Step::Backoff(until) = step else {
+        panic!("expected a backoff, got {step:?}")
+    };
+    assert!(until >= at(45_001), "{until:?}");
+    send(&mut m, op, until, Input::Tick);
+    let te = Some("chunked, identity");
+    match m.step(op, until, Input::response(200, None, te, TOKEN.as_bytes())) {
+        Step::Failed(e) => assert_eq!(ErrorRecord::from(&e).kind, "bad_response"),
+        other => panic!("expected bad_response, got {other:?}"),
+    }
+
+    let config = vpc_imds_driver::Settings {
+        endpoint: Some("http://127.0.0.1:9".into()),
+        max_attempts: Some(1),
+        ..Default::default()
+    };
+    let mut m = LocalMachine::new(config.build().unwrap(), 7);
+    let op = start(&mut m, "instance", Args::default());
+    send(&mut m, op, at(0), Input::Tick);
+    // A name no transport gives counts as a lost connection.
+    let mut step = m.step(op, at(1), Input::failed("gremlins"));
+    while let Step::Close(_) = step {
+        step = m.step(op, at(1), Input::Tick);
+    }
+    match step {
+        Step::Failed(e) => {
+            let record = ErrorRecord::from(&e);
+            assert_eq!(record.transport, Some("connection_lost"), "{record:?}");
+        }
+        other => panic!("expected the failure, got {other:?}"),
+    }
+}
+
 #[test]
 fn wait_until_ready_honours_retry_after_and_reads_each_attempt_afresh() {
     let mut m = machine();

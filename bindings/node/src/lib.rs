@@ -11,10 +11,9 @@
 use napi::bindgen_prelude::{Buffer, Either, Object, Unknown, Utf16String};
 use napi::ValueType;
 use napi_derive::napi;
-use vpc_imds_driver::core::response::{parse_retry_after, Response};
 use vpc_imds_driver::{
     Error, ErrorRecord, InputError, Instant, LocalMachine, MachineInput as Input, NamedArgs, OpId,
-    Settings, StepRecord, TransportError, Value,
+    Settings, StepRecord, Value,
 };
 
 /// An error as the driver's one record, JSON text (`kind`, `message`, `cause`,
@@ -207,19 +206,20 @@ impl NodeMachine {
         now: f64,
         transfer_encoding: Option<String>,
     ) -> String {
-        let retry_after = retry_after.and_then(|v| parse_retry_after(v.as_bytes()));
         let status = u16::try_from(status).unwrap_or(0);
-        let te = transfer_encoding.as_deref().map(str::as_bytes);
-        let response = Response::from_host(status, retry_after, te, &body);
-        self.run(op, now, Input::Response(response))
+        let te = transfer_encoding.as_deref();
+        self.run(
+            op,
+            now,
+            Input::response(status, retry_after.as_deref(), te, &body),
+        )
     }
 
     /// `op`'s request failed in transport (`refused`, `unreachable`,
     /// `connect_timeout`, `response_timeout`, `connection_lost`, `tls`).
     #[napi]
     pub fn fail(&mut self, op: f64, error: String, now: f64) -> String {
-        let error = TransportError::from_name(&error).unwrap_or(TransportError::ConnectionLost);
-        self.run(op, now, Input::Failed(error))
+        self.run(op, now, Input::failed(&error))
     }
 
     /// Abandons `op`: the connection to close, if it had a request in flight.

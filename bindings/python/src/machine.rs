@@ -13,8 +13,7 @@ use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyList, PyString, PyTuple};
-use vpc_imds_driver::core::error::{InputError, TransportError};
-use vpc_imds_driver::core::response::{parse_retry_after, Response};
+use vpc_imds_driver::core::error::InputError;
 use vpc_imds_driver::{
     DriverConfig, Instant, MachineInput as Input, MachineStep as Step, NamedArgs, OpId,
     OwnedRequest, Record, Settings, SyncMachine, Value,
@@ -178,16 +177,14 @@ impl Machine {
         body: &[u8],
         retry_after: Option<String>,
     ) -> PyResult<Py<PyAny>> {
-        let retry_after = retry_after.and_then(|v| parse_retry_after(v.as_bytes()));
-        let response = Response::from_parts(status, retry_after, body);
-        self.advance(py, op, Input::Response(response))
+        let input = Input::response(status, retry_after.as_deref(), None, body);
+        self.advance(py, op, input)
     }
 
     /// Reports that `op`'s request failed in transport (`refused`, `unreachable`,
     /// `connect_timeout`, `response_timeout`, `connection_lost` or `tls`).
     fn fail(&self, py: Python<'_>, op: u64, error: &str) -> PyResult<Py<PyAny>> {
-        let error = TransportError::from_name(error).unwrap_or(TransportError::ConnectionLost);
-        self.advance(py, op, Input::Failed(error))
+        self.advance(py, op, Input::failed(error))
     }
 
     /// Abandons `op`; returns the connection to close, if it had a request in flight.

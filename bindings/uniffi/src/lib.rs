@@ -27,7 +27,6 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use vpc_imds_driver::core::error::Cause;
-use vpc_imds_driver::core::response::{parse_retry_after, Response};
 use vpc_imds_driver::{
     Error, ErrorKind, ErrorRecord, InputError, MachineInput, OwnedRequest, Value,
 };
@@ -288,9 +287,7 @@ pub struct HttpResponse {
 impl HttpResponse {
     /// The response as the machine's input (`Retry-After` parsed by the core).
     pub(crate) fn input(&self) -> MachineInput<'_> {
-        let retry_after = self.retry_after.as_deref();
-        let secs = retry_after.and_then(|v| parse_retry_after(v.as_bytes()));
-        MachineInput::Response(Response::from_parts(self.status, secs, &self.body))
+        MachineInput::response(self.status, self.retry_after.as_deref(), None, &self.body)
     }
 }
 

@@ -13,10 +13,9 @@
 //! `takeText()`.
 
 use vpc_imds_driver::core::error::Cause;
-use vpc_imds_driver::core::response::{parse_retry_after, Response};
 use vpc_imds_driver::{
     Error, ErrorRecord, InputError, Instant, LocalMachine, MachineInput as Input, NamedArgs, OpId,
-    Settings, StepRecord, TransportError, Value,
+    Settings, StepRecord, Value,
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -178,17 +177,18 @@ impl Machine {
         now: f64,
         transfer_encoding: Option<String>,
     ) -> String {
-        let retry_after = retry_after.and_then(|v| parse_retry_after(v.as_bytes()));
-        let transfer_encoding = transfer_encoding.as_deref().map(str::as_bytes);
-        let response = Response::from_host(status, retry_after, transfer_encoding, body);
-        self.run(op, now, Input::Response(response))
+        let te = transfer_encoding.as_deref();
+        self.run(
+            op,
+            now,
+            Input::response(status, retry_after.as_deref(), te, body),
+        )
     }
 
     /// Reports that `op`'s request failed in transport: `refused`, `unreachable`,
     /// `connect_timeout`, `response_timeout`, `connection_lost` or `tls`.
     pub fn fail(&mut self, op: f64, name: &str, now: f64) -> String {
-        let e = TransportError::from_name(name).unwrap_or(TransportError::ConnectionLost);
-        self.run(op, now, Input::Failed(e))
+        self.run(op, now, Input::failed(name))
     }
 
     /// Abandons `op`: the connection to close, if it had a request in flight.
