@@ -4,7 +4,7 @@
 use std::hash::{BuildHasher, RandomState};
 use std::marker::PhantomData;
 use std::path::PathBuf;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant as StdInstant};
 
 use vpc_imds_core::config::{Config, Timeouts};
@@ -15,7 +15,7 @@ use vpc_imds_core::session::TrustedProfile;
 use vpc_imds_core::time::Instant;
 use vpc_imds_driver::{
     Answer, ConnId, DriverConfig, MachineInput as Input, MachineStep as Step, OpId, Record,
-    Settings, SyncMachine, Transmit,
+    Settings, SharedMachine, Transmit,
 };
 
 use crate::document::{kind, Document, Model};
@@ -49,11 +49,9 @@ pub struct Client {
 
 struct Inner {
     config: DriverConfig,
-    origin: StdInstant,
     transport: Transport,
-    machine: Mutex<SyncMachine>,
-    /// Signalled when the machine wakes operations waiting for a token.
-    woken: Condvar,
+    /// The machine every thread steps, and its clock.
+    machine: SharedMachine,
     /// Open idle connections, for the machine to hand out again.
     idle: Mutex<Idle>,
     trace: Option<TraceHook>,
@@ -139,11 +137,9 @@ impl ClientBuilder {
         let seed = RandomState::new().hash_one(StdInstant::now());
         Ok(Client {
             inner: Arc::new(Inner {
-                machine: Mutex::new(SyncMachine::new(config.clone(), seed)),
+                machine: SharedMachine::new(config.clone(), seed),
                 config,
-                origin: StdInstant::now(),
                 transport,
-                woken: Condvar::new(),
                 idle: Mutex::new(Idle(Vec::new())),
                 trace: self.trace,
             }),
@@ -258,10 +254,7 @@ impl Client {
     /// `Retry-After`; any other error is returned at once. Running out of time is
     /// `timed_out`.
     pub fn wait_until_ready(&self, max: impl Into<Option<Duration>>) -> Result<(), Error> {
-        let op = self
-            .inner
-            .lock()
-            .start_wait_until_ready(max.into(), self.inner.now())?;
+        let op = self.inner.machine.start_wait_until_ready(max.into())?;
         Running::new(&self.inner, op).finish().map(drop)
     }
 
@@ -274,7 +267,7 @@ impl Client {
     }
 
     fn begin(&self, name: &str, args: &Args<'_>) -> Result<Running, Error> {
-        let op = self.inner.lock().start(name, args, self.inner.now())?;
+        let op = self.inner.machine.start(name, args)?;
         Ok(Running::new(&self.inner, op))
     }
 
@@ -364,24 +357,10 @@ impl std::fmt::Debug for Running {
 }
 
 impl Inner {
-    fn now(&self) -> Instant {
-        Instant::from_millis(u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX))
-    }
-
+    /// `at` on the machine's clock as a `std` instant (at most a day away).
     fn to_std(&self, at: Instant) -> StdInstant {
-        let far = StdInstant::now() + Duration::from_secs(86_400);
-        self.origin
-            .checked_add(Duration::from_millis(at.as_millis()))
-            .map_or(far, |t| t.min(far))
-    }
-
-    fn left(&self, until: Instant) -> Duration {
-        self.to_std(until)
-            .saturating_duration_since(StdInstant::now())
-    }
-
-    fn lock(&self) -> MutexGuard<'_, SyncMachine> {
-        self.machine.lock().unwrap_or_else(|p| p.into_inner())
+        let left = self.machine.left(at).min(Duration::from_secs(86_400));
+        StdInstant::now() + left
     }
 
     fn idle(&self) -> MutexGuard<'_, Idle> {
@@ -420,7 +399,6 @@ impl Running {
     /// Steps the operation until a page, the result (`true`: the last), or an error.
     fn next(&mut self) -> Result<(Record, bool), Error> {
         let inner = self.inner.clone();
-        let mut machine = inner.lock();
         let mut feed = Feed::Tick;
         loop {
             let input = match feed {
@@ -429,49 +407,27 @@ impl Running {
                 Feed::Failed(e) => Input::Failed(e),
             };
             let answered = matches!(feed, Feed::Bytes(_) | Feed::Failed(_));
-            let step = machine.step(self.id, inner.now(), input);
-            let mut woke = false;
-            while machine.poll_woken().is_some() {
-                woke = true;
-            }
-            if woke {
-                inner.woken.notify_all();
-            }
-            if answered && !matches!(step, Step::Read) {
-                self.answered(machine.last_answer());
+            let (step, answer) = inner.machine.step_then(self.id, input, |m, step| {
+                (answered && !matches!(step, Step::Read)).then(|| m.last_answer())
+            });
+            if let Some(answer) = answer {
+                self.answered(answer);
             }
             feed = Feed::Tick;
             match step {
-                Step::Read => {
-                    drop(machine);
-                    feed = self.read();
-                    machine = inner.lock();
-                }
-                Step::Send(transmit) => {
-                    drop(machine);
-                    feed = self.send(transmit);
-                    machine = inner.lock();
-                }
+                Step::Read => feed = self.read(),
+                Step::Send(transmit) => feed = self.send(transmit),
                 Step::Close(conn) => {
                     inner.idle().remove(&conn);
                 }
                 Step::Backoff(until) => {
-                    drop(machine);
-                    let pause = inner.left(until);
+                    let pause = inner.machine.left(until);
                     if !pause.is_zero() {
                         inner.trace(&Trace::Backoff(pause));
                         std::thread::sleep(pause);
                     }
-                    machine = inner.lock();
                 }
-                // Waiting on the machine's own lock: no wake can be missed.
-                Step::AwaitToken(until) => {
-                    let left = inner.left(until);
-                    machine = match inner.woken.wait_timeout(machine, left) {
-                        Ok((guard, _)) => guard,
-                        Err(p) => p.into_inner().0,
-                    };
-                }
+                Step::AwaitToken(until) => inner.machine.wait_woken(self.id, until),
                 Step::Page(record) => return Ok((record, false)),
                 Step::Done(record) => {
                     self.over = true;
@@ -557,11 +513,8 @@ impl Drop for Running {
         }
         // An operation dropped before its end (a `Pages` left early): the machine
         // forgets it, and a connection with a request in flight is closed.
-        let mut machine = self.inner.lock();
-        if let Some(conn) = machine.cancel(self.id) {
+        if let Some(conn) = self.inner.machine.cancel(self.id) {
             self.inner.idle().remove(&conn);
         }
-        while machine.poll_woken().is_some() {}
-        self.inner.woken.notify_all();
     }
 }

@@ -19,6 +19,8 @@ pub mod reply;
 pub mod request;
 pub mod settings;
 pub mod share;
+#[cfg(feature = "std")]
+pub mod shared_machine;
 pub mod step_record;
 pub mod value;
 
@@ -43,6 +45,8 @@ pub use settings::{seconds, DriverConfig, Settings, ENDPOINT_ENV};
 #[cfg(feature = "std")]
 pub use share::ThreadTokens;
 pub use share::{LocalTokens, TokenShare};
+#[cfg(feature = "std")]
+pub use shared_machine::SharedMachine;
 pub use step_record::StepRecord;
 pub use value::Value;
 pub use vpc_imds_core::error::{Error, ErrorKind, InputError, TransportError};

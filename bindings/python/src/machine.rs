@@ -1,22 +1,18 @@
 //! `Machine`: the driver's client machine for Python hosts, and the `Request` it
-//! hands out. The machine decides everything; this is glue: argument conversion,
-//! one monotonic clock, the lock, and steps as tuples of Python values.
+//! hands out. The machine decides everything; this is glue: argument conversion
+//! and steps as tuples of Python values.
 //!
-//! Blocking hosts (threads) step their own operation each; a step that must wait
-//! for a token waits here on a condition variable tied to the machine's lock,
-//! without the GIL, so no wake is lost. Asyncio hosts (`on_woken`) get the
-//! token wait back as a step and are told which operations the machine woke.
-
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
-use std::time::Duration;
+//! The driver's [`SharedMachine`] holds the lock and the clock. Blocking hosts
+//! (threads) step their own operation each, and a token wait blocks inside it
+//! without the GIL. Asyncio hosts (`on_woken`) get the token wait back as a step
+//! and are told which operations the machine woke.
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyList, PyString, PyTuple};
 use vpc_imds_driver::core::error::InputError;
 use vpc_imds_driver::{
     DriverConfig, Instant, MachineInput as Input, MachineStep as Step, NamedArgs, OpId,
-    OwnedRequest, Record, Settings, SyncMachine, Value,
+    OwnedRequest, Record, Settings, SharedMachine, Value,
 };
 // Step kinds, the first item of every step tuple: the driver's numbers.
 use vpc_imds_driver::step_record::kind::{AWAIT, BACKOFF, CLOSE, DONE, FAILED, PAGE, READ, SEND};
@@ -74,15 +70,9 @@ fn set_one<T>(
 /// The client machine (see the module docs).
 #[pyclass(frozen, module = "vpc_imds._core")]
 pub struct Machine {
-    machine: Mutex<SyncMachine>,
-    woken: Condvar,
+    machine: SharedMachine,
     config: DriverConfig,
     on_woken: Option<Py<PyAny>>,
-    origin: std::time::Instant,
-    /// Milliseconds added to the clock (tests make time pass with it).
-    skew: AtomicU64,
-    /// A fixed clock for the test vectors; `u64::MAX`: the monotonic clock.
-    fixed: AtomicU64,
 }
 
 #[pymethods]
@@ -107,13 +97,9 @@ impl Machine {
         set_all(py, &mut s, Settings::set, settings)?;
         let config = s.build().map_err(|e| input_error(py, e))?;
         Ok(Machine {
-            machine: Mutex::new(SyncMachine::new(config.clone(), seed)),
-            woken: Condvar::new(),
+            machine: SharedMachine::new(config.clone(), seed),
             config,
             on_woken,
-            origin: std::time::Instant::now(),
-            skew: AtomicU64::new(0),
-            fixed: AtomicU64::new(u64::MAX),
         })
     }
 
@@ -139,7 +125,7 @@ impl Machine {
     /// Operations in progress.
     #[getter]
     fn operations(&self) -> usize {
-        self.lock().operations()
+        self.machine.operations()
     }
 
     /// Starts operation `op` (any name in `api/vpc-imds.json`'s machine operations,
@@ -149,8 +135,7 @@ impl Machine {
     fn start(&self, py: Python<'_>, op: &str, args: Option<&Bound<'_, PyDict>>) -> PyResult<u64> {
         let mut named = NamedArgs::default();
         set_all(py, &mut named, NamedArgs::set, args)?;
-        let now = self.now();
-        let started = self.lock().start_named(op, &named, now);
+        let started = self.machine.start_named(op, &named);
         let id = started.map_err(|e| to_pyerr(py, &e))?;
         self.wake(py)?;
         Ok(id.0)
@@ -189,7 +174,7 @@ impl Machine {
 
     /// Abandons `op`; returns the connection to close, if it had a request in flight.
     fn cancel(&self, py: Python<'_>, op: u64) -> PyResult<Option<u64>> {
-        let conn = self.lock().cancel(OpId(op));
+        let conn = self.machine.cancel(OpId(op));
         self.wake(py)?;
         Ok(conn.map(|c| c.0))
     }
@@ -197,39 +182,25 @@ impl Machine {
     /// Tests: fixes the clock at `ms` (the vectors' clock), or moves it on by `ms`.
     #[pyo3(signature = (*, fix=None, advance=0))]
     fn clock(&self, fix: Option<u64>, advance: u64) {
-        self.fixed.store(fix.unwrap_or(u64::MAX), Ordering::Relaxed);
-        self.skew.fetch_add(advance, Ordering::Relaxed);
+        self.machine.set_clock(fix, advance);
     }
 
     fn __repr__(&self) -> String {
-        format!("Machine({:?})", *self.lock())
+        format!("Machine({:?})", self.machine)
     }
 }
 
 impl Machine {
-    fn lock(&self) -> MutexGuard<'_, SyncMachine> {
-        self.machine.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn now(&self) -> Instant {
-        let fixed = self.fixed.load(Ordering::Relaxed);
-        let ms = u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let ms = if fixed == u64::MAX { ms } else { fixed };
-        Instant::from_millis(ms.saturating_add(self.skew.load(Ordering::Relaxed)))
-    }
-
     /// Seconds from now until `at`.
     fn left(&self, at: Instant) -> f64 {
-        at.as_millis().saturating_sub(self.now().as_millis()) as f64 / 1000.0
+        self.machine.left(at).as_secs_f64()
     }
 
-    /// Wakes the operations whose token wait ended: threads on the condition
-    /// variable, an asyncio host through `on_woken`.
+    /// Tells an asyncio host which operations' token waits ended.
     fn wake(&self, py: Python<'_>) -> PyResult<()> {
-        let woken = drain(&mut self.lock());
-        if !woken.is_empty() {
-            self.woken.notify_all();
-            if let Some(f) = &self.on_woken {
+        if let Some(f) = &self.on_woken {
+            let woken: Vec<u64> = self.machine.take_woken().iter().map(|o| o.0).collect();
+            if !woken.is_empty() {
                 f.call1(py, (woken,))?;
             }
         }
@@ -237,27 +208,11 @@ impl Machine {
     }
 
     fn advance(&self, py: Python<'_>, op: u64, input: Input<'_>) -> PyResult<Py<PyAny>> {
-        let blocking = self.on_woken.is_none();
-        let step = py.detach(|| {
-            let mut machine = self.lock();
-            let mut input = input;
-            loop {
-                let step = machine.step(OpId(op), self.now(), input);
-                if blocking && !drain(&mut machine).is_empty() {
-                    self.woken.notify_all();
-                }
-                match step {
-                    // The wait is on the machine's own lock: no wake can be missed.
-                    Step::AwaitToken(until) if blocking => {
-                        let left = Duration::from_secs_f64(self.left(until));
-                        let woken = self.woken.wait_timeout(machine, left);
-                        machine = woken.unwrap_or_else(|p| p.into_inner()).0;
-                        input = Input::Tick;
-                    }
-                    step => break step,
-                }
-            }
-        });
+        let (m, op) = (&self.machine, OpId(op));
+        let step = match self.on_woken {
+            None => py.detach(|| m.step_blocking(op, input)),
+            Some(_) => py.detach(|| m.step(op, input)),
+        };
         self.wake(py)?;
         self.convert(py, step)
     }
@@ -282,10 +237,6 @@ impl Machine {
         };
         Ok(tuple.cast_into::<PyTuple>()?.into_any().unbind())
     }
-}
-
-fn drain(machine: &mut SyncMachine) -> Vec<u64> {
-    std::iter::from_fn(|| machine.poll_woken().map(|o| o.0)).collect()
 }
 
 /// A record as Python values: a document as its model object (plain data for a

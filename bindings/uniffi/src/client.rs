@@ -1,22 +1,20 @@
-//! [`ImdsClient`]: one driver client machine per client, shared by every thread and
-//! coroutine calling it. Each call steps its own operation: a blocking call on its
-//! thread (token waits on a condition variable of the machine's lock, so no wake is
-//! lost), a `suspend` call from its coroutine (token waits until the machine wakes
-//! the operation, or the step's deadline). The transport moves the requests; the
-//! machine decides everything else.
+//! [`ImdsClient`]: one driver client machine per client ([`SharedMachine`]), shared
+//! by every thread and coroutine calling it. Each call steps its own operation: a
+//! blocking call on its thread (token waits block in the machine), a `suspend` call
+//! from its coroutine (token waits until the machine wakes the operation, or the
+//! step's deadline). The transport moves the requests; the machine decides
+//! everything else.
 
-use std::collections::{HashMap, HashSet};
 use std::future::{poll_fn, Future};
 use std::hash::{BuildHasher, RandomState};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll, Waker};
+use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::{Duration, Instant as StdInstant};
 
 use serde::de::{Deserialize, DeserializeOwned};
 use serde_json::Value as Json;
 use vpc_imds_driver::{
-    Instant, MachineInput as Input, MachineStep as Step, NamedArgs, OpId, Record, SyncMachine,
-    Value,
+    MachineInput as Input, MachineStep as Step, NamedArgs, OpId, Record, SharedMachine, Value,
 };
 
 use crate::{
@@ -55,78 +53,9 @@ pub struct ImdsClient {
 }
 
 struct Inner {
-    state: Mutex<State>,
-    /// Signalled when the machine wakes operations waiting for a token.
-    woken: Condvar,
-    origin: StdInstant,
+    machine: SharedMachine,
     transport: Option<Arc<dyn Transport>>,
     async_transport: Option<Arc<dyn AsyncTransport>>,
-}
-
-struct State {
-    machine: SyncMachine,
-    /// Operations the machine woke that have not stepped since.
-    woken: HashSet<OpId>,
-    /// Coroutines waiting for their operation to be woken.
-    wakers: HashMap<OpId, Waker>,
-}
-
-impl Inner {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        lock(&self.state)
-    }
-
-    fn now(&self) -> Instant {
-        Instant::from_millis(u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX))
-    }
-
-    /// Time from now until `at` on the client's clock.
-    fn left(&self, at: Instant) -> Duration {
-        Duration::from_millis(at.since(self.now()).as_millis() as u64)
-    }
-
-    /// Steps `op`, then hands the machine's wakes out: to threads through the
-    /// condition variable, to coroutines through their wakers (once the lock is
-    /// released: a waker may poll a future at once).
-    fn step(&self, op: OpId, input: Input<'_>) -> Step {
-        let mut state = self.lock();
-        state.woken.remove(&op);
-        state.wakers.remove(&op);
-        let step = state.machine.step(op, self.now(), input);
-        self.wake(state);
-        step
-    }
-
-    fn wake(&self, mut state: MutexGuard<'_, State>) {
-        let mut wakers = Vec::new();
-        while let Some(op) = state.machine.poll_woken() {
-            state.woken.insert(op);
-            wakers.extend(state.wakers.remove(&op));
-            self.woken.notify_all();
-        }
-        drop(state);
-        wakers.into_iter().for_each(Waker::wake);
-    }
-
-    /// Blocks until the machine wakes `op`, or until `until`; the check and the
-    /// wait are under the machine's lock, so no wake is missed.
-    fn wait_woken(&self, op: OpId, until: Instant) {
-        let mut state = self.lock();
-        while !state.woken.contains(&op) && !self.left(until).is_zero() {
-            let waited = self.woken.wait_timeout(state, self.left(until));
-            state = waited.unwrap_or_else(PoisonError::into_inner).0;
-        }
-    }
-
-    /// Whether the machine woke `op`; if not, `cx` is woken when it does.
-    fn poll_woken(&self, op: OpId, cx: &mut Context<'_>) -> Poll<()> {
-        let mut state = self.lock();
-        if state.woken.remove(&op) {
-            return Poll::Ready(());
-        }
-        state.wakers.insert(op, cx.waker().clone());
-        Poll::Pending
-    }
 }
 
 /// What to feed the machine: nothing new, or the transport's answer.
@@ -170,12 +99,11 @@ impl Run {
         let transport = transport.ok_or_else(|| misuse("this client has no blocking transport"))?;
         let mut answer = None;
         loop {
-            let step = inner.step(self.op, input(&answer));
+            let step = inner.machine.step_blocking(self.op, input(&answer));
             answer = None;
             match step {
                 Step::Send(t) => answer = Some(transport.send(HttpRequest::from_owned(&t.request))),
-                Step::Backoff(until) => std::thread::sleep(inner.left(until)),
-                Step::AwaitToken(until) => inner.wait_woken(self.op, until),
+                Step::Backoff(until) => std::thread::sleep(inner.machine.left(until)),
                 // Connections are the transport's.
                 Step::Close(_) | Step::Read => {}
                 step => return self.end(step),
@@ -192,18 +120,18 @@ impl Run {
         yield_once().await;
         let mut answer = None;
         loop {
-            let step = inner.step(self.op, input(&answer));
+            let step = inner.machine.step(self.op, input(&answer));
             answer = None;
             match step {
                 Step::Send(t) => {
                     let request = HttpRequest::from_owned(&t.request);
                     answer = Some(transport.send_async(request).await);
                 }
-                Step::Backoff(until) => transport.sleep(inner.left(until)).await,
+                Step::Backoff(until) => transport.sleep(inner.machine.left(until)).await,
                 Step::AwaitToken(until) => {
-                    let mut sleep = transport.sleep(inner.left(until));
+                    let mut sleep = transport.sleep(inner.machine.left(until));
                     let op = self.op;
-                    poll_fn(|cx| match inner.poll_woken(op, cx) {
+                    poll_fn(|cx| match inner.machine.poll_woken(op, cx) {
                         Poll::Ready(()) => Poll::Ready(()),
                         Poll::Pending => sleep.as_mut().poll(cx),
                     })
@@ -253,11 +181,7 @@ impl Drop for Run {
         if self.over {
             return;
         }
-        let mut state = self.inner.lock();
-        state.machine.cancel(self.op);
-        state.woken.remove(&self.op);
-        state.wakers.remove(&self.op);
-        self.inner.wake(state);
+        self.inner.machine.cancel(self.op);
     }
 }
 
@@ -337,7 +261,7 @@ pub(crate) fn named(pairs: &[(&str, Value<'_>)]) -> Result<NamedArgs, ImdsError>
 impl ImdsClient {
     pub(crate) fn start(&self, name: &'static str, args: &NamedArgs) -> Result<Run, ImdsError> {
         let (inner, over) = (self.inner.clone(), false);
-        let op = inner.lock().machine.start_named(name, args, inner.now())?;
+        let op = inner.machine.start_named(name, args)?;
         Ok(Run { inner, op, over })
     }
 
@@ -360,16 +284,10 @@ impl ImdsClient {
         async_transport: Option<Arc<dyn AsyncTransport>>,
     ) -> Result<Arc<Self>, ImdsError> {
         let seed = RandomState::new().hash_one(StdInstant::now());
-        let state = State {
-            machine: SyncMachine::new(settings.build()?, seed),
-            woken: HashSet::new(),
-            wakers: HashMap::new(),
-        };
+        let machine = SharedMachine::new(settings.build()?, seed);
         Ok(Arc::new(ImdsClient {
             inner: Arc::new(Inner {
-                state: Mutex::new(state),
-                woken: Condvar::new(),
-                origin: StdInstant::now(),
+                machine,
                 transport,
                 async_transport,
             }),
@@ -378,17 +296,19 @@ impl ImdsClient {
 
     /// The endpoint in force, e.g. `http://169.254.169.254`.
     pub fn endpoint(&self) -> String {
-        self.inner.lock().machine.config().endpoint().to_string()
+        self.inner
+            .machine
+            .with(|m| m.config().endpoint().to_string())
     }
 
     /// The whole-operation deadline in force.
     pub fn timeout(&self) -> Duration {
-        self.inner.lock().machine.config().timeouts().operation
+        self.inner.machine.with(|m| m.config().timeouts().operation)
     }
 
     /// The connect timeout in force (for the transport's HTTP client).
     pub fn connect_timeout(&self) -> Duration {
-        self.inner.lock().machine.config().timeouts().connect
+        self.inner.machine.with(|m| m.config().timeouts().connect)
     }
 }
 

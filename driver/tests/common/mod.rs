@@ -1,4 +1,6 @@
 //! What the machine tests share: a machine on a port nothing serves, and a 200 answer.
+// Each test crate that includes this module uses a part of it.
+#![allow(dead_code)]
 
 use vpc_imds_driver::{LocalMachine, Settings};
 
