@@ -228,6 +228,11 @@ enum State {
 
 /// Reads one response. Buffer layout while reading the body: `[0, decoded)` is
 /// decoded body, `[decoded, filled)` raw bytes not yet framed.
+///
+/// The buffer may be the same slice at every call, or one the caller grows as bytes
+/// arrive (keeping its contents) up to the limit given to
+/// [`with_limit`](Self::with_limit); a response that cannot fit the limit is refused
+/// as soon as its framing says so.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResponseReader {
     state: State,
@@ -235,6 +240,8 @@ pub struct ResponseReader {
     decoded: usize,
     /// Interim (1xx) responses skipped so far.
     interim: u8,
+    /// The largest body accepted; `usize::MAX`: the buffer's length.
+    limit: usize,
 }
 
 impl Default for ResponseReader {
@@ -244,13 +251,31 @@ impl Default for ResponseReader {
 }
 
 impl ResponseReader {
-    /// A reader waiting for the status line.
+    /// A reader waiting for the status line, for a buffer of a fixed length (the
+    /// most a response may take).
     pub const fn new() -> Self {
+        ResponseReader::with_limit(usize::MAX)
+    }
+
+    /// A reader for a buffer its caller grows, up to `limit` bytes, before each
+    /// [`unfilled`](Self::unfilled) that needs more room: a small response never
+    /// needs the whole limit allocated.
+    pub const fn with_limit(limit: usize) -> Self {
         ResponseReader {
             state: State::Head,
             filled: 0,
             decoded: 0,
             interim: 0,
+            limit,
+        }
+    }
+
+    /// The most a body may take: the limit, or the buffer's length.
+    fn most(&self, buf: &[u8]) -> usize {
+        if self.limit == usize::MAX {
+            buf.len()
+        } else {
+            self.limit
         }
     }
 
@@ -372,7 +397,7 @@ impl ResponseReader {
             } else if chunked {
                 Framing::Chunked(Chunk::Size)
             } else if let Some(len) = content_length {
-                if len > buf.len() {
+                if len > self.most(buf) {
                     return Err(ResponseError::BodyTooLarge);
                 }
                 Framing::Length(len)
@@ -442,7 +467,7 @@ impl ResponseReader {
                         raw += used;
                         let size =
                             usize::try_from(size).map_err(|_| ResponseError::BodyTooLarge)?;
-                        if size > buf.len() {
+                        if size > self.most(buf) {
                             return Err(ResponseError::BodyTooLarge);
                         }
                         chunk = if size == 0 {
@@ -577,6 +602,55 @@ mod tests {
                 return Ok((r.status(), body, r.keep_alive()));
             }
         }
+    }
+
+    /// Reads `wire` into a buffer that starts at `start` bytes and grows by
+    /// `start` (up to `limit`) whenever it is full, as a host's growing buffer does.
+    fn read_growing(
+        wire: &[u8],
+        start: usize,
+        limit: usize,
+    ) -> Result<(u16, heapless::Vec<u8, 1024>), ResponseError> {
+        let mut store = [0u8; 1024];
+        let mut len = start;
+        let mut reader = ResponseReader::with_limit(limit);
+        let mut fed = 0;
+        loop {
+            if reader.unfilled(&mut store[..len]).map_or(0, |s| s.len()) == 0 {
+                len = (len + start).min(limit);
+            }
+            let buf = &mut store[..len];
+            let space = reader.unfilled(buf)?;
+            let n = space.len().min(wire.len() - fed);
+            space[..n].copy_from_slice(&wire[fed..fed + n]);
+            fed += n;
+            if let Progress::Complete(r) = reader.advance(buf, n)? {
+                return Ok((r.status(), heapless::Vec::from_slice(r.body()).unwrap()));
+            }
+        }
+    }
+
+    #[test]
+    fn a_growing_buffer_reads_up_to_the_limit_and_refuses_past_it() {
+        let body = [b'x'; 300];
+        let mut wire = heapless::Vec::<u8, 1024>::new();
+        wire.extend_from_slice(b"HTTP/1.1 200 OK\r\nContent-Length: 300\r\n\r\n")
+            .unwrap();
+        wire.extend_from_slice(&body).unwrap();
+        // Fits the limit: read though the buffer starts at a tenth of the body.
+        let (status, got) = read_growing(&wire, 32, 512).unwrap();
+        assert_eq!((status, got.as_slice()), (200, &body[..]));
+        // Past the limit: refused from the Content-Length, before the body is read.
+        assert_eq!(
+            read_growing(&wire, 32, 200),
+            Err(ResponseError::BodyTooLarge)
+        );
+        // A chunk larger than the limit, likewise.
+        let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n12c\r\n";
+        assert_eq!(
+            read_growing(chunked, 64, 200),
+            Err(ResponseError::BodyTooLarge)
+        );
     }
 
     const CHUNKED: &[u8] = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\nX-T: 1\r\n\r\n";

@@ -1,7 +1,6 @@
 //! [`Driver`]: one operation at a time, from start to its result, over any host's I/O.
 
 use alloc::boxed::Box;
-use alloc::vec;
 use alloc::vec::Vec;
 use core::time::Duration;
 
@@ -98,6 +97,9 @@ pub struct Driver<S: TokenShare> {
     machine: Machine<S>,
     io: Io,
 }
+
+/// The reader's first buffer, in bytes (a token or instance answer fits).
+const MIN_BUFFER: usize = 8 * 1024;
 
 /// The response reader and its buffer: only the bytes path uses them.
 struct Io {
@@ -373,18 +375,15 @@ enum Fed<'b> {
 }
 
 impl Io {
-    /// Copies `data` for request `id` into the reader's buffer (sized to the
-    /// response limit once); the first bytes of a request start a new response.
+    /// Copies `data` for request `id` into the reader's buffer, which grows as bytes
+    /// arrive up to the response limit; the first bytes of a request start a new
+    /// response.
     fn feed(&mut self, id: RequestId, limit: usize, data: &[u8]) -> Fed<'_> {
         if self.reading != Some(id) {
             self.answer = None;
             self.reading = Some(id);
-            self.reader = ResponseReader::new();
+            self.reader = ResponseReader::with_limit(limit);
             self.keep_alive = false;
-        }
-        if self.buf.len() != limit {
-            // Zeroed pages are mapped lazily: only the bytes received are resident.
-            self.buf = vec![0; limit];
         }
         let Io {
             reader,
@@ -411,6 +410,14 @@ impl Io {
         }
         let mut rest = data;
         let complete = loop {
+            // Room for what came, doubling: a small answer never allocates (and
+            // zeroes) the whole limit, which a host's allocator may not map lazily.
+            let room = reader.unfilled(buf).map_or(0, |s| s.len());
+            if room < rest.len() && buf.len() < limit {
+                let need = buf.len() + (rest.len() - room);
+                let grown = need.max(buf.len() * 2).max(MIN_BUFFER).min(limit);
+                buf.resize(grown, 0);
+            }
             let space = match reader.unfilled(buf) {
                 Ok(space) => space,
                 Err(e) => {
