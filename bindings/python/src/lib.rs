@@ -49,8 +49,10 @@ fn merge_pages(py: Python<'_>, pages: Vec<Vec<u8>>) -> PyResult<Bound<'_, PyAny>
     }
 }
 
-/// Decompresses gzip user data, at most `limit` bytes; `ValueError` says why not.
+/// Decompresses gzip user data, at most `limit` bytes (the driver's limit, 16 MiB,
+/// by default); `ValueError` says why not.
 #[pyfunction]
+#[pyo3(signature = (data, limit=vpc_imds_driver::mime::DEFAULT_GUNZIP_LIMIT))]
 fn gunzip<'py>(py: Python<'py>, data: &[u8], limit: usize) -> PyResult<Bound<'py, PyBytes>> {
     let out = py.detach(|| vpc_imds_driver::gunzip(data, limit));
     let out = out.map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;

@@ -12,8 +12,6 @@ if TYPE_CHECKING:  # typing is imported by type checkers only: it costs millisec
 __all__ = ["UserData", "UserDataPart"]
 
 _GZIP_MAGIC = b"\x1f\x8b"
-#: Limit on decompressed user data, in bytes (IBM accepts at most 64 KiB of it).
-GUNZIP_LIMIT = 16 * 1024 * 1024
 
 
 class UserData(bytes):
@@ -33,8 +31,8 @@ class UserData(bytes):
         """The data with gzip compression removed (itself when not compressed)."""
         if not self.is_gzip:
             return self
-        # Bounded, unlike gzip.decompress: a small bomb must not eat the memory.
-        return UserData(_core.gunzip(bytes(self), GUNZIP_LIMIT))
+        # Bounded (the driver's limit), unlike gzip.decompress: a small bomb must not eat the memory.
+        return UserData(_core.gunzip(bytes(self)))
 
     @property
     def is_multipart(self) -> bool:
