@@ -70,7 +70,9 @@ type vectorCase struct {
 	Config map[string]json.RawMessage   `json:"config"`
 	Steps  []map[string]json.RawMessage `json:"steps"`
 	Merge  []string                     `json:"merge"`
-	Expect json.RawMessage              `json:"expect"`
+	// UserData: the user-data cases' bytes (base64 in the file).
+	UserData []byte          `json:"user_data"`
+	Expect   json.RawMessage `json:"expect"`
 }
 
 type namedCase struct {
@@ -854,6 +856,52 @@ func runMerge(c *namedCase) error {
 	return nil
 }
 
+// runUserData checks UserDataParts and IsMultipart against a user-data case.
+func runUserData(c *namedCase) error {
+	var want struct {
+		Parts []struct {
+			ContentType *string `json:"content_type"`
+			Filename    *string `json:"filename"`
+			Charset     *string `json:"charset"`
+			Payload     []byte  `json:"payload"`
+		} `json:"parts"`
+		Error     string `json:"error"`
+		Multipart bool   `json:"multipart"`
+	}
+	if err := json.Unmarshal(c.Expect, &want); err != nil {
+		return fmt.Errorf("%s: %v", c.Name, err)
+	}
+	if got := IsMultipart(c.UserData); got != want.Multipart {
+		return fmt.Errorf("%s: IsMultipart %v, want %v", c.Name, got, want.Multipart)
+	}
+	parts, err := UserDataParts(c.UserData)
+	if want.Error != "" {
+		if e, ok := err.(*Error); !ok || e.Kind != KindBadResponse || e.Message != want.Error {
+			return fmt.Errorf("%s: %v, want a bad response %q", c.Name, err, want.Error)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %v", c.Name, err)
+	}
+	if len(parts) != len(want.Parts) {
+		return fmt.Errorf("%s: %d parts, want %d", c.Name, len(parts), len(want.Parts))
+	}
+	text := func(s *string) string {
+		if s == nil {
+			return ""
+		}
+		return *s
+	}
+	for i, w := range want.Parts {
+		p := parts[i]
+		if p.ContentType != text(w.ContentType) || p.Filename != text(w.Filename) || p.Charset != text(w.Charset) || !bytes.Equal(p.Payload, w.Payload) {
+			return fmt.Errorf("%s: part %d is %q %q %q %q, want %v", c.Name, i, p.ContentType, p.Filename, p.Charset, p.Payload, w)
+		}
+	}
+	return nil
+}
+
 func TestVectors(t *testing.T) {
 	cases := loadVectors(t)
 	names := map[string]bool{}
@@ -865,12 +913,14 @@ func TestVectors(t *testing.T) {
 			t.Errorf("vectorExceptions names an unknown case %q", name)
 		}
 	}
-	var sessions, runs, merges, excepted int
+	var sessions, runs, merges, userData, excepted int
 	for i := range cases {
 		c := &cases[i]
 		t.Run(c.file+"/"+c.Name, func(t *testing.T) {
 			var err error
-			if c.Merge != nil {
+			if c.UserData != nil {
+				err = runUserData(c)
+			} else if c.Merge != nil {
 				err = runMerge(c)
 			} else {
 				chunks := []int{0}
@@ -901,16 +951,19 @@ func TestVectors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.Merge != nil {
+			switch {
+			case c.UserData != nil:
+				userData++
+			case c.Merge != nil:
 				merges++
-			} else {
+			default:
 				sessions++
 			}
 		})
 	}
-	t.Logf("vectors: %d session cases (%d runs with chunkings) and %d merge cases passed through the wasm machine; %d listed as not run by this host",
-		sessions, runs, merges, excepted)
-	if !t.Failed() && (sessions+excepted < 100 || merges < 5 || sessions+merges+excepted != len(cases)) {
-		t.Errorf("too few vectors: %d + %d of %d", sessions, merges, len(cases))
+	t.Logf("vectors: %d session cases (%d runs with chunkings), %d merge and %d user-data cases passed through the wasm machine; %d listed as not run by this host",
+		sessions, runs, merges, userData, excepted)
+	if !t.Failed() && (sessions+excepted < 100 || merges < 5 || userData < 10 || sessions+merges+userData+excepted != len(cases)) {
+		t.Errorf("too few vectors: %d + %d + %d of %d", sessions, merges, userData, len(cases))
 	}
 }

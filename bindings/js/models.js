@@ -1,10 +1,12 @@
 // User data: bytes, with the driver's gzip and MIME helpers (the Token, the other
 // document that needs more than a plain object, is generated: api.js).
 
-import { gunzip, leafParts } from './backend.js';
+import { gunzip, userDataParts, isMultipart } from './backend.js';
 
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
-/** Limit on decompressed user data, in bytes (IBM accepts at most 64 KiB of it). */
+/** The driver's limit on decompressed user data, in bytes (IBM accepts at most 64 KiB
+ * of it); kept here because the module is not loaded yet when this one evaluates, and
+ * the tests check it against the driver's. */
 const GUNZIP_LIMIT = 16 * 1024 * 1024;
 
 function isGzip(data) {
@@ -12,7 +14,7 @@ function isGzip(data) {
 }
 
 function plain(data) {
-  return isGzip(data) ? UserData.from(gunzip(data, GUNZIP_LIMIT)) : data;
+  return isGzip(data) ? UserData.from(gunzip(data)) : data;
 }
 
 /**
@@ -33,24 +35,20 @@ class UserData extends Uint8Array {
     return plain(this);
   }
 
-  /** Whether the (decompressed) data is a MIME multi-part document. */
+  /** Whether the (decompressed) data is a well-formed MIME multi-part document. */
   isMultipart() {
-    try {
-      return leafParts(plain(this)) !== null;
-    } catch (e) {
-      if (e instanceof RangeError) throw e;
-      return false;
-    }
+    return isMultipart(this);
   }
 
   /**
-   * The leaf parts of a MIME multi-part document, in order: `{contentType, filename,
-   * charset, data}` (`data` with its transfer encoding removed); the whole data as one
-   * part (`contentType` null) when it is not multi-part. Throws when it is malformed.
+   * The parts, as every binding gives them: gzip removed, then the leaf parts of a MIME
+   * multi-part document in order (nested documents included), `{contentType, filename,
+   * charset, data}` with `data`'s transfer encoding removed; or the whole data as one
+   * part (`contentType` null) when it is not multi-part; none when it is empty. Throws
+   * when the gzip or the document is malformed (`RangeError` past the size limit).
    */
   parts() {
-    const data = plain(this);
-    return leafParts(data) ?? [{ contentType: null, filename: null, charset: null, data: data.slice() }];
+    return userDataParts(this);
   }
 
   /** The (decompressed) data decoded as text (UTF-8 unless `encoding`; `fatal` throws on invalid bytes). */

@@ -109,26 +109,20 @@ pub(crate) fn run(verbose: bool) -> Result<(), String> {
         user_data.len(),
         if user_data.is_gzip() { " (gzip)" } else { "" }
     ));
-    let bytes = user_data.decompressed().map_err(|e| e.to_string())?;
-    match vpc_imds::mime_parts(&bytes) {
-        Ok(parts) => {
-            out(&format!("   MIME multi-part, {} parts:", parts.len()));
-            for p in &parts {
-                let body = p.decoded_body().map_err(|e| e.to_string())?;
-                let first = String::from_utf8_lossy(&body)
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .to_owned();
-                out(&format!(
-                    "     - {} {}: {}",
-                    p.content_type(),
-                    p.filename().unwrap_or_default(),
-                    first
-                ));
-            }
+    let parts = user_data.parts().map_err(|e| e.to_string())?;
+    if user_data.is_multipart() {
+        out(&format!("   MIME multi-part, {} parts:", parts.len()));
+    }
+    for p in &parts {
+        let text = String::from_utf8_lossy(&p.payload);
+        match &p.content_type {
+            Some(t) => out(&format!(
+                "     - {t} {}: {}",
+                p.filename.as_deref().unwrap_or_default(),
+                text.lines().next().unwrap_or("")
+            )),
+            None => out(&format!("   {text}")),
         }
-        Err(_) => out(&format!("   {}", String::from_utf8_lossy(&bytes))),
     }
 
     step(4, "SSH keys (authorized_keys lines)", "ssh-keys");

@@ -31,9 +31,9 @@
 //! }
 //!
 //! let user_data = client.user_data()?; // bytes
-//! let bytes = user_data.decompressed()?; // gunzipped if it was gzip
-//! if let Ok(parts) = vpc_imds::mime_parts(&bytes) {
-//!     println!("{} MIME parts", parts.len());
+//! for part in user_data.parts()? {
+//!     // MIME leaves (gzip removed), or the whole data as one part
+//!     println!("{:?}: {} bytes", part.content_type, part.payload.len());
 //! }
 //!
 //! let iam = client.iam_token(TrustedProfile::Default)?;
@@ -59,8 +59,8 @@ pub use document::{kind, Document, Model};
 pub use error::{ConfigError, Error, ErrorKind};
 pub use trace::{Trace, TraceHook};
 pub use user_data::{
-    gunzip, is_gzip, leaf_parts, mime_parts, Leaf, MimePart, UserData, UserDataError,
-    DEFAULT_GUNZIP_LIMIT,
+    gunzip, is_gzip, is_multipart, leaf_parts, mime_parts, user_data_parts, Leaf, MimePart,
+    UserData, UserDataError, DEFAULT_GUNZIP_LIMIT,
 };
 /// The sans-IO core this client drives.
 pub use vpc_imds_core;

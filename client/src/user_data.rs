@@ -7,7 +7,8 @@ use std::borrow::Cow;
 use std::fmt;
 
 pub use vpc_imds_driver::mime::{
-    gunzip, is_gzip, leaf_parts, mime_parts, Leaf, MimePart, UserDataError, DEFAULT_GUNZIP_LIMIT,
+    gunzip, is_gzip, is_multipart, leaf_parts, mime_parts, user_data_parts, Leaf, MimePart,
+    UserDataError, DEFAULT_GUNZIP_LIMIT,
 };
 
 /// The instance's user data, as bytes.
@@ -66,11 +67,20 @@ impl UserData {
 
     /// The bytes, decompressed when they are gzip (up to [`DEFAULT_GUNZIP_LIMIT`]).
     pub fn decompressed(&self) -> Result<Cow<'_, [u8]>, UserDataError> {
-        if self.is_gzip() {
-            self.gunzip(DEFAULT_GUNZIP_LIMIT).map(Cow::Owned)
-        } else {
-            Ok(Cow::Borrowed(&self.bytes))
-        }
+        vpc_imds_driver::mime::decompressed(&self.bytes)
+    }
+
+    /// The parts, as every binding gives them ([`user_data_parts`]): gzip removed,
+    /// then the leaf parts of a MIME multi-part document, bodies decoded, or the
+    /// whole data as one part with no content type when it is not multi-part; none
+    /// when it is empty.
+    pub fn parts(&self) -> Result<Vec<Leaf>, UserDataError> {
+        user_data_parts(&self.bytes)
+    }
+
+    /// Whether the bytes (gzip removed) are a well-formed MIME multi-part document.
+    pub fn is_multipart(&self) -> bool {
+        is_multipart(&self.bytes)
     }
 
     /// Splits MIME multi-part user data (as cloud-init writes it) into its parts.

@@ -37,7 +37,10 @@ pub use machine::{
     ConnId, Input as MachineInput, LocalMachine, Machine, OpId, Step as MachineStep, Transmit,
 };
 pub use merge::{merge_pages, MergeError, PageMerger};
-pub use mime::{gunzip, is_gzip, leaf_parts, mime_parts, Leaf, MimePart, UserDataError};
+pub use mime::{
+    decompressed, gunzip, is_gzip, is_multipart, leaf_parts, mime_parts, user_data_parts, Leaf,
+    MimePart, UserDataError,
+};
 pub use record::{ErrorRecord, Record};
 pub use reply::{Reply, TypedOutput};
 pub use request::{Header, OwnedRequest};

@@ -408,11 +408,56 @@ pub fn leaf_parts(b: &[u8]) -> Result<Vec<Leaf>, UserDataError> {
     Ok(out)
 }
 
-/// A leaf part of a multi-part document, its body decoded.
+/// User data without gzip (at most [`DEFAULT_GUNZIP_LIMIT`] bytes out); the data
+/// itself when it is not gzip.
+pub fn decompressed(data: &[u8]) -> Result<Cow<'_, [u8]>, UserDataError> {
+    if is_gzip(data) {
+        gunzip(data, DEFAULT_GUNZIP_LIMIT).map(Cow::Owned)
+    } else {
+        Ok(Cow::Borrowed(data))
+    }
+}
+
+/// The parts of user data as every host gives them: gzip removed first, then the
+/// leaf parts of a MIME multi-part document ([`leaf_parts`]), or the whole data as
+/// one part with no content type when it is not multi-part; no parts when it is
+/// empty. Corrupt gzip, more than [`DEFAULT_GUNZIP_LIMIT`] bytes of it, or a
+/// malformed multi-part document is an error, never a partial list.
+///
+/// ```
+/// use vpc_imds_driver::mime::user_data_parts;
+///
+/// let parts = user_data_parts(b"#cloud-config\n").unwrap();
+/// assert_eq!((parts.len(), parts[0].content_type.as_deref()), (1, None));
+/// assert!(user_data_parts(b"").unwrap().is_empty());
+/// ```
+pub fn user_data_parts(data: &[u8]) -> Result<Vec<Leaf>, UserDataError> {
+    let plain = decompressed(data)?;
+    match leaf_parts(&plain) {
+        Err(UserDataError::NotMultipart) if plain.is_empty() => Ok(Vec::new()),
+        Err(UserDataError::NotMultipart) => Ok(vec![Leaf {
+            content_type: None,
+            filename: None,
+            charset: None,
+            payload: plain.into_owned(),
+        }]),
+        parts => parts,
+    }
+}
+
+/// Whether user data (gzip removed) is a well-formed MIME multi-part document:
+/// [`user_data_parts`] gives its leaves. False for anything else, errors included.
+pub fn is_multipart(data: &[u8]) -> bool {
+    decompressed(data).is_ok_and(|plain| leaf_parts(&plain).is_ok())
+}
+
+/// A part of user data: a leaf of a multi-part document, its body decoded, or the
+/// whole data when it is not multi-part.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Leaf {
-    /// The media type, lower case (`text/plain` when absent).
-    pub content_type: String,
+    /// The media type, lower case (`text/plain` when a MIME part names none); `None`
+    /// for data that is not multi-part.
+    pub content_type: Option<String>,
     /// The file name, if any.
     pub filename: Option<String>,
     /// The declared charset, if any.
@@ -448,7 +493,7 @@ fn collect_leaves(b: &[u8], depth: usize, out: &mut Vec<Leaf>) -> Result<(), Use
             continue;
         }
         out.push(Leaf {
-            content_type: part.content_type(),
+            content_type: Some(part.content_type()),
             filename: part.filename(),
             charset: part.charset(),
             payload: part.decoded_body()?.into_owned(),
@@ -519,10 +564,13 @@ mod tests {
         let doc = b"Content-Type: multipart/mixed; boundary=a\r\n\r\n--a\r\nContent-Type: text/x-shellscript; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\necho caf=C3=A9=\r\n!\r\n--a\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/cloud-config\r\nContent-Disposition: attachment; filename=\"c.yaml\"\r\n\r\n#cloud-config\r\n--b--\r\n--a--\r\n";
         let leaves = leaf_parts(doc).unwrap();
         assert_eq!(leaves.len(), 2);
-        assert_eq!(leaves[0].content_type, "text/x-shellscript");
+        assert_eq!(
+            leaves[0].content_type.as_deref(),
+            Some("text/x-shellscript")
+        );
         assert_eq!(leaves[0].charset.as_deref(), Some("utf-8"));
         assert_eq!(leaves[0].payload, "echo café!".as_bytes());
-        assert_eq!(leaves[1].content_type, "text/cloud-config");
+        assert_eq!(leaves[1].content_type.as_deref(), Some("text/cloud-config"));
         assert_eq!(leaves[1].filename.as_deref(), Some("c.yaml"));
         assert_eq!(leaves[1].payload, b"#cloud-config");
         assert_eq!(

@@ -224,6 +224,25 @@ impl From<&Error> for ErrorRecord {
     }
 }
 
+impl From<&crate::mime::UserDataError> for ErrorRecord {
+    /// User data that cannot be decompressed or split is a `bad_response` (the data is
+    /// the service's answer), with the driver's words for why.
+    fn from(e: &crate::mime::UserDataError) -> Self {
+        ErrorRecord {
+            kind: vpc_imds_core::error::ErrorKind::BadResponse.as_str(),
+            message: e.to_string(),
+            cause: "protocol",
+            status: None,
+            retry_after: None,
+            code: None,
+            api_message: None,
+            target: None,
+            trace: None,
+            transport: None,
+        }
+    }
+}
+
 impl Serialize for ErrorRecord {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut r = s.serialize_struct("ErrorRecord", 10)?;

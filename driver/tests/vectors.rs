@@ -1,5 +1,6 @@
 //! Runs every case in `tests/vectors/*.json` through the driver: the session cases
-//! step by step, and the page-merging cases through `PageMerger`.
+//! step by step, the page-merging cases through `PageMerger`, and the user-data
+//! cases through `user_data_parts` and `is_multipart`.
 //!
 //! The driver returns the next action as soon as a response is fed, where the bare
 //! core returns "pending" and waits for a poll; so a `pending` expectation keeps
@@ -14,11 +15,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
 use serde_json::{json, Value};
 use vpc_imds_driver::core::response::Response;
 use vpc_imds_driver::{
-    merge_pages, Args, Driver, Error, Input, Instant, LocalTokens, Operation, OwnedRequest,
-    Settings, Step, TransportError,
+    is_multipart, merge_pages, user_data_parts, Args, Driver, Error, Input, Instant, LocalTokens,
+    Operation, OwnedRequest, Settings, Step, TransportError,
 };
 
 fn vectors_dir() -> PathBuf {
@@ -343,6 +346,36 @@ fn run_merge(case: &Value) {
     }
 }
 
+fn run_user_data(case: &Value) {
+    let name = case["name"].as_str().expect("name");
+    let data = BASE64
+        .decode(case["user_data"].as_str().expect("user_data"))
+        .expect("base64");
+    let expect = &case["expect"];
+    assert_eq!(
+        Value::Bool(is_multipart(&data)),
+        expect["multipart"],
+        "{name}: is_multipart"
+    );
+    match user_data_parts(&data) {
+        Ok(parts) => {
+            let got: Vec<Value> = parts
+                .iter()
+                .map(|p| {
+                    json!({
+                        "content_type": p.content_type,
+                        "filename": p.filename,
+                        "charset": p.charset,
+                        "payload": BASE64.encode(&p.payload),
+                    })
+                })
+                .collect();
+            assert_eq!(Value::Array(got), expect["parts"], "{name}");
+        }
+        Err(e) => assert_eq!(Value::from(e.to_string()), expect["error"], "{name}"),
+    }
+}
+
 #[test]
 fn all_vectors() {
     let mut files: Vec<PathBuf> = std::fs::read_dir(vectors_dir())
@@ -351,10 +384,15 @@ fn all_vectors() {
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     files.sort();
-    let (mut sessions, mut merges) = (0, 0);
+    let (mut sessions, mut merges, mut user_data) = (0, 0, 0);
     for file in &files {
         let doc: Value = serde_json::from_slice(&std::fs::read(file).expect("read")).expect("json");
         for case in doc["cases"].as_array().expect("cases") {
+            if case.get("user_data").is_some() {
+                run_user_data(case);
+                user_data += 1;
+                continue;
+            }
             if case.get("merge").is_some() {
                 run_merge(case);
                 merges += 1;
@@ -369,9 +407,11 @@ fn all_vectors() {
             sessions += 1;
         }
     }
-    println!("{sessions} session vectors and {merges} merge vectors passed through the driver");
+    println!(
+        "{sessions} session, {merges} merge and {user_data} user-data vectors passed through the driver"
+    );
     assert!(
-        sessions >= 100 && merges >= 5,
-        "too few vectors: {sessions} + {merges}"
+        sessions >= 100 && merges >= 5 && user_data >= 10,
+        "too few vectors: {sessions} + {merges} + {user_data}"
     );
 }

@@ -950,6 +950,97 @@ merges = [
 ]
 files["merge.json"] = ("Merging a list's pages into one document (get --all): run by every host of the driver, not by the bare core.", merges)
 
+# ---------------------------------------------------------------- user data
+
+# Expected parts come from Python's own gzip and email packages, not from the driver.
+import base64
+import gzip
+from email import message_from_bytes, policy
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+
+
+def b64(data):
+    return base64.b64encode(data).decode()
+
+
+def leaves(data):
+    """The parts as Python's email package reads them (the reference)."""
+    plain = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+    if not plain:
+        return []
+    msg = message_from_bytes(plain, policy=policy.compat32)
+    if not msg.is_multipart():
+        return [{"content_type": None, "filename": None, "charset": None, "payload": b64(plain)}]
+    return [{"content_type": p.get_content_type(), "filename": p.get_filename(), "charset": p.get_content_charset(),
+             "payload": b64(p.get_payload(decode=True))} for p in msg.walk() if not p.is_multipart()]
+
+
+def user_data_case(name, data, error=None):
+    if error is None:
+        expect = {"parts": leaves(data), "multipart": bool(data) and message_from_bytes(
+            gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data).is_multipart()}
+    else:
+        expect = {"error": error, "multipart": False}
+    return {"name": name, "user_data": b64(data), "expect": expect}
+
+
+def mime(*parts, boundary="==b1=="):
+    doc = MIMEMultipart(boundary=boundary)
+    for p in parts:
+        doc.attach(p)
+    return doc.as_bytes()
+
+
+def text_part(body, subtype, filename=None, charset="us-ascii", encoding=None):
+    part = MIMEText(body, subtype, charset)
+    if encoding == "base64":
+        from email import encoders
+        del part["Content-Transfer-Encoding"]
+        part.set_payload(body.encode(charset))
+        encoders.encode_base64(part)
+    if filename:
+        part.add_header("Content-Disposition", "attachment", filename=filename)
+    return part
+
+
+SCRIPT = "#!/bin/sh\necho booted > /run/booted\n"
+CONFIG = "#cloud-config\npackages: [jq]\n"
+two = mime(text_part(SCRIPT, "x-shellscript", "boot.sh", encoding="base64"), text_part(CONFIG, "cloud-config", "c.yaml"))
+inner = MIMEMultipart("alternative", boundary="==b2==")
+inner.attach(text_part("caf\u00e9 cr\u00e8me\n", "plain", charset="utf-8"))
+nested = mime(text_part(CONFIG, "cloud-config"), inner)
+no_close = two[: two.rindex(b"--==b1==--")]
+bad64 = two.replace(b"IyEv", b"*yEv", 1)
+assert bad64 != two
+corrupt = bytearray(gzip.compress(CONFIG.encode(), mtime=0))
+corrupt[-5] ^= 1
+user_data = [
+    user_data_case("cloud-config text is one part with no content type", CONFIG.encode()),
+    user_data_case("empty user data has no parts", b""),
+    user_data_case("gzip is removed first", gzip.compress(SCRIPT.encode(), mtime=0)),
+    user_data_case("gzip members in a row are one stream",
+                   gzip.compress(b"#cloud-config\n", mtime=0) + gzip.compress(b"runcmd: [ls]\n", mtime=0)),
+    user_data_case("a text with headers but no multi-part type is one part, headers kept",
+                   b"Content-Type: text/x-shellscript\n\necho hi\n"),
+    user_data_case("a multi-part document's leaves, base64 bodies decoded, file names kept", two),
+    user_data_case("a multi-part document with CRLF line breaks", two.replace(b"\n", b"\r\n")),
+    user_data_case("nested documents are descended into; charsets are given", nested),
+    user_data_case("gzip of a multi-part document", gzip.compress(two, mtime=0)),
+    user_data_case("a multi-part document without its closing boundary is an error", no_close,
+                   error="malformed MIME multi-part user data: no closing boundary"),
+    user_data_case("a multi-part type without a boundary is an error",
+                   b"Content-Type: multipart/mixed\n\n--x\n\nhi\n--x--\n",
+                   error="malformed MIME multi-part user data: no boundary parameter"),
+    user_data_case("invalid base64 in a part is an error", bad64, error="a MIME part holds invalid base64"),
+    user_data_case("a gzip checksum that does not match is an error", bytes(corrupt),
+                   error="user data is not valid gzip: the checksum does not match"),
+    user_data_case("a gzip stream cut short is an error", gzip.compress(SCRIPT.encode(), mtime=0)[:20],
+                   error="user data is not valid gzip: the stream ends early"),
+]
+files["user_data.json"] = ("User data split into parts (gzip removed, MIME leaves, or the whole data as one part): "
+                           "run by every host of the driver, not by the bare core. Data and payloads are base64.", user_data)
+
 # ---------------------------------------------------------------- output
 
 

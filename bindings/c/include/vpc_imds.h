@@ -194,6 +194,27 @@ size_t vpc_imds_expire_idle(struct VpcImds *m, uint64_t now_ms);
 // null with length 0).
 int64_t vpc_imds_merge_pages(struct VpcImds *m, const uint8_t *pages, size_t len);
 
+// Splits user data into parts as every binding does (the driver's
+// `user_data_parts`): gzip removed, then the leaf parts of a MIME multi-part
+// document, bodies decoded, or the whole data as one part with no content type
+// when it is not multi-part; none when it is empty. Returns the number of parts
+// with the parts in the output, each as four fields (content type, file name,
+// charset, payload), each a little-endian u32 length (`0xFFFFFFFF`: absent) and
+// then its bytes; or -1 with the error record in the output (`bad_response` in
+// the driver's words for malformed data, `misuse` for a null pointer).
+//
+// # Safety
+// `m` is null or a live handle; `data` points to `len` readable bytes (or is null
+// with length 0).
+int64_t vpc_imds_user_data_parts(struct VpcImds *m, const uint8_t *data, size_t len);
+
+// 1 when user data (gzip removed) is a well-formed MIME multi-part document, else
+// 0 (a null pointer with a length included).
+//
+// # Safety
+// `data` points to `len` readable bytes (or is null with length 0).
+int32_t vpc_imds_user_data_is_multipart(const uint8_t *data, size_t len);
+
 // Allocates `len` bytes (at least one) for the host to write into, e.g. a wasm
 // host's input buffer; null if out of memory. Free with [`vpc_imds_dealloc`].
 uint8_t *vpc_imds_alloc(size_t len);

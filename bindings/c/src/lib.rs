@@ -597,6 +597,69 @@ pub unsafe extern "C" fn vpc_imds_merge_pages(
     }
 }
 
+/// Splits user data into parts as every binding does (the driver's
+/// `user_data_parts`): gzip removed, then the leaf parts of a MIME multi-part
+/// document, bodies decoded, or the whole data as one part with no content type
+/// when it is not multi-part; none when it is empty. Returns the number of parts
+/// with the parts in the output, each as four fields (content type, file name,
+/// charset, payload), each a little-endian u32 length (`0xFFFFFFFF`: absent) and
+/// then its bytes; or -1 with the error record in the output (`bad_response` in
+/// the driver's words for malformed data, `misuse` for a null pointer).
+///
+/// # Safety
+/// `m` is null or a live handle; `data` points to `len` readable bytes (or is null
+/// with length 0).
+#[no_mangle]
+pub unsafe extern "C" fn vpc_imds_user_data_parts(
+    m: *mut VpcImds,
+    data: *const u8,
+    len: usize,
+) -> i64 {
+    // SAFETY: as promised by the caller.
+    let Some(m) = (unsafe { handle(m) }) else {
+        return -1;
+    };
+    // SAFETY: as promised by the caller.
+    let Some(data) = (unsafe { slice(data, len) }) else {
+        write_error(&mut m.out, &misuse("data: a null pointer with a length"));
+        return -1;
+    };
+    match vpc_imds_driver::user_data_parts(data) {
+        Ok(parts) => {
+            m.out.clear();
+            for p in &parts {
+                let fields = [
+                    p.content_type.as_deref().map(str::as_bytes),
+                    p.filename.as_deref().map(str::as_bytes),
+                    p.charset.as_deref().map(str::as_bytes),
+                    Some(&p.payload[..]),
+                ];
+                for field in fields {
+                    let n = field.map_or(u32::MAX, |f| u32::try_from(f.len()).unwrap_or(u32::MAX));
+                    m.out.extend_from_slice(&n.to_le_bytes());
+                    m.out.extend_from_slice(field.unwrap_or_default());
+                }
+            }
+            i64::try_from(parts.len()).unwrap_or(-1)
+        }
+        Err(e) => {
+            write_error(&mut m.out, &ErrorRecord::from(&e));
+            -1
+        }
+    }
+}
+
+/// 1 when user data (gzip removed) is a well-formed MIME multi-part document, else
+/// 0 (a null pointer with a length included).
+///
+/// # Safety
+/// `data` points to `len` readable bytes (or is null with length 0).
+#[no_mangle]
+pub unsafe extern "C" fn vpc_imds_user_data_is_multipart(data: *const u8, len: usize) -> i32 {
+    // SAFETY: as promised by the caller.
+    unsafe { slice(data, len) }.is_some_and(vpc_imds_driver::is_multipart) as i32
+}
+
 /// Allocates `len` bytes (at least one) for the host to write into, e.g. a wasm
 /// host's input buffer; null if out of memory. Free with [`vpc_imds_dealloc`].
 #[no_mangle]

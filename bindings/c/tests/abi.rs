@@ -310,3 +310,81 @@ fn random_input_never_crashes() {
     }
     unsafe { vpc_imds_free(m) };
 }
+
+/// The parts `vpc_imds_user_data_parts` framed, read back as the vectors state them.
+fn read_parts(n: i64, out: &[u8]) -> Vec<serde_json::Value> {
+    use base64::Engine as _;
+    let mut rest = out;
+    let mut field = || {
+        let (len, tail) = rest.split_at(4);
+        let len = u32::from_le_bytes(len.try_into().unwrap());
+        if len == u32::MAX {
+            rest = tail;
+            return None;
+        }
+        let (bytes, tail) = tail.split_at(len as usize);
+        rest = tail;
+        Some(bytes.to_vec())
+    };
+    let text = |b: Option<Vec<u8>>| b.map(|b| String::from_utf8(b).unwrap());
+    let parts = (0..n)
+        .map(|_| {
+            serde_json::json!({
+                "content_type": text(field()),
+                "filename": text(field()),
+                "charset": text(field()),
+                "payload": base64::engine::general_purpose::STANDARD.encode(field().unwrap()),
+            })
+        })
+        .collect();
+    assert!(rest.is_empty(), "bytes after the last part");
+    parts
+}
+
+#[test]
+fn user_data_vectors_through_the_abi() {
+    use base64::Engine as _;
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/vectors/user_data.json"
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let m = new(ENDPOINT).unwrap();
+    let cases = doc["cases"].as_array().unwrap();
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let data = base64::engine::general_purpose::STANDARD
+            .decode(case["user_data"].as_str().unwrap())
+            .unwrap();
+        let expect = &case["expect"];
+        let multipart = unsafe { vpc_imds_user_data_is_multipart(data.as_ptr(), data.len()) };
+        assert_eq!(multipart == 1, expect["multipart"], "{name}: is_multipart");
+        let n = unsafe { vpc_imds_user_data_parts(m, data.as_ptr(), data.len()) };
+        let out = output(m);
+        if n < 0 {
+            let record: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            assert_eq!(record["kind"], "bad_response", "{name}");
+            assert_eq!(record["message"], expect["error"], "{name}");
+        } else {
+            assert_eq!(
+                serde_json::Value::from(read_parts(n, &out)),
+                expect["parts"],
+                "{name}"
+            );
+        }
+    }
+    assert!(
+        cases.len() >= 10,
+        "too few user-data vectors: {}",
+        cases.len()
+    );
+    // A null pointer with a length, a null handle.
+    assert_eq!(unsafe { vpc_imds_user_data_parts(m, null(), 4) }, -1);
+    assert!(String::from_utf8_lossy(&output(m)).contains(r#""cause":"misuse""#));
+    assert_eq!(
+        unsafe { vpc_imds_user_data_parts(null_mut(), null(), 0) },
+        -1
+    );
+    assert_eq!(unsafe { vpc_imds_user_data_is_multipart(null(), 4) }, 0);
+    unsafe { vpc_imds_free(m) };
+}

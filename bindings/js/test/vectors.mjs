@@ -7,7 +7,8 @@
 // operations at once; the machine mixes its seed before its first operation's
 // driver gets it, so the runner passes the seed that mixes into the vector's. Raw
 // responses are fed in chunkings 0 (all), 1 and 7 bytes, then an empty chunk (end
-// of stream) if the machine still reads; merge cases go through mergePages.
+// of stream) if the machine still reads; merge cases go through mergePages, user-data
+// cases through the public `UserData`.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
 const dir = process.env.VPC_IMDS_VECTORS ?? fileURLToPath(new URL('../../../tests/vectors/', import.meta.url));
-let Machine, STEP, mergePages, NAME;
+let Machine, STEP, mergePages, UserData, NAME;
 const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
 const utf8 = new TextEncoder();
 
@@ -220,6 +221,20 @@ function runCase(c, chunk) {
   }
 }
 
+const b64 = (text) => Uint8Array.from(atob(text), (ch) => ch.charCodeAt(0));
+const toB64 = (bytes) => btoa(String.fromCharCode(...bytes));
+
+function runUserData(c) {
+  const data = UserData.from(b64(c.user_data));
+  assert.equal(data.isMultipart(), c.expect.multipart, `${c.name}: isMultipart`);
+  if (c.expect.error !== undefined) {
+    assert.throws(() => data.parts(), (e) => e.message === c.expect.error, c.name);
+    return;
+  }
+  const got = data.parts().map((p) => ({ content_type: p.contentType, filename: p.filename, charset: p.charset, payload: toB64(p.data) }));
+  assert.deepEqual(got, c.expect.parts, c.name);
+}
+
 function runMerge(c) {
   const pages = c.merge.map((p) => utf8.encode(p));
   if (typeof c.expect === 'string') {
@@ -230,17 +245,23 @@ function runMerge(c) {
   }
 }
 
-/** Runs every vector through `pkg` (the package's exports: Machine, STEP, mergePages). */
+/** Runs every vector through `pkg` (the package's exports: Machine, STEP, mergePages, UserData). */
 export function runVectors(pkg, name) {
-  ({ Machine, STEP, mergePages } = pkg);
+  ({ Machine, STEP, mergePages, UserData } = pkg);
   NAME = name;
   let sessions = 0;
   let merges = 0;
+  let userData = 0;
   let runs = 0;
   for (const file of files) {
     const doc = JSON.parse(readFileSync(join(dir, file), 'utf8'));
     test(file, () => {
       for (const c of doc.cases) {
+        if (c.user_data !== undefined) {
+          runUserData(c);
+          userData++;
+          continue;
+        }
         if (c.merge) {
           runMerge(c);
           merges++;
@@ -257,7 +278,7 @@ export function runVectors(pkg, name) {
   }
 
   test('vector count', () => {
-    console.log(`vectors: ${sessions} session vectors (${runs} runs with chunkings) and ${merges} merge vectors passed through the ${NAME} package's machine`);
-    assert.ok(sessions >= 100 && merges >= 5, `too few vectors: ${sessions} + ${merges}`);
+    console.log(`vectors: ${sessions} session vectors (${runs} runs with chunkings), ${merges} merge and ${userData} user-data vectors passed through the ${NAME} package`);
+    assert.ok(sessions >= 100 && merges >= 5 && userData >= 10, `too few vectors: ${sessions} + ${merges} + ${userData}`);
   });
 }

@@ -27,22 +27,28 @@ function mergePages(pages) {
   return Buffer.from(merged);
 }
 
-/** The driver's gunzip (every member, CRC checked), at most `limit` bytes out. */
-function gunzip(data, limit) {
+const bytes = (data) => Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+
+/** The driver's error as JavaScript's: a `RangeError` past the size limit. */
+function userDataCall(f) {
   try {
-    return native.gunzip(Buffer.from(data.buffer, data.byteOffset, data.byteLength), limit);
+    return f();
   } catch (err) {
-    if (/exceeds/.test(String(err?.message))) throw new RangeError(`decompressed user data exceeds ${limit} bytes`);
+    if (err?.code === 'InvalidArg') throw new RangeError(err.message);
     throw err;
   }
 }
 
-/** The driver's MIME leaves, or null when the data is not multi-part. */
-function leafParts(data) {
-  const leaves = native.mimeParts(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
-  return leaves && leaves.map((p) => ({ contentType: p.contentType, filename: p.filename ?? null, charset: p.charset ?? null, data: p.data }));
-}
+/** The driver's gunzip (every member, CRC checked), at most `limit` bytes out (the driver's limit when absent). */
+const gunzip = (data, limit) => userDataCall(() => native.gunzip(bytes(data), limit));
+
+/** The driver's user-data parts: `{contentType, filename, charset, data}`, nulls where absent. */
+const userDataParts = (data) =>
+  userDataCall(() => native.userDataParts(bytes(data))).map((p) => ({ contentType: p.contentType ?? null, filename: p.filename ?? null, charset: p.charset ?? null, data: p.data }));
+
+/** Whether user data (gzip removed) is a well-formed MIME multi-part document. */
+const isMultipart = (data) => native.isMultipart(bytes(data));
 
 const seed = () => randomBytes(8);
 
-export { Machine, SocketTransport, mergePages, gunzip, leafParts, seed };
+export { Machine, SocketTransport, mergePages, gunzip, userDataParts, isMultipart, seed };

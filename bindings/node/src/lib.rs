@@ -265,11 +265,11 @@ pub fn merge_page_bodies(pages: Vec<String>) -> Option<String> {
     String::from_utf8(merged).ok()
 }
 
-/// A leaf part of MIME multi-part user data, its body decoded.
+/// A part of user data (the driver's `Leaf`), its body decoded.
 #[napi(object)]
 pub struct MimeLeaf {
-    /// The media type, lower case (`text/plain` when absent).
-    pub content_type: String,
+    /// The media type, lower case; absent for data that is not multi-part.
+    pub content_type: Option<String>,
     /// The file name, if any.
     pub filename: Option<String>,
     /// The declared charset, if any.
@@ -279,36 +279,43 @@ pub struct MimeLeaf {
 }
 
 /// Decompresses gzip user data (every member, CRC checked), refusing more than
-/// `limit` bytes (the driver's rule).
+/// `limit` bytes (the driver's limit when absent).
 #[napi]
-pub fn gunzip(data: Buffer, limit: f64) -> napi::Result<Buffer> {
-    let limit = if limit.is_finite() && limit >= 0.0 {
-        limit as usize
-    } else {
-        0
-    };
+pub fn gunzip(data: Buffer, limit: Option<f64>) -> napi::Result<Buffer> {
+    // A cast saturates: NaN and negatives are 0, Infinity no limit.
+    let limit = limit.map_or(vpc_imds_driver::mime::DEFAULT_GUNZIP_LIMIT, |n| n as usize);
     vpc_imds_driver::gunzip(&data, limit)
         .map(Buffer::from)
-        .map_err(|e| napi::Error::from_reason(e.to_string()))
+        .map_err(user_data_error)
 }
 
-/// The leaf parts of MIME multi-part user data (nested documents included, bodies
-/// decoded); `null` when the data is not multi-part; throws when it is malformed.
+/// The parts of user data (the driver's `user_data_parts`: gzip removed, MIME leaves
+/// or the whole data as one part); throws when it is malformed.
 #[napi]
-pub fn mime_parts(data: Buffer) -> napi::Result<Option<Vec<MimeLeaf>>> {
-    match vpc_imds_driver::leaf_parts(&data) {
-        Ok(parts) => Ok(Some(
-            parts
-                .into_iter()
-                .map(|p| MimeLeaf {
-                    content_type: p.content_type,
-                    filename: p.filename,
-                    charset: p.charset,
-                    data: Buffer::from(p.payload),
-                })
-                .collect(),
-        )),
-        Err(vpc_imds_driver::UserDataError::NotMultipart) => Ok(None),
-        Err(e) => Err(napi::Error::from_reason(e.to_string())),
-    }
+pub fn user_data_parts(data: Buffer) -> napi::Result<Vec<MimeLeaf>> {
+    let parts = vpc_imds_driver::user_data_parts(&data).map_err(user_data_error)?;
+    Ok(parts
+        .into_iter()
+        .map(|p| MimeLeaf {
+            content_type: p.content_type,
+            filename: p.filename,
+            charset: p.charset,
+            data: Buffer::from(p.payload),
+        })
+        .collect())
+}
+
+/// Whether user data (gzip removed) is a well-formed MIME multi-part document.
+#[napi]
+pub fn is_multipart(data: Buffer) -> bool {
+    vpc_imds_driver::is_multipart(&data)
+}
+
+/// The driver's message; `RangeError` (code `ERR_OUT_OF_RANGE`) past the size limit.
+fn user_data_error(e: vpc_imds_driver::UserDataError) -> napi::Error {
+    let status = match e {
+        vpc_imds_driver::UserDataError::TooLarge(_) => napi::Status::InvalidArg,
+        _ => napi::Status::GenericFailure,
+    };
+    napi::Error::new(status, e.to_string())
 }

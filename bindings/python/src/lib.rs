@@ -59,23 +59,27 @@ fn gunzip<'py>(py: Python<'py>, data: &[u8], limit: usize) -> PyResult<Bound<'py
     Ok(PyBytes::new(py, &out))
 }
 
-/// The leaf parts of MIME multi-part user data as `(content_type, filename, charset,
-/// payload)`; `None` when not multi-part; `ValueError` when malformed.
+/// The parts of user data (the driver's `user_data_parts`: gzip removed, MIME leaves
+/// or the whole data as one part) as `(content_type, filename, charset, payload)`;
+/// `ValueError` says why not.
 #[pyfunction]
 #[allow(clippy::type_complexity)]
-fn mime_parts(
+fn user_data_parts(
+    py: Python<'_>,
     data: &[u8],
-) -> PyResult<Option<Vec<(String, Option<String>, Option<String>, Vec<u8>)>>> {
-    match vpc_imds_driver::leaf_parts(data) {
-        Ok(parts) => Ok(Some(
-            parts
-                .into_iter()
-                .map(|p| (p.content_type, p.filename, p.charset, p.payload))
-                .collect(),
-        )),
-        Err(vpc_imds_driver::UserDataError::NotMultipart) => Ok(None),
-        Err(e) => Err(pyo3::exceptions::PyValueError::new_err(e.to_string())),
-    }
+) -> PyResult<Vec<(Option<String>, Option<String>, Option<String>, Vec<u8>)>> {
+    let parts = py.detach(|| vpc_imds_driver::user_data_parts(data));
+    let parts = parts.map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    Ok(parts
+        .into_iter()
+        .map(|p| (p.content_type, p.filename, p.charset, p.payload))
+        .collect())
+}
+
+/// Whether user data (gzip removed) is a well-formed MIME multi-part document.
+#[pyfunction]
+fn is_multipart(py: Python<'_>, data: &[u8]) -> bool {
+    py.detach(|| vpc_imds_driver::is_multipart(data))
 }
 
 #[pymodule]
@@ -86,7 +90,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(loads, m)?)?;
     m.add_function(wrap_pyfunction!(merge_pages, m)?)?;
     m.add_function(wrap_pyfunction!(gunzip, m)?)?;
-    m.add_function(wrap_pyfunction!(mime_parts, m)?)?;
+    m.add_function(wrap_pyfunction!(user_data_parts, m)?)?;
+    m.add_function(wrap_pyfunction!(is_multipart, m)?)?;
     m.add("ERROR_KINDS", ErrorKind::ALL.map(ErrorKind::as_str))?;
     let transport_errors = TransportError::ALL.map(TransportError::as_str);
     m.add("TRANSPORT_ERRORS", transport_errors)?;

@@ -20,6 +20,7 @@ passes the seed that mixes into the vector's.
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -289,8 +290,27 @@ def _run_merge(case: Dict[str, Any]) -> None:
             _core.merge_pages(pages)
 
 
+def _run_user_data(case: Dict[str, Any]) -> None:
+    data = vpc_imds.UserData(base64.b64decode(case["user_data"]))
+    expect = case["expect"]
+    assert data.is_multipart is expect["multipart"], case["name"]
+    if "error" in expect:
+        with pytest.raises(ValueError) as e:
+            data.parts()
+        assert str(e.value) == expect["error"], case["name"]
+        return
+    got = [
+        {"content_type": p.content_type, "filename": p.filename, "charset": p.charset, "payload": base64.b64encode(p.payload).decode()}
+        for p in data.parts()
+    ]
+    assert got == expect["parts"], case["name"]
+
+
 @pytest.mark.parametrize("name,case", CASES, ids=[name for name, _ in CASES])
 def test_vector(name: str, case: Dict[str, Any]) -> None:
+    if "user_data" in case:
+        _run_user_data(case)
+        return
     if "merge" in case:
         _run_merge(case)
         return

@@ -416,13 +416,14 @@ pub fn merge_pages(pages: Vec<InputText>) -> Result<String, ImdsError> {
     String::from_utf8(merged).map_err(|_| bad_response("a page is not UTF-8"))
 }
 
-/// One leaf part of MIME multi-part user data (as cloud-init writes it), its body
-/// decoded. `toString()` shows the type, file name and size only.
+/// A part of user data: a leaf of a MIME multi-part document (as cloud-init writes
+/// it), its body decoded, or the whole data when it is not multi-part. `toString()`
+/// shows the type, file name and size only.
 #[derive(Clone, PartialEq, Eq, uniffi::Record)]
 #[uniffi::export(Display)]
 pub struct UserDataPart {
-    /// The media type, lower case (`text/plain` when absent).
-    pub content_type: String,
+    /// The media type, lower case; `null` for data that is not multi-part.
+    pub content_type: Option<String>,
     /// The file name, if any.
     pub filename: Option<String>,
     /// The declared charset, if any.
@@ -433,7 +434,11 @@ pub struct UserDataPart {
 
 impl fmt::Display for UserDataPart {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "UserDataPart({}", self.content_type)?;
+        write!(
+            f,
+            "UserDataPart({}",
+            self.content_type.as_deref().unwrap_or("-")
+        )?;
         if let Some(name) = &self.filename {
             write!(f, ", {name}")?;
         }
@@ -442,14 +447,7 @@ impl fmt::Display for UserDataPart {
 }
 
 fn user_data_error(e: vpc_imds_driver::UserDataError) -> ImdsError {
-    use vpc_imds_driver::UserDataError as U;
-    bad_response(match e {
-        U::Gzip(why) | U::Mime(why) => why,
-        U::TooLarge(_) => "decompressed user data exceeds the limit",
-        U::NotMultipart => "user data is not MIME multi-part",
-        U::Base64 => "a MIME part holds invalid base64",
-        _ => "user data could not be decoded",
-    })
+    vpc_imds_driver::ErrorRecord::from(&e).into()
 }
 
 /// Whether user data bytes are gzip (the driver's rule).
@@ -468,30 +466,28 @@ pub fn user_data_gunzip(user_data: Vec<u8>, limit: Option<u64>) -> Result<Vec<u8
     vpc_imds_driver::gunzip(&user_data, limit).map_err(user_data_error)
 }
 
-/// The leaf parts of MIME multi-part user data, in order (nested documents
-/// descended into), decompressing gzip first; `None` when it is not multi-part.
+/// The parts of user data, as every binding gives them: gzip removed, then the leaf
+/// parts of a MIME multi-part document in order (nested documents included, bodies
+/// decoded), or the whole data as one part with no content type when it is not
+/// multi-part; none when it is empty. `bad_response` says why it is malformed.
 #[uniffi::export]
-pub fn user_data_parts(user_data: Vec<u8>) -> Result<Option<Vec<UserDataPart>>, ImdsError> {
-    let plain = if vpc_imds_driver::is_gzip(&user_data) {
-        user_data_gunzip(user_data, None)?
-    } else {
-        user_data
-    };
-    match vpc_imds_driver::leaf_parts(&plain) {
-        Ok(parts) => Ok(Some(
-            parts
-                .into_iter()
-                .map(|p| UserDataPart {
-                    content_type: p.content_type,
-                    filename: p.filename,
-                    charset: p.charset,
-                    payload: p.payload,
-                })
-                .collect(),
-        )),
-        Err(vpc_imds_driver::UserDataError::NotMultipart) => Ok(None),
-        Err(e) => Err(user_data_error(e)),
-    }
+pub fn user_data_parts(user_data: Vec<u8>) -> Result<Vec<UserDataPart>, ImdsError> {
+    let parts = vpc_imds_driver::user_data_parts(&user_data).map_err(user_data_error)?;
+    Ok(parts
+        .into_iter()
+        .map(|p| UserDataPart {
+            content_type: p.content_type,
+            filename: p.filename,
+            charset: p.charset,
+            payload: p.payload,
+        })
+        .collect())
+}
+
+/// Whether user data (gzip removed) is a well-formed MIME multi-part document.
+#[uniffi::export]
+pub fn user_data_is_multipart(user_data: Vec<u8>) -> bool {
+    vpc_imds_driver::is_multipart(&user_data)
 }
 
 /// The mutex's value, even after a panic in another thread poisoned it (no critical

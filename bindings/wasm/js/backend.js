@@ -2,7 +2,7 @@
 // machine as wasm-bindgen exports it, its steps and errors as objects; no sockets
 // (the client uses fetch or your transport function).
 
-import { Machine as WasmMachine, mergePages as wasmMergePages, gunzip, leafParts as wasmLeafParts } from '../pkg/vpc_imds_wasm.js';
+import { Machine as WasmMachine, mergePages as wasmMergePages, gunzip, userDataParts as wasmUserDataParts, isMultipart } from '../pkg/vpc_imds_wasm.js';
 import { asBytes } from './client.js';
 import { Machine as SharedMachine, checked } from './machine.js';
 
@@ -19,10 +19,9 @@ export function mergePages(pages) {
   return checked(() => wasmMergePages(pages.map(asBytes)));
 }
 
-/** The leaf parts of MIME multi-part data, or null when it is not multi-part. */
-export function leafParts(data) {
-  const leaves = wasmLeafParts(data);
-  if (leaves === undefined) return null;
+/** The driver's user-data parts: `{contentType, filename, charset, data}`, nulls where absent. */
+export function userDataParts(data) {
+  const leaves = wasmUserDataParts(data);
   try {
     return Array.from({ length: leaves.length }, (_, i) => ({
       contentType: leaves.contentType(i) ?? null,
@@ -48,4 +47,4 @@ export const seed = () => random(new Uint8Array(8));
 /** No sockets here: every client uses fetch or its transport function. */
 export const SocketTransport = undefined;
 
-export { gunzip };
+export { gunzip, isMultipart };

@@ -239,27 +239,30 @@ pub fn merge_pages(pages: Vec<js_sys::Uint8Array>) -> Result<Vec<u8>, JsValue> {
     })
 }
 
-/// User data without gzip (every member, CRC checked), at most `limit` bytes; throws
-/// a `RangeError` past the limit and an `Error` saying why for corrupt data.
+/// User data without gzip (every member, CRC checked), at most `limit` bytes (the
+/// driver's limit when absent); throws a `RangeError` past the limit and an `Error`
+/// saying why for corrupt data.
 #[wasm_bindgen]
-pub fn gunzip(data: &[u8], limit: f64) -> Result<Vec<u8>, JsValue> {
-    let limit = if limit.is_finite() && limit >= 0.0 {
-        limit as usize
-    } else {
-        vpc_imds_driver::mime::DEFAULT_GUNZIP_LIMIT
-    };
+pub fn gunzip(data: &[u8], limit: Option<f64>) -> Result<Vec<u8>, JsValue> {
+    // A cast saturates: NaN and negatives are 0, Infinity no limit.
+    let limit = limit.map_or(vpc_imds_driver::mime::DEFAULT_GUNZIP_LIMIT, |n| n as usize);
     vpc_imds_driver::gunzip(data, limit).map_err(user_data_error)
 }
 
-/// The leaf parts of MIME multi-part user data (the driver's `leaf_parts`), or
-/// `undefined` when the data is not multi-part; throws an `Error` when it is malformed.
-#[wasm_bindgen(js_name = leafParts)]
-pub fn leaf_parts(data: &[u8]) -> Result<Option<Leaves>, JsValue> {
-    match vpc_imds_driver::leaf_parts(data) {
-        Ok(leaves) => Ok(Some(Leaves { leaves })),
-        Err(vpc_imds_driver::UserDataError::NotMultipart) => Ok(None),
-        Err(e) => Err(user_data_error(e)),
-    }
+/// The parts of user data (the driver's `user_data_parts`: gzip removed, MIME leaves
+/// or the whole data as one part); throws a `RangeError` past the size limit and an
+/// `Error` saying why for malformed data.
+#[wasm_bindgen(js_name = userDataParts)]
+pub fn user_data_parts(data: &[u8]) -> Result<Leaves, JsValue> {
+    vpc_imds_driver::user_data_parts(data)
+        .map(|leaves| Leaves { leaves })
+        .map_err(user_data_error)
+}
+
+/// Whether user data (gzip removed) is a well-formed MIME multi-part document.
+#[wasm_bindgen(js_name = isMultipart)]
+pub fn is_multipart(data: &[u8]) -> bool {
+    vpc_imds_driver::is_multipart(data)
 }
 
 fn user_data_error(e: vpc_imds_driver::UserDataError) -> JsValue {
@@ -271,7 +274,7 @@ fn user_data_error(e: vpc_imds_driver::UserDataError) -> JsValue {
     }
 }
 
-/// Leaf parts of a MIME multi-part document, read one by one.
+/// The parts of user data, read one by one.
 #[wasm_bindgen]
 pub struct Leaves {
     leaves: Vec<vpc_imds_driver::Leaf>,
@@ -285,10 +288,10 @@ impl Leaves {
         self.leaves.len()
     }
 
-    /// Part `i`'s media type, lower case (`text/plain` when absent).
+    /// Part `i`'s media type, lower case; absent for data that is not multi-part.
     #[wasm_bindgen(js_name = contentType)]
     pub fn content_type(&self, i: usize) -> Option<String> {
-        self.leaves.get(i).map(|l| l.content_type.clone())
+        self.leaves.get(i).and_then(|l| l.content_type.clone())
     }
 
     /// Part `i`'s file name, if any.

@@ -37,20 +37,15 @@ class UserData(bytes):
     @property
     def is_multipart(self) -> bool:
         """Whether the (decompressed) data is a well-formed MIME multi-part document."""
-        try:
-            return _core.mime_parts(bytes(self.decompress())) is not None
-        except ValueError:
-            return False
+        return _core.is_multipart(bytes(self))
 
     def parts(self) -> List[UserDataPart]:
-        """The leaf parts of a MIME multi-part document, in order, nested documents
-        included, bodies decoded (base64, quoted-printable); the whole data as one
-        part when it is not multi-part. ``ValueError`` when it is malformed."""
-        data = bytes(self.decompress())
-        parts = _core.mime_parts(data)
-        if parts is None:
-            return [UserDataPart(None, None, data)]
-        return [UserDataPart(t, name, payload, charset) for t, name, charset, payload in parts]
+        """The parts, as every binding gives them: gzip removed, then the leaf parts of
+        a MIME multi-part document in order (nested documents included, bodies
+        decoded: base64, quoted-printable), or the whole data as one part with no
+        content type when it is not multi-part; none when it is empty.
+        ``ValueError`` when the gzip or the document is malformed."""
+        return [UserDataPart(t, name, payload, charset) for t, name, charset, payload in _core.user_data_parts(bytes(self))]
 
     def text(self, encoding: str = "utf-8", errors: str = "strict") -> str:
         """The (decompressed) data decoded as text."""

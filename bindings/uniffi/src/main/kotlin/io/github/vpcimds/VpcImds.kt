@@ -123,12 +123,20 @@ fun ByteArray.isGzip(): Boolean = userDataIsGzip(this)
 /** These user data bytes, decompressed (CRC checked, at most 16 MiB) if they are gzip. */
 fun ByteArray.gunzipIfNeeded(): ByteArray = if (isGzip()) userDataGunzip(this) else this
 
+/** Whether these user data bytes (gzip removed) are a well-formed MIME multi-part document. */
+fun ByteArray.isMultipart(): Boolean = userDataIsMultipart(this)
+
 /**
- * The leaf parts of MIME multi-part user data (cloud-init's `multipart/mixed`), bodies
- * decoded, gzip decompressed first; empty when the data is not multi-part. Parsed by
- * the native driver, the same way in every binding.
+ * The parts of these user data bytes, as every binding gives them ([userDataParts]):
+ * gzip removed, then the leaf parts of a MIME multi-part document (cloud-init's
+ * `multipart/mixed`), bodies decoded; or the whole data as one part with a `null`
+ * content type when it is not multi-part; none when empty.
  */
-fun ByteArray.mimeParts(): List<UserDataPart> = userDataParts(this) ?: emptyList()
+fun ByteArray.parts(): List<UserDataPart> = userDataParts(this)
+
+/** The parts ([parts]); it used to be empty for data that is not multi-part. */
+@Deprecated("The same parts as every binding gives", ReplaceWith("parts()"))
+fun ByteArray.mimeParts(): List<UserDataPart> = parts()
 
 /** A part's payload as text, in its declared charset (UTF-8 when none or unknown). */
 val UserDataPart.text: String

@@ -199,7 +199,8 @@ class EmulatorTest {
         val bytes = client().userData()
         val fixture = mapper.readTree(File(System.getProperty("vectors.dir"), "../../emulator/fixtures/default.json"))
         assertArrayEquals(fixture["initialization"]["user_data"].asText().toByteArray(Charsets.UTF_8), bytes)
-        val parts = bytes.mimeParts()
+        val parts = bytes.parts()
+        assertTrue(bytes.isMultipart())
         assertTrue(parts.isNotEmpty(), "multipart")
         assertTrue(parts.any { it.contentType == "text/cloud-config" && it.text.contains("Grüße, 世界") }, "non-ASCII text survives: $parts")
         assertFalse(bytes.isGzip())
@@ -207,9 +208,9 @@ class EmulatorTest {
         assertTrue(gz.isGzip())
         assertArrayEquals(bytes, gz.gunzipIfNeeded())
         // (a data class holding a ByteArray compares it by reference: compare the text)
-        assertEquals(parts.map { it.contentType to it.text }, gz.mimeParts().map { it.contentType to it.text }, "gzip user data splits the same")
+        assertEquals(parts.map { it.contentType to it.text }, gz.parts().map { it.contentType to it.text }, "gzip user data splits the same")
         assertEquals("bad_response", assertThrows(ImdsException::class.java) { gz.copyOf(gz.size - 4).gunzipIfNeeded() }.kind)
-        assertTrue("plain text".toByteArray().mimeParts().isEmpty())
+        assertEquals(listOf<String?>(null), "plain text".toByteArray().parts().map { it.contentType })
     }
 
     @Test

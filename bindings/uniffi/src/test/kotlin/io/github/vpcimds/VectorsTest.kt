@@ -30,7 +30,7 @@ import java.util.concurrent.atomic.AtomicInteger
  * operation's driver gets it, so the runner passes the seed that mixes into the
  * vector's. Raw responses are fed in chunkings 0 (all at once), 1 and 7 bytes,
  * then end of stream if the machine still says Read; `merge` cases run through
- * the page merger.
+ * the page merger, `user_data` cases through [parts] and [isMultipart].
  */
 class VectorsTest {
     companion object {
@@ -38,11 +38,12 @@ class VectorsTest {
         private val dir = File(System.getProperty("vectors.dir") ?: "../../tests/vectors")
         private val sessions = AtomicInteger()
         private val merges = AtomicInteger()
+        private val userData = AtomicInteger()
 
         @JvmStatic
         @AfterAll
         fun count() {
-            println("vectors: ${sessions.get()} session vectors and ${merges.get()} merge vectors passed through the Kotlin binding")
+            println("vectors: ${sessions.get()} session, ${merges.get()} merge and ${userData.get()} user-data vectors passed through the Kotlin binding")
         }
     }
 
@@ -56,7 +57,10 @@ class VectorsTest {
             for (case in doc["cases"]) {
                 val name = "${file.nameWithoutExtension}: ${case["name"].asText()}"
                 tests += DynamicTest.dynamicTest(name) {
-                    if (case.has("merge")) {
+                    if (case.has("user_data")) {
+                        runUserData(case)
+                        userData.incrementAndGet()
+                    } else if (case.has("merge")) {
                         runMerge(case)
                         merges.incrementAndGet()
                     } else {
@@ -292,6 +296,25 @@ class VectorsTest {
         "connection_lost" -> TransportException.ConnectionLost("vector")
         "tls" -> TransportException.Tls("vector")
         else -> fail("unknown transport error $name")
+    }
+
+    private fun runUserData(case: JsonNode) {
+        val name = case["name"].asText()
+        val data = java.util.Base64.getDecoder().decode(case["user_data"].asText())
+        val expect = case["expect"]
+        assertEquals(expect["multipart"].asBoolean(), data.isMultipart(), "$name: isMultipart")
+        if (expect.has("error")) {
+            val e = runCatching { data.parts() }.exceptionOrNull() as? ImdsException ?: fail("$name: no ImdsException")
+            assertEquals("bad_response", e.kind, name)
+            assertEquals(expect["error"].asText(), e.details.text, name)
+            return
+        }
+        val got = data.parts().map {
+            mapper.createObjectNode()
+                .put("content_type", it.contentType).put("filename", it.filename).put("charset", it.charset)
+                .put("payload", java.util.Base64.getEncoder().encodeToString(it.payload))
+        }
+        assertEquals(expect["parts"], mapper.valueToTree(got), name)
     }
 
     private fun runMerge(case: JsonNode) {
