@@ -455,6 +455,8 @@ func (c *Client) dial(ctx context.Context, timeout time.Duration, deadline time.
 	return td.DialContext(ctx, c.network, c.address)
 }
 
+// dialError names a failed connect as the core's errno table does
+// (TransportError::from_errno, connecting), TLS failures aside.
 func dialError(err error) string {
 	var tlsErr *tls.CertificateVerificationError
 	var recErr tls.RecordHeaderError
@@ -469,7 +471,7 @@ func dialError(err error) string {
 		return "tls"
 	case errors.As(err, &ne) && ne.Timeout():
 		return "connect_timeout"
-	case errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNABORTED):
+	case errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNABORTED), errors.Is(err, syscall.EPIPE):
 		// Cut during the TLS handshake, as every host reads it: lost, and retried.
 		return "connection_lost"
 	default:

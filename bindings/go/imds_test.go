@@ -341,6 +341,16 @@ func TestDialErrorsAsEveryHostNamesThem(t *testing.T) {
 		{tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}, "tls"},
 		{io.EOF, "connection_lost"},
 		{op(syscall.ECONNRESET), "connection_lost"},
+		// The rest of the core's table (TransportError::from_errno, connecting).
+		{op(syscall.ETIMEDOUT), "connect_timeout"},
+		{op(syscall.ENETUNREACH), "unreachable"},
+		{op(syscall.ENETDOWN), "unreachable"},
+		{op(syscall.EHOSTDOWN), "unreachable"},
+		{op(syscall.EADDRNOTAVAIL), "unreachable"},
+		{op(syscall.EPERM), "unreachable"},
+		{op(syscall.EINVAL), "unreachable"},
+		{op(syscall.ECONNABORTED), "connection_lost"},
+		{op(syscall.EPIPE), "connection_lost"},
 	}
 	for _, c := range cases {
 		if got := dialError(c.err); got != c.want {

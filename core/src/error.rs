@@ -378,6 +378,34 @@ impl TransportError {
         TransportError::ALL.into_iter().find(|e| e.as_str() == name)
     }
 
+    /// How a failed socket call reads, from its errno name (`ECONNREFUSED`, as
+    /// `<errno.h>`, Node's `err.code` and Python's `errno.errorcode` spell it; any
+    /// other text, a resolver's failure included, counts as an unlisted errno) and
+    /// whether the connection had been established: the one table every socket host
+    /// uses, so that one failure ends as one error kind in every language.
+    ///
+    /// ```
+    /// use vpc_imds_core::error::TransportError;
+    ///
+    /// assert_eq!(TransportError::from_errno("ECONNREFUSED", false), TransportError::Refused);
+    /// assert_eq!(TransportError::from_errno("ETIMEDOUT", false), TransportError::ConnectTimeout);
+    /// // A firewall's EPERM, a resolver's failure: not reachable by this route.
+    /// assert_eq!(TransportError::from_errno("EPERM", false), TransportError::Unreachable);
+    /// assert_eq!(TransportError::from_errno("EINVAL", true), TransportError::ConnectionLost);
+    /// ```
+    pub fn from_errno(name: &str, connected: bool) -> TransportError {
+        match name {
+            "ECONNREFUSED" => TransportError::Refused,
+            "ENETUNREACH" | "EHOSTUNREACH" | "ENETDOWN" | "EHOSTDOWN" | "EADDRNOTAVAIL" => {
+                TransportError::Unreachable
+            }
+            "ETIMEDOUT" if !connected => TransportError::ConnectTimeout,
+            "ECONNRESET" | "ECONNABORTED" | "EPIPE" => TransportError::ConnectionLost,
+            _ if connected => TransportError::ConnectionLost,
+            _ => TransportError::Unreachable,
+        }
+    }
+
     /// The error kind an operation ends with when this is its last failure.
     pub const fn kind(self) -> ErrorKind {
         match self {

@@ -5,34 +5,18 @@
 
 import net from 'node:net';
 import tls from 'node:tls';
+import native from './native.js';
 
 const READ = 1;
 const EMPTY = Buffer.alloc(0);
 
-/** The transport failure a socket error stands for. */
+/** The transport failure a socket error stands for: node's TLS errors here, an errno by the core's table. */
 function errorName(err, connected, secure) {
-  const code = err && err.code;
-  if (!connected) {
-    switch (code) {
-      case 'ECONNREFUSED':
-        return 'refused';
-      case 'ETIMEDOUT':
-        return 'connect_timeout';
-      case 'ECONNRESET':
-      case 'ECONNABORTED':
-      case 'EPIPE':
-        return 'connection_lost';
-      default:
-        // A TLS handshake failure (bad certificate, wrong name, protocol).
-        if (secure && (typeof code !== 'string' || !code.startsWith('E') || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL'))) {
-          return 'tls';
-        }
-        // EHOSTUNREACH, ENETUNREACH, ENOTFOUND, EACCES: not reachable by this route.
-        return 'unreachable';
-    }
-  }
-  if (secure && typeof code === 'string' && (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS'))) return 'tls';
-  return 'connection_lost';
+  const code = typeof err?.code === 'string' ? err.code : '';
+  if (secure && (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL'))) return 'tls';
+  // OpenSSL's verdicts during the handshake (CERT_HAS_EXPIRED, ...): not errno names.
+  if (secure && !connected && !code.startsWith('E')) return 'tls';
+  return native.transportFailure(code, connected);
 }
 
 /**

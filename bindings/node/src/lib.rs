@@ -305,6 +305,13 @@ pub fn user_data_parts(data: Buffer) -> napi::Result<Vec<MimeLeaf>> {
         .collect())
 }
 
+/// The transport failure a socket error names (the core's table): `code` is the
+/// errno's name (`ECONNREFUSED`), `connected` whether the connection was made.
+#[napi]
+pub fn transport_failure(code: String, connected: bool) -> &'static str {
+    vpc_imds_driver::TransportError::from_errno(&code, connected).as_str()
+}
+
 /// Whether user data (gzip removed) is a well-formed MIME multi-part document.
 #[napi]
 pub fn is_multipart(data: Buffer) -> bool {

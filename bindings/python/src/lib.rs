@@ -76,6 +76,13 @@ fn user_data_parts(
         .collect())
 }
 
+/// The transport failure a socket error names (the core's table): `name` is the
+/// errno's name (`ECONNREFUSED`), `connected` whether the connection was made.
+#[pyfunction]
+fn transport_failure(name: &str, connected: bool) -> &'static str {
+    TransportError::from_errno(name, connected).as_str()
+}
+
 /// Whether user data (gzip removed) is a well-formed MIME multi-part document.
 #[pyfunction]
 fn is_multipart(py: Python<'_>, data: &[u8]) -> bool {
@@ -92,6 +99,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(gunzip, m)?)?;
     m.add_function(wrap_pyfunction!(user_data_parts, m)?)?;
     m.add_function(wrap_pyfunction!(is_multipart, m)?)?;
+    m.add_function(wrap_pyfunction!(transport_failure, m)?)?;
     m.add("ERROR_KINDS", ErrorKind::ALL.map(ErrorKind::as_str))?;
     let transport_errors = TransportError::ALL.map(TransportError::as_str);
     m.add("TRANSPORT_ERRORS", transport_errors)?;

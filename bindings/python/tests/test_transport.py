@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import errno
 import json
+import socket
+import ssl
 import sys
 from typing import Any, List
 
@@ -87,6 +89,30 @@ def test_final_transport_errors(raised: BaseException, kind: type) -> None:
     c = vpc_imds.Client("http://127.0.0.1:1", transport=Scripted(raised), use_env=False)
     with pytest.raises(kind):
         c.instance()
+
+
+@pytest.mark.parametrize(
+    "raised,connected,name",
+    [
+        # An errno Python lists no class for reads by the core's table, by stage.
+        (OSError(errno.EINVAL, "x"), False, "unreachable"),
+        (OSError(errno.EINVAL, "x"), True, "connection_lost"),
+        (OSError(errno.ETIMEDOUT, "x"), False, "connect_timeout"),
+        (OSError(errno.ETIMEDOUT, "x"), True, "connection_lost"),  # the kernel gave up on it
+        (OSError(errno.EHOSTUNREACH, "x"), True, "unreachable"),
+        (ConnectionRefusedError(), False, "refused"),  # no errno: its class says it
+        (BrokenPipeError(), True, "connection_lost"),
+        (socket.gaierror(socket.EAI_NONAME, "x"), True, "unreachable"),  # before any connection
+        (socket.timeout(), True, "response_timeout"),  # the host's own deadline
+        (ssl.SSLEOFError(), False, "connection_lost"),
+        (ssl.SSLCertVerificationError(), False, "tls"),
+        (RuntimeError("x"), True, "connection_lost"),
+    ],
+)
+def test_socket_failures_read_as_the_cores_table_says(raised: BaseException, connected: bool, name: str) -> None:
+    from vpc_imds._transport import failure
+
+    assert failure(raised, connected) == name
 
 
 @pytest.mark.parametrize("code", [errno.EACCES, errno.EPERM, errno.ENETDOWN, errno.EHOSTUNREACH])

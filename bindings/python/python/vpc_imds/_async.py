@@ -98,8 +98,8 @@ class AsyncClient(AsyncClientApi):
                     break
         except KeyError:  # the idle connection was closed by aclose()
             return m.fail(id, "connection_lost")
-        except Exception as e:  # noqa: BLE001
-            step = m.fail(id, failure(e))
+        except Exception as e:  # noqa: BLE001 - connect() raises TransportError
+            step = m.fail(id, failure(e, connected=True))
         except BaseException:
             if streams is not None:
                 streams[1].close()
@@ -115,6 +115,8 @@ class AsyncClient(AsyncClientApi):
             return await asyncio.wait_for(asyncio.open_connection(host, port, **tls), timeout)
         except asyncio.TimeoutError:
             raise TransportError("connect_timeout") from None
+        except OSError as e:
+            raise TransportError(failure(e, connected=False)) from e
 
     async def _one(self, op: str, **args: Any) -> Any:
         async for value in self._run(op, **args):

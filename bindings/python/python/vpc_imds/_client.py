@@ -79,8 +79,8 @@ class Client(ClientApi):
                     break
         except KeyError:  # the idle connection was closed by close()
             return m.fail(id, "connection_lost")
-        except Exception as e:  # noqa: BLE001
-            step = m.fail(id, failure(e))
+        except Exception as e:  # noqa: BLE001 - connect() raises TransportError
+            step = m.fail(id, failure(e, connected=True))
         except BaseException:
             if sock is not None:
                 sock.close()

@@ -103,23 +103,28 @@ else:
             raise NotImplementedError
 
 
-_UNREACHABLE = (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL, errno.ENETDOWN, errno.EHOSTDOWN, errno.EACCES, errno.EPERM)
+#: Python's errors that carry no errno, by the errno they stand for.
+_ERRNO_OF = {"ConnectionRefusedError": "ECONNREFUSED", "ConnectionResetError": "ECONNRESET", "ConnectionAbortedError": "ECONNABORTED", "BrokenPipeError": "EPIPE"}
 
 
-def failure(exc: BaseException) -> str:
-    """The machine's name for a transport failure raised as ``exc``."""
+def failure(exc: BaseException, connected: bool = False) -> str:
+    """The machine's name for a transport failure raised as ``exc``. An errno is
+    read by the core's table, by stage: ``connected`` says the connection had been
+    made (a custom transport's failures are read as connecting)."""
     if isinstance(exc, TransportError):
         return exc.name
-    if isinstance(exc, ConnectionRefusedError):
-        return "refused"
-    if isinstance(exc, TimeoutError) or type(exc).__name__ in ("timeout", "TimeoutError", "ConnectTimeout", "ReadTimeout", "Timeout"):
-        return "response_timeout"
-    if type(exc).__name__ in ("SSLError", "SSLCertVerificationError", "CertificateError"):
+    name = type(exc).__name__
+    if name in ("SSLEOFError", "SSLZeroReturnError"):
+        return "connection_lost"  # cut during the handshake, as every host reads it
+    if name.startswith("SSL") or name == "CertificateError":
         return "tls"
-    if isinstance(exc, OSError) and not isinstance(exc, ConnectionError):
-        # As every host reads a failed connect: no route, no network, or not allowed.
-        if exc.errno in _UNREACHABLE or type(exc).__name__ == "gaierror":
-            return "unreachable"
+    if isinstance(exc, OSError):
+        code = _ERRNO_OF.get(name) if exc.errno is None else errno.errorcode.get(exc.errno, "")
+        if code is not None:  # a resolver's failure comes before any connection
+            return _core.transport_failure(code, connected and name != "gaierror")
+    # An errno-less timeout is the host's own deadline.
+    if isinstance(exc, TimeoutError) or name in ("timeout", "TimeoutError", "ConnectTimeout", "ReadTimeout", "Timeout"):
+        return "response_timeout"
     return "connection_lost"
 
 
@@ -135,6 +140,8 @@ def connect(endpoint: Tuple[str, str, int], ca_file: Optional[str], timeout: flo
             conn = tls_context(ca_file).wrap_socket(conn, server_hostname=host)
     except socket.timeout:
         raise TransportError("connect_timeout") from None
+    except OSError as e:
+        raise TransportError(failure(e, connected=False)) from e
     return conn
 
 
