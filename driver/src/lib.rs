@@ -15,6 +15,8 @@ pub mod machine;
 pub mod merge;
 pub mod mime;
 pub mod record;
+#[cfg(feature = "records")]
+pub mod record_machine;
 pub mod reply;
 pub mod request;
 pub mod settings;
@@ -42,6 +44,8 @@ pub use mime::{
     MimePart, UserDataError,
 };
 pub use record::{ErrorRecord, Record};
+#[cfg(feature = "records")]
+pub use record_machine::RecordMachine;
 pub use reply::{Reply, TypedOutput};
 pub use request::{Header, OwnedRequest};
 pub use settings::{seconds, DriverConfig, Settings, ENDPOINT_ENV};

@@ -11,16 +11,10 @@
 use napi::bindgen_prelude::{Buffer, Either, Object, Unknown, Utf16String};
 use napi::ValueType;
 use napi_derive::napi;
+use vpc_imds_driver::record_machine::error_text;
 use vpc_imds_driver::{
-    Error, ErrorRecord, InputError, Instant, LocalMachine, MachineInput as Input, NamedArgs, OpId,
-    Settings, StepRecord, Value,
+    InputError, MachineInput as Input, NamedArgs, RecordMachine, Settings, Value,
 };
-
-/// An error as the driver's one record, JSON text (`kind`, `message`, `cause`,
-/// `status`, `retry_after`, `code`, `api_message`, `target`, `trace`, `transport`).
-fn record(e: &Error) -> String {
-    serde_json::to_string(&ErrorRecord::from(e)).unwrap_or_default()
-}
 
 /// Hands each member of `object` (settings or an operation's arguments, by the
 /// description's names) to `set` as the driver's [`Value`]: null and undefined are
@@ -72,23 +66,10 @@ fn each(
     Ok(())
 }
 
-fn instant(ms: f64) -> Instant {
-    // performance.now() based, so finite and not negative; clamp anyway.
-    Instant::from_millis(if ms.is_finite() && ms > 0.0 {
-        ms as u64
-    } else {
-        0
-    })
-}
-
 /// The client machine of one `Client`.
 #[napi]
 pub struct NodeMachine {
-    machine: LocalMachine,
-    /// Send steps carry the request as parts too (a custom transport).
-    parts: bool,
-    /// The last step's payload (see [`StepRecord`]).
-    payload: Vec<u8>,
+    machine: RecordMachine,
 }
 
 /// A machine for `settings` (by the description's names; `env_endpoint` is the value
@@ -105,18 +86,12 @@ pub fn machine(
         env_endpoint,
         ..Settings::default()
     };
-    match each(settings, |name, v| s.set(name, v)).and_then(|()| s.build()) {
-        Ok(config) => {
-            let mut bytes = [0u8; 8];
-            bytes.iter_mut().zip(seed.iter()).for_each(|(b, s)| *b = *s);
-            let machine = LocalMachine::new(config, u64::from_le_bytes(bytes));
-            Either::A(NodeMachine {
-                machine,
-                parts,
-                payload: Vec::new(),
-            })
-        }
-        Err(e) => Either::B(record(&e.into())),
+    let machine = each(settings, |name, v| s.set(name, v))
+        .map_err(|e| error_text(&e.into()))
+        .and_then(|()| RecordMachine::new(s, &seed, parts));
+    match machine {
+        Ok(machine) => Either::A(NodeMachine { machine }),
+        Err(record) => Either::B(record),
     }
 }
 
@@ -125,7 +100,7 @@ impl NodeMachine {
     /// The endpoint, e.g. `http://169.254.169.254`.
     #[napi(getter)]
     pub fn endpoint(&self) -> String {
-        self.machine.config().endpoint().to_string()
+        self.machine.machine().config().endpoint().to_string()
     }
 
     /// Whether the endpoint is `https`.
@@ -137,31 +112,36 @@ impl NodeMachine {
     /// The endpoint's host name or address (IPv6 without brackets).
     #[napi(getter)]
     pub fn host(&self) -> String {
-        self.machine.config().endpoint().bare_host().to_owned()
+        self.machine
+            .machine()
+            .config()
+            .endpoint()
+            .bare_host()
+            .to_owned()
     }
 
     /// The endpoint's port.
     #[napi(getter)]
     pub fn port(&self) -> u32 {
-        u32::from(self.machine.config().endpoint().port())
+        u32::from(self.machine.machine().config().endpoint().port())
     }
 
     /// The API version date.
     #[napi(getter)]
     pub fn version(&self) -> String {
-        self.machine.config().core().version().to_string()
+        self.machine.machine().config().core().version().to_string()
     }
 
     /// The largest response accepted, in bytes.
     #[napi(getter)]
     pub fn max_response_bytes(&self) -> f64 {
-        self.machine.config().max_response_bytes() as f64
+        self.machine.machine().config().max_response_bytes() as f64
     }
 
     /// Operations in progress.
     #[napi(getter)]
     pub fn operations(&self) -> u32 {
-        self.machine.operations() as u32
+        self.machine.machine().operations() as u32
     }
 
     /// Starts operation `op` (`instance`, ..., `get`, `get_all`, `user_data`,
@@ -172,24 +152,24 @@ impl NodeMachine {
     pub fn start(&mut self, op: String, now: f64, args: Option<Unknown>) -> Either<f64, String> {
         let mut named = NamedArgs::default();
         let started = each(args, |name, v| named.set(name, v))
-            .map_err(Error::from)
-            .and_then(|()| self.machine.start_named(&op, &named, instant(now)));
+            .map_err(|e| error_text(&e.into()))
+            .and_then(|()| self.machine.start(&op, now, &named));
         match started {
-            Ok(id) => Either::A(id.0 as f64),
-            Err(e) => Either::B(record(&e)),
+            Ok(id) => Either::A(id),
+            Err(record) => Either::B(record),
         }
     }
 
     /// The next step of `op` (after a send, close, backoff, token wait or page).
     #[napi]
     pub fn step(&mut self, op: f64, now: f64) -> String {
-        self.run(op, now, Input::Tick)
+        self.machine.step(op, now, Input::Tick)
     }
 
     /// Bytes read from `op`'s connection (empty: the peer closed it).
     #[napi]
     pub fn feed(&mut self, op: f64, data: Buffer, now: f64) -> String {
-        self.run(op, now, Input::Bytes(&data))
+        self.machine.step(op, now, Input::Bytes(&data))
     }
 
     /// A whole response from a transport with its own HTTP stack: status, the
@@ -208,52 +188,40 @@ impl NodeMachine {
     ) -> String {
         let status = u16::try_from(status).unwrap_or(0);
         let te = transfer_encoding.as_deref();
-        self.run(
-            op,
-            now,
-            Input::response(status, retry_after.as_deref(), te, &body),
-        )
+        let input = Input::response(status, retry_after.as_deref(), te, &body);
+        self.machine.step(op, now, input)
     }
 
     /// `op`'s request failed in transport (`refused`, `unreachable`,
     /// `connect_timeout`, `response_timeout`, `connection_lost`, `tls`).
     #[napi]
     pub fn fail(&mut self, op: f64, error: String, now: f64) -> String {
-        self.run(op, now, Input::failed(&error))
+        self.machine.step(op, now, Input::failed(&error))
     }
 
     /// Abandons `op`: the connection to close, if it had a request in flight.
     #[napi]
     pub fn cancel(&mut self, op: f64) -> Option<f64> {
-        self.machine.cancel(OpId(op as u64)).map(|c| c.0 as f64)
+        self.machine.cancel(op)
     }
 
     /// Operations whose token wait ended (after a `cancel`): step them now.
     #[napi]
     pub fn woken(&mut self) -> Vec<f64> {
-        std::iter::from_fn(|| self.machine.poll_woken().map(|o| o.0 as f64)).collect()
+        self.machine.woken()
     }
 
     /// After a step that names a `takeBytes` field: its bytes (a request's HTTP/1.1
     /// bytes hold the token: never log them).
     #[napi]
     pub fn take_bytes(&mut self) -> Buffer {
-        Buffer::from(std::mem::take(&mut self.payload))
+        Buffer::from(self.machine.take_bytes())
     }
 
     /// After a step that names a `takeText` field: its text.
     #[napi]
     pub fn take_text(&mut self) -> String {
-        String::from_utf8(std::mem::take(&mut self.payload)).unwrap_or_default()
-    }
-
-    fn run(&mut self, op: f64, now: f64, input: Input<'_>) -> String {
-        let step = self.machine.step(OpId(op as u64), instant(now), input);
-        let woken = std::iter::from_fn(|| self.machine.poll_woken().map(|o| o.0)).collect();
-        let record = StepRecord::new(&step, woken, self.parts, &mut self.payload);
-        serde_json::to_string(&record).unwrap_or_else(|_| {
-            serde_json::to_string(&StepRecord::unrepresentable()).unwrap_or_default()
-        })
+        self.machine.take_text()
     }
 }
 
@@ -318,7 +286,8 @@ pub fn is_multipart(data: Buffer) -> bool {
     vpc_imds_driver::is_multipart(&data)
 }
 
-/// The driver's message; `RangeError` (code `ERR_OUT_OF_RANGE`) past the size limit.
+/// The driver's message; status `InvalidArg` past the size limit (the backend throws
+/// that as a `RangeError`).
 fn user_data_error(e: vpc_imds_driver::UserDataError) -> napi::Error {
     let status = match e {
         vpc_imds_driver::UserDataError::TooLarge(_) => napi::Status::InvalidArg,

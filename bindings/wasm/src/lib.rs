@@ -13,19 +13,15 @@
 //! `takeText()`.
 
 use vpc_imds_driver::core::error::Cause;
+use vpc_imds_driver::record_machine::error_text;
 use vpc_imds_driver::{
-    Error, ErrorRecord, InputError, Instant, LocalMachine, MachineInput as Input, NamedArgs, OpId,
-    Settings, StepRecord, Value,
+    Error, InputError, MachineInput as Input, NamedArgs, RecordMachine, Settings, Value,
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-fn record(e: &Error) -> String {
-    serde_json::to_string(&ErrorRecord::from(e)).unwrap_or_default()
-}
-
 fn thrown(e: &Error) -> JsValue {
-    JsValue::from_str(&record(e))
+    JsValue::from_str(&error_text(e))
 }
 
 /// Hands each member of `object` (settings or an operation's arguments, by the
@@ -74,21 +70,10 @@ fn each(
     Ok(())
 }
 
-/// Milliseconds on the client's clock (a JavaScript number) as an instant.
-fn instant(ms: f64) -> Instant {
-    Instant::from_millis(if ms.is_finite() && ms > 0.0 {
-        ms as u64
-    } else {
-        0
-    })
-}
-
 /// The client machine of one `Client`.
 #[wasm_bindgen]
 pub struct Machine {
-    machine: LocalMachine,
-    /// The bytes or text of the last step that had some (`takeBytes`, `takeText`).
-    payload: Vec<u8>,
+    machine: RecordMachine,
 }
 
 #[wasm_bindgen]
@@ -106,39 +91,33 @@ impl Machine {
             env_endpoint,
             ..Settings::default()
         };
-        let config = each(settings, |name, v| s.set(name, v))
-            .and_then(|()| s.build())
-            .map_err(|e| thrown(&e.into()))?;
-        let mut bytes = [0u8; 8];
-        bytes.iter_mut().zip(seed).for_each(|(b, s)| *b = *s);
-        Ok(Machine {
-            machine: LocalMachine::new(config, u64::from_le_bytes(bytes)),
-            payload: Vec::new(),
-        })
+        each(settings, |name, v| s.set(name, v)).map_err(|e| thrown(&e.into()))?;
+        let machine = RecordMachine::new(s, seed, true).map_err(|e| JsValue::from_str(&e))?;
+        Ok(Machine { machine })
     }
 
     /// The service's base URL, e.g. `http://169.254.169.254`.
     #[wasm_bindgen(getter)]
     pub fn endpoint(&self) -> String {
-        self.machine.config().endpoint().to_string()
+        self.machine.machine().config().endpoint().to_string()
     }
 
     /// The API version date.
     #[wasm_bindgen(getter)]
     pub fn version(&self) -> String {
-        self.machine.config().core().version().to_string()
+        self.machine.machine().config().core().version().to_string()
     }
 
     /// The largest response accepted, in bytes.
     #[wasm_bindgen(getter, js_name = maxResponseBytes)]
     pub fn max_response_bytes(&self) -> f64 {
-        self.machine.config().max_response_bytes() as f64
+        self.machine.machine().config().max_response_bytes() as f64
     }
 
     /// Operations in progress.
     #[wasm_bindgen(getter)]
     pub fn operations(&self) -> usize {
-        self.machine.operations()
+        self.machine.machine().operations()
     }
 
     /// Starts operation `op` (`instance`, ..., `get`, `get_all`, `user_data`,
@@ -147,21 +126,20 @@ impl Machine {
     /// (nothing is sent).
     pub fn start(&mut self, op: &str, now: f64, args: &JsValue) -> Result<f64, JsValue> {
         let mut named = NamedArgs::default();
-        each(args, |name, v| named.set(name, v))
-            .map_err(Error::from)
-            .and_then(|()| self.machine.start_named(op, &named, instant(now)))
-            .map(|id| id.0 as f64)
-            .map_err(|e| thrown(&e))
+        each(args, |name, v| named.set(name, v)).map_err(|e| thrown(&e.into()))?;
+        self.machine
+            .start(op, now, &named)
+            .map_err(|e| JsValue::from_str(&e))
     }
 
     /// The next step of `op` at `now`, as JSON.
     pub fn step(&mut self, op: f64, now: f64) -> String {
-        self.run(op, now, Input::Tick)
+        self.machine.step(op, now, Input::Tick)
     }
 
     /// Feeds bytes read from `op`'s connection (HTTP/1.1 as received; empty: closed).
     pub fn feed(&mut self, op: f64, data: &[u8], now: f64) -> String {
-        self.run(op, now, Input::Bytes(data))
+        self.machine.step(op, now, Input::Bytes(data))
     }
 
     /// Feeds a whole response from the host's HTTP stack: status, the `Retry-After`
@@ -178,51 +156,38 @@ impl Machine {
         transfer_encoding: Option<String>,
     ) -> String {
         let te = transfer_encoding.as_deref();
-        self.run(
-            op,
-            now,
-            Input::response(status, retry_after.as_deref(), te, body),
-        )
+        let input = Input::response(status, retry_after.as_deref(), te, body);
+        self.machine.step(op, now, input)
     }
 
     /// Reports that `op`'s request failed in transport: `refused`, `unreachable`,
     /// `connect_timeout`, `response_timeout`, `connection_lost` or `tls`.
     pub fn fail(&mut self, op: f64, name: &str, now: f64) -> String {
-        self.run(op, now, Input::failed(name))
+        self.machine.step(op, now, Input::failed(name))
     }
 
     /// Abandons `op`: the connection to close, if it had a request in flight.
     pub fn cancel(&mut self, op: f64) -> Option<f64> {
-        self.machine.cancel(OpId(op as u64)).map(|c| c.0 as f64)
+        self.machine.cancel(op)
     }
 
     /// Operations whose token wait ended (after a `cancel`): step them now.
     pub fn woken(&mut self) -> Vec<f64> {
-        std::iter::from_fn(|| self.machine.poll_woken().map(|o| o.0 as f64)).collect()
+        self.machine.woken()
     }
 
     /// The bytes the last step announced (`bytes`: user data), once; after a `send`,
     /// its HTTP/1.1 bytes (they hold the token: never log them).
     #[wasm_bindgen(js_name = takeBytes)]
     pub fn take_bytes(&mut self) -> Vec<u8> {
-        std::mem::take(&mut self.payload)
+        self.machine.take_bytes()
     }
 
     /// The text the last step announced (`text`: a part of `get_all`'s document),
     /// once: decoded straight from the module's memory.
     #[wasm_bindgen(js_name = takeText)]
     pub fn take_text(&mut self) -> String {
-        // Checked UTF-8 when the step announced it.
-        String::from_utf8(std::mem::take(&mut self.payload)).unwrap_or_default()
-    }
-
-    fn run(&mut self, op: f64, now: f64, input: Input<'_>) -> String {
-        let step = self.machine.step(OpId(op as u64), instant(now), input);
-        let woken = std::iter::from_fn(|| self.machine.poll_woken().map(|o| o.0)).collect();
-        let record = StepRecord::new(&step, woken, true, &mut self.payload);
-        serde_json::to_string(&record).unwrap_or_else(|_| {
-            serde_json::to_string(&StepRecord::unrepresentable()).unwrap_or_default()
-        })
+        self.machine.take_text()
     }
 }
 

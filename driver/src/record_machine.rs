@@ -1,0 +1,115 @@
+//! The client machine for hosts that cross by text (napi, wasm-bindgen): each step
+//! comes out as the JSON text of its [`StepRecord`], its payload (a request's bytes,
+//! user data, a document's text) kept for the host to take once.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::by_name::NamedArgs;
+use crate::machine::{Input, LocalMachine, OpId};
+use crate::record::ErrorRecord;
+use crate::settings::Settings;
+use crate::step_record::StepRecord;
+use vpc_imds_core::error::Error;
+use vpc_imds_core::time::Instant;
+
+/// A [`LocalMachine`] whose steps are JSON records. Operation ids and times are
+/// JavaScript numbers (`f64`; times in milliseconds on the host's clock).
+///
+/// ```
+/// use vpc_imds_driver::{MachineInput, NamedArgs, RecordMachine, Settings};
+///
+/// let settings = Settings { endpoint: Some("http://127.0.0.1:8080".into()), ..Settings::default() };
+/// let mut m = RecordMachine::new(settings, &[7; 8], false).unwrap();
+/// let op = m.start("instance", 0.0, &NamedArgs::default()).unwrap();
+/// // First the identity token: a send step, its bytes kept for the host.
+/// let step = m.step(op, 0.0, MachineInput::Tick);
+/// assert!(step.starts_with(r#"{"kind":0,"conn":1,"fresh":true"#), "{step}");
+/// assert!(m.take_bytes().starts_with(b"PUT /identity/v1/token"));
+/// assert!(m.take_bytes().is_empty()); // once
+/// ```
+pub struct RecordMachine {
+    machine: LocalMachine,
+    /// Steps carry a request's parts too (for a host with its own HTTP stack).
+    parts: bool,
+    /// The last step's payload, until taken.
+    payload: Vec<u8>,
+}
+
+/// An error as the driver's one record, JSON text (`kind`, `message`, `cause`,
+/// `status`, `retry_after`, `code`, `api_message`, `target`, `trace`, `transport`).
+pub fn error_text(e: &Error) -> String {
+    serde_json::to_string(&ErrorRecord::from(e)).unwrap_or_default()
+}
+
+/// Milliseconds on the host's clock (a JavaScript number) as an instant; anything
+/// not a positive finite number is 0.
+pub fn instant(ms: f64) -> Instant {
+    Instant::from_millis(if ms.is_finite() && ms > 0.0 {
+        ms as u64
+    } else {
+        0
+    })
+}
+
+impl RecordMachine {
+    /// The machine of `settings` (their errors are the record to throw), `seed`'s
+    /// first 8 bytes (little-endian; fewer are zero-padded) feeding retry jitter.
+    pub fn new(settings: Settings, seed: &[u8], parts: bool) -> Result<Self, String> {
+        let config = settings.build().map_err(|e| error_text(&e.into()))?;
+        let mut bytes = [0u8; 8];
+        bytes.iter_mut().zip(seed).for_each(|(b, s)| *b = *s);
+        Ok(RecordMachine {
+            machine: LocalMachine::new(config, u64::from_le_bytes(bytes)),
+            parts,
+            payload: Vec::new(),
+        })
+    }
+
+    /// The machine, for its settings and counts.
+    pub fn machine(&self) -> &LocalMachine {
+        &self.machine
+    }
+
+    /// Starts operation `op` with `args` at `now`: its id, or the error record (JSON
+    /// text) when the input is refused (nothing is sent then).
+    pub fn start(&mut self, op: &str, now: f64, args: &NamedArgs) -> Result<f64, String> {
+        self.machine
+            .start_named(op, args, instant(now))
+            .map(|id| id.0 as f64)
+            .map_err(|e| error_text(&e))
+    }
+
+    /// The step `input` leads `op` to at `now`, as the JSON text of its record (the
+    /// operations it woke included); its payload waits for [`take_bytes`](Self::take_bytes)
+    /// or [`take_text`](Self::take_text).
+    pub fn step(&mut self, op: f64, now: f64, input: Input<'_>) -> String {
+        let step = self.machine.step(OpId(op as u64), instant(now), input);
+        let woken = core::iter::from_fn(|| self.machine.poll_woken().map(|o| o.0)).collect();
+        let record = StepRecord::new(&step, woken, self.parts, &mut self.payload);
+        serde_json::to_string(&record).unwrap_or_else(|_| {
+            serde_json::to_string(&StepRecord::unrepresentable()).unwrap_or_default()
+        })
+    }
+
+    /// Abandons `op`: the connection to close, if it had a request in flight.
+    pub fn cancel(&mut self, op: f64) -> Option<f64> {
+        self.machine.cancel(OpId(op as u64)).map(|c| c.0 as f64)
+    }
+
+    /// Operations whose token wait ended (after a `cancel`): step them now.
+    pub fn woken(&mut self) -> Vec<f64> {
+        core::iter::from_fn(|| self.machine.poll_woken().map(|o| o.0 as f64)).collect()
+    }
+
+    /// The bytes the last step announced, once (a request's HTTP/1.1 bytes hold the
+    /// token: never log them).
+    pub fn take_bytes(&mut self) -> Vec<u8> {
+        core::mem::take(&mut self.payload)
+    }
+
+    /// The text the last step announced, once (checked UTF-8 when it was announced).
+    pub fn take_text(&mut self) -> String {
+        String::from_utf8(core::mem::take(&mut self.payload)).unwrap_or_default()
+    }
+}
