@@ -121,6 +121,22 @@ pub(crate) fn decode_into<'de, T: Decode<'de>>(
 }
 
 /// Checks that `body` is one JSON document under the rules above, reading nothing.
+/// The index of `key` among `keys`, looking from `hint` on and wrapping around.
+fn find_key(keys: &[&str], hint: usize, key: &str) -> Option<usize> {
+    let n = keys.len();
+    let mut i = hint;
+    for _ in 0..n {
+        if i >= n {
+            i = 0;
+        }
+        if keys[i] == key {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
 #[cfg(test)]
 pub(crate) fn validate(body: &[u8]) -> Result<(), &'static str> {
     struct Nothing;
@@ -480,8 +496,7 @@ impl<'de> Reader<'de> {
             }
             let key = self.string()?;
             self.colon()?;
-            let n = keys.len();
-            match (0..n).map(|k| (hint + k) % n).find(|&i| keys[i] == key) {
+            match find_key(keys, hint, key) {
                 Some(i) => {
                     if seen & (1 << i) != 0 {
                         return Err(Error::DuplicateField);
