@@ -2,8 +2,9 @@
 # Builds the package's WebAssembly into pkg/: cargo (wasm32-unknown-unknown,
 # release, opt-level z), wasm-bindgen --target web, then wasm-opt -Oz (npm binaryen).
 #
-#   bash bindings/wasm/build.sh        # needs .tools/bin/wasm-bindgen 0.2.130 and
-#                                      # node_modules/.bin/wasm-opt (ci.sh installs both)
+#   bash bindings/wasm/build.sh        # or `npm run build`; installs what it lacks:
+#                                      # the wasm32 target, wasm-bindgen-cli 0.2.130 in
+#                                      # .tools, npm's binaryen (node_modules/.bin/wasm-opt)
 #
 # Toolchain: the nightly pinned in scripts/build-static.sh (the CLI's size build; one
 # pin for both), installed here with rustup when missing (minimal profile + rust-src,
@@ -31,6 +32,17 @@ wasm_opt="$here/node_modules/.bin/wasm-opt"
 nightly="$(sed -n 's/^NIGHTLY=//p' "$repo/scripts/build-static.sh")"
 nightly="${nightly:-nightly-2026-05-20}"
 want="${VPC_IMDS_WASM_TOOLCHAIN:-nightly}"
+
+# What a fresh checkout lacks (ci.sh runs this script too).
+rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || true
+if [ "$("$bindgen" --version 2>/dev/null)" != "wasm-bindgen 0.2.130" ] && [ -z "${WASM_BINDGEN:-}" ]; then
+  echo "installing wasm-bindgen-cli 0.2.130 into .tools (about 2 min, once)" >&2
+  # Not --locked: its lock wants a webpki-roots this registry lacks (toolchain notes).
+  # No TLS (only its test runner downloads anything) and a debug build: about half
+  # the compile time, and the same output.
+  cargo install -q wasm-bindgen-cli --version 0.2.130 --no-default-features --debug --root "$repo/.tools"
+fi
+[ -x "$wasm_opt" ] || (cd "$here" && npm install --no-save --loglevel=error)
 
 ensure_nightly() {
   rustup run "$nightly" rustc -V >/dev/null 2>&1 &&

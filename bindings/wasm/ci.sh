@@ -22,14 +22,7 @@ export npm_config_update_notifier=false npm_config_fund=false npm_config_audit=f
 start=$SECONDS
 step() { echo "--- $* ($((SECONDS - start)) s)"; }
 
-step "tools: wasm32 target, wasm-bindgen-cli 0.2.130 in .tools, npm devDependencies"
-rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || true
-if [ "$("$repo/.tools/bin/wasm-bindgen" --version 2>/dev/null)" != "wasm-bindgen 0.2.130" ]; then
-  # Not --locked: its lock wants a webpki-roots this registry lacks (toolchain notes).
-  # No TLS (only its test runner downloads anything) and a debug build: about half
-  # the compile time, and the same output (checked: 1 s instead of 0.4 s per run).
-  cargo install -q wasm-bindgen-cli --version 0.2.130 --no-default-features --debug --root "$repo/.tools"
-fi
+step "tools: npm devDependencies (build.sh installs the wasm32 target and wasm-bindgen-cli)"
 (cd "$here" && npm install --no-save --loglevel=error)
 
 step "build: cargo (pinned nightly with build-std, else stable; wasm32, opt-level z) + wasm-bindgen --target web + wasm-opt -Oz"
