@@ -4,10 +4,10 @@
 // run against one emulator (127.0.0.1 only).
 //
 // - node:net floor: one kept-alive socket, prebuilt request bytes, the answer read
-//   to its Content-Length, JSON.parse (the floor of `vpc-imds`, whose transport is
-//   node:net);
-// - fetch floor: fetch + res.json() (the floor of `vpc-imds-wasm`, whose transport
-//   is fetch by design).
+//   to its Content-Length, JSON.parse (the floor of both packages under Node, whose
+//   transport there is node:net);
+// - fetch floor: fetch + res.json() (the floor of `vpc-imds-wasm` where it has no
+//   sockets, browsers and Deno: measured here with the `fetch` option).
 // Rounds alternate every row; each row's figure is its median per call over the
 // rounds (wall time, and this process's CPU time, which a shared machine disturbs
 // less), and the ratio is to its floor's median.
@@ -112,6 +112,7 @@ async function main() {
     const wasm = await import(pathToFileURL(path.join(repo, 'bindings/wasm/lib/node.js')));
     const nodeClient = new node.Client({ endpoint: url });
     const wasmClient = new wasm.Client({ endpoint: url });
+    const wasmFetchClient = new wasm.Client({ endpoint: url, fetch: globalThis.fetch });
     const token = (await nodeClient.identityToken()).accessToken;
     const floor = new NetFloor(url, token);
     await floor.open();
@@ -125,9 +126,11 @@ async function main() {
       ['floor: node:net + JSON.parse', () => floor.call(), null],
       ['vpc-imds instance()', () => nodeClient.instance(), 0],
       ['vpc-imds get("instance")', () => nodeClient.get('instance'), 0],
+      ['vpc-imds-wasm instance()', () => wasmClient.instance(), 0],
+      ['vpc-imds-wasm get("instance")', () => wasmClient.get('instance'), 0],
       ['floor: fetch + res.json()', fetchFloor, null],
-      ['vpc-imds-wasm instance()', () => wasmClient.instance(), 3],
-      ['vpc-imds-wasm get("instance")', () => wasmClient.get('instance'), 3],
+      ['vpc-imds-wasm instance(), fetch', () => wasmFetchClient.instance(), 5],
+      ['vpc-imds-wasm get("instance"), fetch', () => wasmFetchClient.get('instance'), 5],
     ];
     for (const [, fn] of rows) await fn(); // warm: tokens cached, connections open
     const times = rows.map(() => []);
@@ -141,7 +144,7 @@ async function main() {
     }
     const when = new Date().toISOString().slice(0, 10);
     console.log(`cached GET /metadata/v1/instance (${when}, Node ${process.version}): ${rounds} alternating rounds of ${calls} calls, median µs per call`);
-    console.log(`${'row'.padEnd(34)} ${'wall'.padStart(8)} ${'ratio'.padStart(6)} ${'client CPU'.padStart(11)} ${'ratio'.padStart(6)}`);
+    console.log(`${'row'.padEnd(38)} ${'wall'.padStart(8)} ${'ratio'.padStart(6)} ${'client CPU'.padStart(11)} ${'ratio'.padStart(6)}`);
     for (let i = 0; i < rows.length; i++) {
       const [name, , floorRow] = rows[i];
       const us = median(times[i]);
@@ -149,10 +152,11 @@ async function main() {
       const f = floorRow ?? i;
       const ratio = us / median(times[f]);
       const cpuRatio = cpu / median(cpus[f]);
-      console.log(`${name.padEnd(34)} ${us.toFixed(1).padStart(8)} ${ratio.toFixed(2).padStart(6)} ${cpu.toFixed(1).padStart(11)} ${cpuRatio.toFixed(2).padStart(6)}`);
+      console.log(`${name.padEnd(38)} ${us.toFixed(1).padStart(8)} ${ratio.toFixed(2).padStart(6)} ${cpu.toFixed(1).padStart(11)} ${cpuRatio.toFixed(2).padStart(6)}`);
     }
     nodeClient.close?.();
     wasmClient.close?.();
+    wasmFetchClient.close?.();
     floor.sock.destroy();
   } finally {
     child.kill();

@@ -114,7 +114,27 @@ def main() -> int:
     for name, n in sorted(per.items()):
         print(f"{name:<20} {n:>6}")
     print(f"{'bindings total':<20} {sum(bindings.values()):>6}")
+    print(js_share(rev))
     return 0
+
+
+def js_share(rev: str | None) -> str:
+    """How much of each npm package's JavaScript is the shared layer (bindings/js, the
+    IBM authenticator only in vpc-imds) against its own (bindings/<package>/js)."""
+    lines: dict[str, int] = {}
+    for path in files(rev):
+        parts = path.split("/")
+        if len(parts) == 3 and parts[0] == "bindings" and parts[1] == "js" and parts[2].endswith(".js") \
+                and parts[2] != "build.mjs":
+            lines["shared/" + parts[2]] = count(read(path, rev), False)
+        elif len(parts) == 4 and parts[0] == "bindings" and parts[2] == "js" and parts[3].endswith(".js"):
+            lines[parts[1] + "/" + parts[3]] = lines.get(parts[1] + "/" + parts[3], 0) + count(read(path, rev), False)
+    out = []
+    for pkg in ("node", "wasm"):
+        shared = sum(n for k, n in lines.items() if k.startswith("shared/") and (pkg == "node" or not k.startswith("shared/ibm")))
+        own = sum(n for k, n in lines.items() if k.startswith(pkg + "/"))
+        out.append(f"{pkg} {100 * shared / max(shared + own, 1):.1f} % ({shared} shared, {own} own)")
+    return "JavaScript of the npm packages that is shared: " + ", ".join(out)
 
 
 if __name__ == "__main__":

@@ -13,11 +13,12 @@ export interface Document {
 
 /** How a client sends its requests (the other `ClientOptions`). */
 export interface HostOptions {
-  /** Use `fetch` (this function) instead of the built-in transport: vpc-imds-wasm
-   * always uses fetch (default `globalThis.fetch`). */
+  /** Use `fetch` (this function) instead of the built-in transport. The built-in
+   * transport is node:net/node:tls sockets under Node (both packages), and
+   * `globalThis.fetch` where there are no sockets (vpc-imds-wasm in browsers, Deno). */
   fetch?: typeof globalThis.fetch;
-  /** CA certificates (PEM) to trust for `https` with vpc-imds' built-in node:tls
-   * transport (fetch hosts trust what their platform trusts). */
+  /** CA certificates (PEM) to trust for `https` with the built-in node:tls transport
+   * (fetch hosts trust what their platform trusts). */
   ca?: string | Uint8Array | Array<string | Uint8Array>;
   /** Your own HTTP: resolve to the response's parts, or throw a `TransportError`. */
   transport?: Transport;

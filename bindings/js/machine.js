@@ -36,10 +36,12 @@ class Machine {
   get version() { return this.#m.version; }
   get maxResponseBytes() { return this.#m.maxResponseBytes; }
   get operations() { return this.#m.operations; }
-  /** The endpoint's host, port and scheme, for a socket transport (the napi backend's). */
+  /** The endpoint's host, port and scheme, for a socket transport. */
   get host() { return this.#m.host; }
   get port() { return this.#m.port; }
   get secure() { return this.#m.secure; }
+  /** The transport failure a socket error names: `code` its errno name, `connected` its stage (the core's table). */
+  transportFailure(code, connected) { return this.#m.transportFailure(code, connected); }
 
   /** Starts `op` with `args` by the description's names (the machine reads every key). */
   start(op, now, args) {

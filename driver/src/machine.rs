@@ -587,9 +587,7 @@ impl Finish {
                 }
                 Ok(())
             }
-            Finish::GetAll(merger, out) => merger
-                .push(body, out)
-                .map_err(|_| bad_response("a page is not a JSON object")),
+            Finish::GetAll(merger, out) => merger.push(body, out).map_err(Error::from),
             Finish::Plain | Finish::UserData | Finish::Ready => Ok(()),
         }
     }

@@ -27,6 +27,15 @@ impl fmt::Display for MergeError {
 
 impl core::error::Error for MergeError {}
 
+impl From<MergeError> for vpc_imds_core::error::Error {
+    /// A page that cannot be merged is a `bad_response`, in every host's words alike.
+    fn from(_: MergeError) -> Self {
+        use vpc_imds_core::error::{Cause, ErrorKind};
+        let why = Cause::Protocol("a page of the list is not a JSON object");
+        vpc_imds_core::error::Error::new(ErrorKind::BadResponse, why)
+    }
+}
+
 impl From<crate::json::Malformed> for MergeError {
     fn from(_: crate::json::Malformed) -> Self {
         MergeError

@@ -588,10 +588,11 @@ pub unsafe extern "C" fn vpc_imds_merge_pages(
             m.out.extend_from_slice(&merged);
             i64::try_from(m.out.len()).unwrap_or(-1)
         }
-        Err(_) => {
-            let why = Cause::Protocol("a page of the list is not a JSON object");
-            let e = vpc_imds_driver::Error::new(ErrorKind::BadResponse, why);
-            write_error(&mut m.out, &ErrorRecord::from(&e));
+        Err(e) => {
+            write_error(
+                &mut m.out,
+                &ErrorRecord::from(&vpc_imds_driver::Error::from(e)),
+            );
             -1
         }
     }

@@ -4,8 +4,7 @@
 
 import native from './native.js';
 import { randomBytes } from 'node:crypto';
-import { errorFrom } from './errors.js';
-import { Machine as SharedMachine } from './machine.js';
+import { Machine as SharedMachine, checked } from './machine.js';
 import { SocketTransport } from './transport.js';
 
 /** The client machine of one client; `sockets`: steps carry only the wire bytes. */
@@ -20,14 +19,10 @@ class Machine extends SharedMachine {
   }
 }
 
-/** Merges a list's pages (JSON bytes) into one document, as `getAll` does; JSON bytes out. */
-function mergePages(pages) {
-  const merged = native.mergePageBodies(pages.map((p) => Buffer.from(p).toString('utf8')));
-  if (merged === null) throw errorFrom({ kind: 'bad_response', message: 'a page of the list is not a JSON object', cause: 'protocol' });
-  return Buffer.from(merged);
-}
-
 const bytes = (data) => Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+
+/** Merges a list's pages (JSON bytes) into one document, as `getAll` does; JSON bytes out. */
+const mergePages = (pages) => checked(() => native.mergePages(pages.map(bytes)));
 
 /** The driver's error as JavaScript's: a `RangeError` past the size limit. */
 function userDataCall(f) {

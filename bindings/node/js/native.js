@@ -23,13 +23,12 @@ function isMusl() {
 }
 
 function load() {
-  const arch = process.arch === 'arm' ? 'arm-eabihf' : process.arch;
-  const platform = process.platform === 'win32' ? 'win32' : process.platform;
-  let abis = [''];
-  if (process.platform === 'win32') abis = ['-msvc'];
-  else if (process.platform === 'linux') abis = isMusl() ? ['-musl', '-gnu'] : ['-gnu', '-musl'];
+  const { arch: cpu, platform } = process;
+  const arch = cpu === 'arm' ? 'arm-eabihf' : cpu;
+  // Linux: this libc's first (isMusl only there: it may ask node for a report).
+  const abis = platform === 'win32' ? ['-msvc'] : platform !== 'linux' ? [''] : isMusl() ? ['-musl', '-gnu'] : ['-gnu', '-musl'];
   const triples = abis.map((abi) => `${platform}-${arch}${abi}`);
-  if (process.platform === 'darwin') triples.push('darwin-universal');
+  if (platform === 'darwin') triples.push('darwin-universal');
   const errors = [];
   // A local build first (development, `npm pack` of a checkout), either libc.
   for (const triple of triples) {

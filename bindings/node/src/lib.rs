@@ -160,6 +160,13 @@ impl NodeMachine {
         }
     }
 
+    /// The transport failure a socket error names (the core's table): `code` is the
+    /// errno's name (`ECONNREFUSED`), `connected` whether the connection was made.
+    #[napi]
+    pub fn transport_failure(&self, code: String, connected: bool) -> &'static str {
+        vpc_imds_driver::TransportError::from_errno(&code, connected).as_str()
+    }
+
     /// The next step of `op` (after a send, close, backoff, token wait or page).
     #[napi]
     pub fn step(&mut self, op: f64, now: f64) -> String {
@@ -225,12 +232,14 @@ impl NodeMachine {
     }
 }
 
-/// Merges the pages of a list into one document (the driver's page merger);
-/// `null` if a page cannot be merged.
+/// Merges the pages of a list (JSON objects, as bytes) into one document, as the
+/// driver's page merger does; throws the error record (JSON text, `bad_response`)
+/// for a page that is not an object.
 #[napi]
-pub fn merge_page_bodies(pages: Vec<String>) -> Option<String> {
-    let merged = vpc_imds_driver::merge_pages(pages.iter().map(|p| p.as_bytes())).ok()?;
-    String::from_utf8(merged).ok()
+pub fn merge_pages(pages: Vec<Buffer>) -> napi::Result<Buffer> {
+    vpc_imds_driver::merge_pages(pages.iter().map(|p| &p[..]))
+        .map(Buffer::from)
+        .map_err(|e| napi::Error::from_reason(error_text(&e.into())))
 }
 
 /// A part of user data (the driver's `Leaf`), its body decoded.
@@ -271,13 +280,6 @@ pub fn user_data_parts(data: Buffer) -> napi::Result<Vec<MimeLeaf>> {
             data: Buffer::from(p.payload),
         })
         .collect())
-}
-
-/// The transport failure a socket error names (the core's table): `code` is the
-/// errno's name (`ECONNREFUSED`), `connected` whether the connection was made.
-#[napi]
-pub fn transport_failure(code: String, connected: bool) -> &'static str {
-    vpc_imds_driver::TransportError::from_errno(&code, connected).as_str()
 }
 
 /// Whether user data (gzip removed) is a well-formed MIME multi-part document.

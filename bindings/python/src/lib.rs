@@ -11,7 +11,7 @@
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyBytes;
-use vpc_imds_driver::core::error::{Cause, Error, ErrorKind, TransportError};
+use vpc_imds_driver::core::error::{ErrorKind, TransportError};
 use vpc_imds_driver::core::Endpoint;
 
 mod convert;
@@ -42,10 +42,7 @@ pub(crate) fn loads<'py>(py: Python<'py>, json: &[u8]) -> PyResult<Bound<'py, Py
 fn merge_pages(py: Python<'_>, pages: Vec<Vec<u8>>) -> PyResult<Bound<'_, PyAny>> {
     match vpc_imds_driver::merge_pages(pages.iter().map(Vec::as_slice)) {
         Ok(merged) => loads(py, &merged),
-        Err(_) => Err(to_pyerr(
-            py,
-            &Error::new(ErrorKind::BadResponse, Cause::Protocol("not an object")),
-        )),
+        Err(e) => Err(to_pyerr(py, &e.into())),
     }
 }
 

@@ -411,8 +411,8 @@ impl fmt::Display for AccessToken {
 /// list concatenated, no `next`), as `get_all` does.
 #[uniffi::export]
 pub fn merge_pages(pages: Vec<InputText>) -> Result<String, ImdsError> {
-    let merged = vpc_imds_driver::merge_pages(pages.iter().map(|p| p.as_bytes()))
-        .map_err(|_| bad_response("a page is not a JSON object"))?;
+    let merged =
+        vpc_imds_driver::merge_pages(pages.iter().map(|p| p.as_bytes())).map_err(Error::from)?;
     String::from_utf8(merged).map_err(|_| bad_response("a page is not UTF-8"))
 }
 

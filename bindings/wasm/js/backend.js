@@ -1,6 +1,7 @@
 // The WebAssembly backend of the shared client layer (../../js): the driver's client
-// machine as wasm-bindgen exports it, its steps and errors as objects; no sockets
-// (the client uses fetch or your transport function).
+// machine as wasm-bindgen exports it, its steps and errors as objects. Sockets only
+// under Node (node.js sets them: the shared node:net transport); elsewhere the client
+// uses fetch or your transport function.
 
 import { Machine as WasmMachine, mergePages as wasmMergePages, gunzip, userDataParts as wasmUserDataParts, isMultipart } from '../pkg/vpc_imds_wasm.js';
 import { asBytes } from './client.js';
@@ -8,9 +9,10 @@ import { Machine as SharedMachine, checked } from './machine.js';
 
 /** The client machine of one client (the module's), steps and errors as objects. */
 export class Machine extends SharedMachine {
-  /** `settings` by the description's names; `envEndpoint`: VPC_IMDS_ENDPOINT's value. */
-  constructor(settings = {}, envEndpoint = undefined, seedBytes = seed()) {
-    super(() => new WasmMachine(settings, envEndpoint, seedBytes));
+  /** `settings` by the description's names; `envEndpoint`: VPC_IMDS_ENDPOINT's value;
+   * `sockets`: steps carry only the wire bytes. */
+  constructor(settings = {}, envEndpoint = undefined, seedBytes = seed(), sockets = false) {
+    super(() => new WasmMachine(settings, envEndpoint, seedBytes, !sockets));
   }
 }
 
@@ -44,7 +46,13 @@ export function useRandom(getRandomValues) {
 /** The machine's jitter seed. */
 export const seed = () => random(new Uint8Array(8));
 
-/** No sockets here: every client uses fetch or its transport function. */
-export const SocketTransport = undefined;
+/** The socket transport, where the host has sockets (Node: set by node.js); else every
+ * client uses fetch or its transport function. */
+export let SocketTransport;
+
+/** @internal Under Node: the shared node:net transport. */
+export function useSockets(transport) {
+  SocketTransport = transport;
+}
 
 export { gunzip, isMultipart };

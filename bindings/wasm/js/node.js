@@ -1,8 +1,8 @@
 // Entry point for Node.js (>= 18) and Deno: loads the WebAssembly module from the
-// package's own files, then exports the API.
+// package's own files, then exports the API (over node:net sockets under Node).
 import init from '../pkg/vpc_imds_wasm.js';
 import { readFile } from 'node:fs/promises';
-import { useRandom } from './backend.js';
+import { useRandom, useSockets } from './backend.js';
 import { useConnectAgent } from './client.js';
 
 await init({ module_or_path: await readFile(new URL('../pkg/vpc_imds_wasm_bg.wasm', import.meta.url)) });
@@ -23,5 +23,9 @@ if (globalThis.process?.versions?.undici) {
     return typeof Agent === 'function' && Agent.name === 'Agent' ? Agent : undefined;
   });
 }
+
+// Node has sockets: the node:net transport both npm packages share (about twice as
+// fast as fetch for a cached call, no proxy, `ca` honoured). Deno keeps fetch.
+if (globalThis.Deno === undefined) useSockets((await import('./transport.js')).SocketTransport);
 
 export * from './index.js';

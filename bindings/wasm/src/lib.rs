@@ -12,7 +12,6 @@
 //! GET's body and the merged text of `get_all` wait in the machine for `takeBytes()` /
 //! `takeText()`.
 
-use vpc_imds_driver::core::error::Cause;
 use vpc_imds_driver::record_machine::error_text;
 use vpc_imds_driver::{
     Error, InputError, MachineInput as Input, NamedArgs, RecordMachine, Settings, Value,
@@ -81,18 +80,22 @@ impl Machine {
     /// Validates `settings` (by the description's names; seconds as numbers; null
     /// keeps the default; `env_endpoint` is the value of `VPC_IMDS_ENDPOINT`); throws
     /// the error record (JSON text) naming a bad one. `seed` (8 bytes) feeds jitter.
+    /// `parts` (default true): send steps carry the request as parts, for `fetch` or
+    /// a transport function; false when a socket transport sends the bytes.
     #[wasm_bindgen(constructor)]
     pub fn new(
         settings: &JsValue,
         env_endpoint: Option<String>,
         seed: &[u8],
+        parts: Option<bool>,
     ) -> Result<Machine, JsValue> {
         let mut s = Settings {
             env_endpoint,
             ..Settings::default()
         };
         each(settings, |name, v| s.set(name, v)).map_err(|e| thrown(&e.into()))?;
-        let machine = RecordMachine::new(s, seed, true).map_err(|e| JsValue::from_str(&e))?;
+        let machine = RecordMachine::new(s, seed, parts.unwrap_or(true))
+            .map_err(|e| JsValue::from_str(&e))?;
         Ok(Machine { machine })
     }
 
@@ -100,6 +103,39 @@ impl Machine {
     #[wasm_bindgen(getter)]
     pub fn endpoint(&self) -> String {
         self.machine.machine().config().endpoint().to_string()
+    }
+
+    /// The endpoint's host name or address (IPv6 without brackets), for a socket
+    /// transport.
+    #[wasm_bindgen(getter)]
+    pub fn host(&self) -> String {
+        self.machine
+            .machine()
+            .config()
+            .endpoint()
+            .bare_host()
+            .to_owned()
+    }
+
+    /// The endpoint's port.
+    #[wasm_bindgen(getter)]
+    pub fn port(&self) -> u16 {
+        self.machine.machine().config().endpoint().port()
+    }
+
+    /// Whether the endpoint is `https`.
+    #[wasm_bindgen(getter)]
+    pub fn secure(&self) -> bool {
+        self.endpoint().starts_with("https:")
+    }
+
+    /// The transport failure a socket error names (the core's table): `code` is the
+    /// errno's name (`ECONNREFUSED`), `connected` whether the connection was made.
+    #[wasm_bindgen(js_name = transportFailure)]
+    pub fn transport_failure(&self, code: &str, connected: bool) -> String {
+        vpc_imds_driver::TransportError::from_errno(code, connected)
+            .as_str()
+            .into()
     }
 
     /// The API version date.
@@ -196,12 +232,7 @@ impl Machine {
 #[wasm_bindgen(js_name = mergePages)]
 pub fn merge_pages(pages: Vec<js_sys::Uint8Array>) -> Result<Vec<u8>, JsValue> {
     let pages: Vec<Vec<u8>> = pages.iter().map(|p| p.to_vec()).collect();
-    vpc_imds_driver::merge_pages(pages.iter().map(Vec::as_slice)).map_err(|_| {
-        thrown(&Error::new(
-            vpc_imds_driver::ErrorKind::BadResponse,
-            Cause::Protocol("a page of the list is not a JSON object"),
-        ))
-    })
+    vpc_imds_driver::merge_pages(pages.iter().map(Vec::as_slice)).map_err(|e| thrown(&e.into()))
 }
 
 /// User data without gzip (every member, CRC checked), at most `limit` bytes (the

@@ -1,4 +1,5 @@
-// The package against the emulator under Node's fetch: every operation, the
+// The package against the emulator over fetch (as in browsers and Deno; under Node the
+// `fetch` option, for its sockets are the default there): every operation, the
 // shared token (single flight), and the faults a fetch host meets: 503s, 429 with
 // Retry-After, dropped connections, a black hole (request and operation
 // deadlines), a 401 refresh after expiry, refused connections, invalid input
@@ -26,7 +27,7 @@ beforeEach(async () => {
   await emu.call('DELETE', '/faults');
 });
 
-const client = (options = {}) => new Client({ endpoint: emu.base, useEnv: false, ...options });
+const client = (options = {}) => new Client({ endpoint: emu.base, useEnv: false, fetch: globalThis.fetch, ...options });
 const KEY_IDS = ['r000-99999999-0000-4000-8000-000000000001', 'r000-99999999-0000-4000-8000-000000000002', 'r000-99999999-0000-4000-8000-000000000003'];
 
 async function rejects(promise, Class, check = () => {}) {
@@ -281,7 +282,7 @@ test('not found, disabled and refused', async () => {
   await rejects(client().instance(), UnauthorizedError, (e) => assert.equal(e.status, 403));
   await emu.call('PUT', '/service', { enabled: true });
   const port = await closedPort();
-  await rejects(new Client({ endpoint: `http://127.0.0.1:${port}`, useEnv: false, timeout: 2 }).instance(), RefusedError,
+  await rejects(new Client({ endpoint: `http://127.0.0.1:${port}`, useEnv: false, timeout: 2, fetch }).instance(), RefusedError,
     (e) => assert.equal(e.transport, 'refused'));
 });
 
@@ -369,7 +370,7 @@ test('a call with an already-aborted signal opens no connection', async () => {
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   try {
     const endpoint = `http://127.0.0.1:${server.address().port}`;
-    const c = new Client({ endpoint, useEnv: false });
+    const c = new Client({ endpoint, useEnv: false, fetch });
     const signal = AbortSignal.abort();
     const aborted = { name: 'AbortError' };
     await assert.rejects(c.instance({ signal }), aborted);
@@ -430,26 +431,43 @@ test('nothing of a call to a black hole outlives it: the process exits once it f
   const hole = await blackHoledPort();
   try {
     const endpoint = `http://127.0.0.1:${hole.port}`;
-    for (const how of ['timeout: 0.5', 'signal: AbortSignal.timeout(300)']) {
-      // The child fails one call, prints when, and has nothing else to do.
-      const script = `
-        import { Client } from 'vpc-imds-wasm';
-        const c = new Client({ endpoint: ${JSON.stringify(endpoint)}, useEnv: false, timeout: 5 });
-        try { await c.instance({ ${how.startsWith('signal') ? how : ''} }); } catch (e) { console.log(e.name, e.code); }
-      `.replace('timeout: 5', how.startsWith('timeout') ? how : 'timeout: 5');
-      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: new URL('..', import.meta.url), stdio: ['ignore', 'pipe', 'inherit'] });
-      const failed = await new Promise((resolve) => child.stdout.once('data', (d) => resolve({ at: performance.now(), what: String(d).trim() })));
-      const exited = await new Promise((resolve) => child.once('exit', () => resolve(performance.now())));
-      assert.match(failed.what, how.startsWith('signal') ? /^TimeoutError/ : /^TimedOutError timed_out$/, how);
-      const linger = exited - failed.at;
-      assert.ok(linger < 1000, `${how}: the process lingered ${Math.round(linger)} ms after the call failed`);
+    // Node's sockets (the default there), and fetch with its dispatcher (fetchTransport()).
+    for (const via of ['', 'transport: fetchTransport(),']) {
+      for (const how of ['timeout: 0.5', 'signal: AbortSignal.timeout(300)']) {
+        // The child fails one call, prints when, and has nothing else to do.
+        const script = `
+          import { Client, fetchTransport } from 'vpc-imds-wasm';
+          const c = new Client({ endpoint: ${JSON.stringify(endpoint)}, useEnv: false, ${via} timeout: 5 });
+          try { await c.instance({ ${how.startsWith('signal') ? how : ''} }); } catch (e) { console.log(e.name, e.code); }
+        `.replace('timeout: 5', how.startsWith('timeout') ? how : 'timeout: 5');
+        const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: new URL('..', import.meta.url), stdio: ['ignore', 'pipe', 'inherit'] });
+        const failed = await new Promise((resolve) => child.stdout.once('data', (d) => resolve({ at: performance.now(), what: String(d).trim() })));
+        const exited = await new Promise((resolve) => child.once('exit', () => resolve(performance.now())));
+        assert.match(failed.what, how.startsWith('signal') ? /^TimeoutError/ : /^TimedOutError timed_out$/, `${via} ${how}`);
+        const linger = exited - failed.at;
+        assert.ok(linger < 1000, `${via} ${how}: the process lingered ${Math.round(linger)} ms after the call failed`);
+      }
     }
   } finally {
     hole.close();
   }
 });
 
-test('fetchTransport is the default transport, and takes any fetch', async () => {
+test('under Node the client speaks over node:net sockets; over fetch when given one', async () => {
+  const real = globalThis.fetch;
+  let fetches = 0;
+  globalThis.fetch = (...args) => ((fetches += 1), real(...args));
+  try {
+    assert.equal((await new Client({ endpoint: emu.base, useEnv: false }).instance()).name, 'emu-vsi-1');
+    assert.equal(fetches, 0, 'the default client fetched');
+    assert.equal((await new Client({ endpoint: emu.base, useEnv: false, fetch: globalThis.fetch }).instance()).name, 'emu-vsi-1');
+    assert.equal(fetches, 2, 'token and instance over the fetch given');
+  } finally {
+    globalThis.fetch = real;
+  }
+});
+
+test('fetchTransport is the default transport where there are no sockets, and takes any fetch', async () => {
   const urls = [];
   const c = client({ transport: fetchTransport((url, init) => { urls.push(url); return fetch(url, init); }) });
   assert.equal((await c.instance()).name, 'emu-vsi-1');
@@ -484,7 +502,7 @@ test('over fetch, bodies past the limit are refused, chunked or compressed', asy
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   try {
     const endpoint = `http://127.0.0.1:${server.address().port}`;
-    const c = new Client({ endpoint, useEnv: false, maxResponseBytes: 4096 });
+    const c = new Client({ endpoint, useEnv: false, maxResponseBytes: 4096, fetch });
     await rejects(c.get('chunked'), BadResponseError, (e) => assert.match(e.message, /large|limit|exceed/i));
     const before = process.memoryUsage().arrayBuffers;
     await rejects(c.get('gz'), BadResponseError);
@@ -521,7 +539,7 @@ test('over fetch, a transfer coding the core refuses is a bad response, as on a 
     for (const [name, wire] of Object.entries(refused)) {
       answer = wire;
       requests = 0;
-      await rejects(new Client({ endpoint, useEnv: false }).identityToken(), BadResponseError, (e) => {
+      await rejects(new Client({ endpoint, useEnv: false, fetch }).identityToken(), BadResponseError, (e) => {
         assert.match(e.message, /Transfer-Encoding/, name);
         assert.equal(e.reason, 'http', name);
       });
@@ -529,7 +547,7 @@ test('over fetch, a transfer coding the core refuses is a bad response, as on a 
     }
     for (const [name, wire] of Object.entries(accepted)) {
       answer = wire;
-      assert.equal((await new Client({ endpoint, useEnv: false }).identityToken()).expiresIn, 300, name);
+      assert.equal((await new Client({ endpoint, useEnv: false, fetch }).identityToken()).expiresIn, 300, name);
     }
   } finally {
     server.close();
@@ -558,7 +576,7 @@ test('getAll streams ~1 MB pages through the module: its memory stays near one p
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   try {
-    const c = new Client({ endpoint: `http://127.0.0.1:${server.address().port}`, useEnv: false, timeout: 120 });
+    const c = new Client({ endpoint: `http://127.0.0.1:${server.address().port}`, useEnv: false, timeout: 120, fetch });
     const before = memory.buffer.byteLength;
     const all = await c.getAll('big');
     const grew = memory.buffer.byteLength - before;

@@ -56,3 +56,23 @@ export async function startEmulator(args = []) {
     }),
   };
 }
+
+/** A loopback port nothing listens on. */
+export async function closedPort() {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address();
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/** The scenario runner's emulator (bindings/js/test/scenarios.mjs). */
+export const scenarioEmulator = {
+  bin: emulatorPath(),
+  start: async (args) => {
+    const emu = await startEmulator(args);
+    return { base: emu.base, ctl: emu.call, stop: emu.stop };
+  },
+  closedPort,
+};

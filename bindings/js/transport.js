@@ -1,22 +1,22 @@
-// The built-in transport of the Node package: moves a request's bytes and feeds back
-// what came of it. No protocol decision is made here: the machine says what to send,
+// The socket transport of both npm packages under Node (node:net, node:tls): moves a
+// request's bytes and feeds back what came of it. No protocol decision is made here: the machine says what to send,
 // on which connection, when to give up, which connections to close, and what every
 // answer means.
 
 import net from 'node:net';
 import tls from 'node:tls';
-import native from './native.js';
 
 const READ = 1;
 const EMPTY = Buffer.alloc(0);
 
-/** The transport failure a socket error stands for: node's TLS errors here, an errno by the core's table. */
-function errorName(err, connected, secure) {
+/** The transport failure a socket error stands for: node's TLS errors here, an errno by
+ * the machine's table (the core's). */
+function errorName(m, err, connected, secure) {
   const code = typeof err?.code === 'string' ? err.code : '';
   if (secure && (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL'))) return 'tls';
   // OpenSSL's verdicts during the handshake (CERT_HAS_EXPIRED, ...): not errno names.
   if (secure && !connected && !code.startsWith('E')) return 'tls';
-  return native.transportFailure(code, connected);
+  return m.transportFailure(code, connected);
 }
 
 /**
@@ -122,7 +122,7 @@ class SocketTransport {
           const out = m.feed(op, EMPTY, clock());
           settle(out.kind === READ ? m.fail(op, 'connection_lost', clock()) : out);
         },
-        error: (err) => fail(errorName(err, conn.connected, this.secure)),
+        error: (err) => fail(errorName(m, err, conn.connected, this.secure)),
       };
       if (signal) signal.addEventListener('abort', onAbort, { once: true });
       conn.socket.ref();
