@@ -7,8 +7,8 @@
 #   bash bench/floors.sh          # after scripts/test.sh (or each package's ci.sh) built them
 #
 # Python: bench/python_floor.py (socket + json.loads) with the wheel in dist/;
-# Node and WASM under Node: bench/js_floor.mjs (node:net + JSON.parse; fetch +
-# res.json()); Go: the package's benchmarks (net.Conn + encoding/json); JVM:
+# Node and WASM under Node: bench/js_floor.mjs (node:net + JSON.parse, both packages'
+# transport under Node; fetch + res.json() for WASM over fetch); Go: the package's benchmarks (net.Conn + encoding/json); JVM:
 # bindings/uniffi/bench.sh (raw java.net.http.HttpClient).
 set -uo pipefail
 cd "$(dirname "$0")/.."

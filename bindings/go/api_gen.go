@@ -26,7 +26,7 @@ type Profile struct {
 // other error. limit: Longest wait in seconds (default 60) (0: not given).
 func (c *Client) WaitUntilReady(ctx context.Context, limit time.Duration) error {
 	args := map[string]any{}
-	if limit > 0 {
+	if limit != 0 {
 		args["max"] = limit.Seconds()
 	}
 	_, err := c.run(ctx, "wait_until_ready", args)

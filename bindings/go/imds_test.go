@@ -131,6 +131,11 @@ func TestErrorsAreTypedAndCarryTheRecord(t *testing.T) {
 	if _, err := r.Instance(context.Background()); !errors.Is(err, ErrRefused) {
 		t.Fatal(err)
 	}
+	// A negative wait is the driver's to refuse, as in every host (not the default 60 s).
+	started := time.Now()
+	if err := r.WaitUntilReady(context.Background(), -time.Second); !errors.Is(err, ErrInvalidInput) || time.Since(started) > 5*time.Second {
+		t.Fatalf("WaitUntilReady(-1s) = %v after %v", err, time.Since(started))
+	}
 }
 
 // Twenty goroutines on one client: one identity token request.

@@ -5,9 +5,9 @@
 // and conversions. The machine decides everything else: each call steps its own
 // operation, `step -> do what it says -> feed the result`.
 
-import { Machine, SocketTransport, seed } from './backend.js';
+import { Machine, SocketTransport, seed, transportFailure } from './backend.js';
 import { InvalidInputError } from './api.js';
-import { bad, classify, errorFrom } from './errors.js';
+import { bad, classify as classifyBy, errorFrom } from './errors.js';
 import { Operations, CALL, PAGES, settingsOf } from './operations.js';
 
 /** Step kinds of the low-level `Machine` (its steps' `kind`), the same in every JavaScript host. */
@@ -340,7 +340,7 @@ class Client extends Operations {
     this.#m = new Machine(settingsOf(o), useEnv ? readEnv() : undefined, seed(), sockets);
     const now = () => this.now();
     this.#transport = sockets
-      ? new SocketTransport(this.#m, { ca: o.ca }, now)
+      ? new SocketTransport(this.#m, { ca: o.ca, failure: transportFailure }, now)
       : new FunctionTransport(this.#m, transport ?? fetchTransport(fetchImpl, this.#m.maxResponseBytes), now);
   }
 
@@ -502,7 +502,11 @@ class IamTokenCache {
   }
 }
 
+/** How an exchange failed, from what fetch or a transport threw (errno names by the
+ * core's table). */
+const classify = (error) => classifyBy(error, transportFailure);
+
 export {
-  Client, IamTokenCache, HttpRequest, fetchTransport, useConnectAgent, asBytes, STEP, ENDPOINT_ENV, DEFAULT_ENDPOINT,
-  SECURE_ENDPOINT,
+  Client, IamTokenCache, HttpRequest, fetchTransport, useConnectAgent, asBytes, classify, STEP, ENDPOINT_ENV,
+  DEFAULT_ENDPOINT, SECURE_ENDPOINT,
 };

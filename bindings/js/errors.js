@@ -33,13 +33,12 @@ class TransportError extends Error {
 }
 Object.defineProperty(TransportError.prototype, 'name', { value: 'TransportError' });
 
+/** Codes of Node's fetch (undici) and of TLS that are not errno names. */
 const CODES = [
-  [/^(ECONNREFUSED)$/, 'refused'],
-  [/^(EHOSTUNREACH|ENETUNREACH|EADDRNOTAVAIL|ENOTFOUND|EAI_AGAIN|ENETDOWN|EHOSTDOWN|EACCES|EPERM)$/, 'unreachable'],
-  [/^(ETIMEDOUT|UND_ERR_CONNECT_TIMEOUT)$/, 'connect_timeout'],
+  [/^UND_ERR_CONNECT_TIMEOUT$/, 'connect_timeout'],
   [/^(UND_ERR_HEADERS_TIMEOUT|UND_ERR_BODY_TIMEOUT)$/, 'response_timeout'],
   [/^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|ERR_OSSL_)/, 'tls'],
-  [/^(ECONNRESET|EPIPE|ECONNABORTED|UND_ERR_SOCKET|UND_ERR_CLOSED|UND_ERR_ABORTED|ERR_STREAM_PREMATURE_CLOSE)$/, 'connection_lost'],
+  [/^(UND_ERR_SOCKET|UND_ERR_CLOSED|UND_ERR_ABORTED|ERR_STREAM_PREMATURE_CLOSE)$/, 'connection_lost'],
 ];
 const MESSAGES = [
   [/refused/i, 'refused'],
@@ -50,18 +49,22 @@ const MESSAGES = [
 ];
 
 /**
- * How an exchange failed, from what fetch (or a custom transport) threw: Node's
- * fetch (undici) names the socket error in `cause.code`; Deno puts it in the
- * message; browsers say only "Failed to fetch", read as `refused` (the usual cause
- * when nothing serves the endpoint; any such failure is retried the same way).
+ * How an exchange failed, from what fetch (or a custom transport) threw: an errno name
+ * in `code` (Node's fetch puts the socket's in `cause.code`) by `failure` (the core's
+ * table, the backend's `transportFailure`), read as connecting, as every host reads a custom transport's failure; then
+ * undici's and TLS's own codes; then the message (Deno names the socket error there).
+ * Anything else, a browser's "Failed to fetch" among them, is `connection_lost`.
  */
-function classify(error) {
+function classify(error, failure) {
   if (TRANSPORT_NAMES.includes(error?.transport)) return error.transport;
-  for (const [table, field] of [[CODES, 'code'], [MESSAGES, 'message']]) {
-    for (let e = error, depth = 0; e && depth < 4; e = e.cause, depth++) {
-      const text = typeof e[field] === 'string' ? e[field] : '';
-      for (const [re, name] of table) if (text && re.test(text)) return name;
-    }
+  for (let e = error, depth = 0; e && depth < 4; e = e.cause, depth++) {
+    const code = typeof e.code === 'string' ? e.code : '';
+    if (/^E[A-Z0-9]+$/.test(code)) return failure(code, false);
+    for (const [re, name] of CODES) if (re.test(code)) return name;
+  }
+  for (let e = error, depth = 0; e && depth < 4; e = e.cause, depth++) {
+    const text = typeof e.message === 'string' ? e.message : '';
+    for (const [re, name] of MESSAGES) if (text && re.test(text)) return name;
   }
   return 'connection_lost';
 }

@@ -40,8 +40,6 @@ class Machine {
   get host() { return this.#m.host; }
   get port() { return this.#m.port; }
   get secure() { return this.#m.secure; }
-  /** The transport failure a socket error names: `code` its errno name, `connected` its stage (the core's table). */
-  transportFailure(code, connected) { return this.#m.transportFailure(code, connected); }
 
   /** Starts `op` with `args` by the description's names (the machine reads every key). */
   start(op, now, args) {

@@ -10,13 +10,13 @@ const READ = 1;
 const EMPTY = Buffer.alloc(0);
 
 /** The transport failure a socket error stands for: node's TLS errors here, an errno by
- * the machine's table (the core's). */
-function errorName(m, err, connected, secure) {
+ * the core's table (`failure`, the backend's `transportFailure`). */
+function errorName(failure, err, connected, secure) {
   const code = typeof err?.code === 'string' ? err.code : '';
   if (secure && (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL'))) return 'tls';
   // OpenSSL's verdicts during the handshake (CERT_HAS_EXPIRED, ...): not errno names.
   if (secure && !connected && !code.startsWith('E')) return 'tls';
-  return m.transportFailure(code, connected);
+  return failure(code, connected);
 }
 
 /**
@@ -25,9 +25,11 @@ function errorName(m, err, connected, secure) {
  * and closed), never a proxy.
  */
 class SocketTransport {
+  /** `options`: `ca`, and `failure(code, connected)`, the core's errno table. */
   constructor(m, options, clock) {
     this.m = m;
     this.clock = clock;
+    this.failure = options.failure;
     this.host = m.host;
     this.port = m.port;
     this.secure = m.secure;
@@ -122,7 +124,7 @@ class SocketTransport {
           const out = m.feed(op, EMPTY, clock());
           settle(out.kind === READ ? m.fail(op, 'connection_lost', clock()) : out);
         },
-        error: (err) => fail(errorName(m, err, conn.connected, this.secure)),
+        error: (err) => fail(errorName(this.failure, err, conn.connected, this.secure)),
       };
       if (signal) signal.addEventListener('abort', onAbort, { once: true });
       conn.socket.ref();

@@ -242,7 +242,7 @@ def param(a: Dict[str, Any]) -> str:
 
 def present(expr: str, t: str) -> str:
     return {"string": f'{expr} != ""', "id": f'{expr} != ""', "path": f'{expr} != ""', "integer": f"{expr} != 0",
-            "seconds": f"{expr} > 0", "boolean": expr}[t]
+            "seconds": f"{expr} != 0", "boolean": expr}[t]
 
 
 def value(expr: str, t: str) -> str:

@@ -46,4 +46,7 @@ const isMultipart = (data) => native.isMultipart(bytes(data));
 
 const seed = () => randomBytes(8);
 
-export { Machine, SocketTransport, mergePages, gunzip, userDataParts, isMultipart, seed };
+/** The transport failure an errno name stands for, by stage (the core's table). */
+const transportFailure = (code, connected) => native.transportFailure(code, connected);
+
+export { Machine, SocketTransport, mergePages, gunzip, userDataParts, isMultipart, seed, transportFailure };

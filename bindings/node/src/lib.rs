@@ -160,13 +160,6 @@ impl NodeMachine {
         }
     }
 
-    /// The transport failure a socket error names (the core's table): `code` is the
-    /// errno's name (`ECONNREFUSED`), `connected` whether the connection was made.
-    #[napi]
-    pub fn transport_failure(&self, code: String, connected: bool) -> &'static str {
-        vpc_imds_driver::TransportError::from_errno(&code, connected).as_str()
-    }
-
     /// The next step of `op` (after a send, close, backoff, token wait or page).
     #[napi]
     pub fn step(&mut self, op: f64, now: f64) -> String {
@@ -280,6 +273,13 @@ pub fn user_data_parts(data: Buffer) -> napi::Result<Vec<MimeLeaf>> {
             data: Buffer::from(p.payload),
         })
         .collect())
+}
+
+/// The transport failure a socket error names (the core's table): `code` is the
+/// errno's name (`ECONNREFUSED`), `connected` whether the connection was made.
+#[napi]
+pub fn transport_failure(code: String, connected: bool) -> &'static str {
+    vpc_imds_driver::TransportError::from_errno(&code, connected).as_str()
 }
 
 /// Whether user data (gzip removed) is a well-formed MIME multi-part document.

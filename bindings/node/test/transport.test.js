@@ -81,3 +81,15 @@ test('a transport that ignores its signal still ends at the deadline, and on abo
 test('a transport that is not a function is invalid input', () => {
   assert.throws(() => new imds.Client({ transport: 42 }), imds.InvalidInputError);
 });
+
+test('classify reads an errno name by the core table, as Python reads a custom transport', () => {
+  const { classify } = imds;
+  const coded = (code) => Object.assign(new Error('x'), { code });
+  // Python: failure(OSError(errno.EPROTO, ...)) is unreachable too (test_transport.py).
+  assert.equal(classify(coded('EPROTO')), 'unreachable');
+  assert.equal(classify(coded('ETIMEDOUT')), 'connect_timeout');
+  assert.equal(classify(new TypeError('fetch failed', { cause: coded('ECONNREFUSED') })), 'refused');
+  assert.equal(classify(coded('UND_ERR_HEADERS_TIMEOUT')), 'response_timeout');
+  assert.equal(classify(coded('CERT_HAS_EXPIRED')), 'tls');
+  assert.equal(classify(new TypeError('Failed to fetch')), 'connection_lost');
+});

@@ -3,7 +3,7 @@
 // under Node (node.js sets them: the shared node:net transport); elsewhere the client
 // uses fetch or your transport function.
 
-import { Machine as WasmMachine, mergePages as wasmMergePages, gunzip, userDataParts as wasmUserDataParts, isMultipart } from '../pkg/vpc_imds_wasm.js';
+import { Machine as WasmMachine, mergePages as wasmMergePages, gunzip, userDataParts as wasmUserDataParts, isMultipart, transportFailure } from '../pkg/vpc_imds_wasm.js';
 import { asBytes } from './client.js';
 import { Machine as SharedMachine, checked } from './machine.js';
 
@@ -55,4 +55,4 @@ export function useSockets(transport) {
   SocketTransport = transport;
 }
 
-export { gunzip, isMultipart };
+export { gunzip, isMultipart, transportFailure };

@@ -129,15 +129,6 @@ impl Machine {
         self.endpoint().starts_with("https:")
     }
 
-    /// The transport failure a socket error names (the core's table): `code` is the
-    /// errno's name (`ECONNREFUSED`), `connected` whether the connection was made.
-    #[wasm_bindgen(js_name = transportFailure)]
-    pub fn transport_failure(&self, code: &str, connected: bool) -> String {
-        vpc_imds_driver::TransportError::from_errno(code, connected)
-            .as_str()
-            .into()
-    }
-
     /// The API version date.
     #[wasm_bindgen(getter)]
     pub fn version(&self) -> String {
@@ -253,6 +244,15 @@ pub fn user_data_parts(data: &[u8]) -> Result<Leaves, JsValue> {
     vpc_imds_driver::user_data_parts(data)
         .map(|leaves| Leaves { leaves })
         .map_err(user_data_error)
+}
+
+/// The transport failure a socket error names (the core's table): `code` is the
+/// errno's name (`ECONNREFUSED`), `connected` whether the connection was made.
+#[wasm_bindgen(js_name = transportFailure)]
+pub fn transport_failure(code: &str, connected: bool) -> String {
+    vpc_imds_driver::TransportError::from_errno(code, connected)
+        .as_str()
+        .into()
 }
 
 /// Whether user data (gzip removed) is a well-formed MIME multi-part document.
