@@ -420,6 +420,11 @@ impl Session {
         let Some(run) = self.run.as_ref() else {
             return Event::Failed(misuse());
         };
+        // An answer after the request's deadline is a timeout in every host, whether
+        // its transport stopped waiting in time or not.
+        if now > run.request_deadline {
+            return self.transport_error(TransportError::ResponseTimeout, now);
+        }
         // What the response reader would have refused (a host's HTTP stack took it).
         if let Some(error) = response.refused() {
             return self.response_error(error, now);

@@ -589,6 +589,11 @@ rets.append(case("a host that wakes after the deadline gets timed_out", [
     {"poll_failed": {"kind": "timed_out", "cause": "deadline"}, "at": 1000},
     {"idle": True, "at": 1001},
 ], operation_timeout_ms=1000))
+rets.append(case("an answer after the request deadline is a response timeout, retried", [
+    {"start": {"op": "instance"}, "at": 0}, token_send(0), token_ok(0, 1), get_send(0, "instance", 1),
+    {"respond": body_file("instance.json"), "at": 5001, "expect": "pending"},
+    {"wait": 5001 + backoff(0, Jitter(1).next()), "at": 5001},
+]))
 rets.append(case("a request in flight at the deadline ends the operation", [
     {"start": {"op": "instance"}, "at": 0}, token_send(0), token_ok(0, 1), get_send(0, "instance", 1),
     {"transport_error": "response_timeout", "at": 990, "expect": failed("timed_out", cause="transport")},

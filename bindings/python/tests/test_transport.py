@@ -105,6 +105,7 @@ def test_final_transport_errors(raised: BaseException, kind: type) -> None:
         (BrokenPipeError(), True, "connection_lost"),
         (socket.gaierror(socket.EAI_NONAME, "x"), True, "unreachable"),  # before any connection
         (socket.timeout(), True, "response_timeout"),  # the host's own deadline
+        (type("ConnectTimeout", (OSError,), {})(), False, "connect_timeout"),  # requests', httpx's
         (ssl.SSLEOFError(), False, "connection_lost"),
         (ssl.SSLCertVerificationError(), False, "tls"),
         (RuntimeError("x"), True, "connection_lost"),

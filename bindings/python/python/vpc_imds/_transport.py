@@ -122,8 +122,10 @@ def failure(exc: BaseException, connected: bool = False) -> str:
         code = _ERRNO_OF.get(name) if exc.errno is None else errno.errorcode.get(exc.errno, "")
         if code is not None:  # a resolver's failure comes before any connection
             return _core.transport_failure(code, connected and name != "gaierror")
+    if name == "ConnectTimeout":  # requests' and httpx's, as undici's in JavaScript
+        return "connect_timeout"
     # An errno-less timeout is the host's own deadline.
-    if isinstance(exc, TimeoutError) or name in ("timeout", "TimeoutError", "ConnectTimeout", "ReadTimeout", "Timeout"):
+    if isinstance(exc, TimeoutError) or name in ("timeout", "TimeoutError", "ReadTimeout", "Timeout"):
         return "response_timeout"
     return "connection_lost"
 
