@@ -22,7 +22,8 @@ class VpcImdsAuthenticator {
     this.iamProfileName = iamProfileName;
     this.validate();
     this.client = client instanceof Client ? client : new Client({ endpoint: url, ...clientOptions });
-    this.cache = new IamTokenCache(this.client, { profileId: iamProfileId, profileCrn: iamProfileCrn, profileName: iamProfileName });
+    // An empty field is an absent one, as in the SDK's own authenticator.
+    this.cache = new IamTokenCache(this.client, { profileId: iamProfileId || undefined, profileCrn: iamProfileCrn || undefined, profileName: iamProfileName || undefined });
   }
 
   /** `vpc`, like the SDK's own VPC instance authenticator. */

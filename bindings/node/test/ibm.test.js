@@ -71,6 +71,8 @@ describe('VpcImdsAuthenticator in a BaseService', () => {
       [{ iamProfileCrn: p.crn }, { iamProfileCrn: p.crn }],
       [{ iamProfileName: p.name }, { iamProfileName: p.name }],
       [{}, {}],
+      // An empty field is an absent one, in the SDK's and in ours.
+      [{ iamProfileId: p.id, iamProfileCrn: '', iamProfileName: '' }, { iamProfileId: p.id, iamProfileCrn: '' }],
     ]) {
       const a = await new WhoamiV1({ authenticator: new VpcImdsAuthenticator({ url: emu.base, ...ours }), serviceUrl: apiUrl }).whoami();
       const b = await new WhoamiV1({ authenticator: new VpcInstanceAuthenticator({ url: emu.base, ...theirs }), serviceUrl: apiUrl }).whoami();

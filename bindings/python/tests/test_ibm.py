@@ -85,6 +85,15 @@ def test_with_ibm_vpc_client(emulator: Emulator, vpc_api: str) -> None:
     assert emulator.counters()["iam_token_exchanges"] == 1
 
 
+def test_an_empty_profile_field_is_absent_as_in_the_sdk(emulator: Emulator) -> None:
+    profile = "Profile-00000000-0000-4000-8000-0000000000a1"
+    client = vpc_imds.Client(emulator.url, use_env=False)
+    auth = VpcImdsAuthenticator(iam_profile_id=profile, iam_profile_crn="", iam_profile_name="", client=client)
+    # The client caches one IAM token per profile: the same token is the same profile's.
+    assert auth.token() == client.iam_token(profile_id=profile).access_token
+    assert emulator.counters()["iam_token_exchanges"] == 1
+
+
 def test_iam_cache_single_flight_across_threads(emulator: Emulator) -> None:
     emulator.call("PUT", "/faults/latency", {"ms": 150})
     cache = vpc_imds.IamTokenCache(vpc_imds.Client(emulator.url, use_env=False))

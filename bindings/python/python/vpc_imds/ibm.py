@@ -55,9 +55,10 @@ class VpcImdsAuthenticator(Authenticator):  # type: ignore[misc]
             client = Client(url, **client_options)
         self.cache = IamTokenCache(
             client,
-            profile_id=iam_profile_id,
-            profile_crn=iam_profile_crn,
-            profile_name=iam_profile_name,
+            # An empty field is an absent one, as in the SDK's own authenticator.
+            profile_id=iam_profile_id or None,
+            profile_crn=iam_profile_crn or None,
+            profile_name=iam_profile_name or None,
         )
 
     def authentication_type(self) -> str:

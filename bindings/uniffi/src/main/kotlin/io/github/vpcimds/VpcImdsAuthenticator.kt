@@ -7,8 +7,8 @@ import okhttp3.Request
  * An `Authenticator` for IBM Cloud's Java SDKs (`com.ibm.cloud:sdk-core`), in place of
  * the SDK's own `VpcInstanceAuthenticator`: the IAM token comes from [imds] (one
  * exchange per trusted profile while the token is fresh; the client caches it).
- * At most one of [iamProfileId], [iamProfileCrn] and [iamProfileName]; none means the
- * instance's default trusted profile. Errors are the facade's exceptions.
+ * At most one of [iamProfileId], [iamProfileCrn] and [iamProfileName] (an empty one is
+ * absent, as in the SDK's own); none means the instance's default trusted profile. Errors are the facade's exceptions.
  *
  * ```java
  * VpcV1 vpc = new VpcV1("vpc", new VpcImdsAuthenticator(ImdsFacade.create()));
@@ -16,12 +16,17 @@ import okhttp3.Request
  */
 class VpcImdsAuthenticator(
     private val imds: ImdsFacade,
-    val iamProfileId: String?,
-    val iamProfileCrn: String?,
-    val iamProfileName: String?,
+    iamProfileId: String?,
+    iamProfileCrn: String?,
+    iamProfileName: String?,
 ) : Authenticator {
     /** With the instance's default trusted profile. */
     constructor(imds: ImdsFacade) : this(imds, null, null, null)
+
+    // An empty field is an absent one, as in the SDK's own authenticator.
+    val iamProfileId: String? = iamProfileId?.ifEmpty { null }
+    val iamProfileCrn: String? = iamProfileCrn?.ifEmpty { null }
+    val iamProfileName: String? = iamProfileName?.ifEmpty { null }
 
     init {
         validate()

@@ -99,6 +99,8 @@ class IbmAuthenticatorTest {
             new StubVpc(vpcUrl(), auth).listInstances().execute();
             assertEquals("Bearer " + imds.iamToken(profile, null, null).secret(), seen.get(0));
             assertThrows(IllegalArgumentException.class, () -> new VpcImdsAuthenticator(imds, "a", "b", null));
+            // An empty field is an absent one, as in the SDK's own authenticator.
+            assertEquals(imds.iamToken(profile, null, null).secret(), new VpcImdsAuthenticator(imds, profile, "", "").token());
             // A failure to get a token is the facade's exception, before anything reaches the API.
             emu.call("POST", "/faults/fail", "{\"status\":403,\"route_prefix\":\"/identity/\"}");
             ImdsFacade fresh = imds();
