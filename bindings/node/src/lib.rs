@@ -180,13 +180,14 @@ impl NodeMachine {
     pub fn respond(
         &mut self,
         op: f64,
-        status: u32,
+        status: f64,
         retry_after: Option<String>,
         body: Buffer,
         now: f64,
         transfer_encoding: Option<String>,
     ) -> String {
-        let status = u16::try_from(status).unwrap_or(0);
+        // A cast saturates: one out of range stays out of range, for the core to refuse.
+        let status = status as u16;
         let te = transfer_encoding.as_deref();
         let input = Input::response(status, retry_after.as_deref(), te, &body);
         self.machine.step(op, now, input)

@@ -93,3 +93,12 @@ test('classify reads an errno name by the core table, as Python reads a custom t
   assert.equal(classify(coded('CERT_HAS_EXPIRED')), 'tls');
   assert.equal(classify(new TypeError('Failed to fetch')), 'connection_lost');
 });
+
+test('a status no HTTP server sends is a bad response, not retried, as in every host', async () => {
+  for (const status of [1000, 70000, -1, 99]) {
+    const { transport, seen } = scripted([{ status: 200, body: token('a') }, { status, body: '{}' }]);
+    const c = new imds.Client({ endpoint: 'http://127.0.0.1:9', transport });
+    await assert.rejects(c.instance(), (e) => e instanceof imds.BadResponseError, String(status));
+    assert.equal(seen.length, 2, `${status}: retried`);
+  }
+});

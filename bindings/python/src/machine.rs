@@ -158,10 +158,12 @@ impl Machine {
         &self,
         py: Python<'_>,
         op: u64,
-        status: u16,
+        status: i64,
         body: &[u8],
         retry_after: Option<String>,
     ) -> PyResult<Py<PyAny>> {
+        // Any integer: one out of range stays out of range, for the core to refuse.
+        let status = status.clamp(0, i64::from(u16::MAX)) as u16;
         let input = Input::response(status, retry_after.as_deref(), None, body);
         self.advance(py, op, input)
     }

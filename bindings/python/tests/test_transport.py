@@ -117,6 +117,15 @@ def test_socket_failures_read_as_the_cores_table_says(raised: BaseException, con
     assert failure(raised, connected) == name
 
 
+@pytest.mark.parametrize("status", [1000, 70000, -1, 99])
+def test_a_status_no_server_sends_is_a_bad_response_not_retried(status: int) -> None:
+    # As in every host (transport.test.js): the core judges any integer.
+    t = Scripted((200, TOKEN_BODY, {}), (status, b"{}", {}))
+    with pytest.raises(vpc_imds.BadResponse):
+        vpc_imds.Client("http://127.0.0.1:1", transport=t, use_env=False).instance()
+    assert len(t.requests) == 2
+
+
 @pytest.mark.parametrize("code", [errno.EACCES, errno.EPERM, errno.ENETDOWN, errno.EHOSTUNREACH])
 def test_no_route_or_not_allowed_is_unreachable_as_in_every_host(code: int) -> None:
     t = Scripted(*[OSError(code, "connect failed")] * 4)

@@ -176,14 +176,15 @@ impl Machine {
     pub fn respond(
         &mut self,
         op: f64,
-        status: u16,
+        status: f64,
         retry_after: Option<String>,
         body: &[u8],
         now: f64,
         transfer_encoding: Option<String>,
     ) -> String {
         let te = transfer_encoding.as_deref();
-        let input = Input::response(status, retry_after.as_deref(), te, body);
+        // A cast saturates: one out of range stays out of range, for the core to refuse.
+        let input = Input::response(status as u16, retry_after.as_deref(), te, body);
         self.machine.step(op, now, input)
     }
 
