@@ -120,7 +120,6 @@ pub(crate) fn decode_into<'de, T: Decode<'de>>(
     })
 }
 
-/// Checks that `body` is one JSON document under the rules above, reading nothing.
 /// The index of `key` among `keys`, looking from `hint` on and wrapping around.
 fn find_key(keys: &[&str], hint: usize, key: &str) -> Option<usize> {
     let n = keys.len();
@@ -137,6 +136,7 @@ fn find_key(keys: &[&str], hint: usize, key: &str) -> Option<usize> {
     None
 }
 
+/// Checks that `body` is one JSON document under the rules above, reading nothing.
 #[cfg(test)]
 pub(crate) fn validate(body: &[u8]) -> Result<(), &'static str> {
     struct Nothing;
