@@ -10,6 +10,7 @@ use crate::machine::{Input, LocalMachine, OpId};
 use crate::record::ErrorRecord;
 use crate::settings::Settings;
 use crate::step_record::StepRecord;
+use vpc_imds_core::config::{Endpoint, Scheme};
 use vpc_imds_core::error::Error;
 use vpc_imds_core::time::Instant;
 
@@ -69,6 +70,16 @@ impl RecordMachine {
     /// The machine, for its settings and counts.
     pub fn machine(&self) -> &LocalMachine {
         &self.machine
+    }
+
+    /// The endpoint (URL, host, port), for a socket transport.
+    pub fn endpoint(&self) -> &Endpoint {
+        self.machine.config().endpoint()
+    }
+
+    /// Whether the endpoint is `https`.
+    pub fn secure(&self) -> bool {
+        self.endpoint().scheme() == Scheme::Https
     }
 
     /// Starts operation `op` with `args` at `now`: its id, or the error record (JSON

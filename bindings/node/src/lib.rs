@@ -100,30 +100,25 @@ impl NodeMachine {
     /// The endpoint, e.g. `http://169.254.169.254`.
     #[napi(getter)]
     pub fn endpoint(&self) -> String {
-        self.machine.machine().config().endpoint().to_string()
+        self.machine.endpoint().to_string()
     }
 
     /// Whether the endpoint is `https`.
     #[napi(getter)]
     pub fn secure(&self) -> bool {
-        self.endpoint().starts_with("https:")
+        self.machine.secure()
     }
 
     /// The endpoint's host name or address (IPv6 without brackets).
     #[napi(getter)]
     pub fn host(&self) -> String {
-        self.machine
-            .machine()
-            .config()
-            .endpoint()
-            .bare_host()
-            .to_owned()
+        self.machine.endpoint().bare_host().to_owned()
     }
 
     /// The endpoint's port.
     #[napi(getter)]
     pub fn port(&self) -> u32 {
-        u32::from(self.machine.machine().config().endpoint().port())
+        u32::from(self.machine.endpoint().port())
     }
 
     /// The API version date.

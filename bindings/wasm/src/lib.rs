@@ -102,31 +102,26 @@ impl Machine {
     /// The service's base URL, e.g. `http://169.254.169.254`.
     #[wasm_bindgen(getter)]
     pub fn endpoint(&self) -> String {
-        self.machine.machine().config().endpoint().to_string()
+        self.machine.endpoint().to_string()
     }
 
     /// The endpoint's host name or address (IPv6 without brackets), for a socket
     /// transport.
     #[wasm_bindgen(getter)]
     pub fn host(&self) -> String {
-        self.machine
-            .machine()
-            .config()
-            .endpoint()
-            .bare_host()
-            .to_owned()
+        self.machine.endpoint().bare_host().to_owned()
     }
 
     /// The endpoint's port.
     #[wasm_bindgen(getter)]
     pub fn port(&self) -> u16 {
-        self.machine.machine().config().endpoint().port()
+        self.machine.endpoint().port()
     }
 
     /// Whether the endpoint is `https`.
     #[wasm_bindgen(getter)]
     pub fn secure(&self) -> bool {
-        self.endpoint().starts_with("https:")
+        self.machine.secure()
     }
 
     /// The API version date.
