@@ -412,11 +412,14 @@ impl Io {
         let complete = loop {
             // Room for what came, doubling: a small answer never allocates (and
             // zeroes) the whole limit, which a host's allocator may not map lazily.
-            let room = reader.unfilled(buf).map_or(0, |s| s.len());
-            if room < rest.len() && buf.len() < limit {
-                let need = buf.len() + (rest.len() - room);
-                let grown = need.max(buf.len() * 2).max(MIN_BUFFER).min(limit);
-                buf.resize(grown, 0);
+            // At the limit there is nothing to grow: no need to ask for the room.
+            if buf.len() < limit {
+                let room = reader.unfilled(buf).map_or(0, |s| s.len());
+                if room < rest.len() {
+                    let need = buf.len() + (rest.len() - room);
+                    let grown = need.max(buf.len() * 2).max(MIN_BUFFER).min(limit);
+                    buf.resize(grown, 0);
+                }
             }
             let space = match reader.unfilled(buf) {
                 Ok(space) => space,
