@@ -51,9 +51,10 @@ const MESSAGES = [
 /**
  * How an exchange failed, from what fetch (or a custom transport) threw: an errno name
  * in `code` (Node's fetch puts the socket's in `cause.code`) by `failure` (the core's
- * table, the backend's `transportFailure`), read as connecting, as every host reads a custom transport's failure; then
- * undici's and TLS's own codes; then the message (Deno names the socket error there).
- * Anything else, a browser's "Failed to fetch" among them, is `connection_lost`.
+ * table, the backend's `transportFailure`), read as connecting, as every host reads a
+ * custom transport's failure; then undici's and TLS's own codes; then the message
+ * (Deno names the socket error there). Anything else, a browser's "Failed to fetch"
+ * among them, is `connection_lost`.
  */
 function classify(error, failure) {
   if (TRANSPORT_NAMES.includes(error?.transport)) return error.transport;

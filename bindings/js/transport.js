@@ -1,7 +1,7 @@
 // The socket transport of both npm packages under Node (node:net, node:tls): moves a
-// request's bytes and feeds back what came of it. No protocol decision is made here: the machine says what to send,
-// on which connection, when to give up, which connections to close, and what every
-// answer means.
+// request's bytes and feeds back what came of it. No protocol decision is made here:
+// the machine says what to send, on which connection, when to give up, which
+// connections to close, and what every answer means.
 
 import net from 'node:net';
 import tls from 'node:tls';
