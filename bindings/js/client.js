@@ -168,9 +168,9 @@ class HttpRequest {
   }
 }
 
-/** The value of header `name`; with `all`, every line's value joined by ", " (as
- * `Headers.get` joins them), else the first line's. */
-function header(headers, name, all = false) {
+/** The value of header `name`: every line's value joined by ", ", as `Headers.get`
+ * joins them (the core reads a repeated `Retry-After` as no delay). */
+function header(headers, name) {
   if (!headers) return undefined;
   if (typeof headers.get === 'function') return headers.get(name) ?? undefined;
   const lower = name.toLowerCase();
@@ -178,7 +178,6 @@ function header(headers, name, all = false) {
   const values = [];
   for (const [k, v] of entries) {
     if (String(k).toLowerCase() !== lower || v === undefined) continue;
-    if (!all) return String(Array.isArray(v) ? v[0] : v);
     values.push(...(Array.isArray(v) ? v.map(String) : [String(v)]));
   }
   return values.length > 0 ? values.join(', ') : undefined;
@@ -305,7 +304,7 @@ class FunctionTransport {
       signal?.removeEventListener('abort', onAbort);
     }
     // The framing the host's stack saw: the core refuses what its own reader would.
-    const codings = header(r.headers, 'transfer-encoding', true);
+    const codings = header(r.headers, 'transfer-encoding');
     return m.respond(op, r.status, header(r.headers, 'retry-after'), body, now(), codings);
   }
 }

@@ -166,7 +166,9 @@ impl fmt::Debug for Response<'_> {
     }
 }
 
-/// Parses `Retry-After` delta-seconds; anything else is `None`.
+/// Parses `Retry-After` delta-seconds; anything else is `None`, and so is a
+/// field sent twice: hosts hand over the field's lines joined by ", " (as HTTP
+/// libraries do), and the reader of a whole response ignores a repeated line.
 ///
 /// A value too large for a `u32` saturates at `u32::MAX` rather than being
 /// dropped: a server asking for a very long wait must not get a quick retry, and
@@ -177,6 +179,8 @@ impl fmt::Debug for Response<'_> {
 /// assert_eq!(parse_retry_after(b" 120 "), Some(120));
 /// assert_eq!(parse_retry_after(b"1000000000000"), Some(u32::MAX));
 /// assert_eq!(parse_retry_after(b"Wed, 21 Oct 2015 07:28:00 GMT"), None);
+/// // A field sent twice, as HTTP libraries hand it over (lines joined by ", "):
+/// assert_eq!(parse_retry_after(b"60, 60"), None);
 /// ```
 pub fn parse_retry_after(value: &[u8]) -> Option<u32> {
     let v = trim(value);
@@ -347,6 +351,7 @@ impl ResponseReader {
             let mut chunked = false;
             let mut close = !http11;
             let mut retry_after = None;
+            let mut retry_after_lines = 0u8;
             for h in parsed.headers.iter() {
                 let name = h.name;
                 if name.eq_ignore_ascii_case("content-length") {
@@ -375,7 +380,13 @@ impl ResponseReader {
                         }
                     }
                 } else if name.eq_ignore_ascii_case("retry-after") {
-                    retry_after = parse_retry_after(h.value);
+                    // A singleton field: lines joined by ", " (as an HTTP library
+                    // hands a host the field) are no delay, so a repeat is ignored.
+                    retry_after_lines = retry_after_lines.saturating_add(1);
+                    retry_after = match retry_after_lines {
+                        1 => parse_retry_after(h.value),
+                        _ => None,
+                    };
                 }
             }
             self.discard_front(buf, len);
@@ -819,6 +830,46 @@ mod tests {
         }
         assert_eq!(Response::from_host(200, Some(3), None, b"").refused(), None);
         assert_eq!(Response::from_parts(200, None, b"").refused(), None);
+    }
+
+    /// The `Retry-After` the reader takes from `lines` of a 429's head.
+    fn head_retry_after(lines: &str) -> Option<u32> {
+        let mut wire = heapless::Vec::<u8, 256>::new();
+        for part in [
+            "HTTP/1.1 429 Too Many Requests\r\n",
+            lines,
+            "Content-Length: 0\r\n\r\n",
+        ] {
+            wire.extend_from_slice(part.as_bytes()).unwrap();
+        }
+        let mut buf = [0u8; 256];
+        let mut reader = ResponseReader::new();
+        let space = reader.unfilled(&mut buf).unwrap();
+        space[..wire.len()].copy_from_slice(&wire);
+        match reader.advance(&mut buf, wire.len()).unwrap() {
+            Progress::Complete(r) => r.retry_after(),
+            Progress::NeedMore => panic!("a whole response"),
+        }
+    }
+
+    #[test]
+    fn repeated_retry_after_is_ignored() {
+        assert_eq!(head_retry_after("Retry-After: 7\r\n"), Some(7));
+        // Two lines read as their joined value ("1, 60"), which is no delay: neither
+        // the first nor the last line wins.
+        assert_eq!(
+            head_retry_after("Retry-After: 1\r\nRetry-After: 60\r\n"),
+            None
+        );
+        assert_eq!(
+            head_retry_after("Retry-After: 60\r\nretry-after: 60\r\n"),
+            None
+        );
+        assert_eq!(parse_retry_after(b"1, 60"), None);
+        assert_eq!(
+            head_retry_after("Retry-After: x\r\nRetry-After: 5\r\n"),
+            None
+        );
     }
 
     #[test]

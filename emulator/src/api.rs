@@ -189,6 +189,7 @@ pub(crate) async fn handle(state: Arc<State>, cut: Arc<CutSwitch>, req: Request<
         Some(FaultAction::Status {
             status,
             retry_after,
+            retry_after_repeat,
         }) => {
             let code = match status {
                 429 => "too_many_requests",
@@ -199,6 +200,7 @@ pub(crate) async fn handle(state: Arc<State>, cut: Arc<CutSwitch>, req: Request<
                 StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let resp = ApiError::new(status_code, code, format!("Injected fault: {status}."))
                 .with_retry_after(retry_after)
+                .with_retry_after_repeat(retry_after_repeat)
                 .into_response(&state.ids.uuid());
             record(
                 route_name,

@@ -28,6 +28,8 @@ struct FailReq {
     #[serde(default)]
     retry_after: Option<u32>,
     #[serde(default)]
+    retry_after_repeat: Option<u32>,
+    #[serde(default)]
     route_prefix: Option<String>,
 }
 
@@ -214,6 +216,7 @@ pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
                 let action = FaultAction::Status {
                     status: r.status,
                     retry_after: r.retry_after,
+                    retry_after_repeat: r.retry_after_repeat,
                 };
                 with_rule(
                     &control,

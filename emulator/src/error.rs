@@ -34,6 +34,7 @@ pub(crate) struct ApiError {
     pub message: String,
     target: Option<Box<(String, TargetType, Option<String>)>>,
     retry_after: Option<u32>,
+    retry_after_repeat: Option<u32>,
     allow: Option<&'static str>,
     close: bool,
 }
@@ -46,6 +47,7 @@ impl ApiError {
             message: message.into(),
             target: None,
             retry_after: None,
+            retry_after_repeat: None,
             allow: None,
             close: false,
         }
@@ -93,6 +95,12 @@ impl ApiError {
         self
     }
 
+    /// A second `Retry-After` line (after the first, if any).
+    pub fn with_retry_after_repeat(mut self, secs: Option<u32>) -> Self {
+        self.retry_after_repeat = secs;
+        self
+    }
+
     /// Answer with `Connection: close`: the connection is not reused.
     pub fn closing(mut self) -> Self {
         self.close = true;
@@ -130,9 +138,12 @@ impl ApiError {
         extend(&mut body);
         let body = Value::Object(body);
         let mut resp = crate::api::json_response(self.status, Bytes::from(body.to_string()));
-        if let Some(secs) = self.retry_after {
+        for secs in [self.retry_after, self.retry_after_repeat]
+            .into_iter()
+            .flatten()
+        {
             resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                .append(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         if let Some(allow) = self.allow {
             resp.headers_mut()

@@ -46,6 +46,10 @@ pub enum FaultAction {
         /// Seconds for the `Retry-After` header.
         #[serde(default)]
         retry_after: Option<u32>,
+        /// Seconds for a second `Retry-After` line (a field that may appear once,
+        /// sent twice: clients ignore both).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_repeat: Option<u32>,
     },
     /// Write part of the response, then close the connection.
     Drop {
@@ -118,6 +122,7 @@ impl FaultRule {
         Self::new(FaultAction::Status {
             status,
             retry_after: None,
+            retry_after_repeat: None,
         })
     }
 
@@ -126,6 +131,7 @@ impl FaultRule {
         Self::new(FaultAction::Status {
             status: 429,
             retry_after: Some(retry_after_secs),
+            retry_after_repeat: None,
         })
     }
 
@@ -239,10 +245,12 @@ mod tests {
         let s503 = FaultAction::Status {
             status: 503,
             retry_after: None,
+            retry_after_repeat: None,
         };
         let s429 = FaultAction::Status {
             status: 429,
             retry_after: Some(2),
+            retry_after_repeat: None,
         };
         assert_eq!(f.take("/metadata/v1/instance"), Some(s429.clone()));
         assert_eq!(f.take("/identity/v1/token"), Some(s503));

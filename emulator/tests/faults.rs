@@ -484,6 +484,21 @@ fn control_api_over_http() {
     assert_eq!(r.header("retry-after"), Some("3"));
     assert_eq!(get(&emu, &instance_path(), &tok).status, 200);
 
+    // A second Retry-After line, after the first.
+    ok(control(
+        &emu,
+        "POST",
+        "/faults/fail",
+        Some(r#"{"status":503,"count":1,"retry_after":1,"retry_after_repeat":60}"#),
+    ));
+    let r = get(&emu, &instance_path(), &tok);
+    let lines: Vec<&str> = (r.headers.iter())
+        .filter(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!((r.status, lines), (503, vec!["1", "60"]));
+    assert_eq!(get(&emu, &instance_path(), &tok).status, 200);
+
     // Drop.
     ok(control(
         &emu,

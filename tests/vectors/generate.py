@@ -502,7 +502,8 @@ UNAVAIL = error_body(503, "service_error", "Service unavailable.")
 
 
 def retry_case(name, failures, final, seed=1, **config):
-    """failures: list of ('status', code, retry_after) or ('transport', name)."""
+    """failures: list of ('status', code, retry_after), ('transport', name) or ('raw',
+    wire) (a response whose head sets no delay)."""
     jit = Jitter(seed)
     base = config.get("base_delay_ms", 100)
     cap = config.get("max_delay_ms", 2000)
@@ -520,6 +521,8 @@ def retry_case(name, failures, final, seed=1, **config):
             if ra is not None:
                 resp["retry_after"] = ra
             steps.append({"respond": resp, "at": t, "expect": "pending"})
+        elif f[0] == "raw":
+            steps.append({"respond": {"raw": f[1]}, "at": t, "expect": "pending"})
         else:
             steps.append({"transport_error": f[1], "at": t, "expect": "pending"})
         steps.append({"wait": t + delay, "at": t})
@@ -534,6 +537,9 @@ rets.append(retry_case("503 twice, then success", [("status", 503, None)] * 2, o
 rets.append(retry_case("503 twice with another seed", [("status", 503, None)] * 2, ok_instance, seed=987654321))
 rets.append(retry_case("500, 502, 504, then success", [("status", 500, None), ("status", 502, None), ("status", 504, None)], ok_instance))
 rets.append(retry_case("429 with Retry-After 2 waits at least 2 s", [("status", 429, 2)], ok_instance))
+rets.append(retry_case("Retry-After sent twice over the wire is no delay", [("raw", (
+    "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 30\r\nRetry-After: 60\r\nContent-Length: 2\r\n\r\n{}"))],
+    ok_instance))
 rets.append(retry_case("connection lost, then success", [("transport", "connection_lost")], ok_instance))
 rets.append(retry_case("connect timeout then response timeout, then success", [("transport", "connect_timeout"), ("transport", "response_timeout")], ok_instance))
 rets.append(retry_case("network unreachable, then success", [("transport", "unreachable")], ok_instance))

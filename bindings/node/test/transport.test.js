@@ -49,6 +49,30 @@ test('Retry-After from a Headers object is honoured', async () => {
   assert.ok(performance.now() - t0 >= 950);
 });
 
+test('a Retry-After sent twice is no delay, in every form of headers', async () => {
+  const busy = '{"errors":[{"code":"service_error","message":"busy"}]}';
+  const twice = new Headers([['retry-after', '30'], ['retry-after', '60']]);
+  for (const headers of [twice, [['Retry-After', '30'], ['retry-after', '60']], { 'retry-after': ['30', '60'] }]) {
+    const { transport, seen } = scripted([
+      { status: 200, body: token('r') },
+      { status: 503, headers, body: busy },
+      { status: 200, body: '{"id":"i","crn":"c","name":"n"}' },
+    ]);
+    // Either line honoured would pass the 5 s deadline and fail at once.
+    const inst = await new imds.Client({ endpoint: 'http://127.0.0.1:9', transport, timeout: 5 }).instance();
+    assert.equal(inst.name, 'n');
+    assert.equal(seen.length, 3);
+  }
+});
+
+test('a transfer coding other than chunked is a bad response', async () => {
+  const { transport } = scripted([
+    { status: 200, body: token('t') },
+    { status: 200, headers: [['Transfer-Encoding', 'gzip'], ['Transfer-Encoding', 'chunked']], body: '{}' },
+  ]);
+  await assert.rejects(new imds.Client({ endpoint: 'http://127.0.0.1:9', transport }).instance(), imds.BadResponseError);
+});
+
 test('exceptions map to transport failures', async () => {
   const cases = [
     [Object.assign(new Error('x'), { transport: 'tls' }), imds.RefusedError, 'tls'],

@@ -152,19 +152,21 @@ impl Machine {
     }
 
     /// Feeds a whole response from a host's own HTTP stack: status, the de-chunked
-    /// body, and the `Retry-After` header's value.
-    #[pyo3(signature = (op, status, body, retry_after=None))]
+    /// body, and the `Retry-After` and `Transfer-Encoding` fields' values (each
+    /// field's lines joined by ", ").
+    #[pyo3(signature = (op, status, body, retry_after=None, transfer_encoding=None))]
     fn respond(
         &self,
         py: Python<'_>,
         op: u64,
         status: i64,
         body: &[u8],
-        retry_after: Option<String>,
+        retry_after: Option<&str>,
+        transfer_encoding: Option<&str>,
     ) -> PyResult<Py<PyAny>> {
         // Any integer: one out of range stays out of range, for the core to refuse.
         let status = status.clamp(0, i64::from(u16::MAX)) as u16;
-        let input = Input::response(status, retry_after.as_deref(), None, body);
+        let input = Input::response(status, retry_after, transfer_encoding, body);
         self.advance(py, op, input)
     }
 

@@ -78,6 +78,29 @@ def test_retries_and_retry_after_through_a_custom_transport() -> None:
 
 
 @pytest.mark.parametrize(
+    "headers",
+    [[("Retry-After", "30"), ("retry-after", "60")], {"Retry-After": "30, 60"}],
+)
+def test_a_retry_after_sent_twice_is_no_delay(headers: Any) -> None:
+    t = Scripted(
+        (200, TOKEN_BODY, None),
+        (503, b'{"errors":[{"code":"service_error","message":"busy"}]}', headers),
+        (200, KEY_BODY, None),
+    )
+    # Either line honoured would pass the 5 s deadline and fail at once.
+    c = vpc_imds.Client("http://127.0.0.1:1", transport=t, timeout=5, use_env=False)
+    assert c.key("k1").name == "k1"
+    assert len(t.requests) == 3
+
+
+def test_a_transfer_coding_other_than_chunked_is_a_bad_response() -> None:
+    headers = [("Transfer-Encoding", "gzip"), ("Transfer-Encoding", "chunked")]
+    t = Scripted((200, TOKEN_BODY, None), (200, KEY_BODY, headers))
+    with pytest.raises(vpc_imds.BadResponse):
+        vpc_imds.Client("http://127.0.0.1:1", transport=t, use_env=False).key("k1")
+
+
+@pytest.mark.parametrize(
     "raised,kind",
     [
         (ConnectionRefusedError(), vpc_imds.ConnectionRefused),

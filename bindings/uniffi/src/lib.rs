@@ -277,17 +277,26 @@ impl fmt::Display for HttpRequest {
 pub struct HttpResponse {
     /// HTTP status.
     pub status: u16,
-    /// The `Retry-After` header's value, if any (parsed by the core).
+    /// The `Retry-After` field's value, if any (parsed by the core): its lines
+    /// joined by ", ", as a repeated field is.
     #[uniffi(default)]
     pub retry_after: Option<String>,
     /// The body (de-chunked).
     pub body: Bytes,
+    /// The `Transfer-Encoding` field's value, if any, joined the same way: the core
+    /// refuses a coding other than `chunked` (the body was not decoded).
+    #[uniffi(default)]
+    pub transfer_encoding: Option<String>,
 }
 
 impl HttpResponse {
-    /// The response as the machine's input (`Retry-After` parsed by the core).
+    /// The response as the machine's input (both fields judged by the core).
     pub(crate) fn input(&self) -> MachineInput<'_> {
-        MachineInput::response(self.status, self.retry_after.as_deref(), None, &self.body)
+        let (retry_after, te) = (
+            self.retry_after.as_deref(),
+            self.transfer_encoding.as_deref(),
+        );
+        MachineInput::response(self.status, retry_after, te, &self.body)
     }
 }
 

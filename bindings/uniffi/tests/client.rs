@@ -46,6 +46,7 @@ impl Transport for Canned {
                 status: 200,
                 retry_after: None,
                 body: TOKEN.as_bytes().to_vec().into(),
+                transfer_encoding: None,
             });
         }
         assert!(request
@@ -61,12 +62,14 @@ impl Transport for Canned {
                 status: 401,
                 retry_after: None,
                 body: br#"{"errors":[{"code":"unauthenticated","message":"expired"}],"status_code":401,"trace":"t"}"#.to_vec().into(),
+                transfer_encoding: None,
             });
         }
         Ok(HttpResponse {
             status: 200,
             retry_after: None,
             body: self.instance.clone().into(),
+            transfer_encoding: None,
         })
     }
 }

@@ -31,15 +31,22 @@ if TYPE_CHECKING:
 
 class Response:
     """What a custom transport returns: the status, the whole (de-chunked) body,
-    and the headers (only ``Retry-After`` is read, and the core parses it)."""
+    and the headers. Only ``Retry-After`` and ``Transfer-Encoding`` are read, each
+    field's lines joined by ", " as HTTP libraries join a repeated field; the core
+    judges both (a repeated ``Retry-After`` is no delay; a coding other than
+    ``chunked`` is a bad response, since the body was not decoded)."""
 
-    __slots__ = ("status", "body", "retry_after")
+    __slots__ = ("status", "body", "retry_after", "transfer_encoding")
 
     def __init__(self, status: int, body: bytes, headers: HeadersLike = None) -> None:
         self.status = int(status)
         self.body = bytes(body)
         items = headers.items() if hasattr(headers, "items") else headers or ()
-        self.retry_after = next((str(v) for name, v in items if name.lower() == "retry-after"), None)
+        fields: dict[str, list[str]] = {"retry-after": [], "transfer-encoding": []}
+        for name, v in items:
+            fields.get(str(name).lower(), []).append(str(v))
+        self.retry_after = ", ".join(fields["retry-after"]) or None
+        self.transfer_encoding = ", ".join(fields["transfer-encoding"]) or None
 
     def __repr__(self) -> str:
         return f"Response(status={self.status}, body=<{len(self.body)} bytes>)"

@@ -61,9 +61,11 @@ class JavaHttpTransport @JvmOverloads constructor(
         return builder.build()
     }
 
+    // Each field's lines joined, as a repeated field is: the core judges both.
     private fun convert(r: JdkResponse<ByteArray>): HttpResponse = HttpResponse(
         status = r.statusCode().toUShort(),
-        retryAfter = r.headers().firstValue("retry-after").orElse(null),
+        retryAfter = r.headers().allValues("retry-after").joinToString(", ").ifEmpty { null },
+        transferEncoding = r.headers().allValues("transfer-encoding").joinToString(", ").ifEmpty { null },
         body = r.body() ?: ByteArray(0),
     )
 
