@@ -32,11 +32,11 @@ func undecodable(name string, err error) error {
 
 // token runs a token operation: the Token never shows its value.
 func (c *Client) token(ctx context.Context, name string, args map[string]any) (*Token, error) {
-	t, _, err := typed[tokenJSON](ctx, c, name, args)
+	t, doc, err := typed[tokenJSON](ctx, c, name, args)
 	if err != nil {
 		return nil, err
 	}
-	return newToken(t), nil
+	return newToken(t, doc), nil
 }
 
 // IdentityToken creates an instance identity token; expiresIn 0 asks for the

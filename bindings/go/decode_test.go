@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"sort"
 	"testing"
+	"time"
 )
 
 // fastVsStd decodes doc with the package's decoder and with encoding/json into
@@ -173,6 +174,21 @@ func TestDecodeAgreesWithEncodingJSON(t *testing.T) {
 		b := damage(rng, doc)
 		if why, differ := fastVsStd(newInstance, b); differ {
 			t.Fatalf("%s after damage:\n%s", why, b)
+		}
+	}
+}
+
+// TestRefreshAfter: the core's schedule for the lifetime the core reads.
+func TestRefreshAfter(t *testing.T) {
+	for doc, want := range map[string]time.Duration{
+		`{"access_token":"a","expires_in":3600}`:                                                       3300 * time.Second,
+		`{"access_token":"a","expires_in":300}`:                                                        240 * time.Second,
+		`{"access_token":"a","expires_in":2}`:                                                          time.Second,
+		`{"access_token":"a","created_at":"2026-12-06T10:00:00Z","expires_at":"2026-12-06T10:05:00Z"}`: 240 * time.Second,
+		`{"access_token":"a"}`:                                                                         0,
+	} {
+		if got := (&Token{doc: []byte(doc)}).RefreshAfter(); got != want {
+			t.Errorf("%s: RefreshAfter() = %v, want %v", doc, got, want)
 		}
 	}
 }

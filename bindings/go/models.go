@@ -3,6 +3,7 @@ package imds
 import (
 	"fmt"
 	"strconv"
+	"time"
 )
 
 // The models are generated (models_gen.go); Token is written here so that no
@@ -11,6 +12,7 @@ import (
 // Token is an identity or IAM token. Its String form never shows the token.
 type Token struct {
 	accessToken string
+	doc         []byte // the document as received, for the core to read
 	// ExpiresIn is the lifetime in seconds the service stated.
 	ExpiresIn int
 	// CreatedAt and ExpiresAt are the service's RFC 3339 times.
@@ -20,8 +22,22 @@ type Token struct {
 }
 
 // newToken is the public Token of a decoded token document.
-func newToken(t *tokenJSON) *Token {
-	return &Token{accessToken: t.AccessToken, ExpiresIn: t.ExpiresIn, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, Nonce: t.Nonce}
+func newToken(t *tokenJSON, doc []byte) *Token {
+	return &Token{accessToken: t.AccessToken, doc: doc, ExpiresIn: t.ExpiresIn, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, Nonce: t.Nonce}
+}
+
+// RefreshAfter is how long after receipt a client refreshes this token: the
+// core's schedule (the lifetime less a fifth of it, held to 1..300 s) for the
+// lifetime the core reads from the document (ExpiresIn, else ExpiresAt -
+// CreatedAt). 0 when the document states no lifetime.
+func (t *Token) RefreshAfter() time.Duration {
+	var ms int64
+	_ = inModule(t.doc, func(m *machine, at, n uint64) error {
+		r, err := m.callExport("vpc_imds_token_refresh_after_ms", at, n)
+		ms = int64(r)
+		return err
+	})
+	return time.Duration(max(ms, 0)) * time.Millisecond
 }
 
 // Value is the token itself, for an Authorization header.

@@ -709,7 +709,7 @@ func decodeTyped(typ string, body []byte) (any, error) {
 	}
 	switch v := v.(type) {
 	case *tokenJSON:
-		return newToken(v), nil
+		return newToken(v, body), nil
 	case *Instance:
 		v.Raw = body
 	case *Initialization:

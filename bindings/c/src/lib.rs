@@ -23,7 +23,9 @@
 use std::time::Duration;
 
 use vpc_imds_driver::core::error::Cause;
+use vpc_imds_driver::core::model::AccessToken;
 use vpc_imds_driver::core::response::Response;
+use vpc_imds_driver::core::token::Schedule;
 use vpc_imds_driver::{
     ErrorKind, ErrorRecord, InputError, Instant, MachineInput as Input, MachineStep as Step,
     NamedArgs, OpId, Record, Settings, SyncMachine, TransportError, Value,
@@ -659,6 +661,25 @@ pub unsafe extern "C" fn vpc_imds_user_data_parts(
 pub unsafe extern "C" fn vpc_imds_user_data_is_multipart(data: *const u8, len: usize) -> i32 {
     // SAFETY: as promised by the caller.
     unsafe { slice(data, len) }.is_some_and(vpc_imds_driver::is_multipart) as i32
+}
+
+/// Milliseconds after a token document (an identity or IAM token response) is
+/// received at which the machine refreshes that token: the core's schedule (the
+/// lifetime less a fifth of it, held to 1..300 s) for the lifetime the core reads
+/// (`expires_in`, else `expires_at - created_at`); -1 when the document is not a
+/// token or states no lifetime. For a host that keeps a token until then.
+///
+/// # Safety
+/// `doc` points to `len` readable bytes (or is null with length 0).
+#[no_mangle]
+pub unsafe extern "C" fn vpc_imds_token_refresh_after_ms(doc: *const u8, len: usize) -> i64 {
+    // SAFETY: as promised by the caller.
+    let token = unsafe { slice(doc, len) }.and_then(|doc| AccessToken::parse(doc).ok());
+    let Some(lifetime) = token.and_then(|t| t.lifetime_secs()) else {
+        return -1;
+    };
+    let after = Schedule::for_lifetime(lifetime).refresh_after;
+    i64::try_from(after.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// Allocates `len` bytes (at least one) for the host to write into, e.g. a wasm

@@ -388,3 +388,21 @@ fn user_data_vectors_through_the_abi() {
     assert_eq!(unsafe { vpc_imds_user_data_is_multipart(null(), 4) }, 0);
     unsafe { vpc_imds_free(m) };
 }
+
+#[test]
+fn the_refresh_point_of_a_token_is_the_cores() {
+    let after = |doc: &str| unsafe { vpc_imds_token_refresh_after_ms(doc.as_ptr(), doc.len()) };
+    // A fifth of the lifetime before its end, held to 1..300 s.
+    assert_eq!(after(r#"{"access_token":"a","expires_in":300}"#), 240_000);
+    assert_eq!(
+        after(r#"{"access_token":"a","expires_in":3600}"#),
+        3_300_000
+    );
+    assert_eq!(after(r#"{"access_token":"a","expires_in":2}"#), 1_000);
+    // No expires_in: the lifetime is expires_at - created_at.
+    let dated = r#"{"access_token":"a","created_at":"2026-12-06T10:00:00Z","expires_at":"2026-12-06T10:05:00Z"}"#;
+    assert_eq!(after(dated), 240_000);
+    assert_eq!(after(r#"{"access_token":"a"}"#), -1);
+    assert_eq!(after("not json"), -1);
+    assert_eq!(unsafe { vpc_imds_token_refresh_after_ms(null(), 0) }, -1);
+}

@@ -121,8 +121,8 @@ func (a *VpcInstanceAuthenticator) GetToken() (string, error) {
 // (an identity token, then the IAM exchange) when there is none or it is due for
 // refresh. Concurrent callers share one fetch; a done ctx fails at once.
 //
-// The client machine caches the token and decides when to refresh it (after
-// lifetime - clamp(lifetime/5, 1 s, 300 s), measured from receipt). The machine
+// The client machine caches the token and decides when to refresh it
+// (Token.RefreshAfter, measured from receipt). The machine
 // is this authenticator's own, so a token it hands out that was not handed out
 // before was received during that call: until that call's start plus the same
 // refresh point, the machine would hand out the same token, and the
@@ -156,10 +156,10 @@ func (a *VpcInstanceAuthenticator) GetTokenContext(ctx context.Context) (string,
 		return "", problem(err, "iam-token")
 	}
 	v := token.Value()
-	if (k == nil || k.token != v) && token.ExpiresIn > 0 && !a.closed.Load() {
-		life := time.Duration(token.ExpiresIn) * time.Second
-		margin := min(max(life/5, time.Second), 300*time.Second)
-		a.known.Store(&known{token: v, until: started.Add(life - margin)})
+	if (k == nil || k.token != v) && !a.closed.Load() {
+		if after := token.RefreshAfter(); after > 0 {
+			a.known.Store(&known{token: v, until: started.Add(after)})
+		}
 	}
 	return v, nil
 }

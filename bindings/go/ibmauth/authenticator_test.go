@@ -362,8 +362,8 @@ func TestFromProperties(t *testing.T) {
 }
 
 // TestKnownToken: the machine is asked for the token once, then not again until
-// the refresh point of the token it handed out (lifetime - clamp(lifetime/5, 1 s,
-// 300 s) after the call that fetched it: 3300 s for the emulator's 3600 s IAM
+// the refresh point of the token it handed out (Token.RefreshAfter, the core's
+// schedule, after the call that fetched it: 3300 s for the emulator's 3600 s IAM
 // tokens); past it, it is asked on every call.
 func TestKnownToken(t *testing.T) {
 	e := startEmulator(t)
