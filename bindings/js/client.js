@@ -6,8 +6,10 @@
 // operation, `step -> do what it says -> feed the result`.
 
 import { Machine, SocketTransport, seed, transportFailure } from './backend.js';
-import { InvalidInputError } from './api.js';
 import { bad, classify as classifyBy, errorFrom } from './errors.js';
+
+/** Checks an operation's arguments without running it (`Client`'s). */
+const CHECK = Symbol('check');
 import { Operations, CALL, PAGES, settingsOf } from './operations.js';
 
 /** Step kinds of the low-level `Machine` (its steps' `kind`), the same in every JavaScript host. */
@@ -422,6 +424,11 @@ class Client extends Operations {
     }
   }
 
+  /** Checks `op`'s arguments as starting it would, and sends nothing. */
+  [CHECK](op, args) {
+    this.#abandon(this.#m.start(op, this.now(), args));
+  }
+
   /** Runs `op` to its result (the generated methods' runner): the document, the
    * lines, user data's bytes; the parts of a merged document (`get_all`'s pages, as
    * text) joined and parsed once, at the end. */
@@ -481,11 +488,10 @@ class IamTokenCache {
   constructor(client, profile = {}) {
     if (!(client instanceof Client)) throw bad('client', 'a Client');
     this.#client = client;
-    // Checked by each call (it rejects); more than one profile is refused at once.
     this.#profile = { profileId: profile?.profileId, profileCrn: profile?.profileCrn, profileName: profile?.profileName };
-    if (Object.values(this.#profile).filter((v) => v !== undefined && v !== null).length > 1) {
-      throw new InvalidInputError('invalid input: give at most one of profileId, profileCrn and profileName', { reason: 'input' });
-    }
+    // Refused here as the machine refuses it (more than one, empty, too long), as in Python.
+    const { profileId, profileCrn, profileName } = this.#profile;
+    client[CHECK]('iam_token', { profile_id: profileId, profile_crn: profileCrn, profile_name: profileName });
   }
 
   /** The IAM token, from the cache or freshly fetched. @returns {Promise<Token>} */

@@ -197,6 +197,10 @@ test('the IAM token cache fetches once for concurrent callers', async () => {
   assert.equal((await emu.counters()).iam_token_exchanges, 1);
   assert.ok(!inspect(cache).includes(tokens[0]));
   assert.throws(() => new IamTokenCache(c, { profileId: 'a', profileName: 'b' }), InvalidInputError);
+  // Every argument is the machine's to refuse, when the cache is made (as in Python).
+  for (const profile of [{ profileId: '' }, { profileName: 'x'.repeat(513) }, { profileCrn: 'a\nb' }]) {
+    assert.throws(() => new IamTokenCache(c, profile), (e) => e instanceof InvalidInputError && e.reason === 'input', JSON.stringify(profile));
+  }
 });
 
 test('503s are retried', async () => {
