@@ -47,6 +47,8 @@ step "fresh venv: the wheel, pytest, mypy, ibm-cloud-sdk-core, ibm-vpc"
 step "mypy --strict on the examples"
 (cd "$here/examples" && "$work/test/bin/mypy" --strict --no-incremental --cache-dir /dev/null \
   quickstart.py custom_transport.py ibm_sdk.py)
+# The package's own source too (mypy reports nothing inside an installed package).
+(cd "$here/python" && "$work/test/bin/mypy" --strict --no-incremental --cache-dir /dev/null vpc_imds)
 
 step "pytest against the installed wheel"
 export VPC_IMDS_REQUIRE_INSTALLED=1 VPC_IMDS_REQUIRE_EMULATOR=1 VPC_IMDS_VECTORS="$repo/tests/vectors"

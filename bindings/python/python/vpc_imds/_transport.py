@@ -41,7 +41,7 @@ class Response:
     def __init__(self, status: int, body: bytes, headers: HeadersLike = None) -> None:
         self.status = int(status)
         self.body = bytes(body)
-        items = headers.items() if hasattr(headers, "items") else headers or ()
+        items = () if headers is None else headers.items() if hasattr(headers, "items") else headers
         fields: dict[str, list[str]] = {"retry-after": [], "transfer-encoding": []}
         for name, v in items:
             fields.get(str(name).lower(), []).append(str(v))
