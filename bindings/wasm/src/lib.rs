@@ -12,6 +12,11 @@
 //! GET's body and the merged text of `get_all` wait in the machine for `takeBytes()` /
 //! `takeText()`.
 
+/// The module's allocator (see Cargo.toml); single-threaded, as wasm32 without atomics is.
+#[cfg(all(not(target_feature = "atomics"), target_family = "wasm"))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 use vpc_imds_driver::record_machine::error_text;
 use vpc_imds_driver::{
     Error, InputError, MachineInput as Input, NamedArgs, RecordMachine, Settings, Value,
