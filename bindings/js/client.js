@@ -7,10 +7,10 @@
 
 import { Machine, SocketTransport, seed, transportFailure } from './backend.js';
 import { bad, classify as classifyBy, errorFrom } from './errors.js';
+import { Operations, CALL, PAGES, settingsOf } from './operations.js';
 
 /** Checks an operation's arguments without running it (`Client`'s). */
 const CHECK = Symbol('check');
-import { Operations, CALL, PAGES, settingsOf } from './operations.js';
 
 /** Step kinds of the low-level `Machine` (its steps' `kind`), the same in every JavaScript host. */
 const STEP = Object.freeze({ SEND: 0, READ: 1, CLOSE: 2, BACKOFF: 3, AWAIT: 4, PAGE: 5, DONE: 6, FAILED: 7 });
