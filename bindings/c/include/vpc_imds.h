@@ -215,10 +215,15 @@ int64_t vpc_imds_user_data_parts(struct VpcImds *m, const uint8_t *data, size_t 
 // `data` points to `len` readable bytes (or is null with length 0).
 int32_t vpc_imds_user_data_is_multipart(const uint8_t *data, size_t len);
 
-// Milliseconds after a token of `lifetime_secs` seconds is received at which the
-// machine refreshes it (the core's schedule: the lifetime less a fifth of it, held
-// to 1..300 s), for a host that keeps the token it was handed until then.
-uint64_t vpc_imds_token_refresh_after_ms(uint32_t lifetime_secs);
+// Milliseconds after a token document (an identity or IAM token response) is
+// received at which the machine refreshes that token: the core's schedule (the
+// lifetime less a fifth of it, held to 1..300 s) for the lifetime the core reads
+// (`expires_in`, else `expires_at - created_at`); -1 when the document is not a
+// token or states no lifetime. For a host that keeps a token until then.
+//
+// # Safety
+// `doc` points to `len` readable bytes (or is null with length 0).
+int64_t vpc_imds_token_refresh_after_ms(const uint8_t *doc, size_t len);
 
 // Allocates `len` bytes (at least one) for the host to write into, e.g. a wasm
 // host's input buffer; null if out of memory. Free with [`vpc_imds_dealloc`].
