@@ -94,7 +94,7 @@ export interface UserDataPart {
 export declare class UserData extends Uint8Array {
   /** Whether it starts with the gzip magic bytes. */
   readonly isGzip: boolean;
-  /** Without gzip (itself when not compressed); at most 16 MiB (else RangeError). */
+  /** Without gzip (itself when not compressed); at most 16 MiB (else BadResponseError). */
   decompress(): UserData;
   /** Whether the (decompressed) data is a MIME multi-part document. */
   isMultipart(): boolean;

@@ -21,8 +21,9 @@ function plain(data) {
  * The instance's user data as given at creation: a `Uint8Array` (it may be a
  * cloud-config, a script, a MIME multi-part document or gzip data) with helpers.
  * Gzip and MIME are the driver's (the same code in every binding): gzip with every
- * member CRC-checked and at most 16 MiB out (`RangeError` past it), MIME leaves with
- * base64 and quoted-printable removed.
+ * member CRC-checked and at most 16 MiB out, MIME leaves with base64 and
+ * quoted-printable removed; what cannot be read is a `BadResponseError` (the
+ * driver's record, as in every binding).
  */
 class UserData extends Uint8Array {
   /** Whether the data is gzip-compressed (starts with the gzip magic bytes). */
@@ -45,7 +46,7 @@ class UserData extends Uint8Array {
    * multi-part document in order (nested documents included), `{contentType, filename,
    * charset, data}` with `data`'s transfer encoding removed; or the whole data as one
    * part (`contentType` null) when it is not multi-part; none when it is empty. Throws
-   * when the gzip or the document is malformed (`RangeError` past the size limit).
+   * `BadResponseError` when the gzip or the document is malformed or too large.
    */
   parts() {
     return userDataParts(this);

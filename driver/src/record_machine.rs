@@ -43,6 +43,12 @@ pub fn error_text(e: &Error) -> String {
     serde_json::to_string(&ErrorRecord::from(e)).unwrap_or_default()
 }
 
+/// User data that cannot be decompressed or split, as the driver's error record
+/// (JSON text, `bad_response`), as every host reports it.
+pub fn user_data_error_text(e: &crate::mime::UserDataError) -> String {
+    serde_json::to_string(&ErrorRecord::from(e)).unwrap_or_default()
+}
+
 /// Milliseconds on the host's clock (a JavaScript number) as an instant; anything
 /// not a positive finite number is 0.
 pub fn instant(ms: f64) -> Instant {

@@ -24,22 +24,13 @@ const bytes = (data) => Buffer.from(data.buffer, data.byteOffset, data.byteLengt
 /** Merges a list's pages (JSON bytes) into one document, as `getAll` does; JSON bytes out. */
 const mergePages = (pages) => checked(() => native.mergePages(pages.map(bytes)));
 
-/** The driver's error as JavaScript's: a `RangeError` past the size limit. */
-function userDataCall(f) {
-  try {
-    return f();
-  } catch (err) {
-    if (err?.code === 'InvalidArg') throw new RangeError(err.message);
-    throw err;
-  }
-}
-
-/** The driver's gunzip (every member, CRC checked), at most `limit` bytes out (the driver's limit when absent). */
-const gunzip = (data, limit) => userDataCall(() => native.gunzip(bytes(data), limit));
+/** The driver's gunzip (every member, CRC checked), at most `limit` bytes out (the
+ * driver's limit when absent); `BadResponseError` says why not. */
+const gunzip = (data, limit) => checked(() => native.gunzip(bytes(data), limit));
 
 /** The driver's user-data parts: `{contentType, filename, charset, data}`, nulls where absent. */
 const userDataParts = (data) =>
-  userDataCall(() => native.userDataParts(bytes(data))).map((p) => ({ contentType: p.contentType ?? null, filename: p.filename ?? null, charset: p.charset ?? null, data: p.data }));
+  checked(() => native.userDataParts(bytes(data))).map((p) => ({ contentType: p.contentType ?? null, filename: p.filename ?? null, charset: p.charset ?? null, data: p.data }));
 
 /** Whether user data (gzip removed) is a well-formed MIME multi-part document. */
 const isMultipart = (data) => native.isMultipart(bytes(data));

@@ -11,7 +11,7 @@
 use napi::bindgen_prelude::{Buffer, Either, Object, Unknown, Utf16String};
 use napi::ValueType;
 use napi_derive::napi;
-use vpc_imds_driver::record_machine::error_text;
+use vpc_imds_driver::record_machine::{error_text, user_data_error_text};
 use vpc_imds_driver::{
     InputError, MachineInput as Input, NamedArgs, RecordMachine, Settings, Value,
 };
@@ -245,7 +245,8 @@ pub struct MimeLeaf {
 }
 
 /// Decompresses gzip user data (every member, CRC checked), refusing more than
-/// `limit` bytes (the driver's limit when absent).
+/// `limit` bytes (the driver's limit when absent); throws the error record (JSON
+/// text, `bad_response`) when it cannot.
 #[napi]
 pub fn gunzip(data: Buffer, limit: Option<f64>) -> napi::Result<Buffer> {
     // A cast saturates: NaN and negatives are 0, Infinity no limit.
@@ -255,8 +256,13 @@ pub fn gunzip(data: Buffer, limit: Option<f64>) -> napi::Result<Buffer> {
         .map_err(user_data_error)
 }
 
+/// The driver's error record for user data, thrown as the backend reads records.
+fn user_data_error(e: vpc_imds_driver::UserDataError) -> napi::Error {
+    napi::Error::from_reason(user_data_error_text(&e))
+}
+
 /// The parts of user data (the driver's `user_data_parts`: gzip removed, MIME leaves
-/// or the whole data as one part); throws when it is malformed.
+/// or the whole data as one part); throws the error record when it is malformed.
 #[napi]
 pub fn user_data_parts(data: Buffer) -> napi::Result<Vec<MimeLeaf>> {
     let parts = vpc_imds_driver::user_data_parts(&data).map_err(user_data_error)?;
@@ -282,14 +288,4 @@ pub fn transport_failure(code: String, connected: bool) -> &'static str {
 #[napi]
 pub fn is_multipart(data: Buffer) -> bool {
     vpc_imds_driver::is_multipart(&data)
-}
-
-/// The driver's message; status `InvalidArg` past the size limit (the backend throws
-/// that as a `RangeError`).
-fn user_data_error(e: vpc_imds_driver::UserDataError) -> napi::Error {
-    let status = match e {
-        vpc_imds_driver::UserDataError::TooLarge(_) => napi::Status::InvalidArg,
-        _ => napi::Status::GenericFailure,
-    };
-    napi::Error::new(status, e.to_string())
 }

@@ -4,16 +4,31 @@
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use vpc_imds_driver::core::error::{Cause, Error, ErrorKind, InputError};
-use vpc_imds_driver::ErrorRecord;
+use vpc_imds_driver::{ErrorRecord, UserDataError};
 
 use crate::registry::Registry;
 
 /// The exception object for `err`.
 pub(crate) fn exception<'py>(py: Python<'py>, err: &Error) -> PyResult<Bound<'py, PyAny>> {
+    record_exception(py, err.kind(), &ErrorRecord::from(err))
+}
+
+/// User data that cannot be decompressed or split: the driver's `bad_response`
+/// record, as every host reports it.
+pub(crate) fn user_data_error(py: Python<'_>, e: &UserDataError) -> PyErr {
+    let exc = record_exception(py, ErrorKind::BadResponse, &ErrorRecord::from(e));
+    exc.map_or_else(|e| e, PyErr::from_value)
+}
+
+/// The exception object of the class registered for `kind`, its attributes `record`.
+fn record_exception<'py>(
+    py: Python<'py>,
+    kind: ErrorKind,
+    record: &ErrorRecord,
+) -> PyResult<Bound<'py, PyAny>> {
     let registry = Registry::get(py)?;
-    let record = ErrorRecord::from(err);
-    let exc = registry.error(py, err.kind()).call1((&record.message,))?;
-    let fields = crate::convert::to_python(py, registry, &record)?.cast_into::<PyDict>()?;
+    let exc = registry.error(py, kind).call1((&record.message,))?;
+    let fields = crate::convert::to_python(py, registry, record)?.cast_into::<PyDict>()?;
     // The package's `message` is IBM's own (errors[0].message); str(exc) is the line.
     fields.set_item("message", &record.api_message)?;
     exc.getattr("__dict__")?.call_method1("update", (fields,))?;

@@ -19,7 +19,7 @@ mod errors;
 mod machine;
 mod registry;
 
-use errors::{to_pyerr, unrepresentable};
+use errors::{to_pyerr, unrepresentable, user_data_error};
 
 static JSON_LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
@@ -47,18 +47,18 @@ fn merge_pages(py: Python<'_>, pages: Vec<Vec<u8>>) -> PyResult<Bound<'_, PyAny>
 }
 
 /// Decompresses gzip user data, at most `limit` bytes (the driver's limit, 16 MiB,
-/// by default); `ValueError` says why not.
+/// by default); `BadResponse` says why not.
 #[pyfunction]
 #[pyo3(signature = (data, limit=vpc_imds_driver::mime::DEFAULT_GUNZIP_LIMIT))]
 fn gunzip<'py>(py: Python<'py>, data: &[u8], limit: usize) -> PyResult<Bound<'py, PyBytes>> {
     let out = py.detach(|| vpc_imds_driver::gunzip(data, limit));
-    let out = out.map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    let out = out.map_err(|e| user_data_error(py, &e))?;
     Ok(PyBytes::new(py, &out))
 }
 
 /// The parts of user data (the driver's `user_data_parts`: gzip removed, MIME leaves
 /// or the whole data as one part) as `(content_type, filename, charset, payload)`;
-/// `ValueError` says why not.
+/// `BadResponse` says why not.
 #[pyfunction]
 #[allow(clippy::type_complexity)]
 fn user_data_parts(
@@ -66,7 +66,7 @@ fn user_data_parts(
     data: &[u8],
 ) -> PyResult<Vec<(Option<String>, Option<String>, Option<String>, Vec<u8>)>> {
     let parts = py.detach(|| vpc_imds_driver::user_data_parts(data));
-    let parts = parts.map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    let parts = parts.map_err(|e| user_data_error(py, &e))?;
     Ok(parts
         .into_iter()
         .map(|p| (p.content_type, p.filename, p.charset, p.payload))

@@ -295,7 +295,7 @@ def _run_user_data(case: Dict[str, Any]) -> None:
     expect = case["expect"]
     assert data.is_multipart is expect["multipart"], case["name"]
     if "error" in expect:
-        with pytest.raises(ValueError) as e:
+        with pytest.raises(vpc_imds.BadResponse) as e:
             data.parts()
         assert str(e.value) == expect["error"], case["name"]
         return

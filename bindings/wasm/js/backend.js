@@ -3,7 +3,7 @@
 // under Node (node.js sets them: the shared node:net transport); elsewhere the client
 // uses fetch or your transport function.
 
-import { Machine as WasmMachine, mergePages as wasmMergePages, gunzip, userDataParts as wasmUserDataParts, isMultipart, transportFailure } from '../pkg/vpc_imds_wasm.js';
+import { Machine as WasmMachine, mergePages as wasmMergePages, gunzip as wasmGunzip, userDataParts as wasmUserDataParts, isMultipart, transportFailure } from '../pkg/vpc_imds_wasm.js';
 import { asBytes } from './client.js';
 import { Machine as SharedMachine, checked } from './machine.js';
 
@@ -21,9 +21,15 @@ export function mergePages(pages) {
   return checked(() => wasmMergePages(pages.map(asBytes)));
 }
 
+/** The driver's gunzip (every member, CRC checked), at most `limit` bytes out (the
+ * driver's limit when absent); `BadResponseError` says why not. */
+export function gunzip(data, limit) {
+  return checked(() => wasmGunzip(data, limit));
+}
+
 /** The driver's user-data parts: `{contentType, filename, charset, data}`, nulls where absent. */
 export function userDataParts(data) {
-  const leaves = wasmUserDataParts(data);
+  const leaves = checked(() => wasmUserDataParts(data));
   try {
     return Array.from({ length: leaves.length }, (_, i) => ({
       contentType: leaves.contentType(i) ?? null,
@@ -55,4 +61,4 @@ export function useSockets(transport) {
   SocketTransport = transport;
 }
 
-export { gunzip, isMultipart, transportFailure };
+export { isMultipart, transportFailure };

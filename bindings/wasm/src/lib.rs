@@ -17,7 +17,7 @@
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
-use vpc_imds_driver::record_machine::error_text;
+use vpc_imds_driver::record_machine::{error_text, user_data_error_text};
 use vpc_imds_driver::{
     Error, InputError, MachineInput as Input, NamedArgs, RecordMachine, Settings, Value,
 };
@@ -228,8 +228,7 @@ pub fn merge_pages(pages: Vec<js_sys::Uint8Array>) -> Result<Vec<u8>, JsValue> {
 }
 
 /// User data without gzip (every member, CRC checked), at most `limit` bytes (the
-/// driver's limit when absent); throws a `RangeError` past the limit and an `Error`
-/// saying why for corrupt data.
+/// driver's limit when absent); throws the error record (`bad_response`) saying why.
 #[wasm_bindgen]
 pub fn gunzip(data: &[u8], limit: Option<f64>) -> Result<Vec<u8>, JsValue> {
     // A cast saturates: NaN and negatives are 0, Infinity no limit.
@@ -238,8 +237,7 @@ pub fn gunzip(data: &[u8], limit: Option<f64>) -> Result<Vec<u8>, JsValue> {
 }
 
 /// The parts of user data (the driver's `user_data_parts`: gzip removed, MIME leaves
-/// or the whole data as one part); throws a `RangeError` past the size limit and an
-/// `Error` saying why for malformed data.
+/// or the whole data as one part); throws the error record (`bad_response`) saying why.
 #[wasm_bindgen(js_name = userDataParts)]
 pub fn user_data_parts(data: &[u8]) -> Result<Leaves, JsValue> {
     vpc_imds_driver::user_data_parts(data)
@@ -262,13 +260,10 @@ pub fn is_multipart(data: &[u8]) -> bool {
     vpc_imds_driver::is_multipart(data)
 }
 
+/// The driver's error record for user data (JSON text, `bad_response`), thrown as
+/// for every other refusal.
 fn user_data_error(e: vpc_imds_driver::UserDataError) -> JsValue {
-    match e {
-        vpc_imds_driver::UserDataError::TooLarge(_) => {
-            js_sys::RangeError::new(&e.to_string()).into()
-        }
-        _ => js_sys::Error::new(&e.to_string()).into(),
-    }
+    JsValue::from_str(&user_data_error_text(&e))
 }
 
 /// The parts of user data, read one by one.

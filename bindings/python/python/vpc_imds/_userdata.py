@@ -28,7 +28,8 @@ class UserData(bytes):
         return self.startswith(_GZIP_MAGIC)
 
     def decompress(self) -> UserData:
-        """The data with gzip compression removed (itself when not compressed)."""
+        """The data with gzip compression removed (itself when not compressed), at most
+        16 MiB; :class:`BadResponse` when it is corrupt or larger."""
         if not self.is_gzip:
             return self
         # Bounded (the driver's limit), unlike gzip.decompress: a small bomb must not eat the memory.
@@ -44,7 +45,8 @@ class UserData(bytes):
         a MIME multi-part document in order (nested documents included, bodies
         decoded: base64, quoted-printable), or the whole data as one part with no
         content type when it is not multi-part; none when it is empty.
-        ``ValueError`` when the gzip or the document is malformed."""
+        :class:`BadResponse` (the driver's words, as in every binding) when the gzip or
+        the document is malformed or too large."""
         return [UserDataPart(t, name, payload, charset) for t, name, charset, payload in _core.user_data_parts(bytes(self))]
 
     def text(self, encoding: str = "utf-8", errors: str = "strict") -> str:
