@@ -29,7 +29,9 @@ func newToken(t *tokenJSON, doc []byte) *Token {
 // RefreshAfter is how long after receipt a client refreshes this token: the
 // core's schedule (the lifetime less a fifth of it, held to 1..300 s) for the
 // lifetime the core reads from the document (ExpiresIn, else ExpiresAt -
-// CreatedAt). 0 when the document states no lifetime.
+// CreatedAt). A token the client answered from its cache states the seconds it
+// has left, so this is then measured from that answer. 0 when the document states
+// no lifetime, a lifetime of 1 s or less, or the module cannot be run.
 func (t *Token) RefreshAfter() time.Duration {
 	var ms int64
 	_ = inModule(t.doc, func(m *machine, at, n uint64) error {

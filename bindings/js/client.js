@@ -171,15 +171,18 @@ class HttpRequest {
 }
 
 /** The value of header `name`: every line's value joined by ", ", as `Headers.get`
- * joins them (the core reads a repeated `Retry-After` as no delay). */
+ * joins them (the core reads a repeated `Retry-After` as no delay). `headers`: a
+ * `Headers`, an object (array values are lines), `[name, value]` pairs, or Node's
+ * flat `rawHeaders` (whose `headers` object keeps one `Retry-After` line only). */
 function header(headers, name) {
   if (!headers) return undefined;
   if (typeof headers.get === 'function') return headers.get(name) ?? undefined;
   const lower = name.toLowerCase();
-  const entries = Array.isArray(headers) ? headers : Object.entries(headers);
+  let entries = Array.isArray(headers) ? headers : Object.entries(headers);
+  if (typeof entries[0] === 'string') entries = Array.from({ length: entries.length >> 1 }, (_, i) => [entries[2 * i], entries[2 * i + 1]]);
   const values = [];
   for (const [k, v] of entries) {
-    if (String(k).toLowerCase() !== lower || v === undefined) continue;
+    if (String(k).toLowerCase() !== lower || v === undefined || v === null) continue;
     values.push(...(Array.isArray(v) ? v.map(String) : [String(v)]));
   }
   return values.length > 0 ? values.join(', ') : undefined;

@@ -57,9 +57,11 @@ export type TransportRequest = HttpRequest;
 /** A response as a custom transport gives it. */
 export interface TransportResponse {
   status: number;
-  /** Only `Retry-After` and `Transfer-Encoding` are read (a coding other than a
-   * lone `chunked`, which your stack removed, is a bad response). */
-  headers?: Headers | Record<string, string> | Array<[string, string]>;
+  /** Only `Retry-After` and `Transfer-Encoding` are read, each field's lines joined
+   * by ", " (a repeated `Retry-After` is no delay; a coding other than a lone
+   * `chunked`, which your stack removed, is a bad response). Node's `rawHeaders`
+   * (flat) keep every line; its `headers` object keeps one `Retry-After`. */
+  headers?: Headers | Record<string, string | string[]> | Array<[string, string]> | string[];
   /** The decoded (de-chunked) body. */
   body?: Uint8Array | ArrayBuffer | string | null;
 }

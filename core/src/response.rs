@@ -870,6 +870,17 @@ mod tests {
             head_retry_after("Retry-After: x\r\nRetry-After: 5\r\n"),
             None
         );
+        // Each head counts its own lines: an interim (1xx) head's line is not the
+        // answer's, and it does not make the answer's one line a repeat.
+        let wire = b"HTTP/1.1 100 Continue\r\nRetry-After: 1\r\n\r\n\
+            HTTP/1.1 429 Too Many Requests\r\nRetry-After: 7\r\nContent-Length: 0\r\n\r\n";
+        let mut buf = [0u8; 256];
+        let mut reader = ResponseReader::new();
+        reader.unfilled(&mut buf).unwrap()[..wire.len()].copy_from_slice(wire);
+        match reader.advance(&mut buf, wire.len()).unwrap() {
+            Progress::Complete(r) => assert_eq!((r.status(), r.retry_after()), (429, Some(7))),
+            Progress::NeedMore => panic!("a whole response"),
+        }
     }
 
     #[test]

@@ -52,7 +52,8 @@ test('Retry-After from a Headers object is honoured', async () => {
 test('a Retry-After sent twice is no delay, in every form of headers', async () => {
   const busy = '{"errors":[{"code":"service_error","message":"busy"}]}';
   const twice = new Headers([['retry-after', '30'], ['retry-after', '60']]);
-  for (const headers of [twice, [['Retry-After', '30'], ['retry-after', '60']], { 'retry-after': ['30', '60'] }]) {
+  const raw = ['Content-Type', 'application/json', 'Retry-After', '30', 'Retry-After', '60']; // Node's rawHeaders
+  for (const headers of [twice, [['Retry-After', '30'], ['retry-after', '60']], { 'retry-after': ['30', '60'] }, raw]) {
     const { transport, seen } = scripted([
       { status: 200, body: token('r') },
       { status: 503, headers, body: busy },

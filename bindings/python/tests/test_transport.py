@@ -79,7 +79,11 @@ def test_retries_and_retry_after_through_a_custom_transport() -> None:
 
 @pytest.mark.parametrize(
     "headers",
-    [[("Retry-After", "30"), ("retry-after", "60")], {"Retry-After": "30, 60"}],
+    [
+        [("Retry-After", "30"), ("retry-after", "60")],
+        {"Retry-After": ["30", "60"], "Transfer-Encoding": None},
+        {"Retry-After": "30, 60"},
+    ],
 )
 def test_a_retry_after_sent_twice_is_no_delay(headers: Any) -> None:
     t = Scripted(

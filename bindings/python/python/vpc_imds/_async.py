@@ -82,7 +82,7 @@ class AsyncClient(AsyncClientApi):
                 r = await asyncio.wait_for(self._custom.send(request), left)
             except Exception as e:  # noqa: BLE001 - every failure is the machine's to judge
                 return m.fail(id, failure(e))
-            return m.respond(id, r.status, r.body, r.retry_after, r.transfer_encoding)
+            return m.respond(id, r.status, r.body, r.retry_after, getattr(r, "transfer_encoding", None))
         clock = asyncio.get_running_loop().time
         end = clock() + left
         streams = None

@@ -65,7 +65,7 @@ class Client(ClientApi):
                 r = self._custom.send(request)
             except Exception as e:  # noqa: BLE001 - every failure is the machine's to judge
                 return m.fail(id, failure(e))
-            return m.respond(id, r.status, r.body, r.retry_after, r.transfer_encoding)
+            return m.respond(id, r.status, r.body, r.retry_after, getattr(r, "transfer_encoding", None))
         sock: Optional[socket.socket] = None
         try:
             end = time.monotonic() + request.timeout

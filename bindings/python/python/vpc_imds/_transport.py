@@ -44,9 +44,12 @@ class Response:
         items = () if headers is None else headers.items() if hasattr(headers, "items") else headers
         fields: dict[str, list[str]] = {"retry-after": [], "transfer-encoding": []}
         for name, v in items:
-            fields.get(str(name).lower(), []).append(str(v))
-        self.retry_after = ", ".join(fields["retry-after"]) or None
-        self.transfer_encoding = ", ".join(fields["transfer-encoding"]) or None
+            if v is not None:
+                values = v if isinstance(v, (list, tuple)) else (v,)
+                fields.get(str(name).lower(), []).extend(str(x) for x in values)
+        ra, te = fields["retry-after"], fields["transfer-encoding"]
+        self.retry_after = ", ".join(ra) if ra else None
+        self.transfer_encoding = ", ".join(te) if te else None
 
     def __repr__(self) -> str:
         return f"Response(status={self.status}, body=<{len(self.body)} bytes>)"

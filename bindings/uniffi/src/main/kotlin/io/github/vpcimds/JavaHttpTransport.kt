@@ -64,8 +64,8 @@ class JavaHttpTransport @JvmOverloads constructor(
     // Each field's lines joined, as a repeated field is: the core judges both.
     private fun convert(r: JdkResponse<ByteArray>): HttpResponse = HttpResponse(
         status = r.statusCode().toUShort(),
-        retryAfter = r.headers().allValues("retry-after").joinToString(", ").ifEmpty { null },
-        transferEncoding = r.headers().allValues("transfer-encoding").joinToString(", ").ifEmpty { null },
+        retryAfter = r.headers().allValues("retry-after").takeIf { it.isNotEmpty() }?.joinToString(", "),
+        transferEncoding = r.headers().allValues("transfer-encoding").takeIf { it.isNotEmpty() }?.joinToString(", "),
         body = r.body() ?: ByteArray(0),
     )
 
