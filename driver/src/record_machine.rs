@@ -40,13 +40,13 @@ pub struct RecordMachine {
 /// An error as the driver's one record, JSON text (`kind`, `message`, `cause`,
 /// `status`, `retry_after`, `code`, `api_message`, `target`, `trace`, `transport`).
 pub fn error_text(e: &Error) -> String {
-    serde_json::to_string(&ErrorRecord::from(e)).unwrap_or_default()
+    record_text(&ErrorRecord::from(e))
 }
 
-/// User data that cannot be decompressed or split, as the driver's error record
-/// (JSON text, `bad_response`), as every host reports it.
-pub fn user_data_error_text(e: &crate::mime::UserDataError) -> String {
-    serde_json::to_string(&ErrorRecord::from(e)).unwrap_or_default()
+/// An error record as JSON text: [`error_text`]'s form, for a record made otherwise
+/// (user data that cannot be read: `ErrorRecord::from(&UserDataError)`).
+pub fn record_text(record: &ErrorRecord) -> String {
+    serde_json::to_string(record).unwrap_or_default()
 }
 
 /// Milliseconds on the host's clock (a JavaScript number) as an instant; anything

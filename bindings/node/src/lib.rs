@@ -11,7 +11,7 @@
 use napi::bindgen_prelude::{Buffer, Either, Object, Unknown, Utf16String};
 use napi::ValueType;
 use napi_derive::napi;
-use vpc_imds_driver::record_machine::{error_text, user_data_error_text};
+use vpc_imds_driver::record_machine::{error_text, record_text};
 use vpc_imds_driver::{
     InputError, MachineInput as Input, NamedArgs, RecordMachine, Settings, Value,
 };
@@ -258,7 +258,7 @@ pub fn gunzip(data: Buffer, limit: Option<f64>) -> napi::Result<Buffer> {
 
 /// The driver's error record for user data, thrown as the backend reads records.
 fn user_data_error(e: vpc_imds_driver::UserDataError) -> napi::Error {
-    napi::Error::from_reason(user_data_error_text(&e))
+    napi::Error::from_reason(record_text(&vpc_imds_driver::ErrorRecord::from(&e)))
 }
 
 /// The parts of user data (the driver's `user_data_parts`: gzip removed, MIME leaves

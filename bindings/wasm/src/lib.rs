@@ -17,7 +17,7 @@
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
-use vpc_imds_driver::record_machine::{error_text, user_data_error_text};
+use vpc_imds_driver::record_machine::{error_text, record_text};
 use vpc_imds_driver::{
     Error, InputError, MachineInput as Input, NamedArgs, RecordMachine, Settings, Value,
 };
@@ -263,7 +263,7 @@ pub fn is_multipart(data: &[u8]) -> bool {
 /// The driver's error record for user data (JSON text, `bad_response`), thrown as
 /// for every other refusal.
 fn user_data_error(e: vpc_imds_driver::UserDataError) -> JsValue {
-    JsValue::from_str(&user_data_error_text(&e))
+    JsValue::from_str(&record_text(&vpc_imds_driver::ErrorRecord::from(&e)))
 }
 
 /// The parts of user data, read one by one.
