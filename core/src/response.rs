@@ -351,7 +351,7 @@ impl ResponseReader {
             let mut chunked = false;
             let mut close = !http11;
             let mut retry_after = None;
-            let mut retry_after_lines = 0u8;
+            let mut retry_after_seen = false;
             for h in parsed.headers.iter() {
                 let name = h.name;
                 if name.eq_ignore_ascii_case("content-length") {
@@ -382,11 +382,12 @@ impl ResponseReader {
                 } else if name.eq_ignore_ascii_case("retry-after") {
                     // A singleton field: lines joined by ", " (as an HTTP library
                     // hands a host the field) are no delay, so a repeat is ignored.
-                    retry_after_lines = retry_after_lines.saturating_add(1);
-                    retry_after = match retry_after_lines {
-                        1 => parse_retry_after(h.value),
-                        _ => None,
+                    retry_after = if retry_after_seen {
+                        None
+                    } else {
+                        parse_retry_after(h.value)
                     };
+                    retry_after_seen = true;
                 }
             }
             self.discard_front(buf, len);
@@ -832,6 +833,17 @@ mod tests {
         assert_eq!(Response::from_parts(200, None, b"").refused(), None);
     }
 
+    /// The status and `Retry-After` the reader takes from a whole response.
+    fn status_and_retry_after(wire: &[u8]) -> (u16, Option<u32>) {
+        let mut buf = [0u8; 256];
+        let mut reader = ResponseReader::new();
+        reader.unfilled(&mut buf).unwrap()[..wire.len()].copy_from_slice(wire);
+        match reader.advance(&mut buf, wire.len()).unwrap() {
+            Progress::Complete(r) => (r.status(), r.retry_after()),
+            Progress::NeedMore => panic!("a whole response"),
+        }
+    }
+
     /// The `Retry-After` the reader takes from `lines` of a 429's head.
     fn head_retry_after(lines: &str) -> Option<u32> {
         let mut wire = heapless::Vec::<u8, 256>::new();
@@ -842,14 +854,7 @@ mod tests {
         ] {
             wire.extend_from_slice(part.as_bytes()).unwrap();
         }
-        let mut buf = [0u8; 256];
-        let mut reader = ResponseReader::new();
-        let space = reader.unfilled(&mut buf).unwrap();
-        space[..wire.len()].copy_from_slice(&wire);
-        match reader.advance(&mut buf, wire.len()).unwrap() {
-            Progress::Complete(r) => r.retry_after(),
-            Progress::NeedMore => panic!("a whole response"),
-        }
+        status_and_retry_after(&wire).1
     }
 
     #[test]
@@ -874,13 +879,7 @@ mod tests {
         // answer's, and it does not make the answer's one line a repeat.
         let wire = b"HTTP/1.1 100 Continue\r\nRetry-After: 1\r\n\r\n\
             HTTP/1.1 429 Too Many Requests\r\nRetry-After: 7\r\nContent-Length: 0\r\n\r\n";
-        let mut buf = [0u8; 256];
-        let mut reader = ResponseReader::new();
-        reader.unfilled(&mut buf).unwrap()[..wire.len()].copy_from_slice(wire);
-        match reader.advance(&mut buf, wire.len()).unwrap() {
-            Progress::Complete(r) => assert_eq!((r.status(), r.retry_after()), (429, Some(7))),
-            Progress::NeedMore => panic!("a whole response"),
-        }
+        assert_eq!(status_and_retry_after(wire), (429, Some(7)));
     }
 
     #[test]
