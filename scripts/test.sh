@@ -27,20 +27,8 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
 fi
 echo "<== prerequisites ($((SECONDS - start)) s)"
 
-passed=0 failed=0 failures=()
-step() {
-  local name="$1"; shift
-  local start=$SECONDS
-  echo
-  echo "==> $name"
-  if "$@"; then
-    passed=$((passed + 1))
-    echo "<== $name: ok ($((SECONDS - start)) s)"
-  else
-    failed=$((failed + 1)); failures+=("$name")
-    echo "<== $name: FAILED ($((SECONDS - start)) s)"
-  fi
-}
+STEPS=steps
+. scripts/steps.sh
 
 step "rustfmt" cargo fmt --all -- --check
 step "test vectors are generated from tests/vectors/generate.py" python3 tests/vectors/generate.py --check
@@ -57,8 +45,4 @@ done
 step "floor benchmarks, short: each host's cached GET beside its floor (numbers, no assertion)" bash bench/floors.sh
 
 echo
-echo "steps: ${passed} passed, ${failed} failed"
-if [ "$failed" -gt 0 ]; then
-  printf '  failed: %s\n' "${failures[@]}"
-  exit 1
-fi
+steps_end

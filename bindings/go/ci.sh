@@ -15,29 +15,25 @@ mkdir -p "$root/target"
 work=$(mktemp -d "$root/target/go-ci.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-passed=0 failed=0
-check() { # name, then a command that must succeed
-  local name="$1"; shift
-  local start=$SECONDS
-  if "$@"; then passed=$((passed + 1)); echo "PASS $name ($((SECONDS - start)) s)"; else failed=$((failed + 1)); echo "FAIL $name ($((SECONDS - start)) s)"; fi
-}
+STEPS=go
+. "$root/scripts/steps.sh"
 cargo build -q -p vpc-imds-emulator || exit 1
 
-check "build-wasm.sh builds the module" bindings/go/build-wasm.sh "$work/a.wasm"
-check "the committed vpc_imds.wasm is fresh" cmp bindings/go/vpc_imds.wasm "$work/a.wasm"
-check "a second build in another directory gives the same bytes" bash -c \
+step "build-wasm.sh builds the module" bindings/go/build-wasm.sh "$work/a.wasm"
+step "the committed vpc_imds.wasm is fresh" cmp bindings/go/vpc_imds.wasm "$work/a.wasm"
+step "a second build in another directory gives the same bytes" bash -c \
   "WASM_TARGET_DIR='$work/target-2' bindings/go/build-wasm.sh '$work/b.wasm' && cmp '$work/a.wasm' '$work/b.wasm'"
 rm -rf "$work/target-2"
 cd bindings/go
-check "gofmt" bash -c '[ -z "$(gofmt -l .)" ] || { gofmt -l .; false; }'
-check "go vet" go vet ./...
+step "gofmt" bash -c '[ -z "$(gofmt -l .)" ] || { gofmt -l .; false; }'
+step "go vet" go vet ./...
 # The race detector needs cgo (its runtime); the package itself has none.
-check "go test -race" env CGO_ENABLED=1 go test -race -count=1 ./...
+step "go test -race" env CGO_ENABLED=1 go test -race -count=1 ./...
 # ibmauth: its own module (go-sdk-core); its committed go.sum must do (-mod=readonly).
-check "ibmauth: go vet and go test against the emulator" bash -c \
+step "ibmauth: go vet and go test against the emulator" bash -c \
   "cd ibmauth && GOFLAGS=-mod=readonly go vet ./... && GOFLAGS=-mod=readonly go test -count=1 ./..."
 for arch in amd64 s390x; do
-  check "CGO_ENABLED=0 build for linux/$arch" bash -c "
+  step "CGO_ENABLED=0 build for linux/$arch" bash -c "
     GOOS=linux GOARCH=$arch go build -trimpath -ldflags='-s -w' -o '$work/instance-$arch' ./examples/instance &&
     GOOS=linux GOARCH=$arch go build -trimpath -ldflags='-s -w' -o '$work/iamtoken-$arch' ./examples/iamtoken &&
     file -b '$work/instance-$arch' | grep -q 'statically linked'"
@@ -48,15 +44,15 @@ if [ -z "$qemu" ] && [ "$(id -u)" = 0 ]; then
   qemu=$(command -v qemu-s390x-static || true)
 fi
 if [ -n "$qemu" ]; then
-  check "the s390x test binary under qemu-user against the emulator" bash -c "
+  step "the s390x test binary under qemu-user against the emulator" bash -c "
     GOARCH=s390x go test -c -o '$work/imds.test.s390x' . &&
     '$qemu' '$work/imds.test.s390x' -test.count=1 -test.v \
       -test.run 'TestInstanceKeysAndDocuments|TestGeneratedOperations|TestSingleFlight|TestErrorsAreTyped|TestFaults/401|TestContext|TestCompileCost' |
       grep -E '^(--- |ok|PASS|FAIL)|compile'"
 else
-  failed=$((failed + 1)); echo "FAIL qemu-s390x-static is missing (apt package qemu-user-static; not root, so not installed)"
+  step "qemu-s390x-static is present (apt package qemu-user-static; not root, so not installed)" false
 fi
-check "the example runs against the emulator" bash -c "
+step "the example runs against the emulator" bash -c "
   log='$work/emu.out'; '$EMULATOR_BIN' > \"\$log\" 2>&1 & pid=\$!
   for _ in \$(seq 100); do grep -q '^control on' \"\$log\" && break; sleep 0.1; done
   url=\$(sed -n 's/^listening on //p' \"\$log\")
@@ -75,5 +71,4 @@ if (cd compare/sdkcore && go build -trimpath -ldflags='-s -w' -o "$work/sdkcore-
 else
   echo "go-sdk-core could not be fetched: no size comparison"
 fi
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+steps_end

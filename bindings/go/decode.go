@@ -326,12 +326,9 @@ func (d *jdec) skip() error {
 			}
 		}
 		return err
-	case 't':
-		return d.literal("true")
-	case 'f':
-		return d.literal("false")
-	case 'n':
-		return d.literal("null")
+	case 't', 'f', 'n':
+		var b bool
+		return d.Bool(&b)
 	default:
 		_, err := d.number()
 		return err

@@ -20,17 +20,8 @@ unset HTTP_PROXY HTTPS_PROXY http_proxy https_proxy ALL_PROXY all_proxy VPC_IMDS
 target=$(cd "$root" && cargo metadata --format-version 1 --no-deps 2>/dev/null | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')
 target=${target:-$root/target}
 
-passed=0 failed=0 failures=()
-step() {
-  local name=$1; shift
-  local start=$SECONDS
-  echo "--> node: $name"
-  if "$@"; then
-    passed=$((passed + 1)); echo "<-- node: $name: ok ($((SECONDS - start)) s)"
-  else
-    failed=$((failed + 1)); failures+=("$name"); echo "<-- node: $name: FAILED ($((SECONDS - start)) s)"
-  fi
-}
+STEPS=node
+. "$root/scripts/steps.sh"
 
 install() { npm ci --no-audit --no-fund --loglevel=error; }
 build() { npx napi build --platform --release --no-js --dts native.d.ts && node ../js/build.mjs node; }
@@ -86,5 +77,4 @@ step "tsc --noEmit --strict (ESM and CommonJS examples)" types
 step "npm pack, install in a fresh directory, quickstart" packed
 if [[ "${NODE_CI_BENCH:-}" == 1 ]]; then step "bench/node.mjs" node "$root/bench/node.mjs"; fi
 
-echo "node: ${passed} passed, ${failed} failed"
-if [[ $failed -gt 0 ]]; then printf '  failed: %s\n' "${failures[@]}"; exit 1; fi
+steps_end

@@ -24,17 +24,8 @@ tools=$root/.tools
 lib=libvpc_imds_uniffi.so
 bindgen_version=0.32.2
 
-passed=0 failed=0 failures=()
-step() {
-  local name=$1; shift
-  local start=$SECONDS
-  echo "--> uniffi: $name"
-  if "$@"; then
-    passed=$((passed + 1)); echo "<-- uniffi: $name: ok ($((SECONDS - start)) s)"
-  else
-    failed=$((failed + 1)); failures+=("$name"); echo "<-- uniffi: $name: FAILED ($((SECONDS - start)) s)"
-  fi
-}
+STEPS=uniffi
+. "$root/scripts/steps.sh"
 
 jdk() {
   if command -v javac >/dev/null && command -v mvn >/dev/null; then return 0; fi
@@ -98,5 +89,4 @@ step "emulator" emulator
 step "mvn package (JUnit 5: vectors, emulator; jar)" maven
 step "cross-host scenarios (tests/scenarios)" scenarios
 
-echo "uniffi: ${passed} passed, ${failed} failed"
-if [[ $failed -gt 0 ]]; then printf '  failed: %s\n' "${failures[@]}"; exit 1; fi
+steps_end

@@ -194,6 +194,35 @@ unsafe fn handle<'a>(m: *mut VpcImds) -> Option<&'a mut VpcImds> {
     unsafe { m.as_mut() }
 }
 
+/// Runs `f` on the handle and the bytes at `ptr` (`what` names them in the misuse
+/// record when `ptr` is null with a length); -1 for a null handle.
+///
+/// # Safety
+/// As [`handle`] for `m` and [`slice`] for `ptr` and `len`.
+unsafe fn with_input(
+    m: *mut VpcImds,
+    ptr: *const u8,
+    len: usize,
+    what: &str,
+    f: impl FnOnce(&mut VpcImds, &[u8]) -> i64,
+) -> i64 {
+    // SAFETY: as promised by the caller.
+    let Some(m) = (unsafe { handle(m) }) else {
+        return -1;
+    };
+    // SAFETY: as promised by the caller.
+    match unsafe { slice(ptr, len) } {
+        Some(bytes) => f(m, bytes),
+        None => {
+            write_error(
+                &mut m.out,
+                &misuse(&format!("{what}: a null pointer with a length")),
+            );
+            -1
+        }
+    }
+}
+
 /// Creates a client from settings (a JSON object, `len` 0 for the defaults) with
 /// the names and units of api/vpc-imds.json (times in seconds: `timeout`,
 /// `connect_timeout`, `request_timeout`, `base_delay`, `max_delay`; also
@@ -563,14 +592,10 @@ pub unsafe extern "C" fn vpc_imds_merge_pages(
     len: usize,
 ) -> i64 {
     // SAFETY: as promised by the caller.
-    let Some(m) = (unsafe { handle(m) }) else {
-        return -1;
-    };
-    // SAFETY: as promised by the caller.
-    let Some(mut rest) = (unsafe { slice(pages, len) }) else {
-        write_error(&mut m.out, &misuse("pages: a null pointer with a length"));
-        return -1;
-    };
+    unsafe { with_input(m, pages, len, "pages", merge_framed) }
+}
+
+fn merge_framed(m: &mut VpcImds, mut rest: &[u8]) -> i64 {
     let mut list = Vec::new();
     while !rest.is_empty() {
         let framed = rest.split_at_checked(4).and_then(|(n, tail)| {
@@ -619,14 +644,10 @@ pub unsafe extern "C" fn vpc_imds_user_data_parts(
     len: usize,
 ) -> i64 {
     // SAFETY: as promised by the caller.
-    let Some(m) = (unsafe { handle(m) }) else {
-        return -1;
-    };
-    // SAFETY: as promised by the caller.
-    let Some(data) = (unsafe { slice(data, len) }) else {
-        write_error(&mut m.out, &misuse("data: a null pointer with a length"));
-        return -1;
-    };
+    unsafe { with_input(m, data, len, "data", write_parts) }
+}
+
+fn write_parts(m: &mut VpcImds, data: &[u8]) -> i64 {
     match vpc_imds_driver::user_data_parts(data) {
         Ok(parts) => {
             m.out.clear();

@@ -2,14 +2,12 @@ package ibmauth
 
 import (
 	"errors"
-	"net/http"
 
 	"github.com/IBM/go-sdk-core/v5/core"
-	imds "github.com/vpc-imds/vpc-imds/bindings/go"
 )
 
 // VpcInstanceAuthenticatorBuilder builds a VpcInstanceAuthenticator, as
-// go-sdk-core's builder of the same name does.
+// go-sdk-core's builder of the same name does (its setters: builder_gen.go).
 type VpcInstanceAuthenticatorBuilder struct {
 	a VpcInstanceAuthenticator
 }
@@ -19,57 +17,9 @@ func NewVpcInstanceAuthenticatorBuilder() *VpcInstanceAuthenticatorBuilder {
 	return &VpcInstanceAuthenticatorBuilder{}
 }
 
-// SetIAMProfileCRN sets IAMProfileCRN.
-func (b *VpcInstanceAuthenticatorBuilder) SetIAMProfileCRN(s string) *VpcInstanceAuthenticatorBuilder {
-	b.a.IAMProfileCRN = s
-	return b
-}
-
-// SetIAMProfileID sets IAMProfileID.
-func (b *VpcInstanceAuthenticatorBuilder) SetIAMProfileID(s string) *VpcInstanceAuthenticatorBuilder {
-	b.a.IAMProfileID = s
-	return b
-}
-
-// SetIAMProfileName sets IAMProfileName.
-func (b *VpcInstanceAuthenticatorBuilder) SetIAMProfileName(s string) *VpcInstanceAuthenticatorBuilder {
-	b.a.IAMProfileName = s
-	return b
-}
-
-// SetURL sets URL.
-func (b *VpcInstanceAuthenticatorBuilder) SetURL(s string) *VpcInstanceAuthenticatorBuilder {
-	b.a.URL = s
-	return b
-}
-
-// SetServiceVersion sets ServiceVersion.
-func (b *VpcInstanceAuthenticatorBuilder) SetServiceVersion(s string) *VpcInstanceAuthenticatorBuilder {
-	b.a.ServiceVersion = s
-	return b
-}
-
-// SetTokenLifetime sets TokenLifetime (seconds).
-func (b *VpcInstanceAuthenticatorBuilder) SetTokenLifetime(lifetime int) *VpcInstanceAuthenticatorBuilder {
-	b.a.TokenLifetime = lifetime
-	return b
-}
-
-// SetClient sets Client (only its Timeout and TLS configuration are used).
-func (b *VpcInstanceAuthenticatorBuilder) SetClient(client *http.Client) *VpcInstanceAuthenticatorBuilder {
-	b.a.Client = client
-	return b
-}
-
-// SetOptions sets Options (further vpc-imds options).
-func (b *VpcInstanceAuthenticatorBuilder) SetOptions(opts ...imds.Option) *VpcInstanceAuthenticatorBuilder {
-	b.a.Options = opts
-	return b
-}
-
 // Build validates the configuration (Validate) and returns the authenticator.
 func (b *VpcInstanceAuthenticatorBuilder) Build() (*VpcInstanceAuthenticator, error) {
-	a := &VpcInstanceAuthenticator{
+	a := &VpcInstanceAuthenticator{ // field by field: the authenticator holds a lock
 		IAMProfileCRN: b.a.IAMProfileCRN, IAMProfileID: b.a.IAMProfileID, IAMProfileName: b.a.IAMProfileName,
 		URL: b.a.URL, ServiceVersion: b.a.ServiceVersion, TokenLifetime: b.a.TokenLifetime,
 		Client: b.a.Client, Options: b.a.Options,

@@ -82,7 +82,7 @@ class AsyncClient(AsyncClientApi):
                 r = await asyncio.wait_for(self._custom.send(request), left)
             except Exception as e:  # noqa: BLE001 - every failure is the machine's to judge
                 return m.fail(id, failure(e))
-            return m.respond(id, r.status, r.body, r.retry_after, getattr(r, "transfer_encoding", None))
+            return self._responded(id, r)
         clock = asyncio.get_running_loop().time
         end = clock() + left
         streams = None
@@ -95,18 +95,9 @@ class AsyncClient(AsyncClientApi):
                 data = await asyncio.wait_for(reader.read(65536), end - clock())
                 step = m.feed(id, data)
                 if step[0] != READ:
-                    break
-        except KeyError:  # the idle connection was closed by aclose()
-            return m.fail(id, "connection_lost")
-        except Exception as e:  # noqa: BLE001 - connect() raises TransportError
-            step = m.fail(id, failure(e, connected=True))
-        except BaseException:
-            if streams is not None:
-                streams[1].close()
-            raise
-        if streams is not None:
-            self._idle[conn] = streams  # free again: the machine reuses it, or says close it
-        return step
+                    return self._kept(conn, streams, step)
+        except BaseException as e:  # noqa: BLE001 - connect() raises TransportError
+            return self._broke(id, e, conn, streams)
 
     async def _connect(self, timeout: float) -> Any:
         scheme, host, port = self._m.endpoint

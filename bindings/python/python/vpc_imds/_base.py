@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 
 from . import _core
+from ._transport import failure
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is imported by type checkers only: it costs milliseconds at import
@@ -57,6 +58,30 @@ class Base:
                 step = self._m.fail(id, "connection_lost")
             else:
                 return step
+
+    def _responded(self, id: int, r: Any) -> Any:
+        """Hands your transport's response to the machine; returns the next step."""
+        return self._m.respond(id, r.status, r.body, r.retry_after, getattr(r, "transfer_encoding", None))
+
+    def _kept(self, conn: int, held: Any, step: Any) -> Any:
+        """Returns ``step`` with connection ``conn`` idle again: the machine reuses it,
+        or says close it."""
+        self._idle[conn] = held
+        return step
+
+    def _broke(self, id: int, e: BaseException, conn: int, held: Any) -> Any:
+        """The next step after an exchange on ``conn`` raised ``e``: an ``Exception``
+        is the machine's to judge (a ``KeyError``: the idle connection was closed
+        meanwhile); anything else (a cancellation, an interrupt) closes ``held``, the
+        socket or asyncio's (reader, writer), and is raised."""
+        if isinstance(e, KeyError):
+            return self._m.fail(id, "connection_lost")
+        if isinstance(e, Exception):
+            step = self._m.fail(id, failure(e, connected=True))
+            return step if held is None else self._kept(conn, held, step)
+        if held is not None:
+            (held[1] if isinstance(held, tuple) else held).close()
+        raise e
 
     def _close(self, conn: Optional[int]) -> None:
         """Closes the idle connection ``conn``, if this client holds it."""

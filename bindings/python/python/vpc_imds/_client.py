@@ -65,7 +65,7 @@ class Client(ClientApi):
                 r = self._custom.send(request)
             except Exception as e:  # noqa: BLE001 - every failure is the machine's to judge
                 return m.fail(id, failure(e))
-            return m.respond(id, r.status, r.body, r.retry_after, getattr(r, "transfer_encoding", None))
+            return self._responded(id, r)
         sock: Optional[socket.socket] = None
         try:
             end = time.monotonic() + request.timeout
@@ -76,18 +76,9 @@ class Client(ClientApi):
                 sock.settimeout(max(end - time.monotonic(), 0.001))
                 step = m.feed(id, sock.recv(65536))
                 if step[0] != READ:
-                    break
-        except KeyError:  # the idle connection was closed by close()
-            return m.fail(id, "connection_lost")
-        except Exception as e:  # noqa: BLE001 - connect() raises TransportError
-            step = m.fail(id, failure(e, connected=True))
-        except BaseException:
-            if sock is not None:
-                sock.close()
-            raise
-        if sock is not None:
-            self._idle[conn] = sock  # free again: the machine reuses it, or says close it
-        return step
+                    return self._kept(conn, sock, step)
+        except BaseException as e:  # noqa: BLE001 - connect() raises TransportError
+            return self._broke(id, e, conn, sock)
 
     def _one(self, op: str, **args: Any) -> Any:
         for value in self._run(op, **args):
