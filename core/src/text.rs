@@ -9,6 +9,8 @@ use core::fmt;
 
 use serde::{Serialize, Serializer};
 
+pub use crate::model::json::string_stop;
+
 /// A JSON string value as it appears in the body (without quotes, escapes kept).
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Text<'a> {

@@ -6,7 +6,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use serde::ser::{Error as _, Serialize, SerializeMap, SerializeSeq, Serializer};
-use vpc_imds_core::text::Text;
+use vpc_imds_core::text::{string_stop, Text};
 
 /// The bytes are not the JSON expected there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,20 +107,35 @@ pub(crate) fn skip_value(b: &[u8], i: usize) -> Result<usize, Malformed> {
 /// assert!(!every_host_reads_alike(br#"{"a":"\ud800"}"#));
 /// assert!(!every_host_reads_alike(br#"{"a":"x\udc00y"}"#));
 /// assert!(!every_host_reads_alike(br#"{"a":1e999}"#));
+/// // Escapes past the first eight bytes of a string; digits inside strings are text.
+/// assert!(every_host_reads_alike(br#"{"long key, more than 8":"1e999 \"q\" \u00e9 9e999"}"#));
+/// assert!(!every_host_reads_alike(br#"{"long key, more than 8":"\"q\" \ud800"}"#));
 /// ```
 pub fn every_host_reads_alike(b: &[u8]) -> bool {
     let mut i = 0;
     while let Some(&c) = b.get(i) {
         match c {
-            b'"' => match skip_string(b, i) {
-                Ok(end) => {
-                    if !string_decodes(b.get(i + 1..end - 1).unwrap_or_default()) {
-                        return false;
+            b'"' => {
+                // One pass to the closing quote, noting a `\u` escape: only those can fail.
+                let mut j = i + 1;
+                let mut unicode = false;
+                loop {
+                    j = string_stop(b, j);
+                    match b.get(j) {
+                        Some(b'\\') => {
+                            unicode |= b.get(j + 1) == Some(&b'u');
+                            j += 2;
+                        }
+                        Some(b'"') => break,
+                        Some(_) => j += 1, // a control byte (the core refuses those)
+                        None => return false,
                     }
-                    i = end
                 }
-                Err(Malformed) => return false,
-            },
+                if unicode && !string_decodes(b.get(i + 1..j).unwrap_or_default()) {
+                    return false;
+                }
+                i = j + 1;
+            }
             b'-' | b'0'..=b'9' => {
                 let mut end = i + 1;
                 while b
@@ -140,12 +155,8 @@ pub fn every_host_reads_alike(b: &[u8]) -> bool {
     true
 }
 
-/// Whether a string's contents (between its quotes) decode; only `\u` escapes can
-/// fail, so strings without one are not decoded.
+/// Whether a string's contents (between its quotes) decode to Unicode.
 fn string_decodes(inner: &[u8]) -> bool {
-    if !inner.windows(2).any(|w| w == b"\\u") {
-        return true;
-    }
     match core::str::from_utf8(inner) {
         Ok(raw) => Text::from_raw(raw).chars().all(|c| c.is_ok()),
         Err(_) => false,
@@ -160,6 +171,10 @@ const OVERFLOW: &[u8] = b"179769313486231580793728971405303415079934132710037826
 /// (no float parsing: it would add ~15 KB to the static command line).
 fn fits_double(n: &[u8]) -> bool {
     let n = n.strip_prefix(b"-").unwrap_or(n);
+    // No exponent and at most 308 digits before the point: below 10^308.
+    if n.len() <= 308 && !n.iter().any(|&c| c == b'e' || c == b'E') {
+        return true;
+    }
     let (mantissa, exp) = match n.iter().position(|&c| c == b'e' || c == b'E') {
         Some(e) => (&n[..e], n.get(e + 1..).unwrap_or_default()),
         None => (n, &b""[..]),

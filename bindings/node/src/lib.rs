@@ -8,7 +8,8 @@
 //! merging, user data, settings); JavaScript (`lib/*.js`) owns the sockets, timers
 //! and the clock, and steps each call's operation with what happened.
 
-use napi::bindgen_prelude::{Buffer, Either, Object, Unknown, Utf16String};
+use napi::bindgen_prelude::{Buffer, BufferSlice, Either, Object, Unknown, Utf16String};
+use napi::Env;
 use napi::ValueType;
 use napi_derive::napi;
 use vpc_imds_driver::record_machine::{error_text, record_text};
@@ -163,7 +164,7 @@ impl NodeMachine {
 
     /// Bytes read from `op`'s connection (empty: the peer closed it).
     #[napi]
-    pub fn feed(&mut self, op: f64, data: Buffer, now: f64) -> String {
+    pub fn feed(&mut self, op: f64, data: BufferSlice<'_>, now: f64) -> String {
         self.machine.step(op, now, Input::Bytes(&data))
     }
 
@@ -177,7 +178,7 @@ impl NodeMachine {
         op: f64,
         status: f64,
         retry_after: Option<String>,
-        body: Buffer,
+        body: BufferSlice<'_>,
         now: f64,
         transfer_encoding: Option<String>,
     ) -> String {
@@ -210,8 +211,10 @@ impl NodeMachine {
     /// After a step that names a `takeBytes` field: its bytes (a request's HTTP/1.1
     /// bytes hold the token: never log them).
     #[napi]
-    pub fn take_bytes(&mut self) -> Buffer {
-        Buffer::from(self.machine.take_bytes())
+    pub fn take_bytes<'env>(&mut self, env: &'env Env) -> napi::Result<BufferSlice<'env>> {
+        // A copy: a buffer over Rust memory needs a finalizer, dearer than a copy of
+        // the request's few kilobytes.
+        BufferSlice::copy_from(env, self.machine.take_bytes())
     }
 
     /// After a step that names a `takeText` field: its text.

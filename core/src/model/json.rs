@@ -173,6 +173,36 @@ const fn special_bytes(w: u64) -> u64 {
         & HI
 }
 
+/// The index of the first `"`, `\\` or control byte of `b` at or after `i` (`b.len()`
+/// when none): where a JSON string's reader must look next, eight bytes at a time.
+///
+/// ```
+/// use vpc_imds_core::text::string_stop;
+/// let b = br#""a long string, past eight bytes \"q\" then \u00e9""#;
+/// assert_eq!(string_stop(b, 1), 33); // the backslash before the first escaped quote
+/// assert_eq!(string_stop(b, 35), 36); // the next backslash
+/// assert_eq!(string_stop(b, 45), b.len() - 1); // after the escape: the closing quote
+/// assert_eq!(string_stop(b"abc\ndef", 0), 3); // a control byte (a raw newline)
+/// assert_eq!(string_stop(b"no stop here", 0), 12);
+/// ```
+#[inline]
+pub fn string_stop(b: &[u8], mut i: usize) -> usize {
+    while let Some(chunk) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let special = special_bytes(u64::from_le_bytes(*chunk));
+        if special != 0 {
+            return i + (special.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while b
+        .get(i)
+        .is_some_and(|&c| c != b'"' && c != b'\\' && c >= 0x20)
+    {
+        i += 1;
+    }
+    i
+}
+
 /// True for the bytes that can start a JSON value.
 const fn starts_value(b: u8) -> bool {
     matches!(
@@ -266,15 +296,7 @@ impl<'de> Reader<'de> {
         let start = self.pos + 1;
         let mut i = start;
         loop {
-            // Eight bytes at a time up to the next byte that needs a decision.
-            while let Some(chunk) = bytes.get(i..).and_then(<[u8]>::first_chunk::<8>) {
-                let special = special_bytes(u64::from_le_bytes(*chunk));
-                if special != 0 {
-                    i += (special.trailing_zeros() / 8) as usize;
-                    break;
-                }
-                i += 8;
-            }
+            i = string_stop(bytes, i);
             match bytes.get(i) {
                 Some(b'"') => break,
                 Some(b'\\') => i = escape_end(bytes, i + 1)?,
