@@ -47,24 +47,22 @@ class AsyncClient(AsyncClientApi):
         if loop is not self._loop:  # connections belong to the loop that made them
             self._close_idle()
             self._loop = loop
-        id = m.start(op, **args)
+        id, step = self._begin(op, args)
         over = False
         try:
-            step = self._settle(id, m.step(id))
             while step[0] != DONE:
                 if step[0] == SEND:
-                    step = await self._exchange(id, *step[1:])
+                    step = self._settle(id, await self._exchange(id, *step[1:]))
                 elif step[0] == BACKOFF:
                     await asyncio.sleep(step[1])
-                    step = m.step(id)
+                    step = self._next(id)
                 elif step[0] == AWAIT:  # until the machine wakes this operation, or the deadline
                     waiter = self._waiters[id] = loop.create_future()
                     await asyncio.wait((waiter,), timeout=step[1])
-                    step = m.step(id)
+                    step = self._next(id)
                 else:  # a page
                     yield step[1]
-                    step = m.step(id)
-                step = self._settle(id, step)
+                    step = self._next(id)
             over = True
             yield step[1]
         finally:

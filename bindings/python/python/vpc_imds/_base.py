@@ -11,7 +11,7 @@ from ._transport import failure
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is imported by type checkers only: it costs milliseconds at import
-    from typing import Any, Callable, Dict, List, Optional
+    from typing import Any, Callable, Dict, List, Optional, Tuple
 
 __all__ = ["ENDPOINT_ENV", "Base"]
 
@@ -43,6 +43,20 @@ class Base:
         self._custom = transport
         self._ca_file = ca_file
         self._idle = {}
+
+    def _begin(self, op: str, args: Dict[str, Any]) -> Tuple[int, Any]:
+        """Starts ``op``: its id and the first step to act on (a failure cancels it
+        and is raised)."""
+        id = self._m.start(op, **args)
+        try:
+            return id, self._next(id)
+        except BaseException:
+            self._close(self._m.cancel(id))
+            raise
+
+    def _next(self, id: int) -> Any:
+        """The next step of ``id`` to act on."""
+        return self._settle(id, self._m.step(id))
 
     def _settle(self, id: int, step: Any) -> Any:
         """The next step the host acts on (send, back off, await, a page, done):

@@ -36,20 +36,18 @@ class Client(ClientApi):
     def _run(self, op: str, **args: Any) -> Iterator[Any]:
         """Steps one operation on this thread: yields each page's value, the result last."""
         m = self._m
-        id = m.start(op, **args)
+        id, step = self._begin(op, args)
         over = False
         try:
-            step = self._settle(id, m.step(id))
             while step[0] != DONE:
                 if step[0] == SEND:
-                    step = self._exchange(id, *step[1:])
+                    step = self._settle(id, self._exchange(id, *step[1:]))
                 elif step[0] == BACKOFF:
                     time.sleep(step[1])
-                    step = m.step(id)
+                    step = self._next(id)
                 else:  # a page (token waits block inside the machine)
                     yield step[1]
-                    step = m.step(id)
-                step = self._settle(id, step)
+                    step = self._next(id)
             over = True
             yield step[1]
         finally:
