@@ -7,7 +7,13 @@
 # rounds after 200 warm-ups, then ROUNDS more after 5000 warm-ups (JIT done). Then
 # once each: "split" (ours, with the medians inside the transport's send and outside
 # it), "transport" (our Kotlin transport alone, no native code), "native" (the native
-# side alone, answered from memory) and "firstsplit" (the steps of a first call).
+# side alone, answered from memory), "nativeget" (the same through get()), "stepped"
+# (the stepper Machine driven from Kotlin, no callback) and "firstsplit" (the steps of
+# a first call). "token + IAM token": a new client's identity token exchanged for an
+# IAM token, 500 times after 1500 warm-ups, ROUNDS alternating rounds of: ours (a new
+# imdsClient() each time), IBM's sdk-core VpcInstanceAuthenticator (new each time) and
+# raw (one HttpClient, the two requests by hand); once, a new ImdsClient over one
+# JavaHttpTransport of our own ("shared").
 # Prints the JSON lines, then the medians of the rounds, ours beside the floor, with
 # the ratio.
 #
@@ -51,7 +57,11 @@ done
 for _ in $(seq "$rounds"); do
   for who in ours raw; do results+=("$(run cached "$who" "$base" 2000 5000)"); done
 done
-for who in split transport native; do results+=("$(run cached "$who" "$base" 2000)"); done
+for who in split transport native nativeget stepped; do results+=("$(run cached "$who" "$base" 2000)"); done
+for _ in $(seq "$rounds"); do
+  for who in ours sdk raw; do results+=("$(run iam "$who" "$base" 500 1500)"); done
+done
+results+=("$(run iam shared "$base" 500 1500)")
 results+=("$(run firstsplit ours "$base")")
 printf '%s\n' "${results[@]}"
 printf '%s\n' "${results[@]}" | python3 -c '
@@ -69,6 +79,10 @@ for label, mode, key, unit, warm_ups in (
     raw, raw_all = med(mode, "raw", key, warm_ups)
     print(f"{label}: ours {ours:.1f} {unit} vs raw HttpClient {raw:.1f} {unit} = {ours / raw:.2f}x "
           f"(median of {len(ours_all)} alternating rounds; ours {ours_all}, raw {raw_all})")
-'
+ours, sdk, raw = (med("iam", who, "median_us", 1500)[0] for who in ("ours", "sdk", "raw"))
+print(f"token + IAM token, new client: ours {ours:.1f} us, sdk-core {sdk:.1f} us, raw HttpClient {raw:.1f} us: "
+      f"ours/sdk {ours / sdk:.2f}x, ours/raw {ours / raw:.2f}x, raw/sdk {raw / sdk:.2f}x "
+      f"(median of {sys.argv[1]} alternating rounds)")
+' "$rounds"
 native=target/native/linux-x86-64/libvpc_imds_uniffi.so
 echo "native library $(stat -c %s "$native") bytes, jar $(stat -c %s "$jar") bytes"

@@ -47,6 +47,7 @@ class JavaHttpTransport @JvmOverloads constructor(
         .connectTimeout(connectTimeout)
         .apply { if (sslContext != null) sslContext(sslContext) }
         .build()
+        .also { built.incrementAndGet() }
 
     private fun build(request: HttpRequest): JdkRequest {
         val body = request.body
@@ -219,6 +220,9 @@ class JavaHttpTransport @JvmOverloads constructor(
     }
 
     internal companion object {
+        /** How many have been built in this JVM (what sharing them saves is visible in tests). */
+        val built = java.util.concurrent.atomic.AtomicInteger()
+
         /** A JDK failure as the driver's transport error kind (the message never holds a token). */
         fun failure(e: Throwable): TransportException {
             val detail = "${e.javaClass.simpleName}: ${e.message ?: ""}"

@@ -12,7 +12,10 @@ const val ENDPOINT_ENV: String = "VPC_IMDS_ENDPOINT"
 
 /**
  * A client of the instance metadata service with the default transport
- * ([JavaHttpTransport], no proxy, the configured connect timeout).
+ * ([JavaHttpTransport], no proxy, the configured connect timeout). Clients with the
+ * default connect timeout share one transport (one for plain HTTP, one for HTTPS), as
+ * IBM's SDKs share one OkHttp client: a JDK `HttpClient` is thread-safe, keeps its own
+ * connection pool, and costs milliseconds to build (a selector thread).
  *
  * The endpoint is `settings.endpoint`, else `VPC_IMDS_ENDPOINT` (when [readEnv]),
  * else `http://169.254.169.254` (`https://api.metadata.cloud.ibm.com` with
@@ -42,15 +45,13 @@ fun imdsClient(
         // is checked afterwards, and anything but http:// gets the JDK's defaults.
         val plain = !withEnv.secure &&
             !(withEnv.endpoint ?: withEnv.envEndpoint ?: "").startsWith("https:", ignoreCase = true)
-        val http = CompletableFuture.supplyAsync({
-            JavaHttpTransport(DEFAULT_CONNECT_TIMEOUT, if (plain) plainHttpOnly() else null)
-        }) { task -> Thread(task, "vpc-imds-warm-up").apply { isDaemon = true }.start() }
+        val http = (if (plain) SHARED_PLAIN else SHARED_TLS).get()
         uniffiEnsureInitialized()
-        val t = try { http.join() } catch (e: CompletionException) { throw e.cause ?: e }
+        val t = http.await()
         val client = ImdsClient(withEnv, t, t)
         if (!plain || client.endpoint().startsWith("http://")) return client
         client.close()
-        val tls = JavaHttpTransport(DEFAULT_CONNECT_TIMEOUT)
+        val tls = SHARED_TLS.get().await()
         return ImdsClient(withEnv, tls, tls)
     }
     // Validated once without a transport, to size the HTTP client's connect timeout;
@@ -62,6 +63,28 @@ fun imdsClient(
     val t = JavaHttpTransport(connect)
     return ImdsClient(withEnv, t, t)
 }
+
+/**
+ * The transport clients with the default connect timeout share, built once on a daemon
+ * thread (so that the first [imdsClient] loads the native library meanwhile); built
+ * again by the next caller if building it failed.
+ */
+private class SharedTransport(private val plain: Boolean) {
+    @Volatile
+    private var built: CompletableFuture<JavaHttpTransport>? = null
+
+    fun get(): CompletableFuture<JavaHttpTransport> =
+        built?.takeUnless { it.isCompletedExceptionally } ?: synchronized(this) {
+            built?.takeUnless { it.isCompletedExceptionally } ?: CompletableFuture.supplyAsync({
+                JavaHttpTransport(DEFAULT_CONNECT_TIMEOUT, if (plain) plainHttpOnly() else null)
+            }) { task -> Thread(task, "vpc-imds-warm-up").apply { isDaemon = true }.start() }.also { built = it }
+        }
+}
+
+private val SHARED_PLAIN = SharedTransport(plain = true)
+private val SHARED_TLS = SharedTransport(plain = false)
+
+private fun <T> CompletableFuture<T>.await(): T = try { join() } catch (e: CompletionException) { throw e.cause ?: e }
 
 /**
  * A TLS context that trusts no certificate (no CA certificates loaded), for an

@@ -17,7 +17,10 @@ import java.net.http.HttpResponse as JdkResponse
  * the fifth argument's number);
  * `split`: ours, the medians inside the transport's `send` and outside it (the native
  * side, JNA, uniffi); `transport`, `native`: each half alone; `firstsplit`: the steps
- * of a fresh JVM's first call. Prints one line of JSON.
+ * of a fresh JVM's first call; `nativeget`: `native` through `get("instance")`;
+ * `stepped`: the stepper `Machine` driven from Kotlin (no callback), from memory.
+ * `iam ours|shared|sdk|raw BASE N`: token + IAM token on a new client (see below).
+ * Prints one line of JSON.
  */
 fun main(args: Array<String>) {
     val (mode, who, base) = args
@@ -86,6 +89,36 @@ fun main(args: Array<String>) {
                     val imds = ImdsClient(ImdsSettings(endpoint = base), fake, null);
                     { imds.instance() }
                 }
+                // The same through get(): a Document (JSON text), no typed model to lift.
+                "nativeget" -> {
+                    val raw = Raw(base)
+                    val token = """{"access_token":"${raw.token}","expires_in":300}""".toByteArray()
+                    val instance = raw.instance().toByteArray()
+                    val fake = object : Transport {
+                        override fun send(request: HttpRequest) =
+                            HttpResponse(200u, null, if (request.method == "PUT") token else instance)
+                    }
+                    val imds = ImdsClient(ImdsSettings(endpoint = base), fake, null);
+                    { imds.get("instance") }
+                }
+                // The machine stepped from Kotlin (no callback into Kotlin), answered
+                // from memory: its done step's Document.
+                "stepped" -> {
+                    val raw = Raw(base)
+                    val token = """{"access_token":"${raw.token}","expires_in":300}""".toByteArray()
+                    val instance = raw.instance().toByteArray()
+                    val m = Machine(ImdsSettings(endpoint = base), 7uL)
+                    val run = {
+                        val op = m.start("instance", emptyMap(), 1uL)
+                        var s = m.step(op, 1uL, StepInput.Tick)
+                        while (s is MachineStep.Send) {
+                            val body = if (s.request.method == "PUT") token else instance
+                            s = m.step(op, 1uL, StepInput.Response(HttpResponse(200u, null, body)))
+                        }
+                        check(s is MachineStep.Done) { "not done: $s" }
+                    }
+                    run
+                }
                 else -> {
                     val raw = Raw(base);
                     { raw.instance() }
@@ -119,7 +152,37 @@ fun main(args: Array<String>) {
                     """"p99_us":${"%.1f".format(p99)},"mean_us":${"%.1f".format(mean)}$split}""",
             )
         }
-        else -> error("usage: first|firstsplit|cached ours|raw|split|transport|native BASE [N]")
+        // Token + IAM token on a new client, N times: ours (a new imdsClient(): default
+        // clients share one HttpClient), shared (a new ImdsClient over a transport of our
+        // own), sdk (IBM's VpcInstanceAuthenticator, new each time; its OkHttp client is
+        // the SDK's singleton), raw (one HttpClient, the same two requests by hand).
+        "iam" -> {
+            val call: () -> Unit = when (who) {
+                "ours" -> ({
+                    imdsClient(ImdsSettings(endpoint = base), readEnv = false).use { check(it.iamToken().secret().isNotEmpty()) }
+                })
+                "shared" -> {
+                    val t = JavaHttpTransport()
+                    ({ ImdsClient(ImdsSettings(endpoint = base), t, null).use { check(it.iamToken().secret().isNotEmpty()) } })
+                }
+                "sdk" -> ({
+                    val auth = com.ibm.cloud.sdk.core.security.VpcInstanceAuthenticator.Builder().url(base).build()
+                    check(auth.requestToken().accessToken.isNotEmpty())
+                })
+                else -> {
+                    val raw = Raw(base);
+                    { raw.iamToken() }
+                }
+            }
+            val warmUps = args.getOrNull(4)?.toInt() ?: 50
+            repeat(warmUps) { call() }
+            val times = LongArray(n) { System.nanoTime().let { t -> call(); System.nanoTime() - t } }
+            times.sort()
+            println(
+                """{"mode":"iam","who":"$who","n":$n,"warm_ups":$warmUps,"median_us":${"%.1f".format(times[n / 2] / 1e3)}}""",
+            )
+        }
+        else -> error("usage: first|firstsplit|cached|iam ours|raw|split|transport|native|nativeget|stepped|shared|sdk BASE [N [WARM_UPS]]")
     }
 }
 
@@ -130,6 +193,7 @@ private fun firstOurs(base: String): String {
     return imdsClient(ImdsSettings(endpoint = base), readEnv = false).instance().name ?: "?"
 }
 
+private val TOKEN = Regex("\"access_token\"\\s*:\\s*\"([^\"]+)\"")
 private val NAME = Regex("\"name\"\\s*:\\s*\"(emu-vsi-1)\"")
 
 /** The reference: java.net.http alone, the same requests by hand. */
@@ -139,7 +203,10 @@ private class Raw(private val base: String) {
         .version(HttpClient.Version.HTTP_1_1)
         .connectTimeout(Duration.ofSeconds(1))
         .build()
-    val token: String by lazy {
+    val token: String by lazy { newToken() }
+
+    /** A new identity token. */
+    fun newToken(): String {
         val req = JdkRequest.newBuilder(URI.create("$base/identity/v1/token?version=2025-08-26"))
             .header("Metadata-Flavor", "ibm")
             .header("Content-Type", "application/json")
@@ -147,7 +214,7 @@ private class Raw(private val base: String) {
             .PUT(JdkRequest.BodyPublishers.ofString("""{"expires_in":300}"""))
             .build()
         val body = http.send(req, JdkResponse.BodyHandlers.ofString()).body()
-        Regex("\"access_token\"\\s*:\\s*\"([^\"]+)\"").find(body)?.groupValues?.get(1) ?: error("no token")
+        return TOKEN.find(body)?.groupValues?.get(1) ?: error("no token")
     }
 
     fun instance(): String {
@@ -159,6 +226,20 @@ private class Raw(private val base: String) {
         val r = http.send(req, JdkResponse.BodyHandlers.ofString())
         check(r.statusCode() == 200) { "status ${r.statusCode()}" }
         return r.body()
+    }
+
+    /** A new identity token (not the cached one) exchanged for an IAM token. */
+    fun iamToken(): String {
+        val identity = newToken()
+        val post = JdkRequest.newBuilder(URI.create("$base/identity/v1/iam_tokens?version=2025-08-26"))
+            .header("Authorization", "Bearer $identity")
+            .header("Metadata-Flavor", "ibm")
+            .timeout(Duration.ofSeconds(5))
+            .POST(JdkRequest.BodyPublishers.noBody())
+            .build()
+        val r = http.send(post, JdkResponse.BodyHandlers.ofString())
+        check(r.statusCode() == 200) { "status ${r.statusCode()}" }
+        return TOKEN.find(r.body())?.groupValues?.get(1) ?: error("no IAM token")
     }
 
     fun instanceName(): String = NAME.find(instance())?.groupValues?.get(1) ?: "?"

@@ -55,6 +55,19 @@ class TransportTest {
     }
 
     @Test
+    fun defaultClientsShareOneHttpClient() {
+        val settings = ImdsSettings(endpoint = "http://127.0.0.1:9")
+        // The shared one may be built already (by another test) or now.
+        imdsClient(settings, readEnv = false).close()
+        val before = JavaHttpTransport.built.get()
+        val clients = (1..20).map { imdsClient(settings, readEnv = false) }
+        assertEquals(before, JavaHttpTransport.built.get(), "20 default clients built no HttpClient of their own")
+        clients.forEach { it.close() }
+        imdsClient(settings.copy(connectTimeout = Duration.ofMillis(250)), readEnv = false).close()
+        assertEquals(before + 1, JavaHttpTransport.built.get(), "a client with its own connect timeout has its own")
+    }
+
+    @Test
     fun failuresMapToKinds() {
         val closed = ServerSocket(0, 1, InetAddress.getLoopbackAddress()).use { it.localPort }
         val e = assertThrows(TransportException::class.java) { JavaHttpTransport().send(request(closed)) }
