@@ -79,42 +79,23 @@ fun main(args: Array<String>) {
                 }
                 // The native side alone: a transport answering from memory.
                 "native" -> {
-                    val raw = Raw(base)
-                    val token = """{"access_token":"${raw.token}","expires_in":300}""".toByteArray()
-                    val instance = raw.instance().toByteArray()
-                    val fake = object : Transport {
-                        override fun send(request: HttpRequest) =
-                            HttpResponse(200u, null, if (request.method == "PUT") token else instance)
-                    }
-                    val imds = ImdsClient(ImdsSettings(endpoint = base), fake, null);
+                    val imds = ImdsClient(ImdsSettings(endpoint = base), Memory(base), null);
                     { imds.instance() }
                 }
                 // The same through get(): a Document (JSON text), no typed model to lift.
                 "nativeget" -> {
-                    val raw = Raw(base)
-                    val token = """{"access_token":"${raw.token}","expires_in":300}""".toByteArray()
-                    val instance = raw.instance().toByteArray()
-                    val fake = object : Transport {
-                        override fun send(request: HttpRequest) =
-                            HttpResponse(200u, null, if (request.method == "PUT") token else instance)
-                    }
-                    val imds = ImdsClient(ImdsSettings(endpoint = base), fake, null);
+                    val imds = ImdsClient(ImdsSettings(endpoint = base), Memory(base), null);
                     { imds.get("instance") }
                 }
                 // The machine stepped from Kotlin (no callback into Kotlin), answered
                 // from memory: its done step's Document.
                 "stepped" -> {
-                    val raw = Raw(base)
-                    val token = """{"access_token":"${raw.token}","expires_in":300}""".toByteArray()
-                    val instance = raw.instance().toByteArray()
+                    val memory = Memory(base)
                     val m = Machine(ImdsSettings(endpoint = base), 7uL)
                     val run = {
                         val op = m.start("instance", emptyMap(), 1uL)
                         var s = m.step(op, 1uL, StepInput.Tick)
-                        while (s is MachineStep.Send) {
-                            val body = if (s.request.method == "PUT") token else instance
-                            s = m.step(op, 1uL, StepInput.Response(HttpResponse(200u, null, body)))
-                        }
+                        while (s is MachineStep.Send) s = m.step(op, 1uL, StepInput.Response(memory.send(s.request)))
                         check(s is MachineStep.Done) { "not done: $s" }
                     }
                     run
@@ -195,6 +176,15 @@ private fun firstOurs(base: String): String {
 
 private val TOKEN = Regex("\"access_token\"\\s*:\\s*\"([^\"]+)\"")
 private val NAME = Regex("\"name\"\\s*:\\s*\"(emu-vsi-1)\"")
+
+/** A transport answering from memory: the token and the instance the emulator gave once. */
+private class Memory(base: String) : Transport {
+    private val raw = Raw(base)
+    private val token = """{"access_token":"${raw.token}","expires_in":300}""".toByteArray()
+    private val instance = raw.instance().toByteArray()
+
+    override fun send(request: HttpRequest) = HttpResponse(200u, null, if (request.method == "PUT") token else instance)
+}
 
 /** The reference: java.net.http alone, the same requests by hand. */
 private class Raw(private val base: String) {
