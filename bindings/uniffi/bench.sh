@@ -10,7 +10,7 @@
 # side alone, answered from memory), "nativeget" (the same through get()), "stepped"
 # (the stepper Machine driven from Kotlin, no callback) and "firstsplit" (the steps of
 # a first call). "token + IAM token": a new client's identity token exchanged for an
-# IAM token, 500 times after 1500 warm-ups, ROUNDS alternating rounds of: ours (a new
+# IAM token, 500 times after 1500 warm-ups, IAM_ROUNDS (default 3) alternating rounds of: ours (a new
 # imdsClient() each time), IBM's sdk-core VpcInstanceAuthenticator (new each time) and
 # raw (one HttpClient, the two requests by hand); once, a new ImdsClient over one
 # JavaHttpTransport of our own ("shared").
@@ -18,7 +18,7 @@
 # the ratio.
 #
 # Environment: EMULATOR_BIN (default: the workspace's release build, else debug),
-# ROUNDS (default 5).
+# ROUNDS (default 5), IAM_ROUNDS (default 3).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -58,7 +58,8 @@ for _ in $(seq "$rounds"); do
   for who in ours raw; do results+=("$(run cached "$who" "$base" 2000 5000)"); done
 done
 for who in split transport native nativeget stepped; do results+=("$(run cached "$who" "$base" 2000)"); done
-for _ in $(seq "$rounds"); do
+iam_rounds=${IAM_ROUNDS:-3}
+for _ in $(seq "$iam_rounds"); do
   for who in ours sdk raw; do results+=("$(run iam "$who" "$base" 500 1500)"); done
 done
 results+=("$(run iam shared "$base" 500 1500)")
@@ -83,6 +84,6 @@ ours, sdk, raw = (med("iam", who, "median_us", 1500)[0] for who in ("ours", "sdk
 print(f"token + IAM token, new client: ours {ours:.1f} us, sdk-core {sdk:.1f} us, raw HttpClient {raw:.1f} us: "
       f"ours/sdk {ours / sdk:.2f}x, ours/raw {ours / raw:.2f}x, raw/sdk {raw / sdk:.2f}x "
       f"(median of {sys.argv[1]} alternating rounds)")
-' "$rounds"
+' "$iam_rounds"
 native=target/native/linux-x86-64/libvpc_imds_uniffi.so
 echo "native library $(stat -c %s "$native") bytes, jar $(stat -c %s "$jar") bytes"
