@@ -1,5 +1,7 @@
 //! What an operation returns: typed documents borrowing the response body.
 
+use crate::model::serialize::ToField;
+use crate::model::write::write_json;
 use crate::model::{
     AccessToken, IdentityCertificate, Initialization, Instance, Key, KeyCollection,
     NetworkInterface, NetworkInterfaceCollection, PlacementGroup, PlacementGroupCollection,
@@ -60,6 +62,42 @@ impl Output<'_> {
             Output::IdentityCertificate(_) => "identity_certificate",
             Output::Raw(_) => "raw",
         }
+    }
+
+    /// The document as compact JSON text: a typed output in IBM's JSON form (every
+    /// field under its JSON key, in order; absent optional values as `null`), byte
+    /// for byte what `serde_json::to_string` writes for the model; a raw body as it
+    /// came. Fails on a string with an invalid escape, a raw body that is not UTF-8,
+    /// or when `out` fails.
+    ///
+    /// ```
+    /// use vpc_imds_core::model::Key;
+    /// use vpc_imds_core::Output;
+    ///
+    /// let key = Key::parse(br#"{"id":"k1","public_key":"ssh-ed25519 AAAA","extra":1}"#).unwrap();
+    /// let mut text = String::new();
+    /// Output::Key(key).write_json(&mut text).unwrap();
+    /// assert!(text.starts_with(r#"{"id":"k1","crn":null,"#), "{text}");
+    /// ```
+    pub fn write_json(&self, out: &mut impl core::fmt::Write) -> core::fmt::Result {
+        let model = match self {
+            Output::IdentityToken(x) | Output::IamToken(x) => x.to_field(),
+            Output::Instance(x) => x.to_field(),
+            Output::Initialization(x) => x.to_field(),
+            Output::NetworkInterfaces(x) => x.to_field(),
+            Output::NetworkInterface(x) => x.to_field(),
+            Output::VolumeAttachments(x) => x.to_field(),
+            Output::VolumeAttachment(x) => x.to_field(),
+            Output::Keys(x) => x.to_field(),
+            Output::Key(x) => x.to_field(),
+            Output::PlacementGroups(x) => x.to_field(),
+            Output::PlacementGroup(x) => x.to_field(),
+            Output::IdentityCertificate(x) => x.to_field(),
+            Output::Raw(body) => {
+                return out.write_str(core::str::from_utf8(body).map_err(|_| core::fmt::Error)?)
+            }
+        };
+        write_json(model, out)
     }
 
     /// The token of a token output.

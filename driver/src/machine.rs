@@ -149,6 +149,8 @@ pub struct Machine<S: TokenShare + Clone + Default> {
     peak: usize,
     /// Connections a cancelled operation had yet to ask the host to close.
     orphans: Vec<ConnId>,
+    /// Typed documents are written as JSON text when they arrive.
+    json_text: bool,
 }
 
 /// A machine for single-threaded hosts (JavaScript, one asyncio loop).
@@ -227,7 +229,17 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
             answer: None,
             peak: 0,
             orphans: Vec::new(),
+            json_text: false,
         }
+    }
+
+    /// With `on`, each typed document is also written as JSON text when it arrives,
+    /// from the model the machine has just read: [`Record::write_json`] then copies
+    /// that text instead of parsing the body a second time. For hosts that take
+    /// documents as JSON text (the record machine's; feature `records`).
+    #[cfg(feature = "records")]
+    pub fn write_json_on_arrival(&mut self, on: bool) {
+        self.json_text = on;
     }
 
     /// The configuration.
@@ -385,8 +397,10 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
             idle,
             next_conn,
             answer,
+            json_text,
             ..
         } = self;
+        let text = *json_text;
         let Op {
             driver,
             spec,
@@ -408,7 +422,7 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
         let spec: &'static Spec = spec;
         let mut driven = match (input, *live, driver.awaiting()) {
             (Input::Tick, Some(_), _) => return Step::Read,
-            (Input::Tick, None, _) => own(driver.step(now, DriverInput::Tick), spec, finish),
+            (Input::Tick, None, _) => own(driver.step(now, DriverInput::Tick), spec, finish, text),
             (_, None, _) | (_, _, None) => {
                 return Step::Failed(misuse("an answer fed with no request in flight"))
             }
@@ -418,7 +432,12 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
                 }
                 this.received |= !data.is_empty();
                 *live = Some(this);
-                let driven = own(driver.step(now, DriverInput::Bytes(id, data)), spec, finish);
+                let driven = own(
+                    driver.step(now, DriverInput::Bytes(id, data)),
+                    spec,
+                    finish,
+                    text,
+                );
                 if !matches!(driven, Driven::Read) {
                     *answer = driver.last_answer();
                     // The answer is complete (or unreadable): the connection is free.
@@ -444,6 +463,7 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
                     driver.step(now, DriverInput::Response(id, response)),
                     spec,
                     finish,
+                    text,
                 )
             }
             (Input::Failed(error), Some(this), Some(id)) => {
@@ -456,6 +476,7 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
                     driver.step(now, DriverInput::TransportError(id, error)),
                     spec,
                     finish,
+                    text,
                 )
             }
         };
@@ -486,7 +507,7 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
                     Step::AwaitToken(until)
                 }
                 Driven::Again => {
-                    driven = own(driver.step(now, DriverInput::Tick), spec, finish);
+                    driven = own(driver.step(now, DriverInput::Tick), spec, finish, text);
                     continue;
                 }
                 Driven::Abandon(e) => {
@@ -597,10 +618,11 @@ impl Finish {
         spec: &'static Spec,
         output: &Output<'_>,
         body: &[u8],
+        text: bool,
     ) -> Result<Record, Error> {
         self.page(output, body)?;
         Ok(match self {
-            Finish::Plain => Record::document(spec, body),
+            Finish::Plain => Record::document(spec, body, Some(output).filter(|_| text)),
             Finish::UserData => match output {
                 Output::Initialization(init) => Record::bytes(user_data(init)?),
                 _ => return Err(bad_response("not an initialization document")),
@@ -714,7 +736,9 @@ enum Driven {
     Abandon(Error),
 }
 
-fn own(step: DriverStep<'_>, spec: &'static Spec, finish: &mut Finish) -> Driven {
+/// `text`: a typed document is written as JSON text too
+/// ([`Machine::write_json_on_arrival`]).
+fn own(step: DriverStep<'_>, spec: &'static Spec, finish: &mut Finish, text: bool) -> Driven {
     // A typed model holds only the numbers it declares (a number too large for one
     // fails its parse); a JSON document goes to the host as it is, once every
     // host's own parser would read it alike.
@@ -747,7 +771,11 @@ fn own(step: DriverStep<'_>, spec: &'static Spec, finish: &mut Finish) -> Driven
         DriverStep::Idle => Driven::Step(Step::Failed(misuse("the operation is not running"))),
         DriverStep::Failed(e) => Driven::Step(Step::Failed(e)),
         DriverStep::Page(reply) => match finish {
-            Finish::Plain => Driven::Step(Step::Page(Record::document(spec, reply.body()))),
+            Finish::Plain => Driven::Step(Step::Page(Record::document(
+                spec,
+                reply.body(),
+                reply.output().filter(|_| text),
+            ))),
             finish => match reply
                 .output()
                 .map_or(Err(no_output()), |o| finish.page(o, reply.body()))
@@ -765,9 +793,9 @@ fn own(step: DriverStep<'_>, spec: &'static Spec, finish: &mut Finish) -> Driven
         },
         DriverStep::Done(reply) => {
             let finish = core::mem::replace(finish, Finish::Plain);
-            let done = reply
-                .output()
-                .map_or(Err(no_output()), |o| finish.done(spec, o, reply.body()));
+            let done = reply.output().map_or(Err(no_output()), |o| {
+                finish.done(spec, o, reply.body(), text)
+            });
             Driven::Step(match done {
                 Ok(record) => Step::Done(record),
                 Err(e) => Step::Failed(e),

@@ -66,8 +66,10 @@ impl RecordMachine {
         let config = settings.build().map_err(|e| error_text(&e.into()))?;
         let mut bytes = [0u8; 8];
         bytes.iter_mut().zip(seed).for_each(|(b, s)| *b = *s);
+        let mut machine = LocalMachine::new(config, u64::from_le_bytes(bytes));
+        machine.write_json_on_arrival(true);
         Ok(RecordMachine {
-            machine: LocalMachine::new(config, u64::from_le_bytes(bytes)),
+            machine,
             parts,
             payload: Vec::new(),
         })
@@ -103,10 +105,7 @@ impl RecordMachine {
     pub fn step(&mut self, op: f64, now: f64, input: Input<'_>) -> String {
         let step = self.machine.step(OpId(op as u64), instant(now), input);
         let woken = core::iter::from_fn(|| self.machine.poll_woken().map(|o| o.0)).collect();
-        let record = StepRecord::new(&step, woken, self.parts, &mut self.payload);
-        serde_json::to_string(&record).unwrap_or_else(|_| {
-            serde_json::to_string(&StepRecord::unrepresentable()).unwrap_or_default()
-        })
+        StepRecord::new(&step, woken, self.parts, &mut self.payload).to_json()
     }
 
     /// Abandons `op`: the connection to close, if it had a request in flight.

@@ -1,6 +1,8 @@
-//! [`StepRecord`]: a machine step as one serde record, the form the JavaScript
-//! hosts read (the napi addon and the WebAssembly module write it as JSON text), so
-//! every such host sees the same fields with the same names.
+//! [`StepRecord`]: a machine step as one record, the form the JavaScript hosts read
+//! (the napi addon and the WebAssembly module write it as JSON text with
+//! [`StepRecord::to_json`]), so every such host sees the same fields with the same
+//! names. Its members are serde's; its document is written directly (the core's
+//! JSON writer, half serde's time), so no model's serde code is in those hosts.
 //!
 //! What is not JSON text stays out of the record, in a payload the host takes
 //! separately: a request's HTTP/1.1 bytes, user data, a generic GET's body as the
@@ -24,12 +26,11 @@
 
 use alloc::vec::Vec;
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 use vpc_imds_core::error::Cause;
 
 use crate::machine::Step;
 use crate::record::{ErrorRecord, Record};
-use crate::reply::TypedOutput;
 use crate::{Error, ErrorKind};
 
 /// Step kinds, the same numbers in every host that numbers them.
@@ -96,8 +97,9 @@ pub struct StepRecord<'a> {
     /// Page / Done: the record's type (`instance`, `raw`, `json`, `user_data`, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub type_name: Option<&'static str>,
-    /// Page / Done: a typed document (IBM's field names), SSH key lines, or null.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Page / Done: a typed document (IBM's field names), SSH key lines, or null:
+    /// `value`, written by [`to_json`](Self::to_json) after the other members.
+    #[serde(skip)]
     pub value: Option<Document<'a>>,
     /// Done of a token: its lifetime in seconds as the core judges it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -113,7 +115,7 @@ pub struct StepRecord<'a> {
     pub error: Option<ErrorRecord>,
 }
 
-/// A record's document, serialized as the typed model it is.
+/// A record's document: the typed model it is, SSH key lines, or `ready`.
 #[derive(Debug)]
 pub struct Document<'a>(&'a Record);
 
@@ -127,20 +129,46 @@ impl core::fmt::Debug for StepRecord<'_> {
     }
 }
 
-impl Serialize for Document<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let r = self.0;
-        match (r.type_name(), r.lines()) {
-            (_, Some(lines)) => lines.serialize(s),
-            ("ready", _) => s.serialize_unit(),
-            _ => r
-                .with_output(|o| TypedOutput(o).serialize(s))
-                .unwrap_or_else(|| Err(serde::ser::Error::custom("unparsable"))),
-        }
+impl<'a> Document<'a> {
+    /// The record the document is of.
+    pub fn record(&self) -> &'a Record {
+        self.0
     }
 }
 
 impl<'a> StepRecord<'a> {
+    /// The record as JSON text: serde's members, then `value` written directly (a
+    /// typed model by the core's writer, the same text serde_json would write). A
+    /// record that cannot be written becomes [`unrepresentable`](Self::unrepresentable)'s.
+    #[cfg(feature = "records")]
+    pub fn to_json(mut self) -> alloc::string::String {
+        let unrepresentable =
+            || serde_json::to_string(&StepRecord::unrepresentable()).unwrap_or_default();
+        let Ok(mut text) = serde_json::to_string(&self) else {
+            return unrepresentable();
+        };
+        let Some(document) = self.value.take().map(|d| d.record()) else {
+            return text;
+        };
+        text.pop(); // the object's closing brace
+        text.push_str(",\"value\":");
+        let written = match document.lines() {
+            Some(lines) => serde_json::to_string(lines)
+                .map(|l| text.push_str(&l))
+                .is_ok(),
+            None if document.type_name() == "ready" => {
+                text.push_str("null");
+                true
+            }
+            None => matches!(document.write_json(&mut text), Some(Ok(()))),
+        };
+        if !written {
+            return unrepresentable();
+        }
+        text.push('}');
+        text
+    }
+
     /// `step` as a record, `woken` included; with `parts`, a Send carries the
     /// request's parts (for hosts with their own HTTP stack). The payload is
     /// written to `payload` (cleared first).

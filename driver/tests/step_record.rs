@@ -21,7 +21,7 @@ fn step(
     let step = m.step(op, Instant::from_millis(0), input);
     let mut payload = Vec::new();
     let record = StepRecord::new(&step, Vec::new(), parts, &mut payload);
-    (serde_json::to_value(&record).unwrap(), payload)
+    (serde_json::from_str(&record.to_json()).unwrap(), payload)
 }
 
 #[test]
@@ -141,11 +141,68 @@ fn a_failure_is_the_error_record_and_woken_operations_are_listed() {
     let step = m.step(op, Instant::from_millis(0), Input::Tick);
     let record = StepRecord::new(&step, vec![3, 5], false, &mut Vec::new());
     assert_eq!(
-        serde_json::to_value(&record).unwrap()["woken"],
+        serde_json::from_str::<Value>(&record.to_json()).unwrap()["woken"],
         json!([3, 5])
     );
     assert_eq!(
         serde_json::to_value(StepRecord::unrepresentable()).unwrap()["error"]["kind"],
         "bad_response"
     );
+}
+
+/// The record machine writes a typed document directly (not through serde): its
+/// `value` is the model's serde form, member for member.
+#[test]
+fn the_record_machine_writes_typed_documents_as_serde_does() {
+    use vpc_imds_driver::core::model::{AccessToken, Instance, KeyCollection};
+    use vpc_imds_driver::{NamedArgs, RecordMachine, Settings};
+
+    fn answer(body: &[u8]) -> Vec<u8> {
+        let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", body.len());
+        [head.as_bytes(), body].concat()
+    }
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/vectors/fixtures/");
+    let instance = std::fs::read(format!("{fixtures}instance.json")).unwrap();
+    let keys = std::fs::read(format!("{fixtures}keys.json")).unwrap();
+    let token = br#"{"access_token":"eyJhbGciOiJub25lIn0.e30.sig","created_at":"2025-09-01T12:00:00Z","expires_at":"2025-09-01T12:05:00Z","expires_in":300,"nonce":"n\u00e9 \"q\""}"#;
+    let settings = Settings {
+        endpoint: Some("http://127.0.0.1:9".into()),
+        ..Settings::default()
+    };
+    let mut m = RecordMachine::new(settings, &[1; 8], false).unwrap();
+    let none = NamedArgs::default();
+
+    let op = m.start("identity_token", 0.0, &none).unwrap();
+    m.step(op, 0.0, Input::Tick);
+    let done: Value = serde_json::from_str(&m.step(op, 0.0, Input::Bytes(&answer(token)))).unwrap();
+    let expected = serde_json::to_value(AccessToken::parse(token).unwrap()).unwrap();
+    assert_eq!(done["kind"], kind::DONE);
+    assert_eq!(done["value"], expected);
+    assert_eq!(done["lifetime"], 300);
+
+    for (op, body, expected) in [
+        (
+            "instance",
+            &instance,
+            serde_json::to_value(Instance::parse(&instance).unwrap()),
+        ),
+        (
+            "keys",
+            &keys,
+            serde_json::to_value(KeyCollection::parse(&keys).unwrap()),
+        ),
+    ] {
+        let id = m.start(op, 1.0, &none).unwrap();
+        let send: Value = serde_json::from_str(&m.step(id, 1.0, Input::Tick)).unwrap();
+        assert_eq!(send["kind"], kind::SEND, "{op}: {send}");
+        let text = m.step(id, 1.0, Input::Bytes(&answer(body)));
+        let step: Value = serde_json::from_str(&text).unwrap();
+        assert!(
+            step["kind"] == kind::DONE || step["kind"] == kind::PAGE,
+            "{op}: {step}"
+        );
+        assert_eq!(step["typeName"], op);
+        assert_eq!(step["value"], expected.unwrap(), "{op}");
+        m.cancel(id);
+    }
 }

@@ -135,7 +135,9 @@ impl Machine {
     /// A machine with no operation; `seed` feeds retry jitter.
     #[uniffi::constructor]
     pub fn new(settings: ImdsSettings, seed: u64) -> Result<Arc<Self>, ImdsError> {
-        let machine = Mutex::new(SyncMachine::new(settings.build()?, seed));
+        let mut machine = SyncMachine::new(settings.build()?, seed);
+        machine.write_json_on_arrival(true); // documents cross as JSON text
+        let machine = Mutex::new(machine);
         Ok(Arc::new(Machine { machine }))
     }
 

@@ -24,6 +24,7 @@ pub(crate) mod serialize;
 mod time;
 mod token;
 mod volume;
+pub(crate) mod write;
 
 pub use certificate::IdentityCertificate;
 pub use error_body::{ErrorBody, ErrorItem, ErrorTarget};
