@@ -18,8 +18,10 @@ import subprocess
 import sys
 
 EXT = {".rs", ".py", ".pyi", ".js", ".mjs", ".cjs", ".ts", ".mts", ".kt", ".go", ".c", ".h"}
-SKIP_DIRS = {"tests", "test", "examples", "bench", "benches", "node_modules", "target", "pkg",
-             ".m2", ".tools", "dist", "__pycache__", "testdata", "build", ".venv"}
+# `compare`: the Go package's bench programs (compare/run.sh times them beside net/http
+# and go-sdk-core); no part of the package.
+SKIP_DIRS = {"tests", "test", "examples", "bench", "benches", "compare", "node_modules", "target",
+             "pkg", ".m2", ".tools", "dist", "__pycache__", "testdata", "build", ".venv"}
 #: The client's host: the loop around the machine, the transport and TLS (the rest of
 #: its library is public types: documents, errors, traces, user data).
 HOST_FILES = ("client.rs", "transport.rs", "tls.rs")

@@ -3,6 +3,7 @@
 use core::fmt;
 
 use crate::config::Endpoint;
+use crate::text::Decimal;
 use crate::time::Instant;
 use crate::token::Secret;
 
@@ -92,33 +93,6 @@ impl fmt::Debug for Header<'_> {
         } else {
             write!(f, "{}: {}{}", self.name, self.prefix, self.value)
         }
-    }
-}
-
-/// Writes `Content-Length` digits without allocating.
-struct Decimal {
-    buf: [u8; 20],
-    start: usize,
-}
-
-impl Decimal {
-    fn new(mut n: usize) -> Self {
-        let mut buf = [0u8; 20];
-        let mut i = buf.len();
-        loop {
-            i -= 1;
-            buf[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        Decimal { buf, start: i }
-    }
-
-    fn as_str(&self) -> &str {
-        // Only ASCII digits were written.
-        core::str::from_utf8(&self.buf[self.start..]).unwrap_or("0")
     }
 }
 
@@ -222,7 +196,7 @@ impl<'s> Request<'s> {
         let body = self.body.unwrap_or("");
         if self.body.is_some() || self.method != Method::Get {
             w.write_all(b"Content-Length: ")?;
-            w.write_all(Decimal::new(body.len()).as_str().as_bytes())?;
+            w.write_all(Decimal::new(body.len() as u64).as_str().as_bytes())?;
             w.write_all(b"\r\n")?;
         }
         w.write_all(b"\r\n")?;

@@ -171,6 +171,43 @@ impl Serialize for Text<'_> {
     }
 }
 
+/// The decimal digits of a number, written without `core::fmt` (no allocation,
+/// no formatting machinery on the paths a request or a document takes).
+///
+/// ```
+/// use vpc_imds_core::text::Decimal;
+/// assert_eq!(Decimal::new(0).as_str(), "0");
+/// assert_eq!(Decimal::new(u64::MAX).as_str(), "18446744073709551615");
+/// ```
+#[derive(Clone, Copy)]
+pub struct Decimal {
+    buf: [u8; 20],
+    start: usize,
+}
+
+impl Decimal {
+    /// The digits of `n`.
+    pub fn new(mut n: u64) -> Self {
+        let mut buf = [0u8; 20];
+        let mut i = buf.len();
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        Decimal { buf, start: i }
+    }
+
+    /// The digits.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits were written.
+        core::str::from_utf8(&self.buf[self.start..]).unwrap_or("0")
+    }
+}
+
 /// Iterator over the decoded characters of a [`Text`].
 #[derive(Clone, Debug)]
 pub struct Chars<'a> {

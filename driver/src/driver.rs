@@ -13,6 +13,7 @@ use vpc_imds_core::request::RequestId;
 use vpc_imds_core::response::{Progress, Response, ResponseError, ResponseReader};
 use vpc_imds_core::retry::Jitter;
 use vpc_imds_core::session::{Action, Event, Seed, Session};
+use vpc_imds_core::text::Decimal;
 use vpc_imds_core::time::Instant;
 use vpc_imds_core::token::{Lease, TokenCache};
 
@@ -709,18 +710,7 @@ fn answer_body(cache: &TokenCache, now: Instant, out: &mut Vec<u8>) -> bool {
     out.extend_from_slice(token.expose().as_bytes());
     out.extend_from_slice(b"\",\"expires_in\":");
     let left = expires.since(now).as_secs().max(1);
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    let mut n = left;
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
+    out.extend_from_slice(Decimal::new(left).as_str().as_bytes());
     out.push(b'}');
     true
 }

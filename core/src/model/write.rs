@@ -7,7 +7,7 @@
 use core::fmt::{self, Write};
 
 use super::serialize::FieldRef;
-use crate::text::Text;
+use crate::text::{Decimal, Text};
 
 /// Writes `value` as compact JSON. Fails (`fmt::Error`) on a string with an
 /// invalid escape, as serde_json's writing of it does, or when `out` does.
@@ -45,24 +45,12 @@ pub(crate) fn write_json(value: FieldRef<'_>, out: &mut impl Write) -> fmt::Resu
     }
 }
 
-/// Decimal digits, with no `core::fmt` machinery.
-fn write_unsigned(mut n: u64, negative: bool, out: &mut impl Write) -> fmt::Result {
-    let mut digits = [0u8; 21];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
+/// A number: its digits, after a minus sign when `negative`.
+fn write_unsigned(n: u64, negative: bool, out: &mut impl Write) -> fmt::Result {
     if negative {
-        at -= 1;
-        digits[at] = b'-';
+        out.write_char('-')?;
     }
-    // Only ASCII digits and '-' were written.
-    out.write_str(core::str::from_utf8(&digits[at..]).map_err(|_| fmt::Error)?)
+    out.write_str(Decimal::new(n).as_str())
 }
 
 /// A string: its raw form when it has no escapes (the reader let through no quote,
