@@ -13,12 +13,15 @@
 # IAM token, 500 times after 1500 warm-ups, IAM_ROUNDS (default 3) alternating rounds of: ours (a new
 # imdsClient() each time), IBM's sdk-core VpcInstanceAuthenticator (new each time) and
 # raw (one HttpClient, the two requests by hand); once, a new ImdsClient over one
-# JavaHttpTransport of our own ("shared").
+# JavaHttpTransport of our own ("shared"). With a JDK 22 or later at hand: the native
+# side from memory through the C ABI over Java's FFM API (bench/Ffm.java) beside the
+# uniffi Machine stepped from Kotlin on that JDK.
 # Prints the JSON lines, then the medians of the rounds, ours beside the floor, with
 # the ratio.
 #
 # Environment: EMULATOR_BIN (default: the workspace's release build, else debug),
-# ROUNDS (default 5), IAM_ROUNDS (default 3).
+# ROUNDS (default 5), IAM_ROUNDS (default 3), FFM_ROUNDS (default 3), FFM_JAVA (a JDK 22+
+# java; default: found in JAVA_HOME or /usr/lib/jvm).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -64,6 +67,29 @@ for _ in $(seq "$iam_rounds"); do
 done
 results+=("$(run iam shared "$base" 500 1500)")
 results+=("$(run firstsplit ours "$base")")
+# FFM (JDK 22+): the C ABI's machine driven through java.lang.foreign beside the uniffi
+# Machine stepped from Kotlin (`stepped`), both answered from memory, on that JDK,
+# FFM_ROUNDS alternating rounds. The JDK: FFM_JAVA, else the first of JAVA_HOME and
+# /usr/lib/jvm/* whose java is 22 or later; none: the rows are left out, saying so.
+ffm_java=${FFM_JAVA:-}
+if [[ -z "$ffm_java" ]]; then
+  for home in ${JAVA_HOME:-} /usr/lib/jvm/*; do
+    [[ -x "$home/bin/java" ]] || continue
+    v=$("$home/bin/java" -version 2>&1 | sed -n '1s/.*version "\([0-9]*\).*/\1/p') || continue
+    if [[ -n "$v" && "$v" -ge 22 ]]; then ffm_java="$home/bin/java"; break; fi
+  done
+fi
+if [[ -n "$ffm_java" ]]; then
+  (cd "$root" && cargo build -q -p vpc-imds-c --release)
+  lib="$target/release/libvpc_imds_c.so"
+  echo "FFM rows on $("$ffm_java" -version 2>&1 | head -1)"
+  for _ in $(seq "${FFM_ROUNDS:-3}"); do
+    results+=("$("$ffm_java" --enable-native-access=ALL-UNNAMED -cp "$cp" io.github.vpcimds.Bench cached stepped "$base" 2000 | sed 's/"stepped"/"stepped-jdk22+"/')")
+    results+=("$("$ffm_java" --enable-native-access=ALL-UNNAMED bench/Ffm.java "$lib" "$base" instance 2000 200)")
+  done
+else
+  echo "no JDK 22 or later (FFM_JAVA, JAVA_HOME, /usr/lib/jvm): the FFM rows are left out"
+fi
 printf '%s\n' "${results[@]}"
 printf '%s\n' "${results[@]}" | python3 -c '
 import json, statistics, sys
@@ -84,6 +110,11 @@ ours, sdk, raw = (med("iam", who, "median_us", 1500)[0] for who in ("ours", "sdk
 print(f"token + IAM token, new client: ours {ours:.1f} us, sdk-core {sdk:.1f} us, raw HttpClient {raw:.1f} us: "
       f"ours/sdk {ours / sdk:.2f}x, ours/raw {ours / raw:.2f}x, raw/sdk {raw / sdk:.2f}x "
       f"(median of {sys.argv[1]} alternating rounds)")
+if any(r["who"] == "ffm-instance" for r in rows):
+    stepped, stepped_all = med("cached", "stepped-jdk22+", "median_us", 200)
+    ffm, ffm_all = med("cached", "ffm-instance", "median_us", 200)
+    print(f"native side from memory (JDK 22+): uniffi Machine stepped {stepped:.1f} us, C ABI over FFM {ffm:.1f} us "
+          f"= {ffm / stepped:.2f}x (median of {len(ffm_all)} alternating rounds; stepped {stepped_all}, ffm {ffm_all})")
 ' "$iam_rounds"
 native=target/native/linux-x86-64/libvpc_imds_uniffi.so
 echo "native library $(stat -c %s "$native") bytes, jar $(stat -c %s "$jar") bytes"
