@@ -55,6 +55,7 @@ native() {
   rm -rf target/generated-sources/uniffi target/native target/classes
   "$tools/bin/uniffi-bindgen" generate --library "$target/release/$lib" --language kotlin \
     --out-dir target/generated-sources/uniffi --no-format || return 1
+  python3 "$here/pool_call_status.py" target/generated-sources/uniffi/io/github/vpcimds/vpc_imds_uniffi.kt || return 1
   mkdir -p target/native/linux-x86-64
   strip --strip-all -o "target/native/linux-x86-64/$lib" "$target/release/$lib" || return 1
   echo "native library: $(stat -c %s "$target/release/$lib") bytes (symbols kept), $(stat -c %s "target/native/linux-x86-64/$lib") bytes stripped (shipped)"
