@@ -31,17 +31,25 @@ AFTER = """// Patched by bindings/uniffi/pool_call_status.py: each thread reuses
 private val uniffiCallStatuses: ThreadLocal<ArrayDeque<UniffiRustCallStatus>> =
     ThreadLocal.withInitial { ArrayDeque<UniffiRustCallStatus>() }
 
-private inline fun <U, E: kotlin.Exception> uniffiRustCallWithError(errorHandler: UniffiRustCallStatusErrorHandler<E>, callback: (UniffiRustCallStatus) -> U): U {
-    val statuses = uniffiCallStatuses.get()
-    val status = statuses.removeLastOrNull()?.also {
+// A status for one call: one this thread gave back, reset, else a new one. Not inline:
+// the helper below is inlined at every call.
+private fun uniffiTakeStatus(): UniffiRustCallStatus =
+    uniffiCallStatuses.get().removeLastOrNull()?.also {
         it.code = UNIFFI_CALL_SUCCESS
         it.error_buf.capacity = 0
         it.error_buf.len = 0
         it.error_buf.data = null
     } ?: UniffiRustCallStatus()
+
+private fun uniffiGiveBack(status: UniffiRustCallStatus) {
+    uniffiCallStatuses.get().addLast(status)
+}
+
+private inline fun <U, E: kotlin.Exception> uniffiRustCallWithError(errorHandler: UniffiRustCallStatusErrorHandler<E>, callback: (UniffiRustCallStatus) -> U): U {
+    val status = uniffiTakeStatus()
     val return_value = callback(status)
     uniffiCheckCallStatus(errorHandler, status)
-    statuses.addLast(status)
+    uniffiGiveBack(status)
     return return_value
 }"""
 
