@@ -291,8 +291,11 @@ func scenarioClient(t *testing.T, e *emulator, settings map[string]any) (*Client
 		v, ok := settings[k].(float64)
 		return int(v), ok
 	}
-	if settings["endpoint"] == "refused" {
+	switch settings["endpoint"] {
+	case "refused":
 		opts[0] = WithEndpoint(closedPort(t))
+	case "tls_to_plain": // the emulator does not speak TLS
+		opts[0] = WithEndpoint(strings.Replace(e.base, "http://", "https://", 1))
 	}
 	if v, ok := num("timeout_ms"); ok {
 		opts = append(opts, WithTimeout(time.Duration(v)*time.Millisecond))

@@ -278,6 +278,8 @@ class FunctionTransport {
   /** Sends the request of step `s` and feeds back what came of it. */
   async exchange(op, s, signal) {
     const { m, now } = this;
+    // Aborted already (between pages, say): a listener added now would never run.
+    signal?.throwIfAborted();
     const left = s.until - now();
     if (left <= 0) return m.fail(op, 'response_timeout', now());
     const abort = new AbortController();

@@ -40,7 +40,7 @@ step "emulator (cargo build -p vpc-imds-emulator)"
 export VPC_IMDS_EMULATOR="${CARGO_TARGET_DIR:-$repo/target}/debug/vpc-imds-emulator"
 
 step "fresh venv: the wheel, pytest, mypy, ibm-cloud-sdk-core, ibm-vpc"
-"$python" -m venv "$work/test"
+"$python" -m venv --clear "$work/test"  # a rerun must not keep an older wheel of the same version
 "$work/test/bin/pip" install -q "$wheel" pytest mypy ibm-cloud-sdk-core ibm-vpc
 "$work/test/bin/python" -c 'import vpc_imds, sys; print("installed:", vpc_imds.__file__); assert "site-packages" in vpc_imds.__file__'
 

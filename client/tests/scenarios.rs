@@ -348,6 +348,8 @@ fn build_client(emu: &RunningEmulator, settings: &Value) -> Result<Client, Strin
                 .port();
             format!("http://127.0.0.1:{port}")
         }
+        // The emulator's port over https: it does not speak TLS.
+        Some("tls_to_plain") => emu.base_url().replacen("http://", "https://", 1),
         Some(other) => return Err(format!("unknown endpoint {other}")),
         None => emu.base_url().to_owned(),
     };

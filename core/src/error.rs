@@ -392,10 +392,15 @@ impl TransportError {
     /// // A firewall's EPERM, a resolver's failure: not reachable by this route.
     /// assert_eq!(TransportError::from_errno("EPERM", false), TransportError::Unreachable);
     /// assert_eq!(TransportError::from_errno("EINVAL", true), TransportError::ConnectionLost);
+    /// // Node's word for a TLS handshake (or record) that failed: not retried.
+    /// assert_eq!(TransportError::from_errno("EPROTO", false), TransportError::Tls);
     /// ```
     pub fn from_errno(name: &str, connected: bool) -> TransportError {
         match name {
             "ECONNREFUSED" => TransportError::Refused,
+            // A TCP socket never fails with EPROTO; Node's TLS layer does (a server
+            // that does not speak TLS, a record that does not decrypt).
+            "EPROTO" => TransportError::Tls,
             "ENETUNREACH" | "EHOSTUNREACH" | "ENETDOWN" | "EHOSTDOWN" | "EADDRNOTAVAIL" => {
                 TransportError::Unreachable
             }

@@ -345,9 +345,13 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
         // Closes it had yet to report: the next step of any operation reports them.
         self.orphans.extend(op.closes);
         self.wake_waiters();
-        // A request still queued behind those closes was never handed to the host.
-        let handed_out = !matches!(op.queued, Some(Step::Send(_)));
-        op.live.filter(|_| handed_out).map(|l| l.conn)
+        match op.queued {
+            // A request still queued behind those closes was never handed to the
+            // host: a new connection was never opened, but a reused one is open
+            // (idle in the host's pool), and no one else will close it.
+            Some(Step::Send(t)) => (!t.fresh).then_some(t.conn),
+            _ => op.live.map(|l| l.conn),
+        }
     }
 
     /// The next operation whose token wait ended (a token arrived, or the refresh
@@ -387,9 +391,12 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
     }
 
     fn step_at(&mut self, index: usize, now: Instant, input: Input<'_>) -> Step {
-        // Answers are fed before anything else; a tick may report an orphan first.
-        if let (Input::Tick, Some(conn)) = (input, self.orphans.pop()) {
-            return Step::Close(conn);
+        // Answers are fed before anything else; a tick may report an orphan first
+        // (taken only then: an orphan taken beside an answer would be lost).
+        if matches!(input, Input::Tick) {
+            if let Some(conn) = self.orphans.pop() {
+                return Step::Close(conn);
+            }
         }
         let keep_idle = self.peak.clamp(MAX_IDLE_CONNECTIONS, MAX_CONNECTIONS);
         let Machine {

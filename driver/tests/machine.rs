@@ -666,3 +666,70 @@ fn closes_a_cancelled_operation_owed_are_reported_by_the_next_step() {
     assert!(send(&mut m, b, later, Input::Tick).fresh);
     assert!(m.expire_idle(later).is_empty());
 }
+
+/// A 200 answer after which the service closes the connection.
+fn ok_then_close(body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+#[test]
+fn cancel_before_a_queued_request_on_a_reused_connection_hands_it_back_to_close() {
+    let mut m = machine();
+    let a = start(&mut m, "instance", Args::default());
+    let p = start(&mut m, "identity_token", Args::default());
+    let ta = send(&mut m, a, at(0), Input::Tick);
+    let tp = send(&mut m, p, at(0), Input::Tick);
+    done(answer(&mut m, p, at(0), &ok(TOKEN)).0);
+    // A's token comes with `Connection: close`: A must close its connection before
+    // its GET, which waits, queued, on the connection P left idle.
+    assert!(matches!(
+        m.step(a, at(0), Input::Bytes(&ok_then_close(TOKEN))),
+        Step::Close(c) if c == ta.conn
+    ));
+    // Cancelled then, A took that open connection out of the pool: the host closes it.
+    assert_eq!(m.cancel(a), Some(tp.conn));
+    let b = start(&mut m, "instance", Args::default());
+    let tb = send(&mut m, b, at(0), Input::Tick);
+    assert!(tb.fresh && tb.conn != tp.conn && tb.conn != ta.conn);
+    assert!(m.expire_idle(at(0) + IDLE_TIMEOUT).is_empty());
+}
+
+#[test]
+fn a_close_a_cancelled_operation_owed_survives_another_operations_answer() {
+    let config = vpc_imds_driver::Settings {
+        endpoint: Some("http://127.0.0.1:9".into()),
+        timeout: Some(Duration::from_secs(120)),
+        request_timeout: Some(Duration::from_secs(120)),
+        ..vpc_imds_driver::Settings::default()
+    }
+    .build()
+    .unwrap();
+    let mut m = LocalMachine::new(config, 7);
+    let a = start(&mut m, "instance", Args::default());
+    let p = start(&mut m, "identity_token", Args::default());
+    let b = start(&mut m, "identity_token", Args::default());
+    let ta = send(&mut m, a, at(0), Input::Tick);
+    let tp = send(&mut m, p, at(0), Input::Tick);
+    send(&mut m, b, at(0), Input::Tick);
+    done(answer(&mut m, p, at(0), &ok(TOKEN)).0);
+    // Past the idle timeout, A's answer closes its connection and expires P's idle
+    // one: A owes two closes, reports one, and is cancelled before the other.
+    let later = at(1) + IDLE_TIMEOUT;
+    let Step::Close(reported) = m.step(a, later, Input::Bytes(&ok_then_close(TOKEN))) else {
+        panic!("expected a close")
+    };
+    let owed = if reported == ta.conn {
+        tp.conn
+    } else {
+        ta.conn
+    };
+    assert!([ta.conn, tp.conn].contains(&reported));
+    m.cancel(a);
+    // B's answer is fed next: the owed close is not taken with it, and is reported.
+    done(m.step(b, later, Input::Bytes(&ok(TOKEN))));
+    assert_eq!(m.expire_idle(later), vec![owed]);
+}

@@ -77,6 +77,7 @@ async function bodyLen(emu, p) {
 async function makeClient(emu, settings) {
   let endpoint = emu.base;
   if (settings.endpoint === 'refused') endpoint = `http://127.0.0.1:${await closedPort()}`;
+  if (settings.endpoint === 'tls_to_plain') endpoint = emu.base.replace('http://', 'https://'); // the emulator does not speak TLS
   const options = { endpoint, useEnv: false };
   if (settings.timeout_ms !== undefined) options.timeout = settings.timeout_ms / 1000;
   if (settings.request_timeout_ms !== undefined) options.requestTimeout = settings.request_timeout_ms / 1000;

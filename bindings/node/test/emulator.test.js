@@ -333,6 +333,26 @@ describe('transport faults (socket transport)', () => {
     }
   });
 
+  it('a signal aborted between pages ends the iteration, with either transport', async () => {
+    for (const transport of [undefined, fetchTransport()]) {
+      await emu.ctl('DELETE', '/counters');
+      const c = transport ? client({ transport }) : client();
+      const ac = new AbortController();
+      const pages = [];
+      await assert.rejects(
+        (async () => {
+          for await (const page of c.getPages('keys?limit=1', { signal: ac.signal })) {
+            pages.push(page);
+            ac.abort(new Error('enough'));
+          }
+        })(),
+        /enough/,
+      );
+      assert.equal(pages.length, 1);
+      assert.equal((await counters()).by_route['GET /metadata/v1/keys'], 1, transport ? 'fetch' : 'sockets');
+    }
+  });
+
   it('kept-alive connections carry sequential calls', async () => {
     const c = client();
     for (let i = 0; i < 5; i++) await c.instance();

@@ -110,8 +110,9 @@ test('a transport that is not a function is invalid input', () => {
 test('classify reads an errno name by the core table, as Python reads a custom transport', () => {
   const { classify } = imds;
   const coded = (code) => Object.assign(new Error('x'), { code });
-  // Python: failure(OSError(errno.EPROTO, ...)) is unreachable too (test_transport.py).
-  assert.equal(classify(coded('EPROTO')), 'unreachable');
+  // Python reads OSError(errno.EPROTO) and OSError(errno.EINVAL) alike (test_transport.py).
+  assert.equal(classify(coded('EPROTO')), 'tls');
+  assert.equal(classify(coded('EINVAL')), 'unreachable');
   assert.equal(classify(coded('ETIMEDOUT')), 'connect_timeout');
   assert.equal(classify(new TypeError('fetch failed', { cause: coded('ECONNREFUSED') })), 'refused');
   assert.equal(classify(coded('UND_ERR_HEADERS_TIMEOUT')), 'response_timeout');

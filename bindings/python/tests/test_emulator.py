@@ -369,6 +369,35 @@ def test_single_flight_token(emulator: Emulator, make: Callable[..., Any]) -> No
     assert counters["metadata_gets"] == 8, counters
 
 
+def test_threads_keep_every_socket_the_machine_pools(emulator: Emulator) -> None:
+    """Eight threads on one blocking client: a connection the machine calls idle the
+    moment one thread's answer is fed may go to another thread at once, so its socket
+    must already be in the pool (stored later, it was taken by neither: a KeyError,
+    a needless resend, and a socket left open beyond the machine's pool)."""
+    client = vpc_imds.Client(emulator.url, use_env=False)
+    errors: List[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(60):
+                client.ssh_keys()
+                client.instance()
+        except BaseException as e:  # noqa: BLE001
+            errors.append(e)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[0]
+    # Eight threads make at most eight connections at once, and the machine keeps no
+    # more idle than that.
+    assert len(client._idle) <= 8, sorted(client._idle)
+    client.close()
+    assert not client._idle
+
+
 def test_legacy_identity_paths(emulator: Emulator, make: Callable[..., Any]) -> None:
     c = make(emulator.url, version="2022-03-01")
     assert run(c.iam_token()).access_token

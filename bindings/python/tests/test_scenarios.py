@@ -110,6 +110,8 @@ def _client(emu: Emulator, settings: Dict[str, Any]) -> vpc_imds.Client:
     endpoint = emu.url
     if settings.get("endpoint") == "refused":
         endpoint = f"http://127.0.0.1:{_refused_port()}"
+    elif settings.get("endpoint") == "tls_to_plain":  # the emulator does not speak TLS
+        endpoint = emu.url.replace("http://", "https://", 1)
     kw: Dict[str, Any] = {"use_env": False}
     for key, name in (("timeout_ms", "timeout"), ("request_timeout_ms", "request_timeout"), ("connect_timeout_ms", "connect_timeout")):
         if key in settings:

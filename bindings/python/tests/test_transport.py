@@ -123,7 +123,7 @@ def test_final_transport_errors(raised: BaseException, kind: type) -> None:
     [
         # An errno Python lists no class for reads by the core's table, by stage.
         (OSError(errno.EINVAL, "x"), False, "unreachable"),
-        (OSError(errno.EPROTO, "x"), False, "unreachable"),  # as JavaScript's classify (transport.test.js)
+        (OSError(errno.EPROTO, "x"), False, "tls"),  # a TLS layer's word, as in JavaScript (transport.test.js)
         (OSError(errno.EINVAL, "x"), True, "connection_lost"),
         (OSError(errno.ETIMEDOUT, "x"), False, "connect_timeout"),
         (OSError(errno.ETIMEDOUT, "x"), True, "connection_lost"),  # the kernel gave up on it

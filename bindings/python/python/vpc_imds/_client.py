@@ -72,9 +72,15 @@ class Client(ClientApi):
             sock.sendall(request.wire)
             while True:
                 sock.settimeout(max(end - time.monotonic(), 0.001))
-                step = m.feed(id, sock.recv(65536))
+                data = sock.recv(65536)
+                # In the pool before the machine can call it idle: the moment feed
+                # returns, another thread may be handed this connection (or told to
+                # close it), and must find the socket there.
+                self._idle[conn] = sock
+                step = m.feed(id, data)
                 if step[0] != READ:
-                    return self._kept(conn, sock, step)
+                    return step
+                self._idle.pop(conn, None)  # still this operation's: more to read
         except BaseException as e:  # noqa: BLE001 - connect() raises TransportError
             return self._broke(id, e, conn, sock)
 

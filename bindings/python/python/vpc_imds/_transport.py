@@ -144,11 +144,16 @@ def connect(endpoint: Tuple[str, str, int], ca_file: Optional[str], timeout: flo
     """A new connection to the endpoint (TLS for ``https``) within ``timeout`` seconds."""
     import socket
 
+    import time
+
     scheme, host, port = endpoint
+    end = time.monotonic() + timeout
     try:
         conn = socket.create_connection((host, port), timeout)
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if scheme == "https":
+            # The handshake within what is left of the same timeout, as the asyncio client.
+            conn.settimeout(max(end - time.monotonic(), 0.001))
             conn = tls_context(ca_file).wrap_socket(conn, server_hostname=host)
     except socket.timeout:
         raise TransportError("connect_timeout") from None

@@ -223,6 +223,7 @@ class ScenariosTest {
         val endpoint = when (c.path("endpoint").textValue()) {
             null -> emu.base
             "refused" -> "http://127.0.0.1:${ServerSocket(0, 1, InetAddress.getLoopbackAddress()).use { it.localPort }}"
+            "tls_to_plain" -> emu.base.replaceFirst("http://", "https://") // the emulator does not speak TLS
             else -> throw SetupError("unknown endpoint ${c["endpoint"]}")
         }
         fun ms(key: String) = c.get(key)?.let { Duration.ofMillis(it.asLong()) }
