@@ -287,9 +287,26 @@ pub unsafe extern "C" fn vpc_imds_free(m: *mut VpcImds) {
     if !m.is_null() {
         // SAFETY: the caller gives the handle back.
         let mut m = unsafe { Box::from_raw(m) };
-        // The buffer may hold a request with a token.
-        m.out.iter_mut().for_each(|b| *b = 0);
+        // The buffer may hold a request with a token, past its length too (an earlier
+        // output's bytes stay in the capacity).
+        wipe(&mut m.out);
     }
+}
+
+/// Zeroes `buf` to its capacity with volatile writes (plain writes to memory about
+/// to be freed may be optimised away).
+fn wipe(buf: &mut Vec<u8>) {
+    let len = buf.len();
+    let (init, spare) = (buf.as_mut_ptr(), buf.spare_capacity_mut().as_mut_ptr());
+    for i in 0..len {
+        // SAFETY: `i` is within the initialised part.
+        unsafe { std::ptr::write_volatile(init.add(i), 0) };
+    }
+    for i in 0..buf.capacity() - len {
+        // SAFETY: `i` is within the spare capacity; a byte needs no initialisation.
+        unsafe { std::ptr::write_volatile(spare.add(i), std::mem::MaybeUninit::new(0)) };
+    }
+    std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
 }
 
 /// The output of the last call on `m` (a step record, an error record, a list of
@@ -787,5 +804,20 @@ pub mod bench {
             Step::Done(_) => VPC_IMDS_DONE,
             _ => VPC_IMDS_FAILED,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn wipe_zeroes_the_spare_capacity_too() {
+        let mut buf = b"GET / HTTP/1.1\r\nAuthorization: Bearer secret\r\n\r\n".to_vec();
+        let cap = buf.capacity();
+        buf.truncate(3);
+        super::wipe(&mut buf);
+        assert_eq!(buf, [0, 0, 0]);
+        // SAFETY: every byte up to the capacity was written by `wipe`.
+        let all = unsafe { std::slice::from_raw_parts(buf.as_ptr(), cap) };
+        assert!(all.iter().all(|&b| b == 0), "{all:?}");
     }
 }
