@@ -241,11 +241,12 @@ func (c *Client) begin(ctx context.Context, name string, args map[string]any) (*
 	// never done needs nothing).
 	if ctx.Done() != nil {
 		o.stop = context.AfterFunc(ctx, func() {
+			// Under the lock: once the operation hands its connection to the pool
+			// (also under it), another operation's use of it is not touched.
 			c.mu.Lock()
-			conn := o.conn
-			c.mu.Unlock()
-			if conn != nil {
-				_ = conn.SetDeadline(time.Unix(1, 0))
+			defer c.mu.Unlock()
+			if o.conn != nil {
+				_ = o.conn.SetDeadline(time.Unix(1, 0))
 			}
 		})
 	}
@@ -433,14 +434,16 @@ func (o *op) transmit(rec []byte) {
 			return
 		}
 	}
+	// Under the lock, as the cancel callback sets its past deadline: a cancel
+	// between the check and this deadline would be overwritten.
 	c.mu.Lock()
 	o.conn = conn
-	c.mu.Unlock()
 	if o.ctx.Err() != nil {
 		_ = conn.SetDeadline(time.Unix(1, 0))
 	} else {
 		_ = conn.SetDeadline(deadline)
 	}
+	c.mu.Unlock()
 	if _, err := conn.Write(rec[sendHeader:]); err != nil {
 		o.failed("connection_lost")
 	}

@@ -71,7 +71,8 @@
 // the request bytes follow at 32.
 #define VPC_IMDS_SEND_HEADER 32
 
-// One client: the machine and its output buffer. Opaque to C.
+// One client: the machine and its output buffer. Opaque to C. Not thread-safe:
+// a handle is used by one thread at a time (hold a lock around each call).
 typedef struct VpcImds VpcImds;
 
 #ifdef __cplusplus

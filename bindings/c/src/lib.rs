@@ -84,7 +84,8 @@ pub const VPC_IMDS_RESPONSE_HEADER: usize = 8;
 /// the request bytes follow at 32.
 pub const VPC_IMDS_SEND_HEADER: usize = 32;
 
-/// One client: the machine and its output buffer. Opaque to C.
+/// One client: the machine and its output buffer. Opaque to C. Not thread-safe:
+/// a handle is used by one thread at a time (hold a lock around each call).
 pub struct VpcImds {
     machine: SyncMachine,
     out: Vec<u8>,

@@ -320,41 +320,62 @@ impl ImdsClient {
 }
 
 /// The pages of a list, fetched one `next` at a time; the operation deadline
-/// covers them all. After the last page (or an error) `next` returns `None`.
+/// covers them all. After the last page (or an error) `next` returns `None`. The
+/// call after one that was cancelled (or one made while another is under way)
+/// fails with `invalid_input` (cause `misuse`) instead: the list is not complete.
 #[derive(uniffi::Object)]
 pub struct Pages {
     run: Mutex<Option<Result<Run, ImdsError>>>,
 }
 
 impl Pages {
-    fn take(&self) -> Result<Option<Run>, ImdsError> {
-        lock(&self.run).take().transpose()
+    /// Takes the run for one page. Until the page is in, a second caller (or any
+    /// caller after this one was cancelled, which drops the run) finds an error, not
+    /// the end of the list.
+    fn take_for_page(&self) -> Result<Option<Run>, ImdsError> {
+        let mut slot = lock(&self.run);
+        let run = slot.take().transpose()?;
+        if run.is_some() {
+            *slot = Some(Err(misuse(
+                "the pages were abandoned: a call for the next page was cancelled, or another is under way",
+            )));
+        }
+        Ok(run)
     }
 
-    fn keep(&self, run: Run) {
-        if !run.over {
-            *lock(&self.run) = Some(Ok(run));
-        }
+    /// Hands the run back after a page; after the last page or an error the pages
+    /// end (`None` from then on).
+    fn settle(&self, run: Run, page: Result<Record, ImdsError>) -> Result<Record, ImdsError> {
+        let ended = {
+            let mut slot = lock(&self.run);
+            if page.is_ok() && !run.over {
+                *slot = Some(Ok(run));
+                None
+            } else {
+                *slot = None;
+                Some(run)
+            }
+        };
+        drop(ended); // outside the lock: dropping a run cancels its operation
+        page
     }
 
     /// The next page's record, blocking; `None` after the last.
     pub(crate) fn next_record(&self) -> Result<Option<Record>, ImdsError> {
-        let Some(mut run) = self.take()? else {
+        let Some(mut run) = self.take_for_page()? else {
             return Ok(None);
         };
-        let record = run.next()?;
-        self.keep(run);
-        Ok(Some(record))
+        let page = run.next();
+        self.settle(run, page).map(Some)
     }
 
     /// The next page's record as a coroutine; `None` after the last.
     pub(crate) async fn next_record_async(&self) -> Result<Option<Record>, ImdsError> {
-        let Some(mut run) = self.take()? else {
+        let Some(mut run) = self.take_for_page()? else {
             return Ok(None);
         };
-        let record = run.next_async().await?;
-        self.keep(run);
-        Ok(Some(record))
+        let page = run.next_async().await;
+        self.settle(run, page).map(Some)
     }
 }
 

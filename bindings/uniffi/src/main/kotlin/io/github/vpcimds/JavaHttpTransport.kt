@@ -226,28 +226,32 @@ class JavaHttpTransport @JvmOverloads constructor(
         /** A JDK failure as the driver's transport error kind (the message never holds a token). */
         fun failure(e: Throwable): TransportException {
             val detail = "${e.javaClass.simpleName}: ${e.message ?: ""}"
-            var cause: Throwable? = e
-            while (cause != null) {
-                when (cause) {
-                    is TransportException -> return cause
-                    is HttpConnectTimeoutException -> return TransportException.ConnectTimeout(detail)
-                    is HttpTimeoutException -> return TransportException.ResponseTimeout(detail)
-                    is NoRouteToHostException, is UnknownHostException, is UnresolvedAddressException ->
-                        return TransportException.Unreachable(detail)
-                    is ConnectException -> return TransportException.Refused(detail)
-                    // Cut during the handshake, as every host reads it: lost, and retried.
-                    is SSLException -> return if (cause.cause is java.io.EOFException || cause.cause is java.net.SocketException) {
-                        TransportException.ConnectionLost(detail)
-                    } else {
-                        TransportException.Tls(detail)
-                    }
-                    is CancellationException -> return TransportException.ConnectionLost(detail)
-                }
-                cause = cause.cause
+            // The JDK wraps what a connect or a handshake threw, once or twice (blocking
+            // `send` wraps again what `sendAsync` gives): the whole chain is judged.
+            val chain = generateSequence(e) { it.cause }.take(16).toList()
+            chain.firstNotNullOfOrNull { it as? TransportException }?.let { return it }
+            val root = chain.last()
+            fun any(p: (Throwable) -> Boolean) = chain.any(p)
+            return when {
+                any { it is HttpConnectTimeoutException } -> TransportException.ConnectTimeout(detail)
+                any { it is HttpTimeoutException } -> TransportException.ResponseTimeout(detail)
+                any { it is NoRouteToHostException || it is UnknownHostException || it is UnresolvedAddressException } ->
+                    TransportException.Unreachable(detail)
+                // Cut during the handshake, as every host reads it: lost, and retried.
+                any { it is SSLException } ->
+                    if (root is java.io.EOFException || root is java.net.SocketException) TransportException.ConnectionLost(detail)
+                    else TransportException.Tls(detail)
+                // A refused connect reads as a ConnectException over a closed channel; one
+                // over another socket error (a network not up yet: "Network is unreachable")
+                // is unreachable, as the core's errno table reads it, and retried.
+                any { it is ConnectException } ->
+                    if (any { it is java.net.SocketException && it !is ConnectException }) TransportException.Unreachable(detail)
+                    else TransportException.Refused(detail)
+                any { it is CancellationException } -> TransportException.ConnectionLost(detail)
+                // A URL the JDK refuses names no host it can reach; anything else lost the exchange.
+                e is IllegalArgumentException -> TransportException.Unreachable(detail)
+                else -> TransportException.ConnectionLost(detail)
             }
-            // A URL the JDK refuses names no host it can reach; anything else lost the exchange.
-            return if (e is IllegalArgumentException) TransportException.Unreachable(detail)
-            else TransportException.ConnectionLost(detail)
         }
     }
 }

@@ -272,6 +272,21 @@ class EmulatorTest {
     }
 
     @Test
+    fun pagesAfterACancelledPageAreAnErrorNotTheEnd() {
+        val imds = client()
+        val pages = imds.getPages("keys?limit=1")
+        assertTrue(runBlocking { pages.nextAsync() } != null, "the first page")
+        emu.call("POST", "/faults/black_hole", """{"count":1}""")
+        assertThrows(TimeoutCancellationException::class.java) {
+            runBlocking { withTimeout(300) { pages.nextAsync() } }
+        }
+        // Two pages are still to come: the list must not look complete.
+        val e = assertThrows(ImdsException.InvalidInput::class.java) { runBlocking { pages.nextAsync() } }
+        assertTrue(e.message!!.contains("abandoned"), e.message)
+        assertEquals(null, pages.next(), "ended after saying so")
+    }
+
+    @Test
     fun cancellingACoroutineEndsTheCall() {
         val imds = client()
         emu.call("POST", "/faults/black_hole", """{"count":1}""")

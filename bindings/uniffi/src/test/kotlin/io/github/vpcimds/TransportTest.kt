@@ -81,5 +81,22 @@ class TransportTest {
         val cut = javax.net.ssl.SSLHandshakeException("Remote host terminated the handshake")
             .apply { initCause(java.io.EOFException("SSL peer shut down incorrectly")) }
         assertTrue(JavaHttpTransport.failure(cut) is TransportException.ConnectionLost, "a cut handshake is lost, as in every host")
+        // As the JDK's blocking send wraps them: what the socket saw decides.
+        fun wrapped(root: Throwable, outer: (Throwable) -> Throwable = { java.net.ConnectException(it.message).initCause(it) }) =
+            JavaHttpTransport.failure(outer(java.net.ConnectException(root.message).initCause(root))).javaClass.simpleName
+        assertEquals("Refused", wrapped(java.nio.channels.ClosedChannelException()), "the JDK's refused connect")
+        assertEquals("Refused", wrapped(java.net.ConnectException("Connection refused")))
+        assertEquals("Unreachable", wrapped(java.net.NoRouteToHostException("No route to host")))
+        assertEquals("Unreachable", wrapped(java.net.SocketException("Network is unreachable")))
+        assertEquals("Unreachable", wrapped(java.nio.channels.UnresolvedAddressException()))
+        val handshake = { root: Throwable ->
+            JavaHttpTransport.failure(
+                javax.net.ssl.SSLHandshakeException("Remote host terminated the handshake")
+                    .initCause(javax.net.ssl.SSLHandshakeException("Remote host terminated the handshake").initCause(root)),
+            ).javaClass.simpleName
+        }
+        assertEquals("ConnectionLost", handshake(java.io.EOFException("SSL peer shut down incorrectly")))
+        assertEquals("ConnectionLost", handshake(java.net.SocketException("Connection reset")))
+        assertEquals("Tls", handshake(java.security.cert.CertificateException("untrusted")))
     }
 }
