@@ -143,7 +143,6 @@ def failure(exc: BaseException, connected: bool = False) -> str:
 def connect(endpoint: Tuple[str, str, int], ca_file: Optional[str], timeout: float) -> socket.socket:
     """A new connection to the endpoint (TLS for ``https``) within ``timeout`` seconds."""
     import socket
-
     import time
 
     scheme, host, port = endpoint
