@@ -297,15 +297,10 @@ pub unsafe extern "C" fn vpc_imds_free(m: *mut VpcImds) {
 /// Zeroes `buf` to its capacity with volatile writes (plain writes to memory about
 /// to be freed may be optimised away).
 fn wipe(buf: &mut Vec<u8>) {
-    let len = buf.len();
-    let (init, spare) = (buf.as_mut_ptr(), buf.spare_capacity_mut().as_mut_ptr());
-    for i in 0..len {
-        // SAFETY: `i` is within the initialised part.
-        unsafe { std::ptr::write_volatile(init.add(i), 0) };
-    }
-    for i in 0..buf.capacity() - len {
-        // SAFETY: `i` is within the spare capacity; a byte needs no initialisation.
-        unsafe { std::ptr::write_volatile(spare.add(i), std::mem::MaybeUninit::new(0)) };
+    let bytes = buf.as_mut_ptr();
+    for i in 0..buf.capacity() {
+        // SAFETY: `i` is within the allocation; writing a byte needs no initialisation.
+        unsafe { std::ptr::write_volatile(bytes.add(i), 0) };
     }
     std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
 }
