@@ -98,7 +98,10 @@ type Client struct {
 	// idle holds the kept-alive connections the machine may hand out again.
 	idle map[uint64]net.Conn
 	// waiters: operations waiting for a token, woken when poll_woken names them.
-	waiters                map[uint64]chan struct{}
+	waiters map[uint64]chan struct{}
+	// busy: the connections operations are writing to or reading from, which
+	// Close interrupts.
+	busy                   map[uint64]net.Conn
 	network, address, host string
 	tls                    *tls.Config
 	closed                 bool
@@ -136,7 +139,7 @@ func New(opts ...Option) (*Client, error) {
 		return nil, &Error{Kind: KindInvalidInput, Message: "endpoint: " + err.Error(), Cause: "input"}
 	}
 	c := &Client{
-		m: m, origin: time.Now(), idle: map[uint64]net.Conn{}, waiters: map[uint64]chan struct{}{},
+		m: m, origin: time.Now(), idle: map[uint64]net.Conn{}, busy: map[uint64]net.Conn{}, waiters: map[uint64]chan struct{}{},
 		network: "tcp", address: u.Host, host: u.Hostname(),
 	}
 	if u.Scheme == "https" {
@@ -152,7 +155,8 @@ func New(opts ...Option) (*Client, error) {
 }
 
 // Close closes the kept-alive connections and releases the machine. Calls in
-// progress fail.
+// progress fail at once with the "client is closed" error: those waiting for a
+// token are woken, those on a connection are interrupted.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -163,6 +167,13 @@ func (c *Client) Close() error {
 	for id, conn := range c.idle {
 		_ = conn.Close()
 		delete(c.idle, id)
+	}
+	for _, conn := range c.busy {
+		_ = conn.SetDeadline(time.Unix(1, 0))
+	}
+	for id, ch := range c.waiters {
+		close(ch)
+		delete(c.waiters, id)
 	}
 	c.m.close()
 	return nil
@@ -287,6 +298,7 @@ func (o *op) finish() {
 	o.over = true
 	if o.conn != nil {
 		_ = o.conn.Close()
+		delete(c.busy, o.id)
 		o.conn = nil
 	}
 	c.mu.Unlock()
@@ -325,6 +337,7 @@ func (o *op) next() (outcome, error) {
 			// The answer is complete (or failed): the connection is the machine's to
 			// reuse or to have closed.
 			c.idle[o.connID] = o.conn
+			delete(c.busy, o.id)
 			o.conn = nil
 		}
 		var wake chan struct{}
@@ -438,7 +451,8 @@ func (o *op) transmit(rec []byte) {
 	// between the check and this deadline would be overwritten.
 	c.mu.Lock()
 	o.conn = conn
-	if o.ctx.Err() != nil {
+	c.busy[o.id] = conn
+	if o.ctx.Err() != nil || c.closed {
 		_ = conn.SetDeadline(time.Unix(1, 0))
 	} else {
 		_ = conn.SetDeadline(deadline)

@@ -296,6 +296,42 @@ func TestContext(t *testing.T) {
 	wg.Wait()
 }
 
+// Close ends the calls in progress at once: the one on a connection and the one
+// waiting for the token it fetches.
+func TestCloseEndsCallsInProgress(t *testing.T) {
+	e := mustEmulator(t)
+	e.mustCtl(t, "PUT", "/faults/latency", map[string]any{"ms": 3000})
+	c := newClient(t, e)
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, err := c.Instance(context.Background())
+			errs <- err
+		}()
+		time.Sleep(100 * time.Millisecond)
+	}
+	c.mu.Lock()
+	waiting, busy := len(c.waiters), len(c.busy)
+	c.mu.Unlock()
+	if waiting != 1 || busy != 1 {
+		t.Fatalf("%d waiting, %d on a connection before Close", waiting, busy)
+	}
+	started := time.Now()
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		err := <-errs
+		var ie *Error
+		if !errors.As(err, &ie) || ie.Kind != KindInvalidInput || ie.Cause != "misuse" {
+			t.Fatalf("after Close: %v", err)
+		}
+	}
+	if d := time.Since(started); d > time.Second {
+		t.Fatalf("the calls ended %v after Close (the emulator answers after 3 s)", d)
+	}
+}
+
 func TestHTTPS(t *testing.T) {
 	dir := t.TempDir()
 	pem := filepath.Join(dir, "emulator.pem")

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -48,14 +49,15 @@ const (
 type engine struct {
 	runtime  wazero.Runtime
 	compiled wazero.CompiledModule
-	// CompileTime is how long compiling (or loading from the cache) took.
-	compileTime time.Duration
 }
 
 var (
 	engineOnce sync.Once
 	sharedEng  *engine
 	engineErr  error
+	// compileNanos: the engine's compile time, for CompileTime (which may run
+	// beside the first New).
+	compileNanos atomic.Int64
 )
 
 func loadEngine() (*engine, error) {
@@ -74,7 +76,8 @@ func loadEngine() (*engine, error) {
 			engineErr = fmt.Errorf("vpc-imds: compiling the embedded module: %w", err)
 			return
 		}
-		sharedEng = &engine{runtime: rt, compiled: compiled, compileTime: time.Since(started)}
+		compileNanos.Store(int64(time.Since(started)))
+		sharedEng = &engine{runtime: rt, compiled: compiled}
 	})
 	return sharedEng, engineErr
 }
@@ -97,10 +100,7 @@ func cacheDir() string {
 // CompileTime reports how long the process spent compiling the embedded module
 // (once, on the first New; with a warm compilation cache, loading it).
 func CompileTime() time.Duration {
-	if sharedEng == nil {
-		return 0
-	}
-	return sharedEng.compileTime
+	return time.Duration(compileNanos.Load())
 }
 
 // machine is one module instance holding one driver machine. Not locked: the

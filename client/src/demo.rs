@@ -8,6 +8,19 @@ use std::time::Instant;
 use vpc_imds::{Client, Trace, TrustedProfile};
 use vpc_imds_emulator::{Emulator, FaultRule};
 
+/// Set when stdout cannot be written (a closed pipe: `vpc-imds demo | head`);
+/// the tour then ends with that error instead of a panic.
+static STDOUT_FAILED: AtomicBool = AtomicBool::new(false);
+
+/// Writes one line to stdout; a failure is remembered, not a panic.
+fn say(line: &str) {
+    if !STDOUT_FAILED.load(Ordering::Relaxed)
+        && writeln!(std::io::stdout().lock(), "{line}").is_err()
+    {
+        STDOUT_FAILED.store(true, Ordering::Relaxed);
+    }
+}
+
 struct Style {
     on: bool,
 }
@@ -51,21 +64,21 @@ pub(crate) fn run(verbose: bool) -> Result<(), String> {
             .trace(move |t| {
                 let quiet = matches!(t, Trace::Connected { .. }) && !verbose;
                 if show.load(Ordering::Relaxed) && !quiet {
-                    println!("    {}", style.dim(&t.to_string()));
+                    say(&format!("    {}", style.dim(&t.to_string())));
                 }
             })
             .build()
             .map_err(|e| e.to_string())?
     };
     let s = &*style;
-    let out = |text: &str| println!("{text}");
+    let out = say;
     let step = |n: u32, title: &str, cli: &str| {
-        println!();
-        println!("{}", s.head(&format!("{n}. {title}")));
-        println!(
+        say("");
+        say(&s.head(&format!("{n}. {title}")));
+        say(&format!(
             "   {}",
             s.dim(&format!("$ vpc-imds --endpoint {base} {cli}"))
-        );
+        ));
     };
 
     out(&s.head("vpc-imds demo"));
@@ -158,7 +171,7 @@ pub(crate) fn run(verbose: bool) -> Result<(), String> {
 
     show.store(false, Ordering::Relaxed);
     let counters = emu.control().counters();
-    println!();
+    say("");
     out(&format!(
         "{} {} requests, {} identity token(s) created, {} ms in all.",
         s.head("Done:"),
@@ -167,8 +180,11 @@ pub(crate) fn run(verbose: bool) -> Result<(), String> {
         started.elapsed().as_millis()
     ));
     out("Try it on an instance: `vpc-imds get instance`, `vpc-imds --help` for more.");
-    let _ = std::io::stdout().flush();
+    let flushed = std::io::stdout().flush();
     emu.shutdown();
+    if STDOUT_FAILED.load(Ordering::Relaxed) || flushed.is_err() {
+        return Err("cannot write to stdout".to_owned());
+    }
     Ok(())
 }
 

@@ -24,7 +24,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use vpc_imds::vpc_imds_core::config::Scheme;
+use vpc_imds::vpc_imds_core::config::{Endpoint, Scheme};
 use vpc_imds::vpc_imds_core::error::{Cause, TransportError};
 use vpc_imds::{ClientBuilder, Error, ErrorKind, RetryPolicy, Timeouts};
 
@@ -151,8 +151,8 @@ fn checks(r: &mut Report, builder: ClientBuilder, t: Duration, opts: &Options) {
     let host = endpoint.bare_host().to_owned();
     let port = endpoint.port();
 
-    // 1. route
-    let addr = match resolve(&host, port) {
+    // 1. route: the addresses the kernel can send to (every one the name has).
+    let addrs = match resolve(&host, port) {
         Ok(a) => a,
         Err(why) => {
             return r.fail(
@@ -163,34 +163,57 @@ fn checks(r: &mut Report, builder: ClientBuilder, t: Duration, opts: &Options) {
             )
         }
     };
-    let secure = secure_target(opts.https_endpoint.as_deref(), addr.ip());
-    match route(addr) {
-        Ok(local) => r.ok(
-            "route",
-            &format!("{} is routed, from local address {local}", addr.ip()),
-        ),
-        Err(e) => {
-            return r.fail(
-                ErrorKind::Refused,
-                "route",
-                &format!("no route to {}: {e}", addr.ip()),
-                "bring the network up first (order the job after network-online.target), \
-                 or add the route: ip route add 169.254.169.254/32 dev eth0",
-            )
+    let mut routed = Vec::new();
+    let mut unrouted = Vec::new();
+    for a in addrs {
+        match route(a) {
+            Ok(local) => routed.push((a, local)),
+            Err(e) => unrouted.push((a, e)),
         }
     }
+    let Some(&(first, local)) = routed.first() else {
+        let why = unrouted
+            .iter()
+            .map(|(a, e)| format!("no route to {}: {e}", a.ip()))
+            .collect::<Vec<_>>()
+            .join("; ");
+        return r.fail(
+            ErrorKind::Refused,
+            "route",
+            &why,
+            "bring the network up first (order the job after network-online.target), \
+             or add the route: ip route add 169.254.169.254/32 dev eth0",
+        );
+    };
+    r.ok(
+        "route",
+        &format!("{} is routed, from local address {local}", first.ip()),
+    );
+    let secure = secure_target(opts.https_endpoint.as_deref(), first.ip());
 
-    // 2. connect
-    let started = Instant::now();
-    match TcpStream::connect_timeout(&addr, connect_t) {
-        Ok(_) => r.ok(
-            "connect",
-            &format!(
-                "{addr} accepted a TCP connection in {} ms",
-                started.elapsed().as_millis()
-            ),
-        ),
-        Err(e) => {
+    // 2. connect: each routed address in turn, as the client does.
+    let mut failed = None;
+    let mut connected = None;
+    for &(a, _) in &routed {
+        let started = Instant::now();
+        match TcpStream::connect_timeout(&a, connect_t) {
+            Ok(_) => {
+                connected = Some((a, started.elapsed()));
+                break;
+            }
+            Err(e) => failed = Some((a, e)),
+        }
+    }
+    let addr = match (connected, failed) {
+        (Some((a, took)), _) => {
+            r.ok(
+                "connect",
+                &format!("{a} accepted a TCP connection in {} ms", took.as_millis()),
+            );
+            a
+        }
+        (None, None) => first,
+        (None, Some((addr, e))) => {
             let silent = matches!(
                 e.kind(),
                 std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
@@ -226,7 +249,7 @@ fn checks(r: &mut Report, builder: ClientBuilder, t: Duration, opts: &Options) {
                  instance, or a local firewall rejects the connection",
             );
         }
-    }
+    };
 
     // 3. token
     let token = match client.identity_token() {
@@ -396,18 +419,21 @@ fn secure_target(url: Option<&str>, plain: IpAddr) -> Secure {
             addr: Ok(SocketAddr::new(plain, 443)),
         };
     };
-    let rest = url.strip_prefix("https://").unwrap_or(url);
-    let authority = rest.split('/').next().unwrap_or(rest);
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(':') && p.bytes().all(|b| b.is_ascii_digit()) => {
-            (h, p.parse::<u16>().unwrap_or(443))
+    // main checked the form (an https:// endpoint); a bad one probes nothing.
+    let endpoint = match Endpoint::parse(url) {
+        Ok(e) if e.scheme() == Scheme::Https => e,
+        _ => {
+            return Secure {
+                name: url.to_owned(),
+                addr: Err("not an https://HOST[:PORT] endpoint".to_owned()),
+            }
         }
-        _ => (authority, 443),
     };
-    let host = bare_host(host);
+    let host = endpoint.bare_host();
     Secure {
         name: host.to_owned(),
-        addr: resolve(host, port),
+        addr: resolve(host, endpoint.port())
+            .and_then(|all| all.first().copied().ok_or_else(|| "no address".to_owned())),
     }
 }
 
@@ -592,22 +618,22 @@ fn container_marker() -> Option<String> {
         .map(|m| format!("/proc/1/cgroup names {m}"))
 }
 
-fn bare_host(host: &str) -> &str {
-    host.strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host)
-}
-
-fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
+/// Every address `host` has (an address literal is its own).
+fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
     if let Ok(ip) = host.parse::<IpAddr>() {
-        return Ok(SocketAddr::new(ip, port));
+        return Ok(vec![SocketAddr::new(ip, port)]);
     }
     #[cfg(feature = "resolve")]
-    return (host, port)
-        .to_socket_addrs()
-        .map_err(|e| e.to_string())?
-        .next()
-        .ok_or_else(|| "no address".to_owned());
+    {
+        let all: Vec<SocketAddr> = (host, port)
+            .to_socket_addrs()
+            .map_err(|e| e.to_string())?
+            .collect();
+        if all.is_empty() {
+            return Err("no address".to_owned());
+        }
+        Ok(all)
+    }
     // The client refuses such an endpoint before doctor runs.
     #[cfg(not(feature = "resolve"))]
     Err("this build resolves no host names".to_owned())
@@ -668,6 +694,14 @@ mod tests {
         assert_eq!(s.addr, Ok("127.0.0.1:8443".parse().unwrap()));
         let s = secure_target(Some("https://[::1]:9"), lo);
         assert_eq!(s.addr, Ok("[::1]:9".parse().unwrap()));
+        for bad in [
+            "http://127.0.0.1:8443",
+            "https://host:99999",
+            "https://h/path",
+            "host",
+        ] {
+            assert!(secure_target(Some(bad), lo).addr.is_err(), "{bad}");
+        }
         let s = secure_target(None, lo);
         assert_eq!(s.name, SECURE_HOST);
         assert_eq!(s.addr, Ok("127.0.0.1:443".parse().unwrap()));

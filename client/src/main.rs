@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use vpc_imds::vpc_imds_core::config::{Endpoint, Scheme};
 use vpc_imds::{Client, ClientBuilder, Error, TrustedProfile};
 
 #[cfg(feature = "demo")]
@@ -161,6 +162,14 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(&e),
     };
+    if globals.cacert.is_some() && client.config().endpoint().scheme() != Scheme::Https {
+        // The file would never be read: say so rather than fetch over plain HTTP.
+        eprintln!(
+            "vpc-imds: usage: --cacert trusts certificates for HTTPS, but the endpoint {} is plain HTTP (add --https, or give an https:// endpoint)",
+            client.config().endpoint()
+        );
+        return ExitCode::from(EXIT_USAGE);
+    }
     if let Command::Get { path, all: true } = &command {
         return get_all(&client, path);
     }
@@ -396,7 +405,15 @@ fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String> {
                 specific.push("--all");
             }
             Long("https-endpoint") => {
-                https_endpoint = Some(string(p.value().map_err(err)?)?);
+                let url = string(p.value().map_err(err)?)?;
+                match Endpoint::parse(&url) {
+                    Ok(e) if e.scheme() == Scheme::Https => https_endpoint = Some(url),
+                    _ => {
+                        return Err(format!(
+                            "--https-endpoint wants https://HOST[:PORT], not {url:?}"
+                        ))
+                    }
+                }
                 specific.push("--https-endpoint");
             }
             Long("max") => {
@@ -562,9 +579,14 @@ mod tests {
             "wait --max .",
             "--version",
             "token --bogus",
+            "doctor --https-endpoint http://127.0.0.1:8443",
+            "doctor --https-endpoint https://host:99999",
+            "doctor --https-endpoint https://host:",
+            "doctor --https-endpoint host",
         ] {
             assert!(args(bad).is_err(), "{bad:?}");
         }
+        assert!(args("doctor --https-endpoint https://127.0.0.1:8443").is_ok());
         assert!(matches!(args("--help"), Ok(Parsed::Help)));
         for (text, ms) in [
             ("2", 2000),

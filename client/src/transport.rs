@@ -32,17 +32,17 @@ impl Failure {
 
 /// An open connection: TCP, or TLS over TCP.
 pub(crate) enum Conn {
-    Plain(TcpStream),
+    Plain(Timed),
     #[cfg(feature = "https")]
-    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, Timed>>),
 }
 
 impl Conn {
-    fn tcp(&self) -> &TcpStream {
+    fn timed(&mut self) -> &mut Timed {
         match self {
             Conn::Plain(s) => s,
             #[cfg(feature = "https")]
-            Conn::Tls(s) => &s.sock,
+            Conn::Tls(s) => &mut s.sock,
         }
     }
 }
@@ -72,6 +72,38 @@ impl Write for Conn {
             #[cfg(feature = "https")]
             Conn::Tls(s) => s.flush(),
         }
+    }
+}
+
+/// A TCP stream whose every read and write ends by one deadline: each socket call
+/// gets what is left of it. TLS reads and handshakes loop over many socket calls
+/// inside rustls; a timeout set once would be granted afresh to each of them.
+pub(crate) struct Timed {
+    tcp: TcpStream,
+    deadline: Instant,
+}
+
+impl Timed {
+    fn left(&self) -> io::Result<Duration> {
+        remaining(self.deadline).ok_or_else(|| io::Error::from(io::ErrorKind::TimedOut))
+    }
+}
+
+impl Read for Timed {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.tcp.set_read_timeout(Some(self.left()?))?;
+        self.tcp.read(buf)
+    }
+}
+
+impl Write for Timed {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.tcp.set_write_timeout(Some(self.left()?))?;
+        self.tcp.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.tcp.flush()
     }
 }
 
@@ -126,9 +158,12 @@ impl Transport {
             Some(ip) => vec![SocketAddr::new(ip, endpoint.port())],
             // Only a host name gets here (the default endpoint is an address).
             #[cfg(feature = "resolve")]
-            None => std::net::ToSocketAddrs::to_socket_addrs(&(endpoint.host(), endpoint.port()))
-                .map_err(|e| Failure::new(TransportError::Unreachable, Some(e)))?
-                .collect(),
+            None => {
+                let within = remaining(deadline)
+                    .map(|left| left.min(connect_timeout))
+                    .ok_or(Failure::new(TransportError::ConnectTimeout, None))?;
+                lookup(endpoint.host(), endpoint.port(), within)?
+            }
             // Refused when the client was built (`ConfigError::HostNamesUnsupported`).
             #[cfg(not(feature = "resolve"))]
             None => Vec::new(),
@@ -138,12 +173,19 @@ impl Transport {
             let Some(budget) = remaining(deadline).map(|left| left.min(connect_timeout)) else {
                 return Err(Failure::new(TransportError::ConnectTimeout, None));
             };
+            // The TLS handshake is part of connecting: it gets what the TCP connect
+            // left of the budget.
+            let connect_end = Instant::now() + budget;
             match TcpStream::connect_timeout(&addr, budget) {
                 Ok(tcp) => {
                     // Requests are one small write; don't let Nagle hold them back.
                     tcp.set_nodelay(true)
                         .map_err(|e| Failure::new(TransportError::ConnectionLost, Some(e)))?;
-                    let conn = self.secure(tcp, connect_timeout, deadline)?;
+                    let timed = Timed {
+                        tcp,
+                        deadline: connect_end,
+                    };
+                    let conn = self.secure(timed)?;
                     trace(&Trace::Connected {
                         addr,
                         elapsed: started.elapsed(),
@@ -157,17 +199,14 @@ impl Transport {
     }
 
     #[cfg(not(feature = "https"))]
-    fn secure(&self, tcp: TcpStream, _: Duration, _: Instant) -> Result<Conn, Failure> {
+    fn secure(&self, tcp: Timed) -> Result<Conn, Failure> {
         Ok(Conn::Plain(tcp))
     }
 
+    /// TLS over `tcp` when the endpoint is https, the handshake done by `tcp`'s
+    /// deadline.
     #[cfg(feature = "https")]
-    fn secure(
-        &self,
-        tcp: TcpStream,
-        connect_timeout: Duration,
-        deadline: Instant,
-    ) -> Result<Conn, Failure> {
+    fn secure(&self, tcp: Timed) -> Result<Conn, Failure> {
         let endpoint = &self.endpoint;
         let Some(config) = self
             .tls
@@ -182,18 +221,7 @@ impl Transport {
         let session = rustls::ClientConnection::new(config.clone(), name)
             .map_err(|e| tls_failure(io::Error::other(e)))?;
         let mut stream = rustls::StreamOwned::new(session, tcp);
-        // The handshake is part of connecting, and gets the connect timeout.
         while stream.conn.is_handshaking() {
-            let budget = remaining(deadline)
-                .map(|left| left.min(connect_timeout))
-                .ok_or(Failure::new(TransportError::ConnectTimeout, None))?;
-            let timeouts = stream
-                .sock
-                .set_read_timeout(Some(budget))
-                .and_then(|()| stream.sock.set_write_timeout(Some(budget)));
-            if let Err(e) = timeouts {
-                return Err(Failure::new(TransportError::ConnectionLost, Some(e)));
-            }
             if let Err(e) = stream.conn.complete_io(&mut stream.sock) {
                 let error = match e.kind() {
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
@@ -209,6 +237,33 @@ impl Transport {
     }
 }
 
+/// The addresses of `host`, found within `within`. The system resolver blocks for
+/// as long as it likes (glibc: timeout × attempts per nameserver), so it runs on a
+/// thread of its own, left to finish alone when the time is up.
+#[cfg(feature = "resolve")]
+fn lookup(host: &str, port: u16, within: Duration) -> Result<Vec<SocketAddr>, Failure> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let name = host.to_owned();
+    std::thread::Builder::new()
+        .name("vpc-imds-resolve".into())
+        .spawn(move || {
+            let found = std::net::ToSocketAddrs::to_socket_addrs(&(name.as_str(), port));
+            let _ = tx.send(found.map(Iterator::collect));
+        })
+        .map_err(|e| Failure::new(TransportError::Unreachable, Some(e)))?;
+    match rx.recv_timeout(within) {
+        Ok(Ok(addrs)) => Ok(addrs),
+        Ok(Err(e)) => Err(Failure::new(TransportError::Unreachable, Some(e))),
+        Err(_) => Err(Failure::new(
+            TransportError::ConnectTimeout,
+            Some(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the host name was not resolved in time",
+            )),
+        )),
+    }
+}
+
 fn remaining(deadline: Instant) -> Option<Duration> {
     let left = deadline.saturating_duration_since(Instant::now());
     // Socket timeouts of zero mean "forever"; below a millisecond is over.
@@ -217,12 +272,8 @@ fn remaining(deadline: Instant) -> Option<Duration> {
 
 /// Writes the whole request before `deadline`.
 pub(crate) fn send(conn: &mut Conn, wire: &[u8], deadline: Instant) -> Result<(), Failure> {
-    let left = remaining(deadline).ok_or(Failure::new(TransportError::ResponseTimeout, None))?;
-    let result = conn
-        .tcp()
-        .set_write_timeout(Some(left))
-        .and_then(|()| conn.write_all(wire))
-        .and_then(|()| conn.flush());
+    conn.timed().deadline = deadline;
+    let result = conn.write_all(wire).and_then(|()| conn.flush());
     result.map_err(|e| {
         let error = match e.kind() {
             io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => TransportError::ResponseTimeout,
@@ -237,12 +288,8 @@ pub(crate) fn send(conn: &mut Conn, wire: &[u8], deadline: Instant) -> Result<()
 /// Reads once before `deadline`; 0 is a clean end. A reset or a cut without a
 /// clean end is `ConnectionLost`.
 pub(crate) fn read(conn: &mut Conn, space: &mut [u8], deadline: Instant) -> Result<usize, Failure> {
+    conn.timed().deadline = deadline;
     loop {
-        let left =
-            remaining(deadline).ok_or(Failure::new(TransportError::ResponseTimeout, None))?;
-        if let Err(e) = conn.tcp().set_read_timeout(Some(left)) {
-            return Err(Failure::new(TransportError::ConnectionLost, Some(e)));
-        }
         match conn.read(space) {
             Ok(n) => return Ok(n),
             Err(e) => match e.kind() {
@@ -295,6 +342,19 @@ fn connect_error(e: &io::Error) -> TransportError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "resolve")]
+    #[test]
+    fn a_name_is_resolved_on_its_own_thread_within_the_time_given() {
+        // localhost only: /etc/hosts answers, no nameserver is asked.
+        let addrs = lookup("localhost", 8080, Duration::from_secs(5)).expect("localhost");
+        assert!(
+            addrs
+                .iter()
+                .all(|a| a.ip().is_loopback() && a.port() == 8080),
+            "{addrs:?}"
+        );
+    }
 
     #[test]
     fn only_address_literals_skip_the_resolver() {

@@ -557,7 +557,61 @@ fn https_with_cacert_against_a_tls_emulator() {
         "token",
     ])
     .failed(2, "invalid_input");
+    // A CA file with a plain-HTTP endpoint would never be read: a usage error,
+    // nothing sent.
+    let run = common::run(&["--cacert", cert, "--endpoint", &plain, "token"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("plain HTTP"), "{}", run.stderr);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A TLS server that sends its handshake a byte at a time, each within the
+/// socket's timeout: the connect deadline still ends the attempt, and `--timeout`
+/// the command (rustls reads again and again inside one handshake step).
+#[cfg(feature = "https")]
+#[test]
+fn a_dribbled_tls_handshake_ends_at_the_deadline() {
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let stop = Arc::new(AtomicBool::new(false));
+    let server_stop = stop.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            let stop = server_stop.clone();
+            std::thread::spawn(move || {
+                let _ = conn.read(&mut [0u8; 4096]); // the ClientHello
+                                                     // A handshake record announcing 16 KB, then its bytes, slowly.
+                let mut bytes = vec![0x16, 0x03, 0x03, 0x40, 0x00];
+                bytes.extend(std::iter::repeat_n(0x02, 16_384));
+                for b in bytes {
+                    if stop.load(Ordering::Relaxed) || conn.write_all(&[b]).is_err() {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            });
+        }
+    });
+    let url = format!("https://127.0.0.1:{port}");
+    let started = std::time::Instant::now();
+    let run = common::run(&["--https", "--endpoint", &url, "--timeout", "3", "token"]);
+    let took = started.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("timed out") || run.stderr.contains("timeout"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        took < Duration::from_secs(6),
+        "the 3 s command ran {took:?}"
+    );
 }
 
 #[cfg(not(feature = "https"))]
@@ -587,6 +641,32 @@ fn demo_tours_every_step() {
         assert!(out.contains(needle), "demo output lacks {needle:?}:\n{out}");
     }
     assert!(!out.contains("eyJ"), "the demo shows no token");
+}
+
+/// `vpc-imds demo | head -1`: a closed stdout ends the tour with one line and
+/// exit 1, not a panic.
+#[cfg(feature = "demo")]
+#[test]
+fn demo_into_a_closed_pipe_is_an_output_error() {
+    use std::io::Read;
+    let mut child = std::process::Command::new(common::BIN)
+        .arg("demo")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take()); // the reader goes away at once
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("stderr");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot write to stdout"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 #[cfg(not(feature = "demo"))]

@@ -435,6 +435,8 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
             }
             (Input::Bytes(data), Some(mut this), Some(id)) => {
                 if data.is_empty() && this.may_resend() {
+                    // No answer came: a tracer must not show the one before.
+                    *answer = None;
                     return resend(driver, live, queued, next_conn, this.conn);
                 }
                 this.received |= !data.is_empty();
@@ -474,6 +476,7 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
                 )
             }
             (Input::Failed(error), Some(this), Some(id)) => {
+                *answer = None;
                 if error == TransportError::ConnectionLost && this.may_resend() {
                     return resend(driver, live, queued, next_conn, this.conn);
                 }

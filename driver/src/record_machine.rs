@@ -49,6 +49,18 @@ pub fn record_text(record: &ErrorRecord) -> String {
     serde_json::to_string(record).unwrap_or_default()
 }
 
+/// A host's operation id (a JavaScript number) as the machine's: anything that is
+/// not an id the machine could have handed out (a fraction, negative, NaN, past
+/// 2^53) names no operation, rather than a neighbour (`1.5 as u64` is 1).
+fn op_id(op: f64) -> OpId {
+    const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
+    if op.fract() == 0.0 && (0.0..=MAX_SAFE).contains(&op) {
+        OpId(op as u64)
+    } else {
+        OpId(u64::MAX)
+    }
+}
+
 /// Milliseconds on the host's clock (a JavaScript number) as an instant; anything
 /// not a positive finite number is 0.
 pub fn instant(ms: f64) -> Instant {
@@ -103,14 +115,14 @@ impl RecordMachine {
     /// operations it woke included); its payload waits for [`take_bytes`](Self::take_bytes)
     /// or [`take_text`](Self::take_text).
     pub fn step(&mut self, op: f64, now: f64, input: Input<'_>) -> String {
-        let step = self.machine.step(OpId(op as u64), instant(now), input);
+        let step = self.machine.step(op_id(op), instant(now), input);
         let woken = core::iter::from_fn(|| self.machine.poll_woken().map(|o| o.0)).collect();
         StepRecord::new(&step, woken, self.parts, &mut self.payload).to_json()
     }
 
     /// Abandons `op`: the connection to close, if it had a request in flight.
     pub fn cancel(&mut self, op: f64) -> Option<f64> {
-        self.machine.cancel(OpId(op as u64)).map(|c| c.0 as f64)
+        self.machine.cancel(op_id(op)).map(|c| c.0 as f64)
     }
 
     /// Operations whose token wait ended (after a `cancel`): step them now.

@@ -158,11 +158,20 @@ fn a_reused_connection_closed_before_any_byte_is_resent_at_once_once() {
         panic!("{step:?}")
     };
     assert!(!get.fresh);
+    assert!(
+        m.last_answer().is_some(),
+        "the token's answer, for a tracer"
+    );
     // The idle connection had been closed by the service: EOF, no byte.
     match m.step(a, at(2), Input::Bytes(b"")) {
         Step::Close(conn) => assert_eq!(conn, put.conn),
         other => panic!("expected the dead connection closed, got {other:?}"),
     }
+    assert_eq!(
+        m.last_answer(),
+        None,
+        "no answer came: the token's is not shown again"
+    );
     let again = send(&mut m, a, at(2), Input::Tick);
     assert!(again.fresh);
     assert_eq!(again.request.wire(), get.request.wire());
@@ -192,6 +201,7 @@ fn a_reused_connection_reset_before_any_byte_is_resent_but_not_after_a_byte() {
         Step::Close(_)
     ));
     assert!(send(&mut m, a, at(2), Input::Tick).fresh);
+    assert_eq!(m.last_answer(), None, "a reset is no answer");
     let (step, _) = answer(&mut m, a, at(3), &ok(INSTANCE));
     done(step);
     // Once a byte of the answer came, a close is the core's to judge.
@@ -206,6 +216,21 @@ fn a_reused_connection_reset_before_any_byte_is_resent_but_not_after_a_byte() {
         step = m.step(b, at(5), Input::Tick);
     }
     assert!(matches!(step, Step::Backoff(_)), "{step:?}");
+    // A timeout is no answer either (the core retries it).
+    let c = start_at(&mut m, "instance", Args::default(), at(6));
+    send(&mut m, c, at(6), Input::Tick);
+    let (step, _) = answer(&mut m, c, at(7), &ok(INSTANCE));
+    done(step);
+    assert!(m.last_answer().is_some());
+    let d = start_at(&mut m, "instance", Args::default(), at(8));
+    send(&mut m, d, at(8), Input::Tick);
+    let timeout = vpc_imds_driver::TransportError::ResponseTimeout;
+    let mut step = m.step(d, at(9), Input::Failed(timeout));
+    while let Step::Close(_) = step {
+        step = m.step(d, at(9), Input::Tick);
+    }
+    assert!(matches!(step, Step::Backoff(_)), "{step:?}");
+    assert_eq!(m.last_answer(), None);
 }
 
 #[test]

@@ -206,3 +206,26 @@ fn the_record_machine_writes_typed_documents_as_serde_does() {
         m.cancel(id);
     }
 }
+
+/// A host's id that is not a whole number names no operation: a fraction is not
+/// rounded onto a neighbour, NaN is not operation 0.
+#[test]
+fn an_id_that_is_not_a_whole_number_names_no_operation() {
+    use vpc_imds_driver::{NamedArgs, RecordMachine, Settings};
+
+    let settings = Settings {
+        endpoint: Some("http://127.0.0.1:9".into()),
+        ..Settings::default()
+    };
+    let mut m = RecordMachine::new(settings, &[1; 8], false).unwrap();
+    let op = m.start("instance", 0.0, &NamedArgs::default()).unwrap();
+    for other in [op + 0.5, op - 0.5, f64::NAN, -op, f64::INFINITY, 1e300] {
+        let record: Value = serde_json::from_str(&m.step(other, 0.0, Input::Tick)).unwrap();
+        assert_eq!(record["kind"], kind::FAILED, "{other}");
+        assert_eq!(record["error"]["cause"], "misuse", "{other}");
+        assert_eq!(m.cancel(other), None, "{other}");
+    }
+    // The operation itself was not touched: its first step is still its request.
+    let send: Value = serde_json::from_str(&m.step(op, 0.0, Input::Tick)).unwrap();
+    assert_eq!(send["kind"], kind::SEND);
+}

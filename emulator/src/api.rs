@@ -24,6 +24,7 @@ use crate::fixture::TrustedProfile;
 use crate::lock;
 use crate::record::{Entry, Outcome};
 use crate::server::{Cut, CutSwitch};
+use crate::service::Protocol;
 use crate::state::{Coll, State};
 use crate::token::{self, Refusal};
 
@@ -142,7 +143,13 @@ impl Route<'_> {
 }
 
 /// Handles one metadata-service request.
-pub(crate) async fn handle(state: Arc<State>, cut: Arc<CutSwitch>, req: Request<Incoming>) -> Resp {
+/// Answers one request that came over `protocol` (the connection's).
+pub(crate) async fn handle(
+    state: Arc<State>,
+    cut: Arc<CutSwitch>,
+    protocol: Protocol,
+    req: Request<Incoming>,
+) -> Resp {
     let now = state.now_ms();
     let (parts, body) = req.into_parts();
     let path = parts.uri.path();
@@ -159,6 +166,18 @@ pub(crate) async fn handle(state: Arc<State>, cut: Arc<CutSwitch>, req: Request<
             fault,
         });
     };
+
+    if state.metadata_service().protocol != protocol {
+        // The protocol was switched while this connection was kept alive: it is
+        // now the other protocol's, which gets silence, as a new connection does.
+        record(
+            "wrong protocol",
+            None,
+            Outcome::Other,
+            Some("protocol".into()),
+        );
+        return std::future::pending().await;
+    }
 
     if state.cors
         && parts.method == Method::OPTIONS
@@ -263,7 +282,7 @@ pub(crate) async fn handle(state: Arc<State>, cut: Arc<CutSwitch>, req: Request<
             None => Err(ApiError::not_found(format!(
                 "There is no metadata service operation at {path}."
             ))),
-            Some(route) => dispatch(&state, route, &parts, body, now).await,
+            Some(route) => dispatch(&state, route, &parts, body, now, protocol).await,
         }
     };
     let (resp, outcome) = match result {
@@ -297,19 +316,29 @@ async fn dispatch(
     parts: &Parts,
     body: Incoming,
     now: i64,
+    protocol: Protocol,
 ) -> Result<(Resp, Outcome), ApiError> {
+    let query = parts.uri.query().unwrap_or("");
+    let removed = |version: Date| {
+        ApiError::not_found(format!(
+            "{} is not available for version {version} (2025-08-26 or later); use /identity/v1/.",
+            parts.uri.path()
+        ))
+    };
+    // A path removed for this version is not found whatever the method (a 405
+    // would advertise a method it no longer has).
+    if route.generation() == Some(Gen::Old) {
+        if let Ok(version) = check_version(query, now) {
+            if version >= IDENTITY_V2_VERSION {
+                return Err(removed(version));
+            }
+        }
+    }
     let expected = route.method();
     if parts.method.as_str() != expected {
         return Err(ApiError::method_not_allowed(expected));
     }
-    let query = parts.uri.query().unwrap_or("");
-    let version = check_version(query, now)?;
-    if route.generation() == Some(Gen::Old) && version >= IDENTITY_V2_VERSION {
-        return Err(ApiError::not_found(format!(
-            "{} is not available for version {version} (2025-08-26 or later); use /identity/v1/.",
-            parts.uri.path()
-        )));
-    }
+    check_version(query, now)?;
     let served = Outcome::MetadataServed;
     match route {
         Route::Token(_) => create_token(state, &parts.headers, body, now).await,
@@ -332,7 +361,7 @@ async fn dispatch(
         Route::List(c) => {
             authenticate(state, &parts.headers, now)?;
             let resp = if c.info().paged {
-                page(state, c, parts, query)?
+                page(state, c, parts, query, protocol)?
             } else {
                 ok_json(state.prepared.coll(c).list.clone())
             };
@@ -529,7 +558,11 @@ async fn create_token(
     body: Incoming,
     now: i64,
 ) -> Result<(Resp, Outcome), ApiError> {
-    match headers.get("metadata-flavor") {
+    // An empty value is as absent as no header.
+    let flavor = headers
+        .get("metadata-flavor")
+        .filter(|v| !v.as_bytes().trim_ascii().is_empty());
+    match flavor {
         None => {
             return Err(ApiError::bad_request(
                 "missing_value",
@@ -810,8 +843,11 @@ async fn create_certificate(
 
 /// `<scheme>://<Host header>` so hrefs work the way the client reached us;
 /// the bound address when the Host header is absent or unusable.
-fn base_url(state: &State, headers: &HeaderMap) -> String {
-    let scheme = if state.tls { "https" } else { "http" };
+fn base_url(state: &State, headers: &HeaderMap, protocol: Protocol) -> String {
+    let scheme = match protocol {
+        Protocol::Https => "https",
+        Protocol::Http => "http",
+    };
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -827,7 +863,13 @@ fn start_token(id: &str) -> String {
     URL_SAFE_NO_PAD.encode(id)
 }
 
-fn page(state: &State, c: Coll, parts: &Parts, query: &str) -> Result<Resp, ApiError> {
+fn page(
+    state: &State,
+    c: Coll,
+    parts: &Parts,
+    query: &str,
+    protocol: Protocol,
+) -> Result<Resp, ApiError> {
     let (min, max, default) = LIMIT;
     let limit = match query_param(query, "limit") {
         None => default,
@@ -867,7 +909,7 @@ fn page(state: &State, c: Coll, parts: &Parts, query: &str) -> Result<Resp, ApiE
     let end = total.min(start + limit as usize);
     let href = format!(
         "{}{}?limit={limit}",
-        base_url(state, &parts.headers),
+        base_url(state, &parts.headers, protocol),
         c.info().path
     );
     let enc = |s: &str| Value::from(s).to_string();

@@ -85,9 +85,12 @@ fn ca_params(name: &str) -> CertificateParams {
         KeyUsagePurpose::CrlSign,
         KeyUsagePurpose::DigitalSignature,
     ];
+    // Valid as far as the emulator's clock may be moved ahead (and a year past
+    // it): a leaf issued at the emulated time must verify against its chain.
     let now = OffsetDateTime::now_utc();
+    let ahead = i64::try_from(crate::MAX_CLOCK_OFFSET.as_secs()).unwrap_or(i64::MAX);
     p.not_before = now - time::Duration::days(1);
-    p.not_after = now + time::Duration::days(365);
+    p.not_after = now + time::Duration::seconds(ahead) + time::Duration::days(365);
     p
 }
 

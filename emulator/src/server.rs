@@ -318,12 +318,12 @@ pub(crate) async fn accept_loop(
         let (state, shutdown, tls) = (state.clone(), shutdown.clone(), tls.clone());
         tokio::spawn(async move {
             match tls {
-                None => serve_connection(stream, state, kind, shutdown).await,
+                None => serve_connection(stream, state, kind, Protocol::Http, shutdown).await,
                 Some(acceptor) => {
                     if let Ok(Ok(stream)) =
                         tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
                     {
-                        serve_connection(stream, state, kind, shutdown).await;
+                        serve_connection(stream, state, kind, Protocol::Https, shutdown).await;
                     }
                 }
             }
@@ -335,6 +335,7 @@ async fn serve_connection<S>(
     io: S,
     state: Arc<State>,
     kind: Kind,
+    protocol: Protocol,
     mut shutdown: watch::Receiver<bool>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -350,7 +351,7 @@ async fn serve_connection<S>(
         let (state, switch) = (state.clone(), switch.clone());
         async move {
             Ok::<_, Infallible>(match kind {
-                Kind::Imds => api::handle(state, switch, req).await,
+                Kind::Imds => api::handle(state, switch, protocol, req).await,
                 Kind::Control => control::handle(state, req).await,
             })
         }

@@ -125,6 +125,11 @@ fn token_requires_metadata_flavor() {
     let e = put_token(&emu, &path, &[], Some("{}")).ibm_error(400, "missing_value");
     assert_eq!(e["target"]["name"], "Metadata-Flavor");
     assert_eq!(e["target"]["type"], "header");
+    // An empty value is no value.
+    for empty in ["", " "] {
+        put_token(&emu, &path, &[("Metadata-Flavor", empty)], Some("{}"))
+            .ibm_error(400, "missing_value");
+    }
     let e = put_token(&emu, &path, &[("Metadata-Flavor", "google")], Some("{}"))
         .ibm_error(400, "invalid_value");
     assert_eq!(e["target"]["value"], "google");
@@ -306,7 +311,6 @@ fn identity_methods_are_enforced() {
         ("POST", NEW_TOKEN, "PUT"),
         ("PUT", "/identity/v1/iam_tokens", "POST"),
         ("GET", "/identity/v1/certificates", "POST"),
-        ("DELETE", OLD_TOKEN, "PUT"),
     ] {
         let r = request(
             emu.addr(),
@@ -318,6 +322,23 @@ fn identity_methods_are_enforced() {
         r.ibm_error(405, "method_not_allowed");
         assert_eq!(r.header("allow"), Some(allow));
     }
+    // The old path is 405 for a wrong method while it exists, and not found once
+    // the version removed it (no method is advertised then).
+    let old = |version: &str| {
+        request(
+            emu.addr(),
+            "DELETE",
+            &format!("{OLD_TOKEN}?version={version}"),
+            &[FLAVOR],
+            None,
+        )
+    };
+    let r = old(V_OLD);
+    r.ibm_error(405, "method_not_allowed");
+    assert_eq!(r.header("allow"), Some("PUT"));
+    let r = old(V_NEW);
+    assert_eq!(r.status, 404);
+    assert_eq!(r.header("allow"), None);
 }
 
 fn iam(emu: &vpc_imds_emulator::RunningEmulator, tok: &str, body: Option<&str>) -> Resp {
@@ -621,4 +642,43 @@ fn identity_certificates() {
         &serde_json::json!({ "csr": pem }),
     )
     .ibm_error(401, "unauthenticated");
+}
+
+/// With the emulator's clock two years ahead, an issued leaf still lies within
+/// its intermediate's validity (the chain verifies at the emulated time).
+#[test]
+fn certificates_issued_on_a_clock_moved_ahead_fit_their_chain() {
+    let emu = start();
+    emu.control()
+        .advance_clock(Duration::from_secs(2 * 366 * 86_400))
+        .unwrap();
+    let tok = token(&emu);
+    let mut params = rcgen::CertificateParams::default();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::OrganizationName, "Example");
+    let r = cert_req(
+        &emu,
+        &tok,
+        "/identity/v1/certificates",
+        V_NEW,
+        &serde_json::json!({ "csr": csr(params) }),
+    );
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let chain = r.json()["certificates"].clone();
+    let validity = |i: usize| {
+        let der = rustls::pki_types::CertificateDer::from_pem_slice(
+            chain[i].as_str().unwrap().as_bytes(),
+        )
+        .unwrap();
+        let (_, cert) = x509_parser::parse_x509_certificate(&der).unwrap();
+        let v = cert.validity();
+        (v.not_before.timestamp(), v.not_after.timestamp())
+    };
+    let (leaf, intermediate) = (validity(0), validity(1));
+    assert!(
+        intermediate.0 <= leaf.0 && leaf.1 <= intermediate.1,
+        "leaf {leaf:?} outside its intermediate {intermediate:?}"
+    );
 }

@@ -9,7 +9,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{control, get, raw, token, token_with, V_NEW};
+use common::{control, get, raw, start, token, token_with, V_NEW};
 use vpc_imds_emulator::{Emulator, MetadataService, Protocol};
 
 /// True if a token request on `addr` gets no byte back within `wait`.
@@ -149,6 +149,47 @@ fn only_the_configured_protocol_answers() {
     )
     .expect("control");
     assert!(String::from_utf8_lossy(&r).contains(r#""protocol":"https""#));
+}
+
+/// A connection kept alive across a switch to https is the other protocol's now:
+/// its next request gets silence, as a new plain connection does.
+#[test]
+fn a_kept_alive_connection_goes_silent_when_the_protocol_switches() {
+    let emu = start();
+    let host = emu.addr().to_string();
+    let put = format!(
+        "PUT /identity/v1/token?version={V_NEW} HTTP/1.1\r\nHost: {host}\r\nMetadata-Flavor: ibm\r\nContent-Length: 0\r\n\r\n"
+    );
+    let mut s = TcpStream::connect(emu.addr()).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    s.write_all(put.as_bytes()).expect("write");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !got.windows(4).any(|w| w == b"\r\n\r\n")
+        || !String::from_utf8_lossy(&got).contains("access_token")
+    {
+        let n = s.read(&mut buf).expect("answer");
+        assert!(n > 0, "closed early");
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert!(got.starts_with(b"HTTP/1.1 200"));
+    let mut ms = emu.control().metadata_service();
+    ms.protocol = Protocol::Https;
+    emu.control().set_metadata_service(ms).expect("settings");
+    s.set_read_timeout(Some(Duration::from_millis(300)))
+        .expect("timeout");
+    s.write_all(put.as_bytes()).expect("write");
+    match s.read(&mut buf) {
+        Ok(n) => panic!("{n} bytes over plain HTTP after the switch to https"),
+        Err(e) => assert!(
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+            "{e}"
+        ),
+    }
 }
 
 #[test]

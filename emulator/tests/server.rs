@@ -46,6 +46,47 @@ fn tls_request(
     }
 }
 
+/// The extra TLS listener (`tls_listen`, protocol https): its pages link back over
+/// https, to the listener the client used.
+#[test]
+fn the_tls_listeners_pages_link_over_https() {
+    let emu = Emulator::builder()
+        .tls_listen("127.0.0.1:0".parse().unwrap())
+        .metadata_service(vpc_imds_emulator::MetadataService::new(
+            vpc_imds_emulator::Protocol::Https,
+        ))
+        .start()
+        .unwrap();
+    let tls = emu.tls_addr().unwrap();
+    let pem = emu.cert_pem().unwrap().to_owned();
+    let host = tls.to_string();
+    let put = build(
+        &host,
+        "PUT",
+        &format!("/identity/v1/token?version={V_NEW}"),
+        &[("Metadata-Flavor", "ibm")],
+        None,
+    );
+    let r = parse(&tls_request(tls, &pem, "localhost", &put).unwrap());
+    assert_eq!(r.status, 200);
+    let auth = format!("Bearer {}", r.json()["access_token"].as_str().unwrap());
+    let get = build(
+        &host,
+        "GET",
+        &format!("/metadata/v1/keys?version={V_NEW}&limit=1"),
+        &[("Authorization", &auth)],
+        None,
+    );
+    let page = parse(&tls_request(tls, &pem, "localhost", &get).unwrap()).json();
+    for link in ["first", "next"] {
+        let href = page[link]["href"].as_str().unwrap_or_default();
+        assert!(
+            href.starts_with(&format!("https://{host}/")),
+            "{link}: {href}"
+        );
+    }
+}
+
 #[test]
 fn tls_serves_https_for_every_name_with_the_generated_cert() {
     let dir = std::env::temp_dir().join(format!("vpc-imds-emu-tls-{}", std::process::id()));

@@ -78,6 +78,9 @@ class JavaHttpTransport @JvmOverloads constructor(
         // less per request than sendAsync().get()); its own timeout covers the
         // response head only, so a watchdog interrupts the call at the deadline to
         // bound the body too.
+        // An interrupted thread sends nothing (the JDK would start the exchange, then
+        // abort it): the driver's further attempts after an interrupt stay off the wire.
+        if (Thread.currentThread().isInterrupted) throw TransportException.ConnectionLost("interrupted")
         val watchdog = Watchdog(Thread.currentThread(), request.timeout.toMillis().coerceAtLeast(1))
         try {
             return convert(http.send(build(request), JdkResponse.BodyHandlers.ofByteArray()))

@@ -55,6 +55,25 @@ class TransportTest {
     }
 
     @Test
+    fun anInterruptedThreadSendsNothing() {
+        ServerSocket(0, 8, InetAddress.getLoopbackAddress()).use { server ->
+            val accepted = java.util.concurrent.atomic.AtomicInteger()
+            val t = thread(isDaemon = true) { runCatching { while (true) server.accept().use { accepted.incrementAndGet() } } }
+            val transport = JavaHttpTransport()
+            Thread.currentThread().interrupt()
+            try {
+                assertThrows(TransportException.ConnectionLost::class.java) { transport.send(request(server.localPort)) }
+                assertTrue(Thread.currentThread().isInterrupted, "the interrupt is kept for the caller")
+            } finally {
+                Thread.interrupted()
+            }
+            Thread.sleep(100)
+            assertEquals(0, accepted.get(), "no connection was made")
+            t.interrupt()
+        }
+    }
+
+    @Test
     fun defaultClientsShareOneHttpClient() {
         val settings = ImdsSettings(endpoint = "http://127.0.0.1:9")
         // The shared one may be built already (by another test) or now.
