@@ -54,8 +54,10 @@ pub fn record_text(record: &ErrorRecord) -> String {
 /// 2^53) names no operation, rather than a neighbour (`1.5 as u64` is 1).
 fn op_id(op: f64) -> OpId {
     const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
-    if op.fract() == 0.0 && (0.0..=MAX_SAFE).contains(&op) {
-        OpId(op as u64)
+    // In range (NaN is not), the cast is exact only for a whole number.
+    let whole = op as u64;
+    if (0.0..=MAX_SAFE).contains(&op) && whole as f64 == op {
+        OpId(whole)
     } else {
         OpId(u64::MAX)
     }
