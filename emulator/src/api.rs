@@ -37,6 +37,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const MIN_VERSION: Date = Date::new(2021, 9, 10);
 /// From this `version` on, `/instance_identity/*` is gone (404).
 pub const IDENTITY_V2_VERSION: Date = Date::new(2025, 8, 26);
+/// The same cut-over for the beta API (`maturity=beta`).
+pub const IDENTITY_V2_BETA_VERSION: Date = Date::new(2025, 7, 15);
 /// Identity token lifetime bounds and default, in seconds.
 pub const TOKEN_EXPIRES_IN: (u64, u64, u64) = (5, 3600, 300);
 /// Identity certificate lifetime bounds and default, in seconds.
@@ -319,9 +321,14 @@ async fn dispatch(
     protocol: Protocol,
 ) -> Result<(Resp, Outcome), ApiError> {
     let query = parts.uri.query().unwrap_or("");
+    let cut_over = if query_param(query, "maturity").as_deref() == Some("beta") {
+        IDENTITY_V2_BETA_VERSION
+    } else {
+        IDENTITY_V2_VERSION
+    };
     let removed = |version: Date| {
         ApiError::not_found(format!(
-            "{} is not available for version {version} (2025-08-26 or later); use /identity/v1/.",
+            "{} is not available for version {version} ({cut_over} or later); use /identity/v1/.",
             parts.uri.path()
         ))
     };
@@ -329,7 +336,7 @@ async fn dispatch(
     // would advertise a method it no longer has).
     if route.generation() == Some(Gen::Old) {
         if let Ok(version) = check_version(query, now) {
-            if version >= IDENTITY_V2_VERSION {
+            if version >= cut_over {
                 return Err(removed(version));
             }
         }

@@ -249,6 +249,19 @@ fn old_identity_paths_end_at_2025_08_26() {
         );
         assert_eq!(r.status, 200, "{v}");
     }
+    // The beta API (maturity=beta) cut over on 2025-07-15.
+    for (v, status) in [
+        ("2025-07-14", 200),
+        ("2025-07-15", 404),
+        ("2025-08-25", 404),
+    ] {
+        let path = format!("{OLD_TOKEN}?version={v}&maturity=beta");
+        assert_eq!(
+            put_token(&emu, &path, &[FLAVOR], None).status,
+            status,
+            "beta {v}"
+        );
+    }
     for v in ["2025-08-26", &utc_date(0)] {
         put_token(&emu, &format!("{OLD_TOKEN}?version={v}"), &[FLAVOR], None)
             .ibm_error(404, "not_found");
