@@ -36,25 +36,30 @@ function readEnv() {
   }
 }
 
-let connectAgent = () => undefined;
+let found;
 
 /**
- * @internal For Node, whose fetch (undici) finishes a connect even after the request
- * that wanted it was aborted: `find()` gives undici's `Agent` class (or undefined),
- * with which each fetch transport gets a dispatcher whose pending connects end with its calls.
+ * Node's fetch (undici) finishes a connect even after the request that wanted it was
+ * aborted: undici's `Agent`, the class of Node's global dispatcher (set once undici is
+ * loaded, which a fetch of a data: URL does), gives each fetch transport a dispatcher
+ * whose pending connects end with its calls. Undefined elsewhere (browsers, Deno), and
+ * when the global dispatcher is not a plain Agent (a proxying one is another class).
  */
-function useConnectAgent(find) {
-  let found;
-  connectAgent = () => {
-    if (found === undefined) {
-      try {
-        found = { Agent: find() };
-      } catch {
-        found = { Agent: undefined }; // plain fetch, as in any other host
+function connectAgent() {
+  if (found === undefined) {
+    found = { Agent: undefined };
+    try {
+      if (globalThis.process?.versions?.undici) {
+        const key = Symbol.for('undici.globalDispatcher.1');
+        if (globalThis[key] === undefined) globalThis.fetch('data:,').catch(() => {});
+        const Agent = globalThis[key]?.constructor;
+        if (typeof Agent === 'function' && Agent.name === 'Agent') found.Agent = Agent;
       }
+    } catch {
+      // plain fetch, as in any other host
     }
-    return found.Agent;
-  };
+  }
+  return found.Agent;
 }
 
 /**
@@ -139,7 +144,7 @@ function pause(ms, signal, waiters, op) {
 class HttpRequest {
   #headers;
 
-  constructor(step, timeout, signal) {
+  constructor(step, timeout, signal, maxBytes) {
     this.method = step.method;
     this.url = step.url;
     this.target = step.target;
@@ -147,6 +152,7 @@ class HttpRequest {
     this.timeout = timeout;
     this.connectTimeout = Math.min(step.connectTimeout ?? timeout, timeout);
     this.signal = signal;
+    this.maxBytes = maxBytes;
     this.#headers = Object.fromEntries(step.headers);
   }
 
@@ -230,13 +236,16 @@ async function readBody(response, limit) {
 /**
  * A transport over `fetch` (the host's by default, looked up at each call, or the
  * function you give): never redirected (a browser hides a redirect as status 0,
- * which the machine refuses), no cache, no credentials, no proxy variables read. The
- * body is read up to one chunk past `maxBytes` (the machine refuses it then).
+ * which the machine refuses), no cache, no credentials. It is the host's fetch, with the
+ * host's proxy settings (Deno's HTTP_PROXY, Node's NODE_USE_ENV_PROXY); the socket
+ * transport that Node and Deno use by default reads none. The
+ * body is read up to one chunk past `maxBytes` (default: the client's `maxResponseBytes`,
+ * `request.maxBytes`; the machine refuses it then).
  * @param {typeof fetch} [fetchImpl]
  * @param {number} [maxBytes]
  * @returns {(request: HttpRequest) => Promise<{status: number, headers: Headers, body: Uint8Array}>}
  */
-function fetchTransport(fetchImpl, maxBytes = Infinity) {
+function fetchTransport(fetchImpl, maxBytes) {
   if (fetchImpl !== undefined && typeof fetchImpl !== 'function') throw bad('fetchTransport', 'given a fetch function');
   // Node's own fetch: a dispatcher whose connects end with this transport's calls.
   let connections;
@@ -259,7 +268,7 @@ function fetchTransport(fetchImpl, maxBytes = Infinity) {
     if (connections) init.dispatcher = connections.acquire();
     try {
       const response = await fetch(request.url, init);
-      return { status: response.status, headers: response.headers, body: await readBody(response, maxBytes) };
+      return { status: response.status, headers: response.headers, body: await readBody(response, maxBytes ?? request.maxBytes ?? Infinity) };
     } finally {
       connections?.release(Boolean(request.signal?.aborted));
     }
@@ -289,7 +298,7 @@ class FunctionTransport {
     let r;
     let body;
     try {
-      const request = new HttpRequest(s, left, abort.signal);
+      const request = new HttpRequest(s, left, abort.signal, m.maxResponseBytes);
       r = await Promise.race([
         this.fn(request),
         // A transport that ignores its signal still ends at the deadline.
@@ -518,6 +527,6 @@ class IamTokenCache {
 const classify = (error) => classifyBy(error, transportFailure);
 
 export {
-  Client, IamTokenCache, HttpRequest, fetchTransport, useConnectAgent, asBytes, classify, STEP, ENDPOINT_ENV,
+  Client, IamTokenCache, HttpRequest, fetchTransport, asBytes, classify, STEP, ENDPOINT_ENV,
   DEFAULT_ENDPOINT, SECURE_ENDPOINT,
 };

@@ -60,10 +60,14 @@ function classify(error, failure) {
   if (TRANSPORT_NAMES.includes(error?.transport)) return error.transport;
   for (let e = error, depth = 0; e && depth < 4; e = e.cause, depth++) {
     const code = typeof e.code === 'string' ? e.code : '';
-    if (/^E[A-Z0-9]+$/.test(code)) return failure(code, false);
+    // An errno name, the resolver's (EAI_AGAIN) too; not Node's ERR_ codes.
+    if (/^E(?!RR_)[A-Z0-9_]+$/.test(code)) return failure(code, false);
     for (const [re, name] of CODES) if (re.test(code)) return name;
   }
   for (let e = error, depth = 0; e && depth < 4; e = e.cause, depth++) {
+    // Our own errors (a transport that misused TransportError, say) say nothing of
+    // the network, whatever words their messages hold.
+    if (e instanceof ImdsError) continue;
     const text = typeof e.message === 'string' ? e.message : '';
     for (const [re, name] of MESSAGES) if (text && re.test(text)) return name;
   }

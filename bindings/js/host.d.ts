@@ -50,6 +50,8 @@ export declare class HttpRequest {
   readonly connectTimeout: number;
   /** Aborted when the exchange must end (deadline or the caller's signal). */
   readonly signal: AbortSignal;
+  /** The client's `maxResponseBytes`: a longer body is refused, so reading past it is waste. */
+  readonly maxBytes: number;
 }
 /** Its 0.1.0 name in vpc-imds. */
 export type TransportRequest = HttpRequest;

@@ -128,7 +128,10 @@ class SocketTransport {
       };
       if (signal) signal.addEventListener('abort', onAbort, { once: true });
       conn.socket.ref();
-      timer = conn.connected ? answerBy() : setTimeout(() => fail('connect_timeout'), Math.max(s.connectTimeout, 1));
+      // A connect ends by the request's deadline too (a resend keeps the first
+      // attempt's connect timeout, whatever is left of the deadline).
+      const connectBy = Math.max(Math.min(s.connectTimeout, s.until - clock()), 1);
+      timer = conn.connected ? answerBy() : setTimeout(() => fail('connect_timeout'), connectBy);
       conn.socket.write(s.wire);
     });
   }

@@ -350,6 +350,7 @@ impl ResponseReader {
             let mut content_length: Option<usize> = None;
             let mut chunked = false;
             let mut close = !http11;
+            let mut said_close = false;
             let mut retry_after = None;
             let mut retry_after_seen = false;
             for h in parsed.headers.iter() {
@@ -372,10 +373,13 @@ impl ResponseReader {
                     check_transfer_encoding(h.value)?;
                     chunked = true;
                 } else if name.eq_ignore_ascii_case("connection") {
+                    // `close` anywhere wins (RFC 9112 §9.6); `keep-alive` only
+                    // undoes HTTP/1.0's default.
                     for token in h.value.split(|&b| b == b',').map(trim) {
                         if token.eq_ignore_ascii_case(b"close") {
                             close = true;
-                        } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                            said_close = true;
+                        } else if token.eq_ignore_ascii_case(b"keep-alive") && !said_close {
                             close = false;
                         }
                     }
@@ -695,6 +699,37 @@ mod tests {
         match r.advance(&mut buf, 0) {
             Ok(Progress::Complete(resp)) => assert_eq!(resp.body(), b"to the end"),
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn close_anywhere_wins_over_keep_alive() {
+        let keep = |lines: &str, version: &str| {
+            let mut wire = heapless::String::<256>::new();
+            core::fmt::Write::write_fmt(
+                &mut wire,
+                format_args!("HTTP/{version} 200 OK\r\nContent-Length: 2\r\n{lines}\r\n{{}}"),
+            )
+            .unwrap();
+            read(wire.as_bytes(), 64, 1024).map(|(_, _, k)| k)
+        };
+        for (lines, version, expected) in [
+            (
+                "Connection: close\r\nConnection: keep-alive\r\n",
+                "1.1",
+                false,
+            ),
+            ("Connection: close, keep-alive\r\n", "1.1", false),
+            ("Connection: keep-alive, close\r\n", "1.1", false),
+            ("Connection: keep-alive\r\n", "1.0", true),
+            ("", "1.0", false),
+            ("", "1.1", true),
+        ] {
+            assert_eq!(
+                keep(lines, version),
+                Ok(expected),
+                "HTTP/{version} {lines:?}"
+            );
         }
     }
 

@@ -500,7 +500,7 @@ impl Session {
         if self.run.is_none() {
             return Event::Failed(misuse());
         }
-        self.finish_failed(Error::new(ErrorKind::BadResponse, Cause::Http(error)))
+        self.fail_or_fall_back(Error::new(ErrorKind::BadResponse, Cause::Http(error)), now)
     }
 
     fn on_token_response<'b>(&mut self, response: &Response<'b>, now: Instant) -> Event<'b> {
@@ -508,15 +508,21 @@ impl Session {
         if !(200..300).contains(&status) {
             return self.on_error_status(response, now);
         }
+        // A refresh of a stale token that brings no usable token is shrugged off
+        // while the stale one is valid, as a refresh that failed otherwise is.
         let token = match AccessToken::parse(response.body()) {
             Ok(t) => t,
             Err(e) => {
-                return self.finish_failed(Error::new(ErrorKind::BadResponse, Cause::Body(e)))
+                return self
+                    .fail_or_fall_back(Error::new(ErrorKind::BadResponse, Cause::Body(e)), now)
             }
         };
         // The token goes into a header: only visible ASCII may pass (JWTs are base64url).
         let Some(secret) = token.header_safe_token() else {
-            return self.finish_failed(protocol("the token response holds no usable access_token"));
+            return self.fail_or_fall_back(
+                protocol("the token response holds no usable access_token"),
+                now,
+            );
         };
         let Some(run) = self.run.as_mut() else {
             return Event::Failed(misuse());
@@ -528,7 +534,8 @@ impl Session {
             .unwrap_or(run.token_lifetime)
             .min(crate::config::MAX_TOKEN_LIFETIME);
         if lifetime < 2 {
-            return self.finish_failed(protocol("the token's lifetime is too short to use"));
+            return self
+                .fail_or_fall_back(protocol("the token's lifetime is too short to use"), now);
         }
         if self.tokens.store(secret.expose(), lifetime, now).is_err() {
             return self.finish_failed(protocol("the token is longer than the token capacity"));
@@ -610,6 +617,9 @@ impl Session {
         self.target = target;
         run.phase = Phase::Ready;
         run.attempts = 0;
+        // Each page is a request of its own: a token that expires during a long
+        // listing gets its one refresh on the page where it expired.
+        run.refreshed_after_401 = false;
         Ok(true)
     }
 

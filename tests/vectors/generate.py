@@ -480,6 +480,19 @@ toks.append(case("a stale token still serves when its refresh keeps failing", [
     get_send(refresh60 + 1, "instance", 1),
     {"respond": body_file("instance.json"), "at": refresh60 + 2, "expect": done("instance")},
 ], token_lifetime=60))
+for label, answer in (
+        ("no usable token", {"status": 200, "body": '{"access_token":"eyJ a","expires_in":60}'}),
+        ("a lifetime too short to use", {"status": 200, "body": token_body(jwt(2), 1)}),
+        ("a body that is not JSON", {"status": 200, "body": '{"access_token":'}),
+        ("a response that is not HTTP", {"raw": "HTTP/1.1 2O0 OK\r\n\r\n{}"})):
+    toks.append(case(f"a stale token still serves when its refresh brings {label}", [
+        {"start": {"op": "instance"}, "at": 0}, token_send(0, lifetime=60), token_ok(0, 1, 60), get_send(0, "instance", 1),
+        {"respond": body_file("instance.json"), "at": 1, "expect": done("instance")},
+        {"start": {"op": "instance"}, "at": refresh60}, token_send(refresh60, lifetime=60),
+        {"respond": answer, "at": refresh60 + 1, "expect": "pending"},
+        get_send(refresh60 + 1, "instance", 1),
+        {"respond": body_file("instance.json"), "at": refresh60 + 2, "expect": done("instance")},
+    ], token_lifetime=60))
 toks.append(case("an expired token is never sent", [
     {"start": {"op": "instance"}, "at": 0}, token_send(0, lifetime=60), token_ok(0, 1, 60), get_send(0, "instance", 1),
     {"respond": body_file("instance.json"), "at": 1, "expect": done("instance")},
@@ -641,6 +654,21 @@ pags.append(case("placement groups over three pages follow next.href", [
     {"send": request("GET", f"/metadata/v1/placement_groups?version={CUR}&limit=2&start=PAGE-3", token=jwt(1)), "at": 2},
     {"respond": {"status": 200, "body": p3}, "at": 3, "expect": done("placement_groups", **{"placement_groups.#": 1, "placement_groups.0.name": "emu-pg-4"})},
     {"idle": True, "at": 3},
+]))
+UNAUTH_PAGE = error_body(401, "unauthenticated", "The token is expired.")
+pags.append(case("each page gets its own refresh after a 401", [
+    {"start": {"op": "placement_groups"}, "at": 0}, token_send(0), token_ok(0, 1),
+    get_send(0, "placement_groups", 1),
+    {"respond": {"status": 401, "body": UNAUTH_PAGE}, "at": 1, "expect": "pending"},
+    token_send(1), token_ok(1, 2), get_send(1, "placement_groups", 2),
+    {"respond": {"status": 200, "body": p1}, "at": 2, "expect": page("placement_groups", **{"placement_groups.#": 2})},
+    {"send": request("GET", f"/metadata/v1/placement_groups?limit=2&start=PAGE-2&version={CUR}", token=jwt(2)), "at": 2},
+    {"respond": {"status": 401, "body": UNAUTH_PAGE}, "at": 3, "expect": "pending"},
+    token_send(3), token_ok(3, 3),
+    {"send": request("GET", f"/metadata/v1/placement_groups?limit=2&start=PAGE-2&version={CUR}", token=jwt(3)), "at": 3},
+    {"respond": {"status": 200, "body": p2}, "at": 4, "expect": page("placement_groups", **{"placement_groups.0.id": "r000-pg-0002"})},
+    {"send": request("GET", f"/metadata/v1/placement_groups?version={CUR}&limit=2&start=PAGE-3", token=jwt(3)), "at": 4},
+    {"respond": {"status": 200, "body": p3}, "at": 5, "expect": done("placement_groups", **{"placement_groups.#": 1})},
 ]))
 pags.append(case("keys list on one page", [
     {"start": {"op": "keys"}, "at": 0}, token_send(0), token_ok(0, 1), get_send(0, "keys", 1),

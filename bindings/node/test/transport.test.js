@@ -118,6 +118,19 @@ test('classify reads an errno name by the core table, as Python reads a custom t
   assert.equal(classify(coded('UND_ERR_HEADERS_TIMEOUT')), 'response_timeout');
   assert.equal(classify(coded('CERT_HAS_EXPIRED')), 'tls');
   assert.equal(classify(new TypeError('Failed to fetch')), 'connection_lost');
+  // The resolver's codes are errno names too (fetch's temporary DNS failure).
+  assert.equal(classify(new TypeError('fetch failed', { cause: coded('EAI_AGAIN') })), 'unreachable');
+  assert.equal(classify(coded('ERR_INVALID_ARG_TYPE')), 'connection_lost');
+  // Our own error thrown in a transport (TransportError misused) is not read by its
+  // message ("one of refused, ..."), which would make it a final refusal.
+  let misuse;
+  try {
+    new imds.TransportError('timeout');
+  } catch (e) {
+    misuse = e;
+  }
+  assert.ok(misuse instanceof imds.InvalidInputError && /refused/.test(misuse.message));
+  assert.equal(classify(misuse), 'connection_lost');
 });
 
 test('a status no HTTP server sends is a bad response, not retried, as in every host', async () => {
@@ -127,4 +140,41 @@ test('a status no HTTP server sends is a bad response, not retried, as in every 
     await assert.rejects(c.instance(), (e) => e instanceof imds.BadResponseError, String(status));
     assert.equal(seen.length, 2, `${status}: retried`);
   }
+});
+
+test("Node's fetch gets a dispatcher of the transport's own, whose connects end with its calls", async () => {
+  const real = globalThis.fetch;
+  await real('data:,'); // undici (Node's fetch) loaded, its global dispatcher set
+  const dispatchers = [];
+  globalThis.fetch = (url, init) => {
+    dispatchers.push(init.dispatcher);
+    return Promise.reject(Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } }));
+  };
+  try {
+    const c = new imds.Client({ endpoint: 'http://127.0.0.1:9', transport: imds.fetchTransport(), maxAttempts: 1, useEnv: false });
+    await assert.rejects(c.instance(), imds.RefusedError);
+  } finally {
+    globalThis.fetch = real;
+  }
+  assert.equal(dispatchers.length, 1);
+  assert.equal(dispatchers[0]?.constructor?.name, 'Agent', 'an undici Agent of its own, not the global dispatcher');
+  assert.notEqual(dispatchers[0], globalThis[Symbol.for('undici.globalDispatcher.1')]);
+});
+
+test("fetchTransport() stops reading a body at the client's maxResponseBytes", async () => {
+  let pulled = 0;
+  const endless = () => new Response(new ReadableStream({
+    pull(controller) {
+      pulled += 1;
+      controller.enqueue(new Uint8Array(512).fill(0x20));
+    },
+  }), { status: 200 });
+  const fake = async (url, init) => (init.method === 'PUT'
+    ? new Response(token('a'), { status: 200 })
+    : endless());
+  const c = new imds.Client({
+    endpoint: 'http://127.0.0.1:9', transport: imds.fetchTransport(fake), maxResponseBytes: 2048, useEnv: false, timeout: 5,
+  });
+  await assert.rejects(c.instance(), (e) => e.code === 'bad_response');
+  assert.ok(pulled <= 6, `${pulled} chunks of 512 bytes read for a 2048-byte limit`);
 });

@@ -29,7 +29,9 @@ test('Deno: the package against the emulator', { skip: reason }, async () => {
       {
         timeout: 60_000,
         // Deno's cache stays inside the checkout (node_modules is ignored by git).
-        env: { ...process.env, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1', DENO_DIR: fileURLToPath(new URL('../node_modules/.deno', import.meta.url)) },
+        // A proxy that refuses everything: a call that went through it would fail
+        // (Deno's fetch reads HTTP_PROXY; the package's sockets never do).
+        env: { ...process.env, HTTP_PROXY: 'http://127.0.0.1:9', HTTPS_PROXY: 'http://127.0.0.1:9', NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1', DENO_DIR: fileURLToPath(new URL('../node_modules/.deno', import.meta.url)) },
       },
       (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)));
   });
@@ -41,5 +43,6 @@ test('Deno: the package against the emulator', { skip: reason }, async () => {
   assert.ok(r.parts >= 2);
   assert.equal(r.notFound, 'not_found');
   assert.equal(r.concurrent, 3);
+  assert.equal(r.refused, 'refused');
   assert.equal((await emu.counters()).token_creations, 1);
 });
