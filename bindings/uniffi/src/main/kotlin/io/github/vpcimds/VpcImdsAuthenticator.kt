@@ -47,8 +47,9 @@ class VpcImdsAuthenticator(
         request.header("Authorization", "Bearer " + token())
     }
 
-    /** The IAM access token (cached while fresh). */
-    fun token(): String = imds.iamToken(iamProfileId, iamProfileCrn, iamProfileName).secret()
+    /** The IAM access token (cached while fresh). Its native object is freed at once,
+     * not left to the garbage collector (one per request a service makes). */
+    fun token(): String = imds.iamToken(iamProfileId, iamProfileCrn, iamProfileName).use { it.secret() }
 
     override fun toString() = "VpcImdsAuthenticator(vpc, ${imds.client.endpoint()})"
 }
