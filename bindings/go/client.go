@@ -185,6 +185,10 @@ func (c *Client) at(ms uint64) time.Time { return c.origin.Add(time.Duration(ms)
 
 var errClosed = &Error{Kind: KindInvalidInput, Message: "the client is closed", Cause: "misuse"}
 
+// errBroken: an earlier call into the client's module trapped; its machine may be
+// half-updated, so nothing more is asked of it.
+var errBroken = errors.New("vpc-imds: the client's module failed in an earlier call; create a new client")
+
 // wakeLocked closes the channels of the operations the machine woke.
 func (c *Client) wakeLocked() {
 	for {
@@ -240,6 +244,10 @@ func (c *Client) begin(ctx context.Context, name string, args map[string]any) (*
 	if c.closed {
 		c.mu.Unlock()
 		return nil, errClosed
+	}
+	if c.m.broken {
+		c.mu.Unlock()
+		return nil, errBroken
 	}
 	id, err := c.m.start(name, raw, c.now())
 	c.mu.Unlock()
@@ -316,10 +324,13 @@ func (o *op) next() (outcome, error) {
 			return outcome{}, err
 		}
 		c.mu.Lock()
-		if c.closed {
+		if c.closed || c.m.broken {
 			c.mu.Unlock()
 			o.over = true
-			return outcome{}, errClosed
+			if c.closed {
+				return outcome{}, errClosed
+			}
+			return outcome{}, errBroken
 		}
 		code, rec, err := c.m.step(o.id, c.now(), o.kind, o.in)
 		answered := o.kind != inputTick

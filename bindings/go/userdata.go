@@ -97,7 +97,7 @@ func inModule(data []byte, f func(m *machine, at, n uint64) error) error {
 	}
 	defer m.close()
 	size := uint64(max(len(data), 1))
-	at, err := m.call1(m.fnAlloc, size)
+	at, err := m.alloc(size)
 	if err != nil {
 		return err
 	}

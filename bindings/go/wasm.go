@@ -179,13 +179,25 @@ func instantiate() (*machine, error) {
 			return nil, fmt.Errorf("vpc-imds: the module lacks %s", name)
 		}
 	}
-	if m.input, err = m.call1(m.fnAlloc, inputCap); err != nil {
-		return nil, err
+	if m.input, err = m.alloc(inputCap); err == nil {
+		m.lenPtr, err = m.alloc(8)
 	}
-	if m.lenPtr, err = m.call1(m.fnAlloc, 8); err != nil {
+	if err != nil {
+		_ = mod.Close(ctx)
 		return nil, err
 	}
 	return m, nil
+}
+
+// alloc reserves size bytes of guest memory; the guest's null (out of memory) is
+// an error, not an address to write at.
+func (m *machine) alloc(size uint64) (uint64, error) {
+	p, err := m.call1(m.fnAlloc, size)
+	if err == nil && uint32(p) == 0 {
+		m.broken = true
+		err = errors.New("vpc-imds: the module is out of memory")
+	}
+	return p, err
 }
 
 // create makes the instance's machine from the settings.
@@ -195,7 +207,7 @@ func (m *machine) create(settings []byte, seed uint64) error {
 		return err
 	}
 	errCap := uint64(1024)
-	errBuf, err := m.call1(m.fnAlloc, errCap)
+	errBuf, err := m.alloc(errCap)
 	if err != nil {
 		return err
 	}

@@ -195,6 +195,14 @@ unsafe fn handle<'a>(m: *mut VpcImds) -> Option<&'a mut VpcImds> {
     unsafe { m.as_mut() }
 }
 
+/// Whether `bytes` lie in `buf`'s allocation (its capacity, not only its length).
+fn overlaps(bytes: &[u8], buf: &Vec<u8>) -> bool {
+    let start = buf.as_ptr() as usize;
+    let end = start + buf.capacity();
+    let at = bytes.as_ptr() as usize;
+    !bytes.is_empty() && at < end && at + bytes.len() > start
+}
+
 /// Runs `f` on the handle and the bytes at `ptr` (`what` names them in the misuse
 /// record when `ptr` is null with a length); -1 for a null handle.
 ///
@@ -213,6 +221,13 @@ unsafe fn with_input(
     };
     // SAFETY: as promised by the caller.
     match unsafe { slice(ptr, len) } {
+        // Bytes inside this handle's own output (a record passed straight back, as
+        // user data to `vpc_imds_user_data_parts`): copied first, since `f` writes
+        // the output while it reads them.
+        Some(bytes) if overlaps(bytes, &m.out) => {
+            let copy = bytes.to_vec();
+            f(m, &copy)
+        }
         Some(bytes) => f(m, bytes),
         None => {
             write_error(

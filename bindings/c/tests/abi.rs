@@ -389,6 +389,43 @@ fn user_data_vectors_through_the_abi() {
     unsafe { vpc_imds_free(m) };
 }
 
+/// User data passed straight back from the handle's own output (the DONE record of
+/// `user_data`) is framed as the same bytes from elsewhere are.
+#[test]
+fn user_data_parts_of_the_handles_own_output() {
+    let mime = "Content-Type: multipart/mixed; boundary=\"b\"\r\nMIME-Version: 1.0\r\n\r\n--b\r\nContent-Type: text/x-shellscript\r\n\r\n#!/bin/sh\necho hi\n\r\n--b\r\nContent-Type: text/cloud-config\r\n\r\n#cloud-config\nruncmd: []\n\r\n--b--\r\n";
+    let init = serde_json::json!({ "user_data": mime }).to_string();
+    let m = new(ENDPOINT).unwrap();
+    let op = start(m, "user_data", "");
+    assert_eq!(step(m, op, VPC_IMDS_INPUT_TICK, b"").0, VPC_IMDS_SEND);
+    let token = r#"{"access_token":"eyJhbGciOiJub25lIn0.e30.sig","expires_in":300}"#;
+    assert_eq!(
+        step(m, op, VPC_IMDS_INPUT_BYTES, &ok(token)).0,
+        VPC_IMDS_SEND
+    );
+    let (code, done) = step(m, op, VPC_IMDS_INPUT_BYTES, &ok(&init));
+    assert_eq!(code, VPC_IMDS_DONE);
+    let skip = 1 + usize::from(done[0]);
+    assert_eq!(&done[skip..], mime.as_bytes());
+    let expected = {
+        let n = unsafe { vpc_imds_user_data_parts(m, done[skip..].as_ptr(), done.len() - skip) };
+        read_parts(n, &output(m))
+    };
+    assert_eq!(expected.len(), 2);
+    // The same request again, then the parts of the output itself.
+    let op = start(m, "user_data", "");
+    assert_eq!(step(m, op, VPC_IMDS_INPUT_TICK, b"").0, VPC_IMDS_SEND);
+    assert_eq!(
+        step(m, op, VPC_IMDS_INPUT_BYTES, &ok(&init)).0,
+        VPC_IMDS_DONE
+    );
+    let mut len = 0;
+    let own = unsafe { vpc_imds_output(m, &mut len) };
+    let n = unsafe { vpc_imds_user_data_parts(m, own.add(skip), len - skip) };
+    assert_eq!(read_parts(n, &output(m)), expected);
+    unsafe { vpc_imds_free(m) };
+}
+
 #[test]
 fn the_refresh_point_of_a_token_is_the_cores() {
     let after = |doc: &str| unsafe { vpc_imds_token_refresh_after_ms(doc.as_ptr(), doc.len()) };

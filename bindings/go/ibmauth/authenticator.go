@@ -69,9 +69,9 @@ type VpcInstanceAuthenticator struct {
 
 	// known is the token the machine last handed out and until when the machine
 	// would hand it out again (its refresh point); until then Authenticate does
-	// not ask the machine. fetching admits one question to the machine at a time.
-	known    atomic.Pointer[known]
-	fetching chan struct{}
+	// not ask the machine. Past it every caller asks the machine, which fetches
+	// once for all of them and hands out the stale token while it refreshes.
+	known atomic.Pointer[known]
 }
 
 type known struct {
@@ -119,7 +119,7 @@ func (a *VpcInstanceAuthenticator) GetToken() (string, error) {
 
 // GetTokenContext returns the IAM access token: the cached one, or a new one
 // (an identity token, then the IAM exchange) when there is none or it is due for
-// refresh. Concurrent callers share one fetch; a done ctx fails at once.
+// refresh. Concurrent callers share one fetch (the machine's); a done ctx fails at once.
 //
 // The client machine caches the token and decides when to refresh it
 // (Token.RefreshAfter, measured from receipt). The machine
@@ -139,16 +139,7 @@ func (a *VpcInstanceAuthenticator) GetTokenContext(ctx context.Context) (string,
 	if err != nil {
 		return "", err
 	}
-	select {
-	case a.fetching <- struct{}{}:
-	case <-ctx.Done():
-		return "", problem(ctx.Err(), "context")
-	}
-	defer func() { <-a.fetching }()
 	k := a.known.Load()
-	if k != nil && now().Before(k.until) {
-		return k.token, nil // fetched while this call waited
-	}
 	started := now()
 	machineCalls.Add(1)
 	token, err := c.IAMToken(ctx, a.profile)
@@ -208,7 +199,6 @@ func (a *VpcInstanceAuthenticator) get() (*imds.Client, error) {
 	}
 	a.client = c
 	a.profile = imds.Profile{ID: a.IAMProfileID, CRN: a.IAMProfileCRN, Name: a.IAMProfileName}
-	a.fetching = make(chan struct{}, 1)
 	return c, nil
 }
 

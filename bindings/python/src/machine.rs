@@ -103,6 +103,15 @@ impl Machine {
         })
     }
 
+    /// The `on_woken` callback for the garbage collector: an asyncio client passes its
+    /// own bound method, a cycle (client, machine, method) only the collector can free.
+    fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        if let Some(on_woken) = &self.on_woken {
+            visit.call(on_woken)?;
+        }
+        Ok(())
+    }
+
     /// `(scheme, host, port)` to connect to (an IPv6 host without brackets).
     #[getter]
     fn endpoint(&self) -> (&'static str, String, u16) {
@@ -159,12 +168,14 @@ impl Machine {
         &self,
         py: Python<'_>,
         op: u64,
-        status: i64,
+        status: &Bound<'_, PyInt>,
         body: &[u8],
         retry_after: Option<&str>,
         transfer_encoding: Option<&str>,
     ) -> PyResult<Py<PyAny>> {
-        // Any integer: one out of range stays out of range, for the core to refuse.
+        // Any integer, however large: one out of range stays out of range, for the
+        // core to refuse.
+        let status = status.extract::<i64>().unwrap_or(i64::MAX);
         let status = status.clamp(0, i64::from(u16::MAX)) as u16;
         let input = Input::response(status, retry_after, transfer_encoding, body);
         self.advance(py, op, input)
@@ -214,11 +225,28 @@ impl Machine {
     fn advance(&self, py: Python<'_>, op: u64, input: Input<'_>) -> PyResult<Py<PyAny>> {
         let (m, op) = (&self.machine, OpId(op));
         let step = match self.on_woken {
-            None => py.detach(|| m.step_blocking(op, input)),
+            None => self.step_blocking(py, op, input)?,
             Some(_) => py.detach(|| m.step(op, input)),
         };
         self.wake(py)?;
         self.convert(py, step)
+    }
+
+    /// A thread's step: a token wait blocks here, without the GIL, until the machine
+    /// wakes `op` or the wait ends; in slices, so that a signal (Ctrl-C) is raised
+    /// within one (the caller's `finally` then cancels the operation).
+    fn step_blocking(&self, py: Python<'_>, op: OpId, mut input: Input<'_>) -> PyResult<Step> {
+        const SLICE: core::time::Duration = core::time::Duration::from_millis(100);
+        let m = &self.machine;
+        loop {
+            let step = py.detach(|| m.step(op, input));
+            input = Input::Tick;
+            let Step::AwaitToken(until) = step else {
+                return Ok(step);
+            };
+            py.detach(|| m.wait_woken(op, until.min(m.now() + SLICE)));
+            py.check_signals()?;
+        }
     }
 
     fn convert(&self, py: Python<'_>, step: Step) -> PyResult<Py<PyAny>> {

@@ -416,6 +416,15 @@ def test_https_with_ca_file(emulator_binary: Any, make: Callable[..., Any]) -> N
             with pytest.raises(vpc_imds.ConnectionRefused) as info:  # untrusted certificate
                 run(make(emu.url).instance())
             assert info.value.transport == "tls"
+            # A CA file that is missing, or holds no certificate: bad input, at once.
+            not_pem = os.path.join(tmp, "not.pem")
+            with open(not_pem, "w") as f:
+                f.write("not a certificate\n")
+            for bad in (os.path.join(tmp, "missing.pem"), not_pem):
+                with pytest.raises(vpc_imds.InvalidArgument) as bad_info:
+                    make(emu.url, ca_file=bad)
+                assert bad_info.value.cause == "input" and "ca_file" in str(bad_info.value)
+            assert emu.counters()["requests"] == 2
         finally:
             emu.stop()
 

@@ -5,9 +5,11 @@ a kept-alive connection, and asyncio cancellation."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import socket
 import threading
+import weakref
 from typing import Any, Callable, List, Tuple
 
 import pytest
@@ -52,6 +54,51 @@ def test_twenty_tasks_make_one_token_request(emulator: Emulator) -> None:
     counters = emulator.counters()
     assert counters["token_creations"] == 1 and counters["by_route"]["PUT /identity/v1/token"] == 1, counters
     assert counters["metadata_gets"] == 20
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_a_client_no_longer_referenced_is_collected(emulator: Emulator, asynchronous: bool) -> None:
+    # An AsyncClient hands the machine its own bound method (token wakes): a cycle
+    # through the native machine, which the collector must be able to see.
+    def make() -> Any:
+        if asynchronous:
+
+            async def body() -> Any:
+                c = vpc_imds.AsyncClient(emulator.url, use_env=False)
+                await c.instance()
+                await c.aclose()
+                return weakref.ref(c)
+
+            return asyncio.run(body())
+        c = vpc_imds.Client(emulator.url, use_env=False)
+        c.instance()
+        c.close()
+        return weakref.ref(c)
+
+    ref = make()
+    gc.collect()
+    assert ref() is None, "the client outlived every reference to it"
+
+
+def test_ctrl_c_ends_a_blocking_call_waiting_for_another_threads_token(emulator: Emulator) -> None:
+    import os
+    import signal
+    import time
+
+    emulator.call("PUT", "/faults/latency", {"ms": 2000})
+    c = vpc_imds.Client(emulator.url, use_env=False)
+    fetching = threading.Thread(target=c.instance)  # holds the token fetch for 2 s
+    fetching.start()
+    time.sleep(0.2)
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        c.instance()  # waits for the other thread's token
+    waited = time.monotonic() - started
+    fetching.join()
+    assert waited < 1.5, f"Ctrl-C was seen {waited:.2f} s into the wait (the token came at 2 s)"
+    assert c._m.operations == 0, "the interrupted operation was not cancelled"
 
 
 def test_a_second_iam_token_for_a_profile_sends_nothing(emulator: Emulator) -> None:

@@ -118,9 +118,23 @@ def test_final_transport_errors(raised: BaseException, kind: type) -> None:
         c.instance()
 
 
+def chained(outer: BaseException, inner: BaseException, implicit: bool = False) -> BaseException:
+    """``outer`` raised from ``inner`` (or, ``implicit``, while handling it)."""
+    if implicit:
+        outer.__context__ = inner
+    else:
+        outer.__cause__ = inner
+    return outer
+
+
 @pytest.mark.parametrize(
     "raised,connected,name",
     [
+        # An HTTP library's error holds the socket's in its chain (requests wraps
+        # urllib3's, which wraps the OSError; httpx's is no OSError at all).
+        (chained(type("ConnectionError", (OSError,), {})(), chained(Exception("retries"), ConnectionRefusedError()), True), False, "refused"),
+        (chained(type("ConnectError", (Exception,), {})(), OSError(errno.ECONNREFUSED, "x")), False, "refused"),
+        (chained(type("ReadError", (Exception,), {})(), ConnectionResetError()), True, "connection_lost"),
         # An errno Python lists no class for reads by the core's table, by stage.
         (OSError(errno.EINVAL, "x"), False, "unreachable"),
         (OSError(errno.EPROTO, "x"), False, "tls"),  # a TLS layer's word, as in JavaScript (transport.test.js)
@@ -144,13 +158,25 @@ def test_socket_failures_read_as_the_cores_table_says(raised: BaseException, con
     assert failure(raised, connected) == name
 
 
-@pytest.mark.parametrize("status", [1000, 70000, -1, 99])
+@pytest.mark.parametrize("status", [1000, 70000, -1, 99, 10**20, -(10**20)])
 def test_a_status_no_server_sends_is_a_bad_response_not_retried(status: int) -> None:
     # As in every host (transport.test.js): the core judges any integer.
     t = Scripted((200, TOKEN_BODY, {}), (status, b"{}", {}))
     with pytest.raises(vpc_imds.BadResponse):
         vpc_imds.Client("http://127.0.0.1:1", transport=t, use_env=False).instance()
     assert len(t.requests) == 2
+
+
+def test_what_is_no_response_is_a_failed_exchange_as_in_javascript() -> None:
+    class Odd(Scripted):
+        def send(self, request: vpc_imds.Request) -> Any:
+            self.requests.append(request)
+            return object()  # no status, no body
+
+    t = Odd()
+    with pytest.raises(vpc_imds.ConnectionLost):
+        vpc_imds.Client("http://127.0.0.1:1", transport=t, use_env=False, max_attempts=2).instance()
+    assert len(t.requests) == 2  # retried, as a lost connection is
 
 
 @pytest.mark.parametrize("code", [errno.EACCES, errno.EPERM, errno.ENETDOWN, errno.EHOSTUNREACH])

@@ -7,7 +7,8 @@ from __future__ import annotations
 import os
 
 from . import _core
-from ._transport import failure
+from ._errors import BY_KIND
+from ._transport import failure, tls_context
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is imported by type checkers only: it costs milliseconds at import
@@ -43,6 +44,15 @@ class Base:
         self._custom = transport
         self._ca_file = ca_file
         self._idle = {}
+        if transport is None and self._m.endpoint[0] == "https":
+            # Read now: a file that is missing or holds no certificate is bad input,
+            # not a network failure at every call.
+            try:
+                tls_context(ca_file)
+            except (OSError, ValueError) as e:  # ssl.SSLError is an OSError
+                error = BY_KIND["invalid_input"](f"ca_file {ca_file!r} cannot be used: {e.__class__.__name__}: {e}")
+                error.cause = "input"
+                raise error from None
 
     def _begin(self, op: str, args: Dict[str, Any]) -> Tuple[int, Any]:
         """Starts ``op``: its id and the first step to act on (a failure cancels it
@@ -74,8 +84,13 @@ class Base:
                 return step
 
     def _responded(self, id: int, r: Any) -> Any:
-        """Hands your transport's response to the machine; returns the next step."""
-        return self._m.respond(id, r.status, r.body, r.retry_after, getattr(r, "transfer_encoding", None))
+        """Hands your transport's response to the machine; returns the next step. What
+        is no response (no integer ``status``, no bytes ``body``) is a failed exchange,
+        as in the JavaScript hosts."""
+        try:
+            return self._m.respond(id, r.status, r.body, r.retry_after, getattr(r, "transfer_encoding", None))
+        except (AttributeError, TypeError):
+            return self._m.fail(id, "connection_lost")
 
     def _kept(self, conn: int, held: Any, step: Any) -> Any:
         """Returns ``step`` with connection ``conn`` idle again: the machine reuses it,

@@ -123,15 +123,23 @@ def failure(exc: BaseException, connected: bool = False) -> str:
     made (a custom transport's failures are read as connecting)."""
     if isinstance(exc, TransportError):
         return exc.name
+    # An HTTP library's own error (requests' ConnectionError, httpx's ConnectError)
+    # holds the socket's in its chain: read that, as the JavaScript hosts read `cause`.
+    e: Optional[BaseException] = exc
+    for _ in range(4):
+        if e is None:
+            break
+        name = type(e).__name__
+        if name in ("SSLEOFError", "SSLZeroReturnError"):
+            return "connection_lost"  # cut during the handshake, as every host reads it
+        if name.startswith("SSL") or name == "CertificateError":
+            return "tls"
+        if isinstance(e, OSError):
+            code = _ERRNO_OF.get(name) if e.errno is None else errno.errorcode.get(e.errno, "")
+            if code is not None:  # a resolver's failure comes before any connection
+                return _core.transport_failure(code, connected and name != "gaierror")
+        e = e.__cause__ or e.__context__
     name = type(exc).__name__
-    if name in ("SSLEOFError", "SSLZeroReturnError"):
-        return "connection_lost"  # cut during the handshake, as every host reads it
-    if name.startswith("SSL") or name == "CertificateError":
-        return "tls"
-    if isinstance(exc, OSError):
-        code = _ERRNO_OF.get(name) if exc.errno is None else errno.errorcode.get(exc.errno, "")
-        if code is not None:  # a resolver's failure comes before any connection
-            return _core.transport_failure(code, connected and name != "gaierror")
     if name == "ConnectTimeout":  # requests' and httpx's, as undici's in JavaScript
         return "connect_timeout"
     # An errno-less timeout is the host's own deadline.
@@ -148,12 +156,34 @@ def connect(endpoint: Tuple[str, str, int], ca_file: Optional[str], timeout: flo
     scheme, host, port = endpoint
     end = time.monotonic() + timeout
     try:
-        conn = socket.create_connection((host, port), timeout)
+        # Each address in turn within one timeout (socket.create_connection gives
+        # each the whole timeout again).
+        conn: Optional[socket.socket] = None
+        last: Optional[OSError] = None
+        for family, kind, proto, _, addr in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+            left = end - time.monotonic()
+            if left <= 0:
+                raise socket.timeout("timed out")
+            s = socket.socket(family, kind, proto)
+            try:
+                s.settimeout(left)
+                s.connect(addr)
+                conn = s
+                break
+            except OSError as e:
+                s.close()
+                last = e
+        if conn is None:
+            raise last or OSError(errno.EADDRNOTAVAIL, "no address")
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if scheme == "https":
             # The handshake within what is left of the same timeout, as the asyncio client.
             conn.settimeout(max(end - time.monotonic(), 0.001))
-            conn = tls_context(ca_file).wrap_socket(conn, server_hostname=host)
+            try:
+                conn = tls_context(ca_file).wrap_socket(conn, server_hostname=host)
+            except BaseException:
+                conn.close()  # the TCP connection the handshake failed on
+                raise
     except socket.timeout:
         raise TransportError("connect_timeout") from None
     except OSError as e:
