@@ -105,6 +105,9 @@ type Client struct {
 	network, address, host string
 	tls                    *tls.Config
 	closed                 bool
+	// closing is done once Close is called: backoffs and dials in progress end.
+	closing  context.Context
+	closeNow context.CancelFunc
 }
 
 // New creates a client. Nothing is sent until the first call.
@@ -142,6 +145,7 @@ func New(opts ...Option) (*Client, error) {
 		m: m, origin: time.Now(), idle: map[uint64]net.Conn{}, busy: map[uint64]net.Conn{}, waiters: map[uint64]chan struct{}{},
 		network: "tcp", address: u.Host, host: u.Hostname(),
 	}
+	c.closing, c.closeNow = context.WithCancel(context.Background())
 	if u.Scheme == "https" {
 		c.tls = &tls.Config{MinVersion: tls.VersionTLS12}
 		if o.tls != nil {
@@ -156,7 +160,8 @@ func New(opts ...Option) (*Client, error) {
 
 // Close closes the kept-alive connections and releases the machine. Calls in
 // progress fail at once with the "client is closed" error: those waiting for a
-// token are woken, those on a connection are interrupted.
+// token or backing off are woken, those connecting or on a connection are
+// interrupted.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -164,6 +169,7 @@ func (c *Client) Close() error {
 		return nil
 	}
 	c.closed = true
+	c.closeNow()
 	for id, conn := range c.idle {
 		_ = conn.Close()
 		delete(c.idle, id)
@@ -416,6 +422,7 @@ func (o *op) sleep(until uint64, wake chan struct{}) error {
 	select {
 	case <-t.C:
 	case <-wake:
+	case <-o.c.closing.Done(): // the next step says the client is closed
 	case <-o.ctx.Done():
 		return o.ctx.Err()
 	}
@@ -442,8 +449,13 @@ func (o *op) transmit(rec []byte) {
 	fresh := rec[24] != 0
 	var conn net.Conn
 	if fresh {
+		// A Close meanwhile ends the connect too.
+		ctx, cancel := context.WithCancel(o.ctx)
+		stop := context.AfterFunc(c.closing, cancel)
 		var err error
-		conn, err = c.dial(o.ctx, connectTimeout, deadline)
+		conn, err = c.dial(ctx, connectTimeout, deadline)
+		stop()
+		cancel()
 		if err != nil {
 			o.failed(dialError(err))
 			return

@@ -330,6 +330,26 @@ func TestCloseEndsCallsInProgress(t *testing.T) {
 	if d := time.Since(started); d > time.Second {
 		t.Fatalf("the calls ended %v after Close (the emulator answers after 3 s)", d)
 	}
+	// A call backing off (503, Retry-After: 10) ends at Close too.
+	e2 := mustEmulator(t)
+	e2.mustCtl(t, "POST", "/faults/fail", map[string]any{"status": 503, "count": 1, "retry_after": 10, "route_prefix": "/metadata/"})
+	c2 := newClient(t, e2)
+	backingOff := make(chan error, 1)
+	go func() {
+		_, err := c2.Instance(context.Background())
+		backingOff <- err
+	}()
+	time.Sleep(300 * time.Millisecond)
+	started = time.Now()
+	_ = c2.Close()
+	err := <-backingOff
+	var ie *Error
+	if !errors.As(err, &ie) || ie.Cause != "misuse" {
+		t.Fatalf("after Close: %v", err)
+	}
+	if d := time.Since(started); d > time.Second {
+		t.Fatalf("the call backing off ended %v after Close (Retry-After: 10)", d)
+	}
 }
 
 func TestHTTPS(t *testing.T) {

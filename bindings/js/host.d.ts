@@ -14,8 +14,8 @@ export interface Document {
 /** How a client sends its requests (the other `ClientOptions`). */
 export interface HostOptions {
   /** Use `fetch` (this function) instead of the built-in transport. The built-in
-   * transport is node:net/node:tls sockets under Node (both packages), and
-   * `globalThis.fetch` where there are no sockets (vpc-imds-wasm in browsers, Deno). */
+   * transport is node:net/node:tls sockets under Node (both packages) and Deno, and
+   * `globalThis.fetch` where there are no sockets (vpc-imds-wasm in browsers). */
   fetch?: typeof globalThis.fetch;
   /** CA certificates (PEM) to trust for `https` with the built-in node:tls transport
    * (fetch hosts trust what their platform trusts). */

@@ -155,21 +155,26 @@ fn main() -> ExitCode {
     if let Command::Demo = command {
         return run_demo(&globals);
     }
+    let client = builder(&globals).build();
+    if let (Some(_), Ok(c)) = (&globals.cacert, &client) {
+        if c.config().endpoint().scheme() != Scheme::Https {
+            // The file would never be read: say so rather than fetch over plain HTTP.
+            eprintln!(
+                "vpc-imds: usage: --cacert trusts certificates for HTTPS, but the endpoint {} is plain HTTP (add --https, or give an https:// endpoint)",
+                c.config().endpoint()
+            );
+            return ExitCode::from(EXIT_USAGE);
+        }
+    }
     if let Command::Doctor(opts) = &command {
+        // Doctor makes its own client (its timeouts, one attempt) and reports a bad
+        // setting as a finding.
         return doctor::run(builder(&globals), globals.timeout, opts);
     }
-    let client = match builder(&globals).build() {
+    let client = match client {
         Ok(c) => c,
         Err(e) => return fail(&e),
     };
-    if globals.cacert.is_some() && client.config().endpoint().scheme() != Scheme::Https {
-        // The file would never be read: say so rather than fetch over plain HTTP.
-        eprintln!(
-            "vpc-imds: usage: --cacert trusts certificates for HTTPS, but the endpoint {} is plain HTTP (add --https, or give an https:// endpoint)",
-            client.config().endpoint()
-        );
-        return ExitCode::from(EXIT_USAGE);
-    }
     if let Command::Get { path, all: true } = &command {
         return get_all(&client, path);
     }

@@ -154,13 +154,15 @@ impl Transport {
     ) -> Result<Conn, Failure> {
         let endpoint = &self.endpoint;
         let started = Instant::now();
+        // One connect timeout for all of connecting: the lookup, each address in
+        // turn, the TLS handshake (as every other host bounds it).
+        let connect_end = deadline.min(started + connect_timeout);
         let addrs: Vec<SocketAddr> = match ip_literal(endpoint.host()) {
             Some(ip) => vec![SocketAddr::new(ip, endpoint.port())],
             // Only a host name gets here (the default endpoint is an address).
             #[cfg(feature = "resolve")]
             None => {
-                let within = remaining(deadline)
-                    .map(|left| left.min(connect_timeout))
+                let within = remaining(connect_end)
                     .ok_or(Failure::new(TransportError::ConnectTimeout, None))?;
                 lookup(endpoint.host(), endpoint.port(), within)?
             }
@@ -170,12 +172,9 @@ impl Transport {
         };
         let mut last = Failure::new(TransportError::Unreachable, None);
         for addr in addrs {
-            let Some(budget) = remaining(deadline).map(|left| left.min(connect_timeout)) else {
+            let Some(budget) = remaining(connect_end) else {
                 return Err(Failure::new(TransportError::ConnectTimeout, None));
             };
-            // The TLS handshake is part of connecting: it gets what the TCP connect
-            // left of the budget.
-            let connect_end = Instant::now() + budget;
             match TcpStream::connect_timeout(&addr, budget) {
                 Ok(tcp) => {
                     // Requests are one small write; don't let Nagle hold them back.

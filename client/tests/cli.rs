@@ -559,9 +559,15 @@ fn https_with_cacert_against_a_tls_emulator() {
     .failed(2, "invalid_input");
     // A CA file with a plain-HTTP endpoint would never be read: a usage error,
     // nothing sent.
-    let run = common::run(&["--cacert", cert, "--endpoint", &plain, "token"]);
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("plain HTTP"), "{}", run.stderr);
+    for command in ["token", "doctor"] {
+        let run = common::run(&["--cacert", cert, "--endpoint", &plain, command]);
+        assert_eq!(run.code, 2, "{command}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("plain HTTP"),
+            "{command}: {}",
+            run.stderr
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

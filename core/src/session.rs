@@ -537,6 +537,11 @@ impl Session {
             return self
                 .fail_or_fall_back(protocol("the token's lifetime is too short to use"), now);
         }
+        // Checked before storing: a failed store has already cleared the stale token.
+        if secret.expose().len() > crate::token::TOKEN_CAPACITY {
+            return self
+                .fail_or_fall_back(protocol("the token is longer than the token capacity"), now);
+        }
         if self.tokens.store(secret.expose(), lifetime, now).is_err() {
             return self.finish_failed(protocol("the token is longer than the token capacity"));
         }

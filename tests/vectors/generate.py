@@ -484,7 +484,8 @@ for label, answer in (
         ("no usable token", {"status": 200, "body": '{"access_token":"eyJ a","expires_in":60}'}),
         ("a lifetime too short to use", {"status": 200, "body": token_body(jwt(2), 1)}),
         ("a body that is not JSON", {"status": 200, "body": '{"access_token":'}),
-        ("a response that is not HTTP", {"raw": "HTTP/1.1 2O0 OK\r\n\r\n{}"})):
+        ("a response that is not HTTP", {"raw": "HTTP/1.1 2O0 OK\r\n\r\n{}"}),
+        ("a token longer than the cache holds", {"status": 200, "body": token_body("eyJ" + "a" * 4100, 60)})):
     toks.append(case(f"a stale token still serves when its refresh brings {label}", [
         {"start": {"op": "instance"}, "at": 0}, token_send(0, lifetime=60), token_ok(0, 1, 60), get_send(0, "instance", 1),
         {"respond": body_file("instance.json"), "at": 1, "expect": done("instance")},

@@ -232,3 +232,15 @@ def test_a_cancelled_task_cancels_its_operation(emulator: Emulator) -> None:
     emulator.call("DELETE", "/faults")
     emulator.call("PUT", "/faults/latency", {"ms": 200})
     asyncio.run(body(awaiting_token))
+
+
+def test_an_address_the_host_cannot_use_is_skipped_for_the_next(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    # As socket.create_connection does: a family the host lacks (IPv6 disabled, say)
+    # fails at socket creation, and the next address is tried.
+    real = socket.getaddrinfo
+
+    def with_a_bad_family_first(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        return [(255, socket.SOCK_STREAM, 0, "", ("bad", port))] + list(real(host, port, *args, **kwargs))
+
+    monkeypatch.setattr(socket, "getaddrinfo", with_a_bad_family_first)
+    assert vpc_imds.Client(emulator.url, use_env=False).instance().name == "emu-vsi-1"

@@ -1,4 +1,4 @@
-// The package against the emulator over fetch (as in browsers and Deno; under Node the
+// The package against the emulator over fetch (as in browsers; under Node and Deno the
 // `fetch` option, for its sockets are the default there): every operation, the
 // shared token (single flight), and the faults a fetch host meets: 503s, 429 with
 // Retry-After, dropped connections, a black hole (request and operation

@@ -1,5 +1,5 @@
-// The cross-host scenarios through this package over fetch (the transport in browsers
-// and Deno; under Node, the `fetch` option): every client gets Node's fetch.
+// The cross-host scenarios through this package over fetch (the transport in browsers;
+// under Node and Deno, the `fetch` option): every client gets Node's fetch.
 import * as pkg from 'vpc-imds-wasm';
 import { runScenarios } from '../../js/test/scenarios.mjs';
 import { scenarioEmulator } from './emulator.mjs';

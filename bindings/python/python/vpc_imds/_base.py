@@ -88,8 +88,13 @@ class Base:
         is no response (no integer ``status``, no bytes ``body``) is a failed exchange,
         as in the JavaScript hosts."""
         try:
-            return self._m.respond(id, r.status, r.body, r.retry_after, getattr(r, "transfer_encoding", None))
-        except (AttributeError, TypeError):
+            status, body = r.status, r.body
+        except AttributeError:
+            return self._m.fail(id, "connection_lost")
+        retry_after, encoding = getattr(r, "retry_after", None), getattr(r, "transfer_encoding", None)
+        try:
+            return self._m.respond(id, status, body, retry_after, encoding)
+        except TypeError:  # refused by the argument conversion, before the machine saw it
             return self._m.fail(id, "connection_lost")
 
     def _kept(self, conn: int, held: Any, step: Any) -> Any:

@@ -164,14 +164,16 @@ def connect(endpoint: Tuple[str, str, int], ca_file: Optional[str], timeout: flo
             left = end - time.monotonic()
             if left <= 0:
                 raise socket.timeout("timed out")
-            s = socket.socket(family, kind, proto)
+            s: Optional[socket.socket] = None
             try:
+                s = socket.socket(family, kind, proto)  # an address family the host lacks fails here
                 s.settimeout(left)
                 s.connect(addr)
                 conn = s
                 break
             except OSError as e:
-                s.close()
+                if s is not None:
+                    s.close()
                 last = e
         if conn is None:
             raise last or OSError(errno.EADDRNOTAVAIL, "no address")
