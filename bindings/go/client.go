@@ -104,8 +104,8 @@ type Client struct {
 	busy                   map[uint64]net.Conn
 	network, address, host string
 	tls                    *tls.Config
-	closed                 bool
-	// closing is done once Close is called: backoffs and dials in progress end.
+	// closing is done once Close is called: token waits, backoffs and dials in
+	// progress end, and every later step says the client is closed.
 	closing  context.Context
 	closeNow context.CancelFunc
 }
@@ -165,10 +165,9 @@ func New(opts ...Option) (*Client, error) {
 func (c *Client) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed {
+	if c.closed() {
 		return nil
 	}
-	c.closed = true
 	c.closeNow()
 	for id, conn := range c.idle {
 		_ = conn.Close()
@@ -177,13 +176,12 @@ func (c *Client) Close() error {
 	for _, conn := range c.busy {
 		_ = conn.SetDeadline(time.Unix(1, 0))
 	}
-	for id, ch := range c.waiters {
-		close(ch)
-		delete(c.waiters, id)
-	}
 	c.m.close()
 	return nil
 }
+
+// closed: Close was called.
+func (c *Client) closed() bool { return c.closing.Err() != nil }
 
 func (c *Client) now() uint64 { return uint64(time.Since(c.origin).Milliseconds()) }
 
@@ -247,7 +245,7 @@ func (c *Client) begin(ctx context.Context, name string, args map[string]any) (*
 		}
 	}
 	c.mu.Lock()
-	if c.closed {
+	if c.closed() {
 		c.mu.Unlock()
 		return nil, errClosed
 	}
@@ -299,7 +297,7 @@ func (o *op) finish() {
 	reuse := o.stop == nil || o.stop()
 	c := o.c
 	c.mu.Lock()
-	if !o.over && !c.closed {
+	if !o.over && !c.closed() {
 		if conn := c.m.cancel(o.id); conn >= 0 {
 			if s, ok := c.idle[uint64(conn)]; ok {
 				_ = s.Close()
@@ -330,10 +328,10 @@ func (o *op) next() (outcome, error) {
 			return outcome{}, err
 		}
 		c.mu.Lock()
-		if c.closed || c.m.broken {
+		if c.closed() || c.m.broken {
 			c.mu.Unlock()
 			o.over = true
-			if c.closed {
+			if c.closed() {
 				return outcome{}, errClosed
 			}
 			return outcome{}, errBroken
@@ -475,7 +473,7 @@ func (o *op) transmit(rec []byte) {
 	c.mu.Lock()
 	o.conn = conn
 	c.busy[o.id] = conn
-	if o.ctx.Err() != nil || c.closed {
+	if o.ctx.Err() != nil || c.closed() {
 		_ = conn.SetDeadline(time.Unix(1, 0))
 	} else {
 		_ = conn.SetDeadline(deadline)

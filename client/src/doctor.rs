@@ -18,15 +18,14 @@
 //! failure's error kind, and one summary line on stderr.
 
 use std::io::{Read, Write};
-#[cfg(feature = "resolve")]
-use std::net::ToSocketAddrs;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use vpc_imds::vpc_imds_core::config::{Endpoint, Scheme};
 use vpc_imds::vpc_imds_core::error::{Cause, TransportError};
-use vpc_imds::{ClientBuilder, Error, ErrorKind, RetryPolicy, Timeouts};
+use vpc_imds::vpc_imds_core::model::parse_rfc3339;
+use vpc_imds::{lookup_host, ClientBuilder, Error, ErrorKind, RetryPolicy, Timeouts};
 
 /// Where container markers are looked for (default `/`); tests point it at a
 /// directory of their own.
@@ -45,7 +44,7 @@ pub struct Options {
     /// Where to look for an HTTPS-only service (`--https-endpoint URL`); default:
     /// port 443 of the endpoint's host (169.254.169.254:443, which is where
     /// `api.metadata.cloud.ibm.com` resolves inside VPC), with that name as SNI.
-    pub https_endpoint: Option<String>,
+    pub https_endpoint: Option<Endpoint>,
 }
 
 /// What a finding says about the check.
@@ -152,7 +151,7 @@ fn checks(r: &mut Report, builder: ClientBuilder, t: Duration, opts: &Options) {
     let port = endpoint.port();
 
     // 1. route: the addresses the kernel can send to (every one the name has).
-    let addrs = match resolve(&host, port) {
+    let addrs = match lookup_host(&host, port, connect_t) {
         Ok(a) => a,
         Err(why) => {
             return r.fail(
@@ -189,31 +188,32 @@ fn checks(r: &mut Report, builder: ClientBuilder, t: Duration, opts: &Options) {
         "route",
         &format!("{} is routed, from local address {local}", first.ip()),
     );
-    let secure = secure_target(opts.https_endpoint.as_deref(), first.ip());
+    let secure = secure_target(opts.https_endpoint.as_ref(), first.ip(), connect_t);
 
     // 2. connect: each routed address in turn, as the client does.
-    let mut failed = None;
-    let mut connected = None;
-    for &(a, _) in &routed {
+    let attempt = |a: SocketAddr| {
         let started = Instant::now();
         match TcpStream::connect_timeout(&a, connect_t) {
-            Ok(_) => {
-                connected = Some((a, started.elapsed()));
-                break;
-            }
-            Err(e) => failed = Some((a, e)),
+            Ok(_) => Ok((a, started.elapsed())),
+            Err(e) => Err((a, e)),
         }
+    };
+    let mut outcome = attempt(first);
+    for &(a, _) in &routed[1..] {
+        if outcome.is_ok() {
+            break;
+        }
+        outcome = attempt(a);
     }
-    let addr = match (connected, failed) {
-        (Some((a, took)), _) => {
+    let addr = match outcome {
+        Ok((a, took)) => {
             r.ok(
                 "connect",
-                &format!("{a} accepted a TCP connection in {} ms", took.as_millis()),
+                &format!("{a} accepted a TCP connection in {} ms", millis(took)),
             );
             a
         }
-        (None, None) => first,
-        (None, Some((addr, e))) => {
+        Err((addr, e)) => {
             let silent = matches!(
                 e.kind(),
                 std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
@@ -227,7 +227,7 @@ fn checks(r: &mut Report, builder: ClientBuilder, t: Duration, opts: &Options) {
                     "connect",
                     &format!(
                         "no answer from {addr} within {} ms (the connection attempt was dropped)",
-                        connect_t.as_millis()
+                        millis(connect_t)
                     ),
                     "this is not an IBM Cloud VPC instance, or a local firewall drops the \
                      packets (check `nft list ruleset` / `iptables -S OUTPUT`)",
@@ -374,7 +374,7 @@ fn token_failed(
     let silence = format!(
         "the service accepted the connection but sent no answer to the token request \
          within {} ms",
-        t.as_millis()
+        millis(t)
     );
     match container_marker() {
         Some(marker) => r.fail(
@@ -411,28 +411,19 @@ struct Secure {
     addr: Result<SocketAddr, String>,
 }
 
-fn secure_target(url: Option<&str>, plain: IpAddr) -> Secure {
-    let Some(url) = url else {
+fn secure_target(endpoint: Option<&Endpoint>, plain: IpAddr, t: Duration) -> Secure {
+    let Some(endpoint) = endpoint else {
         // Same host, HTTPS port: never anywhere the user did not point at.
         return Secure {
             name: SECURE_HOST.to_owned(),
             addr: Ok(SocketAddr::new(plain, 443)),
         };
     };
-    // main checked the form (an https:// endpoint); a bad one probes nothing.
-    let endpoint = match Endpoint::parse(url) {
-        Ok(e) if e.scheme() == Scheme::Https => e,
-        _ => {
-            return Secure {
-                name: url.to_owned(),
-                addr: Err("not an https://HOST[:PORT] endpoint".to_owned()),
-            }
-        }
-    };
     let host = endpoint.bare_host();
     Secure {
         name: host.to_owned(),
-        addr: resolve(host, endpoint.port())
+        addr: lookup_host(endpoint.host(), endpoint.port(), t)
+            .map_err(|e| e.to_string())
             .and_then(|all| all.first().copied().ok_or_else(|| "no address".to_owned())),
     }
 }
@@ -535,7 +526,7 @@ fn client_hello(name: &str) -> Vec<u8> {
 }
 
 fn clock(r: &mut Report, created_at: Option<&str>) {
-    let Some(service) = created_at.and_then(unix_seconds) else {
+    let Some(service) = created_at.and_then(parse_rfc3339) else {
         return r.ok(
             "clock",
             "not compared (the token carried no readable created_at)",
@@ -565,37 +556,6 @@ fn clock(r: &mut Report, created_at: Option<&str>) {
     );
 }
 
-/// Seconds since the Unix epoch of an RFC 3339 UTC time (`Z` or `+00:00`).
-fn unix_seconds(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    let num = |from: usize, len: usize| -> Option<i64> {
-        let d = b.get(from..from + len)?;
-        d.iter().try_fold(0i64, |n, &c| {
-            c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0'))
-        })
-    };
-    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || b.get(13) != Some(&b':') {
-        return None;
-    }
-    let (y, m, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
-    let (hh, mm, ss) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
-    let zone = s
-        .get(19..)?
-        .trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
-    if !(zone == "Z" || zone == "z" || zone == "+00:00") || !(1..=12).contains(&m) {
-        return None;
-    }
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
-}
-
 /// The container this runs in, if any: the usual markers under the root
 /// ([`ROOT_ENV`], default `/`) and in the environment.
 fn container_marker() -> Option<String> {
@@ -618,25 +578,9 @@ fn container_marker() -> Option<String> {
         .map(|m| format!("/proc/1/cgroup names {m}"))
 }
 
-/// Every address `host` has (an address literal is its own).
-fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
-    if let Ok(ip) = host.parse::<IpAddr>() {
-        return Ok(vec![SocketAddr::new(ip, port)]);
-    }
-    #[cfg(feature = "resolve")]
-    {
-        let all: Vec<SocketAddr> = (host, port)
-            .to_socket_addrs()
-            .map_err(|e| e.to_string())?
-            .collect();
-        if all.is_empty() {
-            return Err("no address".to_owned());
-        }
-        Ok(all)
-    }
-    // The client refuses such an endpoint before doctor runs.
-    #[cfg(not(feature = "resolve"))]
-    Err("this build resolves no host names".to_owned())
+/// `d` in whole milliseconds (u64: no 128-bit formatting in the size build).
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// The local address the kernel would send from, or why it has no route.
@@ -661,19 +605,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rfc3339_seconds() {
-        assert_eq!(unix_seconds("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(
-            unix_seconds("2026-11-30T07:51:02.123Z"),
-            Some(1_796_025_062)
-        );
-        assert_eq!(unix_seconds("2000-02-29T12:00:00+00:00"), Some(951_825_600));
-        for bad in ["", "2026-13-01T00:00:00Z", "2026-11-30T07:51:02+01:00", "x"] {
-            assert_eq!(unix_seconds(bad), None, "{bad}");
-        }
-    }
-
-    #[test]
     fn client_hello_is_framed() {
         let h = client_hello("api.metadata.cloud.ibm.com");
         assert_eq!(&h[..3], &[0x16, 3, 1]);
@@ -688,21 +619,19 @@ mod tests {
     }
 
     #[test]
-    fn https_endpoint_parsing() {
+    fn https_endpoint_target() {
         let lo = IpAddr::V4(Ipv4Addr::LOCALHOST);
-        let s = secure_target(Some("https://127.0.0.1:8443"), lo);
-        assert_eq!(s.addr, Ok("127.0.0.1:8443".parse().unwrap()));
-        let s = secure_target(Some("https://[::1]:9"), lo);
-        assert_eq!(s.addr, Ok("[::1]:9".parse().unwrap()));
-        for bad in [
-            "http://127.0.0.1:8443",
-            "https://host:99999",
-            "https://h/path",
-            "host",
-        ] {
-            assert!(secure_target(Some(bad), lo).addr.is_err(), "{bad}");
-        }
-        let s = secure_target(None, lo);
+        let t = Duration::from_secs(1);
+        let at = |url: &str| {
+            let e = Endpoint::parse(url).unwrap();
+            secure_target(Some(&e), lo, t).addr
+        };
+        assert_eq!(
+            at("https://127.0.0.1:8443"),
+            Ok("127.0.0.1:8443".parse().unwrap())
+        );
+        assert_eq!(at("https://[::1]:9"), Ok("[::1]:9".parse().unwrap()));
+        let s = secure_target(None, lo, t);
         assert_eq!(s.name, SECURE_HOST);
         assert_eq!(s.addr, Ok("127.0.0.1:443".parse().unwrap()));
     }

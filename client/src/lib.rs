@@ -58,6 +58,7 @@ pub use client::{Client, ClientBuilder, Pages, DEFAULT_MAX_RESPONSE, ENDPOINT_EN
 pub use document::{kind, Document, Model};
 pub use error::{ConfigError, Error, ErrorKind};
 pub use trace::{Trace, TraceHook};
+pub use transport::lookup_host;
 pub use user_data::{
     gunzip, is_gzip, is_multipart, leaf_parts, mime_parts, user_data_parts, Leaf, MimePart,
     UserData, UserDataError, DEFAULT_GUNZIP_LIMIT,

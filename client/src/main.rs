@@ -155,22 +155,12 @@ fn main() -> ExitCode {
     if let Command::Demo = command {
         return run_demo(&globals);
     }
-    let client = builder(&globals).build();
-    if let (Some(_), Ok(c)) = (&globals.cacert, &client) {
-        if c.config().endpoint().scheme() != Scheme::Https {
-            // The file would never be read: say so rather than fetch over plain HTTP.
-            eprintln!(
-                "vpc-imds: usage: --cacert trusts certificates for HTTPS, but the endpoint {} is plain HTTP (add --https, or give an https:// endpoint)",
-                c.config().endpoint()
-            );
-            return ExitCode::from(EXIT_USAGE);
-        }
-    }
     if let Command::Doctor(opts) = &command {
         // Doctor makes its own client (its timeouts, one attempt) and reports a bad
         // setting as a finding.
         return doctor::run(builder(&globals), globals.timeout, opts);
     }
+    let client = builder(&globals).build();
     let client = match client {
         Ok(c) => c,
         Err(e) => return fail(&e),
@@ -366,7 +356,7 @@ fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String> {
     let mut profile_name: Option<String> = None;
     let mut all = false;
     let mut max: Option<Duration> = None;
-    let mut https_endpoint: Option<String> = None;
+    let mut https_endpoint: Option<Endpoint> = None;
     // Which command-specific options were given, to reject them on other commands.
     let mut specific: Vec<&'static str> = Vec::new();
     let err = |e: lexopt::Error| e.to_string();
@@ -412,10 +402,11 @@ fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String> {
             Long("https-endpoint") => {
                 let url = string(p.value().map_err(err)?)?;
                 match Endpoint::parse(&url) {
-                    Ok(e) if e.scheme() == Scheme::Https => https_endpoint = Some(url),
+                    Ok(e) if e.scheme() == Scheme::Https => https_endpoint = Some(e),
                     _ => {
                         return Err(format!(
-                            "--https-endpoint wants https://HOST[:PORT], not {url:?}"
+                            "--https-endpoint wants https://HOST[:PORT], not {}",
+                            quoted(&url)
                         ))
                     }
                 }

@@ -70,7 +70,7 @@ impl fmt::Display for Trace<'_> {
                 Ok(())
             }
             Trace::Connected { addr, elapsed } => {
-                write!(f, "* connected to {addr} in {} ms", elapsed.as_millis())
+                write!(f, "* connected to {addr} in {} ms", millis(*elapsed))
             }
             Trace::Response {
                 status,
@@ -79,7 +79,7 @@ impl fmt::Display for Trace<'_> {
             } => write!(
                 f,
                 "< HTTP {status}, {body_len} bytes of body, {} ms",
-                elapsed.as_millis()
+                millis(*elapsed)
             ),
             Trace::TransportError { error, detail } => {
                 write!(f, "! {error}")?;
@@ -89,10 +89,15 @@ impl fmt::Display for Trace<'_> {
                 Ok(())
             }
             Trace::ResponseError(e) => write!(f, "! {e}"),
-            Trace::Backoff(d) => write!(f, "* waiting {} ms before trying again", d.as_millis()),
+            Trace::Backoff(d) => write!(f, "* waiting {} ms before trying again", millis(*d)),
         }
     }
 }
 
 /// A hook that receives every [`Trace`] of every operation of a client.
 pub type TraceHook = std::sync::Arc<dyn Fn(&Trace<'_>) + Send + Sync>;
+
+/// `d` in whole milliseconds (u64: no 128-bit formatting in the size build).
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}

@@ -130,6 +130,13 @@ impl Transport {
             return Err(ConfigError::HostNamesUnsupported(host.to_owned()));
         }
         let secure = endpoint.scheme() == Scheme::Https;
+        if let (Some(path), false) = (ca_file, secure) {
+            // The file would never be read: refused rather than fetched over plain HTTP.
+            return Err(ConfigError::CaFileWithoutHttps {
+                path: path.to_owned(),
+                endpoint: endpoint.to_string(),
+            });
+        }
         #[cfg(not(feature = "https"))]
         {
             let _ = ca_file; // only TLS reads it
@@ -157,19 +164,9 @@ impl Transport {
         // One connect timeout for all of connecting: the lookup, each address in
         // turn, the TLS handshake (as every other host bounds it).
         let connect_end = deadline.min(started + connect_timeout);
-        let addrs: Vec<SocketAddr> = match ip_literal(endpoint.host()) {
-            Some(ip) => vec![SocketAddr::new(ip, endpoint.port())],
-            // Only a host name gets here (the default endpoint is an address).
-            #[cfg(feature = "resolve")]
-            None => {
-                let within = remaining(connect_end)
-                    .ok_or(Failure::new(TransportError::ConnectTimeout, None))?;
-                lookup(endpoint.host(), endpoint.port(), within)?
-            }
-            // Refused when the client was built (`ConfigError::HostNamesUnsupported`).
-            #[cfg(not(feature = "resolve"))]
-            None => Vec::new(),
-        };
+        let within =
+            remaining(connect_end).ok_or(Failure::new(TransportError::ConnectTimeout, None))?;
+        let addrs = lookup(endpoint.host(), endpoint.port(), within)?;
         let mut last = Failure::new(TransportError::Unreachable, None);
         for addr in addrs {
             let Some(budget) = remaining(connect_end) else {
@@ -236,31 +233,57 @@ impl Transport {
     }
 }
 
-/// The addresses of `host`, found within `within`. The system resolver blocks for
-/// as long as it likes (glibc: timeout × attempts per nameserver), so it runs on a
-/// thread of its own, left to finish alone when the time is up.
-#[cfg(feature = "resolve")]
-fn lookup(host: &str, port: u16, within: Duration) -> Result<Vec<SocketAddr>, Failure> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let name = host.to_owned();
-    std::thread::Builder::new()
-        .name("vpc-imds-resolve".into())
-        .spawn(move || {
-            let found = std::net::ToSocketAddrs::to_socket_addrs(&(name.as_str(), port));
-            let _ = tx.send(found.map(Iterator::collect));
-        })
-        .map_err(|e| Failure::new(TransportError::Unreachable, Some(e)))?;
-    match rx.recv_timeout(within) {
-        Ok(Ok(addrs)) => Ok(addrs),
-        Ok(Err(e)) => Err(Failure::new(TransportError::Unreachable, Some(e))),
-        Err(_) => Err(Failure::new(
-            TransportError::ConnectTimeout,
-            Some(io::Error::new(
+/// Every address the client connects to for `host:port`, in the order it tries
+/// them: an address literal is its own; a host name is resolved within `within`
+/// (the system resolver blocks for as long as it likes, glibc: timeout × attempts
+/// per nameserver, so it runs on a thread of its own, left to finish alone when the
+/// time is up). A build without the feature `resolve` resolves no names.
+pub fn lookup_host(host: &str, port: u16, within: Duration) -> io::Result<Vec<SocketAddr>> {
+    if let Some(ip) = ip_literal(host) {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    #[cfg(not(feature = "resolve"))]
+    {
+        let _ = within;
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this build resolves no host names",
+        ))
+    }
+    #[cfg(feature = "resolve")]
+    {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let name = host.to_owned();
+        std::thread::Builder::new()
+            .name("vpc-imds-resolve".into())
+            .spawn(move || {
+                let found = std::net::ToSocketAddrs::to_socket_addrs(&(name.as_str(), port));
+                let _ = tx.send(found.map(Iterator::collect::<Vec<_>>));
+            })?;
+        match rx.recv_timeout(within) {
+            Ok(Ok(all)) if all.is_empty() => Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                "the host name has no address",
+            )),
+            Ok(found) => found,
+            Err(_) => Err(io::Error::new(
                 io::ErrorKind::TimedOut,
                 "the host name was not resolved in time",
             )),
-        )),
+        }
     }
+}
+
+/// [`lookup_host`] as a transport failure: a name not resolved in time is a
+/// connect timeout, any other failure unreachable.
+fn lookup(host: &str, port: u16, within: Duration) -> Result<Vec<SocketAddr>, Failure> {
+    lookup_host(host, port, within).map_err(|e| {
+        let error = match e.kind() {
+            io::ErrorKind::TimedOut => TransportError::ConnectTimeout,
+            _ => TransportError::Unreachable,
+        };
+        Failure::new(error, Some(e))
+    })
 }
 
 fn remaining(deadline: Instant) -> Option<Duration> {

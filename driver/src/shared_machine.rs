@@ -144,12 +144,30 @@ impl SharedMachine {
     /// Steps `op` as a thread does: a token wait blocks here until the machine
     /// wakes `op` or the wait's deadline passes, and then `op` steps again, so the
     /// step returned is never [`Step::AwaitToken`].
-    pub fn step_blocking(&self, op: OpId, mut input: Input<'_>) -> Step {
+    pub fn step_blocking(&self, op: OpId, input: Input<'_>) -> Step {
+        let never = self.step_blocking_with(op, input, Duration::MAX, || {
+            Ok::<(), core::convert::Infallible>(())
+        });
+        never.unwrap_or_else(|e| match e {})
+    }
+
+    /// Steps `op` as [`step_blocking`](Self::step_blocking) does, but waits for a
+    /// token in slices of at most `slice` and calls `check` after each: an error
+    /// from it (a signal, an interrupted thread) ends the wait and is returned, and
+    /// `op` stays where it was, for the caller to cancel.
+    pub fn step_blocking_with<E>(
+        &self,
+        op: OpId,
+        mut input: Input<'_>,
+        slice: Duration,
+        mut check: impl FnMut() -> Result<(), E>,
+    ) -> Result<Step, E> {
         loop {
             match self.step(op, input) {
-                Step::AwaitToken(until) => self.wait_woken(op, until),
-                step => return step,
+                Step::AwaitToken(until) => self.wait_woken(op, until.min(self.now() + slice)),
+                step => return Ok(step),
             }
+            check()?;
             input = Input::Tick;
         }
     }

@@ -62,6 +62,26 @@ fn a_blocked_thread_is_woken_by_another_operations_token() {
     assert_eq!(m.operations(), 2);
 }
 
+#[test]
+fn a_sliced_token_wait_asks_between_slices_and_ends_when_told() {
+    let m = shared();
+    let (_a, b) = a_fetches_b_waits(&m);
+    let mut asked = 0;
+    let ended = m.step_blocking_with(b, Input::Tick, Duration::from_millis(5), || {
+        asked += 1;
+        if asked == 3 {
+            Err("interrupted")
+        } else {
+            Ok(())
+        }
+    });
+    assert_eq!(ended.unwrap_err(), "interrupted");
+    assert_eq!(asked, 3, "asked once after each slice");
+    // B is left waiting, as it was: still an operation of the machine.
+    assert_eq!(m.operations(), 2);
+    assert!(matches!(m.step(b, Input::Tick), Step::AwaitToken(_)));
+}
+
 struct Flag(AtomicBool);
 
 impl Wake for Flag {

@@ -236,16 +236,13 @@ fn version_is_required_and_validated() {
 fn old_identity_paths_end_at_2025_08_26() {
     let emu = start();
     let tok = token(&emu);
-    let auth = format!("Bearer {tok}");
     for v in ["2022-03-01", "2025-08-25"] {
         let r = put_token(&emu, &format!("{OLD_TOKEN}?version={v}"), &[FLAVOR], None);
         assert_eq!(r.status, 200, "{v}");
-        let r = request(
-            emu.addr(),
-            "POST",
+        let r = post_as(
+            &emu,
             &format!("/instance_identity/v1/iam_token?version={v}"),
-            &[("Authorization", &auth)],
-            None,
+            &tok,
         );
         assert_eq!(r.status, 200, "{v}");
     }
@@ -265,20 +262,16 @@ fn old_identity_paths_end_at_2025_08_26() {
     for v in ["2025-08-26", &utc_date(0)] {
         put_token(&emu, &format!("{OLD_TOKEN}?version={v}"), &[FLAVOR], None)
             .ibm_error(404, "not_found");
-        request(
-            emu.addr(),
-            "POST",
+        post_as(
+            &emu,
             &format!("/instance_identity/v1/iam_token?version={v}"),
-            &[("Authorization", &auth)],
-            None,
+            &tok,
         )
         .ibm_error(404, "not_found");
-        request(
-            emu.addr(),
-            "POST",
+        post_as(
+            &emu,
             &format!("/instance_identity/v1/certificates?version={v}"),
-            &[("Authorization", &auth)],
-            None,
+            &tok,
         )
         .ibm_error(404, "not_found");
     }
@@ -288,30 +281,24 @@ fn old_identity_paths_end_at_2025_08_26() {
         .unwrap()
         .to_owned();
     for v in ["2021-09-10", "2022-03-01", "2025-08-26"] {
-        let r = request(
-            emu.addr(),
-            "POST",
+        let r = post_as(
+            &emu,
             &format!("/identity/v1/iam_tokens?version={v}"),
-            &[("Authorization", &format!("Bearer {old_tok}"))],
-            None,
+            &old_tok,
         );
         assert_eq!(r.status, 200, "{v}");
     }
     // Singular/plural belong to their own generation.
-    request(
-        emu.addr(),
-        "POST",
+    post_as(
+        &emu,
         &format!("/identity/v1/iam_token?version={V_NEW}"),
-        &[("Authorization", &auth)],
-        None,
+        &tok,
     )
     .ibm_error(404, "not_found");
-    request(
-        emu.addr(),
-        "POST",
+    post_as(
+        &emu,
         &format!("/instance_identity/v1/iam_tokens?version={V_OLD}"),
-        &[("Authorization", &auth)],
-        None,
+        &tok,
     )
     .ibm_error(404, "not_found");
 }
@@ -352,6 +339,17 @@ fn identity_methods_are_enforced() {
     let r = old(V_NEW);
     assert_eq!(r.status, 404);
     assert_eq!(r.header("allow"), None);
+}
+
+/// A `POST` to `path` with the identity token `tok` and no body.
+fn post_as(emu: &vpc_imds_emulator::RunningEmulator, path: &str, tok: &str) -> Resp {
+    request(
+        emu.addr(),
+        "POST",
+        path,
+        &[("Authorization", &format!("Bearer {tok}"))],
+        None,
+    )
 }
 
 fn iam(emu: &vpc_imds_emulator::RunningEmulator, tok: &str, body: Option<&str>) -> Resp {

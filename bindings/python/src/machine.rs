@@ -235,18 +235,12 @@ impl Machine {
     /// A thread's step: a token wait blocks here, without the GIL, until the machine
     /// wakes `op` or the wait ends; in slices, so that a signal (Ctrl-C) is raised
     /// within one (the caller's `finally` then cancels the operation).
-    fn step_blocking(&self, py: Python<'_>, op: OpId, mut input: Input<'_>) -> PyResult<Step> {
+    fn step_blocking(&self, py: Python<'_>, op: OpId, input: Input<'_>) -> PyResult<Step> {
         const SLICE: core::time::Duration = core::time::Duration::from_millis(100);
         let m = &self.machine;
-        loop {
-            let step = py.detach(|| m.step(op, input));
-            input = Input::Tick;
-            let Step::AwaitToken(until) = step else {
-                return Ok(step);
-            };
-            py.detach(|| m.wait_woken(op, until.min(m.now() + SLICE)));
-            py.check_signals()?;
-        }
+        py.detach(|| {
+            m.step_blocking_with(op, input, SLICE, || Python::attach(|py| py.check_signals()))
+        })
     }
 
     fn convert(&self, py: Python<'_>, step: Step) -> PyResult<Py<PyAny>> {
