@@ -504,7 +504,9 @@ impl ApiError {
         if let Ok(doc) = crate::model::ErrorBody::parse(body) {
             if let Some(first) = doc.errors.first() {
                 copy_text(&mut api.code, first.code);
-                copy_text(&mut api.message, first.message);
+                if let Some(message) = first.message {
+                    copy_text(&mut api.message, message);
+                }
                 if let Some(target) = first.target {
                     copy_text(&mut api.target, target.name);
                 }

@@ -763,6 +763,19 @@ errs.append(case("a long IBM message is cut, not rejected", [
     {"respond": {"status": 400, "body": error_body(400, "invalid_value", "é" * 300)}, "at": 1,
      "expect": failed("rejected", message="é" * 128)},
 ]))
+errs.append(case("an error body with more errors than are kept still gives the first and the trace", [
+    {"start": {"op": "instance"}, "at": 0}, token_send(0), token_ok(0, 1), get_send(0, "instance", 1),
+    {"respond": {"status": 400, "body": json.dumps({
+        "errors": [{"code": f"invalid_{i}", "message": f"Problem {i}."} for i in range(6)],
+        "status_code": 400, "trace": "trace-six-errors"})}, "at": 1,
+     "expect": failed("rejected", status=400, code="invalid_0", message="Problem 0.", trace="trace-six-errors")},
+]))
+errs.append(case("an error whose message is null still gives its code and the trace", [
+    {"start": {"op": "instance"}, "at": 0}, token_send(0), token_ok(0, 1), get_send(0, "instance", 1),
+    {"respond": {"status": 404, "body": json.dumps({
+        "errors": [{"code": "not_found", "message": None}], "status_code": 404, "trace": "trace-null-message"})}, "at": 1,
+     "expect": failed("not_found", status=404, code="not_found", message="", trace="trace-null-message")},
+]))
 files["errors.json"] = ("IBM error bodies parsed into kind, status, code, message and trace.", errs)
 
 # framing.json: raw HTTP/1.1 responses through the reader.

@@ -78,6 +78,35 @@ impl<'a, T: Decode<'a> + Default, const N: usize> Decode<'a> for Vec<T, N> {
     }
 }
 
+/// The first `N` elements of a JSON array: the others are read (a malformed one is
+/// still an error) and dropped, where the first few are all a reader needs (an
+/// error document's `errors`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FirstOf<T, const N: usize>(pub Vec<T, N>);
+
+impl<T, const N: usize> core::ops::Deref for FirstOf<T, N> {
+    type Target = Vec<T, N>;
+    fn deref(&self) -> &Vec<T, N> {
+        &self.0
+    }
+}
+
+impl<'a, T: Decode<'a> + Default, const N: usize> Decode<'a> for FirstOf<T, N> {
+    fn decode(&mut self, r: &mut Reader<'a>) -> Result<(), Error> {
+        self.0.clear();
+        r.array(&mut |r| {
+            match self.0.push(T::default()) {
+                Ok(()) => match self.0.last_mut() {
+                    Some(last) => last.decode(r)?,
+                    None => return Err(Error::TooLong),
+                },
+                Err(_) => T::default().decode(r)?,
+            }
+            Ok(true)
+        })
+    }
+}
+
 /// Implements [`Decode`], the field table of [`serialize`](super::serialize) and
 /// `serde::Serialize` for a model struct from its field list, in the struct's
 /// order. `#[required]` marks a field that must be present (all others keep their

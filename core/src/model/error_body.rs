@@ -1,12 +1,12 @@
-use heapless::Vec;
+use super::FirstOf;
 
 use crate::text::Text;
 
 /// An IBM error document: `{errors: [...], status_code, trace}`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ErrorBody<'a> {
-    /// The errors, first one most relevant (at most 4 kept).
-    pub errors: Vec<ErrorItem<'a>, 4>,
+    /// The errors, first one most relevant (the first 4 kept, any others dropped).
+    pub errors: FirstOf<ErrorItem<'a>, 4>,
     /// The HTTP status, repeated.
     pub status_code: Option<u16>,
     /// Trace id to quote to IBM support.
@@ -22,8 +22,8 @@ super::parse_fn!(ErrorBody, "error");
 pub struct ErrorItem<'a> {
     /// Code, e.g. `invalid_value`.
     pub code: Text<'a>,
-    /// Message.
-    pub message: Text<'a>,
+    /// Message (`null` or absent: none).
+    pub message: Option<Text<'a>>,
     /// Link to documentation.
     pub more_info: Option<Text<'a>>,
     /// What the error is about.

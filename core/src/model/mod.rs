@@ -27,6 +27,7 @@ mod volume;
 pub(crate) mod write;
 
 pub use certificate::IdentityCertificate;
+pub use decode::FirstOf;
 pub use error_body::{ErrorBody, ErrorItem, ErrorTarget};
 pub use initialization::{DefaultTrustedProfile, Initialization, Password, TrustedProfileRef};
 pub use instance::{

@@ -99,6 +99,12 @@ impl<T: ToField, const N: usize> ToField for Vec<T, N> {
     }
 }
 
+impl<T: ToField, const N: usize> ToField for super::decode::FirstOf<T, N> {
+    fn to_field(&self) -> FieldRef<'_> {
+        FieldRef::List(&self.0)
+    }
+}
+
 impl<T: ToField, const N: usize> List for Vec<T, N> {
     fn len(&self) -> usize {
         self.as_slice().len()
