@@ -112,7 +112,7 @@ enum Command {
     Wait {
         max: Duration,
     },
-    Doctor(doctor::Options),
+    Doctor(Box<doctor::Options>),
     Demo,
 }
 
@@ -468,7 +468,7 @@ fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String> {
         "wait" => Command::Wait {
             max: max.unwrap_or(Duration::from_secs(60)),
         },
-        "doctor" => Command::Doctor(doctor::Options { https_endpoint }),
+        "doctor" => Command::Doctor(Box::new(doctor::Options { https_endpoint })),
         "demo" => Command::Demo,
         "help" => return Ok(Parsed::Help),
         other => return Err(format!("unknown command {}", quoted(other))),
