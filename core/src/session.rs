@@ -87,6 +87,17 @@ enum Phase {
     Waiting(Instant),
 }
 
+/// How many of the pages last read a `next.href` is checked against.
+const SEEN_PAGES: usize = 8;
+
+/// FNV-1a of a request target (a repeat of a page, not a secret: collisions only
+/// risk calling a listing of 2^64-odd targets a loop).
+fn target_hash(target: &str) -> u64 {
+    target.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 #[derive(Clone, Debug)]
 struct Running {
     spec: &'static Spec,
@@ -104,6 +115,9 @@ struct Running {
     /// Refreshing the stale token failed; use it while it lasts.
     use_stale: bool,
     pages: u32,
+    /// Hashes of the last [`SEEN_PAGES`] pages' targets (the first page's included):
+    /// a `next.href` back to one of them is a loop.
+    seen: [u64; SEEN_PAGES],
     /// Lifetime asked for in the pending token request.
     token_lifetime: u32,
 }
@@ -321,6 +335,7 @@ impl Session {
             refreshing_stale: false,
             use_stale: false,
             pages: 0,
+            seen: [0; SEEN_PAGES],
             token_lifetime,
         });
         Ok(())
@@ -610,6 +625,8 @@ impl Session {
         let Some(run) = self.run.as_mut() else {
             return Err(misuse());
         };
+        // The page just read, by its target (`pages` counts the pages before it).
+        run.seen[run.pages as usize % SEEN_PAGES] = target_hash(&self.target);
         run.pages += 1;
         if run.pages >= MAX_PAGES {
             return Err(protocol("pagination did not end"));
@@ -618,6 +635,11 @@ impl Session {
         next_target(next.href, &self.config, &mut target)?;
         if target == self.target {
             return Err(protocol("the next page is the page just read"));
+        }
+        let hash = target_hash(&target);
+        let read = (run.pages as usize).min(SEEN_PAGES);
+        if run.seen[..read].contains(&hash) {
+            return Err(protocol("the next page is a page already read"));
         }
         self.target = target;
         run.phase = Phase::Ready;

@@ -699,6 +699,14 @@ pags.append(case("a next.href pointing at the same page is a bad response", [
     {"start": {"op": "placement_groups"}, "at": 0}, token_send(0), token_ok(0, 1), get_send(0, "placement_groups", 1),
     {"respond": {"status": 200, "body": same}, "at": 1, "expect": failed("bad_response", cause="protocol")},
 ]))
+loop_b = json.dumps({"placement_groups": [], "next": {"href": f"http://{HOST}/metadata/v1/placement_groups?start=B"}})
+loop_a = json.dumps({"placement_groups": [], "next": {"href": f"http://{HOST}/metadata/v1/placement_groups?version={CUR}"}})
+pags.append(case("a next.href back to a page read before is a bad response", [
+    {"start": {"op": "placement_groups"}, "at": 0}, token_send(0), token_ok(0, 1), get_send(0, "placement_groups", 1),
+    {"respond": {"status": 200, "body": loop_b}, "at": 1, "expect": page("placement_groups", **{"placement_groups.#": 0})},
+    {"send": request("GET", f"/metadata/v1/placement_groups?version={CUR}&start=B", token=jwt(1)), "at": 1},
+    {"respond": {"status": 200, "body": loop_a}, "at": 2, "expect": failed("bad_response", cause="protocol")},
+]))
 for label, href in (("CR LF", "http://h/metadata/v1/keys?start=a\\r\\nX-Evil: 1"), ("a dot segment", "http://h/metadata/v1/../../etc?x=1"),
                     ("a relative path", "keys?start=2"), ("a space", "http://h/metadata/v1/keys?start=a b")):
     body = '{"keys":[],"next":{"href":"' + href + '"}}'
@@ -903,6 +911,16 @@ frs.append(case("a raw control character in an error body leaves the status", [
     {"start": {"op": "instance"}, "at": 0}, token_send(0), token_ok(0, 1), get_send(0, "instance", 1),
     {"respond": {"status": 404, "body": '{"errors":[{"code":"not_found","message":"a\x1b[2Jb"}],"trace":"t"}'}, "at": 1,
      "expect": failed("not_found", status=404, code="", message="")},
+]))
+frs.append(case("an escaped key names its field in a typed model", [
+    {"start": {"op": "instance"}, "at": 0}, token_send(0), token_ok(0, 1), get_send(0, "instance", 1),
+    {"respond": {"status": 200, "body": '{"\\u0069d":"0717_escaped","na\\u006de":"vsi"}'}, "at": 1,
+     "expect": done("instance", id="0717_escaped", name="vsi")},
+]))
+frs.append(case("a field given twice, once with an escaped key, is a bad response", [
+    {"start": {"op": "instance"}, "at": 0}, token_send(0), token_ok(0, 1), get_send(0, "instance", 1),
+    {"respond": {"status": 200, "body": '{"id":"a","\\u0069d":"b"}'}, "at": 1,
+     "expect": failed("bad_response", cause="body")},
 ]))
 frs.append(case("escaped control characters are valid JSON and kept", [
     {"start": {"op": "get", "path": "instance"}, "at": 0}, token_send(0), token_ok(0, 1), get_send(0, "instance", 1),

@@ -21,6 +21,7 @@ use core::fmt;
 use super::decode::Decode;
 use super::MAX_DEPTH;
 use crate::error::BodyError;
+use crate::text::Text;
 
 // Skipped containers are tracked as one bit each in a u64.
 const _: () = assert!(MAX_DEPTH <= 64);
@@ -516,8 +517,15 @@ impl<'de> Reader<'de> {
             if b != b'"' {
                 return Err(Error::Syntax);
             }
-            let key = self.string()?;
+            let raw = self.string()?;
             self.colon()?;
+            // An escaped key names its field as the plain one does (`"\u0069d"` is
+            // `id`); one too long for the buffer names no field.
+            let mut decoded = [0u8; 64];
+            let key = match raw.contains('\\') {
+                true => Text::from_raw(raw).decode_into(&mut decoded).unwrap_or(raw),
+                false => raw,
+            };
             match find_key(keys, hint, key) {
                 Some(i) => {
                     if seen & (1 << i) != 0 {
