@@ -94,8 +94,14 @@ impl Report {
     }
 }
 
-/// Runs every check; `builder` carries the global options.
-pub fn run(builder: ClientBuilder, timeout: Option<Duration>, opts: &Options) -> ExitCode {
+/// Runs every check; `builder` carries the global options, `cacert` whether
+/// `--cacert` was given.
+pub fn run(
+    builder: ClientBuilder,
+    cacert: bool,
+    timeout: Option<Duration>,
+    opts: &Options,
+) -> ExitCode {
     let mut report = Report {
         out: std::io::stdout(),
         failures: 0,
@@ -104,6 +110,7 @@ pub fn run(builder: ClientBuilder, timeout: Option<Duration>, opts: &Options) ->
     checks(
         &mut report,
         builder,
+        cacert,
         timeout.unwrap_or(DEFAULT_CHECK_TIMEOUT),
         opts,
     );
@@ -121,7 +128,7 @@ pub fn run(builder: ClientBuilder, timeout: Option<Duration>, opts: &Options) ->
     }
 }
 
-fn checks(r: &mut Report, builder: ClientBuilder, t: Duration, opts: &Options) {
+fn checks(r: &mut Report, builder: ClientBuilder, cacert: bool, t: Duration, opts: &Options) {
     let connect_t = t.min(Duration::from_secs(2));
     let client = builder
         .timeouts(Timeouts {
@@ -145,6 +152,9 @@ fn checks(r: &mut Report, builder: ClientBuilder, t: Duration, opts: &Options) {
             )
         }
     };
+    if let Some(why) = cacert.then(|| crate::cacert_unused(&client)).flatten() {
+        return r.fail(ErrorKind::InvalidInput, "config", &why, "");
+    }
     let endpoint = client.config().endpoint().clone();
     let plain = endpoint.scheme() == Scheme::Http;
     let host = endpoint.bare_host().to_owned();

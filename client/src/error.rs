@@ -44,13 +44,6 @@ pub enum ConfigError {
         /// Why.
         error: std::io::Error,
     },
-    /// A CA file was given for a plain-HTTP endpoint, where it would never be read.
-    CaFileWithoutHttps {
-        /// The file.
-        path: PathBuf,
-        /// The endpoint.
-        endpoint: String,
-    },
     /// The CA certificate file holds no usable PEM certificate.
     CaCertificates {
         /// The file.
@@ -76,11 +69,6 @@ impl fmt::Display for ConfigError {
             ConfigError::CaFile { path, error } => {
                 write!(f, "cannot read CA file {}: {error}", path.display())
             }
-            ConfigError::CaFileWithoutHttps { path, endpoint } => write!(
-                f,
-                "the CA file {} is for HTTPS, but the endpoint {endpoint} is plain HTTP: ask for HTTPS (`--https`, `secure`) or give an https:// endpoint",
-                path.display()
-            ),
             ConfigError::CaCertificates { path, reason } => {
                 write!(f, "no usable CA certificate in {}: {reason}", path.display())
             }

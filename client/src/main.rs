@@ -158,9 +158,20 @@ fn main() -> ExitCode {
     if let Command::Doctor(opts) = &command {
         // Doctor makes its own client (its timeouts, one attempt) and reports a bad
         // setting as a finding.
-        return doctor::run(builder(&globals), globals.timeout, opts);
+        return doctor::run(
+            builder(&globals),
+            globals.cacert.is_some(),
+            globals.timeout,
+            opts,
+        );
     }
     let client = builder(&globals).build();
+    if let (true, Ok(c)) = (globals.cacert.is_some(), &client) {
+        if let Some(why) = cacert_unused(c) {
+            eprintln!("vpc-imds: usage: {why}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    }
     let client = match client {
         Ok(c) => c,
         Err(e) => return fail(&e),
@@ -196,6 +207,17 @@ fn get_all(client: &Client, path: &str) -> ExitCode {
 fn output_failed(e: &std::io::Error) -> ExitCode {
     eprintln!("vpc-imds: cannot write to stdout: {e}");
     ExitCode::from(EXIT_OUTPUT)
+}
+
+/// Why `--cacert` would go unread with `client`: its endpoint is plain HTTP (the
+/// token would go in clear where the user asked for certificates to be checked).
+pub(crate) fn cacert_unused(client: &Client) -> Option<String> {
+    let endpoint = client.config().endpoint();
+    (endpoint.scheme() != Scheme::Https).then(|| {
+        format!(
+            "--cacert trusts certificates for HTTPS, but the endpoint {endpoint} is plain HTTP (add --https, or give an https:// endpoint)"
+        )
+    })
 }
 
 /// The client the global options describe.
@@ -359,7 +381,7 @@ fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String> {
     let mut https_endpoint: Option<Endpoint> = None;
     // Which command-specific options were given, to reject them on other commands.
     let mut specific: Vec<&'static str> = Vec::new();
-    let err = |e: lexopt::Error| e.to_string();
+    let err = usage;
 
     while let Some(arg) = p.next().map_err(err)? {
         match arg {
@@ -476,6 +498,23 @@ fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String> {
     Ok(Parsed::Run(g, command))
 }
 
+/// A parse error in lexopt's words, with values quoted as everywhere else here
+/// (lexopt's own `Display` quotes them with `{:?}`).
+fn usage(e: lexopt::Error) -> String {
+    use lexopt::Error as E;
+    match e {
+        E::MissingValue { option: Some(o) } => format!("missing argument for option '{o}'"),
+        E::UnexpectedOption(o) => format!("invalid option '{o}'"),
+        E::UnexpectedArgument(v) => format!("unexpected argument {}", quoted(&v.to_string_lossy())),
+        E::UnexpectedValue { option, value } => format!(
+            "unexpected argument for option '{option}': {}",
+            quoted(&value.to_string_lossy())
+        ),
+        // Not made by this parser (it converts and parses values itself).
+        _ => "missing or malformed argument".to_owned(),
+    }
+}
+
 fn string(v: OsString) -> Result<String, String> {
     v.into_string()
         .map_err(|v| format!("{} is not valid UTF-8", quoted(&v.to_string_lossy())))
@@ -553,6 +592,20 @@ mod tests {
             panic!("not an error")
         };
         assert_eq!(msg, "unknown command \"frobnicate\"");
+    }
+
+    #[test]
+    fn parse_errors_in_our_words() {
+        let said = |s: &str| args(s).err().unwrap_or_default();
+        assert_eq!(
+            said("token --timeout"),
+            "missing argument for option '--timeout'"
+        );
+        assert_eq!(said("--bogus token"), "invalid option '--bogus'");
+        assert_eq!(
+            said("--https=\"x\" token"),
+            "unexpected argument for option '--https': \"\\\"x\\\"\""
+        );
     }
 
     #[test]

@@ -130,13 +130,6 @@ impl Transport {
             return Err(ConfigError::HostNamesUnsupported(host.to_owned()));
         }
         let secure = endpoint.scheme() == Scheme::Https;
-        if let (Some(path), false) = (ca_file, secure) {
-            // The file would never be read: refused rather than fetched over plain HTTP.
-            return Err(ConfigError::CaFileWithoutHttps {
-                path: path.to_owned(),
-                endpoint: endpoint.to_string(),
-            });
-        }
         #[cfg(not(feature = "https"))]
         {
             let _ = ca_file; // only TLS reads it

@@ -501,22 +501,3 @@ fn max_response_bytes_sets_the_size_limit() {
         assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
     }
 }
-
-#[test]
-fn a_ca_file_for_a_plain_http_endpoint_is_refused_when_built() {
-    let built = Client::builder()
-        .ignore_env()
-        .endpoint("http://127.0.0.1:1")
-        .ca_file("/nonexistent/ca.pem")
-        .build();
-    let e = built.expect_err("a CA file nothing would read");
-    assert_eq!(e.kind(), vpc_imds::ErrorKind::InvalidInput);
-    assert!(
-        matches!(
-            e.config(),
-            Some(vpc_imds::ConfigError::CaFileWithoutHttps { endpoint, .. }) if endpoint.starts_with("http://127.0.0.1:1")
-        ),
-        "{e:?}"
-    );
-    assert!(e.to_string().contains("/nonexistent/ca.pem"), "{e}");
-}
