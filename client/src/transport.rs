@@ -259,10 +259,13 @@ pub fn lookup_host(host: &str, port: u16, within: Duration) -> io::Result<Vec<So
                 "the host name has no address",
             )),
             Ok(found) => found,
-            Err(_) => Err(io::Error::new(
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(io::Error::new(
                 io::ErrorKind::TimedOut,
                 "the host name was not resolved in time",
             )),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                Err(io::Error::other("the host name lookup failed"))
+            }
         }
     }
 }

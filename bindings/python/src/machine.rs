@@ -239,7 +239,9 @@ impl Machine {
         const SLICE: core::time::Duration = core::time::Duration::from_millis(100);
         let m = &self.machine;
         py.detach(|| {
-            m.step_blocking_with(op, input, SLICE, || Python::attach(|py| py.check_signals()))
+            // No check while the interpreter finalizes (attaching would panic then).
+            let check = || Python::try_attach(|py| py.check_signals()).unwrap_or(Ok(()));
+            m.step_blocking_with(op, input, SLICE, check)
         })
     }
 

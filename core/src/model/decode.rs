@@ -78,9 +78,9 @@ impl<'a, T: Decode<'a> + Default, const N: usize> Decode<'a> for Vec<T, N> {
     }
 }
 
-/// The first `N` elements of a JSON array: the others are read (a malformed one is
-/// still an error) and dropped, where the first few are all a reader needs (an
-/// error document's `errors`).
+/// The first `N` elements of a JSON array: the others are only checked to be JSON
+/// and dropped, where the first few are all a reader needs (an error document's
+/// `errors`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FirstOf<T, const N: usize>(pub Vec<T, N>);
 
@@ -100,7 +100,7 @@ impl<'a, T: Decode<'a> + Default, const N: usize> Decode<'a> for FirstOf<T, N> {
                     Some(last) => last.decode(r)?,
                     None => return Err(Error::TooLong),
                 },
-                Err(_) => T::default().decode(r)?,
+                Err(_) => r.skip_value()?,
             }
             Ok(true)
         })

@@ -44,3 +44,22 @@ pub struct ErrorTarget<'a> {
 }
 
 super::decode::json_fields!(ErrorTarget<'a> { #[required] name, r#type as "type", value });
+
+#[cfg(test)]
+mod tests {
+    use crate::error::ApiError;
+
+    #[test]
+    fn errors_past_the_fourth_are_only_checked_to_be_json() {
+        let body = br#"{"errors":[{"code":"a","message":"m"},{"code":"b"},{"code":"c"},{"code":"d"},{"message":"no code"},[1]],"trace":"t"}"#;
+        let api = ApiError::from_body(400, body);
+        assert_eq!((api.code.as_str(), api.message.as_str()), ("a", "m"));
+        assert_eq!(api.trace.as_str(), "t");
+        // Not JSON past the fourth: the body is no error document.
+        let api = ApiError::from_body(
+            400,
+            br#"{"errors":[{"code":"a"},{"code":"b"},{"code":"c"},{"code":"d"},{x}],"trace":"t"}"#,
+        );
+        assert_eq!((api.code.as_str(), api.trace.as_str()), ("", ""));
+    }
+}

@@ -12,7 +12,8 @@
 //! - every escape well formed (surrogates paired) and every string valid UTF-8.
 //!
 //! Strings are handed out raw, escapes kept, as [`Text`](crate::text::Text): the
-//! reader never copies and never allocates. Strings are scanned eight bytes at a
+//! reader never allocates, and copies only an escaped member name (decoded on the
+//! stack to find its field). Strings are scanned eight bytes at a
 //! time; only bytes that need a decision (`"`, `\`, a control character) are
 //! looked at one by one.
 
@@ -480,8 +481,8 @@ impl<'de> Reader<'de> {
 
 impl<'de> Reader<'de> {
     /// Reads an object, handing each member's value to `field` by the index of its
-    /// key in `keys` (raw, as written: keys are compared without unescaping);
-    /// members with other keys are skipped. A key met twice is refused before its
+    /// key in `keys` (compared decoded, as JSON means them: `"\u0069d"` is `id`; a
+    /// name over 64 bytes decoded is no field's); members with other keys are skipped. A key met twice is refused before its
     /// value is read; a key of `required` (one bit per index) never met is
     /// [`Error::MissingField`].
     ///
