@@ -278,15 +278,21 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
         let op = Operation::from_name(core_name, &args)?;
         let mut driver = self.driver();
         let mut iam = None;
+        let mut new_cache = false;
         let started = match op {
             Operation::IamToken { profile } => {
+                let known = self.iam.len();
                 let (index, cache) = self.iam_cache(&profile);
-                iam = Some(index);
+                (iam, new_cache) = (Some(index), self.iam.len() > known);
                 driver.start_cached_iam_token(profile, cache, now)
             }
             op => driver.start(op, now),
         };
         if let Err(e) = started {
+            if new_cache {
+                // A profile refused (too long, say) keeps no cache of its own.
+                self.iam.pop();
+            }
             self.recycle(driver);
             return Err(e);
         }
@@ -338,7 +344,13 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
     /// had a request in flight (its state on the wire is unknown).
     pub fn cancel(&mut self, op: OpId) -> Option<ConnId> {
         let index = self.ops.iter().position(|o| o.id == op)?;
-        let mut op = self.ops.swap_remove(index);
+        let op = self.ops.swap_remove(index);
+        self.release(op)
+    }
+
+    /// Lets go of everything `op` held (its driver's request, token lease and
+    /// connections); returns the connection the host must close, if any.
+    fn release(&mut self, mut op: Op<S>) -> Option<ConnId> {
         op.driver.cancel();
         self.recycle(op.driver);
         self.woken.retain(|&w| w != op.id);
@@ -384,8 +396,15 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
         self.wake_waiters();
         if matches!(step, Step::Done(_) | Step::Failed(_)) {
             let op = self.ops.swap_remove(index);
-            self.woken.retain(|&w| w != op.id);
-            self.recycle(op.driver);
+            if op.driver.is_busy() {
+                // Ended by a misuse (an answer fed with no request in flight): what it
+                // held is let go of as a cancel does, its connection closed later.
+                let conn = self.release(op);
+                self.orphans.extend(conn);
+            } else {
+                self.woken.retain(|&w| w != op.id);
+                self.recycle(op.driver);
+            }
         }
         step
     }
@@ -538,7 +557,8 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
     /// Keeps a finished operation's driver for the next one (its buffers are
     /// reused), a few at most: each holds up to one response's pages.
     fn recycle(&mut self, driver: Driver<S>) {
-        if self.spare.len() < MAX_SPARE_DRIVERS {
+        // A busy driver would refuse its next start.
+        if self.spare.len() < MAX_SPARE_DRIVERS && !driver.is_busy() {
             self.spare.push(driver);
         }
     }
@@ -669,9 +689,11 @@ fn take_conn(
     (conn, true)
 }
 
-/// The reused connection closed before a byte of the answer: the request cannot
-/// have reached the service's application, so it goes again at once, once, on a
-/// new connection (after the host closes the old one).
+/// The reused connection closed before a byte of the answer: most likely the
+/// service closed it idle as the request went out (though it may have read the
+/// request), so it goes again at once, once, on a new connection (after the host
+/// closes the old one), outside the retry count. A POST resent this way may mint a
+/// second IAM token or certificate, as its retry would.
 fn resend<S: TokenShare>(
     driver: &Driver<S>,
     live: &mut Option<Live>,
@@ -811,5 +833,30 @@ fn own(step: DriverStep<'_>, spec: &'static Spec, finish: &mut Finish, text: boo
                 Err(e) => Step::Failed(e),
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vpc_imds_core::operation::Args;
+
+    #[test]
+    fn a_refused_profile_keeps_no_iam_cache() {
+        let settings = crate::Settings {
+            endpoint: Some("http://127.0.0.1:9".into()),
+            ..crate::Settings::default()
+        };
+        let mut m = LocalMachine::new(settings.build().unwrap(), 1);
+        let long = "p".repeat(10_000);
+        let args = |id| Args {
+            profile_id: Some(id),
+            ..Args::default()
+        };
+        let now = Instant::from_millis(0);
+        assert!(m.start("iam_token", &args(&long), now).is_err());
+        assert!(m.iam.is_empty());
+        assert!(m.start("iam_token", &args("Profile-1"), now).is_ok());
+        assert_eq!(m.iam.len(), 1);
     }
 }

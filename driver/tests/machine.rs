@@ -758,3 +758,52 @@ fn a_close_a_cancelled_operation_owed_survives_another_operations_answer() {
     done(m.step(b, later, Input::Bytes(&ok(TOKEN))));
     assert_eq!(m.expire_idle(later), vec![owed]);
 }
+
+#[test]
+fn an_answer_fed_with_no_request_in_flight_ends_only_that_operation() {
+    let mut m = machine();
+    // Fed before anything was sent: a misuse that ends the operation.
+    let op = start(&mut m, "instance", Args::default());
+    assert!(matches!(
+        m.step(op, at(0), Input::Bytes(b"")),
+        Step::Failed(_)
+    ));
+    // The next operation starts as usual (its driver was not left busy).
+    let next = start(&mut m, "instance", Args::default());
+    let put = send(&mut m, next, at(1), Input::Tick);
+    assert!(
+        put.request.target().contains("token"),
+        "{}",
+        put.request.target()
+    );
+
+    // A second failure reported for a token request already failed (in backoff):
+    // the operation ends, and its token lease with it.
+    let mut m = machine();
+    let op = start(&mut m, "instance", Args::default());
+    let put = send(&mut m, op, at(0), Input::Tick);
+    let mut backoff = m.step(op, at(1), Input::failed("connection_lost"));
+    while let Step::Close(_) = backoff {
+        backoff = m.step(op, at(1), Input::Tick);
+    }
+    assert!(matches!(backoff, Step::Backoff(_)), "{backoff:?}");
+    assert!(matches!(
+        m.step(op, at(2), Input::failed("connection_lost")),
+        Step::Failed(_)
+    ));
+    assert_eq!(m.operations(), 0);
+    // Another operation fetches the token itself, rather than waiting for a
+    // refresh no one is making; the connection of the ended one is closed.
+    let other = start_at(&mut m, "instance", Args::default(), at(3));
+    let mut closed = Vec::new();
+    let mut step = m.step(other, at(3), Input::Tick);
+    while let Step::Close(conn) = step {
+        closed.push(conn);
+        step = m.step(other, at(3), Input::Tick);
+    }
+    match step {
+        Step::Send(t) => assert!(t.request.target().contains("token")),
+        other => panic!("expected the token request, got {other:?}"),
+    }
+    assert!(closed.is_empty() || closed == vec![put.conn], "{closed:?}");
+}

@@ -58,6 +58,13 @@ struct Inner {
     async_transport: Option<Arc<dyn AsyncTransport>>,
 }
 
+impl Inner {
+    /// The client's `max_response_bytes`, for the transport.
+    fn max_bytes(&self) -> usize {
+        self.machine.with(|m| m.config().max_response_bytes())
+    }
+}
+
 /// What to feed the machine: nothing new, or the transport's answer.
 fn input(answer: &Option<Result<HttpResponse, TransportError>>) -> Input<'_> {
     match answer {
@@ -102,7 +109,10 @@ impl Run {
             let step = inner.machine.step_blocking(self.op, input(&answer));
             answer = None;
             match step {
-                Step::Send(t) => answer = Some(transport.send(HttpRequest::from_owned(&t.request))),
+                Step::Send(t) => {
+                    let request = HttpRequest::from_owned(&t.request, inner.max_bytes());
+                    answer = Some(transport.send(request));
+                }
                 Step::Backoff(until) => std::thread::sleep(inner.machine.left(until)),
                 // Connections are the transport's.
                 Step::Close(_) | Step::Read => {}
@@ -124,7 +134,7 @@ impl Run {
             answer = None;
             match step {
                 Step::Send(t) => {
-                    let request = HttpRequest::from_owned(&t.request);
+                    let request = HttpRequest::from_owned(&t.request, inner.max_bytes());
                     answer = Some(transport.send_async(request).await);
                 }
                 Step::Backoff(until) => transport.sleep(inner.machine.left(until)).await,

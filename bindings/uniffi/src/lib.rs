@@ -233,10 +233,15 @@ pub struct HttpRequest {
     pub timeout: Duration,
     /// The connect timeout (never more than `timeout`).
     pub connect_timeout: Duration,
+    /// The most body bytes worth reading: the client's `max_response_bytes` (a body
+    /// longer than that is refused by the machine, so a transport may stop reading
+    /// one byte past it).
+    #[uniffi(default = 1048576)]
+    pub max_bytes: u64,
 }
 
 impl HttpRequest {
-    pub(crate) fn from_owned(r: &OwnedRequest) -> Self {
+    pub(crate) fn from_owned(r: &OwnedRequest, max_bytes: usize) -> Self {
         HttpRequest {
             id: r.id().0,
             method: r.method().as_str().to_owned(),
@@ -254,6 +259,7 @@ impl HttpRequest {
             body: r.body().map(str::to_owned),
             timeout: r.timeout(),
             connect_timeout: r.connect_timeout(),
+            max_bytes: max_bytes as u64,
         }
     }
 }

@@ -167,11 +167,13 @@ impl Machine {
             StepInput::Failed { error } => MachineInput::Failed(error.kind()),
         };
         let document = |r: vpc_imds_driver::Record| Document::new(&r);
-        match lock(&self.machine).step(OpId(op), Instant::from_millis(now_ms), input) {
+        let mut machine = lock(&self.machine);
+        let max_bytes = machine.config().max_response_bytes();
+        match machine.step(OpId(op), Instant::from_millis(now_ms), input) {
             Step::Send(t) => MachineStep::Send {
                 conn: t.conn.0,
                 fresh: t.fresh,
-                request: HttpRequest::from_owned(&t.request),
+                request: HttpRequest::from_owned(&t.request, max_bytes),
                 wire: t.request.wire().to_vec(),
             },
             Step::Read => MachineStep::Read,

@@ -11,11 +11,14 @@ import java.net.UnknownHostException
 import java.net.http.HttpClient
 import java.net.http.HttpConnectTimeoutException
 import java.net.http.HttpTimeoutException
+import java.nio.ByteBuffer
 import java.nio.channels.UnresolvedAddressException
 import java.time.Duration
 import java.util.concurrent.CancellationException
 import java.util.concurrent.CompletableFuture
 import java.util.concurrent.CompletionException
+import java.util.concurrent.CompletionStage
+import java.util.concurrent.Flow
 import java.util.concurrent.TimeUnit
 import java.util.concurrent.locks.LockSupport
 import javax.net.ssl.SSLContext
@@ -83,7 +86,7 @@ class JavaHttpTransport @JvmOverloads constructor(
         if (Thread.currentThread().isInterrupted) throw TransportException.ConnectionLost("interrupted")
         val watchdog = Watchdog(Thread.currentThread(), request.timeout.toMillis().coerceAtLeast(1))
         try {
-            return convert(http.send(build(request), JdkResponse.BodyHandlers.ofByteArray()))
+            return convert(http.send(build(request), limited(request.maxBytes)))
         } catch (e: Exception) {
             if (watchdog.fired) throw timedOut(request)
             if (e !is InterruptedException) throw failure(e)
@@ -97,13 +100,15 @@ class JavaHttpTransport @JvmOverloads constructor(
     override suspend fun sendAsync(request: HttpRequest): HttpResponse {
         try {
             return withTimeout(request.timeout.toMillis().coerceAtLeast(1)) {
-                convert(http.sendAsync(build(request), JdkResponse.BodyHandlers.ofByteArray()).awaitOrAbort())
+                convert(http.sendAsync(build(request), limited(request.maxBytes)).awaitOrAbort())
             }
         } catch (e: TimeoutCancellationException) {
             throw timedOut(request)
         } catch (e: kotlin.coroutines.cancellation.CancellationException) {
             throw e
-        } catch (e: Exception) {
+        } catch (e: Throwable) {
+            // An Error too (OutOfMemoryError): uniffi completes a suspend callback only
+            // for an Exception, and the call would wait for ever.
             throw failure(e)
         }
     }
@@ -129,6 +134,51 @@ class JavaHttpTransport @JvmOverloads constructor(
 
     override suspend fun sleep(duration: Duration) {
         delay(duration.toMillis())
+    }
+
+    /**
+     * The body, read to one byte past [max] at most (enough for the machine to refuse
+     * it as too long); the rest is not read, and the connection is dropped.
+     */
+    private fun limited(max: ULong): JdkResponse.BodyHandler<ByteArray> {
+        val cap = if (max >= (Int.MAX_VALUE - 8).toULong()) Int.MAX_VALUE - 8 else max.toInt() + 1
+        return JdkResponse.BodyHandler { LimitedBody(cap) }
+    }
+
+    private class LimitedBody(private val cap: Int) : JdkResponse.BodySubscriber<ByteArray> {
+        private val out = java.io.ByteArrayOutputStream()
+        private val body = CompletableFuture<ByteArray>()
+        private var subscription: Flow.Subscription? = null
+
+        override fun getBody(): CompletionStage<ByteArray> = body
+
+        override fun onSubscribe(s: Flow.Subscription) {
+            subscription = s
+            s.request(Long.MAX_VALUE)
+        }
+
+        override fun onNext(item: List<ByteBuffer>) {
+            if (body.isDone) return
+            for (b in item) {
+                val n = minOf(b.remaining(), cap - out.size())
+                val bytes = ByteArray(n)
+                b.get(bytes)
+                out.write(bytes, 0, n)
+                if (out.size() >= cap) {
+                    body.complete(out.toByteArray())
+                    subscription?.cancel()
+                    return
+                }
+            }
+        }
+
+        override fun onError(t: Throwable) {
+            body.completeExceptionally(t)
+        }
+
+        override fun onComplete() {
+            body.complete(out.toByteArray())
+        }
     }
 
     /** Interrupts [thread] once [millis] have passed, unless disarmed first. */

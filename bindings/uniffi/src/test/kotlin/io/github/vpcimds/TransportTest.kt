@@ -55,6 +55,37 @@ class TransportTest {
     }
 
     @Test
+    fun aBodyIsReadOnlyOneBytePastTheLimit() {
+        ServerSocket(0, 8, InetAddress.getLoopbackAddress()).use { server ->
+            val t = thread(isDaemon = true) {
+                runCatching {
+                    while (true) {
+                        val s = server.accept()
+                        thread(isDaemon = true) {
+                            runCatching {
+                                s.getInputStream().read(ByteArray(4096))
+                                val out = s.getOutputStream()
+                                out.write("HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n".toByteArray())
+                                val chunk = ByteArray(512) { 'x'.code.toByte() }
+                                while (true) out.write(chunk) // until the client goes
+                            }
+                            s.close()
+                        }
+                    }
+                }
+            }
+            val transport = JavaHttpTransport()
+            val limited = request(server.localPort).copy(timeout = Duration.ofSeconds(10), maxBytes = 2048u)
+            val started = System.nanoTime()
+            assertEquals(2049, transport.send(limited).body.size, "blocking: one byte past the limit")
+            assertEquals(2049, runBlocking { transport.sendAsync(limited) }.body.size, "suspend: the same")
+            val ms = (System.nanoTime() - started) / 1_000_000
+            assertTrue(ms < 5000, "stopped reading at the limit, not at the deadline ($ms ms)")
+            t.interrupt()
+        }
+    }
+
+    @Test
     fun anInterruptedThreadSendsNothing() {
         ServerSocket(0, 8, InetAddress.getLoopbackAddress()).use { server ->
             val accepted = java.util.concurrent.atomic.AtomicInteger()
