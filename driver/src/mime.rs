@@ -61,8 +61,14 @@ pub fn is_gzip(bytes: &[u8]) -> bool {
 pub fn gunzip(bytes: &[u8], limit: usize) -> Result<Vec<u8>, UserDataError> {
     let mut out = Vec::new();
     let mut rest = bytes;
+    // One inflater and one chunk for every member, reset between them: a stream of
+    // many tiny members costs no more than one of the same length.
+    let mut state: Box<InflateState> = InflateState::new_boxed(DataFormat::Raw);
+    // On the heap: hosts run this on threads whose stacks they do not size.
+    let mut chunk = vec![0u8; 32 * 1024];
     loop {
-        rest = gunzip_member(rest, limit, &mut out)?;
+        state.reset(DataFormat::Raw);
+        rest = gunzip_member(rest, limit, &mut out, &mut state, &mut chunk)?;
         if rest.is_empty() {
             return Ok(out);
         }
@@ -74,6 +80,8 @@ fn gunzip_member<'a>(
     b: &'a [u8],
     limit: usize,
     out: &mut Vec<u8>,
+    state: &mut InflateState,
+    chunk: &mut [u8],
 ) -> Result<&'a [u8], UserDataError> {
     const FHCRC: u8 = 2;
     const FEXTRA: u8 = 4;
@@ -104,11 +112,8 @@ fn gunzip_member<'a>(
     }
     let mut input = b.get(at..).ok_or(short.clone())?;
     let start = out.len();
-    let mut state: Box<InflateState> = InflateState::new_boxed(DataFormat::Raw);
-    // On the heap: hosts run this on threads whose stacks they do not size.
-    let mut chunk = vec![0u8; 32 * 1024];
     loop {
-        let r = inflate(&mut state, input, &mut chunk, MZFlush::None);
+        let r = inflate(state, input, chunk, MZFlush::None);
         input = input.get(r.bytes_consumed..).unwrap_or_default();
         if out.len() - start + r.bytes_written > limit.saturating_sub(start) {
             return Err(UserDataError::TooLarge(limit));
@@ -557,6 +562,13 @@ mod tests {
             gunzip(b"\x1f\x8b", 100),
             Err(UserDataError::Gzip(_))
         ));
+        // Thousands of empty members, then one with data: one inflater serves all.
+        let empty: &[u8] = &[
+            31, 139, 8, 0, 0, 0, 0, 0, 2, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        let mut many = empty.repeat(5_000);
+        many.extend_from_slice(two);
+        assert_eq!(gunzip(&many, 100).unwrap(), b"hello world");
     }
 
     #[test]
