@@ -337,10 +337,14 @@ impl<S: TokenShare> Driver<S> {
                         Output::IamToken(t) => t.lifetime_secs(),
                         _ => None,
                     };
-                    // Without a lifetime the token cannot be judged: not cached.
-                    let stored = lifetime.is_some_and(|secs| {
-                        cache.with(|c, _| c.store(token.expose(), secs, now).is_ok())
-                    });
+                    // Without a lifetime the token cannot be judged: not cached. Nor
+                    // trusted for longer than an IAM token lives (an hour).
+                    let stored =
+                        lifetime
+                            .map(|s| s.min(MAX_IAM_TOKEN_LIFETIME))
+                            .is_some_and(|secs| {
+                                cache.with(|c, _| c.store(token.expose(), secs, now).is_ok())
+                            });
                     if !stored {
                         cache.with(|c, _| c.abandon_refresh());
                     }
@@ -353,6 +357,10 @@ impl<S: TokenShare> Driver<S> {
         }
     }
 }
+
+/// The longest an IAM token is cached, in seconds, whatever lifetime it states
+/// (IBM's IAM tokens live an hour).
+pub const MAX_IAM_TOKEN_LIFETIME: u32 = 3600;
 
 impl<S: TokenShare> Drop for Driver<S> {
     fn drop(&mut self) {

@@ -325,6 +325,21 @@ fn iam_tokens_are_cached_per_profile() {
 }
 
 #[test]
+fn an_iam_token_is_cached_an_hour_at_most_whatever_it_states() {
+    let mut m = machine();
+    let a = start(&mut m, "iam_token", Args::default());
+    send(&mut m, a, at(0), Input::Tick);
+    answer(&mut m, a, at(1), &ok(TOKEN));
+    let forever = r#"{"access_token":"iam-abc","expires_in":4000000000}"#;
+    done(answer(&mut m, a, at(2), &ok(forever)).0);
+    // From the cache 50 minutes on: what is left of an hour, not of 126 years.
+    let b = start_at(&mut m, "iam_token", Args::default(), at(3_000_000));
+    let record = done(m.step(b, at(3_000_000), Input::Tick));
+    let left = serde_json::to_value(&record).unwrap()["expires_in"].as_u64();
+    assert!(left.is_some_and(|s| s <= 600), "{left:?}");
+}
+
+#[test]
 fn two_callers_of_one_profile_make_one_iam_request() {
     let mut m = machine();
     let args = Args {
