@@ -12,6 +12,8 @@
 use alloc::vec::Vec;
 use core::fmt;
 
+use vpc_imds_core::text::Text;
+
 use crate::json::{elements, members, Member};
 
 /// A page was not a JSON object (the core has already checked each page parses,
@@ -99,7 +101,7 @@ impl PageMerger {
             return self.first(&members, out);
         }
         for (key, value) in members {
-            if self.streamed.as_deref() == Some(key) {
+            if self.streamed.as_deref().is_some_and(|s| same_name(s, key)) {
                 for item in elements(value)? {
                     if self.wrote_item {
                         out.push(b',');
@@ -107,7 +109,7 @@ impl PageMerger {
                     self.wrote_item = true;
                     out.extend_from_slice(item);
                 }
-            } else if let Some(held) = self.held.iter_mut().find(|h| h.key == key) {
+            } else if let Some(held) = self.held.iter_mut().find(|h| same_name(&h.key, key)) {
                 if let HeldValue::Items(items) = &mut held.value {
                     for item in elements(value)? {
                         if !items.is_empty() {
@@ -125,7 +127,7 @@ impl PageMerger {
         out.push(b'{');
         let mut comma = false;
         for &(key, value) in members {
-            if key == b"\"next\"" {
+            if same_name(key, b"\"next\"") {
                 continue;
             }
             let list = value.starts_with(b"[");
@@ -201,6 +203,24 @@ pub fn merge_pages<'p>(pages: impl IntoIterator<Item = &'p [u8]>) -> Result<Vec<
     Ok(out)
 }
 
+/// Whether two member names (quoted, as written) are one name once decoded, as
+/// JSON means them (`"k\u0065ys"` is `"keys"`), as the core's reader reads them.
+fn same_name(a: &[u8], b: &[u8]) -> bool {
+    if a == b {
+        return true;
+    }
+    fn text(quoted: &[u8]) -> Option<Text<'_>> {
+        let inner = quoted.get(1..quoted.len().saturating_sub(1))?;
+        core::str::from_utf8(inner).ok().map(Text::from_raw)
+    }
+    match (text(a), text(b)) {
+        (Some(a), Some(b)) if a.raw().contains('\\') || b.raw().contains('\\') => {
+            a.chars().eq(b.chars())
+        }
+        _ => false,
+    }
+}
+
 fn join(items: &[&[u8]]) -> Vec<u8> {
     let mut out = Vec::with_capacity(items.iter().map(|i| i.len() + 1).sum());
     for (i, item) in items.iter().enumerate() {
@@ -239,6 +259,15 @@ mod tests {
         assert_eq!(merged(&[b" {} "]), "{}");
         assert_eq!(merged(&[]), "{}");
         assert_eq!(merged(&[br#"{"x":1}"#, br#"{"x":2}"#]), r#"{"x":1}"#);
+    }
+
+    #[test]
+    fn names_are_compared_decoded() {
+        let p1 = br#"{"keys":[1],"\u006cimit":1,"next":{"href":"b"}}"#;
+        let p2 = br#"{"k\u0065ys":[2],"\u006eext":{"href":"c"}}"#;
+        assert_eq!(merged(&[p1, p2]), r#"{"keys":[1,2],"\u006cimit":1}"#);
+        let p1 = br#"{"ne\u0078t":{"href":"b"},"a":[1]}"#;
+        assert_eq!(merged(&[p1]), r#"{"a":[1]}"#);
     }
 
     #[test]
