@@ -329,7 +329,8 @@ fn an_iam_token_is_cached_an_hour_at_most_whatever_it_states() {
     let mut m = machine();
     let a = start(&mut m, "iam_token", Args::default());
     send(&mut m, a, at(0), Input::Tick);
-    answer(&mut m, a, at(1), &ok(TOKEN));
+    let (post, _) = answer(&mut m, a, at(1), &ok(TOKEN));
+    assert!(matches!(post, Step::Send(_)), "the IAM POST: {post:?}");
     let forever = r#"{"access_token":"iam-abc","expires_in":4000000000}"#;
     done(answer(&mut m, a, at(2), &ok(forever)).0);
     // From the cache 50 minutes on: what is left of an hour, not of 126 years.
