@@ -13,7 +13,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
 
-use miniz_oxide::inflate::stream::{inflate, InflateState};
+use miniz_oxide::inflate::stream::{inflate, InflateState, MinReset};
 use miniz_oxide::{DataFormat, MZError, MZFlush, MZStatus};
 
 /// Default limit on decompressed user data (IBM accepts at most 64 KiB compressed).
@@ -61,17 +61,17 @@ pub fn is_gzip(bytes: &[u8]) -> bool {
 pub fn gunzip(bytes: &[u8], limit: usize) -> Result<Vec<u8>, UserDataError> {
     let mut out = Vec::new();
     let mut rest = bytes;
-    // One inflater and one chunk for every member, reset between them: a stream of
-    // many tiny members costs no more than one of the same length.
+    // One inflater and one chunk for every member, the inflater's state reset
+    // between them (its window is not zeroed again): a member allocates nothing.
     let mut state: Box<InflateState> = InflateState::new_boxed(DataFormat::Raw);
     // On the heap: hosts run this on threads whose stacks they do not size.
     let mut chunk = vec![0u8; 32 * 1024];
     loop {
-        state.reset(DataFormat::Raw);
         rest = gunzip_member(rest, limit, &mut out, &mut state, &mut chunk)?;
         if rest.is_empty() {
             return Ok(out);
         }
+        state.reset_as(MinReset);
     }
 }
 

@@ -56,13 +56,8 @@ struct Inner {
     machine: SharedMachine,
     transport: Option<Arc<dyn Transport>>,
     async_transport: Option<Arc<dyn AsyncTransport>>,
-}
-
-impl Inner {
     /// The client's `max_response_bytes`, for the transport.
-    fn max_bytes(&self) -> usize {
-        self.machine.with(|m| m.config().max_response_bytes())
-    }
+    max_bytes: usize,
 }
 
 /// What to feed the machine: nothing new, or the transport's answer.
@@ -110,7 +105,7 @@ impl Run {
             answer = None;
             match step {
                 Step::Send(t) => {
-                    let request = HttpRequest::from_owned(&t.request, inner.max_bytes());
+                    let request = HttpRequest::from_owned(&t.request, inner.max_bytes);
                     answer = Some(transport.send(request));
                 }
                 Step::Backoff(until) => std::thread::sleep(inner.machine.left(until)),
@@ -134,7 +129,7 @@ impl Run {
             answer = None;
             match step {
                 Step::Send(t) => {
-                    let request = HttpRequest::from_owned(&t.request, inner.max_bytes());
+                    let request = HttpRequest::from_owned(&t.request, inner.max_bytes);
                     answer = Some(transport.send_async(request).await);
                 }
                 Step::Backoff(until) => transport.sleep(inner.machine.left(until)).await,
@@ -302,8 +297,10 @@ impl ImdsClient {
         let seed = RandomState::new().hash_one(StdInstant::now());
         let machine = SharedMachine::new(settings.build()?, seed);
         machine.with(|m| m.write_json_on_arrival(true)); // documents cross as JSON text
+        let max_bytes = machine.with(|m| m.config().max_response_bytes());
         Ok(Arc::new(ImdsClient {
             inner: Arc::new(Inner {
+                max_bytes,
                 machine,
                 transport,
                 async_transport,

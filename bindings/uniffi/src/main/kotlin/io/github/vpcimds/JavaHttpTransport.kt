@@ -141,7 +141,10 @@ class JavaHttpTransport @JvmOverloads constructor(
      * it as too long); the rest is not read, and the connection is dropped.
      */
     private fun limited(max: ULong): JdkResponse.BodyHandler<ByteArray> {
-        val cap = if (max >= (Int.MAX_VALUE - 8).toULong()) Int.MAX_VALUE - 8 else max.toInt() + 1
+        // Past what one array holds there is nothing to cut (the client's own limit
+        // is 256 MiB at most).
+        if (max >= (Int.MAX_VALUE - 8).toULong()) return JdkResponse.BodyHandlers.ofByteArray()
+        val cap = max.toInt() + 1
         return JdkResponse.BodyHandler { LimitedBody(cap) }
     }
 
