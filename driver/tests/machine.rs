@@ -55,8 +55,19 @@ fn send(m: &mut LocalMachine, op: OpId, now: Instant, input: Input<'_>) -> Trans
 /// Feeds a whole answer on the operation's connection and returns the next step
 /// after any connection closes it asks for (which it returns too).
 fn answer(m: &mut LocalMachine, op: OpId, now: Instant, bytes: &[u8]) -> (Step, Vec<ConnId>) {
+    past_closes(m, op, now, Input::Bytes(bytes))
+}
+
+/// Steps `op` with `input`, then past any connection closes it asks for: the next
+/// step, and the connections closed.
+fn past_closes(
+    m: &mut LocalMachine,
+    op: OpId,
+    now: Instant,
+    input: Input<'_>,
+) -> (Step, Vec<ConnId>) {
     let mut closed = Vec::new();
-    let mut step = m.step(op, now, Input::Bytes(bytes));
+    let mut step = m.step(op, now, input);
     while let Step::Close(conn) = step {
         closed.push(conn);
         step = m.step(op, now, Input::Tick);
@@ -798,10 +809,7 @@ fn an_answer_fed_with_no_request_in_flight_ends_only_that_operation() {
     let mut m = machine();
     let op = start(&mut m, "instance", Args::default());
     let put = send(&mut m, op, at(0), Input::Tick);
-    let mut backoff = m.step(op, at(1), Input::failed("connection_lost"));
-    while let Step::Close(_) = backoff {
-        backoff = m.step(op, at(1), Input::Tick);
-    }
+    let (backoff, _) = past_closes(&mut m, op, at(1), Input::failed("connection_lost"));
     assert!(matches!(backoff, Step::Backoff(_)), "{backoff:?}");
     assert!(matches!(
         m.step(op, at(2), Input::failed("connection_lost")),
@@ -811,12 +819,7 @@ fn an_answer_fed_with_no_request_in_flight_ends_only_that_operation() {
     // Another operation fetches the token itself, rather than waiting for a
     // refresh no one is making; the connection of the ended one is closed.
     let other = start_at(&mut m, "instance", Args::default(), at(3));
-    let mut closed = Vec::new();
-    let mut step = m.step(other, at(3), Input::Tick);
-    while let Step::Close(conn) = step {
-        closed.push(conn);
-        step = m.step(other, at(3), Input::Tick);
-    }
+    let (step, closed) = past_closes(&mut m, other, at(3), Input::Tick);
     match step {
         Step::Send(t) => assert!(t.request.target().contains("token")),
         other => panic!("expected the token request, got {other:?}"),
