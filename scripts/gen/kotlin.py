@@ -50,6 +50,21 @@ ARG_TYPES = {"string": "InputText", "id": "InputText", "path": "InputText",
 KOTLIN_TYPES = {"String": "String", "u16": "UShort", "u32": "UInt", "u64": "ULong"}
 
 
+# A kind only the JVM has: no other host's blocking call can see a thread's interrupt
+# (Python's Ctrl-C raises KeyboardInterrupt, Go's context and JS's AbortSignal end
+# a call in their own way).
+HOST_KINDS = [{
+    "kind": "interrupted", "kotlin": "Interrupted",
+    "doc": "A blocking call ended because its thread was interrupted (`Thread.interrupt()`; reason "
+           "`interrupted`): the operation is cancelled, the thread's interrupt flag left set.",
+}]
+
+
+def all_kinds(desc: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """The description's error kinds, then the JVM's own."""
+    return desc["errors"]["kinds"] + HOST_KINDS
+
+
 def uniffi_error_class(name: str) -> str:
     """uniffi's Kotlin name for an error variant (a trailing `Error` becomes `Exception`)."""
     return name[: -len("Error")] + "Exception" if name.endswith("Error") else name
@@ -132,7 +147,7 @@ def error_enum(desc: Dict[str, Any]) -> str:
     out = ["/// A failed operation: one variant per error kind, each with the same details\n",
            "/// (the driver's one error record). The text never holds a token.\n",
            "#[derive(Clone, Debug, PartialEq, Eq, uniffi::Error)]\npub enum ImdsError {\n"]
-    for k in kinds:
+    for k in all_kinds(desc):
         out.append(doc(k["doc"], "    ") + f"    {k['kotlin']} {{\n")
         for f in fields:
             out.append(doc(f["doc"], "        ") + f"        {f['name']}: {f['type']},\n")
@@ -150,13 +165,13 @@ def error_enum(desc: Dict[str, Any]) -> str:
     out.append(f"            _ => ImdsError::{fallback['kotlin']} {{ {names} }},\n        }}\n    }}\n}}\n\n")
     out.append("/// What went wrong, whatever the kind.\nimpl fmt::Display for ImdsError {\n")
     out.append("    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {\n        match self {\n")
-    pats = " | ".join(f"ImdsError::{k['kotlin']} {{ text, .. }}" for k in kinds)
+    pats = " | ".join(f"ImdsError::{k['kotlin']} {{ text, .. }}" for k in all_kinds(desc))
     out.append(f"            {pats} => f.write_str(text),\n        }}\n    }}\n}}\n\n")
     out.append("impl std::error::Error for ImdsError {}\n\n")
     out.append("/// The error kind's name (`invalid_input`, `refused`, `timed_out`, ...), as the\n")
     out.append("/// test vectors and the other bindings spell it.\n#[uniffi::export]\n")
     out.append("pub fn error_kind(error: &ImdsError) -> String {\n    match error {\n")
-    for k in kinds:
+    for k in all_kinds(desc):
         out.append(f'        ImdsError::{k["kotlin"]} {{ .. }} => "{k["kind"]}",\n')
     out.append("    }\n    .to_owned()\n}\n\n")
     return "".join(out)
@@ -406,7 +421,7 @@ def kotlin_pages(desc: Dict[str, Any]) -> str:
 
 def kotlin(desc: Dict[str, Any]) -> str:
     fields = error_fields(desc)
-    kinds = desc["errors"]["kinds"]
+    kinds = all_kinds(desc)
     out = [f"// {BANNER}\n", "package io.github.vpcimds\n\n"]
     out.append("/** The details every [ImdsException] kind carries, for code that catches the base class. */\n")
     out.append("data class ImdsErrorDetails(\n")
@@ -425,7 +440,7 @@ def kotlin(desc: Dict[str, Any]) -> str:
     for k in kinds:
         out.append(f'        is ImdsException.{uniffi_error_class(k["kotlin"])} -> "{k["kind"]}"\n')
     out.append("    }\n\n")
-    first = next(k for k in kinds if k["kind"] == "invalid_input")
+    first = next(k for k in desc["errors"]["kinds"] if k["kind"] == "invalid_input")
     out.append("/** An `invalid_input` error raised on the JVM side (the input never crossed). */\n")
     out.append(f"internal fun invalidInput(text: String) = ImdsException.{uniffi_error_class(first['kotlin'])}(\n")
     for f in fields:
@@ -542,6 +557,9 @@ def facade_builder(desc: Dict[str, Any]) -> str:
 # The facade's exception per kind extends this JVM class (else ImdsFacadeException).
 FACADE_BASES = {"invalid_input": "IllegalArgumentException"}
 FACADE_KIND_DOCS = {
+    "interrupted": "Unchecked, as every facade exception (a checked `InterruptedException` would have to "
+                   "be declared on every method); the interrupt flag stays set for the caller's next "
+                   "blocking call to see.",
     "invalid_input": "An `IllegalArgumentException`, as JVM code expects of a bad argument or setting "
                      "(so it cannot extend [ImdsFacadeException]; both are [ImdsFailure]s).",
     "timed_out": "Unchecked, like every facade exception, and so not a `java.util.concurrent.TimeoutException`: "
@@ -578,7 +596,7 @@ def facade_errors(desc: Dict[str, Any]) -> str:
                " * the error record's fields on it ([ImdsFailure]), the Kotlin [ImdsException] as its cause.\n */\n"
                "open class ImdsFacadeException internal constructor(failure: ImdsFailure, message: String, cause: ImdsException) :\n"
                "    RuntimeException(message, cause), ImdsFailure by failure\n")
-    for k in desc["errors"]["kinds"]:
+    for k in all_kinds(desc):
         cls, base = facade_class(k), FACADE_BASES.get(k["kind"])
         text = f"`{k['kind']}`: {k['doc']}"
         if k["kind"] in FACADE_KIND_DOCS:
@@ -592,7 +610,7 @@ def facade_errors(desc: Dict[str, Any]) -> str:
                        "    ImdsFacadeException(FailureFields(e), e.details.text, e)\n")
     out.append("\n/** This error as the facade throws it. */\n")
     out.append("internal fun ImdsException.toFacade(): RuntimeException = when (this) {\n")
-    for k in desc["errors"]["kinds"]:
+    for k in all_kinds(desc):
         out.append(f"    is ImdsException.{uniffi_error_class(k['kotlin'])} -> {facade_class(k)}(this)\n")
     out.append("}\n")
     return "".join(out)

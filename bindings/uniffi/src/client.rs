@@ -3,7 +3,8 @@
 //! blocking call on its thread (token waits block in the machine), a `suspend` call
 //! from its coroutine (token waits until the machine wakes the operation, or the
 //! step's deadline). The transport moves the requests; the machine decides
-//! everything else.
+//! everything else. A blocking call asks its [`Interruption`] while it waits and
+//! after a failed send, and ends as `interrupted` when the thread was interrupted.
 
 use std::future::{poll_fn, Future};
 use std::hash::{BuildHasher, RandomState};
@@ -18,8 +19,8 @@ use vpc_imds_driver::{
 };
 
 use crate::{
-    bad_response, lock, misuse, AccessToken, Document, HttpRequest, HttpResponse, ImdsError,
-    ImdsSettings, TransportError,
+    bad_response, interrupted, lock, misuse, AccessToken, Document, HttpRequest, HttpResponse,
+    ImdsError, ImdsSettings, TransportError,
 };
 
 /// Sends one request and returns the whole response (blocking). Implemented by
@@ -44,6 +45,19 @@ pub trait AsyncTransport: Send + Sync {
     async fn sleep(&self, duration: Duration);
 }
 
+/// Whether the calling thread was asked to stop. A blocking call asks while it
+/// waits (for a token, a backoff: every [`WAIT_SLICE`]) and after a failed send,
+/// and ends as [`ImdsError::Interrupted`]; Kotlin's `ThreadInterruption` reads
+/// `Thread.currentThread().isInterrupted` (leaving the flag set).
+#[uniffi::export(with_foreign)]
+pub trait Interruption: Send + Sync {
+    /// Whether the thread making the call was interrupted.
+    fn interrupted(&self) -> bool;
+}
+
+/// The longest a blocking call waits between two questions to its [`Interruption`].
+const WAIT_SLICE: Duration = Duration::from_millis(50);
+
 /// A client of the instance metadata service. Thread-safe: all calls share one
 /// machine, so one identity token (and one IAM token per trusted profile),
 /// fetched by one call at a time.
@@ -56,6 +70,7 @@ struct Inner {
     machine: SharedMachine,
     transport: Option<Arc<dyn Transport>>,
     async_transport: Option<Arc<dyn AsyncTransport>>,
+    interruption: Option<Arc<dyn Interruption>>,
     /// The client's `max_response_bytes`, for the transport.
     max_bytes: usize,
 }
@@ -99,16 +114,37 @@ impl Run {
         let inner = self.inner.clone();
         let transport = inner.transport.clone();
         let transport = transport.ok_or_else(|| misuse("this client has no blocking transport"))?;
+        let check = || match &inner.interruption {
+            Some(i) if i.interrupted() => Err(interrupted()),
+            _ => Ok(()),
+        };
+        let slice = match inner.interruption {
+            Some(_) => WAIT_SLICE,
+            None => Duration::MAX,
+        };
         let mut answer = None;
         loop {
-            let step = inner.machine.step_blocking(self.op, input(&answer));
+            let step = inner
+                .machine
+                .step_blocking_with(self.op, input(&answer), slice, &check)?;
             answer = None;
             match step {
                 Step::Send(t) => {
                     let request = HttpRequest::from_owned(&t.request, inner.max_bytes);
-                    answer = Some(transport.send(request));
+                    let sent = transport.send(request);
+                    if sent.is_err() {
+                        check()?; // an interrupted send is not a lost connection to retry
+                    }
+                    answer = Some(sent);
                 }
-                Step::Backoff(until) => std::thread::sleep(inner.machine.left(until)),
+                Step::Backoff(until) => loop {
+                    let left = inner.machine.left(until);
+                    if left.is_zero() {
+                        break;
+                    }
+                    check()?;
+                    std::thread::sleep(left.min(slice));
+                },
                 // Connections are the transport's.
                 Step::Close(_) | Step::Read => {}
                 step => return self.end(step),
@@ -287,12 +323,15 @@ impl ImdsClient {
     /// A client; nothing is sent yet. `settings` is checked here. `transport` serves
     /// the blocking methods, `async_transport` the `*_async` ones (Kotlin's
     /// default transport is both); a method whose transport is missing fails as
-    /// `invalid_input`.
-    #[uniffi::constructor(default(transport = None, async_transport = None))]
+    /// `invalid_input`. With an `interruption`, a blocking call ends as
+    /// `interrupted` soon after its thread is interrupted (Kotlin's `imdsClient`
+    /// passes `ThreadInterruption`).
+    #[uniffi::constructor(default(transport = None, async_transport = None, interruption = None))]
     pub fn new(
         settings: ImdsSettings,
         transport: Option<Arc<dyn Transport>>,
         async_transport: Option<Arc<dyn AsyncTransport>>,
+        interruption: Option<Arc<dyn Interruption>>,
     ) -> Result<Arc<Self>, ImdsError> {
         let seed = RandomState::new().hash_one(StdInstant::now());
         let machine = SharedMachine::new(settings.build()?, seed);
@@ -304,6 +343,7 @@ impl ImdsClient {
                 machine,
                 transport,
                 async_transport,
+                interruption,
             }),
         }))
     }

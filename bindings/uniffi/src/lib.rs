@@ -36,7 +36,7 @@ mod models;
 mod stepper;
 mod surface;
 
-pub use client::{AsyncTransport, ImdsClient, Pages, Transport};
+pub use client::{AsyncTransport, ImdsClient, Interruption, Pages, Transport};
 pub use models::*;
 pub use stepper::{ArgValue, Machine, MachineStep, StepInput};
 pub use surface::*;
@@ -513,6 +513,21 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 pub(crate) fn bad_response(what: &'static str) -> ImdsError {
     Error::new(ErrorKind::BadResponse, Cause::Protocol(what)).into()
+}
+
+/// A blocking call's end when its thread was interrupted (the JVM's own kind).
+pub(crate) fn interrupted() -> ImdsError {
+    ImdsError::Interrupted {
+        text: "interrupted: the calling thread was interrupted".to_owned(),
+        reason: "interrupted".to_owned(),
+        status: None,
+        retry_after: None,
+        code: None,
+        api_message: None,
+        target: None,
+        trace: None,
+        transport: None,
+    }
 }
 
 pub(crate) fn misuse(what: &'static str) -> ImdsError {

@@ -299,6 +299,27 @@ pub enum ImdsError {
         /// For transport failures: `refused`, `unreachable`, `connect_timeout`, `response_timeout`, `connection_lost` or `tls`.
         transport: Option<String>,
     },
+    /// A blocking call ended because its thread was interrupted (`Thread.interrupt()`; reason `interrupted`): the operation is cancelled, the thread's interrupt flag left set.
+    Interrupted {
+        /// What went wrong, in words; never holds a token.
+        text: String,
+        /// Why: `input`, `transport`, `deadline`, `http`, `body`, `api`, `protocol` or `misuse`.
+        reason: String,
+        /// The HTTP status the service answered with.
+        status: Option<u16>,
+        /// The `Retry-After` seconds the service asked for.
+        retry_after: Option<u32>,
+        /// IBM's error code (`errors[0].code`), e.g. `profile_not_linked`.
+        code: Option<String>,
+        /// IBM's error message (`errors[0].message`).
+        api_message: Option<String>,
+        /// The field, header or parameter at fault (`errors[0].target.name`).
+        target: Option<String>,
+        /// IBM's trace id, to quote to IBM support.
+        trace: Option<String>,
+        /// For transport failures: `refused`, `unreachable`, `connect_timeout`, `response_timeout`, `connection_lost` or `tls`.
+        transport: Option<String>,
+    },
 }
 
 impl From<ErrorRecord> for ImdsError {
@@ -442,7 +463,8 @@ impl fmt::Display for ImdsError {
             | ImdsError::RateLimited { text, .. }
             | ImdsError::ServerError { text, .. }
             | ImdsError::Rejected { text, .. }
-            | ImdsError::BadResponse { text, .. } => f.write_str(text),
+            | ImdsError::BadResponse { text, .. }
+            | ImdsError::Interrupted { text, .. } => f.write_str(text),
         }
     }
 }
@@ -464,6 +486,7 @@ pub fn error_kind(error: &ImdsError) -> String {
         ImdsError::ServerError { .. } => "server_error",
         ImdsError::Rejected { .. } => "rejected",
         ImdsError::BadResponse { .. } => "bad_response",
+        ImdsError::Interrupted { .. } => "interrupted",
     }
     .to_owned()
 }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use vpc_imds_uniffi::{
-    error_kind, HttpRequest, HttpResponse, ImdsClient, ImdsSettings, InputText, Transport,
-    TransportError,
+    error_kind, HttpRequest, HttpResponse, ImdsClient, ImdsSettings, InputText, Interruption,
+    Transport, TransportError,
 };
 
 const TOKEN: &str =
@@ -79,7 +79,7 @@ fn client(t: &Arc<Canned>) -> Arc<ImdsClient> {
         endpoint: Some(InputText("http://127.0.0.1:9".into())),
         ..ImdsSettings::default()
     };
-    ImdsClient::new(settings, Some(t.clone()), None).expect("client")
+    ImdsClient::new(settings, Some(t.clone()), None, None).expect("client")
 }
 
 #[test]
@@ -127,4 +127,74 @@ fn native_cost_per_call() {
     }
     let per = start.elapsed() / n;
     println!("native side of one cached GET (driver, JSON reply), no FFI: {per:?}");
+}
+
+/// Refuses every request, counting them.
+struct Refusing(AtomicUsize);
+
+impl Transport for Refusing {
+    fn send(&self, _: HttpRequest) -> Result<HttpResponse, TransportError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Err(TransportError::Refused {
+            detail: "nothing listens".into(),
+        })
+    }
+}
+
+/// Says "interrupted" from its `after`-th question on, counting them.
+struct InterruptedAfter {
+    after: usize,
+    asked: AtomicUsize,
+}
+
+impl Interruption for InterruptedAfter {
+    fn interrupted(&self) -> bool {
+        self.asked.fetch_add(1, Ordering::SeqCst) + 1 >= self.after
+    }
+}
+
+#[test]
+fn an_interrupted_blocking_call_ends_as_interrupted_and_a_call_that_never_waits_never_asks() {
+    let settings = || ImdsSettings {
+        endpoint: Some(InputText("http://127.0.0.1:9".into())),
+        ..ImdsSettings::default()
+    };
+    let refusing = Arc::new(Refusing(AtomicUsize::new(0)));
+    let asker = Arc::new(InterruptedAfter {
+        after: 4,
+        asked: AtomicUsize::new(0),
+    });
+    let c = ImdsClient::new(
+        settings(),
+        Some(refusing.clone()),
+        None,
+        Some(asker.clone()),
+    )
+    .expect("client");
+    let started = Instant::now();
+    let e = c
+        .wait_until_ready(Some(std::time::Duration::from_secs(30)))
+        .expect_err("interrupted");
+    assert_eq!(error_kind(&e), "interrupted", "{e}");
+    assert_eq!(asker.asked.load(Ordering::SeqCst), 4);
+    assert!(
+        started.elapsed().as_secs() < 10,
+        "ended by the interruption"
+    );
+    // Questions after failed sends and between backoff slices; a send per attempt.
+    let sends = refusing.0.load(Ordering::SeqCst);
+    assert!((1..=4).contains(&sends), "{sends} sends");
+
+    // A cached call never waits: its interruption is never asked.
+    let t = Canned::new(0);
+    let quiet = Arc::new(InterruptedAfter {
+        after: usize::MAX,
+        asked: AtomicUsize::new(0),
+    });
+    let c =
+        ImdsClient::new(settings(), Some(t.clone()), None, Some(quiet.clone())).expect("client");
+    for _ in 0..3 {
+        c.instance().expect("instance");
+    }
+    assert_eq!(quiet.asked.load(Ordering::SeqCst), 0);
 }

@@ -36,6 +36,7 @@ val ImdsException.details: ImdsErrorDetails
         is ImdsException.ServerException -> ImdsErrorDetails(text, reason, status, retryAfter, code, apiMessage, target, trace, transport)
         is ImdsException.Rejected -> ImdsErrorDetails(text, reason, status, retryAfter, code, apiMessage, target, trace, transport)
         is ImdsException.BadResponse -> ImdsErrorDetails(text, reason, status, retryAfter, code, apiMessage, target, trace, transport)
+        is ImdsException.Interrupted -> ImdsErrorDetails(text, reason, status, retryAfter, code, apiMessage, target, trace, transport)
     }
 
 /** The error kind as the other bindings spell it: `not_found`, `timed_out`, ... */
@@ -51,6 +52,7 @@ val ImdsException.kind: String
         is ImdsException.ServerException -> "server_error"
         is ImdsException.Rejected -> "rejected"
         is ImdsException.BadResponse -> "bad_response"
+        is ImdsException.Interrupted -> "interrupted"
     }
 
 /** An `invalid_input` error raised on the JVM side (the input never crossed). */

@@ -531,6 +531,14 @@ class ImdsRejectedException internal constructor(e: ImdsException) :
 class ImdsBadResponseException internal constructor(e: ImdsException) :
     ImdsFacadeException(FailureFields(e), e.details.text, e)
 
+/**
+ * `interrupted`: A blocking call ended because its thread was interrupted (`Thread.interrupt()`; reason `interrupted`): the operation is cancelled, the thread's interrupt flag left set.
+ *
+ * Unchecked, as every facade exception (a checked `InterruptedException` would have to be declared on every method); the interrupt flag stays set for the caller's next blocking call to see.
+ */
+class ImdsInterruptedException internal constructor(e: ImdsException) :
+    ImdsFacadeException(FailureFields(e), e.details.text, e)
+
 /** This error as the facade throws it. */
 internal fun ImdsException.toFacade(): RuntimeException = when (this) {
     is ImdsException.InvalidInput -> ImdsInvalidInputException(this)
@@ -543,4 +551,5 @@ internal fun ImdsException.toFacade(): RuntimeException = when (this) {
     is ImdsException.ServerException -> ImdsServerErrorException(this)
     is ImdsException.Rejected -> ImdsRejectedException(this)
     is ImdsException.BadResponse -> ImdsBadResponseException(this)
+    is ImdsException.Interrupted -> ImdsInterruptedException(this)
 }

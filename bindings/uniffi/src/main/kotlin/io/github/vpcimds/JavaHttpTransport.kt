@@ -82,7 +82,7 @@ class JavaHttpTransport @JvmOverloads constructor(
         // response head only, so a watchdog interrupts the call at the deadline to
         // bound the body too.
         // An interrupted thread sends nothing (the JDK would start the exchange, then
-        // abort it): the driver's further attempts after an interrupt stay off the wire.
+        // abort it); the client asks its Interruption after a failed send and ends the call.
         if (Thread.currentThread().isInterrupted) throw TransportException.ConnectionLost("interrupted")
         val watchdog = Watchdog(Thread.currentThread(), request.timeout.toMillis().coerceAtLeast(1))
         try {

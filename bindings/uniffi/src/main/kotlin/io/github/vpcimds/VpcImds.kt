@@ -20,6 +20,8 @@ const val ENDPOINT_ENV: String = "VPC_IMDS_ENDPOINT"
  * The endpoint is `settings.endpoint`, else `VPC_IMDS_ENDPOINT` (when [readEnv]),
  * else `http://169.254.169.254` (`https://api.metadata.cloud.ibm.com` with
  * `secure = true`). Every setting is checked here (`ImdsException.InvalidInput`).
+ * A blocking call whose thread is interrupted ends within 50 ms of its next wait (or
+ * at once, if it was sending) as `ImdsException.Interrupted` ([ThreadInterruption]).
  *
  * ```kotlin
  * val imds = imdsClient(ImdsSettings(endpoint = "http://127.0.0.1:8080"))
@@ -35,7 +37,7 @@ fun imdsClient(
 ): ImdsClient {
     val read = readEnv && settings.envEndpoint == null
     val withEnv = if (read) settings.copy(envEndpoint = System.getenv(ENDPOINT_ENV)) else settings
-    if (transport != null) return ImdsClient(withEnv, transport, transport)
+    if (transport != null) return ImdsClient(withEnv, transport, transport, ThreadInterruption)
     if (withEnv.connectTimeout == null) {
         // The default connect timeout: the HttpClient is built on a daemon thread while
         // this one loads the native library (a fresh JVM's two slowest steps, overlapped).
@@ -48,11 +50,11 @@ fun imdsClient(
         val http = (if (plain) SHARED_PLAIN else SHARED_TLS).get()
         uniffiEnsureInitialized()
         val t = http.await()
-        val client = ImdsClient(withEnv, t, t)
+        val client = ImdsClient(withEnv, t, t, ThreadInterruption)
         if (!plain || client.endpoint().startsWith("http://")) return client
         client.close()
         val tls = SHARED_TLS.get().await()
-        return ImdsClient(withEnv, tls, tls)
+        return ImdsClient(withEnv, tls, tls, ThreadInterruption)
     }
     // Validated once without a transport, to size the HTTP client's connect timeout;
     // meanwhile a daemon thread loads the JDK's TLS defaults, which every HttpClient loads.
@@ -61,7 +63,16 @@ fun imdsClient(
     val connect = probe.connectTimeout()
     probe.close()
     val t = JavaHttpTransport(connect)
-    return ImdsClient(withEnv, t, t)
+    return ImdsClient(withEnv, t, t, ThreadInterruption)
+}
+
+/**
+ * A blocking call's question "was my thread interrupted?", asked on the calling
+ * thread; the flag is read, not cleared, so the caller still sees it after the call
+ * ends as `ImdsException.Interrupted`. Pass it to `ImdsClient(...)` built by hand.
+ */
+object ThreadInterruption : Interruption {
+    override fun interrupted(): Boolean = Thread.currentThread().isInterrupted
 }
 
 /**

@@ -159,4 +159,73 @@ class CancellationTest {
             assertTrue(aborted, "the request was aborted (its connection closed), not left running")
         }
     }
+
+    /** [call] on a new thread, to be interrupted ([interruptAfter]). */
+    private class Call(call: () -> Unit) {
+        @Volatile var error: Throwable? = null
+        @Volatile var flagAfter = false
+        var endedMs = -1L
+        private val thread = thread(isDaemon = true) {
+            try { call() } catch (e: Throwable) { error = e }
+            flagAfter = Thread.currentThread().isInterrupted
+        }
+
+        /** Interrupts the call after [ms] and waits for it to end (10 s at most). */
+        fun interruptAfter(ms: Long): Call {
+            Thread.sleep(ms)
+            val started = System.nanoTime()
+            thread.interrupt()
+            thread.join(10_000)
+            endedMs = (System.nanoTime() - started) / 1_000_000
+            return this
+        }
+    }
+
+    @Test
+    fun aBlockingCallEndsWhenItsThreadIsInterruptedDuringBackoff() {
+        // Nothing listens: every attempt is refused and backs off, for up to 30 s.
+        val port = ServerSocket(0, 1, InetAddress.getLoopbackAddress()).use { it.localPort }
+        val imds = imdsClient(ImdsSettings(endpoint = "http://127.0.0.1:$port"), readEnv = false)
+        val kotlin = Call { imds.waitUntilReady(max = Duration.ofSeconds(30)) }.interruptAfter(300)
+        val java = Call { ImdsFacade.of(imds).waitUntilReady(Duration.ofSeconds(30)) }.interruptAfter(300)
+        println("interrupt: backoff ended ${kotlin.endedMs} ms (Kotlin), ${java.endedMs} ms (facade) after the interrupt")
+        assertTrue(kotlin.error is ImdsException.Interrupted, "Kotlin: ${kotlin.error}")
+        assertEquals("interrupted", (kotlin.error as ImdsException).kind)
+        assertTrue(java.error is ImdsInterruptedException, "facade: ${java.error}")
+        assertEquals("interrupted", (java.error as ImdsFailure).reason)
+        for (run in listOf(kotlin, java)) {
+            assertTrue(run.endedMs < 5_000, "the call ended ${run.endedMs} ms after the interrupt, not at its 30 s limit")
+            assertTrue(run.flagAfter, "the interrupt flag is left set")
+        }
+    }
+
+    @Test
+    fun aBlockingCallEndsWhenItsThreadIsInterruptedWaitingForTheToken() {
+        // Accepts and never answers: the first call's token request hangs until its deadline.
+        val server = ServerSocket(0, 8, InetAddress.getLoopbackAddress())
+        val held = ConcurrentLinkedQueue<Socket>()
+        thread(isDaemon = true) { while (true) held += runCatching { server.accept() }.getOrNull() ?: break }
+        try {
+            val long = Duration.ofSeconds(30)
+            val imds = imdsClient(
+                ImdsSettings(endpoint = "http://127.0.0.1:${server.localPort}", requestTimeout = long, timeout = long),
+                readEnv = false,
+            )
+            val fetching = Call { imds.instance() }
+            Thread.sleep(300)
+            // A second call waits for the token the first one fetches.
+            val waiting = Call { imds.instance() }.interruptAfter(300)
+            fetching.interruptAfter(0)
+            println("interrupt: token wait ended ${waiting.endedMs} ms, token request ${fetching.endedMs} ms after the interrupt")
+            for ((name, run) in listOf("waiting" to waiting, "fetching" to fetching)) {
+                assertTrue(run.error is ImdsException.Interrupted, "$name: ${run.error}")
+                assertTrue(run.endedMs < 5_000, "$name: ended ${run.endedMs} ms after the interrupt, not at its 30 s deadline")
+                assertTrue(run.flagAfter, "$name: the interrupt flag is left set")
+            }
+            assertEquals(1, held.size, "one token request, shared by both calls")
+        } finally {
+            server.close()
+            held.forEach { runCatching { it.close() } }
+        }
+    }
 }
