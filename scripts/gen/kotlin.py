@@ -84,9 +84,12 @@ def error_fields(desc: Dict[str, Any]) -> List[Dict[str, str]]:
             ty = ERROR_FIELD_TYPES.get(f["name"], "u32")
         else:
             raise DescriptionError(f"error field {f['name']}: type {t!r} has no uniffi form")
+        doc = f["doc"]
+        if f["name"] == "cause":
+            doc = doc.rstrip(".") + "; on the JVM also `interrupted` (its own kind)."
         out.append({"name": ERROR_FIELD_NAMES.get(f["name"], f["name"]), "record": f["name"],
                     "type": f"Option<{ty}>" if optional else ty, "base": ty, "optional": optional,
-                    "doc": f["doc"]})
+                    "doc": doc})
     return out
 
 

@@ -391,7 +391,7 @@ impl Pages {
     }
 
     /// Hands the run back after a page; after the last page or an error the pages
-    /// end (`None` from then on).
+    /// end (`None` from then on), but after an interrupted page the next call fails.
     fn settle(&self, run: Run, page: Result<Record, ImdsError>) -> Result<Record, ImdsError> {
         let ended = {
             let mut slot = lock(&self.run);
@@ -399,7 +399,13 @@ impl Pages {
                 *slot = Some(Ok(run));
                 None
             } else {
-                *slot = None;
+                // An interrupted page is no end of the list: the next call says so.
+                let cut = matches!(page, Err(ImdsError::Interrupted { .. }));
+                *slot = cut.then(|| {
+                    Err(misuse(
+                        "the pages were abandoned: a call for a page was interrupted",
+                    ))
+                });
                 Some(run)
             }
         };

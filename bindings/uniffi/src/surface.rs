@@ -93,7 +93,7 @@ pub enum ImdsError {
     InvalidInput {
         /// What went wrong, in words; never holds a token.
         text: String,
-        /// Why: `input`, `transport`, `deadline`, `http`, `body`, `api`, `protocol` or `misuse`.
+        /// Why: `input`, `transport`, `deadline`, `http`, `body`, `api`, `protocol` or `misuse`; on the JVM also `interrupted` (its own kind).
         reason: String,
         /// The HTTP status the service answered with.
         status: Option<u16>,
@@ -114,7 +114,7 @@ pub enum ImdsError {
     Refused {
         /// What went wrong, in words; never holds a token.
         text: String,
-        /// Why: `input`, `transport`, `deadline`, `http`, `body`, `api`, `protocol` or `misuse`.
+        /// Why: `input`, `transport`, `deadline`, `http`, `body`, `api`, `protocol` or `misuse`; on the JVM also `interrupted` (its own kind).
         reason: String,
         /// The HTTP status the service answered with.
         status: Option<u16>,
@@ -135,7 +135,7 @@ pub enum ImdsError {
     TimedOut {
         /// What went wrong, in words; never holds a token.
         text: String,
-        /// Why: `input`, `transport`, `deadline`, `http`, `body`, `api`, `protocol` or `misuse`.
+        /// Why: `input`, `transport`, `deadline`, `http`, `body`, `api`, `protocol` or `misuse`; on the JVM also `interrupted` (its own kind).
         reason: String,
         /// The HTTP status the service answered with.
         status: Option<u16>,
@@ -156,7 +156,7 @@ pub enum ImdsError {
     ConnectionLost {
         /// What went wrong, in words; never holds a token.
         text: String,
-        /// Why: `input`, `transport`, `deadline`, `http`, `body`, `api`, `protocol` or `misuse`.
+        /// Why: `input`, `transport`, `deadline`, `http`, `body`, `api`, `protocol` or `misuse`; on the JVM also `interrupted` (its own kind).
         reason: String,
         /// The HTTP status the service answered with.
         status: Option<u16>,
@@ -177,7 +177,7 @@ pub enum ImdsError {
     Unauthorized {
         /// What went wrong, in words; never holds a token.
         text: String,
-        /// Why: `input`, `transport`, `deadline`, `http`, `body`, `api`, `protocol` or `misuse`.
+        /// Why: `input`, `transport`, `deadline`, `http`, `body`, `api`, `protocol` or `misuse`; on the JVM also `interrupted` (its own kind).
         reason: String,
         /// The HTTP status the service answered with.
         status: Option<u16>,
@@ -198,7 +198,7 @@ pub enum ImdsError {
     NotFound {
         /// What went wrong, in words; never holds a token.
         text: String,
-        /// Why: `input`, `transport`, `deadline`, `http`, `body`, `api`, `protocol` or `misuse`.
+        /// Why: `input`, `transport`, `deadline`, `http`, `body`, `api`, `protocol` or `misuse`; on the JVM also `interrupted` (its own kind).
         reason: String,
         /// The HTTP status the service answered with.
         status: Option<u16>,
@@ -219,7 +219,7 @@ pub enum ImdsError {
     RateLimited {
         /// What went wrong, in words; never holds a token.
         text: String,
-        /// Why: `input`, `transport`, `deadline`, `http`, `body`, `api`, `protocol` or `misuse`.
+        /// Why: `input`, `transport`, `deadline`, `http`, `body`, `api`, `protocol` or `misuse`; on the JVM also `interrupted` (its own kind).
         reason: String,
         /// The HTTP status the service answered with.
         status: Option<u16>,
@@ -240,7 +240,7 @@ pub enum ImdsError {
     ServerError {
         /// What went wrong, in words; never holds a token.
         text: String,
-        /// Why: `input`, `transport`, `deadline`, `http`, `body`, `api`, `protocol` or `misuse`.
+        /// Why: `input`, `transport`, `deadline`, `http`, `body`, `api`, `protocol` or `misuse`; on the JVM also `interrupted` (its own kind).
         reason: String,
         /// The HTTP status the service answered with.
         status: Option<u16>,
@@ -261,7 +261,7 @@ pub enum ImdsError {
     Rejected {
         /// What went wrong, in words; never holds a token.
         text: String,
-        /// Why: `input`, `transport`, `deadline`, `http`, `body`, `api`, `protocol` or `misuse`.
+        /// Why: `input`, `transport`, `deadline`, `http`, `body`, `api`, `protocol` or `misuse`; on the JVM also `interrupted` (its own kind).
         reason: String,
         /// The HTTP status the service answered with.
         status: Option<u16>,
@@ -282,7 +282,7 @@ pub enum ImdsError {
     BadResponse {
         /// What went wrong, in words; never holds a token.
         text: String,
-        /// Why: `input`, `transport`, `deadline`, `http`, `body`, `api`, `protocol` or `misuse`.
+        /// Why: `input`, `transport`, `deadline`, `http`, `body`, `api`, `protocol` or `misuse`; on the JVM also `interrupted` (its own kind).
         reason: String,
         /// The HTTP status the service answered with.
         status: Option<u16>,
@@ -303,7 +303,7 @@ pub enum ImdsError {
     Interrupted {
         /// What went wrong, in words; never holds a token.
         text: String,
-        /// Why: `input`, `transport`, `deadline`, `http`, `body`, `api`, `protocol` or `misuse`.
+        /// Why: `input`, `transport`, `deadline`, `http`, `body`, `api`, `protocol` or `misuse`; on the JVM also `interrupted` (its own kind).
         reason: String,
         /// The HTTP status the service answered with.
         status: Option<u16>,

@@ -154,7 +154,7 @@ impl Interruption for InterruptedAfter {
 }
 
 #[test]
-fn an_interrupted_blocking_call_ends_as_interrupted_and_a_call_that_never_waits_never_asks() {
+fn an_interrupted_blocking_call_ends_as_interrupted_and_a_cached_call_never_asks() {
     let settings = || ImdsSettings {
         endpoint: Some(InputText("http://127.0.0.1:9".into())),
         ..ImdsSettings::default()
@@ -185,7 +185,7 @@ fn an_interrupted_blocking_call_ends_as_interrupted_and_a_call_that_never_waits_
     let sends = refusing.0.load(Ordering::SeqCst);
     assert!((1..=4).contains(&sends), "{sends} sends");
 
-    // A cached call never waits: its interruption is never asked.
+    // A cached call neither waits nor fails: its interruption is never asked.
     let t = Canned::new(0);
     let quiet = Arc::new(InterruptedAfter {
         after: usize::MAX,

@@ -5,7 +5,7 @@ package io.github.vpcimds
 data class ImdsErrorDetails(
     /** What went wrong, in words; never holds a token. */
     val text: String,
-    /** Why: `input`, `transport`, `deadline`, `http`, `body`, `api`, `protocol` or `misuse`. */
+    /** Why: `input`, `transport`, `deadline`, `http`, `body`, `api`, `protocol` or `misuse`; on the JVM also `interrupted` (its own kind). */
     val reason: String,
     /** The HTTP status the service answered with. */
     val status: UShort?,

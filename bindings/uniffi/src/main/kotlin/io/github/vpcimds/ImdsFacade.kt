@@ -445,7 +445,7 @@ class ImdsFacade private constructor(
 interface ImdsFailure {
     /** The error kind's name (`not_found`, `timed_out`, ...), as every binding spells it. */
     val kind: String
-    /** Why: `input`, `transport`, `deadline`, `http`, `body`, `api`, `protocol` or `misuse`. */
+    /** Why: `input`, `transport`, `deadline`, `http`, `body`, `api`, `protocol` or `misuse`; on the JVM also `interrupted` (its own kind). */
     val reason: String
     /** The HTTP status the service answered with. */
     val status: Int?

@@ -199,10 +199,14 @@ class JavaHttpTransport @JvmOverloads constructor(
             Deadlines.arm(this)
         }
 
+        /** The thread was interrupted already when the watchdog fired: not its own. */
+        private var interruptedBefore = false
+
         @Synchronized
         fun fire() {
             if (!done) {
                 fired = true
+                interruptedBefore = thread.isInterrupted
                 thread.interrupt()
             }
         }
@@ -210,8 +214,9 @@ class JavaHttpTransport @JvmOverloads constructor(
         fun disarm() {
             Deadlines.disarm(this)
             synchronized(this) { done = true }
-            // Fired after the call returned (or threw for another reason): clear the flag.
-            if (fired) Thread.interrupted()
+            // Clear the watchdog's interrupt (it may land after the call returned), and
+            // keep the caller's own.
+            if (fired && Thread.interrupted() && interruptedBefore) thread.interrupt()
         }
     }
 

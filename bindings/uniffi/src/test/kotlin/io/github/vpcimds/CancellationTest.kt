@@ -23,9 +23,10 @@ import kotlin.concurrent.thread
 /**
  * A loopback HTTP/1.1 server (127.0.0.1 only) that counts the requests it receives:
  * a `PUT` gets an identity token, a `GET` a 404 (or, with [hold], no answer at all:
- * the connection stays open until the client closes it, which [closed] counts).
+ * the connection stays open until the client closes it, which [closed] counts);
+ * with [busy], every request a 503 asking to retry after 20 s.
  */
-class CountingServer(private val hold: Boolean = false) : AutoCloseable {
+class CountingServer(private val hold: Boolean = false, private val busy: Boolean = false) : AutoCloseable {
     private val server = ServerSocket(0, 64, InetAddress.getLoopbackAddress())
     val base = "http://127.0.0.1:${server.localPort}"
 
@@ -60,7 +61,9 @@ class CountingServer(private val hold: Boolean = false) : AutoCloseable {
             val length = Regex("(?im)^content-length:\\s*(\\d+)").find(head)?.groupValues?.get(1)?.toInt() ?: 0
             input.readNBytes(length)
             val out = s.getOutputStream()
-            if (line.startsWith("PUT ")) {
+            if (busy) {
+                out.write(response("503 Service Unavailable\r\nRetry-After: 20", """{"errors": [{"code": "busy", "message": "later"}]}"""))
+            } else if (line.startsWith("PUT ")) {
                 val body = """{"access_token": "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ0ZXN0In0.c2ln", """ +
                     """"created_at": "2025-09-01T12:00:00.000Z", "expires_at": "2025-09-01T12:05:00.000Z", "expires_in": 300}"""
                 out.write(response("200 OK", body))
@@ -182,10 +185,9 @@ class CancellationTest {
     }
 
     @Test
-    fun aBlockingCallEndsWhenItsThreadIsInterruptedDuringBackoff() {
-        // Nothing listens: every attempt is refused and backs off, for up to 30 s.
-        val port = ServerSocket(0, 1, InetAddress.getLoopbackAddress()).use { it.localPort }
-        val imds = imdsClient(ImdsSettings(endpoint = "http://127.0.0.1:$port"), readEnv = false)
+    fun aBlockingCallEndsWhenItsThreadIsInterruptedDuringBackoff() = CountingServer(busy = true).use { server ->
+        // Every answer is a 503 asking for 20 s: the first backoff alone outlasts the test.
+        val imds = imdsClient(ImdsSettings(endpoint = server.base), readEnv = false)
         val kotlin = Call { imds.waitUntilReady(max = Duration.ofSeconds(30)) }.interruptAfter(300)
         val java = Call { ImdsFacade.of(imds).waitUntilReady(Duration.ofSeconds(30)) }.interruptAfter(300)
         println("interrupt: backoff ended ${kotlin.endedMs} ms (Kotlin), ${java.endedMs} ms (facade) after the interrupt")
@@ -194,9 +196,20 @@ class CancellationTest {
         assertTrue(java.error is ImdsInterruptedException, "facade: ${java.error}")
         assertEquals("interrupted", (java.error as ImdsFailure).reason)
         for (run in listOf(kotlin, java)) {
-            assertTrue(run.endedMs < 5_000, "the call ended ${run.endedMs} ms after the interrupt, not at its 30 s limit")
+            assertTrue(run.endedMs < 5_000, "the call ended ${run.endedMs} ms after the interrupt, not after its 20 s backoff")
             assertTrue(run.flagAfter, "the interrupt flag is left set")
         }
+        assertEquals(2, server.requests.get(), "one token request per call, then the backoff: ${server.lines}")
+    }
+
+    @Test
+    fun anInterruptedPageIsNotTheEndOfTheList() = CountingServer(busy = true).use { server ->
+        val imds = imdsClient(ImdsSettings(endpoint = server.base, timeout = Duration.ofSeconds(60)), readEnv = false)
+        val pages = imds.keys()
+        val first = Call { pages.next() }.interruptAfter(300)
+        assertTrue(first.error is ImdsException.Interrupted, "${first.error}")
+        val second = org.junit.jupiter.api.Assertions.assertThrows(ImdsException.InvalidInput::class.java) { pages.next() }
+        assertEquals("misuse", second.reason, second.text)
     }
 
     @Test
