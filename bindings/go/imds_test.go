@@ -74,6 +74,21 @@ func TestInstanceKeysAndDocuments(t *testing.T) {
 	}
 }
 
+func TestAnIPv6Endpoint(t *testing.T) {
+	e := mustEmulator(t, "--listen", "[::1]:0")
+	if !strings.HasPrefix(e.base, "http://[::1]:") {
+		t.Fatalf("the emulator listens on %s", e.base)
+	}
+	c := newClient(t, e)
+	if c.address != strings.TrimPrefix(e.base, "http://") {
+		t.Fatalf("dials %q for %s", c.address, e.base)
+	}
+	inst, err := c.Instance(context.Background())
+	if err != nil || inst.ID != emuInstanceID {
+		t.Fatalf("instance over [::1]: %+v %v", inst, err)
+	}
+}
+
 func TestIdentityTokenNonce(t *testing.T) {
 	e := mustEmulator(t)
 	c := newClient(t, e)

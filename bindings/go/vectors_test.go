@@ -48,8 +48,9 @@ var vectorExceptions = map[string]string{}
 
 const (
 	// inputResponse: a whole response from the host's own HTTP stack
-	// (VPC_IMDS_INPUT_RESPONSE), after a header of responseHeader bytes.
-	inputResponse  = 3
+	// (VPC_IMDS_INPUT_RESPONSE), after a header of responseHeader bytes and the
+	// header values it names.
+	inputResponse  = 4
 	responseHeader = 8
 	manyAtOnce     = "a second start while busy is refused"
 )
@@ -420,8 +421,10 @@ func (r *vectorRun) respond(resp map[string]json.RawMessage, at uint64) (vstep, 
 		if err := json.Unmarshal(v, &secs); err != nil {
 			return vstep{}, fmt.Errorf("retry_after: %w", err)
 		}
-		in = append(in, 1, 0)
-		in = binary.LittleEndian.AppendUint32(in, secs)
+		value := strconv.FormatUint(uint64(secs), 10) // the header as received
+		in = binary.LittleEndian.AppendUint16(in, uint16(len(value)))
+		in = append(in, 0, 0, 1, 0)
+		in = append(in, value...)
 	} else {
 		in = append(in, 0, 0, 0, 0, 0, 0)
 	}

@@ -24,7 +24,7 @@ int main(int argc, char **argv) {
   snprintf(settings, sizeof settings, "{\"endpoint\":\"%s\",\"timeout\":5}", argv[1]);
   size_t len = 0;
   VpcImds *m = vpc_imds_new((const uint8_t *)settings, strlen(settings), (uint64_t)time(NULL), (uint8_t *)err, sizeof err - 1, &len);
-  if (!m) { fprintf(stderr, "%.*s\n", (int)len, err); return 1; }
+  if (!m) { fprintf(stderr, "%.*s\n", (int)(len < sizeof err ? len : sizeof err - 1), err); return 1; }
   int64_t op = vpc_imds_start(m, (const uint8_t *)op_name, strlen(op_name), (const uint8_t *)args, strlen(args), now_ms());
   if (op < 0) { const uint8_t *e = vpc_imds_output(m, &len); fprintf(stderr, "%.*s\n", (int)len, e); return 1; }
   int fd = -1, kind = VPC_IMDS_INPUT_TICK;

@@ -56,13 +56,18 @@
 #define VPC_IMDS_INPUT_FAILED 2
 
 // Input kind: a whole response from the host's own HTTP stack; `bytes` is
-// [`VPC_IMDS_RESPONSE_HEADER`] bytes (status, `Retry-After`) then the de-chunked
-// body.
-#define VPC_IMDS_INPUT_RESPONSE 3
+// [`VPC_IMDS_RESPONSE_HEADER`] bytes, the `Retry-After` and `Transfer-Encoding`
+// values as received, then the de-chunked body. The core reads both headers (a
+// repeated or non-numeric `Retry-After` is none; a coding it refuses is
+// `bad_response`), as it does in every host. (Kind 3, which took a parsed
+// `Retry-After`, is refused as misuse.)
+#define VPC_IMDS_INPUT_RESPONSE 4
 
 // Length of the fixed part of a [`VPC_IMDS_INPUT_RESPONSE`] input: little-endian
-// u16 status at 0, u8 1 at 2 if a `Retry-After` in seconds follows (else 0), u8 0
-// at 3, little-endian u32 `Retry-After` seconds at 4; the body follows at 8.
+// u16 status at 0, u16 length of the `Retry-After` value at 2, u16 length of the
+// `Transfer-Encoding` value at 4 (each header's lines joined by `", "`), u8 flags
+// at 6 (1: a `Retry-After` was received; 2: a `Transfer-Encoding` was), u8 0 at
+// 7; then the two values, then the body.
 #define VPC_IMDS_RESPONSE_HEADER 8
 
 // Length of the fixed part of a [`VPC_IMDS_SEND`] record: little-endian u64
@@ -171,7 +176,9 @@ int32_t vpc_imds_step(struct VpcImds *m,
 int64_t vpc_imds_poll_woken(struct VpcImds *m);
 
 // Abandons `op` (unknown or over: nothing). Returns the connection the host must
-// close because a request was in flight on it, or -1.
+// close because a request was in flight on it, or -1. Poll
+// [`vpc_imds_poll_woken`] after it, as after a step: a cancelled token refresh
+// wakes the operations waiting for it.
 //
 // # Safety
 // `m` is null or a live handle.

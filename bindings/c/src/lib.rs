@@ -10,7 +10,8 @@
 //!
 //! A handle is not locked: a host with threads serializes calls on one handle (one
 //! mutex per handle), and each thread steps its own operations. The output buffer
-//! ([`vpc_imds_output`]) is valid until the next call that takes the handle.
+//! ([`vpc_imds_output`]) is valid until the next call that takes the handle: a
+//! thread copies its record before it lets the mutex go.
 //!
 //! Times are milliseconds: `now_ms` is the host's monotonic clock (one origin per
 //! handle; a value below the latest one is taken as the latest), and every instant
@@ -24,7 +25,7 @@ use std::time::Duration;
 
 use vpc_imds_driver::core::error::Cause;
 use vpc_imds_driver::core::model::AccessToken;
-use vpc_imds_driver::core::response::Response;
+use vpc_imds_driver::core::response::{parse_retry_after, Response};
 use vpc_imds_driver::core::token::Schedule;
 use vpc_imds_driver::{
     ErrorKind, ErrorRecord, InputError, Instant, MachineInput as Input, MachineStep as Step,
@@ -69,13 +70,18 @@ pub const VPC_IMDS_INPUT_BYTES: i32 = 1;
 pub const VPC_IMDS_INPUT_FAILED: i32 = 2;
 
 /// Input kind: a whole response from the host's own HTTP stack; `bytes` is
-/// [`VPC_IMDS_RESPONSE_HEADER`] bytes (status, `Retry-After`) then the de-chunked
-/// body.
-pub const VPC_IMDS_INPUT_RESPONSE: i32 = 3;
+/// [`VPC_IMDS_RESPONSE_HEADER`] bytes, the `Retry-After` and `Transfer-Encoding`
+/// values as received, then the de-chunked body. The core reads both headers (a
+/// repeated or non-numeric `Retry-After` is none; a coding it refuses is
+/// `bad_response`), as it does in every host. (Kind 3, which took a parsed
+/// `Retry-After`, is refused as misuse.)
+pub const VPC_IMDS_INPUT_RESPONSE: i32 = 4;
 
 /// Length of the fixed part of a [`VPC_IMDS_INPUT_RESPONSE`] input: little-endian
-/// u16 status at 0, u8 1 at 2 if a `Retry-After` in seconds follows (else 0), u8 0
-/// at 3, little-endian u32 `Retry-After` seconds at 4; the body follows at 8.
+/// u16 status at 0, u16 length of the `Retry-After` value at 2, u16 length of the
+/// `Transfer-Encoding` value at 4 (each header's lines joined by `", "`), u8 flags
+/// at 6 (1: a `Retry-After` was received; 2: a `Transfer-Encoding` was), u8 0 at
+/// 7; then the two values, then the body.
 pub const VPC_IMDS_RESPONSE_HEADER: usize = 8;
 
 /// Length of the fixed part of a [`VPC_IMDS_SEND`] record: little-endian u64
@@ -358,11 +364,8 @@ pub unsafe extern "C" fn vpc_imds_endpoint(m: *mut VpcImds) -> usize {
         vpc_imds_driver::core::config::Scheme::Https => "https",
         _ => "http",
     };
-    let url = if host.contains(':') {
-        format!("{scheme}://[{host}]:{}", endpoint.port())
-    } else {
-        format!("{scheme}://{host}:{}", endpoint.port())
-    };
+    // An IPv6 host keeps its brackets in the core.
+    let url = format!("{scheme}://{host}:{}", endpoint.port());
     m.out.extend_from_slice(url.as_bytes());
     m.out.len()
 }
@@ -472,10 +475,18 @@ pub unsafe extern "C" fn vpc_imds_step(
         VPC_IMDS_INPUT_RESPONSE => match response_of(bytes) {
             Some(response) => Input::Response(response),
             None => {
-                write_error(&mut m.out, &misuse("a response shorter than its header"));
+                write_error(
+                    &mut m.out,
+                    &misuse("a response shorter than its lengths say"),
+                );
                 return VPC_IMDS_MISUSE;
             }
         },
+        3 => {
+            let why = "input kind 3 was replaced by VPC_IMDS_INPUT_RESPONSE (4), which takes the header values as received";
+            write_error(&mut m.out, &misuse(why));
+            return VPC_IMDS_MISUSE;
+        }
         _ => {
             write_error(&mut m.out, &misuse("an unknown input kind"));
             return VPC_IMDS_MISUSE;
@@ -486,14 +497,23 @@ pub unsafe extern "C" fn vpc_imds_step(
     encode(step, &mut m.out)
 }
 
-/// The response a [`VPC_IMDS_INPUT_RESPONSE`] input holds, or `None` if it is
-/// shorter than its header.
+/// The response a [`VPC_IMDS_INPUT_RESPONSE`] input holds, its headers read by
+/// the core; `None` if it is shorter than its lengths say.
 fn response_of(bytes: &[u8]) -> Option<Response<'_>> {
-    let (head, body) = bytes.split_at_checked(VPC_IMDS_RESPONSE_HEADER)?;
+    let (head, rest) = bytes.split_at_checked(VPC_IMDS_RESPONSE_HEADER)?;
+    let u16_at = |i: usize| usize::from(u16::from_le_bytes([head[i], head[i + 1]]));
     let status = u16::from_le_bytes([head[0], head[1]]);
-    let retry_after =
-        (head[2] == 1).then(|| u32::from_le_bytes([head[4], head[5], head[6], head[7]]));
-    Some(Response::from_parts(status, retry_after, body))
+    let (retry_after, rest) = rest.split_at_checked(u16_at(2))?;
+    let (transfer_encoding, body) = rest.split_at_checked(u16_at(4))?;
+    let retry_after = (head[6] & 1 != 0).then_some(retry_after);
+    let transfer_encoding = (head[6] & 2 != 0).then_some(transfer_encoding);
+    let retry_after = retry_after.and_then(parse_retry_after);
+    Some(Response::from_host(
+        status,
+        retry_after,
+        transfer_encoding,
+        body,
+    ))
 }
 
 /// Writes `step`'s compact record to `out` and returns its code.
@@ -571,7 +591,9 @@ pub unsafe extern "C" fn vpc_imds_poll_woken(m: *mut VpcImds) -> i64 {
 }
 
 /// Abandons `op` (unknown or over: nothing). Returns the connection the host must
-/// close because a request was in flight on it, or -1.
+/// close because a request was in flight on it, or -1. Poll
+/// [`vpc_imds_poll_woken`] after it, as after a step: a cancelled token refresh
+/// wakes the operations waiting for it.
 ///
 /// # Safety
 /// `m` is null or a live handle.

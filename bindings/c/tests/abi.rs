@@ -138,6 +138,15 @@ fn a_cached_instance_through_the_abi() {
     let m = new(ENDPOINT).unwrap();
     unsafe { vpc_imds_endpoint(m) };
     assert_eq!(output(m), b"http://127.0.0.1:9");
+    for (given, url) in [
+        ("http://[fd00::1]:8080", &b"http://[fd00::1]:8080"[..]),
+        ("http://[::1]", b"http://[::1]:80"),
+    ] {
+        let v6 = new(&format!(r#"{{"endpoint":"{given}"}}"#)).unwrap();
+        unsafe { vpc_imds_endpoint(v6) };
+        assert_eq!(output(v6), url, "{given}");
+        unsafe { vpc_imds_free(v6) };
+    }
     let op = start(m, "instance", "");
     let (code, out) = step(m, op, VPC_IMDS_INPUT_TICK, b"");
     assert_eq!(code, VPC_IMDS_SEND);
@@ -188,12 +197,19 @@ fn a_second_operation_awaits_the_token_and_is_woken() {
     unsafe { vpc_imds_free(m) };
 }
 
-fn response(status: u16, retry_after: Option<u32>, body: &str) -> Vec<u8> {
+fn response(status: u16, retry_after: Option<&str>, te: Option<&str>, body: &str) -> Vec<u8> {
+    let (ra, te_value) = (retry_after.unwrap_or(""), te.unwrap_or(""));
     let mut r = status.to_le_bytes().to_vec();
-    r.extend_from_slice(&[u8::from(retry_after.is_some()), 0]);
-    r.extend_from_slice(&retry_after.unwrap_or(0).to_le_bytes());
+    r.extend_from_slice(&(ra.len() as u16).to_le_bytes());
+    r.extend_from_slice(&(te_value.len() as u16).to_le_bytes());
+    r.extend_from_slice(&[
+        u8::from(retry_after.is_some()) | u8::from(te.is_some()) << 1,
+        0,
+    ]);
+    assert_eq!(r.len(), VPC_IMDS_RESPONSE_HEADER);
+    r.extend_from_slice(ra.as_bytes());
+    r.extend_from_slice(te_value.as_bytes());
     r.extend_from_slice(body.as_bytes());
-    assert_eq!(r.len(), VPC_IMDS_RESPONSE_HEADER + body.len());
     r
 }
 
@@ -202,24 +218,72 @@ fn a_response_from_the_hosts_own_stack() {
     let m = new(ENDPOINT).unwrap();
     let op = start(m, "instance", "");
     assert_eq!(step(m, op, VPC_IMDS_INPUT_TICK, b"").0, VPC_IMDS_SEND);
-    // Shorter than the header: nothing changed.
-    assert_eq!(
-        step(m, op, VPC_IMDS_INPUT_RESPONSE, &[200, 0, 0]).0,
-        VPC_IMDS_MISUSE
+    // Shorter than the header, or than the lengths it states: nothing changed.
+    for short in [&[200, 0, 0][..], &[200, 0, 9, 0, 0, 0, 1, 0, b'1']] {
+        let (code, out) = step(m, op, VPC_IMDS_INPUT_RESPONSE, short);
+        assert_eq!(code, VPC_IMDS_MISUSE, "{}", String::from_utf8_lossy(&out));
+    }
+    // The old kind 3 says what replaced it.
+    let (code, out) = step(m, op, 3, &response(503, Some("2"), None, ""));
+    assert_eq!(code, VPC_IMDS_MISUSE);
+    assert!(String::from_utf8_lossy(&out).contains("VPC_IMDS_INPUT_RESPONSE (4)"));
+    let (code, out) = step(
+        m,
+        op,
+        VPC_IMDS_INPUT_RESPONSE,
+        &response(503, Some(" 2 "), None, ""),
     );
-    let (code, out) = step(m, op, VPC_IMDS_INPUT_RESPONSE, &response(503, Some(2), ""));
     assert_eq!(code, VPC_IMDS_BACKOFF, "{}", String::from_utf8_lossy(&out));
-    assert_eq!(out, 2001u64.to_le_bytes()); // Retry-After honoured, from the clock at 1 ms
+    assert_eq!(out, 2001u64.to_le_bytes()); // Retry-After read by the core, from the clock at 1 ms
     let code = unsafe { vpc_imds_step(m, op as u64, 2001, VPC_IMDS_INPUT_TICK, null(), 0) };
     assert_eq!(code, VPC_IMDS_SEND);
     let token = r#"{"access_token":"eyJhbGciOiJub25lIn0.e30.c2ln","expires_in":300}"#;
-    let (code, out) = step(m, op, VPC_IMDS_INPUT_RESPONSE, &response(200, None, token));
+    let (code, out) = step(
+        m,
+        op,
+        VPC_IMDS_INPUT_RESPONSE,
+        &response(200, None, Some("chunked"), token),
+    );
     assert_eq!(code, VPC_IMDS_SEND);
     assert!(out[VPC_IMDS_SEND_HEADER..].starts_with(b"GET /metadata/v1/instance?version="));
     let doc = r#"{"id":"0717_x","crn":"crn:x","name":"vm"}"#;
-    let (code, out) = step(m, op, VPC_IMDS_INPUT_RESPONSE, &response(200, None, doc));
+    let (code, out) = step(
+        m,
+        op,
+        VPC_IMDS_INPUT_RESPONSE,
+        &response(200, None, None, doc),
+    );
     assert_eq!(code, VPC_IMDS_DONE);
     assert_eq!(&out[1 + out[0] as usize..], doc.as_bytes());
+    // A coding the core refuses, and a repeated Retry-After (none: the retry's own backoff).
+    let op = start(m, "instance", "");
+    assert_eq!(step(m, op, VPC_IMDS_INPUT_TICK, b"").0, VPC_IMDS_SEND);
+    let (code, out) = step(
+        m,
+        op,
+        VPC_IMDS_INPUT_RESPONSE,
+        &response(200, None, Some("gzip, chunked"), doc),
+    );
+    assert_eq!(code, VPC_IMDS_FAILED);
+    assert!(
+        String::from_utf8_lossy(&out).contains("bad_response"),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
+    let op = start(m, "instance", "");
+    assert_eq!(step(m, op, VPC_IMDS_INPUT_TICK, b"").0, VPC_IMDS_SEND);
+    let (code, out) = step(
+        m,
+        op,
+        VPC_IMDS_INPUT_RESPONSE,
+        &response(503, Some("30, 30"), None, ""),
+    );
+    assert_eq!(code, VPC_IMDS_BACKOFF);
+    let until = u64::from_le_bytes(out[..8].try_into().unwrap());
+    assert!(
+        until < 2001 + 30_000,
+        "a repeated Retry-After is not honoured: {until}"
+    );
     unsafe { vpc_imds_free(m) };
 }
 

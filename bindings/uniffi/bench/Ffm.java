@@ -34,7 +34,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 public class Ffm {
-    static final int SEND = 1, DONE = 7, TICK = 0, RESPONSE = 3;
+    static final int SEND = 1, DONE = 7, TICK = 0, RESPONSE = 4;
 
     final MethodHandle start, step, output;
     final MemorySegment m;
@@ -104,7 +104,7 @@ public class Ffm {
             return new Answer(framed(token), framed(instance));
         }
 
-        /** A 200 response as the ABI's RESPONSE input: the 8-byte header, then the body. */
+        /** A 200 response as the ABI's RESPONSE input: the 8-byte header (no header values), then the body. */
         static byte[] framed(String body) {
             byte[] b = body.getBytes(StandardCharsets.UTF_8);
             byte[] out = new byte[8 + b.length];
