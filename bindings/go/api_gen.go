@@ -20,10 +20,10 @@ type Profile struct {
 }
 
 // WaitUntilReady: Returns once the service answers (an identity token is created and shared),
-// trying for at most `max` seconds with backoff; refusals, timeouts, lost connections, 5xx and 429
-// mean "not yet". Fails as `timed_out` when time runs out ("the metadata service was not ready
-// within 60.0 s (last attempt: ...)", the last attempt's status and code kept), at once on any
-// other error. limit: Longest wait in seconds (default 60) (0: not given).
+// trying for at most `limit` with backoff; refusals, timeouts, lost connections, 5xx and 429 mean
+// "not yet". Fails as `timed_out` when time runs out ("the metadata service was not ready within
+// 60.0 s (last attempt: ...)", the last attempt's status and code kept), at once on any other
+// error. limit: Longest wait (default 60 s) (0: not given).
 func (c *Client) WaitUntilReady(ctx context.Context, limit time.Duration) error {
 	args := map[string]any{}
 	if limit != 0 {

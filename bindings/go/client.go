@@ -23,6 +23,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 )
 
 // EndpointEnv is read for the endpoint unless IgnoreEnv is given.
@@ -121,6 +122,9 @@ func New(opts ...Option) (*Client, error) {
 			o.settings["env_endpoint"] = v
 		}
 	}
+	if err := validText(o.settings); err != nil {
+		return nil, err
+	}
 	settings, err := json.Marshal(o.settings)
 	if err != nil {
 		return nil, &Error{Kind: KindInvalidInput, Message: "settings: " + err.Error(), Cause: "input"}
@@ -193,8 +197,17 @@ var errClosed = &Error{Kind: KindInvalidInput, Message: "the client is closed", 
 // half-updated, so nothing more is asked of it.
 var errBroken = errors.New("vpc-imds: the client's module failed in an earlier call; create a new client")
 
-// wakeLocked closes the channels of the operations the machine woke.
+// wakeLocked closes the channels of the operations the machine woke; once the
+// machine is broken, of every waiting operation (each then fails with errBroken,
+// not at its deadline).
 func (c *Client) wakeLocked() {
+	if c.m.broken {
+		for id, ch := range c.waiters {
+			close(ch)
+			delete(c.waiters, id)
+		}
+		return
+	}
 	for {
 		op := c.m.pollWoken()
 		if op < 0 {
@@ -229,6 +242,17 @@ type op struct {
 	stop func() bool
 }
 
+// validText refuses a string that is not UTF-8, as every host refuses a string
+// with no UTF-8 form (json.Marshal would send U+FFFD in its place: another id).
+func validText(values map[string]any) error {
+	for key, v := range values {
+		if s, ok := v.(string); ok && !utf8.ValidString(s) {
+			return &Error{Kind: KindInvalidInput, Message: "invalid input: " + key + " is not valid UTF-8", Cause: "input"}
+		}
+	}
+	return nil
+}
+
 // ops are reused: an op holds a 32 KiB read buffer.
 var opPool = sync.Pool{New: func() any { return &op{buf: make([]byte, 32*1024)} }}
 
@@ -239,6 +263,9 @@ func (c *Client) begin(ctx context.Context, name string, args map[string]any) (*
 	}
 	var raw []byte
 	if len(args) > 0 {
+		if err := validText(args); err != nil {
+			return nil, err
+		}
 		var err error
 		if raw, err = json.Marshal(args); err != nil {
 			return nil, &Error{Kind: KindInvalidInput, Message: "arguments: " + err.Error(), Cause: "input"}
@@ -297,7 +324,7 @@ func (o *op) finish() {
 	reuse := o.stop == nil || o.stop()
 	c := o.c
 	c.mu.Lock()
-	if !o.over && !c.closed() {
+	if !o.over && !c.closed() && !c.m.broken {
 		if conn := c.m.cancel(o.id); conn >= 0 {
 			if s, ok := c.idle[uint64(conn)]; ok {
 				_ = s.Close()
@@ -341,7 +368,7 @@ func (o *op) next() (outcome, error) {
 		o.kind, o.in = inputTick, nil
 		if len(c.waiters) > 0 {
 			// Only an operation in waiters can be woken: it registered under this
-			// mutex when its step said AWAIT_TOKEN.
+			// mutex when its step said AWAIT_TOKEN (or all, if this step trapped).
 			c.wakeLocked()
 		}
 		if err != nil {
@@ -390,6 +417,11 @@ func (o *op) next() (outcome, error) {
 			e := errorFrom(rec)
 			o.over = code == stepFailed
 			c.mu.Unlock()
+			if dl, ok := o.ctx.Deadline(); ok && code == stepFailed && !time.Now().Before(dl) {
+				// The socket's deadline (the context's) may fire before the context's
+				// own timer: the call still ends as the context says.
+				return outcome{}, context.DeadlineExceeded
+			}
 			return outcome{}, e
 		}
 		c.mu.Unlock()
@@ -484,32 +516,55 @@ func (o *op) transmit(rec []byte) {
 	}
 }
 
+// handshakeError is a TLS handshake that failed on a connected socket.
+type handshakeError struct{ error }
+
+func (e handshakeError) Unwrap() error { return e.error }
+
+// dial connects within timeout (and deadline), the TLS handshake included.
 func (c *Client) dial(ctx context.Context, timeout time.Duration, deadline time.Time) (net.Conn, error) {
-	d := net.Dialer{Timeout: timeout, Deadline: deadline}
-	if c.tls == nil {
-		return d.DialContext(ctx, c.network, c.address)
+	limit := time.Now().Add(timeout)
+	if !deadline.IsZero() && deadline.Before(limit) {
+		limit = deadline
 	}
-	td := tls.Dialer{NetDialer: &d, Config: c.tls}
-	return td.DialContext(ctx, c.network, c.address)
+	d := net.Dialer{Deadline: limit}
+	raw, err := d.DialContext(ctx, c.network, c.address)
+	if err != nil || c.tls == nil {
+		return raw, err
+	}
+	hctx, cancel := context.WithDeadline(ctx, limit)
+	defer cancel()
+	conn := tls.Client(raw, c.tls)
+	if err := conn.HandshakeContext(hctx); err != nil {
+		_ = raw.Close()
+		return nil, handshakeError{err}
+	}
+	return conn, nil
 }
 
 // dialError names a failed connect as the core's errno table does
-// (TransportError::from_errno, connecting), TLS failures aside.
+// (TransportError::from_errno, connecting); a failed handshake is tls (final) unless
+// it timed out or the connection was cut, as every host reads it.
 func dialError(err error) string {
 	var tlsErr *tls.CertificateVerificationError
 	var recErr tls.RecordHeaderError
 	var alert tls.AlertError
 	var ne net.Error
+	var hs handshakeError
+	cut := errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.EPIPE)
+	timedOut := errors.As(err, &ne) && ne.Timeout()
 	switch {
+	case errors.As(err, &hs) && !cut && !timedOut:
+		return "tls"
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "refused"
 	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
 		return "unreachable"
 	case errors.As(err, &tlsErr), errors.As(err, &recErr), errors.As(err, &alert):
 		return "tls"
-	case errors.As(err, &ne) && ne.Timeout():
+	case timedOut:
 		return "connect_timeout"
-	case errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNABORTED), errors.Is(err, syscall.EPIPE):
+	case cut:
 		// Cut during the TLS handshake, as every host reads it: lost, and retried.
 		return "connection_lost"
 	default:

@@ -1,8 +1,11 @@
 package imds
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -187,7 +190,7 @@ func TestRefreshAfter(t *testing.T) {
 		`{"access_token":"a","created_at":"2026-12-06T10:00:00Z","expires_at":"2026-12-06T10:05:00Z"}`: 240 * time.Second,
 		`{"access_token":"a"}`:                                                                         0,
 	} {
-		if got := (&Token{doc: []byte(doc)}).RefreshAfter(); got != want {
+		if got := (&Token{secret: &tokenSecret{doc: []byte(doc)}}).RefreshAfter(); got != want {
 			t.Errorf("%s: RefreshAfter() = %v, want %v", doc, got, want)
 		}
 	}
@@ -227,4 +230,47 @@ func BenchmarkDecodeInstance(b *testing.B) {
 			}
 		}
 	})
+}
+
+// A record field that does not fit its Go type (a Retry-After past int64 here, past
+// int32 on a 32-bit platform) is left zero; the kind, status and trace are kept.
+func TestErrorRecordWithAnOversizedField(t *testing.T) {
+	err := errorFrom([]byte(`{"kind":"rate_limited","message":"slow down","cause":"http","status":429,"retry_after":1e30,"trace":"t-9"}`))
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != KindRateLimited || e.Status != 429 || e.Trace != "t-9" || e.RetryAfter != 0 {
+		t.Fatalf("%#v", err)
+	}
+	if err := errorFrom([]byte(`{"kind":`)); !errors.Is(err, KindBadResponse) {
+		t.Fatalf("a truncated record: %v", err)
+	}
+}
+
+// A compilation cache whose files are corrupt costs the cache, not the package.
+func TestACorruptCompilationCache(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	rt, _, err := compile(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = rt.Close(ctx)
+	corrupted := 0
+	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if os.WriteFile(path, []byte("not a compiled module"), 0o600) == nil {
+				corrupted++
+			}
+		}
+		return nil
+	})
+	if corrupted == 0 {
+		t.Fatal("the cache holds no file")
+	}
+	_, _, direct := compile(ctx, dir)
+	rt, compiled, err := compileCached(ctx, dir)
+	if err != nil || compiled == nil {
+		t.Fatalf("with %d corrupt cache files: %v", corrupted, err)
+	}
+	_ = rt.Close(ctx)
+	t.Logf("%d corrupt cache files; compiling over them alone: %v", corrupted, direct)
 }

@@ -2,6 +2,7 @@ package imds
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 )
 
@@ -48,11 +49,18 @@ func (e *Error) Is(target error) bool {
 	return ok && k == e.Kind
 }
 
-// errorFrom decodes an error record (JSON; nulls become zero values).
+// errorFrom decodes an error record (JSON; nulls become zero values). A field that
+// does not fit its Go type (a Retry-After past a 32-bit int) is left zero, the rest
+// kept: json.Unmarshal fills every field it can before it reports one.
 func errorFrom(record []byte) error {
 	var e Error
-	if err := json.Unmarshal(record, &e); err != nil || e.Kind == "" {
+	if err := json.Unmarshal(record, &e); e.Kind == "" || err != nil && !isTypeError(err) {
 		return &Error{Kind: KindBadResponse, Message: "an unreadable error record", Cause: "misuse"}
 	}
 	return &e
+}
+
+func isTypeError(err error) bool {
+	var te *json.UnmarshalTypeError
+	return errors.As(err, &te)
 }

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -63,8 +64,13 @@ func TestInstanceKeysAndDocuments(t *testing.T) {
 	if err != nil || tok.ExpiresIn != 3600 || tok.Value() == "" {
 		t.Fatalf("iam token %v %v", tok, err)
 	}
-	for _, s := range []string{tok.String(), fmt.Sprintf("%v %+v %#v %s", tok, tok, tok, *tok)} {
-		if strings.Contains(s, tok.Value()) {
+	// A Token as an unexported field is printed by reflection, without its methods.
+	held := struct {
+		tok  Token
+		toks []Token
+	}{*tok, []Token{*tok}}
+	for _, s := range []string{tok.String(), fmt.Sprintf("%v %+v %#v %s", tok, tok, tok, *tok), fmt.Sprintf("%v %+v %#v", held, held, held)} {
+		if strings.Contains(s, tok.Value()) || strings.Contains(s, `"access_token"`) {
 			t.Fatalf("the token shows in %q", s)
 		}
 	}
@@ -132,6 +138,13 @@ func TestErrorsAreTypedAndCarryTheRecord(t *testing.T) {
 	}
 	_, err = c.Key(context.Background(), "a/../b")
 	if !errors.Is(err, ErrInvalidInput) {
+		t.Fatal(err)
+	}
+	// A string that is not UTF-8 is refused, not sent with U+FFFD in its place.
+	if _, err = c.Key(context.Background(), "r000-\xff"); !errors.Is(err, ErrInvalidInput) || !strings.Contains(err.Error(), "not valid UTF-8") {
+		t.Fatal(err)
+	}
+	if _, err = New(WithEndpoint("http://127.0.0.1:9/\xff"), IgnoreEnv()); !errors.Is(err, ErrInvalidInput) {
 		t.Fatal(err)
 	}
 	if got := e.counter(t, "requests"); got != 2 {
@@ -386,6 +399,19 @@ func TestHTTPS(t *testing.T) {
 	if _, err := untrusted.Instance(context.Background()); !errors.As(err, &ie) || ie.Transport != "tls" {
 		t.Fatal(err)
 	}
+	// A refusal Go's TLS makes itself (a pin that does not match) is tls too, and
+	// final: one connection, not four attempts read as "unreachable".
+	var handshakes atomic.Int32
+	pinned := newClient(t, e, WithTLSConfig(&tls.Config{RootCAs: roots, VerifyConnection: func(tls.ConnectionState) error {
+		handshakes.Add(1)
+		return errors.New("not the pinned certificate")
+	}}))
+	if _, err := pinned.Instance(context.Background()); !errors.As(err, &ie) || ie.Transport != "tls" {
+		t.Fatal(err)
+	}
+	if n := handshakes.Load(); n != 1 {
+		t.Fatalf("%d handshakes for a tls failure", n)
+	}
 }
 
 // How long the first New takes (compiling the module, or loading it from the
@@ -427,10 +453,68 @@ func TestDialErrorsAsEveryHostNamesThem(t *testing.T) {
 		{op(syscall.EINVAL), "unreachable"},
 		{op(syscall.ECONNABORTED), "connection_lost"},
 		{op(syscall.EPIPE), "connection_lost"},
+		// A handshake Go's TLS refused itself, cut, or out of time.
+		{handshakeError{errors.New("tls: server selected unsupported protocol version 300")}, "tls"},
+		{handshakeError{io.EOF}, "connection_lost"},
+		{handshakeError{context.DeadlineExceeded}, "connect_timeout"},
 	}
 	for _, c := range cases {
 		if got := dialError(c.err); got != c.want {
 			t.Errorf("dialError(%v) = %q, want %q", c.err, got, c.want)
+		}
+	}
+}
+
+// Once a call into the module has trapped, an operation waiting for the token
+// another one fetches fails at once with errBroken, not at its deadline.
+func TestABrokenMachineWakesItsWaiters(t *testing.T) {
+	e := mustEmulator(t)
+	e.mustCtl(t, "POST", "/faults/black_hole", map[string]any{})
+	c := newClient(t, e, WithTimeout(30*time.Second), WithRequestTimeout(30*time.Second))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _, _ = c.Instance(ctx) }() // fetches the token from a black hole
+	waiting := make(chan error, 1)
+	time.Sleep(200 * time.Millisecond)
+	go func() { _, err := c.Instance(context.Background()); waiting <- err }()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		c.mu.Lock()
+		n := len(c.waiters)
+		c.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d operations wait for the token", n)
+		}
+	}
+	// As a trapped call leaves it.
+	c.mu.Lock()
+	c.m.broken = true
+	c.wakeLocked()
+	c.mu.Unlock()
+	select {
+	case err := <-waiting:
+		if !errors.Is(err, errBroken) {
+			t.Fatalf("the waiter: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the waiter still waits, its deadline 30 s away")
+	}
+}
+
+// A context deadline that ends a call ends it as ctx.Err(), even when the socket's
+// deadline (the same instant) fires before the context's own timer.
+func TestAContextDeadlineEndsTheCallAsTheContextSays(t *testing.T) {
+	e := mustEmulator(t)
+	e.mustCtl(t, "POST", "/faults/black_hole", map[string]any{})
+	c := newClient(t, e, WithMaxAttempts(1), WithTimeout(30*time.Second), WithRequestTimeout(30*time.Second))
+	for i := 0; i < 10; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		_, err := c.Instance(ctx)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("call %d: %v", i, err)
 		}
 	}
 }

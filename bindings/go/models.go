@@ -11,8 +11,9 @@ import (
 
 // Token is an identity or IAM token. Its String form never shows the token.
 type Token struct {
-	accessToken string
-	doc         []byte // the document as received, for the core to read
+	// Behind a pointer: fmt prints a Token that is an unexported field of another
+	// struct by reflection, without its methods, and a nested pointer as an address.
+	secret *tokenSecret
 	// ExpiresIn is the lifetime in seconds the service stated.
 	ExpiresIn int
 	// CreatedAt and ExpiresAt are the service's RFC 3339 times.
@@ -21,9 +22,22 @@ type Token struct {
 	Nonce string
 }
 
+// tokenSecret is what a Token never shows: the token and its document.
+type tokenSecret struct {
+	value string
+	doc   []byte // the document as received, for the core to read
+}
+
 // newToken is the public Token of a decoded token document.
 func newToken(t *tokenJSON, doc []byte) *Token {
-	return &Token{accessToken: t.AccessToken, doc: doc, ExpiresIn: t.ExpiresIn, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, Nonce: t.Nonce}
+	return &Token{secret: &tokenSecret{t.AccessToken, doc}, ExpiresIn: t.ExpiresIn, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, Nonce: t.Nonce}
+}
+
+func (t *Token) parts() tokenSecret {
+	if t.secret == nil {
+		return tokenSecret{}
+	}
+	return *t.secret
 }
 
 // RefreshAfter is how long after receipt a client refreshes this token: the
@@ -34,7 +48,7 @@ func newToken(t *tokenJSON, doc []byte) *Token {
 // no lifetime, a lifetime of 1 s or less, or the module cannot be run.
 func (t *Token) RefreshAfter() time.Duration {
 	var ms int64
-	_ = inModule(t.doc, func(m *machine, at, n uint64) error {
+	_ = inModule(t.parts().doc, func(m *machine, at, n uint64) error {
 		r, err := m.callExport("vpc_imds_token_refresh_after_ms", at, n)
 		ms = int64(r)
 		return err
@@ -43,7 +57,7 @@ func (t *Token) RefreshAfter() time.Duration {
 }
 
 // Value is the token itself, for an Authorization header.
-func (t *Token) Value() string { return t.accessToken }
+func (t *Token) Value() string { return t.parts().value }
 
 // String shows the lifetime, never the token.
 func (t Token) String() string {

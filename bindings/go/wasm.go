@@ -63,15 +63,8 @@ var (
 func loadEngine() (*engine, error) {
 	engineOnce.Do(func() {
 		ctx := context.Background()
-		config := wazero.NewRuntimeConfig()
-		if dir := cacheDir(); dir != "" {
-			if cache, err := wazero.NewCompilationCacheWithDir(dir); err == nil {
-				config = config.WithCompilationCache(cache)
-			}
-		}
-		rt := wazero.NewRuntimeWithConfig(ctx, config)
 		started := time.Now()
-		compiled, err := rt.CompileModule(ctx, wasmModule)
+		rt, compiled, err := compileCached(ctx, cacheDir())
 		if err != nil {
 			engineErr = fmt.Errorf("vpc-imds: compiling the embedded module: %w", err)
 			return
@@ -80,6 +73,35 @@ func loadEngine() (*engine, error) {
 		sharedEng = &engine{runtime: rt, compiled: compiled}
 	})
 	return sharedEng, engineErr
+}
+
+// compileCached compiles with the cache in dir, else without one: a cache that
+// cannot be written or read (a full disk, a corrupt file) costs the cache, not the
+// package.
+func compileCached(ctx context.Context, dir string) (wazero.Runtime, wazero.CompiledModule, error) {
+	rt, compiled, err := compile(ctx, dir)
+	if err != nil && dir != "" {
+		return compile(ctx, "")
+	}
+	return rt, compiled, err
+}
+
+// compile compiles the embedded module in a new runtime, with the compilation cache
+// in dir (none if empty); on failure the runtime is closed.
+func compile(ctx context.Context, dir string) (wazero.Runtime, wazero.CompiledModule, error) {
+	config := wazero.NewRuntimeConfig()
+	if dir != "" {
+		if cache, err := wazero.NewCompilationCacheWithDir(dir); err == nil {
+			config = config.WithCompilationCache(cache)
+		}
+	}
+	rt := wazero.NewRuntimeWithConfig(ctx, config)
+	compiled, err := rt.CompileModule(ctx, wasmModule)
+	if err != nil {
+		_ = rt.Close(ctx)
+		return nil, nil, err
+	}
+	return rt, compiled, nil
 }
 
 func cacheDir() string {

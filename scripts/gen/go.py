@@ -277,7 +277,10 @@ def arg_doc(op: Dict[str, Any]) -> str:
             continue
         zero = {"seconds": "0", "integer": "0", "boolean": "false"}.get(a["type"], '""')
         note = f" ({zero}: not given)" if a.get("optional") else ""
-        parts.append(f"{param(a)}: {a['doc'].rstrip('.')}{note}.")
+        text = a["doc"].rstrip(".")
+        if a["type"] == "seconds":  # a time.Duration here, not a number of seconds
+            text = re.sub(r"\(default ([0-9.]+)\)", r"(default \1 s)", text.replace(" in seconds", ""))
+        parts.append(f"{param(a)}: {text}{note}.")
     return " ".join(parts)
 
 
@@ -304,7 +307,11 @@ def method(desc: Dict[str, Any], op: Dict[str, Any]) -> str:
         for e, a in optional:
             lines.append(f"\tif {present(e, a['type'])} {{\n\t\targs[\"{a['name']}\"] = {value(e, a['type'])}\n\t}}\n")
         args = "args"
-    doc = comment(f"{name}: {op['doc']} {arg_doc(op)}")
+    text = op["doc"]
+    for a in visible_args(op):
+        if a["type"] == "seconds":
+            text = text.replace(f"`{a['name']}` seconds", f"`{param(a)}`")
+    doc = comment(f"{name}: {text} {arg_doc(op)}")
     head = f"func (c *Client) {name}({', '.join(params)}) {result_type(desc, op)} {{\n"
     run = f'"{op["op"]}"'
     if ret == "none":
