@@ -363,6 +363,7 @@ func (o *op) next() (outcome, error) {
 			}
 			return outcome{}, errBroken
 		}
+		delete(c.waiters, o.id) // a wait that ended by its timer
 		code, rec, err := c.m.step(o.id, c.now(), o.kind, o.in)
 		answered := o.kind != inputTick
 		o.kind, o.in = inputTick, nil
