@@ -201,21 +201,20 @@ var errBroken = errors.New("vpc-imds: the client's module failed in an earlier c
 // machine is broken, of every waiting operation (each then fails with errBroken,
 // not at its deadline).
 func (c *Client) wakeLocked() {
-	if c.m.broken {
-		for id, ch := range c.waiters {
-			close(ch)
-			delete(c.waiters, id)
-		}
-		return
-	}
-	for {
+	for !c.m.broken {
 		op := c.m.pollWoken()
 		if op < 0 {
-			return
+			break
 		}
 		if ch, ok := c.waiters[uint64(op)]; ok {
 			close(ch)
 			delete(c.waiters, uint64(op))
+		}
+	}
+	if c.m.broken { // now, or by a trap in pollWoken
+		for id, ch := range c.waiters {
+			close(ch)
+			delete(c.waiters, id)
 		}
 	}
 }
@@ -277,10 +276,14 @@ func (c *Client) begin(ctx context.Context, name string, args map[string]any) (*
 		return nil, errClosed
 	}
 	if c.m.broken {
+		c.wakeLocked()
 		c.mu.Unlock()
 		return nil, errBroken
 	}
 	id, err := c.m.start(name, raw, c.now())
+	if c.m.broken {
+		c.wakeLocked()
+	}
 	c.mu.Unlock()
 	if err != nil {
 		return nil, err
@@ -333,6 +336,9 @@ func (o *op) finish() {
 		}
 		c.wakeLocked()
 	}
+	if c.m.broken {
+		c.wakeLocked() // asks nothing of the machine: closes every waiter's channel
+	}
 	delete(c.waiters, o.id)
 	o.over = true
 	if o.conn != nil {
@@ -356,6 +362,9 @@ func (o *op) next() (outcome, error) {
 		}
 		c.mu.Lock()
 		if c.closed() || c.m.broken {
+			if c.m.broken {
+				c.wakeLocked() // asks nothing of the machine: closes every waiter's channel
+			}
 			c.mu.Unlock()
 			o.over = true
 			if c.closed() {
@@ -418,9 +427,12 @@ func (o *op) next() (outcome, error) {
 			e := errorFrom(rec)
 			o.over = code == stepFailed
 			c.mu.Unlock()
-			if dl, ok := o.ctx.Deadline(); ok && code == stepFailed && !time.Now().Before(dl) {
+			if err := o.ctx.Err(); err != nil && code == stepFailed {
+				return outcome{}, err
+			}
+			if dl, ok := o.ctx.Deadline(); ok && code == stepFailed && isTimeout(e) && !time.Now().Before(dl) {
 				// The socket's deadline (the context's) may fire before the context's
-				// own timer: the call still ends as the context says.
+				// own timer: a timeout then still ends the call as the context says.
 				return outcome{}, context.DeadlineExceeded
 			}
 			return outcome{}, e
@@ -517,6 +529,13 @@ func (o *op) transmit(rec []byte) {
 	}
 }
 
+// isTimeout reports whether err is the machine's timeout: the operation's, or a
+// request's last attempt timing out.
+func isTimeout(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && (e.Kind == KindTimedOut || e.Transport == "response_timeout" || e.Transport == "connect_timeout")
+}
+
 // handshakeError is a TLS handshake that failed on a connected socket.
 type handshakeError struct{ error }
 
@@ -543,6 +562,14 @@ func (c *Client) dial(ctx context.Context, timeout time.Duration, deadline time.
 	return conn, nil
 }
 
+// fromNetwork reports whether a handshake failed for the socket's sake (an errno,
+// a cancelled context), not for TLS's: it is then named as a connect's failure.
+func fromNetwork(err error) bool {
+	var op *net.OpError
+	var errno syscall.Errno
+	return errors.As(err, &op) || errors.As(err, &errno) || errors.Is(err, context.Canceled)
+}
+
 // dialError names a failed connect as the core's errno table does
 // (TransportError::from_errno, connecting); a failed handshake is tls (final) unless
 // it timed out or the connection was cut, as every host reads it.
@@ -555,7 +582,7 @@ func dialError(err error) string {
 	cut := errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.EPIPE)
 	timedOut := errors.As(err, &ne) && ne.Timeout()
 	switch {
-	case errors.As(err, &hs) && !cut && !timedOut:
+	case errors.As(err, &hs) && !cut && !timedOut && !fromNetwork(hs.error):
 		return "tls"
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "refused"

@@ -264,13 +264,14 @@ func TestACorruptCompilationCache(t *testing.T) {
 		return nil
 	})
 	if corrupted == 0 {
-		t.Fatal("the cache holds no file")
+		t.Skip("wazero wrote no cache here (its interpreter runs this platform)")
 	}
-	_, _, direct := compile(ctx, dir)
+	if _, _, direct := compile(ctx, dir); direct == nil {
+		t.Fatal("wazero read a corrupt cache without error: this test shows nothing")
+	}
 	rt, compiled, err := compileCached(ctx, dir)
 	if err != nil || compiled == nil {
 		t.Fatalf("with %d corrupt cache files: %v", corrupted, err)
 	}
 	_ = rt.Close(ctx)
-	t.Logf("%d corrupt cache files; compiling over them alone: %v", corrupted, direct)
 }

@@ -65,9 +65,10 @@
 
 // Length of the fixed part of a [`VPC_IMDS_INPUT_RESPONSE`] input: little-endian
 // u16 status at 0, u16 length of the `Retry-After` value at 2, u16 length of the
-// `Transfer-Encoding` value at 4 (each header's lines joined by `", "`), u8 flags
-// at 6 (1: a `Retry-After` was received; 2: a `Transfer-Encoding` was), u8 0 at
-// 7; then the two values, then the body.
+// `Transfer-Encoding` value at 4 (each header's lines joined by `", "`; a longer
+// value: its first 65,535 bytes), u8 flags at 6 (1: a `Retry-After` was received;
+// 2: a `Transfer-Encoding` was; a length needs its flag), u8 0 at 7; then the two
+// values, then the body.
 #define VPC_IMDS_RESPONSE_HEADER 8
 
 // Length of the fixed part of a [`VPC_IMDS_SEND`] record: little-endian u64

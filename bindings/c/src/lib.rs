@@ -79,9 +79,10 @@ pub const VPC_IMDS_INPUT_RESPONSE: i32 = 4;
 
 /// Length of the fixed part of a [`VPC_IMDS_INPUT_RESPONSE`] input: little-endian
 /// u16 status at 0, u16 length of the `Retry-After` value at 2, u16 length of the
-/// `Transfer-Encoding` value at 4 (each header's lines joined by `", "`), u8 flags
-/// at 6 (1: a `Retry-After` was received; 2: a `Transfer-Encoding` was), u8 0 at
-/// 7; then the two values, then the body.
+/// `Transfer-Encoding` value at 4 (each header's lines joined by `", "`; a longer
+/// value: its first 65,535 bytes), u8 flags at 6 (1: a `Retry-After` was received;
+/// 2: a `Transfer-Encoding` was; a length needs its flag), u8 0 at 7; then the two
+/// values, then the body.
 pub const VPC_IMDS_RESPONSE_HEADER: usize = 8;
 
 /// Length of the fixed part of a [`VPC_IMDS_SEND`] record: little-endian u64
@@ -477,7 +478,7 @@ pub unsafe extern "C" fn vpc_imds_step(
             None => {
                 write_error(
                     &mut m.out,
-                    &misuse("a response shorter than its lengths say"),
+                    &misuse("a response input that does not match its header (lengths, flags)"),
                 );
                 return VPC_IMDS_MISUSE;
             }
@@ -498,15 +499,20 @@ pub unsafe extern "C" fn vpc_imds_step(
 }
 
 /// The response a [`VPC_IMDS_INPUT_RESPONSE`] input holds, its headers read by
-/// the core; `None` if it is shorter than its lengths say.
+/// the core; `None` if it is shorter than its lengths say, or its header is not
+/// one this version writes (unknown flags, a length without its flag, byte 7).
 fn response_of(bytes: &[u8]) -> Option<Response<'_>> {
     let (head, rest) = bytes.split_at_checked(VPC_IMDS_RESPONSE_HEADER)?;
     let u16_at = |i: usize| usize::from(u16::from_le_bytes([head[i], head[i + 1]]));
-    let status = u16::from_le_bytes([head[0], head[1]]);
+    let (status, flags) = (u16::from_le_bytes([head[0], head[1]]), head[6]);
+    let unset = |bit: u8, len: usize| flags & bit == 0 && len != 0;
+    if flags & !3 != 0 || head[7] != 0 || unset(1, u16_at(2)) || unset(2, u16_at(4)) {
+        return None;
+    }
     let (retry_after, rest) = rest.split_at_checked(u16_at(2))?;
     let (transfer_encoding, body) = rest.split_at_checked(u16_at(4))?;
-    let retry_after = (head[6] & 1 != 0).then_some(retry_after);
-    let transfer_encoding = (head[6] & 2 != 0).then_some(transfer_encoding);
+    let retry_after = (flags & 1 != 0).then_some(retry_after);
+    let transfer_encoding = (flags & 2 != 0).then_some(transfer_encoding);
     let retry_after = retry_after.and_then(parse_retry_after);
     Some(Response::from_host(
         status,

@@ -218,8 +218,14 @@ fn a_response_from_the_hosts_own_stack() {
     let m = new(ENDPOINT).unwrap();
     let op = start(m, "instance", "");
     assert_eq!(step(m, op, VPC_IMDS_INPUT_TICK, b"").0, VPC_IMDS_SEND);
-    // Shorter than the header, or than the lengths it states: nothing changed.
-    for short in [&[200, 0, 0][..], &[200, 0, 9, 0, 0, 0, 1, 0, b'1']] {
+    // Not what its header says: nothing changed.
+    for short in [
+        &[200, 0, 0][..],
+        &[200, 0, 9, 0, 0, 0, 1, 0, b'1'], // shorter than its Retry-After length
+        &[200, 0, 1, 0, 0, 0, 0, 0, b'1'], // a length without its flag
+        &[200, 0, 0, 0, 0, 0, 4, 0],       // an unknown flag
+        &[200, 0, 0, 0, 0, 0, 0, 1],       // byte 7 set
+    ] {
         let (code, out) = step(m, op, VPC_IMDS_INPUT_RESPONSE, short);
         assert_eq!(code, VPC_IMDS_MISUSE, "{}", String::from_utf8_lossy(&out));
     }
