@@ -336,7 +336,7 @@ func (o *op) finish() {
 		}
 		c.wakeLocked()
 	}
-	if c.m.broken {
+	if !c.closed() && c.m.broken { // a closed client's machine may serve another now
 		c.wakeLocked() // asks nothing of the machine: closes every waiter's channel
 	}
 	delete(c.waiters, o.id)
@@ -362,7 +362,7 @@ func (o *op) next() (outcome, error) {
 		}
 		c.mu.Lock()
 		if c.closed() || c.m.broken {
-			if c.m.broken {
+			if !c.closed() { // broken: a closed client's machine may serve another now
 				c.wakeLocked() // asks nothing of the machine: closes every waiter's channel
 			}
 			c.mu.Unlock()
@@ -525,7 +525,12 @@ func (o *op) transmit(rec []byte) {
 	}
 	c.mu.Unlock()
 	if _, err := conn.Write(rec[sendHeader:]); err != nil {
-		o.failed("connection_lost")
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			o.failed("response_timeout") // the request's deadline (or the context's) passed
+		} else {
+			o.failed("connection_lost")
+		}
 	}
 }
 
@@ -564,10 +569,10 @@ func (c *Client) dial(ctx context.Context, timeout time.Duration, deadline time.
 
 // fromNetwork reports whether a handshake failed for the socket's sake (an errno,
 // a cancelled context), not for TLS's: it is then named as a connect's failure.
+// (Not any *net.OpError: crypto/tls wraps its own alerts in one.)
 func fromNetwork(err error) bool {
-	var op *net.OpError
 	var errno syscall.Errno
-	return errors.As(err, &op) || errors.As(err, &errno) || errors.Is(err, context.Canceled)
+	return errors.As(err, &errno) || errors.Is(err, context.Canceled)
 }
 
 // dialError names a failed connect as the core's errno table does

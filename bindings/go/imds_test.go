@@ -81,10 +81,12 @@ func TestInstanceKeysAndDocuments(t *testing.T) {
 }
 
 func TestAnIPv6Endpoint(t *testing.T) {
-	e, err := startEmulator(t, "--listen", "[::1]:0")
+	probe, err := net.Listen("tcp", "[::1]:0")
 	if err != nil {
 		t.Skipf("no IPv6 loopback here: %v", err)
 	}
+	_ = probe.Close()
+	e := mustEmulator(t, "--listen", "[::1]:0")
 	if !strings.HasPrefix(e.base, "http://[::1]:") {
 		t.Fatalf("the emulator listens on %s", e.base)
 	}
@@ -461,6 +463,7 @@ func TestDialErrorsAsEveryHostNamesThem(t *testing.T) {
 		{handshakeError{io.EOF}, "connection_lost"},
 		{handshakeError{context.DeadlineExceeded}, "connect_timeout"},
 		{handshakeError{op(syscall.EHOSTUNREACH)}, "unreachable"},
+		{handshakeError{&net.OpError{Op: "remote error", Err: tls.AlertError(40)}}, "tls"},
 	}
 	for _, c := range cases {
 		if got := dialError(c.err); got != c.want {
