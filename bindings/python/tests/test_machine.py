@@ -89,14 +89,37 @@ def test_ctrl_c_ends_a_blocking_call_waiting_for_another_threads_token(emulator:
     c = vpc_imds.Client(emulator.url, use_env=False)
     fetching = threading.Thread(target=c.instance)  # holds the token fetch for 2 s
     fetching.start()
+    # The other thread's operation has started (and, 0.2 s on, sent its token request)
+    # before this one starts: a loaded machine may start a thread late, and this call
+    # must not be the one fetching the token.
+    deadline = time.monotonic() + 5
+    while c._m.operations < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert c._m.operations == 1, "the other thread never started its call"
     time.sleep(0.2)
-    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
+    handled: List[float] = []
+    armed = [True]
+
+    def interrupt(signum: int, frame: Any) -> None:
+        handled.append(time.monotonic())
+        if armed[0]:
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    timer = threading.Timer(0.3, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT))
     started = time.monotonic()
-    with pytest.raises(KeyboardInterrupt):
-        c.instance()  # waits for the other thread's token
+    try:
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            c.instance()  # waits for the other thread's token
+    finally:
+        armed[0] = False  # a signal that comes late is recorded, not raised
+        timer.cancel()
+        timer.join()
+        signal.signal(signal.SIGINT, previous)
     waited = time.monotonic() - started
     fetching.join()
+    assert handled, "the signal never reached its handler"
     assert waited < 1.5, f"Ctrl-C was seen {waited:.2f} s into the wait (the token came at 2 s)"
     assert c._m.operations == 0, "the interrupted operation was not cancelled"
 
