@@ -219,6 +219,15 @@ func (c *Client) wakeLocked() {
 	}
 }
 
+// wakeIfBrokenLocked wakes every waiter once the machine is broken (each then
+// fails with errBroken), asking nothing of it; a closed client's machine is not
+// read (it may serve another client now).
+func (c *Client) wakeIfBrokenLocked() {
+	if !c.closed() && c.m.broken {
+		c.wakeLocked()
+	}
+}
+
 // outcome is a page or the result of an operation.
 type outcome struct {
 	body []byte
@@ -276,14 +285,12 @@ func (c *Client) begin(ctx context.Context, name string, args map[string]any) (*
 		return nil, errClosed
 	}
 	if c.m.broken {
-		c.wakeLocked()
+		c.wakeIfBrokenLocked()
 		c.mu.Unlock()
 		return nil, errBroken
 	}
 	id, err := c.m.start(name, raw, c.now())
-	if c.m.broken {
-		c.wakeLocked()
-	}
+	c.wakeIfBrokenLocked()
 	c.mu.Unlock()
 	if err != nil {
 		return nil, err
@@ -336,9 +343,7 @@ func (o *op) finish() {
 		}
 		c.wakeLocked()
 	}
-	if !c.closed() && c.m.broken { // a closed client's machine may serve another now
-		c.wakeLocked() // asks nothing of the machine: closes every waiter's channel
-	}
+	c.wakeIfBrokenLocked()
 	delete(c.waiters, o.id)
 	o.over = true
 	if o.conn != nil {
@@ -362,9 +367,7 @@ func (o *op) next() (outcome, error) {
 		}
 		c.mu.Lock()
 		if c.closed() || c.m.broken {
-			if !c.closed() { // broken: a closed client's machine may serve another now
-				c.wakeLocked() // asks nothing of the machine: closes every waiter's channel
-			}
+			c.wakeIfBrokenLocked()
 			c.mu.Unlock()
 			o.over = true
 			if c.closed() {

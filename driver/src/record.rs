@@ -230,7 +230,7 @@ impl Serialize for Record {
 /// | `target` | the field, header or parameter at fault (`errors[0].target.name`), or null |
 /// | `trace` | IBM's trace id to quote to support, or null |
 /// | `transport` | the transport failure (`refused`, `connect_timeout`, ...), or null |
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ErrorRecord {
     /// The error kind's name.
     pub kind: &'static str,

@@ -161,7 +161,7 @@ def error_enum(desc: Dict[str, Any]) -> str:
     binds = ", ".join(conv.get(f["name"], f"r.{f['record']}") for f in fields)
     out.append("impl From<ErrorRecord> for ImdsError {\n    fn from(r: ErrorRecord) -> Self {\n")
     out.append(f"        let ({names}) = ({binds});\n        match r.kind {{\n")
-    for k in kinds:
+    for k in all_kinds(desc):  # a JVM kind's record is made by the binding
         if k["kind"] != FALLBACK_KIND:
             out.append(f'            "{k["kind"]}" => ImdsError::{k["kotlin"]} {{ {names} }},\n')
     fallback = next(k for k in kinds if k["kind"] == FALLBACK_KIND)

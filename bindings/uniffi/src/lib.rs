@@ -462,7 +462,7 @@ impl fmt::Display for UserDataPart {
 }
 
 fn user_data_error(e: vpc_imds_driver::UserDataError) -> ImdsError {
-    vpc_imds_driver::ErrorRecord::from(&e).into()
+    ErrorRecord::from(&e).into()
 }
 
 /// Whether user data bytes are gzip (the driver's rule).
@@ -517,17 +517,13 @@ pub(crate) fn bad_response(what: &'static str) -> ImdsError {
 
 /// A blocking call's end when its thread was interrupted (the JVM's own kind).
 pub(crate) fn interrupted() -> ImdsError {
-    ImdsError::Interrupted {
-        text: "interrupted: the calling thread was interrupted".to_owned(),
-        reason: "interrupted".to_owned(),
-        status: None,
-        retry_after: None,
-        code: None,
-        api_message: None,
-        target: None,
-        trace: None,
-        transport: None,
+    ErrorRecord {
+        kind: "interrupted",
+        cause: "interrupted",
+        message: "interrupted: the calling thread was interrupted".to_owned(),
+        ..Default::default()
     }
+    .into()
 }
 
 pub(crate) fn misuse(what: &'static str) -> ImdsError {

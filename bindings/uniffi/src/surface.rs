@@ -435,6 +435,17 @@ impl From<ErrorRecord> for ImdsError {
                 trace,
                 transport,
             },
+            "interrupted" => ImdsError::Interrupted {
+                text,
+                reason,
+                status,
+                retry_after,
+                code,
+                api_message,
+                target,
+                trace,
+                transport,
+            },
             _ => ImdsError::BadResponse {
                 text,
                 reason,
