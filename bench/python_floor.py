@@ -6,7 +6,10 @@ socket, prebuilt request bytes, the answer read to its Content-Length, ``json.lo
 Rounds alternate ours and the floor (``--calls`` each); the table gives each one's
 median per call over the rounds and the ratio to the floor's median.
 
-    python bench/python_floor.py [--rounds 7] [--calls 500] [--emulator PATH]
+    python bench/python_floor.py [--rounds 7] [--calls 500] [--warmup 200] [--emulator PATH]
+
+Each row first runs ``--warmup`` calls untimed (the goal is a cached call in steady
+state: the interpreter's specialized code, the allocator's pools).
 
 Needs vpc-imds installed (the wheel); starts the project's emulator on 127.0.0.1.
 """
@@ -70,6 +73,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--calls", type=int, default=500)
+    ap.add_argument("--warmup", type=int, default=200)
     ap.add_argument("--emulator", default=str(REPO / "target" / "debug" / "vpc-imds-emulator"))
     args = ap.parse_args()
 
@@ -81,10 +85,10 @@ def main() -> None:
         url = emu.stdout.readline().split("listening on ", 1)[1].strip()
         client = vpc_imds.Client(url, use_env=False)
         token = client.identity_token().access_token
-        client.instance()
-        client.get("instance")
         floor = Floor(url, token)
-        floor.call()
+        for fn in (client.instance, lambda: client.get("instance"), floor.call):
+            for _ in range(max(args.warmup, 1)):
+                fn()
         rows: Dict[str, List[float]] = {"floor": [], "instance()": [], 'get("instance")': []}
         for _ in range(args.rounds):
             rows["instance()"].append(per_call_us(client.instance, args.calls))
@@ -92,7 +96,8 @@ def main() -> None:
             rows['get("instance")'].append(per_call_us(lambda: client.get("instance"), args.calls))
         base = statistics.median(rows["floor"])
         print(f"vpc-imds {getattr(vpc_imds, '__version__', '?')}: cached GET /metadata/v1/instance, "
-              f"{args.rounds} alternating rounds of {args.calls} calls, median µs per call")
+              f"{args.warmup} calls each to warm up, then {args.rounds} alternating rounds of "
+              f"{args.calls} calls, median µs per call")
         print(f"{'floor: socket + json.loads (same run)':<44} {base:>8.1f} {1.0:>6.2f}")
         for name in ("instance()", 'get("instance")'):
             us = statistics.median(rows[name])
