@@ -24,8 +24,12 @@ mkdir -p "$work/units"
 for u in contrib/systemd/*.service; do
   sed "s|/usr/libexec/vpc-imds/vpc-imds-boot|$PWD/contrib/systemd/vpc-imds-boot|" "$u" > "$work/units/$(basename "$u")"
 done
-check "systemd-analyze verify vpc-imds-user-data.service vpc-imds-ssh-keys@root.service" \
-  bash -c "out=\$(systemd-analyze verify '$work/units/vpc-imds-user-data.service' '$work/units/vpc-imds-ssh-keys@root.service' 2>&1); rc=\$?; [ -n \"\$out\" ] && echo \"\$out\"; [ \$rc -eq 0 ] && [ -z \"\$out\" ]"
+# cloud-init's stages as upstream orders them (the network stage before
+# network-online.target): starting ours beside them must not be a cycle.
+printf '[Unit]\nDescription=cloud-init network stage (stub)\nDefaultDependencies=no\nBefore=network-online.target sshd.service systemd-user-sessions.service\n[Service]\nType=oneshot\nExecStart=/bin/true\n' > "$work/units/cloud-init.service"
+printf '[Unit]\nDescription=cloud-init config stage (stub)\nAfter=network-online.target\n[Service]\nType=oneshot\nExecStart=/bin/true\n' > "$work/units/cloud-config.service"
+check "systemd-analyze verify vpc-imds-user-data.service vpc-imds-ssh-keys@root.service, with cloud-init's stages" \
+  bash -c "out=\$(systemd-analyze verify '$work/units/vpc-imds-user-data.service' '$work/units/vpc-imds-ssh-keys@root.service' '$work/units/cloud-init.service' '$work/units/cloud-config.service' 2>&1); rc=\$?; [ -n \"\$out\" ] && echo \"\$out\"; [ \$rc -eq 0 ] && [ -z \"\$out\" ]"
 check "the units order after network-online.target and before sshd / cloud-config" bash -c "
   grep -q '^After=network-online.target' contrib/systemd/vpc-imds-ssh-keys@.service &&
   grep -q '^Before=.*sshd.service' contrib/systemd/vpc-imds-ssh-keys@.service &&
@@ -65,6 +69,25 @@ check "the block is replaced, not appended, when the keys change" bash -c "
   AUTHORIZED_KEYS='$keys' '$boot' ssh-keys root >/dev/null &&
   ! grep -q stale '$keys' && [ \$(grep -c '^# BEGIN vpc-imds' '$keys') -eq 1 ] &&
   [ \"\$(sha256sum '$keys')\" = '$sum1' ]"
+# For another user, the writing is that user's (setpriv): needs root to switch users.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && getent passwd nobody >/dev/null; then
+  chmod 0755 "$work"
+  nb="$work/nobody"
+  mkdir -p "$nb/.ssh" && chown -R nobody: "$nb"
+  echo SECRET-ROOT-ONLY > "$work/secret" && chmod 0600 "$work/secret"
+  ln -s "$work/secret" "$nb/.ssh/authorized_keys" && chown -h nobody: "$nb/.ssh/authorized_keys"
+  check "for another user, a symlink they planted to a root-only file copies nothing and fails" bash -c "
+    ! AUTHORIZED_KEYS='$nb/.ssh/authorized_keys' '$boot' ssh-keys nobody >/dev/null 2>&1 &&
+    [ \"\$(cat '$work/secret')\" = SECRET-ROOT-ONLY ] && [ \$(stat -c %U:%a '$work/secret') = root:600 ] &&
+    ! grep -rqs SECRET '$nb' && [ \$(ls -A '$nb/.ssh' | wc -l) -eq 1 ] && [ -L '$nb/.ssh/authorized_keys' ]"
+  check "for another user, ~/.ssh and authorized_keys are written as that user" bash -c "
+    rm -f '$nb/.ssh/authorized_keys' &&
+    AUTHORIZED_KEYS='$nb/.ssh/authorized_keys' '$boot' ssh-keys nobody >/dev/null &&
+    [ \$(stat -c %U:%a '$nb/.ssh/authorized_keys') = nobody:600 ] && [ \$(stat -c %U:%a '$nb/.ssh') = nobody:700 ] &&
+    diff <(sed -n '/^# BEGIN vpc-imds/,/^# END vpc-imds/p' '$nb/.ssh/authorized_keys' | grep '^ssh-') <('$bin' ssh-keys)"
+else
+  echo "SKIP ssh-keys for another user: switching users needs root, setpriv and a 'nobody' user (this run: uid $(id -u))"
+fi
 ud="$work/run/vpc-imds/user-data"
 check "user-data writes the raw bytes, 0600 in a 0700 directory" bash -c "
   '$boot' user-data '$ud' >/dev/null && cmp -s '$ud' <('$bin' user-data) &&
