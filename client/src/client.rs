@@ -130,7 +130,10 @@ impl ClientBuilder {
     pub fn build(self) -> Result<Client, Error> {
         let mut settings = self.settings;
         if !self.ignore_env {
-            settings.env_endpoint = std::env::var(ENDPOINT_ENV).ok();
+            // Not UTF-8: kept (U+FFFD in place of the bad bytes) for the settings to
+            // refuse, not read as unset.
+            settings.env_endpoint =
+                std::env::var_os(ENDPOINT_ENV).map(|v| v.to_string_lossy().into_owned());
         }
         let config = settings.build().map_err(ConfigError::Invalid)?;
         let transport = Transport::new(config.endpoint(), self.ca_file.as_deref())?;
@@ -407,8 +410,16 @@ impl Running {
                 Feed::Failed(e) => Input::Failed(e),
             };
             let answered = matches!(feed, Feed::Bytes(_) | Feed::Failed(_));
+            let conn = &mut self.conn;
             let (step, answer) = inner.machine.step_then(self.id, input, |m, step| {
-                (answered && !matches!(step, Step::Read)).then(|| m.last_answer())
+                let over = answered && !matches!(step, Step::Read);
+                // The answer is complete (or failed): the connection goes back to the
+                // idle set under the machine's lock, before another thread can be
+                // handed it (or told to close it).
+                if let Some((id, c)) = conn.take_if(|_| over) {
+                    inner.idle().insert(id, c);
+                }
+                over.then(|| m.last_answer())
             });
             if let Some(answer) = answer {
                 self.answered(answer);
@@ -441,9 +452,8 @@ impl Running {
         }
     }
 
-    /// The answer is complete (or failed): its connection goes back to the idle
-    /// set, where the machine may pick it again or ask for it to be closed.
-    fn answered(&mut self, answer: Option<Answer>) {
+    /// Traces a complete (or failed) answer.
+    fn answered(&self, answer: Option<Answer>) {
         match answer {
             Some(Answer::Response { status, body_len }) => self.inner.trace(&Trace::Response {
                 status,
@@ -452,9 +462,6 @@ impl Running {
             }),
             Some(Answer::Unreadable(e)) => self.inner.trace(&Trace::ResponseError(e)),
             None => {}
-        }
-        if let Some((id, conn)) = self.conn.take() {
-            self.inner.idle().insert(id, conn);
         }
     }
 
