@@ -134,7 +134,8 @@ impl<'s> Request<'s> {
     }
 
     /// The headers a host with its own HTTP stack must set, in order. `Host` and
-    /// `Content-Length` are included; a host whose library sets them itself may skip them.
+    /// `Content-Length` are not among them: the host's HTTP library writes both (a
+    /// POST with no body still needs `Content-Length: 0`).
     pub fn headers(&self) -> impl Iterator<Item = Header<'s>> + '_ {
         let auth = self.authorization.map(|t| Header {
             name: "Authorization",

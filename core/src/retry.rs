@@ -47,8 +47,13 @@ impl RetryPolicy {
     /// assert_eq!(p.backoff(10, 0), Duration::from_millis(1000));
     /// ```
     pub fn backoff(&self, retry: u32, random: u32) -> Duration {
-        let base = self.base_delay.as_millis() as u64;
-        let cap = self.max_delay.as_millis() as u64;
+        // Saturating: a huge configured delay must not wrap to a small one.
+        let millis = |d: Duration| {
+            d.as_secs()
+                .saturating_mul(1000)
+                .saturating_add(u64::from(d.subsec_millis()))
+        };
+        let (base, cap) = (millis(self.base_delay), millis(self.max_delay));
         let step = base.saturating_mul(1u64 << retry.min(32)).min(cap);
         let half = step / 2;
         let spread = step - half;
@@ -107,6 +112,17 @@ mod tests {
         };
         assert!(p.backoff(0, u32::MAX) >= Duration::from_secs(5_000_000));
         assert!(p.backoff(40, u32::MAX) > Duration::ZERO);
+    }
+
+    #[test]
+    fn a_max_delay_past_u64_millis_is_not_wrapped_to_zero() {
+        // 2^62 s is 2^62 * 1000 ms: past u64, whose low 64 bits are 0.
+        let p = RetryPolicy {
+            max_attempts: 2,
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(1 << 62),
+        };
+        assert!(p.backoff(3, 0) >= Duration::from_secs(4));
     }
 
     #[test]

@@ -12,8 +12,9 @@
 //! lifetime ends. Why:
 //! - 20 % of the lifetime is the point IBM's own SDK cores refresh at, and it
 //!   scales: a 5 s token refreshes after 4 s, a 60 s token after 48 s;
-//! - the floor of 1 s covers the whole-second resolution of `expires_in` and the
-//!   time the response spent in flight (the service started the clock first);
+//! - the floor of 1 s covers the whole-second resolution of `expires_in` and up to
+//!   a second the response spent in flight (the service started the clock first;
+//!   lifetimes are judged from receipt, so a slower answer eats into the margin);
 //! - the cap of 5 minutes stops an hour-long token being replaced 12 minutes early
 //!   for no benefit.
 //!
