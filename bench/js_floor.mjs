@@ -35,7 +35,7 @@ const opt = (name, dflt) => {
 const quick = argv.includes('--quick');
 const rounds = Number(opt('--rounds', quick ? 5 : 7));
 const calls = Number(opt('--calls', quick ? 60 : 300));
-const warmup = Number(opt('--warmup', 500));
+const warmup = Math.max(Number(opt('--warmup', 500)), 1); // one at least: the token and the connection
 
 function emulatorPath() {
   const given = opt('--emulator', process.env.EMULATOR_BIN);

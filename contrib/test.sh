@@ -77,7 +77,8 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && getent passwd nobody >
   echo SECRET-ROOT-ONLY > "$work/secret" && chmod 0600 "$work/secret"
   ln -s "$work/secret" "$nb/.ssh/authorized_keys" && chown -h nobody: "$nb/.ssh/authorized_keys"
   check "for another user, a symlink they planted to a root-only file copies nothing and fails" bash -c "
-    ! AUTHORIZED_KEYS='$nb/.ssh/authorized_keys' '$boot' ssh-keys nobody >/dev/null 2>&1 &&
+    ! AUTHORIZED_KEYS='$nb/.ssh/authorized_keys' '$boot' ssh-keys nobody >/dev/null 2>'$work/nb.err' &&
+    grep -q 'vpc-imds-boot: cannot read' '$work/nb.err' &&
     [ \"\$(cat '$work/secret')\" = SECRET-ROOT-ONLY ] && [ \$(stat -c %U:%a '$work/secret') = root:600 ] &&
     ! grep -rqs SECRET '$nb' && [ \$(ls -A '$nb/.ssh' | wc -l) -eq 1 ] && [ -L '$nb/.ssh/authorized_keys' ]"
   check "for another user, ~/.ssh and authorized_keys are written as that user" bash -c "

@@ -691,10 +691,7 @@ impl Session {
         let Some(run) = self.run.as_mut() else {
             return Event::Failed(misuse());
         };
-        // A refresh of a token that is still valid is not retried or waited for:
-        // the stale token serves (the operation's deadline goes to its own request).
-        let stale_serves = run.refreshing_stale && self.tokens.token(now).is_some();
-        if stale_serves || !self.config.retry.allows_another(run.attempts) {
+        if !self.config.retry.allows_another(run.attempts) {
             return self.fail_or_fall_back(err, now);
         }
         let retry = u32::from(run.attempts.saturating_sub(1));

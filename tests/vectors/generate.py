@@ -494,21 +494,6 @@ for label, answer in (
         get_send(refresh60 + 1, "instance", 1),
         {"respond": body_file("instance.json"), "at": refresh60 + 2, "expect": done("instance")},
     ], token_lifetime=60))
-for label, failure in (
-        ("503 with Retry-After 10", {"respond": {"status": 503, "body": error_body(503, "service_error", "Service unavailable."),
-                                                 "retry_after": 10}}),
-        ("429", {"respond": {"status": 429, "body": error_body(429, "rate_limited", "Slow down.")}}),
-        ("a response timeout", {"transport_error": "response_timeout"})):
-    toks.append(case(f"a stale token serves at once when its refresh meets {label} (no retry, no backoff)", [
-        {"start": {"op": "instance"}, "at": 0}, token_send(0, lifetime=60), token_ok(0, 1, 60), get_send(0, "instance", 1),
-        {"respond": body_file("instance.json"), "at": 1, "expect": done("instance")},
-        {"start": {"op": "instance"}, "at": refresh60}, token_send(refresh60, lifetime=60),
-        {**failure, "at": refresh60 + 1, "expect": "pending"},
-        get_send(refresh60 + 1, "instance", 1),
-        {"respond": body_file("instance.json"), "at": refresh60 + 2, "expect": done("instance")},
-        # The next operation tries the refresh again.
-        {"start": {"op": "instance"}, "at": refresh60 + 3}, token_send(refresh60 + 3, lifetime=60),
-    ], token_lifetime=60))
 toks.append(case("an expired token is never sent", [
     {"start": {"op": "instance"}, "at": 0}, token_send(0, lifetime=60), token_ok(0, 1, 60), get_send(0, "instance", 1),
     {"respond": body_file("instance.json"), "at": 1, "expect": done("instance")},
