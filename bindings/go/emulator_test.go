@@ -116,6 +116,15 @@ func (e *emulator) counter(tb testing.TB, name string) int {
 	return int(n)
 }
 
+// routed is how many requests the emulator saw for route ("GET /metadata/v1/instance").
+func (e *emulator) routed(tb testing.TB, route string) int {
+	tb.Helper()
+	v := e.mustCtl(tb, "GET", "/counters", nil)
+	by, _ := v["by_route"].(map[string]any)
+	n, _ := by[route].(float64)
+	return int(n)
+}
+
 // closedPort is a loopback port nothing listens on.
 func closedPort(tb testing.TB) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")

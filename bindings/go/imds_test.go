@@ -205,17 +205,21 @@ func TestFaults(t *testing.T) {
 	ctx := context.Background()
 	t.Run("503 is retried", func(t *testing.T) {
 		e := mustEmulator(t)
-		e.mustCtl(t, "POST", "/faults/fail", map[string]any{"status": 503, "count": 2})
+		// On the GET, not the token PUT a new client sends first.
+		e.mustCtl(t, "POST", "/faults/fail", map[string]any{"status": 503, "count": 2, "route_prefix": "/metadata/v1/instance"})
 		if _, err := newClient(t, e).Instance(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if got := e.counter(t, "faults_injected"); got != 2 {
 			t.Fatalf("%d faults", got)
 		}
+		if got := e.routed(t, "GET /metadata/v1/instance"); got != 3 {
+			t.Fatalf("%d GETs, want 2 refused and 1 answered", got)
+		}
 	})
 	t.Run("429 Retry-After is honoured", func(t *testing.T) {
 		e := mustEmulator(t)
-		e.mustCtl(t, "POST", "/faults/fail", map[string]any{"status": 429, "count": 1, "retry_after": 1})
+		e.mustCtl(t, "POST", "/faults/fail", map[string]any{"status": 429, "count": 1, "retry_after": 1, "route_prefix": "/metadata/v1/instance"})
 		started := time.Now()
 		if _, err := newClient(t, e).Instance(ctx); err != nil {
 			t.Fatal(err)
@@ -223,14 +227,20 @@ func TestFaults(t *testing.T) {
 		if d := time.Since(started); d < 900*time.Millisecond || d > 3*time.Second {
 			t.Fatalf("took %v", d)
 		}
+		if got := e.routed(t, "GET /metadata/v1/instance"); got != 2 {
+			t.Fatalf("%d GETs, want 1 refused and 1 answered", got)
+		}
 	})
 	t.Run("429 past the attempts is rate_limited with Retry-After", func(t *testing.T) {
 		e := mustEmulator(t)
-		e.mustCtl(t, "POST", "/faults/fail", map[string]any{"status": 429, "retry_after": 0})
+		e.mustCtl(t, "POST", "/faults/fail", map[string]any{"status": 429, "retry_after": 0, "route_prefix": "/metadata/v1/instance"})
 		_, err := newClient(t, e, WithMaxAttempts(2)).Instance(ctx)
 		var ie *Error
 		if !errors.As(err, &ie) || ie.Kind != KindRateLimited || ie.Status != 429 {
 			t.Fatal(err)
+		}
+		if got := e.routed(t, "GET /metadata/v1/instance"); got != 2 {
+			t.Fatalf("%d GETs, want 2 (the attempts)", got)
 		}
 	})
 	t.Run("a dropped connection is retried", func(t *testing.T) {
@@ -271,6 +281,9 @@ func TestFaults(t *testing.T) {
 		e.mustCtl(t, "POST", "/faults/fail", map[string]any{"status": 503, "count": 2, "route_prefix": "/identity/"})
 		if err := newClient(t, e).WaitUntilReady(ctx, 5*time.Second); err != nil {
 			t.Fatal(err)
+		}
+		if got := e.counter(t, "faults_injected"); got != 2 {
+			t.Fatalf("%d faults", got)
 		}
 	})
 }

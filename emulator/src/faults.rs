@@ -98,6 +98,9 @@ pub enum FaultError {
     InvalidPrefix(String),
     /// A raw body's status must be 200..=599.
     InvalidBodyStatus(u16),
+    /// A rule for zero requests would never fire (a test relying on it would pass
+    /// without its fault).
+    ZeroCount,
 }
 
 impl std::fmt::Display for FaultError {
@@ -109,6 +112,9 @@ impl std::fmt::Display for FaultError {
             FaultError::InvalidPrefix(p) => write!(f, "route prefix {p:?} must start with '/'"),
             FaultError::InvalidBodyStatus(s) => {
                 write!(f, "status {s} of a raw body is not in 200..=599")
+            }
+            FaultError::ZeroCount => {
+                f.write_str("count 0 would never fire: give at least 1, or none for every request")
             }
         }
     }
@@ -193,6 +199,9 @@ impl FaultRule {
             }
             _ => {}
         }
+        if self.count == Some(0) {
+            return Err(FaultError::ZeroCount);
+        }
         match &self.route_prefix {
             Some(p) if !p.starts_with('/') => Err(FaultError::InvalidPrefix(p.clone())),
             _ => Ok(()),
@@ -276,6 +285,10 @@ mod tests {
             Err(FaultError::InvalidStatus(200))
         );
         assert!(FaultRule::black_hole().on_prefix("x").validate().is_err());
+        assert_eq!(
+            FaultRule::status(503).times(0).validate(),
+            Err(FaultError::ZeroCount)
+        );
 
         let rule: FaultRule = serde_json::from_str(
             r#"{"action":{"kind":"body","body":"{\"memory\":1e999}"},"count":1}"#,

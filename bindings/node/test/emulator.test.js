@@ -396,6 +396,7 @@ describe('transport faults (socket transport)', () => {
   it('waitUntilReady waits for a refusing service to come up', async () => {
     await emu.ctl('POST', '/faults/fail', { status: 503, count: 3, route_prefix: '/identity/' });
     await client().waitUntilReady(10);
+    assert.equal((await counters()).faults_injected, 3);
     const port = await closedPort();
     await assert.rejects(new Client({ endpoint: `http://127.0.0.1:${port}` }).waitUntilReady(0.3), imds.TimedOutError);
   });

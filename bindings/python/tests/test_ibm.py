@@ -115,6 +115,7 @@ def test_iam_cache_serves_stale_token_when_refresh_fails(emulator: Emulator) -> 
     client._m.clock(advance=3_400_000)
     emulator.call("POST", "/faults/fail", {"status": 500, "route_prefix": "/identity/"})
     assert cache.token() == first
+    assert emulator.counters()["faults_injected"] >= 1  # the refresh met the fault
     emulator.call("DELETE", "/faults")
     assert cache.token() != first  # refreshed now that the service answers
     assert cache.token() == client.iam_token().access_token  # the client's own cache

@@ -204,10 +204,13 @@ test('the IAM token cache fetches once for concurrent callers', async () => {
 });
 
 test('503s are retried', async () => {
-  await emu.call('POST', '/faults/fail', { status: 503, count: 2 });
+  // On the GET, not the token PUT a new client sends first.
+  await emu.call('POST', '/faults/fail', { status: 503, count: 2, route_prefix: '/metadata/' });
   const c = client();
   assert.equal((await c.instance()).name, 'emu-vsi-1');
-  assert.equal((await emu.counters()).faults_injected, 2);
+  const n = await emu.counters();
+  assert.equal(n.faults_injected, 2);
+  assert.equal(n.by_route['GET /metadata/v1/instance'], 3, '2 refused GETs and 1 answered');
   await emu.call('POST', '/faults/fail', { status: 503 });
   await rejects(c.instance(), ServerError, (e) => {
     assert.equal(e.status, 503);
@@ -216,7 +219,7 @@ test('503s are retried', async () => {
 });
 
 test('429 waits for Retry-After, then gives up as rate_limited', async () => {
-  await emu.call('POST', '/faults/fail', { status: 429, count: 1, retry_after: 1 });
+  await emu.call('POST', '/faults/fail', { status: 429, count: 1, retry_after: 1, route_prefix: '/metadata/' });
   const c = client();
   const start = performance.now();
   assert.equal((await c.instance()).name, 'emu-vsi-1');

@@ -245,9 +245,11 @@ class EmulatorTest {
     @Test
     fun serviceUnavailableIsRetried() {
         val imds = client(ImdsSettings(baseDelay = Duration.ofMillis(10), maxDelay = Duration.ofMillis(50)))
-        emu.call("POST", "/faults/fail", """{"status":503,"count":2}""")
+        // On the GET, not the token PUT a new client sends first.
+        emu.call("POST", "/faults/fail", """{"status":503,"count":2,"route_prefix":"/metadata/"}""")
         assertEquals("instance", imds.instance().resourceType)
         assertEquals(2, emu.counters()["faults_injected"].asInt())
+        assertEquals(3, emu.counters()["by_route"]["GET /metadata/v1/instance"].asInt(), "2 refused GETs, 1 answered")
         emu.call("POST", "/faults/fail", """{"status":503}""")
         val e = assertThrows(ImdsException::class.java) { imds.instance() }
         assertEquals("server_error", e.kind)
