@@ -86,6 +86,14 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && getent passwd nobody >
     AUTHORIZED_KEYS='$nb/.ssh/authorized_keys' '$boot' ssh-keys nobody >/dev/null &&
     [ \$(stat -c %U:%a '$nb/.ssh/authorized_keys') = nobody:600 ] && [ \$(stat -c %U:%a '$nb/.ssh') = nobody:700 ] &&
     diff <(sed -n '/^# BEGIN vpc-imds/,/^# END vpc-imds/p' '$nb/.ssh/authorized_keys' | grep '^ssh-') <('$bin' ssh-keys)"
+  check "for another user, an authorized_keys over 1 MiB (a sparse file holding the boot) is left alone" bash -c "
+    truncate -s 2M '$nb/.ssh/authorized_keys' && chown nobody: '$nb/.ssh/authorized_keys' &&
+    ! AUTHORIZED_KEYS='$nb/.ssh/authorized_keys' '$boot' ssh-keys nobody >/dev/null 2>'$work/nb.err' &&
+    grep -q 'over 1 MiB' '$work/nb.err' && [ \$(stat -c %s '$nb/.ssh/authorized_keys') = 2097152 ] &&
+    [ \$(ls -A '$nb/.ssh' | wc -l) -eq 1 ]"
+  check "write-keys refuses to run as root (it would follow a user's symlinks)" bash -c "
+    ! '$boot' write-keys '$work/never' </dev/null 2>'$work/wk.err' && grep -q 'runs as the user' '$work/wk.err' &&
+    [ ! -e '$work/never' ]"
 else
   echo "SKIP ssh-keys for another user: switching users needs root, setpriv and a 'nobody' user (this run: uid $(id -u))"
 fi
