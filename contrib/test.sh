@@ -69,6 +69,14 @@ check "the block is replaced, not appended, when the keys change" bash -c "
   AUTHORIZED_KEYS='$keys' '$boot' ssh-keys root >/dev/null &&
   ! grep -q stale '$keys' && [ \$(grep -c '^# BEGIN vpc-imds' '$keys') -eq 1 ] &&
   [ \"\$(sha256sum '$keys')\" = '$sum1' ]"
+# The passwd entry's fields, whatever a user put in their comment field (`chfn`):
+# a getent stub gives one with `\072` (dash's echo would make it a colon) and `\c`.
+mkdir -p "$work/stub" "$work/gecos"
+printf '#!/bin/sh\nprintf "%%s\\n" %s\n' "'gecos:x:$(id -u):$(id -g):x\\072$work/wrong\\c:$work/gecos:/bin/sh'" > "$work/stub/getent"
+chmod +x "$work/stub/getent"
+check "the home comes from its own field, not from a backslash in the comment" bash -c "
+  PATH='$work/stub':\$PATH '$boot' ssh-keys gecos >/dev/null &&
+  grep -q '^# BEGIN vpc-imds' '$work/gecos/.ssh/authorized_keys' && [ ! -e '$work/wrong' ]"
 # For another user, the writing is that user's (setpriv): needs root to switch users.
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && getent passwd nobody >/dev/null; then
   chmod 0755 "$work"
