@@ -70,9 +70,18 @@ check "the block is replaced, not appended, when the keys change" bash -c "
   ! grep -q stale '$keys' && [ \$(grep -c '^# BEGIN vpc-imds' '$keys') -eq 1 ] &&
   [ \"\$(sha256sum '$keys')\" = '$sum1' ]"
 # The passwd entry's fields, whatever a user put in their comment field (`chfn`):
-# a getent stub gives one with `\072` (dash's echo would make it a colon) and `\c`.
+# a getent stub gives one with `\072` (dash's echo would make it a colon) and `\c`;
+# and entries for `nobody` with homes this test makes.
 mkdir -p "$work/stub" "$work/gecos"
-printf '#!/bin/sh\nprintf "%%s\\n" %s\n' "'gecos:x:$(id -u):$(id -g):x\\072$work/wrong\\c:$work/gecos:/bin/sh'" > "$work/stub/getent"
+cat > "$work/stub/getent" <<STUB
+#!/bin/sh
+case "\$2" in
+  gecos) printf '%s\n' 'gecos:x:$(id -u):$(id -g):x\\072$work/wrong\\c:$work/gecos:/bin/sh' ;;
+  rooth) printf '%s\n' 'rooth:x:65534:65534::$work/rooth:/bin/sh' ;;
+  grouph) printf '%s\n' 'grouph:x:65534:65534::$work/grouph:/bin/sh' ;;
+  *) exit 2 ;;
+esac
+STUB
 chmod +x "$work/stub/getent"
 check "the home comes from its own field, not from a backslash in the comment" bash -c "
   PATH='$work/stub':\$PATH '$boot' ssh-keys gecos >/dev/null &&
@@ -102,9 +111,22 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && getent passwd nobody >
   check "write-keys refuses to run as root (it would follow a user's symlinks)" bash -c "
     ! '$boot' write-keys '$work/never' </dev/null 2>'$work/wk.err' && grep -q 'runs as the user' '$work/wk.err' &&
     [ ! -e '$work/never' ]"
+  mkdir -m 0755 "$work/rooth" "$work/grouph" && chmod 0775 "$work/grouph"
+  check "in a home the user cannot write to (root's, 0755), root makes ~/.ssh and the user writes the keys" bash -c "
+    PATH='$work/stub':\$PATH '$boot' ssh-keys rooth >/dev/null &&
+    [ \$(stat -c %U:%a '$work/rooth/.ssh') = nobody:700 ] &&
+    [ \$(stat -c %U:%a '$work/rooth/.ssh/authorized_keys') = nobody:600 ] &&
+    grep -q '^# BEGIN vpc-imds' '$work/rooth/.ssh/authorized_keys'"
+  check "in a root home the user's group may write to, root makes nothing (and the user cannot)" bash -c "
+    ! PATH='$work/stub':\$PATH '$boot' ssh-keys grouph >/dev/null 2>&1 && [ ! -e '$work/grouph/.ssh' ]"
 else
   echo "SKIP ssh-keys for another user: switching users needs root, setpriv and a 'nobody' user (this run: uid $(id -u))"
 fi
+mkdir -p "$work/dirkeys/authorized_keys"
+check "an authorized_keys that is a directory is refused, and left as it was" bash -c "
+  ! AUTHORIZED_KEYS='$work/dirkeys/authorized_keys' '$boot' ssh-keys root >/dev/null 2>'$work/dir.err' &&
+  grep -q 'is a directory' '$work/dir.err' && [ -z \"\$(ls -A '$work/dirkeys/authorized_keys')\" ] &&
+  [ \$(ls -A '$work/dirkeys' | wc -l) -eq 1 ]"
 ud="$work/run/vpc-imds/user-data"
 check "user-data writes the raw bytes, 0600 in a 0700 directory" bash -c "
   '$boot' user-data '$ud' >/dev/null && cmp -s '$ud' <('$bin' user-data) &&

@@ -245,9 +245,12 @@ func TestFaults(t *testing.T) {
 	})
 	t.Run("a dropped connection is retried", func(t *testing.T) {
 		e := mustEmulator(t)
-		e.mustCtl(t, "POST", "/faults/drop", map[string]any{"stage": "mid_body", "count": 1})
+		e.mustCtl(t, "POST", "/faults/drop", map[string]any{"stage": "mid_body", "count": 1, "route_prefix": "/metadata/"})
 		if _, err := newClient(t, e).Initialization(ctx); err != nil {
 			t.Fatal(err)
+		}
+		if got := e.routed(t, "GET /metadata/v1/instance/initialization"); got != 2 {
+			t.Fatalf("%d GETs, want 1 dropped and 1 answered", got)
 		}
 	})
 	t.Run("a black hole times out", func(t *testing.T) {
