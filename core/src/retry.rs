@@ -6,6 +6,8 @@
 
 use core::time::Duration;
 
+use crate::time::saturating_millis;
+
 /// Retry limits and backoff shape.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -48,12 +50,8 @@ impl RetryPolicy {
     /// ```
     pub fn backoff(&self, retry: u32, random: u32) -> Duration {
         // Saturating: a huge configured delay must not wrap to a small one.
-        let millis = |d: Duration| {
-            d.as_secs()
-                .saturating_mul(1000)
-                .saturating_add(u64::from(d.subsec_millis()))
-        };
-        let (base, cap) = (millis(self.base_delay), millis(self.max_delay));
+        let base = saturating_millis(self.base_delay);
+        let cap = saturating_millis(self.max_delay);
         let step = base.saturating_mul(1u64 << retry.min(32)).min(cap);
         let half = step / 2;
         let spread = step - half;

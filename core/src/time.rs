@@ -34,7 +34,13 @@ impl core::ops::Add<Duration> for Instant {
 
     /// Saturates at the end of time rather than wrapping.
     fn add(self, duration: Duration) -> Instant {
-        let ms = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
-        Instant(self.0.saturating_add(ms))
+        Instant(self.0.saturating_add(saturating_millis(duration)))
     }
+}
+
+/// `d` in whole milliseconds, `u64::MAX` for a duration past it (never wrapped).
+pub(crate) fn saturating_millis(d: Duration) -> u64 {
+    d.as_secs()
+        .saturating_mul(1000)
+        .saturating_add(u64::from(d.subsec_millis()))
 }
