@@ -479,7 +479,11 @@ impl ResponseReader {
             let pending = buf.get(raw..self.filled).unwrap_or_default();
             match chunk {
                 Chunk::Size => match httparse::parse_chunk_size(pending) {
-                    Ok(httparse::Status::Complete((used, size))) => {
+                    // httparse reads a size line with no digits (empty, or only an
+                    // extension) as 0, the last chunk, which would end a body early.
+                    Ok(httparse::Status::Complete((used, size)))
+                        if pending.first().is_some_and(u8::is_ascii_hexdigit) =>
+                    {
                         raw += used;
                         let size =
                             usize::try_from(size).map_err(|_| ResponseError::BodyTooLarge)?;
@@ -493,7 +497,7 @@ impl ResponseReader {
                         };
                     }
                     Ok(httparse::Status::Partial) => break None,
-                    Err(_) => return Err(ResponseError::BadFraming("invalid chunk size line")),
+                    _ => return Err(ResponseError::BadFraming("invalid chunk size line")),
                 },
                 Chunk::Data(left) => {
                     let take = left.min(pending.len());

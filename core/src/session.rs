@@ -770,26 +770,52 @@ const TOKEN_BODY_CAPACITY: usize = 32 + 2 * crate::validate::MAX_NONCE_LEN;
 const REDACT_MIN: usize = 8;
 
 /// Replaces every run of token characters in `text` that is part of `secret` (a
-/// message may hold a token cut short) with `<redacted>`.
+/// message may hold a token cut short) with `<redacted>`, and in a run that holds the
+/// secret's start (`token=eyJ…`, or a token ending a sentence with `.`) everything
+/// from that start on.
 fn redact<const N: usize>(text: &mut String<N>, secret: &str) {
+    let mut out: String<N> = String::new();
+    if redact_into(text, secret, &mut |piece| {
+        let _ = out.push_str(piece);
+    }) {
+        *text = out;
+    }
+}
+
+/// [`redact`]'s work, once for every capacity: hands `text` to `push` in pieces, with
+/// the secret's runs replaced; false (and nothing pushed) when there is nothing to hide.
+fn redact_into(text: &str, secret: &str, push: &mut dyn FnMut(&str)) -> bool {
     let token_char =
         |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+' | '/' | '=');
-    if secret.len() < REDACT_MIN || !text.contains(token_char) {
-        return;
+    let Some(head) = secret.as_bytes().get(..REDACT_MIN) else {
+        return false;
+    };
+    if !text.contains(token_char) {
+        return false;
     }
-    let mut out: String<N> = String::new();
-    let mut rest = text.as_str();
+    let mut rest = text;
     while !rest.is_empty() {
         let start = rest.find(token_char).unwrap_or(rest.len());
         let (plain, tail) = rest.split_at(start);
         let end = tail.find(|c| !token_char(c)).unwrap_or(tail.len());
         let (run, after) = tail.split_at(end);
-        let _ = out.push_str(plain);
-        let hidden = run.len() >= REDACT_MIN && secret.contains(run);
-        let _ = out.push_str(if hidden { "<redacted>" } else { run });
+        push(plain);
+        let from = if run.len() >= REDACT_MIN && secret.contains(run) {
+            Some(0)
+        } else {
+            run.as_bytes().windows(REDACT_MIN).position(|w| w == head)
+        };
+        match from {
+            // A run is ASCII (token characters), so `at` is a character boundary.
+            Some(at) => {
+                push(run.get(..at).unwrap_or_default());
+                push("<redacted>");
+            }
+            None => push(run),
+        }
         rest = after;
     }
-    *text = out;
+    true
 }
 
 fn misuse() -> Error {
@@ -1023,6 +1049,11 @@ mod tests {
             m,
             "bad header Authorization: Bearer <redacted> and <redacted>"
         );
+        let mut m: String<256> = String::new();
+        m.push_str("token=eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.c2lnbmF0dXJl, Bearer eyJhbGciOiJub25lIn0.eyJzdWIi.")
+            .unwrap();
+        redact(&mut m, secret);
+        assert_eq!(m, "token=<redacted>, Bearer <redacted>");
         let mut m: String<256> = String::new();
         m.push_str("The token is expired.").unwrap();
         redact(&mut m, secret);

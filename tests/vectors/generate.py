@@ -762,6 +762,12 @@ errs.append(case("a token the service quotes back in an error message is redacte
      "at": 1, "expect": failed("rejected", status=400, code="bad_header",
                                message="Invalid header Authorization: Bearer <redacted> (and <redacted>)")},
 ]))
+errs.append(case("a token glued to a word or ending a sentence is redacted from there on", [
+    {"start": {"op": "instance"}, "at": 0}, token_send(0), token_ok(0, 1), get_send(0, "instance", 1),
+    {"respond": {"status": 400, "body": error_body(400, "bad_header", f"Bad token={jwt(1)}, see Bearer {jwt(1)[:24]}.")},
+     "at": 1, "expect": failed("rejected", status=400, code="bad_header",
+                               message="Bad token=<redacted>, see Bearer <redacted>")},
+]))
 errs.append(case("a redirect is a bad response", [
     {"start": {"op": "instance"}, "at": 0}, token_send(0), token_ok(0, 1), get_send(0, "instance", 1),
     {"respond": {"status": 302, "body": ""}, "at": 1, "expect": failed("bad_response", status=302)},
@@ -854,6 +860,18 @@ frs.append(raw_case("Transfer-Encoding gzip and chunked on two lines is a bad re
 frs.append(raw_case("Transfer-Encoding chunked on two lines is a bad response",
                     http(200, chunked("{}"), [("Transfer-Encoding", "chunked"), ("Transfer-Encoding", "chunked")]),
                     failed("bad_response", cause="http")))
+small = json.dumps({"id": "x", "name": "y"})
+# A size line without digits is no last chunk (httparse alone reads it as 0): accepted,
+# it would end the body after a prefix that happens to be a whole document.
+frs.append(raw_case("an empty chunk-size line is a bad response, not the last chunk",
+                    http(200, f"{len(small):x}\r\n{small}\r\n\r\n\r\n", [("Transfer-Encoding", "chunked")]),
+                    failed("bad_response", cause="http")))
+frs.append(raw_case("a chunk-size line with only an extension is a bad response",
+                    http(200, f"{len(small):x}\r\n{small}\r\n;x=1\r\n\r\n", [("Transfer-Encoding", "chunked")]),
+                    failed("bad_response", cause="http")))
+frs.append(raw_case("a last chunk of 000 with an extension ends the body",
+                    http(200, f"{len(small):x}\r\n{small}\r\n000;x=1\r\n\r\n", [("Transfer-Encoding", "chunked")]),
+                    done("instance", name="y")))
 frs.append(raw_case("Transfer-Encoding chunked in any case is accepted",
                     http(200, chunked(inst), [("Transfer-Encoding", " ChUnKeD ")]), done("instance")))
 frs.append(raw_case("503 with Retry-After header over the wire", http(503, UNAVAIL, [("Retry-After", "1"), ("Content-Length", len(UNAVAIL))],
