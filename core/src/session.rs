@@ -275,6 +275,7 @@ impl Session {
     ///
     /// Returns whether `shared` changed, i.e. whether waiters should be woken.
     pub fn publish_to(&mut self, shared: &mut TokenCache, now: Instant) -> bool {
+        shared.share_hold(&self.tokens);
         let expires = self.tokens.expires_at();
         if expires == self.shared_seen {
             return false;
@@ -374,15 +375,15 @@ impl Session {
             Resource::IdentityToken => true,
             _ => match self.tokens.freshness(now) {
                 Freshness::Fresh => false,
+                // After a failed refresh (this operation's, or within the hold a
+                // failed one set) the stale token serves until it expires.
                 Freshness::Stale => {
-                    run.refreshing_stale = true;
-                    true
+                    run.refreshing_stale = !run.use_stale && !self.tokens.refresh_held(now);
+                    run.refreshing_stale
                 }
                 Freshness::Missing | Freshness::Expired => true,
             },
         };
-        // After a failed refresh of a stale token, the stale token serves until it expires.
-        let wants_token = wants_token && !(run.use_stale && self.tokens.token(now).is_some());
         run.request_deadline = (now + self.config.timeouts.request).min(run.deadline);
         run.attempts = run.attempts.saturating_add(1);
         let deadline = run.request_deadline;
@@ -688,6 +689,10 @@ impl Session {
         floor: Option<core::time::Duration>,
         now: Instant,
     ) -> Event<'b> {
+        // A stale token's failed refresh is not retried: the stale token serves.
+        if self.fall_back_to_stale(floor, now) {
+            return Event::Pending;
+        }
         let Some(run) = self.run.as_mut() else {
             return Event::Failed(misuse());
         };
@@ -710,20 +715,38 @@ impl Session {
     /// Fails, unless a failed refresh of a stale (still valid) token can be
     /// shrugged off by using the stale token.
     fn fail_or_fall_back<'b>(&mut self, err: Error, now: Instant) -> Event<'b> {
-        if let Some(run) = self.run.as_mut() {
-            let stale_usable = run.phase == Phase::AwaitingToken
-                && run.refreshing_stale
-                && !run.is_identity_token()
-                && self.tokens.token(now).is_some();
-            if stale_usable {
-                run.refreshing_stale = false;
-                run.use_stale = true;
-                run.phase = Phase::Ready;
-                run.attempts = 0;
-                return Event::Pending;
-            }
+        if self.fall_back_to_stale(None, now) {
+            return Event::Pending;
         }
         self.finish_failed(err)
+    }
+
+    /// If the request that failed refreshed a stale token that is still valid: goes
+    /// on with the stale token, and holds further refreshes for the request timeout,
+    /// or `retry_after` when longer (the token cache carries the hold to later
+    /// operations and, published, to every session sharing it).
+    fn fall_back_to_stale(
+        &mut self,
+        retry_after: Option<core::time::Duration>,
+        now: Instant,
+    ) -> bool {
+        let Some(run) = self.run.as_mut() else {
+            return false;
+        };
+        let usable = run.phase == Phase::AwaitingToken
+            && run.refreshing_stale
+            && self.tokens.token(now).is_some();
+        if usable {
+            run.refreshing_stale = false;
+            run.use_stale = true;
+            run.phase = Phase::Ready;
+            run.attempts = 0;
+            let hold = retry_after
+                .unwrap_or_default()
+                .max(self.config.timeouts.request);
+            self.tokens.hold_refresh(now + hold);
+        }
+        usable
     }
 
     fn finish_failed<'b>(&mut self, err: Error) -> Event<'b> {
@@ -903,6 +926,40 @@ mod tests {
         a.cancel();
         assert!(a.release_lease(&mut shared));
         assert!(!shared.is_refreshing());
+    }
+
+    #[test]
+    fn a_failed_stale_refresh_holds_every_session_sharing_the_token() {
+        let mut shared = TokenCache::new();
+        shared.store("eyJold", 60, at(0)).unwrap();
+        let (mut a, mut b) = (
+            Session::new(Config::default(), 1),
+            Session::new(Config::default(), 2),
+        );
+        a.start(Operation::Instance, at(50_000)).unwrap();
+        assert_eq!(a.seed_from(&mut shared, at(50_000)), Seed::ProceedLeased);
+        assert!(sends_token_request(&mut a, at(50_000)));
+        let event = a.on_response(
+            a.awaiting().expect("the token request is awaited"),
+            &Response::from_parts(503, None, b"{}"),
+            at(50_001),
+        );
+        assert!(matches!(event, Event::Pending), "{event:?}");
+        a.publish_to(&mut shared, at(50_001));
+        assert!(
+            !sends_token_request(&mut a, at(50_001)),
+            "the stale token serves"
+        );
+        assert!(a.release_lease(&mut shared));
+        assert!(shared.refresh_held(at(55_000)) && !shared.refresh_held(at(55_001)));
+        // Within the hold another session uses the stale token; after it, it refreshes.
+        b.start(Operation::Instance, at(55_000)).unwrap();
+        assert_eq!(b.seed_from(&mut shared, at(55_000)), Seed::Proceed);
+        assert!(!sends_token_request(&mut b, at(55_000)));
+        b.cancel();
+        b.start(Operation::Instance, at(55_001)).unwrap();
+        assert_eq!(b.seed_from(&mut shared, at(55_001)), Seed::ProceedLeased);
+        assert!(sends_token_request(&mut b, at(55_001)));
     }
 
     #[test]

@@ -18,6 +18,16 @@
 //! - the cap of 5 minutes stops an hour-long token being replaced 12 minutes early
 //!   for no benefit.
 //!
+//! # A failed refresh
+//!
+//! When refreshing a stale token fails (an error status, a timeout, a lost
+//! connection, a token response that cannot be used) the stale token serves at
+//! once: the refresh is not retried, which would spend the operation's time on a
+//! token that still works. No refresh starts again for the request timeout, or the
+//! `Retry-After` when longer ([`TokenCache::hold_refresh`]), in this operation or a
+//! later one, and in every session sharing the cache; an expired token is fetched
+//! whatever the hold.
+//!
 //! # Single flight
 //!
 //! [`TokenCache::lease`] tells each caller either to use the token, to refresh it
@@ -142,6 +152,8 @@ pub struct TokenCache {
     received_at: Instant,
     lifetime_secs: u32,
     refreshing: bool,
+    /// A refresh of this (stale) token failed: none starts before this instant.
+    hold_until: Instant,
 }
 
 /// A token longer than [`TOKEN_CAPACITY`] was offered to the cache.
@@ -162,6 +174,7 @@ impl TokenCache {
             received_at: Instant::ZERO,
             lifetime_secs: 0,
             refreshing: false,
+            hold_until: Instant::ZERO,
         }
     }
 
@@ -213,10 +226,12 @@ impl TokenCache {
 
     /// Decides, single-flight, what the caller should do at `now`.
     ///
-    /// A stale token is used while someone else refreshes it.
+    /// A stale token is used while someone else refreshes it, and until the
+    /// [hold](Self::hold_refresh) after a failed refresh ends.
     pub fn lease(&mut self, now: Instant) -> Lease {
         match (self.freshness(now), self.refreshing) {
             (Freshness::Fresh, _) | (Freshness::Stale, true) => Lease::Use,
+            (Freshness::Stale, false) if self.refresh_held(now) => Lease::Use,
             (Freshness::Missing | Freshness::Expired, true) => Lease::Wait,
             (_, false) => {
                 self.refreshing = true;
@@ -228,6 +243,18 @@ impl TokenCache {
     /// Ends a refresh that failed; the next lease may start another.
     pub fn abandon_refresh(&mut self) {
         self.refreshing = false;
+    }
+
+    /// A refresh of the stale token failed: use it, without starting another
+    /// refresh, before `until` (while it stays valid). Holds only grow; a new token
+    /// ends the hold.
+    pub fn hold_refresh(&mut self, until: Instant) {
+        self.hold_until = self.hold_until.max(until);
+    }
+
+    /// Whether a [hold](Self::hold_refresh) keeps the token from being refreshed at `now`.
+    pub fn refresh_held(&self, now: Instant) -> bool {
+        now < self.hold_until
     }
 
     /// Stores a token received at `received_at` that lives `lifetime_secs` seconds,
@@ -246,6 +273,7 @@ impl TokenCache {
         })?;
         self.received_at = received_at;
         self.lifetime_secs = lifetime_secs;
+        self.hold_until = Instant::ZERO;
         Ok(())
     }
 
@@ -254,6 +282,19 @@ impl TokenCache {
         self.token.clone_from(&other.token);
         self.received_at = other.received_at;
         self.lifetime_secs = other.lifetime_secs;
+        self.hold_until = other.hold_until;
+    }
+
+    /// Takes on `other`'s hold if it holds the same token (one received at the same
+    /// instant) and holds it longer; returns whether the hold grew.
+    pub fn share_hold(&mut self, other: &TokenCache) -> bool {
+        let grows = other.hold_until > self.hold_until
+            && !self.token.is_empty()
+            && other.received_at == self.received_at;
+        if grows {
+            self.hold_until = other.hold_until;
+        }
+        grows
     }
 
     /// The token held, usable or not (to redact it from text the service sends back).
@@ -274,6 +315,7 @@ impl fmt::Debug for TokenCache {
             .field("received_at", &self.received_at)
             .field("lifetime_secs", &self.lifetime_secs)
             .field("refreshing", &self.refreshing)
+            .field("hold_until", &self.hold_until)
             .finish()
     }
 }

@@ -494,6 +494,48 @@ for label, answer in (
         get_send(refresh60 + 1, "instance", 1),
         {"respond": body_file("instance.json"), "at": refresh60 + 2, "expect": done("instance")},
     ], token_lifetime=60))
+UNAVAIL = error_body(503, "service_error", "Service unavailable.")
+R = refresh60
+first_call = [{"start": {"op": "instance"}, "at": 0}, token_send(0, lifetime=60), token_ok(0, 1, 60), get_send(0, "instance", 1),
+              {"respond": body_file("instance.json"), "at": 1, "expect": done("instance")}]
+ok_at = lambda at: {"respond": body_file("instance.json"), "at": at, "expect": done("instance")}
+# A stale token's failed refresh is not retried: the stale token serves at once, and no
+# refresh starts for the request timeout (5 s), or the Retry-After when longer.
+toks.append(case("a stale token's refresh answered 503 is not retried, and is held for the request timeout", first_call + [
+    {"start": {"op": "instance"}, "at": R}, token_send(R, lifetime=60),
+    {"respond": {"status": 503, "body": UNAVAIL}, "at": R + 1, "expect": "pending"},
+    get_send(R + 1, "instance", 1), ok_at(R + 2),
+    {"start": {"op": "instance"}, "at": R + 5000}, get_send(R + 5000, "instance", 1), ok_at(R + 5001),
+    {"start": {"op": "instance"}, "at": R + 5001}, token_send(R + 5001, lifetime=60),
+], token_lifetime=60))
+toks.append(case("a stale token's refresh answered 429 holds refreshes for its Retry-After", first_call + [
+    {"start": {"op": "instance"}, "at": R}, token_send(R, lifetime=60),
+    {"respond": {"status": 429, "retry_after": 8, "body": error_body(429, "rate_limited", "Slow down.")}, "at": R + 1,
+     "expect": "pending"},
+    get_send(R + 1, "instance", 1), ok_at(R + 2),
+    {"start": {"op": "instance"}, "at": R + 8000}, get_send(R + 8000, "instance", 1), ok_at(R + 8001),
+    {"start": {"op": "instance"}, "at": R + 8001}, token_send(R + 8001, lifetime=60),
+], token_lifetime=60))
+toks.append(case("a stale token's refresh that times out falls back at once", first_call + [
+    {"start": {"op": "instance"}, "at": R}, token_send(R, lifetime=60),
+    {"transport_error": "response_timeout", "at": R + 5000, "expect": "pending"},
+    get_send(R + 5000, "instance", 1), ok_at(R + 5001),
+], token_lifetime=60))
+toks.append(case("after a stale token's failed refresh the main request is still retried", first_call + [
+    {"start": {"op": "instance"}, "at": R}, token_send(R, lifetime=60),
+    {"respond": {"status": 503, "body": UNAVAIL}, "at": R + 1, "expect": "pending"},
+    get_send(R + 1, "instance", 1),
+    {"respond": {"status": 503, "body": UNAVAIL}, "at": R + 2, "expect": "pending"},
+    {"wait": R + 2 + backoff(0, Jitter(1).next()), "at": R + 2},
+    get_send(R + 2 + backoff(0, Jitter(1).next()), "instance", 1), ok_at(R + 3 + backoff(0, Jitter(1).next())),
+], token_lifetime=60))
+toks.append(case("a hold ends when the stale token expires", first_call + [
+    {"start": {"op": "instance"}, "at": expire60 - 2000}, token_send(expire60 - 2000, lifetime=60),
+    {"respond": {"status": 429, "retry_after": 30, "body": error_body(429, "rate_limited", "Slow down.")}, "at": expire60 - 1999,
+     "expect": "pending"},
+    get_send(expire60 - 1999, "instance", 1), ok_at(expire60 - 1998),
+    {"start": {"op": "instance"}, "at": expire60}, token_send(expire60, lifetime=60),
+], token_lifetime=60))
 toks.append(case("an expired token is never sent", [
     {"start": {"op": "instance"}, "at": 0}, token_send(0, lifetime=60), token_ok(0, 1, 60), get_send(0, "instance", 1),
     {"respond": body_file("instance.json"), "at": 1, "expect": done("instance")},
@@ -512,7 +554,6 @@ files["tokens.json"] = ("Token lifetime from receipt, refresh margin for 5/60/30
 
 # retry.json: backoff, Retry-After, transport failures, deadlines.
 rets = []
-UNAVAIL = error_body(503, "service_error", "Service unavailable.")
 
 
 def retry_case(name, failures, final, seed=1, **config):
