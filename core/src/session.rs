@@ -792,14 +792,16 @@ const TOKEN_BODY_CAPACITY: usize = 32 + 2 * crate::validate::MAX_NONCE_LEN;
 /// Shortest run of a token that is redacted (a shorter one could be any word).
 const REDACT_MIN: usize = 8;
 
-/// Replaces every run of token characters in `text` that is part of `secret` (a
-/// message may hold a token cut short) with `<redacted>`, and in a run that holds the
-/// secret's start (`token=eyJ…`, or a token ending a sentence with `.`) everything
-/// from that start on.
+/// Hides the parts of `secret` that `text` quotes: in each run of token characters,
+/// from the first [`REDACT_MIN`] characters that occur in the secret to the run's end
+/// (so `token=eyJ…`, a token cut short, or one ending a sentence with `.`) becomes
+/// `<redacted>`. A text that no longer fits its capacity ends at the last piece that did.
 fn redact<const N: usize>(text: &mut String<N>, secret: &str) {
     let mut out: String<N> = String::new();
+    let mut full = false;
     if redact_into(text, secret, &mut |piece| {
-        let _ = out.push_str(piece);
+        // A `<redacted>` longer than what it hides may not fit: the text ends there.
+        full = full || out.push_str(piece).is_err();
     }) {
         *text = out;
     }
@@ -810,10 +812,7 @@ fn redact<const N: usize>(text: &mut String<N>, secret: &str) {
 fn redact_into(text: &str, secret: &str, push: &mut dyn FnMut(&str)) -> bool {
     let token_char =
         |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+' | '/' | '=');
-    let Some(head) = secret.as_bytes().get(..REDACT_MIN) else {
-        return false;
-    };
-    if !text.contains(token_char) {
+    if secret.len() < REDACT_MIN || !text.contains(token_char) {
         return false;
     }
     let mut rest = text;
@@ -823,11 +822,11 @@ fn redact_into(text: &str, secret: &str, push: &mut dyn FnMut(&str)) -> bool {
         let end = tail.find(|c| !token_char(c)).unwrap_or(tail.len());
         let (run, after) = tail.split_at(end);
         push(plain);
-        let from = if run.len() >= REDACT_MIN && secret.contains(run) {
-            Some(0)
-        } else {
-            run.as_bytes().windows(REDACT_MIN).position(|w| w == head)
-        };
+        // From the first 8 characters that occur in the secret to the end of the run.
+        let from = (0..run.len()).find(|&i| {
+            run.get(i..i + REDACT_MIN)
+                .is_some_and(|window| secret.contains(window))
+        });
         match from {
             // A run is ASCII (token characters), so `at` is a character boundary.
             Some(at) => {
@@ -1111,6 +1110,23 @@ mod tests {
             .unwrap();
         redact(&mut m, secret);
         assert_eq!(m, "token=<redacted>, Bearer <redacted>");
+        // Parts without the token's start: the payload glued to a word, the signature
+        // ending a sentence, the tail shown after an ellipsis.
+        let mut m: String<256> = String::new();
+        m.push_str(
+            "sub=eyJzdWIiOiJ4In0.c2lnbmF0dXJl; signature c2lnbmF0dXJl. token ...In0.c2lnbmF0dXJl",
+        )
+        .unwrap();
+        redact(&mut m, secret);
+        assert_eq!(
+            m,
+            "sub=<redacted>; signature <redacted> token ...<redacted>"
+        );
+        // A marker that does not fit ends the text: nothing after it is kept.
+        let mut m: String<27> = String::new();
+        m.push_str("0123456789 Bearer eyJhbGci)").unwrap();
+        redact(&mut m, secret);
+        assert_eq!(m, "0123456789 Bearer ");
         let mut m: String<256> = String::new();
         m.push_str("The token is expired.").unwrap();
         redact(&mut m, secret);

@@ -803,11 +803,11 @@ errs.append(case("a token the service quotes back in an error message is redacte
      "at": 1, "expect": failed("rejected", status=400, code="bad_header",
                                message="Invalid header Authorization: Bearer <redacted> (and <redacted>)")},
 ]))
-errs.append(case("a token glued to a word or ending a sentence is redacted from there on", [
+errs.append(case("a token glued to a word, ending a sentence or only its signature is redacted", [
     {"start": {"op": "instance"}, "at": 0}, token_send(0), token_ok(0, 1), get_send(0, "instance", 1),
-    {"respond": {"status": 400, "body": error_body(400, "bad_header", f"Bad token={jwt(1)}, see Bearer {jwt(1)[:24]}.")},
+    {"respond": {"status": 400, "body": error_body(400, "bad_header", f"Bad token={jwt(1)}, see Bearer {jwt(1)[:24]}. Signature {jwt(1).split('.')[2]}.")},
      "at": 1, "expect": failed("rejected", status=400, code="bad_header",
-                               message="Bad token=<redacted>, see Bearer <redacted>")},
+                               message="Bad token=<redacted>, see Bearer <redacted> Signature <redacted>")},
 ]))
 errs.append(case("a redirect is a bad response", [
     {"start": {"op": "instance"}, "at": 0}, token_send(0), token_ok(0, 1), get_send(0, "instance", 1),
