@@ -246,6 +246,9 @@ impl Session {
         }
         if shared.freshness(now) == Freshness::Fresh {
             self.adopt(shared);
+            // Should it turn stale during this operation, it is refreshed through the
+            // next operation's lease (single flight, and within no hold), not here.
+            self.defer_refresh();
             return Seed::Proceed;
         }
         match shared.lease(now) {
@@ -297,6 +300,9 @@ impl Session {
     /// Ends a lease whose refresh failed or was abandoned (call when an operation
     /// ends; harmless otherwise). Returns whether waiters should be woken.
     pub fn release_lease(&mut self, shared: &mut TokenCache) -> bool {
+        // A hold set with no event after it (a refresh timed out in `poll`, then the
+        // operation ended) still reaches the others.
+        shared.share_hold(&self.tokens);
         if core::mem::take(&mut self.holds_lease) {
             shared.abandon_refresh();
             true
@@ -959,6 +965,72 @@ mod tests {
         b.start(Operation::Instance, at(55_001)).unwrap();
         assert_eq!(b.seed_from(&mut shared, at(55_001)), Seed::ProceedLeased);
         assert!(sends_token_request(&mut b, at(55_001)));
+    }
+
+    fn answer(session: &mut Session, status: u16, now: Instant) -> Event<'static> {
+        let id = session.awaiting().expect("a request is awaited");
+        match session.on_response(id, &Response::from_parts(status, None, b"{}"), now) {
+            Event::Pending => Event::Pending,
+            Event::Failed(e) => Event::Failed(e),
+            other => panic!("expected pending or a failure, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_token_that_turns_stale_during_an_operation_waits_for_a_lease() {
+        let mut shared = TokenCache::new();
+        shared.store("eyJold", 60, at(0)).unwrap();
+        let mut b = Session::new(Config::default(), 2);
+        // Seeded while fresh (no lease); stale (after 48 s) by its retry.
+        b.start(Operation::Instance, at(47_900)).unwrap();
+        assert_eq!(b.seed_from(&mut shared, at(47_900)), Seed::Proceed);
+        assert!(!sends_token_request(&mut b, at(47_900)));
+        assert!(matches!(answer(&mut b, 503, at(47_950)), Event::Pending));
+        let retry = match b.poll(at(47_950)) {
+            Action::Wait(until) => until,
+            other => panic!("expected a backoff, got {other:?}"),
+        };
+        assert!(retry > at(48_000));
+        assert!(
+            !sends_token_request(&mut b, retry),
+            "no refresh outside a lease"
+        );
+        assert!(!shared.is_refreshing());
+    }
+
+    #[test]
+    fn a_hold_set_in_poll_reaches_the_shared_cache_when_the_operation_ends() {
+        let mut shared = TokenCache::new();
+        shared.store("eyJold", 60, at(0)).unwrap();
+        let mut a = Session::new(Config::default(), 1);
+        a.start(Operation::Instance, at(50_000)).unwrap();
+        assert_eq!(a.seed_from(&mut shared, at(50_000)), Seed::ProceedLeased);
+        assert!(sends_token_request(&mut a, at(50_000)));
+        // The refresh's deadline passes in poll (no event): the stale token serves.
+        assert!(!sends_token_request(&mut a, at(55_000)));
+        a.cancel();
+        assert!(a.release_lease(&mut shared));
+        assert!(
+            shared.refresh_held(at(59_000)),
+            "held until 55 s + the request timeout"
+        );
+    }
+
+    #[test]
+    fn a_new_token_ends_a_hold_and_a_hold_never_moves_to_another_token() {
+        let mut old = TokenCache::new();
+        old.store("eyJold", 60, at(0)).unwrap();
+        old.hold_refresh(at(58_000));
+        assert_eq!(old.lease(at(50_000)), Lease::Use);
+        let mut newer = TokenCache::new();
+        newer.store("eyJnew", 60, at(49_000)).unwrap();
+        assert!(!newer.share_hold(&old), "another token's hold");
+        assert!(!newer.refresh_held(at(50_000)));
+        old.store("eyJnew", 60, at(50_000)).unwrap();
+        assert!(
+            !old.refresh_held(at(50_001)),
+            "a stored token ends the hold"
+        );
     }
 
     #[test]

@@ -398,6 +398,49 @@ def test_threads_keep_every_socket_the_machine_pools(emulator: Emulator) -> None
     assert not client._idle
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX only")
+def test_a_forked_child_shares_no_connection_with_its_parent(emulator: Emulator) -> None:
+    """After fork() the child must not send on its parent's kept-alive socket: both
+    would read each other's answers as their own (documents swapped, or another
+    trusted profile's IAM token). Each side asks for its own document while the other
+    does; the child starts with no connection and a machine of its own."""
+    client = vpc_imds.Client(emulator.url, use_env=False)
+    client.instance()
+    assert client._idle, "the parent keeps its connection"
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report over the pipe, never return into pytest
+        try:
+            report = {"idle_after_fork": len(client._idle), "wrong": 0, "errors": []}
+            for _ in range(150):
+                try:
+                    if "keys" not in client.get("/metadata/v1/keys"):
+                        report["wrong"] += 1
+                except Exception as e:  # noqa: BLE001
+                    report["errors"].append(repr(e))
+            os.write(write, json.dumps(report).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    wrong, errors = 0, []
+    for _ in range(150):
+        try:
+            if "vcpu" not in client.get("/metadata/v1/instance"):
+                wrong += 1
+        except Exception as e:  # noqa: BLE001
+            errors.append(repr(e))
+    child = b""
+    while chunk := os.read(read, 65536):
+        child += chunk
+    os.close(read)
+    os.waitpid(pid, 0)
+    report = json.loads(child)
+    assert report["idle_after_fork"] == 0
+    assert (report["wrong"], report["errors"]) == (0, []), report
+    assert (wrong, errors) == (0, []), errors[:3]
+    client.close()
+
+
 def test_legacy_identity_paths(emulator: Emulator, make: Callable[..., Any]) -> None:
     c = make(emulator.url, version="2022-03-01")
     assert run(c.iam_token()).access_token

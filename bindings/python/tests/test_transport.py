@@ -378,3 +378,31 @@ def test_wait_until_ready_retries_refusals_then_times_out() -> None:
     assert len(t.requests) == 3
     with pytest.raises(vpc_imds.InvalidArgument):
         c.wait_until_ready(0)
+
+
+def test_a_name_lookup_that_hangs_ends_at_the_deadline(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The system's getaddrinfo takes no deadline: a lookup that hangs must not hold
+    the blocking client past its call's deadline (the lookup here is held until the
+    call has returned)."""
+    import threading
+
+    real = socket.getaddrinfo
+    release, answered = threading.Event(), threading.Event()
+
+    def hanging(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs.get("flags", 0) & socket.AI_NUMERICHOST:
+            release.wait(10)
+            answered.set()
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging)
+    port = emulator.url.rsplit(":", 1)[1]
+    client = vpc_imds.Client(f"http://localhost:{port}", use_env=False, timeout=1, connect_timeout=0.2)
+    try:
+        with pytest.raises(vpc_imds.ImdsTimeout):
+            client.instance()
+        assert not answered.is_set(), "the call waited for the lookup"
+    finally:
+        release.set()
+    # An address literal needs no lookup thread and still works.
+    assert vpc_imds.Client(emulator.url, use_env=False).instance().id

@@ -5,6 +5,7 @@ steps every host handles alike."""
 from __future__ import annotations
 
 import os
+import weakref
 
 from . import _core
 from ._errors import BY_KIND
@@ -21,6 +22,20 @@ ENDPOINT_ENV: str = _core.ENDPOINT_ENV
 
 # The machine's steps: (kind, ...) tuples.
 SEND, READ, CLOSE, BACKOFF, AWAIT, PAGE, DONE, FAILED = range(8)
+
+#: Every live client, for a forked child to part from its parent's.
+_clients: weakref.WeakSet[Base] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for client in list(_clients):
+        client._forked()
+
+
+# A child of fork() (gunicorn --preload, multiprocessing's fork) would otherwise send on
+# its parent's kept-alive sockets and read the parent's answers as its own.
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class Base:
@@ -39,8 +54,9 @@ class Base:
     ) -> None:
         """Makes the machine; the driver checks (and defaults) every setting."""
         env = os.environ.get(ENDPOINT_ENV) if use_env else None
-        seed = int.from_bytes(os.urandom(8), "little")
-        self._m = _core.Machine(on_woken=on_woken, seed=seed, env_endpoint=env, **settings)
+        self._machine_args = dict(on_woken=on_woken, env_endpoint=env, **settings)
+        self._m = _core.Machine(seed=int.from_bytes(os.urandom(8), "little"), **self._machine_args)
+        _clients.add(self)
         self._custom = transport
         self._ca_file = ca_file
         self._idle = {}
@@ -122,6 +138,17 @@ class Base:
         held = self._idle.pop(conn, None) if conn is not None else None
         if held is not None:
             (held[1] if isinstance(held, tuple) else held).close()  # asyncio's (reader, writer)
+
+    def _forked(self) -> None:
+        """In a forked child: a machine of its own (the parent's may be locked by a
+        thread the child lacks) and none of the parent's connections. A plain socket is
+        closed here, which leaves the parent's open; asyncio's are left to the
+        collector (their loop is the parent's)."""
+        for held in self._idle.values():
+            if not isinstance(held, tuple):
+                held.close()
+        self._idle = {}
+        self._m = _core.Machine(seed=int.from_bytes(os.urandom(8), "little"), **self._machine_args)
 
     def _close_idle(self) -> Any:
         """Closes every idle connection; returns the transport's ``close``, if it has one."""

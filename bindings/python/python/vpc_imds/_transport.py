@@ -16,7 +16,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is imported by type checkers only: it costs milliseconds at import
     import socket
     import ssl
-    from typing import Dict, Iterable, Mapping, Optional, Protocol, Tuple, Union
+    from typing import Any, Dict, Iterable, List, Mapping, Optional, Protocol, Tuple, Union
 
 __all__ = ["Request", "Response", "Transport", "AsyncTransport", "TransportError"]
 
@@ -148,6 +148,35 @@ def failure(exc: BaseException, connected: bool = False) -> str:
     return "connection_lost"
 
 
+def _addresses(host: str, port: int, timeout: float) -> List[Any]:
+    """``getaddrinfo`` within ``timeout`` (raises ``socket.timeout``): a name is looked
+    up on a daemon thread, as the system's lookup cannot be given a deadline; an
+    address literal is read at once."""
+    import socket
+    import threading
+
+    try:
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST)
+    except socket.gaierror:
+        pass
+    found: List[Any] = []
+
+    def look_up() -> None:
+        try:
+            found.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except Exception as e:  # noqa: BLE001 - raised on the caller's thread
+            found.append(e)
+
+    lookup = threading.Thread(target=look_up, name="vpc-imds getaddrinfo", daemon=True)
+    lookup.start()
+    lookup.join(timeout)
+    if not found:
+        raise socket.timeout("timed out")
+    if isinstance(found[0], Exception):
+        raise found[0]
+    return found[0]  # type: ignore[no-any-return]
+
+
 def connect(endpoint: Tuple[str, str, int], ca_file: Optional[str], timeout: float) -> socket.socket:
     """A new connection to the endpoint (TLS for ``https``) within ``timeout`` seconds."""
     import socket
@@ -160,7 +189,7 @@ def connect(endpoint: Tuple[str, str, int], ca_file: Optional[str], timeout: flo
         # each the whole timeout again).
         conn: Optional[socket.socket] = None
         last: Optional[OSError] = None
-        for family, kind, proto, _, addr in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+        for family, kind, proto, _, addr in _addresses(host, port, timeout):
             left = end - time.monotonic()
             if left <= 0:
                 raise socket.timeout("timed out")
