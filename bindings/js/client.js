@@ -23,7 +23,8 @@ const DEFAULT_ENDPOINT = 'http://169.254.169.254';
 /** Endpoint for secure access. */
 const SECURE_ENDPOINT = 'https://api.metadata.cloud.ibm.com';
 
-const TIMEOUT = Symbol('timeout');
+/** The reason an exchange's signal gives at its deadline (fetch and your transport see it). */
+const deadlinePassed = () => new DOMException("the exchange's deadline passed", 'TimeoutError');
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
 function readEnv() {
@@ -80,10 +81,11 @@ class Connections {
     this.#Agent = Agent;
   }
 
-  acquire() {
+  /** The dispatcher for an exchange whose connect may take `connectTimeout` ms. */
+  acquire(connectTimeout) {
     if (this.#agent === null) {
       this.#close = new AbortController();
-      this.#agent = new this.#Agent({ connect: { signal: this.#close.signal } });
+      this.#agent = new this.#Agent({ connect: { signal: this.#close.signal, timeout: Math.max(1, Math.ceil(connectTimeout)) } });
     }
     this.#busy += 1;
     return this.#agent;
@@ -252,7 +254,7 @@ function fetchTransport(fetchImpl, maxBytes) {
   return async (request) => {
     const fetch = fetchImpl ?? globalThis.fetch;
     if (connections === undefined) {
-      const Agent = fetchImpl === undefined ? connectAgent() : undefined;
+      const Agent = fetchImpl === undefined || fetchImpl === globalThis.fetch ? connectAgent() : undefined;
       connections = Agent ? new Connections(Agent) : null;
     }
     const init = {
@@ -265,7 +267,7 @@ function fetchTransport(fetchImpl, maxBytes) {
       referrerPolicy: 'no-referrer',
     };
     if (request.body !== undefined && request.body !== null) init.body = request.body;
-    if (connections) init.dispatcher = connections.acquire();
+    if (connections) init.dispatcher = connections.acquire(request.connectTimeout);
     try {
       const response = await fetch(request.url, init);
       return { status: response.status, headers: response.headers, body: await readBody(response, maxBytes ?? request.maxBytes ?? Infinity) };
@@ -292,7 +294,7 @@ class FunctionTransport {
     const left = s.until - now();
     if (left <= 0) return m.fail(op, 'response_timeout', now());
     const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(TIMEOUT), left);
+    const timer = setTimeout(() => abort.abort(deadlinePassed()), left);
     const onAbort = () => abort.abort(signal.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
     let r;
@@ -314,7 +316,9 @@ class FunctionTransport {
       body = asBytes(r.body);
     } catch (e) {
       if (signal?.aborted) throw signal.reason;
-      return m.fail(op, abort.signal.aborted ? 'response_timeout' : classify(e), now());
+      const step = m.fail(op, abort.signal.aborted ? 'response_timeout' : classify(e), now());
+      step.thrown = e; // the cause of the call's failure, should this be the last attempt
+      return step;
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
@@ -353,10 +357,14 @@ class Client extends Operations {
     const useEnv = opt(o.useEnv, 'boolean', 'useEnv') ?? true;
     // The backend's sockets unless a transport function is given (or there are none).
     const sockets = Boolean(SocketTransport) && transport === undefined && fetchImpl === undefined;
+    const ca = o.ca ?? undefined;
+    const pem = (v) => typeof v === 'string' || v instanceof Uint8Array;
+    if (ca !== undefined && !(pem(ca) || (Array.isArray(ca) && ca.every(pem)))) throw bad('ca', 'PEM text, a Buffer, or an array of them');
+    if (ca !== undefined && !sockets) throw bad('ca', 'left out: only the built-in socket transport uses it (fetch and a transport function bring their own TLS)');
     this.#m = new Machine(settingsOf(o), useEnv ? readEnv() : undefined, seed(), sockets);
     const now = () => this.now();
     this.#transport = sockets
-      ? new SocketTransport(this.#m, { ca: o.ca, failure: transportFailure }, now)
+      ? new SocketTransport(this.#m, { ca, failure: transportFailure }, now)
       : new FunctionTransport(this.#m, transport ?? fetchTransport(fetchImpl, this.#m.maxResponseBytes), now);
   }
 
@@ -412,11 +420,13 @@ class Client extends Operations {
   /** Steps `op` from step `s` to its next page or its result; throws its failure. */
   async #drive(op, s, signal) {
     const m = this.#m;
+    let thrown;
     for (;;) {
       if (s.woken) this.#wake(s.woken);
       switch (s.kind) {
         case SEND:
           s = await this.#transport.exchange(op, s, signal);
+          thrown = s.thrown;
           break;
         case BACKOFF:
         case AWAIT:
@@ -430,8 +440,12 @@ class Client extends Operations {
         case PAGE:
         case DONE:
           return s;
-        case FAILED:
-          throw errorFrom(s.error);
+        case FAILED: {
+          const error = errorFrom(s.error);
+          // What your transport (or fetch) threw on the last attempt: its own words.
+          if (thrown !== undefined && error.cause === undefined) error.cause = thrown;
+          throw error;
+        }
         default: // READ comes only inside an exchange
           s = m.fail(op, 'connection_lost', this.now());
       }

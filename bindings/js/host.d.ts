@@ -17,8 +17,9 @@ export interface HostOptions {
    * transport is node:net/node:tls sockets under Node (both packages) and Deno, and
    * `globalThis.fetch` where there are no sockets (vpc-imds-wasm in browsers). */
   fetch?: typeof globalThis.fetch;
-  /** CA certificates (PEM) to trust for `https` with the built-in node:tls transport
-   * (fetch hosts trust what their platform trusts). */
+  /** CA certificates (PEM) to trust for `https` with the built-in node:tls transport;
+   * refused (`InvalidInputError`) with `fetch`, a `transport`, or where the built-in
+   * transport is fetch (browsers): those trust what their platform trusts. */
   ca?: string | Uint8Array | Array<string | Uint8Array>;
   /** Your own HTTP: resolve to the response's parts, or throw a `TransportError`. */
   transport?: Transport;

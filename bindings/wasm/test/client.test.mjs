@@ -623,3 +623,36 @@ test('the endpoint comes from VPC_IMDS_ENDPOINT unless given', () => {
     delete process.env.VPC_IMDS_ENDPOINT;
   }
 });
+
+test("Node's fetch bounds the connect by the machine's connect timeout, also when given as fetch", async () => {
+  const hole = await blackHoledPort();
+  try {
+    const endpoint = `http://127.0.0.1:${hole.port}`;
+    for (const via of [{ transport: fetchTransport() }, { fetch: globalThis.fetch }]) {
+      const c = new Client({ endpoint, useEnv: false, timeout: 20, connectTimeout: 0.2, maxAttempts: 2, ...via });
+      // Without the bound, undici waits 10 s for the connect and it is a response timeout.
+      await assert.rejects(c.instance(), (e) => e instanceof TimedOutError && e.transport === 'connect_timeout');
+    }
+  } finally {
+    hole.close();
+  }
+});
+
+test("a transport's own error is the failure's cause; its deadline's reason is a TimeoutError", async () => {
+  const bug = new Client({ endpoint: emu.base, useEnv: false, maxAttempts: 1, transport: async () => undefinedVariable }); // eslint-disable-line no-undef
+  await assert.rejects(bug.instance(), (e) => e instanceof ImdsError && e.cause instanceof ReferenceError);
+  let reason;
+  const slow = new Client({
+    endpoint: emu.base, useEnv: false, timeout: 0.3, maxAttempts: 1,
+    transport: (request) => new Promise((_, reject) => request.signal.addEventListener('abort', () => reject((reason = request.signal.reason)))),
+  });
+  await assert.rejects(slow.instance(), (e) => e instanceof TimedOutError);
+  assert.ok(reason instanceof DOMException && reason.name === 'TimeoutError', String(reason));
+});
+
+test('ca is checked, and refused where only fetch or your transport speaks TLS', () => {
+  assert.throws(() => new Client({ endpoint: emu.base, ca: 42 }), (e) => e instanceof InvalidInputError && /\bca\b/.test(e.message));
+  assert.throws(() => new Client({ endpoint: emu.base, ca: 'PEM', fetch: globalThis.fetch }), InvalidInputError);
+  assert.throws(() => new Client({ endpoint: emu.base, ca: ['PEM'], transport: fetchTransport() }), InvalidInputError);
+  assert.equal(new Client({ endpoint: emu.base, useEnv: false, ca: ['PEM', new Uint8Array(1)] }).endpoint, emu.base);
+});
