@@ -484,3 +484,46 @@ def test_stale_token_is_refreshed_once_while_others_use_it(emulator: Emulator, m
     assert counters["token_creations"] == 2, counters  # the first token and one refresh
     assert counters["metadata_gets"] == 7, counters
     assert counters["unauthenticated"] == 0, counters
+
+
+class _FeedRaises:
+    """A machine whose next feed steps the real one, then raises (as a result's
+    conversion can: a RecursionError, a MemoryError)."""
+
+    def __init__(self, real: Any) -> None:
+        self.real, self.armed = real, True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def feed(self, *args: Any) -> Any:
+        step = self.real.feed(*args)
+        if self.armed:
+            self.armed = False
+            raise MemoryError("converting the result")
+        return step
+
+
+def test_what_feed_raises_is_raised_as_it_is_not_as_a_transport_failure(emulator: Emulator) -> None:
+    client = vpc_imds.Client(emulator.url, use_env=False)
+    client.instance()
+    real = client._m
+    client._m = _FeedRaises(real)  # type: ignore[assignment]
+    with pytest.raises(MemoryError, match="converting"):
+        client.instance()
+    client._m = real
+    assert client.instance().id, "the client still works"
+    assert len(client._idle) <= 1, sorted(client._idle)
+
+    async def run() -> None:
+        a = vpc_imds.AsyncClient(emulator.url, use_env=False)
+        await a.instance()
+        a._m = _FeedRaises(a._m)  # type: ignore[assignment]
+        with pytest.raises(MemoryError, match="converting"):
+            await a.instance()
+        a._m = a._m.real  # type: ignore[attr-defined]
+        assert (await a.instance()).id
+        assert len(a._idle) <= 1, sorted(a._idle)
+        await a.aclose()
+
+    asyncio.run(run())

@@ -89,13 +89,23 @@ class AsyncClient(AsyncClientApi):
             reader, writer = streams
             writer.write(request.wire)
             await asyncio.wait_for(writer.drain(), end - clock())
-            while True:
-                data = await asyncio.wait_for(reader.read(65536), end - clock())
-                step = m.feed(id, data)
-                if step[0] != READ:
-                    return self._kept(conn, streams, step)
         except BaseException as e:  # noqa: BLE001 - connect() raises TransportError
             return self._broke(id, e, conn, streams)
+        while True:
+            try:
+                data = await asyncio.wait_for(reader.read(65536), end - clock())
+            except BaseException as e:  # noqa: BLE001
+                return self._broke(id, e, conn, streams)
+            # Not in the try: what the machine (or the result's conversion) raises is
+            # no transport failure, and is raised as it is.
+            try:
+                step = m.feed(id, data)
+            except BaseException:
+                self._idle[conn] = streams  # the machine's now, or closed by the cancel
+                raise
+            del data  # may hold a token: not for a traceback's locals
+            if step[0] != READ:
+                return self._kept(conn, streams, step)
 
     async def _connect(self, timeout: float) -> Any:
         scheme, host, port = self._m.endpoint

@@ -70,19 +70,25 @@ class Client(ClientApi):
             sock = connect(m.endpoint, self._ca_file, request.connect_timeout) if fresh else self._idle.pop(conn)
             sock.settimeout(max(end - time.monotonic(), 0.001))
             sock.sendall(request.wire)
-            while True:
-                sock.settimeout(max(end - time.monotonic(), 0.001))
-                data = sock.recv(65536)
-                # In the pool before the machine can call it idle: the moment feed
-                # returns, another thread may be handed this connection (or told to
-                # close it), and must find the socket there.
-                self._idle[conn] = sock
-                step = m.feed(id, data)
-                if step[0] != READ:
-                    return step
-                self._idle.pop(conn, None)  # still this operation's: more to read
         except BaseException as e:  # noqa: BLE001 - connect() raises TransportError
             return self._broke(id, e, conn, sock)
+        while True:
+            try:
+                sock.settimeout(max(end - time.monotonic(), 0.001))
+                data = sock.recv(65536)
+            except BaseException as e:  # noqa: BLE001
+                return self._broke(id, e, conn, sock)
+            # In the pool before the machine can call it idle: the moment feed returns,
+            # another thread may be handed this connection (or told to close it), and
+            # must find the socket there. What feed raises (the machine, the result's
+            # conversion) is no transport failure and is raised as it is; the
+            # operation's cancel closes the socket if it is still the operation's.
+            self._idle[conn] = sock
+            step = m.feed(id, data)
+            del data  # may hold a token: not for a traceback's locals
+            if step[0] != READ:
+                return step
+            self._idle.pop(conn, None)  # still this operation's: more to read
 
     def _one(self, op: str, **args: Any) -> Any:
         for value in self._run(op, **args):
