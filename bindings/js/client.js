@@ -111,7 +111,9 @@ function opt(value, type, what) {
 }
 
 function checkSignal(signal) {
-  if (signal !== undefined && signal !== null && (typeof signal !== 'object' || typeof signal.aborted !== 'boolean')) {
+  // What the client uses of a signal (an older AbortSignal polyfill lacks throwIfAborted).
+  if (signal !== undefined && signal !== null && (typeof signal !== 'object' || typeof signal.aborted !== 'boolean'
+    || typeof signal.addEventListener !== 'function' || typeof signal.removeEventListener !== 'function')) {
     throw bad('signal', 'an AbortSignal');
   }
   return signal ?? undefined;
@@ -290,7 +292,7 @@ class FunctionTransport {
   async exchange(op, s, signal) {
     const { m, now } = this;
     // Aborted already (between pages, say): a listener added now would never run.
-    signal?.throwIfAborted();
+    if (signal?.aborted) throw signal.reason;
     const left = s.until - now();
     if (left <= 0) return m.fail(op, 'response_timeout', now());
     const abort = new AbortController();
@@ -406,7 +408,7 @@ class Client extends Operations {
   /** Starts `op` with `args` (by the description's names; the machine checks them). */
   #start(op, args, options) {
     const signal = checkSignal(options?.signal);
-    signal?.throwIfAborted();
+    if (signal?.aborted) throw signal.reason;
     return this.#m.start(op, this.now(), args);
   }
 

@@ -656,3 +656,15 @@ test('ca is checked, and refused where only fetch or your transport speaks TLS',
   assert.throws(() => new Client({ endpoint: emu.base, ca: ['PEM'], transport: fetchTransport() }), InvalidInputError);
   assert.equal(new Client({ endpoint: emu.base, useEnv: false, ca: ['PEM', new Uint8Array(1)] }).endpoint, emu.base);
 });
+
+test('a signal is checked for what the client uses of it', async () => {
+  const c = new Client({ endpoint: emu.base, useEnv: false });
+  await assert.rejects(c.instance({ signal: { aborted: false } }), (e) => e instanceof InvalidInputError && /signal/.test(e.message));
+  // A polyfilled signal without throwIfAborted still works.
+  const target = new EventTarget();
+  const polyfill = { aborted: false, reason: undefined, addEventListener: target.addEventListener.bind(target), removeEventListener: target.removeEventListener.bind(target) };
+  assert.equal((await c.instance({ signal: polyfill })).name, 'emu-vsi-1');
+  polyfill.aborted = true;
+  polyfill.reason = new Error('stopped');
+  await assert.rejects(c.instance({ signal: polyfill }), /stopped/);
+});
