@@ -76,16 +76,22 @@ class Connections {
   #close = null;
   #busy = 0;
   #cut = false;
+  #timeout = 0;
 
   constructor(Agent) {
     this.#Agent = Agent;
   }
 
-  /** The dispatcher for an exchange whose connect may take `connectTimeout` ms. */
+  /** The dispatcher for an exchange whose connect may take `connectTimeout` ms (a
+   * request's is the setting, or less near the call's deadline: an idle dispatcher
+   * made for less is made again). */
   acquire(connectTimeout) {
+    const timeout = Math.max(1, Math.ceil(connectTimeout));
+    if (this.#agent !== null && this.#busy === 0 && timeout > this.#timeout) this.#drop();
     if (this.#agent === null) {
       this.#close = new AbortController();
-      this.#agent = new this.#Agent({ connect: { signal: this.#close.signal, timeout: Math.max(1, Math.ceil(connectTimeout)) } });
+      this.#timeout = timeout;
+      this.#agent = new this.#Agent({ connect: { signal: this.#close.signal, timeout } });
     }
     this.#busy += 1;
     return this.#agent;
@@ -95,6 +101,10 @@ class Connections {
     this.#busy -= 1;
     this.#cut ||= cut;
     if (this.#busy > 0 || !this.#cut) return;
+    this.#drop();
+  }
+
+  #drop() {
     this.#close.abort();
     this.#agent.destroy().catch(() => {});
     this.#agent = null;
@@ -256,7 +266,7 @@ function fetchTransport(fetchImpl, maxBytes) {
   return async (request) => {
     const fetch = fetchImpl ?? globalThis.fetch;
     if (connections === undefined) {
-      const Agent = fetchImpl === undefined || fetchImpl === globalThis.fetch ? connectAgent() : undefined;
+      const Agent = fetchImpl === undefined ? connectAgent() : undefined;
       connections = Agent ? new Connections(Agent) : null;
     }
     const init = {
@@ -388,9 +398,10 @@ class Client extends Operations {
     return this.toString();
   }
 
-  /** Closes idle connections (the client stays usable; fetch keeps its own). */
+  /** Closes idle connections (the client stays usable; fetch keeps its own). The
+   * machine says which: none a call is using, and it hands them out no more. */
   close() {
-    this.#transport.close();
+    for (const conn of this.#m.closeIdle()) this.#transport.close(conn);
   }
 
   // -- plumbing ----------------------------------------------------------------

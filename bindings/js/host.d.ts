@@ -207,6 +207,8 @@ export declare class Machine {
   fail(op: number, name: TransportErrorName, now: number): Step;
   /** Abandons an operation: the connection to close, if it had a request in flight. */
   cancel(op: number): number | undefined;
+  /** The idle connections to close for a client's `close`, forgotten by the machine. */
+  closeIdle(): ArrayLike<number> & Iterable<number>;
   /** Operations whose token wait ended (after a `cancel`). */
   woken(): ArrayLike<number> & Iterable<number>;
   /** After a SEND step: its HTTP/1.1 bytes, once (they hold the token; also the step's

@@ -53,6 +53,7 @@ class Machine {
   respond(op, status, retryAfter, body, now, te) { return this.#step(this.#m.respond(op, status, retryAfter, body, now, te)); }
   fail(op, name, now) { return this.#step(this.#m.fail(op, name, now)); }
   cancel(op) { return this.#m.cancel(op) ?? undefined; }
+  closeIdle() { return this.#m.closeIdle(); }
   woken() { return this.#m.woken(); }
 
   #step(text) {

@@ -913,14 +913,20 @@ mod tests {
         assert!(!a.release_lease(&mut shared));
     }
 
-    #[test]
-    fn stale_shared_token_serves_while_one_session_refreshes() {
+    /// A cache holding a 60 s token received at 0, and two sessions to share it.
+    fn sharing_a_60_s_token() -> (TokenCache, Session, Session) {
         let mut shared = TokenCache::new();
         shared.store("eyJold", 60, at(0)).unwrap();
-        let (mut a, mut b) = (
+        let sessions = (
             Session::new(Config::default(), 1),
             Session::new(Config::default(), 2),
         );
+        (shared, sessions.0, sessions.1)
+    }
+
+    #[test]
+    fn stale_shared_token_serves_while_one_session_refreshes() {
+        let (mut shared, mut a, mut b) = sharing_a_60_s_token();
         a.start(Operation::Instance, at(50_000)).unwrap();
         b.start(Operation::Instance, at(50_000)).unwrap();
         assert_eq!(a.seed_from(&mut shared, at(50_000)), Seed::ProceedLeased);
@@ -935,12 +941,7 @@ mod tests {
 
     #[test]
     fn a_failed_stale_refresh_holds_every_session_sharing_the_token() {
-        let mut shared = TokenCache::new();
-        shared.store("eyJold", 60, at(0)).unwrap();
-        let (mut a, mut b) = (
-            Session::new(Config::default(), 1),
-            Session::new(Config::default(), 2),
-        );
+        let (mut shared, mut a, mut b) = sharing_a_60_s_token();
         a.start(Operation::Instance, at(50_000)).unwrap();
         assert_eq!(a.seed_from(&mut shared, at(50_000)), Seed::ProceedLeased);
         assert!(sends_token_request(&mut a, at(50_000)));

@@ -387,6 +387,15 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
         expired
     }
 
+    /// Every idle connection, and those cancelled operations left, forgotten by the
+    /// machine: the host closes them (a client's `close` that keeps it usable). A
+    /// connection an operation is using is not among them.
+    pub fn close_idle(&mut self) -> Vec<ConnId> {
+        let mut closed = core::mem::take(&mut self.orphans);
+        closed.extend(self.idle.drain(..).map(|(conn, _)| conn));
+        closed
+    }
+
     /// Advances `op` with `input` at `now` and says what to do next for it.
     pub fn step(&mut self, op: OpId, now: Instant, input: Input<'_>) -> Step {
         let Some(index) = self.ops.iter().position(|o| o.id == op) else {

@@ -127,6 +127,16 @@ impl RecordMachine {
         self.machine.cancel(op_id(op)).map(|c| c.0 as f64)
     }
 
+    /// The connections to close for a client's `close` (see
+    /// [`Machine::close_idle`](crate::Machine::close_idle)).
+    pub fn close_idle(&mut self) -> Vec<f64> {
+        self.machine
+            .close_idle()
+            .into_iter()
+            .map(|c| c.0 as f64)
+            .collect()
+    }
+
     /// Operations whose token wait ended (after a `cancel`): step them now.
     pub fn woken(&mut self) -> Vec<f64> {
         core::iter::from_fn(|| self.machine.poll_woken().map(|o| o.0 as f64)).collect()

@@ -206,6 +206,12 @@ impl SharedMachine {
         conn
     }
 
+    /// The connections to close for a client's `close` (see
+    /// [`Machine::close_idle`](crate::Machine::close_idle)).
+    pub fn close_idle(&self) -> Vec<ConnId> {
+        self.lock().machine.close_idle()
+    }
+
     /// Operations in progress.
     pub fn operations(&self) -> usize {
         self.lock().machine.operations()

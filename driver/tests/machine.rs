@@ -826,3 +826,34 @@ fn an_answer_fed_with_no_request_in_flight_ends_only_that_operation() {
     }
     assert!(closed.is_empty() || closed == vec![put.conn], "{closed:?}");
 }
+
+#[test]
+fn close_idle_forgets_the_idle_connections_and_leaves_one_in_use() {
+    let mut m = machine();
+    let t = start(&mut m, "identity_token", Args::default());
+    let first = send(&mut m, t, at(0), Input::Tick);
+    done(answer(&mut m, t, at(0), &ok(TOKEN)).0);
+    // One operation mid-exchange on a second connection; the first is idle.
+    let busy = start_at(&mut m, "instance", Args::default(), at(1));
+    let reused = send(&mut m, busy, at(1), Input::Tick);
+    assert_eq!((reused.conn, reused.fresh), (first.conn, false));
+    let other = start_at(&mut m, "instance", Args::default(), at(1));
+    let second = send(&mut m, other, at(1), Input::Tick);
+    done(answer(&mut m, other, at(2), &ok(INSTANCE)).0);
+    assert_eq!(m.close_idle(), vec![second.conn], "only the idle one");
+    assert!(m.close_idle().is_empty());
+    // The busy operation finishes on its connection; a new one opens a connection.
+    done(answer(&mut m, busy, at(3), &ok(INSTANCE)).0);
+    let after = start_at(&mut m, "instance", Args::default(), at(4));
+    let t = send(&mut m, after, at(4), Input::Tick);
+    assert_eq!(
+        (t.conn, t.fresh),
+        (first.conn, false),
+        "the busy one became idle after the close"
+    );
+    let again = start_at(&mut m, "instance", Args::default(), at(4));
+    assert!(
+        send(&mut m, again, at(4), Input::Tick).fresh,
+        "the closed one is not handed out"
+    );
+}

@@ -202,6 +202,13 @@ impl NodeMachine {
         self.machine.cancel(op)
     }
 
+    /// The idle connections to close for the client's `close`, forgotten by the
+    /// machine (one an operation is using is not among them).
+    #[napi]
+    pub fn close_idle(&mut self) -> Vec<f64> {
+        self.machine.close_idle()
+    }
+
     /// Operations whose token wait ended (after a `cancel`): step them now.
     #[napi]
     pub fn woken(&mut self) -> Vec<f64> {

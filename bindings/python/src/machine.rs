@@ -194,6 +194,12 @@ impl Machine {
         Ok(conn.map(|c| c.0))
     }
 
+    /// The idle connections to close for the client's `close`, forgotten by the
+    /// machine (one an operation is using is not among them).
+    fn close_idle(&self) -> Vec<u64> {
+        self.machine.close_idle().into_iter().map(|c| c.0).collect()
+    }
+
     /// Tests: fixes the clock at `ms` (the vectors' clock), or moves it on by `ms`.
     #[pyo3(signature = (*, fix=None, advance=0))]
     fn clock(&self, fix: Option<u64>, advance: u64) {

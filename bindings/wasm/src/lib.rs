@@ -199,6 +199,13 @@ impl Machine {
         self.machine.cancel(op)
     }
 
+    /// The idle connections to close for the client's `close`, forgotten by the
+    /// machine (one an operation is using is not among them).
+    #[wasm_bindgen(js_name = closeIdle)]
+    pub fn close_idle(&mut self) -> Vec<f64> {
+        self.machine.close_idle()
+    }
+
     /// Operations whose token wait ended (after a `cancel`): step them now.
     pub fn woken(&mut self) -> Vec<f64> {
         self.machine.woken()

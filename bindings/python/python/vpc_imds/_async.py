@@ -62,12 +62,14 @@ class AsyncClient(AsyncClientApi):
                     step = self._next(id)
                 else:  # a page
                     yield step[1]
+                    self._check_fork(m)
                     step = self._next(id)
             over = True
             yield step[1]
         finally:
             self._waiters.pop(id, None)
-            if not over:  # failed, cancelled, or an iterator left early
+            # Failed, cancelled, or an iterator left early; not on a parent's machine.
+            if not over and self._m is m:
                 self._close(m.cancel(id))
 
     async def _exchange(self, id: int, conn: int, fresh: bool, request: Request) -> Any:
@@ -103,7 +105,8 @@ class AsyncClient(AsyncClientApi):
             except BaseException:
                 self._idle[conn] = streams  # the machine's now, or closed by the cancel
                 raise
-            del data  # may hold a token: not for a traceback's locals
+            finally:
+                del data  # may hold a token: not for a traceback's locals
             if step[0] != READ:
                 return self._kept(conn, streams, step)
 

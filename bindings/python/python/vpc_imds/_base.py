@@ -29,7 +29,10 @@ _clients: weakref.WeakSet[Base] = weakref.WeakSet()
 
 def _after_fork_in_child() -> None:
     for client in list(_clients):
-        client._forked()
+        try:
+            client._forked()
+        except Exception:  # noqa: BLE001 - one client's failure must not stop the others'
+            pass
 
 
 # A child of fork() (gunicorn --preload, multiprocessing's fork) would otherwise send on
@@ -56,10 +59,10 @@ class Base:
         env = os.environ.get(ENDPOINT_ENV) if use_env else None
         self._machine_args = dict(on_woken=on_woken, env_endpoint=env, **settings)
         self._m = _core.Machine(seed=int.from_bytes(os.urandom(8), "little"), **self._machine_args)
-        _clients.add(self)
         self._custom = transport
         self._ca_file = ca_file
         self._idle = {}
+        _clients.add(self)
         if transport is None and self._m.endpoint[0] == "https":
             # Read now: a file that is missing or holds no certificate is bad input,
             # not a network failure at every call.
@@ -150,9 +153,18 @@ class Base:
         self._idle = {}
         self._m = _core.Machine(seed=int.from_bytes(os.urandom(8), "little"), **self._machine_args)
 
+    def _check_fork(self, m: _core.Machine) -> None:
+        """Refuses to go on with an operation of machine ``m`` in a forked child."""
+        if self._m is not m:
+            error = BY_KIND["invalid_input"]("this listing was started before fork(): start it again in this process")
+            error.cause = "misuse"
+            raise error
+
     def _close_idle(self) -> Any:
-        """Closes every idle connection; returns the transport's ``close``, if it has one."""
-        for conn in list(self._idle):
+        """Closes the connections the machine says are idle (it hands them out no more;
+        one another thread is reading from is not among them); returns the transport's
+        ``close``, if it has one."""
+        for conn in self._m.close_idle():
             try:
                 self._close(conn)
             except RuntimeError:  # asyncio's, when its loop is closed already

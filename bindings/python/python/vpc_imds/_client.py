@@ -47,11 +47,14 @@ class Client(ClientApi):
                     step = self._next(id)
                 else:  # a page (token waits block inside the machine)
                     yield step[1]
+                    self._check_fork(m)
                     step = self._next(id)
             over = True
             yield step[1]
         finally:
-            if not over:  # failed, or abandoned (an exception, an iterator left early)
+            # Failed, or abandoned (an exception, an iterator left early); not on the
+            # parent's machine after a fork (a thread the child lacks may hold it).
+            if not over and self._m is m:
                 self._close(m.cancel(id))
 
     def _exchange(self, id: int, conn: int, fresh: bool, request: Request) -> Any:
@@ -84,8 +87,10 @@ class Client(ClientApi):
             # conversion) is no transport failure and is raised as it is; the
             # operation's cancel closes the socket if it is still the operation's.
             self._idle[conn] = sock
-            step = m.feed(id, data)
-            del data  # may hold a token: not for a traceback's locals
+            try:
+                step = m.feed(id, data)
+            finally:
+                del data  # may hold a token: not for a traceback's locals
             if step[0] != READ:
                 return step
             self._idle.pop(conn, None)  # still this operation's: more to read
