@@ -139,8 +139,18 @@ class Base:
     def _close(self, conn: Optional[int]) -> None:
         """Closes the idle connection ``conn``, if this client holds it."""
         held = self._idle.pop(conn, None) if conn is not None else None
-        if held is not None:
-            (held[1] if isinstance(held, tuple) else held).close()  # asyncio's (reader, writer)
+        if not isinstance(held, tuple):  # a socket, or None
+            if held is not None:
+                held.close()
+            return
+        try:
+            held[1].close()  # asyncio's (reader, writer)
+        except RuntimeError:
+            # Its loop is closed (a later asyncio.run): the transport cannot close
+            # itself, so its socket is closed here rather than left to the collector.
+            raw = getattr(held[1].get_extra_info("socket"), "_sock", None)
+            if raw is not None:
+                raw.close()
 
     def _forked(self) -> None:
         """In a forked child: a machine of its own (the parent's may be locked by a
@@ -165,10 +175,7 @@ class Base:
         one another thread is reading from is not among them); returns the transport's
         ``close``, if it has one."""
         for conn in self._m.close_idle():
-            try:
-                self._close(conn)
-            except RuntimeError:  # asyncio's, when its loop is closed already
-                pass
+            self._close(conn)
         return getattr(self._custom, "close", None)
 
     @property
