@@ -20,6 +20,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -109,6 +110,11 @@ type Client struct {
 	// progress end, and every later step says the client is closed.
 	closing  context.Context
 	closeNow context.CancelFunc
+	// release frees the machine of a client that is dropped without Close (its
+	// module instance would stay in the shared runtime for the process's life).
+	release runtime.Cleanup
+	// idleTimer closes idle connections the machine expires, while any is idle.
+	idleTimer *time.Timer
 }
 
 // New creates a client. Nothing is sent until the first call.
@@ -158,7 +164,11 @@ func New(opts ...Option) (*Client, error) {
 		if c.tls.ServerName == "" {
 			c.tls.ServerName = c.host
 		}
+		// The machine speaks HTTP/1.1: a config net/http filled with "h2" must not
+		// let a server pick HTTP/2.
+		c.tls.NextProtos = []string{"http/1.1"}
 	}
+	c.release = runtime.AddCleanup(c, func(m *machine) { m.close() }, m)
 	return c, nil
 }
 
@@ -173,6 +183,10 @@ func (c *Client) Close() error {
 		return nil
 	}
 	c.closeNow()
+	c.release.Stop()
+	if c.idleTimer != nil {
+		c.idleTimer.Stop()
+	}
 	for id, conn := range c.idle {
 		_ = conn.Close()
 		delete(c.idle, id)
@@ -182,6 +196,32 @@ func (c *Client) Close() error {
 	}
 	c.m.close()
 	return nil
+}
+
+// idleTimeout: the machine's (the driver's IDLE_TIMEOUT); a connection idle that
+// long is closed.
+const idleTimeout = 30 * time.Second
+
+// expireIdle closes the connections the machine expires, and comes back while
+// any connection is idle. (Its timer holds the client: a dropped client is
+// released once its connections have expired.)
+func (c *Client) expireIdle() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed() {
+		return
+	}
+	for _, id := range c.m.expireIdle(c.now()) {
+		if s, ok := c.idle[id]; ok {
+			_ = s.Close()
+			delete(c.idle, id)
+		}
+	}
+	if len(c.idle) > 0 {
+		c.idleTimer.Reset(idleTimeout)
+	} else {
+		c.idleTimer = nil
+	}
 }
 
 // closed: Close was called.
@@ -247,7 +287,9 @@ type op struct {
 	in     []byte
 	// send holds the SEND record, copied out of guest memory.
 	send []byte
-	stop func() bool
+	// filled: the most of buf a read has filled (cleared before the op is pooled).
+	filled int
+	stop   func() bool
 }
 
 // validText refuses a string that is not UTF-8, as every host refuses a string
@@ -353,6 +395,9 @@ func (o *op) finish() {
 	}
 	c.mu.Unlock()
 	if reuse {
+		// The request holds the token, and a token response may be in the buffer.
+		clear(o.send[:cap(o.send)])
+		clear(o.buf[:o.filled])
 		*o = op{buf: o.buf, send: o.send[:0]}
 		opPool.Put(o)
 	}
@@ -394,6 +439,9 @@ func (o *op) next() (outcome, error) {
 			c.idle[o.connID] = o.conn
 			delete(c.busy, o.id)
 			o.conn = nil
+			if c.idleTimer == nil {
+				c.idleTimer = time.AfterFunc(idleTimeout, c.expireIdle)
+			}
 		}
 		var wake chan struct{}
 		var until uint64
@@ -528,12 +576,24 @@ func (o *op) transmit(rec []byte) {
 	}
 	c.mu.Unlock()
 	if _, err := conn.Write(rec[sendHeader:]); err != nil {
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			o.failed("response_timeout") // the request's deadline (or the context's) passed
-		} else {
-			o.failed("connection_lost")
-		}
+		o.failed(exchangeError(err))
+	}
+}
+
+// exchangeError names a failed write or read on a connection: its deadline (the
+// request's, or the context's); TLS's own failure, a record that does not decrypt
+// or an alert (final, as every host reads it); else the connection was lost.
+func exchangeError(err error) string {
+	var ne net.Error
+	var op *net.OpError
+	var recErr tls.RecordHeaderError
+	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		return "response_timeout"
+	case errors.As(err, &recErr), errors.As(err, &op) && (op.Op == "local error" || op.Op == "remote error"):
+		return "tls"
+	default:
+		return "connection_lost"
 	}
 }
 
@@ -615,17 +675,13 @@ func (o *op) read() {
 		return
 	}
 	n, err := o.conn.Read(o.buf)
+	o.filled = max(o.filled, n)
 	switch {
 	case n > 0:
 		o.kind, o.in = inputBytes, o.buf[:n]
 	case err == nil || errors.Is(err, io.EOF):
 		o.kind, o.in = inputBytes, nil // the peer closed
 	default:
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			o.failed("response_timeout")
-		} else {
-			o.failed("connection_lost")
-		}
+		o.failed(exchangeError(err))
 	}
 }
