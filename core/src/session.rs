@@ -190,6 +190,17 @@ impl Session {
         &self.config
     }
 
+    /// Sets the timeouts of the operations started from now on (a host's wait for
+    /// readiness caps them to the time it has left, then puts them back). The token,
+    /// the request ids and the jitter go on. `invalid_input` while an operation runs.
+    pub fn set_timeouts(&mut self, timeouts: crate::config::Timeouts) -> Result<(), Error> {
+        if self.run.is_some() {
+            return Err(InputError::Busy.into());
+        }
+        self.config.timeouts = timeouts;
+        Ok(())
+    }
+
     /// The cached identity token (to share with other sessions).
     pub fn tokens(&self) -> &TokenCache {
         &self.tokens

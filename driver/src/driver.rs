@@ -479,6 +479,8 @@ impl<S: TokenShare> Machine<S> {
 
     fn begin(&mut self, op: Operation<'_>, now: Instant) -> Result<(), Error> {
         self.observe(now);
+        // The configured timeouts: a `wait_until_ready` before may have capped them.
+        self.session.set_timeouts(self.config.core().timeouts)?;
         self.session.start(op, now)?;
         self.deadline = now + self.config.timeouts().operation;
         self.state = State::Seeding;
@@ -492,8 +494,9 @@ impl<S: TokenShare> Machine<S> {
         };
         let left = end.since(now);
         let capped = self.config.capped(left);
-        let seed = u64::from(self.jitter.next_u32()) << 32 | u64::from(self.jitter.next_u32());
-        *self.session = Session::new(capped.core().clone(), seed);
+        // The same session (its request ids go on: a late answer to an earlier
+        // attempt stays stale), with its timeouts cut to what is left.
+        self.session.set_timeouts(capped.core().timeouts)?;
         self.session.start(
             Operation::IdentityToken {
                 expires_in: None,

@@ -376,3 +376,35 @@ fn a_local_share_wakes_its_host() {
     );
     assert!(woken.get() >= 1, "the new token woke the host");
 }
+
+#[test]
+fn a_late_answer_to_an_earlier_wait_until_ready_attempt_is_stale() {
+    let settings = Settings {
+        endpoint: Some("http://127.0.0.1:9".into()),
+        max_attempts: Some(1),
+        ..Settings::default()
+    };
+    let tokens = LocalTokens::new();
+    let mut d = Driver::new(settings.build().unwrap(), &tokens, 7);
+    d.start_wait_until_ready(Duration::from_secs(30), at(0))
+        .unwrap();
+    let first = match d.step(at(0), Input::Tick) {
+        Step::Send(r) => r.id(),
+        s => panic!("{s:?}"),
+    };
+    let until = match d.step(
+        at(5000),
+        Input::TransportError(first, TransportError::ResponseTimeout),
+    ) {
+        Step::Wait(u) => u,
+        s => panic!("{s:?}"),
+    };
+    let second = match d.step(until, Input::Tick) {
+        Step::Send(r) => r.id(),
+        s => panic!("{s:?}"),
+    };
+    assert_ne!(first, second, "each attempt's request has its own id");
+    let late = Response::from_parts(200, None, TOKEN);
+    let step = d.step(until, Input::Response(first, late));
+    assert!(matches!(step, Step::Stale), "{step:?}");
+}

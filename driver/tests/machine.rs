@@ -857,3 +857,21 @@ fn close_idle_forgets_the_idle_connections_and_leaves_one_in_use() {
         "the closed one is not handed out"
     );
 }
+
+#[test]
+fn operations_after_wait_until_ready_keep_the_configured_timeouts() {
+    let mut m = machine();
+    let r = m
+        .start_wait_until_ready(Some(Duration::from_millis(50)), at(0))
+        .unwrap();
+    send(&mut m, r, at(0), Input::Tick);
+    done(answer(&mut m, r, at(5), &ok(TOKEN)).0);
+    // The wait capped its own requests to the 50 ms it had; later operations get the
+    // configured 5 s request timeout, not what was left of the wait.
+    for start in [10, 200] {
+        let op = start_at(&mut m, "instance", Args::default(), at(start));
+        let get = send(&mut m, op, at(start), Input::Tick);
+        assert_eq!(get.request.deadline(), at(start + 5000));
+        done(answer(&mut m, op, at(start + 100), &ok(INSTANCE)).0);
+    }
+}
