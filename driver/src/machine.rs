@@ -401,6 +401,9 @@ impl<S: TokenShare + Clone + Default> Machine<S> {
         let Some(index) = self.ops.iter().position(|o| o.id == op) else {
             return Step::Failed(misuse("no such operation (it ended or was cancelled)"));
         };
+        // Stepped now, a wake still queued for it is spent: `poll_woken` must not
+        // name it after it has gone on (its request may be in flight).
+        self.woken.retain(|&w| w != op);
         let step = self.step_at(index, now, input);
         self.wake_waiters();
         if matches!(step, Step::Done(_) | Step::Failed(_)) {

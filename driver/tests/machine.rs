@@ -875,3 +875,22 @@ fn operations_after_wait_until_ready_keep_the_configured_timeouts() {
         done(answer(&mut m, op, at(start + 100), &ok(INSTANCE)).0);
     }
 }
+
+#[test]
+fn a_wake_is_spent_when_the_operation_is_stepped_before_the_poll() {
+    let mut m = machine();
+    let a = start(&mut m, "instance", Args::default());
+    let b = start(&mut m, "instance", Args::default());
+    send(&mut m, a, at(0), Input::Tick);
+    assert!(matches!(m.step(b, at(0), Input::Tick), Step::AwaitToken(_)));
+    // A's token wakes B; B is stepped (its own timer) before anyone polls.
+    let (step, _) = answer(&mut m, a, at(5), &ok(TOKEN));
+    assert!(matches!(step, Step::Send(_)));
+    let get_b = send(&mut m, b, at(6), Input::Tick);
+    assert!(get_b.request.target().contains("instance"));
+    assert_eq!(
+        m.poll_woken(),
+        None,
+        "B has gone on: no wake is left for it"
+    );
+}

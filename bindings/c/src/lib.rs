@@ -101,10 +101,22 @@ pub struct VpcImds {
     clock: u64,
 }
 
+/// How far a clock may seem to run backwards (threads that read it before taking the
+/// handle's lock) before it is misuse: a time of another clock, not this one.
+const CLOCK_SLACK_MS: u64 = 60_000;
+
 impl VpcImds {
-    fn now(&mut self, now_ms: u64) -> Instant {
+    /// `now_ms` as the handle's instant; refused (nothing changed) beyond `i64::MAX`
+    /// or a minute behind a time given before: one such value held the clock there
+    /// for good, every later deadline and backoff on it.
+    fn now(&mut self, now_ms: u64) -> Result<Instant, ErrorRecord> {
+        if now_ms > i64::MAX as u64 || now_ms.saturating_add(CLOCK_SLACK_MS) < self.clock {
+            return Err(misuse(
+                "now_ms: not the handle's monotonic clock (beyond i64::MAX, or a minute behind a time given before)",
+            ));
+        }
         self.clock = self.clock.max(now_ms);
-        Instant::from_millis(self.clock)
+        Ok(Instant::from_millis(self.clock))
     }
 }
 
@@ -186,8 +198,8 @@ fn settings_of(bytes: &[u8]) -> Result<Settings, ErrorRecord> {
 unsafe fn slice<'a>(ptr: *const u8, len: usize) -> Option<&'a [u8]> {
     if len == 0 {
         Some(&[])
-    } else if ptr.is_null() {
-        None
+    } else if ptr.is_null() || len > isize::MAX as usize {
+        None // a length no object has (`(size_t)-1` for "unknown", say)
     } else {
         // SAFETY: the caller promises `len` readable bytes at `ptr`.
         Some(unsafe { std::slice::from_raw_parts(ptr, len) })
@@ -402,7 +414,13 @@ pub unsafe extern "C" fn vpc_imds_start(
     };
     // SAFETY: as promised by the caller.
     let (name, args) = unsafe { (slice(name, name_len), slice(args, args_len)) };
-    let now = m.now(now_ms);
+    let now = match m.now(now_ms) {
+        Ok(now) => now,
+        Err(record) => {
+            write_error(&mut m.out, &record);
+            return -1;
+        }
+    };
     match start(&mut m.machine, name, args, now) {
         Ok(OpId(id)) => i64::try_from(id).unwrap_or(-1),
         Err(record) => {
@@ -453,8 +471,14 @@ pub unsafe extern "C" fn vpc_imds_step(
     let Some(m) = (unsafe { handle(m) }) else {
         return VPC_IMDS_MISUSE;
     };
-    // SAFETY: as promised by the caller.
-    let Some(bytes) = (unsafe { slice(bytes, len) }) else {
+    // A tick reads no bytes: whatever pointer it is given is not touched.
+    let bytes = if kind == VPC_IMDS_INPUT_TICK {
+        Some(&[][..])
+    } else {
+        // SAFETY: as promised by the caller.
+        unsafe { slice(bytes, len) }
+    };
+    let Some(bytes) = bytes else {
         write_error(&mut m.out, &misuse("bytes: a null pointer with a length"));
         return VPC_IMDS_MISUSE;
     };
@@ -493,7 +517,13 @@ pub unsafe extern "C" fn vpc_imds_step(
             return VPC_IMDS_MISUSE;
         }
     };
-    let now = m.now(now_ms);
+    let now = match m.now(now_ms) {
+        Ok(now) => now,
+        Err(record) => {
+            write_error(&mut m.out, &record);
+            return VPC_IMDS_MISUSE;
+        }
+    };
     let step = m.machine.step(OpId(op), now, input);
     encode(step, &mut m.out)
 }
@@ -623,9 +653,11 @@ pub unsafe extern "C" fn vpc_imds_expire_idle(m: *mut VpcImds, now_ms: u64) -> u
     let Some(m) = (unsafe { handle(m) }) else {
         return 0;
     };
-    let now = m.now(now_ms);
-    let expired = m.machine.expire_idle(now);
     m.out.clear();
+    let Ok(now) = m.now(now_ms) else {
+        return 0; // not the handle's clock: nothing expires
+    };
+    let expired = m.machine.expire_idle(now);
     for conn in &expired {
         m.out.extend_from_slice(&conn.0.to_le_bytes());
     }

@@ -513,3 +513,54 @@ fn the_refresh_point_of_a_token_is_the_cores() {
     assert_eq!(after("not json"), -1);
     assert_eq!(unsafe { vpc_imds_token_refresh_after_ms(null(), 0) }, -1);
 }
+
+#[test]
+fn a_time_of_another_clock_is_refused_and_changes_nothing() {
+    let m = new(ENDPOINT).unwrap();
+    let op = start(m, "instance", "");
+    let at = |now: u64, kind: i32, bytes: &[u8]| unsafe {
+        vpc_imds_step(m, op as u64, now, kind, bytes.as_ptr(), bytes.len())
+    };
+    assert_eq!(at(1_000, VPC_IMDS_INPUT_TICK, b""), VPC_IMDS_SEND);
+    let deadline = |out: &[u8]| u64::from_le_bytes(out[16..24].try_into().unwrap());
+    let first = deadline(&output(m));
+    assert_eq!(first, 6_000, "the request timeout on the clock given");
+    // Beyond i64::MAX: refused, and the clock is where it was.
+    assert_eq!(at(u64::MAX, VPC_IMDS_INPUT_TICK, b""), VPC_IMDS_MISUSE);
+    assert!(String::from_utf8_lossy(&output(m)).contains("now_ms"));
+    assert_eq!(at(1_001, VPC_IMDS_INPUT_TICK, b""), VPC_IMDS_READ);
+    let name = "instance";
+    let other = unsafe { vpc_imds_start(m, name.as_ptr(), name.len(), null(), 0, 2_000) };
+    let code = unsafe { vpc_imds_step(m, other as u64, 2_000, VPC_IMDS_INPUT_TICK, null(), 0) };
+    assert_eq!(code, VPC_IMDS_AWAIT_TOKEN);
+    let until = u64::from_le_bytes(output(m)[0..8].try_into().unwrap());
+    assert!(
+        (2_000..100_000).contains(&until),
+        "{until}: the clock was not moved"
+    );
+    // A little behind (another thread's reading) is held; a minute behind a time
+    // given before is refused.
+    assert_eq!(at(900, VPC_IMDS_INPUT_TICK, b""), VPC_IMDS_READ);
+    assert_eq!(at(70_000, VPC_IMDS_INPUT_TICK, b""), VPC_IMDS_READ);
+    assert_eq!(at(1_002, VPC_IMDS_INPUT_TICK, b""), VPC_IMDS_MISUSE);
+    assert_eq!(at(69_000, VPC_IMDS_INPUT_TICK, b""), VPC_IMDS_READ);
+    unsafe { vpc_imds_free(m) };
+}
+
+#[test]
+fn a_tick_reads_no_bytes_and_no_length_beyond_isize_is_read() {
+    let m = new(ENDPOINT).unwrap();
+    let op = start(m, "instance", "");
+    // A tick given a null pointer with a length: the bytes are not looked at.
+    let code = unsafe { vpc_imds_step(m, op as u64, 1, VPC_IMDS_INPUT_TICK, null(), 5) };
+    assert_eq!(code, VPC_IMDS_SEND);
+    // `(size_t)-1` as "unknown length": refused, never turned into a slice.
+    let byte = 0u8;
+    assert_eq!(
+        unsafe { vpc_imds_user_data_is_multipart(&byte, usize::MAX) },
+        0
+    );
+    let code = unsafe { vpc_imds_step(m, op as u64, 2, VPC_IMDS_INPUT_BYTES, &byte, usize::MAX) };
+    assert_eq!(code, VPC_IMDS_MISUSE);
+    unsafe { vpc_imds_free(m) };
+}
