@@ -367,9 +367,10 @@ impl ImdsClient {
 }
 
 /// The pages of a list, fetched one `next` at a time; the operation deadline
-/// covers them all. After the last page (or an error) `next` returns `None`. The
-/// call after one that was cancelled (or one made while another is under way)
-/// fails with `invalid_input` (cause `misuse`) instead: the list is not complete.
+/// covers them all. After the last page `next` returns `None`. The call after a
+/// page that failed, was cancelled or interrupted (or one made while another is
+/// under way) fails with `invalid_input` (cause `misuse`) instead: the list is not
+/// complete, and a new list is a new call.
 #[derive(uniffi::Object)]
 pub struct Pages {
     run: Mutex<Option<Result<Run, ImdsError>>>,
@@ -390,8 +391,9 @@ impl Pages {
         Ok(run)
     }
 
-    /// Hands the run back after a page; after the last page or an error the pages
-    /// end (`None` from then on), but after an interrupted page the next call fails.
+    /// Hands the run back after a page; after the last page the pages end (`None`
+    /// from then on); after a failed or interrupted page the next call fails (a
+    /// retry of the same pages must not pass for the whole list).
     fn settle(&self, run: Run, page: Result<Record, ImdsError>) -> Result<Record, ImdsError> {
         let ended = {
             let mut slot = lock(&self.run);
@@ -399,13 +401,15 @@ impl Pages {
                 *slot = Some(Ok(run));
                 None
             } else {
-                // An interrupted page is no end of the list: the next call says so.
-                let cut = matches!(page, Err(ImdsError::Interrupted { .. }));
-                *slot = cut.then(|| {
-                    Err(misuse(
+                *slot = match &page {
+                    Ok(_) => None,
+                    Err(ImdsError::Interrupted { .. }) => Some(Err(misuse(
                         "the pages were abandoned: a call for a page was interrupted",
-                    ))
-                });
+                    ))),
+                    Err(_) => Some(Err(misuse(
+                        "the pages ended with an error: the list is incomplete (list again)",
+                    ))),
+                };
                 Some(run)
             }
         };

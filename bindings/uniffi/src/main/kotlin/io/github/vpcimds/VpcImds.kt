@@ -62,7 +62,7 @@ fun imdsClient(
     val probe = ImdsClient(withEnv)
     val connect = probe.connectTimeout()
     probe.close()
-    val t = JavaHttpTransport(connect)
+    val t = BY_CONNECT_TIMEOUT.computeIfAbsent(connect) { JavaHttpTransport(it) }
     return ImdsClient(withEnv, t, t, ThreadInterruption)
 }
 
@@ -91,6 +91,10 @@ private class SharedTransport(private val plain: Boolean) {
             }) { task -> Thread(task, "vpc-imds-warm-up").apply { isDaemon = true }.start() }.also { built = it }
         }
 }
+
+/** One transport per connect timeout clients ask for: each HttpClient has a selector
+ * thread and a pool that JDK 17 cannot close (a client per request would pile them up). */
+private val BY_CONNECT_TIMEOUT = java.util.concurrent.ConcurrentHashMap<java.time.Duration, JavaHttpTransport>()
 
 private val SHARED_PLAIN = SharedTransport(plain = true)
 private val SHARED_TLS = SharedTransport(plain = false)

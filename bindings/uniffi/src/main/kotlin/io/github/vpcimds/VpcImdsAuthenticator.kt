@@ -51,5 +51,8 @@ class VpcImdsAuthenticator(
      * not left to the garbage collector (one per request a service makes). */
     fun token(): String = imds.iamToken(iamProfileId, iamProfileCrn, iamProfileName).use { it.secret() }
 
-    override fun toString() = "VpcImdsAuthenticator(vpc, ${imds.client.endpoint()})"
+    // Read now: a logger printing the authenticator after the client is closed must not throw.
+    private val endpoint = imds.client.endpoint()
+
+    override fun toString() = "VpcImdsAuthenticator(vpc, $endpoint)"
 }

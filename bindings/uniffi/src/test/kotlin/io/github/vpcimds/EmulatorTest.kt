@@ -289,6 +289,27 @@ class EmulatorTest {
     }
 
     @Test
+    fun pagesAfterAFailedPageAreAnErrorNotTheEnd() {
+        val imds = client(ImdsSettings(maxAttempts = 1u))
+        val pages = imds.getPages("keys?limit=1")
+        assertTrue(pages.next() != null, "the first page")
+        emu.call("POST", "/faults/fail", """{"status":503,"count":1,"route_prefix":"/metadata/"}""")
+        assertThrows(ImdsException.ServerException::class.java) { pages.next() }
+        // Two pages were still to come: a second try on the same pages must not look
+        // like the whole list.
+        val e = assertThrows(ImdsException.InvalidInput::class.java) { pages.next() }
+        assertTrue(e.message!!.contains("incomplete"), e.message)
+    }
+
+    @Test
+    fun anAuthenticatorPrintsAfterItsClientIsClosed() {
+        val facade = ImdsFacade.builder().endpoint(emu.base).readEnv(false).build()
+        val auth = VpcImdsAuthenticator(facade)
+        facade.close()
+        assertTrue(auth.toString().contains(emu.base), auth.toString())
+    }
+
+    @Test
     fun cancellingACoroutineEndsTheCall() {
         val imds = client()
         emu.call("POST", "/faults/black_hole", """{"count":1}""")
