@@ -211,6 +211,14 @@ func (c *Client) expireIdle() {
 	if c.closed() {
 		return
 	}
+	if c.m.broken { // nothing more is asked of it: every idle connection goes
+		for id, conn := range c.idle {
+			_ = conn.Close()
+			delete(c.idle, id)
+		}
+		c.idleTimer = nil
+		return
+	}
 	for _, id := range c.m.expireIdle(c.now()) {
 		if s, ok := c.idle[id]; ok {
 			_ = s.Close()

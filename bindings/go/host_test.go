@@ -158,3 +158,22 @@ func TestIdleConnectionsAreClosedOnceTheMachineExpiresThem(t *testing.T) {
 		t.Fatalf("after expiry: idle %d, timer armed %v", idle, armed)
 	}
 }
+
+func TestABrokenMachinesIdleConnectionsAreClosedWithoutAskingIt(t *testing.T) {
+	e := mustEmulator(t)
+	c := newClient(t, e)
+	if _, err := c.Instance(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c.mu.Lock()
+	c.m.broken = true // as after a trap: nothing more may be asked of the module
+	c.mu.Unlock()
+	c.expireIdle()
+	c.mu.Lock()
+	idle, armed := len(c.idle), c.idleTimer != nil
+	c.m.broken = false // for the test's cleanup
+	c.mu.Unlock()
+	if idle != 0 || armed {
+		t.Fatalf("idle %d, timer armed %v", idle, armed)
+	}
+}

@@ -112,7 +112,7 @@ impl VpcImds {
     fn now(&mut self, now_ms: u64) -> Result<Instant, ErrorRecord> {
         if now_ms > i64::MAX as u64 || now_ms.saturating_add(CLOCK_SLACK_MS) < self.clock {
             return Err(misuse(
-                "now_ms: not the handle's monotonic clock (beyond i64::MAX, or a minute behind a time given before)",
+                "now_ms: not the handle's monotonic clock (beyond i64::MAX, or a minute behind a time given before; after a time of another clock, make a new handle)",
             ));
         }
         self.clock = self.clock.max(now_ms);
