@@ -9,9 +9,11 @@ export interface VpcImdsAuthenticatorOptions extends Omit<ClientOptions, 'endpoi
   iamProfileId?: string;
   /** Trusted profile name. */
   iamProfileName?: string;
-  /** The metadata service endpoint. */
+  /** The metadata service endpoint (empty: the default). */
   url?: string;
-  /** An existing client to use. */
+  /** The API version date (the client option `version`). */
+  serviceVersion?: string;
+  /** An existing client to use (given alone: no `url` or client options). */
   client?: Client;
 }
 

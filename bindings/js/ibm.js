@@ -9,22 +9,32 @@ import { bad } from './errors.js';
  * `Authenticator` for IBM SDK services (e.g. `new VpcV1({ authenticator })`),
  * backed by vpc-imds. Options match ibm-cloud-sdk-core's VpcInstanceAuthenticator
  * (`iamProfileCrn`, `iamProfileId`, `iamProfileName`: at most one, none means the
- * instance's default trusted profile; `url`: the metadata service endpoint);
- * `client` is an existing Client to use; other options configure a new one.
+ * instance's default trusted profile, read once; `url`: the metadata service
+ * endpoint, an empty one the default; `serviceVersion`: the API version date);
+ * `client` is an existing Client to use (given alone); other options configure a
+ * new one.
  */
 class VpcImdsAuthenticator {
   static AUTHTYPE_VPC = 'vpc';
 
+  #profile;
+
   constructor(options = {}) {
-    const { iamProfileCrn, iamProfileId, iamProfileName, url, client, ...clientOptions } = options;
-    this.iamProfileCrn = iamProfileCrn;
-    this.iamProfileId = iamProfileId;
-    this.iamProfileName = iamProfileName;
+    const { iamProfileCrn, iamProfileId, iamProfileName, url, client, serviceVersion, ...clientOptions } = options;
+    this.#profile = { iamProfileCrn, iamProfileId, iamProfileName };
     this.validate();
-    this.client = client instanceof Client ? client : new Client({ endpoint: url, ...clientOptions });
+    if (client !== undefined && !(client instanceof Client)) throw bad('client', 'a Client of this package');
+    if (client !== undefined && (url || Object.keys(clientOptions).length > 0)) {
+      throw bad('client', 'given alone (url and client options configure a new client)');
+    }
+    this.client = client ?? new Client({ ...clientOptions, endpoint: url || undefined, version: clientOptions.version ?? serviceVersion });
     // An empty field is an absent one, as in the SDK's own authenticator.
     this.cache = new IamTokenCache(this.client, { profileId: iamProfileId || undefined, profileCrn: iamProfileCrn || undefined, profileName: iamProfileName || undefined });
   }
+
+  get iamProfileCrn() { return this.#profile.iamProfileCrn; }
+  get iamProfileId() { return this.#profile.iamProfileId; }
+  get iamProfileName() { return this.#profile.iamProfileName; }
 
   /** `vpc`, like the SDK's own VPC instance authenticator. */
   authenticationType() {

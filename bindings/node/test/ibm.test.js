@@ -99,3 +99,17 @@ describe('VpcImdsAuthenticator in a BaseService', () => {
     assert.ok(!JSON.stringify(auth).includes(token.slice(0, 20)));
   });
 });
+
+describe("VpcImdsAuthenticator follows the SDK's conventions", () => {
+  it('an empty url is the default, serviceVersion is the version, a client is given alone, the profile is read once', () => {
+    assert.equal(new VpcImdsAuthenticator({ url: '', useEnv: false }).client.endpoint, 'http://169.254.169.254');
+    assert.equal(new VpcImdsAuthenticator({ url: emu.base, serviceVersion: '2022-03-01' }).client.version, '2022-03-01');
+    assert.throws(() => new VpcImdsAuthenticator({ url: emu.base, serviceVersion: 'bogus' }), InvalidInputError);
+    assert.throws(() => new VpcImdsAuthenticator({ client: { instance() {} } }), InvalidInputError);
+    const client = new Client({ endpoint: emu.base, useEnv: false });
+    assert.throws(() => new VpcImdsAuthenticator({ client, url: emu.base }), /alone/);
+    const auth = new VpcImdsAuthenticator({ client, iamProfileId: 'Profile-1' });
+    assert.throws(() => { 'use strict'; auth.iamProfileId = 'Profile-2'; }, TypeError);
+    assert.equal(auth.iamProfileId, 'Profile-1');
+  });
+});

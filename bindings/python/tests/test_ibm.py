@@ -119,3 +119,22 @@ def test_iam_cache_serves_stale_token_when_refresh_fails(emulator: Emulator) -> 
     emulator.call("DELETE", "/faults")
     assert cache.token() != first  # refreshed now that the service answers
     assert cache.token() == client.iam_token().access_token  # the client's own cache
+
+
+def test_the_sdks_own_conventions(emulator: Emulator) -> None:
+    """As the SDK's VPCInstanceAuthenticator: a refused token is its ApiException (the
+    status as code); an empty url is the default; service_version is the version; the
+    profile is read once; a client is given alone."""
+    auth = VpcImdsAuthenticator(iam_profile_id="Profile-nope", url=emulator.url, use_env=False)
+    with pytest.raises(sdk_core.ApiException) as raised:
+        auth.token()
+    assert raised.value.status_code == 400
+    assert isinstance(raised.value.__cause__, vpc_imds.ImdsError)
+    assert VpcImdsAuthenticator(url="", use_env=False).cache.client.endpoint == "http://169.254.169.254"
+    assert VpcImdsAuthenticator(url=emulator.url, service_version="2022-03-01", use_env=False).cache.client.version == "2022-03-01"
+    with pytest.raises(AttributeError):
+        auth.iam_profile_id = "Profile-other"  # type: ignore[misc]
+    client = vpc_imds.Client(emulator.url, use_env=False)
+    with pytest.raises(ValueError, match="alone"):
+        VpcImdsAuthenticator(client=client, url=emulator.url)
+    assert VpcImdsAuthenticator(client=client).token().startswith("eyJ")
