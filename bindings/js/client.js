@@ -325,7 +325,9 @@ class FunctionTransport {
       if (!Number.isInteger(r?.status)) {
         throw Object.assign(new TypeError('a transport must resolve to {status, headers?, body?} with an integer status'), { transport: 'connection_lost' });
       }
-      body = asBytes(r.body);
+      // One byte past the limit is enough for the machine to refuse it: no more is
+      // copied into the module.
+      body = asBytes(r.body).subarray(0, m.maxResponseBytes + 1);
     } catch (e) {
       if (signal?.aborted) throw signal.reason;
       const step = m.fail(op, abort.signal.aborted ? 'response_timeout' : classify(e), now());

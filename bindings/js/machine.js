@@ -22,6 +22,13 @@ function checked(f) {
 
 /** The client machine of one client (`native`: the backend's, made by `create`). A bad
  * setting or argument throws `InvalidInputError`. */
+/** A freed machine's stand-in: every use throws. */
+const FREED = new Proxy({}, {
+  get() {
+    throw new Error('vpc-imds: this machine was freed');
+  },
+});
+
 class Machine {
   #m;
   #wire;
@@ -69,10 +76,14 @@ class Machine {
     return wire;
   }
 
-  /** Frees the native machine now (WebAssembly memory; else it goes with this object). */
+  /** Frees the native machine now (WebAssembly memory; else it goes with this object).
+   * Any later use throws here, before the module is entered (a wasm-bindgen error
+   * thrown from inside the module leaves some of its stack behind). */
   free() {
     this.#wire = undefined;
-    this.#m.free?.();
+    const m = this.#m;
+    this.#m = FREED;
+    m.free?.();
   }
 }
 

@@ -21,6 +21,13 @@ pub const DEFAULT_GUNZIP_LIMIT: usize = 16 * 1024 * 1024;
 /// Most levels of nested multi-part documents [`leaf_parts`] descends.
 pub const MAX_MIME_DEPTH: usize = 8;
 
+/// Most parts a multi-part document may hold, nested ones counted together: a few
+/// KB of gzip (16 MiB of `--b` lines) would otherwise be millions of parts, each
+/// an allocation (cloud-init's documents hold a handful).
+pub const MAX_MIME_PARTS: usize = 1000;
+
+const TOO_MANY_PARTS: UserDataError = UserDataError::Mime("more than 1000 parts");
+
 /// Why user data could not be decompressed or split.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -323,6 +330,9 @@ pub fn mime_parts(b: &[u8]) -> Result<Vec<MimePart<'_>>, UserDataError> {
         if is_delimiter {
             let closing = line[delimiter.len()..].starts_with(b"--");
             if let Some(start) = open {
+                if parts.len() == MAX_MIME_PARTS {
+                    return Err(TOO_MANY_PARTS);
+                }
                 // The line break before a delimiter belongs to the delimiter.
                 let end = strip_line_break(body, start, line_start);
                 let (headers, at) = parse_headers(&body[start..end])?;
@@ -497,6 +507,9 @@ fn collect_leaves(b: &[u8], depth: usize, out: &mut Vec<Leaf>) -> Result<(), Use
             collect_leaves(&whole, depth + 1, out)?;
             continue;
         }
+        if out.len() == MAX_MIME_PARTS {
+            return Err(TOO_MANY_PARTS);
+        }
         out.push(Leaf {
             content_type: Some(part.content_type()),
             filename: part.filename(),
@@ -539,6 +552,30 @@ fn quoted_printable(input: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_document_holds_at_most_max_mime_parts() {
+        let doc = |n: usize| {
+            let mut d = b"Content-Type: multipart/mixed; boundary=b\n\n".to_vec();
+            for i in 0..n {
+                d.extend_from_slice(format!("--b\n\n#{i}\n").as_bytes());
+            }
+            d.extend_from_slice(b"--b--\n");
+            d
+        };
+        assert_eq!(
+            user_data_parts(&doc(MAX_MIME_PARTS)).map(|p| p.len()),
+            Ok(MAX_MIME_PARTS)
+        );
+        assert_eq!(
+            user_data_parts(&doc(MAX_MIME_PARTS + 1)).err(),
+            Some(TOO_MANY_PARTS)
+        );
+        assert_eq!(
+            mime_parts(&doc(MAX_MIME_PARTS + 1)).err(),
+            Some(TOO_MANY_PARTS)
+        );
+    }
 
     #[test]
     fn gzip_members_limits_and_corruption() {

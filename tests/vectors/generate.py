@@ -1145,6 +1145,15 @@ bad64 = two.replace(b"IyEv", b"*yEv", 1)
 assert bad64 != two
 corrupt = bytearray(gzip.compress(CONFIG.encode(), mtime=0))
 corrupt[-5] ^= 1
+
+
+def inner_doc(n, boundary):
+    doc = MIMEMultipart(boundary=boundary)
+    for _ in range(n):
+        doc.attach(text_part("x\n", "plain"))
+    return doc
+
+
 user_data = [
     user_data_case("cloud-config text is one part with no content type", CONFIG.encode()),
     user_data_case("empty user data has no parts", b""),
@@ -1167,6 +1176,13 @@ user_data = [
                    error="user data is not valid gzip: the checksum does not match"),
     user_data_case("a gzip stream cut short is an error", gzip.compress(SCRIPT.encode(), mtime=0)[:20],
                    error="user data is not valid gzip: the stream ends early"),
+    # 1,000 parts are the most: a few KB of gzip could otherwise be millions of parts.
+    user_data_case("a multi-part document of 1,001 parts is an error",
+                   gzip.compress(b"Content-Type: multipart/mixed; boundary=b\n\n" + b"--b\n\n" * 1001 + b"--b--\n", mtime=0),
+                   error="malformed MIME multi-part user data: more than 1000 parts"),
+    user_data_case("nested documents of 1,001 leaves together are an error",
+                   gzip.compress(mime(*[inner_doc(500, f"==n{i}==") for i in range(2)], text_part("x\n", "plain")), mtime=0),
+                   error="malformed MIME multi-part user data: more than 1000 parts"),
 ]
 files["user_data.json"] = ("User data split into parts (gzip removed, MIME leaves, or the whole data as one part): "
                            "run by every host of the driver, not by the bare core. Data and payloads are base64.", user_data)

@@ -37,7 +37,8 @@ fn each(
         _ => return Err(not_object),
     };
     for name in Object::keys(&object).map_err(|_| not_object)? {
-        let value: Option<Unknown> = object.get(&name).unwrap_or(None);
+        // A getter that throws: nothing is started (the exception stays pending).
+        let value: Option<Unknown> = object.get(&name).map_err(|_| not_object)?;
         let text: String;
         // SAFETY (each cast): the value is of the type just asked.
         let value = match value.map(|v| (v, v.get_type())) {
