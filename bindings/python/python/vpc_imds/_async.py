@@ -68,9 +68,8 @@ class AsyncClient(AsyncClientApi):
             yield step[1]
         finally:
             self._waiters.pop(id, None)
-            # Failed, cancelled, or an iterator left early; not on a parent's machine.
-            if not over and self._m is m:
-                self._close(m.cancel(id))
+            if not over:  # failed, cancelled, or an iterator left early
+                self._abandon(m, id)
 
     async def _exchange(self, id: int, conn: int, fresh: bool, request: Request) -> Any:
         """Sends ``request`` on connection ``conn`` (new if ``fresh``) and feeds the

@@ -163,6 +163,12 @@ class Base:
         self._idle = {}
         self._m = _core.Machine(seed=int.from_bytes(os.urandom(8), "little"), **self._machine_args)
 
+    def _abandon(self, m: _core.Machine, id: int) -> None:
+        """Cancels operation ``id`` of machine ``m`` and closes its connection; not on a
+        parent's machine after a fork (a thread the child lacks may hold its lock)."""
+        if self._m is m:
+            self._close(m.cancel(id))
+
     def _check_fork(self, m: _core.Machine) -> None:
         """Refuses to go on with an operation of machine ``m`` in a forked child."""
         if self._m is not m:

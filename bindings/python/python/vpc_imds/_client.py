@@ -52,10 +52,8 @@ class Client(ClientApi):
             over = True
             yield step[1]
         finally:
-            # Failed, or abandoned (an exception, an iterator left early); not on the
-            # parent's machine after a fork (a thread the child lacks may hold it).
-            if not over and self._m is m:
-                self._close(m.cancel(id))
+            if not over:  # failed, or abandoned (an exception, an iterator left early)
+                self._abandon(m, id)
 
     def _exchange(self, id: int, conn: int, fresh: bool, request: Request) -> Any:
         """Sends ``request`` on connection ``conn`` (new if ``fresh``) and feeds the
