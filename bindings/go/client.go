@@ -211,19 +211,20 @@ func (c *Client) expireIdle() {
 	if c.closed() {
 		return
 	}
-	if c.m.broken { // nothing more is asked of it: every idle connection goes
+	if !c.m.broken {
+		for _, id := range c.m.expireIdle(c.now()) {
+			if s, ok := c.idle[id]; ok {
+				_ = s.Close()
+				delete(c.idle, id)
+			}
+		}
+	}
+	if c.m.broken { // (or it broke just now) nothing more is asked of it
 		for id, conn := range c.idle {
 			_ = conn.Close()
 			delete(c.idle, id)
 		}
-		c.idleTimer = nil
-		return
-	}
-	for _, id := range c.m.expireIdle(c.now()) {
-		if s, ok := c.idle[id]; ok {
-			_ = s.Close()
-			delete(c.idle, id)
-		}
+		c.wakeIfBrokenLocked()
 	}
 	if len(c.idle) > 0 {
 		c.idleTimer.Reset(idleTimeout)

@@ -23,9 +23,12 @@ class VpcImdsAuthenticator {
     const { iamProfileCrn, iamProfileId, iamProfileName, url, client, serviceVersion, ...clientOptions } = options;
     this.#profile = { iamProfileCrn, iamProfileId, iamProfileName };
     this.validate();
-    if (client !== undefined && !(client instanceof Client)) throw bad('client', 'a Client of this package');
-    if (client !== undefined && (url || Object.keys(clientOptions).length > 0)) {
-      throw bad('client', 'given alone (url and client options configure a new client)');
+    if (clientOptions.endpoint !== undefined) throw bad('endpoint', 'given as url');
+    if (client !== undefined && client !== null) {
+      if (!(client instanceof Client)) throw bad('client', 'a Client of this package');
+      if (url || serviceVersion !== undefined || Object.keys(clientOptions).length > 0) {
+        throw bad('client', 'given alone (url and client options configure a new client)');
+      }
     }
     this.client = client ?? new Client({ ...clientOptions, endpoint: url || undefined, version: clientOptions.version ?? serviceVersion });
     // An empty field is an absent one, as in the SDK's own authenticator.

@@ -22,6 +22,14 @@ function checked(f) {
 
 /** The client machine of one client (`native`: the backend's, made by `create`). A bad
  * setting or argument throws `InvalidInputError`. */
+/** `args` read once here, as plain data: a getter or a Proxy that throws does so
+ * before the native side is entered, the same in both packages. */
+function plain(args) {
+  if (args === undefined || args === null) return undefined;
+  if (typeof args !== 'object') return args; // the machine refuses it
+  return Object.fromEntries(Object.keys(args).map((k) => [k, args[k]]));
+}
+
 /** A freed machine's stand-in: every use throws. */
 const FREED = new Proxy({}, {
   get() {
@@ -50,7 +58,7 @@ class Machine {
 
   /** Starts `op` with `args` by the description's names (the machine reads every key). */
   start(op, now, args) {
-    const id = checked(() => this.#m.start(op, now, args ?? undefined));
+    const id = checked(() => this.#m.start(op, now, plain(args)));
     if (typeof id !== 'number') throw thrown(id);
     return id;
   }
@@ -80,6 +88,7 @@ class Machine {
    * Any later use throws here, before the module is entered (a wasm-bindgen error
    * thrown from inside the module leaves some of its stack behind). */
   free() {
+    if (this.#m === FREED) return;
     this.#wire = undefined;
     const m = this.#m;
     this.#m = FREED;

@@ -20,9 +20,17 @@ export function runMachineChecks(pkg, label) {
     m.free();
   });
 
+  test(`${label}: settings and arguments are read by their enumerable keys, in both packages`, () => {
+    const hidden = Object.defineProperty({}, 'endpoint', { value: 'http://127.0.0.1:7' });
+    const m = new Machine(hidden);
+    assert.equal(m.endpoint, 'http://169.254.169.254', 'a key Object.keys does not list is not read');
+    m.free();
+  });
+
   test(`${label}: a freed machine throws before its native side is entered`, () => {
     const m = new Machine(settings);
     m.free();
+    m.free(); // twice: nothing more
     for (let i = 0; i < 10000; i++) assert.throws(() => m.step(1, 0), /freed/);
     // Other machines of the module still work.
     const other = new Machine(settings);

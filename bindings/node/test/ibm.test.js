@@ -106,6 +106,8 @@ describe("VpcImdsAuthenticator follows the SDK's conventions", () => {
     assert.equal(new VpcImdsAuthenticator({ url: emu.base, serviceVersion: '2022-03-01' }).client.version, '2022-03-01');
     assert.throws(() => new VpcImdsAuthenticator({ url: emu.base, serviceVersion: 'bogus' }), InvalidInputError);
     assert.throws(() => new VpcImdsAuthenticator({ client: { instance() {} } }), InvalidInputError);
+    assert.throws(() => new VpcImdsAuthenticator({ endpoint: emu.base }), InvalidInputError);
+    assert.equal(new VpcImdsAuthenticator({ client: null, url: emu.base }).client.endpoint, emu.base);
     const client = new Client({ endpoint: emu.base, useEnv: false });
     assert.throws(() => new VpcImdsAuthenticator({ client, url: emu.base }), /alone/);
     const auth = new VpcImdsAuthenticator({ client, iamProfileId: 'Profile-1' });

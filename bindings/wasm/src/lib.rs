@@ -46,16 +46,8 @@ fn each(
         });
     }
     let object: &js_sys::Object = object.unchecked_ref();
-    // Reflect.ownKeys returns the error a Proxy throws (Object.keys would unwind
-    // through this frame, leaving the machine borrowed); symbol keys name nothing.
-    let keys = js_sys::Reflect::own_keys(object).map_err(|_| InputError::Malformed {
-        what: "arguments",
-        expected: "an object whose keys can be read",
-    })?;
-    for key in keys.iter() {
-        let Some(name) = key.as_string() else {
-            continue;
-        };
+    for key in js_sys::Object::keys(object).iter() {
+        let name = key.as_string().unwrap_or_default();
         // A getter that throws gives a value no rule takes.
         let v = js_sys::Reflect::get(object, &key).unwrap_or_else(|_| js_sys::Object::new().into());
         let text;

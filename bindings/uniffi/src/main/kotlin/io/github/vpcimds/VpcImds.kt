@@ -62,7 +62,9 @@ fun imdsClient(
     val probe = ImdsClient(withEnv)
     val connect = probe.connectTimeout()
     probe.close()
-    val t = BY_CONNECT_TIMEOUT.computeIfAbsent(connect) { JavaHttpTransport(it) }
+    // A few timeouts are shared; a client per computed timeout gets its own.
+    val t = if (BY_CONNECT_TIMEOUT.size < 16) BY_CONNECT_TIMEOUT.computeIfAbsent(connect) { JavaHttpTransport(it) }
+    else BY_CONNECT_TIMEOUT[connect] ?: JavaHttpTransport(connect)
     return ImdsClient(withEnv, t, t, ThreadInterruption)
 }
 
