@@ -20,10 +20,17 @@ class VpcImdsAuthenticator {
   #profile;
 
   constructor(options = {}) {
-    const { iamProfileCrn, iamProfileId, iamProfileName, url, client, serviceVersion, ...clientOptions } = options;
+    const { iamProfileCrn, iamProfileId, iamProfileName, url, client, ...rest } = options;
+    // Empty or absent alike (as `url`), and an option given as undefined is no option.
+    const serviceVersion = rest.serviceVersion || undefined;
+    delete rest.serviceVersion;
+    const clientOptions = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
     this.#profile = { iamProfileCrn, iamProfileId, iamProfileName };
     this.validate();
-    if (clientOptions.endpoint !== undefined) throw bad('endpoint', 'given as url');
+    if (clientOptions.endpoint != null) throw bad('endpoint', 'given as url');
+    if (serviceVersion !== undefined && clientOptions.version != null && clientOptions.version !== serviceVersion) {
+      throw bad('serviceVersion', 'the same as version when both are given');
+    }
     if (client !== undefined && client !== null) {
       if (!(client instanceof Client)) throw bad('client', 'a Client of this package');
       if (url || serviceVersion !== undefined || Object.keys(clientOptions).length > 0) {

@@ -22,8 +22,9 @@ function checked(f) {
 
 /** The client machine of one client (`native`: the backend's, made by `create`). A bad
  * setting or argument throws `InvalidInputError`. */
-/** `args` read once here, as plain data: a getter or a Proxy that throws does so
- * before the native side is entered, the same in both packages. */
+/** `args` (an operation's, or a machine's settings) read once here, as plain data by
+ * their own enumerable keys: a getter or a Proxy that throws does so before the
+ * native side is entered, and both packages read the same keys. */
 function plain(args) {
   if (args === undefined || args === null) return undefined;
   if (typeof args !== 'object') return args; // the machine refuses it
@@ -96,4 +97,4 @@ class Machine {
   }
 }
 
-export { Machine, checked };
+export { Machine, checked, plain };

@@ -22,9 +22,18 @@ export function runMachineChecks(pkg, label) {
 
   test(`${label}: settings and arguments are read by their enumerable keys, in both packages`, () => {
     const hidden = Object.defineProperty({}, 'endpoint', { value: 'http://127.0.0.1:7' });
-    const m = new Machine(hidden);
-    assert.equal(m.endpoint, 'http://169.254.169.254', 'a key Object.keys does not list is not read');
-    m.free();
+    const inherited = Object.create({ endpoint: 'http://127.0.0.1:7' });
+    for (const settings of [hidden, inherited]) {
+      const m = new Machine(settings);
+      assert.equal(m.endpoint, 'http://169.254.169.254', 'only own enumerable keys are read');
+      m.free();
+    }
+    // Settings whose keys throw, many times: the module stays whole.
+    const keysThrow = new Proxy({}, { ownKeys() { throw new Error('keys'); } });
+    for (let i = 0; i < 2000; i++) assert.throws(() => new Machine(keysThrow));
+    const after = new Machine({ endpoint: 'http://127.0.0.1:9' });
+    assert.equal(after.endpoint, 'http://127.0.0.1:9');
+    after.free();
   });
 
   test(`${label}: a freed machine throws before its native side is entered`, () => {

@@ -4,14 +4,14 @@
 
 import native from './native.js';
 import { randomBytes } from 'node:crypto';
-import { Machine as SharedMachine, checked } from './machine.js';
+import { Machine as SharedMachine, checked, plain } from './machine.js';
 import { SocketTransport } from './transport.js';
 
 /** The client machine of one client; `sockets`: steps carry only the wire bytes. */
 class Machine extends SharedMachine {
   /** `settings` by the description's names; `envEndpoint`: VPC_IMDS_ENDPOINT's value. */
   constructor(settings = {}, envEndpoint = undefined, seed = randomBytes(8), sockets = false) {
-    super(() => native.machine(settings, envEndpoint, Buffer.from(seed), !sockets));
+    super(() => native.machine(plain(settings), envEndpoint, Buffer.from(seed), !sockets));
   }
 
   respond(op, status, retryAfter, body, now, te) {

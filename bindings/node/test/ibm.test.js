@@ -108,7 +108,9 @@ describe("VpcImdsAuthenticator follows the SDK's conventions", () => {
     assert.throws(() => new VpcImdsAuthenticator({ client: { instance() {} } }), InvalidInputError);
     assert.throws(() => new VpcImdsAuthenticator({ endpoint: emu.base }), InvalidInputError);
     assert.equal(new VpcImdsAuthenticator({ client: null, url: emu.base }).client.endpoint, emu.base);
+    assert.throws(() => new VpcImdsAuthenticator({ url: emu.base, version: '2025-08-26', serviceVersion: '2022-03-01' }), InvalidInputError);
     const client = new Client({ endpoint: emu.base, useEnv: false });
+    assert.equal(new VpcImdsAuthenticator({ client, serviceVersion: '', timeout: undefined }).client, client);
     assert.throws(() => new VpcImdsAuthenticator({ client, url: emu.base }), /alone/);
     const auth = new VpcImdsAuthenticator({ client, iamProfileId: 'Profile-1' });
     assert.throws(() => { 'use strict'; auth.iamProfileId = 'Profile-2'; }, TypeError);

@@ -5,14 +5,14 @@
 
 import { Machine as WasmMachine, mergePages as wasmMergePages, gunzip as wasmGunzip, userDataParts as wasmUserDataParts, isMultipart, transportFailure } from '../pkg/vpc_imds_wasm.js';
 import { asBytes } from './client.js';
-import { Machine as SharedMachine, checked } from './machine.js';
+import { Machine as SharedMachine, checked, plain } from './machine.js';
 
 /** The client machine of one client (the module's), steps and errors as objects. */
 export class Machine extends SharedMachine {
   /** `settings` by the description's names; `envEndpoint`: VPC_IMDS_ENDPOINT's value;
    * `sockets`: steps carry only the wire bytes. */
   constructor(settings = {}, envEndpoint = undefined, seedBytes = seed(), sockets = false) {
-    super(() => new WasmMachine(settings, envEndpoint, seedBytes, !sockets));
+    super(() => new WasmMachine(plain(settings), envEndpoint, seedBytes, !sockets));
   }
 }
 

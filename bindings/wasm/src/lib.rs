@@ -28,6 +28,12 @@ fn thrown(e: &Error) -> JsValue {
     JsValue::from_str(&error_text(e))
 }
 
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = Object, js_name = keys, catch)]
+    fn object_keys(object: &js_sys::Object) -> Result<js_sys::Array, JsValue>;
+}
+
 /// Hands each member of `object` (settings or an operation's arguments, by the
 /// description's names) to `set` as the driver's [`Value`]: null and undefined are
 /// the default, a number is a float (the driver's rules decide what it may be), a
@@ -46,7 +52,13 @@ fn each(
         });
     }
     let object: &js_sys::Object = object.unchecked_ref();
-    for key in js_sys::Object::keys(object).iter() {
+    // Object.keys with its exception caught: one thrown through the module's frames
+    // leaves part of its stack behind (the JavaScript layer hands over plain data).
+    let keys = object_keys(object).map_err(|_| InputError::Malformed {
+        what: "arguments",
+        expected: "an object whose keys can be read",
+    })?;
+    for key in keys.iter() {
         let name = key.as_string().unwrap_or_default();
         // A getter that throws gives a value no rule takes.
         let v = js_sys::Reflect::get(object, &key).unwrap_or_else(|_| js_sys::Object::new().into());

@@ -62,9 +62,7 @@ fun imdsClient(
     val probe = ImdsClient(withEnv)
     val connect = probe.connectTimeout()
     probe.close()
-    // A few timeouts are shared; a client per computed timeout gets its own.
-    val t = if (BY_CONNECT_TIMEOUT.size < 16) BY_CONNECT_TIMEOUT.computeIfAbsent(connect) { JavaHttpTransport(it) }
-    else BY_CONNECT_TIMEOUT[connect] ?: JavaHttpTransport(connect)
+    val t = synchronized(BY_CONNECT_TIMEOUT) { BY_CONNECT_TIMEOUT.getOrPut(connect) { JavaHttpTransport(connect) } }
     return ImdsClient(withEnv, t, t, ThreadInterruption)
 }
 
@@ -94,9 +92,12 @@ private class SharedTransport(private val plain: Boolean) {
         }
 }
 
-/** One transport per connect timeout clients ask for: each HttpClient has a selector
- * thread and a pool that JDK 17 cannot close (a client per request would pile them up). */
-private val BY_CONNECT_TIMEOUT = java.util.concurrent.ConcurrentHashMap<java.time.Duration, JavaHttpTransport>()
+/** One transport per connect timeout clients ask for, the 16 used last: each HttpClient
+ * has a selector thread and a pool that JDK 17 cannot close (a client per request
+ * would pile them up); one dropped from here ends when it is collected. */
+private val BY_CONNECT_TIMEOUT = object : LinkedHashMap<java.time.Duration, JavaHttpTransport>(16, 0.75f, true) {
+    override fun removeEldestEntry(eldest: MutableMap.MutableEntry<java.time.Duration, JavaHttpTransport>) = size > 16
+}
 
 private val SHARED_PLAIN = SharedTransport(plain = true)
 private val SHARED_TLS = SharedTransport(plain = false)
