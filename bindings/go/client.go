@@ -187,10 +187,7 @@ func (c *Client) Close() error {
 	if c.idleTimer != nil {
 		c.idleTimer.Stop()
 	}
-	for id, conn := range c.idle {
-		_ = conn.Close()
-		delete(c.idle, id)
-	}
+	c.closeAllIdleLocked()
 	for _, conn := range c.busy {
 		_ = conn.SetDeadline(time.Unix(1, 0))
 	}
@@ -198,9 +195,25 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// idleTimeout: the machine's (the driver's IDLE_TIMEOUT); a connection idle that
-// long is closed.
+// idleTimeout: how often the machine is asked which idle connections have
+// expired (it decides; this is the driver's IDLE_TIMEOUT, so a connection is
+// closed at most that long after it expired).
 const idleTimeout = 30 * time.Second
+
+// closeIdleLocked closes idle connection id, if this client holds it.
+func (c *Client) closeIdleLocked(id uint64) {
+	if s, ok := c.idle[id]; ok {
+		_ = s.Close()
+		delete(c.idle, id)
+	}
+}
+
+// closeAllIdleLocked closes every idle connection.
+func (c *Client) closeAllIdleLocked() {
+	for id := range c.idle {
+		c.closeIdleLocked(id)
+	}
+}
 
 // expireIdle closes the connections the machine expires, and comes back while
 // any connection is idle. (Its timer holds the client: a dropped client is
@@ -213,17 +226,11 @@ func (c *Client) expireIdle() {
 	}
 	if !c.m.broken {
 		for _, id := range c.m.expireIdle(c.now()) {
-			if s, ok := c.idle[id]; ok {
-				_ = s.Close()
-				delete(c.idle, id)
-			}
+			c.closeIdleLocked(id)
 		}
 	}
 	if c.m.broken { // (or it broke just now) nothing more is asked of it
-		for id, conn := range c.idle {
-			_ = conn.Close()
-			delete(c.idle, id)
-		}
+		c.closeAllIdleLocked()
 		c.wakeIfBrokenLocked()
 	}
 	if len(c.idle) > 0 {
@@ -387,10 +394,7 @@ func (o *op) finish() {
 	c.mu.Lock()
 	if !o.over && !c.closed() && !c.m.broken {
 		if conn := c.m.cancel(o.id); conn >= 0 {
-			if s, ok := c.idle[uint64(conn)]; ok {
-				_ = s.Close()
-				delete(c.idle, uint64(conn))
-			}
+			c.closeIdleLocked(uint64(conn))
 		}
 		c.wakeLocked()
 	}
@@ -459,11 +463,7 @@ func (o *op) next() (outcome, error) {
 			o.send = append(o.send[:0], rec...)
 		case stepClose:
 			if len(rec) >= 8 {
-				id := binary.LittleEndian.Uint64(rec)
-				if s, ok := c.idle[id]; ok {
-					_ = s.Close()
-					delete(c.idle, id)
-				}
+				c.closeIdleLocked(binary.LittleEndian.Uint64(rec))
 			}
 			c.mu.Unlock()
 			continue

@@ -137,40 +137,41 @@ func TestAPooledOperationKeepsNoToken(t *testing.T) {
 	}
 }
 
-func TestIdleConnectionsAreClosedOnceTheMachineExpiresThem(t *testing.T) {
-	e := mustEmulator(t)
-	c := newClient(t, e)
+// idleAfterACall makes one call, leaving its connection idle, and says how many
+// connections are idle and whether the expiry timer is armed.
+func idleAfterACall(t *testing.T) (*Client, func() (int, bool)) {
+	t.Helper()
+	c := newClient(t, mustEmulator(t))
 	if _, err := c.Instance(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	c.mu.Lock()
-	idle, armed := len(c.idle), c.idleTimer != nil
-	c.mu.Unlock()
-	if idle != 1 || !armed {
+	return c, func() (int, bool) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return len(c.idle), c.idleTimer != nil
+	}
+}
+
+func TestIdleConnectionsAreClosedOnceTheMachineExpiresThem(t *testing.T) {
+	c, state := idleAfterACall(t)
+	if idle, armed := state(); idle != 1 || !armed {
 		t.Fatalf("idle %d, timer armed %v", idle, armed)
 	}
 	c.origin = c.origin.Add(-idleTimeout) // as if the connection had been idle that long
 	c.expireIdle()
-	c.mu.Lock()
-	idle, armed = len(c.idle), c.idleTimer != nil
-	c.mu.Unlock()
-	if idle != 0 || armed {
+	if idle, armed := state(); idle != 0 || armed {
 		t.Fatalf("after expiry: idle %d, timer armed %v", idle, armed)
 	}
 }
 
 func TestABrokenMachinesIdleConnectionsAreClosedWithoutAskingIt(t *testing.T) {
-	e := mustEmulator(t)
-	c := newClient(t, e)
-	if _, err := c.Instance(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	c, state := idleAfterACall(t)
 	c.mu.Lock()
 	c.m.broken = true // as after a trap: nothing more may be asked of the module
 	c.mu.Unlock()
 	c.expireIdle()
+	idle, armed := state()
 	c.mu.Lock()
-	idle, armed := len(c.idle), c.idleTimer != nil
 	c.m.broken = false // for the test's cleanup
 	c.mu.Unlock()
 	if idle != 0 || armed {
