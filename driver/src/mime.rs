@@ -27,6 +27,8 @@ pub const MAX_MIME_DEPTH: usize = 8;
 pub const MAX_MIME_PARTS: usize = 1000;
 
 const TOO_MANY_PARTS: UserDataError = UserDataError::Mime("more than 1000 parts");
+// The message names the limit: they change together.
+const _: () = assert!(MAX_MIME_PARTS == 1000);
 
 /// Why user data could not be decompressed or split.
 #[derive(Clone, Debug, PartialEq, Eq)]

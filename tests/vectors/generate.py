@@ -499,23 +499,26 @@ R = refresh60
 first_call = [{"start": {"op": "instance"}, "at": 0}, token_send(0, lifetime=60), token_ok(0, 1, 60), get_send(0, "instance", 1),
               {"respond": body_file("instance.json"), "at": 1, "expect": done("instance")}]
 ok_at = lambda at: {"respond": body_file("instance.json"), "at": at, "expect": done("instance")}
+
+
 # A stale token's failed refresh is not retried: the stale token serves at once, and no
 # refresh starts for the request timeout (5 s), or the Retry-After when longer.
-toks.append(case("a stale token's refresh answered 503 is not retried, and is held for the request timeout", first_call + [
-    {"start": {"op": "instance"}, "at": R}, token_send(R, lifetime=60),
-    {"respond": {"status": 503, "body": UNAVAIL}, "at": R + 1, "expect": "pending"},
-    get_send(R + 1, "instance", 1), ok_at(R + 2),
-    {"start": {"op": "instance"}, "at": R + 5000}, get_send(R + 5000, "instance", 1), ok_at(R + 5001),
-    {"start": {"op": "instance"}, "at": R + 5001}, token_send(R + 5001, lifetime=60),
-], token_lifetime=60))
-toks.append(case("a stale token's refresh answered 429 holds refreshes for its Retry-After", first_call + [
-    {"start": {"op": "instance"}, "at": R}, token_send(R, lifetime=60),
-    {"respond": {"status": 429, "retry_after": 8, "body": error_body(429, "rate_limited", "Slow down.")}, "at": R + 1,
-     "expect": "pending"},
-    get_send(R + 1, "instance", 1), ok_at(R + 2),
-    {"start": {"op": "instance"}, "at": R + 8000}, get_send(R + 8000, "instance", 1), ok_at(R + 8001),
-    {"start": {"op": "instance"}, "at": R + 8001}, token_send(R + 8001, lifetime=60),
-], token_lifetime=60))
+def held_case(name, answer, hold):
+    """A stale token's refresh answered `answer` at R + 1: the stale token serves at once;
+    within `hold` ms of the answer no refresh starts, at its end one does."""
+    return case(name, first_call + [
+        {"start": {"op": "instance"}, "at": R}, token_send(R, lifetime=60),
+        {"respond": answer, "at": R + 1, "expect": "pending"},
+        get_send(R + 1, "instance", 1), ok_at(R + 2),
+        {"start": {"op": "instance"}, "at": R + hold}, get_send(R + hold, "instance", 1), ok_at(R + hold + 1),
+        {"start": {"op": "instance"}, "at": R + 1 + hold}, token_send(R + 1 + hold, lifetime=60),
+    ], token_lifetime=60)
+
+
+toks.append(held_case("a stale token's refresh answered 503 is not retried, and is held for the request timeout",
+                      {"status": 503, "body": UNAVAIL}, 5000))
+toks.append(held_case("a stale token's refresh answered 429 holds refreshes for its Retry-After",
+                      {"status": 429, "retry_after": 8, "body": error_body(429, "rate_limited", "Slow down.")}, 8000))
 toks.append(case("a stale token's refresh that times out falls back at once", first_call + [
     {"start": {"op": "instance"}, "at": R}, token_send(R, lifetime=60),
     {"transport_error": "response_timeout", "at": R + 5000, "expect": "pending"},
