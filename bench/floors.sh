@@ -9,7 +9,7 @@
 # Python: bench/python_floor.py (socket + json.loads) with the wheel in dist/;
 # Node and WASM under Node: bench/js_floor.mjs (node:net + JSON.parse, both packages'
 # transport under Node; fetch + res.json() for WASM over fetch); Go: the package's benchmarks (net.Conn + encoding/json); JVM:
-# bindings/uniffi/bench.sh (raw java.net.http.HttpClient).
+# bindings/uniffi/bench.sh (raw java.net.http.HttpClient and Jackson's readTree; raw without a parse too).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD

@@ -3,13 +3,16 @@
 # java.net.http.HttpClient doing the same requests (the floor), in one run (run ci.sh
 # first: it builds the jar and the test classes). Each "first call" is a fresh JVM
 # (ours and raw alternating, ROUNDS each). "cached GET" is 2000 GETs of the instance
-# with the token cached, in a fresh JVM per run, ours and raw alternating for ROUNDS
-# rounds after 200 warm-ups, then ROUNDS more after 5000 warm-ups (JIT done). Then
-# once each: "split" (ours, with the medians inside the transport's send and outside
-# it), "transport" (our Kotlin transport alone, no native code), "native" (the native
-# side alone, answered from memory), "nativeget" (the same through get()), "stepped"
-# (the stepper Machine driven from Kotlin, no callback) and "firstsplit" (the steps of
-# a first call). "token + IAM token": a new client's identity token exchanged for an
+# with the token cached, in a fresh JVM per run, ours, raw and rawjson (raw and
+# Jackson's readTree of the body: the JVM floor, HttpClient and a JSON parse)
+# alternating for ROUNDS rounds after 200 warm-ups, then ROUNDS more after 5000
+# warm-ups (most of the JIT done). Then once each, after 5000 warm-ups: "split" (ours,
+# with the medians inside the transport's send and outside it), "transport" (our Kotlin transport
+# alone, no native code), "native" (the native side alone, answered from memory),
+# "nativeget" (the same through get()), "stepped" (the stepper Machine driven from
+# Kotlin, no callback), "steppedhttp" (the same over our transport), "gap" (raw with
+# 40 µs of spinning before each call: what a gap costs the next exchange) and
+# "firstsplit" (the steps of a first call). "token + IAM token": a new client's identity token exchanged for an
 # IAM token, 500 times after 1500 warm-ups, IAM_ROUNDS (default 3) alternating rounds of: ours (a new
 # imdsClient() each time), IBM's sdk-core VpcInstanceAuthenticator (new each time) and
 # raw (one HttpClient, the two requests by hand); once, a new ImdsClient over one
@@ -53,14 +56,18 @@ for _ in $(seq "$rounds"); do
   for who in ours raw; do results+=("$(run first "$who" "$base")"); done
 done
 for _ in $(seq "$rounds"); do
-  for who in ours raw; do results+=("$(run cached "$who" "$base" 2000)"); done
+  for who in ours raw rawjson; do results+=("$(run cached "$who" "$base" 2000)"); done
 done
-# The same after 5000 warm-ups: the JIT has compiled both paths (with 200, C2 still
-# compiles during the timed calls, on one of two cores).
+# The same after 5000 warm-ups: the JIT has compiled most of both paths (with 200, C2
+# compiles during the timed calls, on one of two cores; after 5000 it still compiles
+# ours for a few seconds, more code than raw's: 2026-12-08, ours 207 against raw 91-104
+# µs after 30,000 warm-ups).
 for _ in $(seq "$rounds"); do
-  for who in ours raw; do results+=("$(run cached "$who" "$base" 2000 5000)"); done
+  for who in ours raw rawjson; do results+=("$(run cached "$who" "$base" 2000 5000)"); done
 done
-for who in split transport native nativeget stepped; do results+=("$(run cached "$who" "$base" 2000)"); done
+# After 5000 warm-ups, as the second cached rounds: with 200 the JIT's noise hides what
+# they compare.
+for who in split transport native nativeget stepped steppedhttp gap; do results+=("$(run cached "$who" "$base" 2000 5000)"); done
 iam_rounds=${IAM_ROUNDS:-3}
 for _ in $(seq "$iam_rounds"); do
   for who in ours sdk raw; do results+=("$(run iam "$who" "$base" 500 1500)"); done
@@ -106,6 +113,10 @@ for label, mode, key, unit, warm_ups in (
     raw, raw_all = med(mode, "raw", key, warm_ups)
     print(f"{label}: ours {ours:.1f} {unit} vs raw HttpClient {raw:.1f} {unit} = {ours / raw:.2f}x "
           f"(median of {len(ours_all)} alternating rounds; ours {ours_all}, raw {raw_all})")
+    if mode == "cached":
+        floor, floor_all = med(mode, "rawjson", key, warm_ups)
+        print(f"{label}: ours {ours:.1f} {unit} vs raw HttpClient + Jackson readTree {floor:.1f} {unit} "
+              f"= {ours / floor:.2f}x (the JVM floor: HttpClient and a JSON parse; rawjson {floor_all})")
 ours, sdk, raw = (med("iam", who, "median_us", 1500)[0] for who in ("ours", "sdk", "raw"))
 print(f"token + IAM token, new client: ours {ours:.1f} us, sdk-core {sdk:.1f} us, raw HttpClient {raw:.1f} us: "
       f"ours/sdk {ours / sdk:.2f}x, ours/raw {ours / raw:.2f}x, raw/sdk {raw / sdk:.2f}x "

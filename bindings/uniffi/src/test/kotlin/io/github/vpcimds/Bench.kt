@@ -12,13 +12,16 @@ import java.net.http.HttpResponse as JdkResponse
  * bench.sh runs this in fresh JVMs against one emulator: `first ours|raw BASE` times
  * the first call of a fresh JVM (ours: JNA loads the native library from the jar,
  * client, identity token, GET instance; raw: HttpClient, PUT token, GET instance);
- * `cached ours|raw BASE N` times N GETs of the instance with the token cached (ours:
- * `instance()`; raw: one HttpClient sending the cached token), after 200 warm-ups (or
- * the fifth argument's number);
+ * `cached ours|raw|rawjson BASE N` times N GETs of the instance with the token cached
+ * (ours: `instance()`; raw: one HttpClient sending the cached token; rawjson: raw and
+ * Jackson's `readTree` of the body: the JVM floor), after 200 warm-ups (or the
+ * fifth argument's number);
  * `split`: ours, the medians inside the transport's `send` and outside it (the native
  * side, JNA, uniffi); `transport`, `native`: each half alone; `firstsplit`: the steps
  * of a fresh JVM's first call; `nativeget`: `native` through `get("instance")`;
- * `stepped`: the stepper `Machine` driven from Kotlin (no callback), from memory.
+ * `stepped`: the stepper `Machine` driven from Kotlin (no callback), from memory;
+ * `steppedhttp`: the same over our transport; `gap`: raw with GAP_US µs of work
+ * before each call.
  * `iam ours|shared|sdk|raw BASE N`: token + IAM token on a new client (see below).
  * Prints one line of JSON.
  */
@@ -66,15 +69,39 @@ fun main(args: Array<String>) {
                     val imds = ImdsClient(ImdsSettings(endpoint = base), timed, null);
                     { imds.instance() }
                 }
+                // The stepper Machine driven from Kotlin over our transport: ours without the
+                // callback into Kotlin (what a Kotlin loop instead of the native one would give).
+                "steppedhttp" -> {
+                    val jt = JavaHttpTransport()
+                    val m = Machine(ImdsSettings(endpoint = base), 7uL)
+                    val t0 = System.nanoTime()
+                    val now = { ((System.nanoTime() - t0) / 1_000_000).toULong() }
+                    val run = {
+                        val op = m.start("instance", emptyMap(), now())
+                        var s = m.step(op, now(), StepInput.Tick)
+                        while (s is MachineStep.Send) s = m.step(op, now(), StepInput.Response(jt.send(s.request)))
+                        check(s is MachineStep.Done) { "not done: $s" }
+                    }
+                    run
+                }
+                // The raw floor with some work between its calls (GAP_US of spinning, 40 by
+                // default, about what the native side takes): what a gap costs the next
+                // HttpClient exchange, beside `raw`, whose calls come back to back.
+                "gap" -> {
+                    val jt = JavaHttpTransport()
+                    val request = cachedGet(base)
+                    val spinNs = (System.getenv("GAP_US") ?: "40").toLong() * 1000
+                    val run = {
+                        val end = System.nanoTime() + spinNs
+                        while (System.nanoTime() < end) { }
+                        check(jt.send(request).status.toInt() == 200)
+                    }
+                    run
+                }
                 // Our Kotlin transport alone, no native code: where the time goes.
                 "transport" -> {
                     val t = JavaHttpTransport()
-                    val request = HttpRequest(
-                        id = 1u, method = "GET", url = "$base/metadata/v1/instance?version=2025-08-26",
-                        target = "/metadata/v1/instance?version=2025-08-26",
-                        headers = listOf(HttpHeader("Authorization", "Bearer ${Raw(base).token}", true)),
-                        body = null, timeout = Duration.ofSeconds(5), connectTimeout = Duration.ofSeconds(1),
-                    );
+                    val request = cachedGet(base);
                     { check(t.send(request).status.toInt() == 200) }
                 }
                 // The native side alone: a transport answering from memory.
@@ -99,6 +126,12 @@ fun main(args: Array<String>) {
                         check(s is MachineStep.Done) { "not done: $s" }
                     }
                     run
+                }
+                // The JVM floor: raw HttpClient and a JSON parse (Jackson's tree, as json.loads
+                // and JSON.parse are in the other hosts' floors).
+                "rawjson" -> {
+                    val raw = Raw(base);
+                    { raw.instanceTree() }
                 }
                 else -> {
                     val raw = Raw(base);
@@ -186,6 +219,16 @@ private class Memory(base: String) : Transport {
     override fun send(request: HttpRequest) = HttpResponse(200u, null, if (request.method == "PUT") token else instance)
 }
 
+private val MAPPER = com.fasterxml.jackson.databind.ObjectMapper()
+
+/** The GET of the instance our transport is given, with a token from the emulator. */
+private fun cachedGet(base: String) = HttpRequest(
+    id = 1u, method = "GET", url = "$base/metadata/v1/instance?version=2025-08-26",
+    target = "/metadata/v1/instance?version=2025-08-26",
+    headers = listOf(HttpHeader("Authorization", "Bearer ${Raw(base).token}", true)),
+    body = null, timeout = Duration.ofSeconds(5), connectTimeout = Duration.ofSeconds(1),
+)
+
 /** The reference: java.net.http alone, the same requests by hand. */
 private class Raw(private val base: String) {
     private val http = HttpClient.newBuilder()
@@ -207,13 +250,21 @@ private class Raw(private val base: String) {
         return TOKEN.find(body)?.groupValues?.get(1) ?: error("no token")
     }
 
+    /** The instance document parsed (Jackson's tree). */
+    fun instanceTree(): com.fasterxml.jackson.databind.JsonNode {
+        val r = http.send(instanceRequest(), JdkResponse.BodyHandlers.ofByteArray())
+        check(r.statusCode() == 200) { "status ${r.statusCode()}" }
+        return MAPPER.readTree(r.body())
+    }
+
+    private fun instanceRequest() = JdkRequest.newBuilder(URI.create("$base/metadata/v1/instance?version=2025-08-26"))
+        .header("Authorization", "Bearer $token")
+        .timeout(Duration.ofSeconds(5))
+        .GET()
+        .build()
+
     fun instance(): String {
-        val req = JdkRequest.newBuilder(URI.create("$base/metadata/v1/instance?version=2025-08-26"))
-            .header("Authorization", "Bearer $token")
-            .timeout(Duration.ofSeconds(5))
-            .GET()
-            .build()
-        val r = http.send(req, JdkResponse.BodyHandlers.ofString())
+        val r = http.send(instanceRequest(), JdkResponse.BodyHandlers.ofString())
         check(r.statusCode() == 200) { "status ${r.statusCode()}" }
         return r.body()
     }

@@ -85,6 +85,45 @@ class TransportTest {
         }
     }
 
+    /** Each body by its framing: under the limit with a Content-Length (the JDK's own
+     * subscriber) whole; chunked, or with no length, cut one byte past the limit. */
+    @Test
+    fun eachFramingIsReadToTheLimit() {
+        val x = { n: Int -> "x".repeat(n) }
+        val chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+            "fa0\r\n${x(4000)}\r\n0\r\n\r\n"
+        val answers = listOf(
+            "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n${x(1000)}" to 1000,
+            "HTTP/1.1 200 OK\r\nContent-Length: 2048\r\nConnection: close\r\n\r\n${x(2048)}" to 2048,
+            chunked to 2049,
+            "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n${x(4000)}" to 2049,
+        )
+        ServerSocket(0, 8, InetAddress.getLoopbackAddress()).use { server ->
+            val next = java.util.concurrent.atomic.AtomicInteger()
+            val t = thread(isDaemon = true) {
+                runCatching {
+                    while (true) {
+                        server.accept().use { s ->
+                            s.getInputStream().read(ByteArray(4096))
+                            s.getOutputStream().write(answers[next.getAndIncrement() % answers.size].first.toByteArray())
+                        }
+                    }
+                }
+            }
+            val transport = JavaHttpTransport()
+            val limited = request(server.localPort).copy(timeout = Duration.ofSeconds(10), maxBytes = 2048u)
+            for ((answer, size) in answers) {
+                val framing = answer.lineSequence().drop(1).first()
+                assertEquals(size, transport.send(limited).body.size, "blocking, $framing")
+            }
+            for ((answer, size) in answers) {
+                val framing = answer.lineSequence().drop(1).first()
+                assertEquals(size, runBlocking { transport.sendAsync(limited) }.body.size, "suspend, $framing")
+            }
+            t.interrupt()
+        }
+    }
+
     @Test
     fun anInterruptedThreadSendsNothing() {
         ServerSocket(0, 8, InetAddress.getLoopbackAddress()).use { server ->
