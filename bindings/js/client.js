@@ -5,6 +5,7 @@
 // and conversions. The machine decides everything else: each call steps its own
 // operation, `step -> do what it says -> feed the result`.
 
+import { onAbort } from './abort.js';
 import { Machine, SocketTransport, seed, transportFailure } from './backend.js';
 import { bad, classify as classifyBy, errorFrom } from './errors.js';
 import { Operations, CALL, PAGES, settingsOf } from './operations.js';
@@ -90,6 +91,9 @@ class Connections {
     if (this.#agent !== null && this.#busy === 0 && timeout > this.#timeout) this.#drop();
     if (this.#agent === null) {
       this.#close = new AbortController();
+      // Each of its sockets listens on it: no MaxListenersExceededWarning past ten
+      // (node:events through getBuiltinModule, Node 20.16 and later).
+      globalThis.process?.getBuiltinModule?.('node:events')?.setMaxListeners(0, this.#close.signal);
       this.#timeout = timeout;
       this.#agent = new this.#Agent({ connect: { signal: this.#close.signal, timeout } });
     }
@@ -134,18 +138,19 @@ function checkSignal(signal) {
 function pause(ms, signal, waiters, op) {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
+    let timer;
+    let off;
     const end = (error) => {
       clearTimeout(timer);
       waiters?.delete(op);
-      signal?.removeEventListener('abort', onAbort);
+      off?.();
       if (error === undefined) resolve();
       else reject(error);
     };
     const done = () => end();
-    const onAbort = () => end(signal.reason);
-    const timer = setTimeout(done, Math.max(0, ms));
+    timer = setTimeout(done, Math.max(0, ms));
     waiters?.set(op, done);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    off = signal && onAbort(signal, () => end(signal.reason));
   });
 }
 
@@ -307,8 +312,7 @@ class FunctionTransport {
     if (left <= 0) return m.fail(op, 'response_timeout', now());
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(deadlinePassed()), left);
-    const onAbort = () => abort.abort(signal.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const off = signal && onAbort(signal, () => abort.abort(signal.reason));
     let r;
     let body;
     try {
@@ -335,7 +339,7 @@ class FunctionTransport {
       return step;
     } finally {
       clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
+      off?.();
     }
     // The framing the host's stack saw: the core refuses what its own reader would.
     const codings = header(r.headers, 'transfer-encoding');

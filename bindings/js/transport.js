@@ -5,6 +5,7 @@
 
 import net from 'node:net';
 import tls from 'node:tls';
+import { onAbort } from './abort.js';
 
 const READ = 1;
 const EMPTY = Buffer.alloc(0);
@@ -91,10 +92,11 @@ class SocketTransport {
       if (!conn || conn.socket.destroyed) return resolve(m.feed(op, EMPTY, clock()));
       let done = false;
       let timer = null;
+      let off;
       const end = () => {
         done = true;
         clearTimeout(timer);
-        if (signal) signal.removeEventListener('abort', onAbort);
+        off?.();
         conn.handler = null;
         conn.socket.unref();
       };
@@ -103,7 +105,7 @@ class SocketTransport {
         end();
         resolve(out);
       };
-      const onAbort = () => {
+      const aborted = () => {
         if (done) return;
         end();
         reject(signal.reason);
@@ -126,7 +128,7 @@ class SocketTransport {
         },
         error: (err) => fail(errorName(this.failure, err, conn.connected, this.secure)),
       };
-      if (signal) signal.addEventListener('abort', onAbort, { once: true });
+      if (signal) off = onAbort(signal, aborted);
       conn.socket.ref();
       // A connect ends by the request's deadline too (a resend keeps the first
       // attempt's connect timeout, whatever is left of the deadline).

@@ -302,6 +302,39 @@ describe('transport faults (socket transport)', () => {
     assert.equal((await c.instance()).id, fixture.instance.id);
   });
 
+  it('one signal shared by 20 concurrent calls: one listener on it, no warning, all end on abort', async () => {
+    const { getEventListeners } = require('node:events');
+    const warnings = [];
+    const warned = (w) => warnings.push(w);
+    process.on('warning', warned);
+    try {
+      for (const c of [client(), client({ transport: fetchTransport() })]) {
+        await c.instance(); // the token, cached
+        await emu.ctl('PUT', '/faults/latency', { ms: 2000 });
+        const ac = new AbortController();
+        const calls = Array.from({ length: 20 }, () => c.instance({ signal: ac.signal }));
+        await new Promise((r) => setTimeout(r, 100));
+        assert.equal(getEventListeners(ac.signal, 'abort').length, 1, 'one listener for every call');
+        const t0 = performance.now();
+        ac.abort();
+        const settled = await Promise.allSettled(calls);
+        assert.ok(settled.every((o) => o.status === 'rejected' && o.reason.name === 'AbortError'));
+        assert.ok(performance.now() - t0 < 1000, 'ended at once');
+        assert.equal(getEventListeners(ac.signal, 'abort').length, 0);
+        await emu.ctl('DELETE', '/faults');
+        // A signal no call aborted keeps no listener once the calls are over.
+        const kept = new AbortController();
+        await Promise.all(Array.from({ length: 12 }, () => c.instance({ signal: kept.signal })));
+        assert.equal(getEventListeners(kept.signal, 'abort').length, 0);
+      }
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map(String), []);
+    } finally {
+      process.off('warning', warned);
+      await emu.ctl('DELETE', '/faults');
+    }
+  });
+
   it('a call with an already-aborted signal opens no connection', async () => {
     const net = require('node:net');
     let connections = 0;
