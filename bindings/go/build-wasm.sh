@@ -16,7 +16,9 @@ have=$(rustc --version)
 case "$have" in "$want"*) ;; *) echo "warning: $have, the committed module was built with $want" >&2 ;; esac
 cargo_home=${CARGO_HOME:-$HOME/.cargo}
 export CARGO_TARGET_DIR="${WASM_TARGET_DIR:-$root/target/go-wasm}"
-export RUSTFLAGS="--remap-path-prefix=$root=/vpc-imds --remap-path-prefix=$cargo_home=/cargo --remap-path-prefix=$(rustc --print sysroot)=/rust"
+# The stack pointer is exported: the host zeroes the stack below it (stale frames may
+# hold a token) before it keeps an instance for its next client.
+export RUSTFLAGS="--remap-path-prefix=$root=/vpc-imds --remap-path-prefix=$cargo_home=/cargo --remap-path-prefix=$(rustc --print sysroot)=/rust -C link-arg=--export=__stack_pointer"
 cd "$root"
 nice cargo build -q --release --locked --target wasm32-unknown-unknown -p vpc-imds-c
 cp "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/vpc_imds_c.wasm" "$out"

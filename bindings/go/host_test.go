@@ -178,3 +178,45 @@ func TestABrokenMachinesIdleConnectionsAreClosedWithoutAskingIt(t *testing.T) {
 		t.Fatalf("idle %d, timer armed %v", idle, armed)
 	}
 }
+
+func TestAClosedClientLeavesNoTokenInItsKeptInstance(t *testing.T) {
+	const token = "eyJkept.instance.must.not.hold.this.token.0123456789abcdefghijklmnopqrstuvwxyz"
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.Method == http.MethodPut {
+			_, _ = w.Write([]byte(`{"access_token":"` + token + `","created_at":"2025-01-01T00:00:00Z","expires_at":"2025-01-01T00:05:00Z","expires_in":300}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"id":"x","name":"y","padding":"` + string(bytes.Repeat([]byte("p"), 40000)) + `"}`))
+	}))
+	defer s.Close()
+	c, err := New(WithEndpoint(s.URL), IgnoreEnv())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The token comes in (a response fed to the machine), is cached, and goes out in
+	// the GET's Authorization header (a request in the output buffer, which the long
+	// document then grows).
+	if _, err := c.Get(context.Background(), "instance"); err != nil {
+		t.Fatal(err)
+	}
+	m := c.m
+	c.Close()
+	idleMu.Lock()
+	kept := false
+	for _, k := range idleMachines {
+		kept = kept || k == m
+	}
+	idleMu.Unlock()
+	if !kept {
+		t.Fatal("the instance was not kept for the next client")
+	}
+	memory, ok := m.mem.Read(0, m.mem.Size())
+	if !ok {
+		t.Fatal("guest memory out of range")
+	}
+	// The token's payload part alone: the JWT's header prefix is common.
+	if at := bytes.Index(memory, []byte(token[4:])); at >= 0 {
+		t.Fatalf("the kept instance's memory holds the token at %d (input area %d): %q", at, m.input, memory[max(at-200, 0):at+100])
+	}
+}

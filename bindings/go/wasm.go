@@ -128,8 +128,10 @@ func CompileTime() time.Duration {
 // machine is one module instance holding one driver machine. Not locked: the
 // Client holds its mutex around every call.
 type machine struct {
-	mod    api.Module
-	mem    api.Memory
+	mod api.Module
+	mem api.Memory
+	// sp: the guest's stack pointer (the stack grows down to 0 from its value).
+	sp     api.Global
 	handle uint64
 	// broken: a call failed (a trap); the instance is not reused.
 	broken bool
@@ -142,11 +144,14 @@ type machine struct {
 
 var errMemory = errors.New("vpc-imds: guest memory out of range")
 
+// zeroes clears a kept instance's input area and stack.
+var zeroes [inputCap]byte
+
 // Module instances of closed clients, kept for the next New: instantiating
 // costs about a millisecond, and the first operation grows the guest memory
 // (the response buffer) by copying all of it. A kept instance holds no machine
-// (vpc_imds_free zeroed its output buffer); its freed heap is reused by the next
-// machine.
+// and no token: the guest's allocator zeroes what it frees, and close zeroes the
+// input area; its heap is reused by the next machine.
 var (
 	idleMu       sync.Mutex
 	idleMachines []*machine
@@ -189,7 +194,7 @@ func instantiate() (*machine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vpc-imds: instantiating the module: %w", err)
 	}
-	m := &machine{mod: mod, mem: mod.Memory(), stack: make([]uint64, 8)}
+	m := &machine{mod: mod, mem: mod.Memory(), sp: mod.ExportedGlobal("__stack_pointer"), stack: make([]uint64, 8)}
 	for name, fn := range map[string]*api.Function{
 		"vpc_imds_new": &m.fnNew, "vpc_imds_free": &m.fnFree, "vpc_imds_output": &m.fnOutput,
 		"vpc_imds_start": &m.fnStart, "vpc_imds_step": &m.fnStep, "vpc_imds_poll_woken": &m.fnPoll,
@@ -369,13 +374,30 @@ func (m *machine) endpoint() (string, error) {
 	return string(out), err
 }
 
+// wipe zeroes what a freed machine left in guest memory outside the heap (whose
+// freed blocks the guest's allocator zeroed): the input area, which held what was
+// fed to the machine (token responses among them), and the stack below its pointer
+// (no call is running: all of it is stale frames). False: the instance is not kept.
+func (m *machine) wipe() bool {
+	if m.sp == nil || !m.mem.Write(uint32(m.input), zeroes[:inputCap]) {
+		return false
+	}
+	top := uint32(m.sp.Get())
+	for at := uint32(0); at < top; at += uint32(len(zeroes)) {
+		if !m.mem.Write(at, zeroes[:min(uint32(len(zeroes)), top-at)]) {
+			return false
+		}
+	}
+	return true
+}
+
 // close frees the machine and keeps the instance for the next New, or closes it.
 func (m *machine) close() {
 	if m.handle != 0 {
 		_, _ = m.call(m.fnFree, m.handle)
 		m.handle = 0
 	}
-	if !m.broken && m.mem.Size() <= maxIdleMemory {
+	if !m.broken && m.mem.Size() <= maxIdleMemory && m.wipe() {
 		idleMu.Lock()
 		if len(idleMachines) < maxIdleMachines {
 			idleMachines = append(idleMachines, m)

@@ -23,6 +23,12 @@
 
 use std::time::Duration;
 
+mod wiping_alloc;
+
+/// Every freed block is zeroed first (tokens pass through the machine's buffers).
+#[global_allocator]
+static ALLOCATOR: wiping_alloc::WipingAllocator = wiping_alloc::WipingAllocator;
+
 use vpc_imds_driver::core::error::Cause;
 use vpc_imds_driver::core::model::AccessToken;
 use vpc_imds_driver::core::response::{parse_retry_after, Response};
@@ -320,23 +326,10 @@ pub unsafe extern "C" fn vpc_imds_new(
 #[no_mangle]
 pub unsafe extern "C" fn vpc_imds_free(m: *mut VpcImds) {
     if !m.is_null() {
-        // SAFETY: the caller gives the handle back.
-        let mut m = unsafe { Box::from_raw(m) };
-        // The buffer may hold a request with a token, past its length too (an earlier
-        // output's bytes stay in the capacity).
-        wipe(&mut m.out);
+        // SAFETY: the caller gives the handle back. Its buffers (the output's whole
+        // capacity, the token cache) are zeroed as they are freed (the allocator).
+        drop(unsafe { Box::from_raw(m) });
     }
-}
-
-/// Zeroes `buf` to its capacity with volatile writes (plain writes to memory about
-/// to be freed may be optimised away).
-fn wipe(buf: &mut Vec<u8>) {
-    let bytes = buf.as_mut_ptr();
-    for i in 0..buf.capacity() {
-        // SAFETY: `i` is within the allocation; writing a byte needs no initialisation.
-        unsafe { std::ptr::write_volatile(bytes.add(i), 0) };
-    }
-    std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
 }
 
 /// The output of the last call on `m` (a step record, an error record, a list of
@@ -875,20 +868,5 @@ pub mod bench {
             Step::Done(_) => VPC_IMDS_DONE,
             _ => VPC_IMDS_FAILED,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn wipe_zeroes_the_spare_capacity_too() {
-        let mut buf = b"GET / HTTP/1.1\r\nAuthorization: Bearer secret\r\n\r\n".to_vec();
-        let cap = buf.capacity();
-        buf.truncate(3);
-        super::wipe(&mut buf);
-        assert_eq!(buf, [0, 0, 0]);
-        // SAFETY: every byte up to the capacity was written by `wipe`.
-        let all = unsafe { std::slice::from_raw_parts(buf.as_ptr(), cap) };
-        assert!(all.iter().all(|&b| b == 0), "{all:?}");
     }
 }
