@@ -80,7 +80,7 @@ impl Endpoint {
     /// ```
     pub fn parse(url: &str) -> Result<Self, InputError> {
         const WHAT: &str = "endpoint";
-        const FORM: &str = "http://HOST[:PORT] or https://HOST[:PORT]";
+        const FORM: &str = "http://HOST[:PORT] or https://HOST[:PORT], PORT 1-65535, no path";
         let bad = InputError::Malformed {
             what: WHAT,
             expected: FORM,
@@ -93,6 +93,10 @@ impl Endpoint {
             return Err(bad);
         };
         let authority = rest.strip_suffix('/').unwrap_or(rest);
+        // A path, query or fragment is the whole form's mistake, not the port's.
+        if authority.bytes().any(|b| matches!(b, b'/' | b'?' | b'#')) {
+            return Err(bad);
+        }
         let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
             let (addr, after) = v6.split_once(']').ok_or(bad)?;
             if addr.is_empty()
@@ -128,12 +132,7 @@ impl Endpoint {
             Some(p) => match p.parse::<u16>() {
                 // Digits only, no sign or leading zero: one spelling per port.
                 Ok(n) if n != 0 && !p.starts_with(['0', '+']) => n,
-                _ => {
-                    return Err(InputError::Malformed {
-                        what: "endpoint port",
-                        expected: "a number from 1 to 65535",
-                    })
-                }
+                _ => return Err(bad),
             },
         };
         let mut h = String::new();
@@ -476,11 +475,28 @@ mod tests {
             "http://h:+80",
             "http://h:080",
             "http://h/path",
+            "http://h:8080/metadata/v1",
+            "http://h:80?x=1",
+            "http://h#f",
             "http://h\r\nX: y",
             "http://[zz]",
             "http://[::1]x",
         ] {
             assert!(Endpoint::parse(bad).is_err(), "{bad}");
+        }
+        // A path is named as the form's mistake (it was read as a bad port).
+        for path in ["http://h:8080/metadata/v1", "http://h:80?x=1", "http://h#f"] {
+            let e = Endpoint::parse(path);
+            assert!(
+                matches!(
+                    e,
+                    Err(InputError::Malformed {
+                        what: "endpoint",
+                        ..
+                    })
+                ),
+                "{path}: {e:?}"
+            );
         }
     }
 
