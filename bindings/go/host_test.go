@@ -196,8 +196,11 @@ func TestAClosedClientLeavesNoTokenInItsKeptInstance(t *testing.T) {
 	}
 	// The token comes in (a response fed to the machine), is cached, and goes out in
 	// the GET's Authorization header (a request in the output buffer, which the long
-	// document then grows).
+	// document then grows); then a new one is fed last (in the input area still).
 	if _, err := c.Get(context.Background(), "instance"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.IdentityToken(context.Background(), 0); err != nil {
 		t.Fatal(err)
 	}
 	m := c.m

@@ -130,9 +130,11 @@ func CompileTime() time.Duration {
 type machine struct {
 	mod api.Module
 	mem api.Memory
-	// sp: the guest's stack pointer (the stack grows down to 0 from its value).
-	sp     api.Global
-	handle uint64
+	// sp: the guest's stack pointer, and its value when no call runs: the stack
+	// spans [0, stackTop) below the data (nil when the module is laid out otherwise).
+	sp       api.Global
+	stackTop uint32
+	handle   uint64
 	// broken: a call failed (a trap); the instance is not reused.
 	broken bool
 	// Guest buffers: the input area and the output length.
@@ -194,7 +196,11 @@ func instantiate() (*machine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vpc-imds: instantiating the module: %w", err)
 	}
-	m := &machine{mod: mod, mem: mod.Memory(), sp: mod.ExportedGlobal("__stack_pointer"), stack: make([]uint64, 8)}
+	m := &machine{mod: mod, mem: mod.Memory(), stack: make([]uint64, 8)}
+	// The linker's stack-first layout (rustc's for wasm32): the stack below the data.
+	if sp, end := mod.ExportedGlobal("__stack_pointer"), mod.ExportedGlobal("__data_end"); sp != nil && end != nil && sp.Get() <= end.Get() {
+		m.sp, m.stackTop = sp, uint32(sp.Get())
+	}
 	for name, fn := range map[string]*api.Function{
 		"vpc_imds_new": &m.fnNew, "vpc_imds_free": &m.fnFree, "vpc_imds_output": &m.fnOutput,
 		"vpc_imds_start": &m.fnStart, "vpc_imds_step": &m.fnStep, "vpc_imds_poll_woken": &m.fnPoll,
@@ -376,19 +382,25 @@ func (m *machine) endpoint() (string, error) {
 
 // wipe zeroes what a freed machine left in guest memory outside the heap (whose
 // freed blocks the guest's allocator zeroed): the input area, which held what was
-// fed to the machine (token responses among them), and the stack below its pointer
-// (no call is running: all of it is stale frames). False: the instance is not kept.
+// fed to the machine (token responses among them), and the stack (no call runs: all
+// of it is stale frames; 1 MiB: New and Close 4.3 → 19.8 µs). False: not kept.
 func (m *machine) wipe() bool {
-	if m.sp == nil || !m.mem.Write(uint32(m.input), zeroes[:inputCap]) {
+	if m.sp == nil || uint32(m.sp.Get()) != m.stackTop || !m.mem.Write(uint32(m.input), zeroes[:inputCap]) {
 		return false
 	}
-	top := uint32(m.sp.Get())
-	for at := uint32(0); at < top; at += uint32(len(zeroes)) {
-		if !m.mem.Write(at, zeroes[:min(uint32(len(zeroes)), top-at)]) {
+	for at := uint32(0); at < m.stackTop; at += uint32(len(zeroes)) {
+		if !m.mem.Write(at, zeroes[:min(uint32(len(zeroes)), m.stackTop-at)]) {
 			return false
 		}
 	}
 	return true
+}
+
+// idleRoom reports whether the idle pool has room for one more instance.
+func idleRoom() bool {
+	idleMu.Lock()
+	defer idleMu.Unlock()
+	return len(idleMachines) < maxIdleMachines
 }
 
 // close frees the machine and keeps the instance for the next New, or closes it.
@@ -397,7 +409,7 @@ func (m *machine) close() {
 		_, _ = m.call(m.fnFree, m.handle)
 		m.handle = 0
 	}
-	if !m.broken && m.mem.Size() <= maxIdleMemory && m.wipe() {
+	if !m.broken && m.mem.Size() <= maxIdleMemory && idleRoom() && m.wipe() {
 		idleMu.Lock()
 		if len(idleMachines) < maxIdleMachines {
 			idleMachines = append(idleMachines, m)

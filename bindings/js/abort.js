@@ -11,9 +11,21 @@ function onAbort(signal, fn) {
   let fns = waiting.get(signal);
   if (fns === undefined) {
     fns = new Set();
+    // As separate listeners would be: one removed by an earlier one does not run, and
+    // one that throws does not stop the others (its error is reported, as an event
+    // listener's is).
     const fire = () => {
       waiting.delete(signal);
-      for (const f of [...fns]) f();
+      for (const f of [...fns]) {
+        if (!fns.has(f)) continue;
+        try {
+          f();
+        } catch (e) {
+          queueMicrotask(() => {
+            throw e;
+          });
+        }
+      }
     };
     fns.fire = fire;
     waiting.set(signal, fns);

@@ -3,6 +3,7 @@
 // the machine says what to send, on which connection, when to give up, which
 // connections to close, and what every answer means.
 
+import { setMaxListeners } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import { onAbort } from './abort.js';
@@ -40,6 +41,16 @@ class SocketTransport {
     }
     /** Connection id -> { socket, handler, connected }. */
     this.conns = new Map();
+  }
+
+  /** Lets any number of listeners wait on `signal`, one of the client's own (Node
+   * warns past ten by default). */
+  static quiet(signal) {
+    try {
+      setMaxListeners(0, signal);
+    } catch {
+      // a host whose signals have no such limit (Deno's node:events)
+    }
   }
 
   /** Closes connection `id`, or every idle one. */

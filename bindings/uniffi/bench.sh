@@ -10,8 +10,8 @@
 # with the medians inside the transport's send and outside it), "transport" (our Kotlin transport
 # alone, no native code), "native" (the native side alone, answered from memory),
 # "nativeget" (the same through get()), "stepped" (the stepper Machine driven from
-# Kotlin, no callback), "steppedhttp" (the same over our transport), "gap" (raw with
-# 40 µs of spinning before each call: what a gap costs the next exchange) and
+# Kotlin, no callback), "steppedhttp" (the same over our transport), "gap" (our
+# transport with 40 µs of spinning before each call; inside_send_us: the exchange) and
 # "firstsplit" (the steps of a first call). "token + IAM token": a new client's identity token exchanged for an
 # IAM token, 500 times after 1500 warm-ups, IAM_ROUNDS (default 3) alternating rounds of: ours (a new
 # imdsClient() each time), IBM's sdk-core VpcInstanceAuthenticator (new each time) and

@@ -302,6 +302,24 @@ describe('transport faults (socket transport)', () => {
     assert.equal((await c.instance()).id, fixture.instance.id);
   });
 
+  it('callbacks on one signal run as separate listeners would: in order, none removed, none stopped by a throw', () => {
+    const script = `
+      const { onAbort } = require(${JSON.stringify(require.resolve('../lib/abort.js'))});
+      const seen = [];
+      process.on('uncaughtException', (e) => { seen.push('reported ' + e.message); console.log(seen.join(',')); });
+      const ac = new AbortController();
+      onAbort(ac.signal, () => { seen.push('a'); offB(); });
+      const offB = onAbort(ac.signal, () => seen.push('b'));
+      onAbort(ac.signal, () => { throw new Error('boom'); });
+      onAbort(ac.signal, () => seen.push('d'));
+      const offE = onAbort(ac.signal, () => seen.push('e'));
+      offE();
+      offE();
+      ac.abort();`;
+    const out = require('node:child_process').execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    assert.equal(out.trim(), 'a,d,reported boom');
+  });
+
   it('one signal shared by 20 concurrent calls: one listener on it, no warning, all end on abort', async () => {
     const { getEventListeners } = require('node:events');
     const warnings = [];

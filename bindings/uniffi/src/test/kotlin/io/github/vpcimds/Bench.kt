@@ -20,8 +20,8 @@ import java.net.http.HttpResponse as JdkResponse
  * side, JNA, uniffi); `transport`, `native`: each half alone; `firstsplit`: the steps
  * of a fresh JVM's first call; `nativeget`: `native` through `get("instance")`;
  * `stepped`: the stepper `Machine` driven from Kotlin (no callback), from memory;
- * `steppedhttp`: the same over our transport; `gap`: raw with GAP_US µs of work
- * before each call.
+ * `steppedhttp`: the same over our transport; `gap`: our transport with GAP_US µs of
+ * work before each call (its `inside_send_us`: the exchange alone).
  * `iam ours|shared|sdk|raw BASE N`: token + IAM token on a new client (see below).
  * Prints one line of JSON.
  */
@@ -84,9 +84,9 @@ fun main(args: Array<String>) {
                     }
                     run
                 }
-                // The raw floor with some work between its calls (GAP_US of spinning, 40 by
-                // default, about what the native side takes): what a gap costs the next
-                // HttpClient exchange, beside `raw`, whose calls come back to back.
+                // Our transport with some work between its calls (GAP_US of spinning, 40 by
+                // default, about what the native side takes): `inside_send_us` is the
+                // exchange alone, beside `transport`, whose calls come back to back.
                 "gap" -> {
                     val jt = JavaHttpTransport()
                     val request = cachedGet(base)
@@ -94,7 +94,8 @@ fun main(args: Array<String>) {
                     val run = {
                         val end = System.nanoTime() + spinNs
                         while (System.nanoTime() < end) { }
-                        check(jt.send(request).status.toInt() == 200)
+                        val a = System.nanoTime()
+                        try { check(jt.send(request).status.toInt() == 200) } finally { inside += System.nanoTime() - a; sends++ }
                     }
                     run
                 }
