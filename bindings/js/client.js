@@ -91,8 +91,10 @@ class Connections {
     if (this.#agent !== null && this.#busy === 0 && timeout > this.#timeout) this.#drop();
     if (this.#agent === null) {
       this.#close = new AbortController();
-      // Each of its sockets listens on it: no MaxListenersExceededWarning past ten.
-      SocketTransport?.quiet(this.#close.signal);
+      // Each of its sockets listens on it: no MaxListenersExceededWarning past ten
+      // (the browser entry under Node has no socket transport: Node 20.16+ only).
+      if (SocketTransport) SocketTransport.quiet(this.#close.signal);
+      else globalThis.process?.getBuiltinModule?.('node:events')?.setMaxListeners(0, this.#close.signal);
       this.#timeout = timeout;
       this.#agent = new this.#Agent({ connect: { signal: this.#close.signal, timeout } });
     }
