@@ -153,7 +153,7 @@ var zeroes [inputCap]byte
 // costs about a millisecond, and the first operation grows the guest memory
 // (the response buffer) by copying all of it. A kept instance holds no machine
 // and no token: the guest's allocator zeroes what it frees, and close zeroes the
-// input area; its heap is reused by the next machine.
+// input area and the stack (wipe); its heap is reused by the next machine.
 var (
 	idleMu       sync.Mutex
 	idleMachines []*machine

@@ -49,7 +49,7 @@ class SocketTransport {
     try {
       setMaxListeners(0, signal);
     } catch {
-      // a host whose signals have no such limit (Deno's node:events)
+      // a host whose node:events takes no AbortSignal here: no limit to lift
     }
   }
 
