@@ -20,8 +20,6 @@ function checked(f) {
   }
 }
 
-/** The client machine of one client (`native`: the backend's, made by `create`). A bad
- * setting or argument throws `InvalidInputError`. */
 /** `args` (an operation's, or a machine's settings) read once here, as plain data by
  * their own enumerable keys: a getter or a Proxy that throws does so before the
  * native side is entered, and both packages read the same keys. */
@@ -38,6 +36,8 @@ const FREED = new Proxy({}, {
   },
 });
 
+/** The client machine of one client (`native`: the backend's, made by `create`). A bad
+ * setting or argument throws `InvalidInputError`. */
 class Machine {
   #m;
   #wire;

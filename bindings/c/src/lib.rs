@@ -23,12 +23,6 @@
 
 use std::time::Duration;
 
-mod wiping_alloc;
-
-/// Every freed block is zeroed first (tokens pass through the machine's buffers).
-#[global_allocator]
-static ALLOCATOR: wiping_alloc::WipingAllocator = wiping_alloc::WipingAllocator;
-
 use vpc_imds_driver::core::error::Cause;
 use vpc_imds_driver::core::model::AccessToken;
 use vpc_imds_driver::core::response::{parse_retry_after, Response};
@@ -37,6 +31,12 @@ use vpc_imds_driver::{
     ErrorKind, ErrorRecord, InputError, Instant, MachineInput as Input, MachineStep as Step,
     NamedArgs, OpId, Record, Settings, SyncMachine, TransportError, Value,
 };
+
+mod wiping_alloc;
+
+/// Every freed block is zeroed first (tokens pass through the machine's buffers).
+#[global_allocator]
+static ALLOCATOR: wiping_alloc::WipingAllocator = wiping_alloc::WipingAllocator;
 
 /// A call the ABI cannot make sense of (a null handle, an input kind out of range,
 /// an unknown transport error name): nothing changed; the output holds an error
